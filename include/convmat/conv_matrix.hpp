@@ -1,0 +1,162 @@
+#pragma once
+// The layer as a sparse matrix: seed 000's kernel2matrix, generalized to every hyperparameter.
+//
+// A convolution with spec S is the matrix W (S.output_numel() × S.input_numel()):
+//   y = W x,  row index = (out_channel, *output_position), column index = (in_channel,
+//   *input_position), both flattened in C order, so W @ x.reshape(-1) is one sample.
+// A transposed convolution with spec T is Wᵀ, where W is the convolution matrix of
+// T.as_convolution() (same kernel, stride, padding, dilation; channels swapped; input size =
+// T's output size), restricted to the rows that T's input covers. The weight tensor is the same
+// in both layouts: PyTorch stores a transposed convolution's weight as (C_in, C_out/groups, *k),
+// which is exactly the convolution weight (out_channels, in_channels/groups, *k) of that W.
+// So one structure serves both: ConvMatrix stores W in CSR and applies W or Wᵀ.
+//
+// ConvPattern is the structure (depends on the spec alone: which input position meets which
+// kernel tap in every nonzero); ConvMatrix adds values from a weight tensor and can be refilled
+// with new weights without rebuilding the structure — the same split as SuiteSparse's symbolic
+// and numeric phases.
+
+#include <Eigen/Core>
+#include <array>
+#include <memory>
+
+#include "convmat/conv_spec.hpp"
+#include "convmat/csr_matrix.hpp"
+#include "convmat/detail/axis_map.hpp"
+
+namespace convmat {
+
+class ConvPattern {
+ public:
+  // Builds the CSR structure of W directly in compressed form, in parallel over rows.
+  explicit ConvPattern(const ConvSpec& spec);
+
+  const ConvSpec& spec() const { return spec_; }
+  // The stored matrix W: for a convolution the layer itself, for a transposed convolution the
+  // convolution whose transpose the layer is.
+  Index rows() const { return sparsity_->rows; }
+  Index cols() const { return sparsity_->cols; }
+  Index nnz() const { return sparsity_->nnz(); }
+  const std::shared_ptr<const SparsityPattern>& sparsity() const { return sparsity_; }
+
+  // W's values for `weight` (spec().weight_numel() entries, PyTorch layout) into values[nnz].
+  // Runs in parallel over rows.
+  template <class Scalar>
+  void fill(const Scalar* weight, Scalar* values) const;
+
+  // Calls f(nz, column, weight_index) for every kernel tap that contributes to a nonzero of row
+  // `row` of W, in the stored order: W[row, column] = Σ weight[weight_index] over the calls
+  // with that nz. (One call per nonzero with zero padding; more where padding folds several taps
+  // onto one input position.) This is the structure read the other way: it gives the kernel-side
+  // matrix A(x) with y = A(x)·vec(weight).
+  template <class F>
+  void for_each_tap(Index row, F&& f) const;
+
+  const detail::AxisMap& axis(int a) const { return axes_[static_cast<std::size_t>(a)]; }
+
+ private:
+  ConvSpec spec_;
+  std::shared_ptr<const SparsityPattern> sparsity_;
+  // Ranks 1 and 2 are embedded in rank 3 with leading axes of size 1, so one walker serves all.
+  std::array<detail::AxisMap, 3> axes_;
+  Index row_channels_ = 1;        // channels along W's rows (C_out of the stored convolution)
+  Index col_channels_ = 1;        // channels along W's columns
+  Index channels_per_group_ = 1;  // columns channels each row reads
+  Index rows_per_group_ = 1;      // row channels per group
+};
+
+template <class Scalar>
+class ConvMatrix {
+ public:
+  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+  using EigenMatrix = typename CsrMatrix<Scalar>::RowMajorEigen;
+
+  // weight: spec.weight_numel() values in PyTorch's layout (see ConvSpec::weight_shape).
+  ConvMatrix(const ConvSpec& spec, const Scalar* weight);
+  // Shares an existing structure (several weight tensors, one structure).
+  ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const Scalar* weight);
+
+  // New weights, same structure: rewrites the values only.
+  void refill(const Scalar* weight);
+
+  const ConvSpec& spec() const { return pattern_->spec(); }
+  const std::shared_ptr<const ConvPattern>& pattern() const { return pattern_; }
+  // The stored W (see the top of this file).
+  const CsrMatrix<Scalar>& stored() const { return w_; }
+
+  // The layer map M: W for a convolution, Wᵀ for a transposed convolution.
+  Index rows() const { return spec().output_numel(); }
+  Index cols() const { return spec().input_numel(); }
+  Index nnz() const { return w_.nnz(); }
+
+  // y = M x for `batch` samples: x is batch × cols(), y is batch × rows(), C order.
+  void apply(const Scalar* x, Scalar* y, Index batch = 1) const;
+  // x = Mᵀ y: the adjoint (for a convolution, the transposed convolution; for a transposed
+  // convolution, the convolution), y is batch × rows(), x is batch × cols().
+  void apply_adjoint(const Scalar* y, Scalar* x, Index batch = 1) const;
+  // The layer itself: y = M x + bias (bias: one value per output channel, or nullptr).
+  void forward(const Scalar* x, const Scalar* bias, Scalar* y, Index batch = 1) const;
+
+  Vector apply(const Vector& x) const;
+  Vector apply_adjoint(const Vector& y) const;
+
+  // M as an Eigen matrix (a copy; for a transposed convolution the transpose is materialized).
+  EigenMatrix matrix() const;
+
+ private:
+  std::shared_ptr<const ConvPattern> pattern_;
+  CsrMatrix<Scalar> w_;
+};
+
+// Seed 000's kernel2matrix, generalized: M for `spec` and `weight` as an Eigen matrix.
+template <class Scalar>
+typename ConvMatrix<Scalar>::EigenMatrix conv_matrix(const ConvSpec& spec, const Scalar* weight) {
+  return ConvMatrix<Scalar>(spec, weight).matrix();
+}
+
+extern template class ConvMatrix<float>;
+extern template class ConvMatrix<double>;
+extern template void ConvPattern::fill<float>(const float*, float*) const;
+extern template void ConvPattern::fill<double>(const double*, double*) const;
+
+// ---------------------------------------------------------------------------------------------
+
+template <class F>
+void ConvPattern::for_each_tap(Index row, F&& f) const {
+  const detail::AxisMap& a0 = axes_[0];
+  const detail::AxisMap& a1 = axes_[1];
+  const detail::AxisMap& a2 = axes_[2];
+  const Index spatial_rows = a0.rows * a1.rows * a2.rows;
+  const Index channel = row / spatial_rows;
+  Index rest = row % spatial_rows;
+  const Index o2 = rest % a2.rows;
+  rest /= a2.rows;
+  const Index o1 = rest % a1.rows;
+  const Index o0 = rest / a1.rows;
+  const Index first_col_channel = channel / rows_per_group_ * channels_per_group_;
+  const Index kernel_numel = a0.taps * a1.taps * a2.taps;
+  Index nz = sparsity_->row_ptr[static_cast<std::size_t>(row)];
+  for (Index c = 0; c < channels_per_group_; ++c) {
+    const Index col_base = (first_col_channel + c) * a0.cols;
+    const Index weight_base = (channel * channels_per_group_ + c) * kernel_numel;
+    for (Index e0 = a0.entry_ptr[o0]; e0 < a0.entry_ptr[o0 + 1]; ++e0) {
+      const Index col0 = (col_base + a0.entry_col[e0]) * a1.cols;
+      for (Index e1 = a1.entry_ptr[o1]; e1 < a1.entry_ptr[o1 + 1]; ++e1) {
+        const Index col1 = (col0 + a1.entry_col[e1]) * a2.cols;
+        for (Index e2 = a2.entry_ptr[o2]; e2 < a2.entry_ptr[o2 + 1]; ++e2, ++nz) {
+          const Index col = col1 + a2.entry_col[e2];
+          for (Index t0 = a0.tap_ptr[e0]; t0 < a0.tap_ptr[e0 + 1]; ++t0) {
+            for (Index t1 = a1.tap_ptr[e1]; t1 < a1.tap_ptr[e1 + 1]; ++t1) {
+              const Index w01 = weight_base + (a0.tap[t0] * a1.taps + a1.tap[t1]) * a2.taps;
+              for (Index t2 = a2.tap_ptr[e2]; t2 < a2.tap_ptr[e2 + 1]; ++t2) {
+                f(nz, col, w01 + a2.tap[t2]);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace convmat

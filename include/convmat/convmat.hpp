@@ -1,0 +1,7 @@
+#pragma once
+// convmat: convolution layers as explicit sparse matrices. One header per concept:
+#include "convmat/conv_spec.hpp"    // ConvSpec: a layer's geometry, validated once
+#include "convmat/csr_matrix.hpp"   // CsrMatrix: shared-structure CSR with parallel products
+#include "convmat/conv_matrix.hpp"  // ConvPattern, ConvMatrix: the layer as W (or Wᵀ)
+#include "convmat/loops.hpp"        // direct loops, the independent reference
+#include "convmat/layer_args.hpp"   // PyTorch and ONNX arguments → ConvSpec
