@@ -5,3 +5,4 @@
 #include "convmat/conv_matrix.hpp"  // ConvPattern, ConvMatrix: the layer as W (or Wᵀ)
 #include "convmat/loops.hpp"        // direct loops, the independent reference
 #include "convmat/layer_args.hpp"   // PyTorch and ONNX arguments → ConvSpec
+#include "convmat/spectrum.hpp"         // singular values (dense, Spectra, circular FFT), rank
