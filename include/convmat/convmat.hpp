@@ -6,3 +6,4 @@
 #include "convmat/loops.hpp"        // direct loops, the independent reference
 #include "convmat/layer_args.hpp"   // PyTorch and ONNX arguments → ConvSpec
 #include "convmat/spectrum.hpp"         // singular values (dense, Spectra, circular FFT), rank
+#include "convmat/pseudo_inverse.hpp"   // transposed versus inverse: Aᵀ against A⁺
