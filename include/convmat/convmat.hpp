@@ -7,3 +7,4 @@
 #include "convmat/layer_args.hpp"   // PyTorch and ONNX arguments → ConvSpec
 #include "convmat/spectrum.hpp"         // singular values (dense, Spectra, circular FFT), rank
 #include "convmat/pseudo_inverse.hpp"   // transposed versus inverse: Aᵀ against A⁺
+#include "convmat/checkerboard.hpp"     // tap counts and weight sums of a transposed convolution
