@@ -8,3 +8,4 @@
 #include "convmat/spectrum.hpp"         // singular values (dense, Spectra, circular FFT), rank
 #include "convmat/pseudo_inverse.hpp"   // transposed versus inverse: Aᵀ against A⁺
 #include "convmat/checkerboard.hpp"     // tap counts and weight sums of a transposed convolution
+#include "convmat/identities.hpp"       // transposed convolution = C·P·Z
