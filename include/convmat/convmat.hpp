@@ -9,3 +9,4 @@
 #include "convmat/pseudo_inverse.hpp"   // transposed versus inverse: Aᵀ against A⁺
 #include "convmat/checkerboard.hpp"     // tap counts and weight sums of a transposed convolution
 #include "convmat/identities.hpp"       // transposed convolution = C·P·Z
+#include "convmat/upsampling.hpp"       // PyTorch's nearest / linear upsampling as matrices
