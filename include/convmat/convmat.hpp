@@ -10,3 +10,4 @@
 #include "convmat/checkerboard.hpp"     // tap counts and weight sums of a transposed convolution
 #include "convmat/identities.hpp"       // transposed convolution = C·P·Z
 #include "convmat/upsampling.hpp"       // PyTorch's nearest / linear upsampling as matrices
+#include "convmat/kernel_matrix.hpp"    // A(x) with y = A(x)·vec(weight) (im2col)
