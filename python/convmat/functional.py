@@ -91,16 +91,6 @@ array([[ 0.,  0.,  1.],
 """
 
 
-def _documented(template, rank):
-    input_shape, weight, tweight = _SHAPES[rank]
-
-    def set_doc(function):
-        function.__doc__ = template.format(rank=rank, input=input_shape, weight=weight,
-                                           tweight=tweight)
-        return function
-    return set_doc
-
-
 def _torch_args(op, stride, padding, dilation, groups, output_padding, padding_mode):
     """torch.nn.functional's argument forms -> the C++ TorchConvArgs."""
     named = isinstance(padding, str)
@@ -123,49 +113,39 @@ def _layer(op, rank, transposed, input, weight, bias, method, **arguments):
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op)
 
 
-@_documented(_CONV_DOC, 1)
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros", method="matrix"):
-    return _layer("conv1d", 1, False, input, weight, bias, method, stride=stride,
-                  padding=padding, dilation=dilation, groups=groups, output_padding=0,
-                  padding_mode=padding_mode)
+def _named(function, name, template, rank):
+    """Gives a rank's function its public name and its docstring."""
+    input_shape, weight, tweight = _SHAPES[rank]
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = template.format(rank=rank, input=input_shape, weight=weight,
+                                       tweight=tweight)
+    return function
 
 
-@_documented(_CONV_DOC, 2)
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros", method="matrix"):
-    return _layer("conv2d", 2, False, input, weight, bias, method, stride=stride,
-                  padding=padding, dilation=dilation, groups=groups, output_padding=0,
-                  padding_mode=padding_mode)
+def _convolution(rank):
+    """conv{rank}d: one definition for the three ranks."""
+    name = f"conv{rank}d"
+
+    def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+             padding_mode="zeros", method="matrix"):
+        return _layer(name, rank, False, input, weight, bias, method, stride=stride,
+                      padding=padding, dilation=dilation, groups=groups, output_padding=0,
+                      padding_mode=padding_mode)
+    return _named(conv, name, _CONV_DOC, rank)
 
 
-@_documented(_CONV_DOC, 3)
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros", method="matrix"):
-    return _layer("conv3d", 3, False, input, weight, bias, method, stride=stride,
-                  padding=padding, dilation=dilation, groups=groups, output_padding=0,
-                  padding_mode=padding_mode)
+def _transposed_convolution(rank):
+    """conv_transpose{rank}d: one definition for the three ranks."""
+    name = f"conv_transpose{rank}d"
+
+    def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                       groups=1, dilation=1, method="matrix"):
+        return _layer(name, rank, True, input, weight, bias, method, stride=stride,
+                      padding=padding, dilation=dilation, groups=groups,
+                      output_padding=output_padding, padding_mode="zeros")
+    return _named(conv_transpose, name, _CONV_TRANSPOSE_DOC, rank)
 
 
-@_documented(_CONV_TRANSPOSE_DOC, 1)
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, method="matrix"):
-    return _layer("conv_transpose1d", 1, True, input, weight, bias, method, stride=stride,
-                  padding=padding, dilation=dilation, groups=groups,
-                  output_padding=output_padding, padding_mode="zeros")
-
-
-@_documented(_CONV_TRANSPOSE_DOC, 2)
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, method="matrix"):
-    return _layer("conv_transpose2d", 2, True, input, weight, bias, method, stride=stride,
-                  padding=padding, dilation=dilation, groups=groups,
-                  output_padding=output_padding, padding_mode="zeros")
-
-
-@_documented(_CONV_TRANSPOSE_DOC, 3)
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, method="matrix"):
-    return _layer("conv_transpose3d", 3, True, input, weight, bias, method, stride=stride,
-                  padding=padding, dilation=dilation, groups=groups,
-                  output_padding=output_padding, padding_mode="zeros")
+conv1d, conv2d, conv3d = (_convolution(rank) for rank in (1, 2, 3))
+conv_transpose1d, conv_transpose2d, conv_transpose3d = (
+    _transposed_convolution(rank) for rank in (1, 2, 3))

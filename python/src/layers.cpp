@@ -108,8 +108,10 @@ void bind_layers(py::module_& m) {
       .def_property_readonly("in_channels", &ConvSpec::in_channels)
       .def_property_readonly("out_channels", &ConvSpec::out_channels)
       .def_property_readonly("groups", &ConvSpec::groups)
-      .def_property_readonly("input_size", [](const ConvSpec& s) { return to_tuple(s.input_size()); })
-      .def_property_readonly("kernel_size", [](const ConvSpec& s) { return to_tuple(s.kernel_size()); })
+      .def_property_readonly("input_size",
+                             [](const ConvSpec& s) { return to_tuple(s.input_size()); })
+      .def_property_readonly("kernel_size",
+                             [](const ConvSpec& s) { return to_tuple(s.kernel_size()); })
       .def_property_readonly("stride", [](const ConvSpec& s) { return to_tuple(s.stride()); })
       .def_property_readonly("dilation", [](const ConvSpec& s) { return to_tuple(s.dilation()); })
       .def_property_readonly("pad_begin", [](const ConvSpec& s) { return to_tuple(s.pad_begin()); },
@@ -120,12 +122,16 @@ void bind_layers(py::module_& m) {
                              [](const ConvSpec& s) { return to_tuple(s.output_padding()); })
       .def_property_readonly("padding_mode",
                              [](const ConvSpec& s) { return to_string(s.padding_mode()); })
-      .def_property_readonly("output_size", [](const ConvSpec& s) { return to_tuple(s.output_size()); })
-      .def_property_readonly("input_shape", [](const ConvSpec& s) { return to_tuple(s.input_shape()); },
+      .def_property_readonly("output_size",
+                             [](const ConvSpec& s) { return to_tuple(s.output_size()); })
+      .def_property_readonly("input_shape",
+                             [](const ConvSpec& s) { return to_tuple(s.input_shape()); },
                              "(C_in, *input_size)")
-      .def_property_readonly("output_shape", [](const ConvSpec& s) { return to_tuple(s.output_shape()); },
+      .def_property_readonly("output_shape",
+                             [](const ConvSpec& s) { return to_tuple(s.output_shape()); },
                              "(C_out, *output_size)")
-      .def_property_readonly("weight_shape", [](const ConvSpec& s) { return to_tuple(s.weight_shape()); },
+      .def_property_readonly("weight_shape",
+                             [](const ConvSpec& s) { return to_tuple(s.weight_shape()); },
                              "PyTorch's layout: (C_out, C_in/groups, *k) for a convolution, "
                              "(C_in, C_out/groups, *k) for a transposed convolution")
       .def_property_readonly("input_numel", &ConvSpec::input_numel, "columns of the layer's matrix")
@@ -140,8 +146,10 @@ void bind_layers(py::module_& m) {
       .def_readonly("spec", &LayerCall::spec)
       .def_readonly("batch", &LayerCall::batch, "N, or 1 for an unbatched input")
       .def_readonly("batched", &LayerCall::batched, "False for an unbatched (C, *spatial) input")
-      .def_property_readonly("input_shape", [](const LayerCall& c) { return to_tuple(call_input_shape(c)); })
-      .def_property_readonly("output_shape", [](const LayerCall& c) { return to_tuple(call_output_shape(c)); });
+      .def_property_readonly("input_shape",
+                             [](const LayerCall& c) { return to_tuple(call_input_shape(c)); })
+      .def_property_readonly("output_shape",
+                             [](const LayerCall& c) { return to_tuple(call_output_shape(c)); });
 
   py::class_<TorchConvArgs>(m, "TorchConvArgs",
                             "torch.nn.functional's convolution arguments (C++ TorchConvArgs).")

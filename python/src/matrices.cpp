@@ -57,7 +57,8 @@ py::tuple layer_matrix(const ConvSpec& spec, const py::array& weight, const std:
     throw std::invalid_argument(op + ": weight of shape " + dims_to_string(shape_of(weight)) +
                                 " does not match the layer " + spec.to_string());
   }
-  return dispatch(dtype, [&](auto scalar) { return layer_matrix_as<decltype(scalar)>(spec, weight); });
+  return dispatch(dtype,
+                  [&](auto scalar) { return layer_matrix_as<decltype(scalar)>(spec, weight); });
 }
 
 }  // namespace

@@ -19,10 +19,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import convmat
+
 RNG_SEED = 20261122
 
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 TORCH_CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+CONV = {1: convmat.conv1d, 2: convmat.conv2d, 3: convmat.conv3d}
+CONV_TRANSPOSE = {1: convmat.conv_transpose1d, 2: convmat.conv_transpose2d,
+                  3: convmat.conv_transpose3d}
 
 
 def rng(offset=0):
@@ -81,6 +86,34 @@ def torch_conv(rank, x, w, b, stride, padding, dilation, groups, padding_mode):
     return TORCH_CONV[rank](padded, w, b, stride, 0, dilation, groups)
 
 
+def with_magnitude(layer, x, w, b):
+    """(layer(x, w, b), layer(|x|, |w|, |b|) in float64): a reference and the sum|w||x| + |b|
+    of each of its outputs, for assert_close."""
+    def absolute(a):
+        return None if a is None else np.abs(a).astype(np.float64)
+    return layer(x, w, b), layer(absolute(x), absolute(w), absolute(b))
+
+
+def torch_forward(case, x, w, b, transposed):
+    """PyTorch's layer for a random case on tensors (x batched)."""
+    if transposed:
+        return TORCH_CONV_TRANSPOSE[case["rank"]](x, w, b, case["stride"], case["padding"],
+                                                  case["output_padding"], case["groups"],
+                                                  case["dilation"])
+    return torch_conv(case["rank"], x, w, b, case["stride"], case["padding"], case["dilation"],
+                      case["groups"], case["padding_mode"])
+
+
+def convmat_forward(case, x, w, b, transposed, method="matrix"):
+    """convmat's layer for a random case, called as a PyTorch user would."""
+    if transposed:
+        return CONV_TRANSPOSE[case["rank"]](x, w, b, case["stride"], case["padding"],
+                                            case["output_padding"], case["groups"],
+                                            case["dilation"], method=method)
+    return CONV[case["rank"]](x, w, b, case["stride"], case["padding"], case["dilation"],
+                              case["groups"], case["padding_mode"], method=method)
+
+
 def assert_close(test, got, want, magnitude, terms, dtype, context=""):
     """The tolerance rule above; `magnitude` = sum|w||x| + |b| per output (float64)."""
     test.assertEqual(got.shape, want.shape, context)
@@ -94,10 +127,9 @@ def assert_close(test, got, want, magnitude, terms, dtype, context=""):
                     f"(eps={eps:.3g}, terms={terms})")
 
 
-def random_conv(rng, rank=None):
-    """A random valid F.conv call: dict of the arguments (numpy-free), covering rank 1-3,
-    groups, stride, dilation, int/tuple padding, "same"/"valid", the four padding modes,
-    batched/unbatched and batch 0."""
+def random_layer(rng, rank=None):
+    """What every random layer draws: rank 1-3, groups 1-3 dividing both channel counts,
+    kernel, dilation and stride per dimension, and the batch (None = unbatched, 0 = empty)."""
     rank = rank or int(rng.integers(1, 4))
     groups = int(rng.integers(1, 4))
     c_in, c_out = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
@@ -105,6 +137,15 @@ def random_conv(rng, rank=None):
     kernel = [int(rng.integers(1, kmax + 1)) for _ in range(rank)]
     dilation = [int(rng.integers(1, 4)) for _ in range(rank)]
     stride = [int(rng.integers(1, 4)) for _ in range(rank)]
+    batch = [None, 0, 1, 2, 3][int(rng.choice(5, p=[0.2, 0.05, 0.35, 0.2, 0.2]))]
+    return rank, groups, c_in, c_out, kernel, dilation, stride, batch
+
+
+def random_conv(rng, rank=None):
+    """A random valid F.conv call: dict of the arguments (numpy-free), covering rank 1-3,
+    groups, stride, dilation, int/tuple padding, "same"/"valid", the four padding modes,
+    batched/unbatched and batch 0."""
+    rank, groups, c_in, c_out, kernel, dilation, stride, batch = random_layer(rng, rank)
     padding_mode = str(rng.choice(["zeros", "zeros", "reflect", "replicate", "circular"]))
     named = rng.random()
     if named < 0.15:
@@ -124,7 +165,6 @@ def random_conv(rng, rank=None):
         elif padding_mode == "circular":
             least = max(least, max(p0, p1))
         size.append(least + int(rng.integers(0, 4 if rank == 3 else 6)))
-    batch = [None, 0, 1, 2, 3][int(rng.choice(5, p=[0.2, 0.05, 0.35, 0.2, 0.2]))]
     return dict(rank=rank, groups=groups, c_in=c_in, c_out=c_out, kernel=kernel, size=size,
                 stride=compact(stride), dilation=compact(dilation),
                 padding=padding if isinstance(padding, str) else compact(padding),
@@ -134,13 +174,7 @@ def random_conv(rng, rank=None):
 def random_conv_transpose(rng, rank=None):
     """A random valid F.conv_transpose call, including output_padding >= stride where the
     dilation allows it (PyTorch: output_padding < stride or < dilation)."""
-    rank = rank or int(rng.integers(1, 4))
-    groups = int(rng.integers(1, 4))
-    c_in, c_out = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
-    kmax = 3 if rank == 3 else 4
-    kernel = [int(rng.integers(1, kmax + 1)) for _ in range(rank)]
-    dilation = [int(rng.integers(1, 4)) for _ in range(rank)]
-    stride = [int(rng.integers(1, 4)) for _ in range(rank)]
+    rank, groups, c_in, c_out, kernel, dilation, stride, batch = random_layer(rng, rank)
     output_padding = [int(rng.integers(0, max(s, d))) for s, d in zip(stride, dilation)]
     size, padding = [], []
     for k, d, s, a in zip(kernel, dilation, stride, output_padding):
@@ -148,7 +182,6 @@ def random_conv_transpose(rng, rank=None):
         natural = (n - 1) * s + d * (k - 1) + a + 1
         padding.append(int(rng.integers(0, (natural - 1) // 2 + 1)))
         size.append(n)
-    batch = [None, 0, 1, 2, 3][int(rng.choice(5, p=[0.2, 0.05, 0.35, 0.2, 0.2]))]
     return dict(rank=rank, groups=groups, c_in=c_in, c_out=c_out, kernel=kernel, size=size,
                 stride=compact(stride), dilation=compact(dilation), padding=compact(padding),
                 output_padding=compact(output_padding), batch=batch,

@@ -19,9 +19,7 @@ import torch
 import convmat
 import helpers as h
 
-CONV = {1: convmat.conv1d, 2: convmat.conv2d, 3: convmat.conv3d}
-CONV_TRANSPOSE = {1: convmat.conv_transpose1d, 2: convmat.conv_transpose2d,
-                  3: convmat.conv_transpose3d}
+CONV, CONV_TRANSPOSE = h.CONV, h.CONV_TRANSPOSE
 CASES = 100
 
 
@@ -48,47 +46,62 @@ def small(case):
     return case["c_in"] * case["c_out"] * int(np.prod(case["kernel"])) <= 96
 
 
+def draw(rng, transposed):
+    """A random small layer without bias on a non-empty batch, integer data, an integer output
+    gradient g, and torch.autograd's (dL/dx, dL/dw). x is batched."""
+    random_case = h.random_conv_transpose if transposed else h.random_conv
+    case = random_case(rng)
+    while not small(case) or case["batch"] == 0:
+        case = random_case(rng)
+    case["bias"] = False
+    x, w, _ = h.conv_tensors(rng, case, np.float64, True, transposed)
+    x = h.batched(x, case)
+
+    def forward(xt, wt):
+        return h.torch_forward(case, xt, wt, None, transposed)
+    g = h.data(rng, forward(torch.from_numpy(x), torch.from_numpy(w)).shape, np.float64, True)
+    dx, dw = torch_gradients(forward, x, w, g)
+    return case, x, w, g, dx, dw
+
+
+def per_sample(matrix, g, shape):
+    """matrix @ every sample of the batch g, reshaped to `shape`."""
+    return (matrix @ g.reshape(g.shape[0], -1).T).T.reshape(shape)
+
+
+def check_weight_gradient(case, x, w, g, dw, transposed, context):
+    def layer(x, unit):
+        return h.convmat_forward(case, x, unit, None, transposed)
+    np.testing.assert_array_equal(weight_gradient(layer, x, w, g), dw,
+                                  err_msg="A(x)ᵀ g: " + context)
+
+
 class ConvolutionGradients(unittest.TestCase):
 
     def test_input_and_weight_gradients(self):
         rng = h.rng(61)
         checked_transpose = 0
         for i in range(CASES):
-            case = h.random_conv(rng)
-            while not small(case) or case["batch"] == 0:
-                case = h.random_conv(rng)
-            case["bias"] = False
-            rank = case["rank"]
-            x, w, _ = h.conv_tensors(rng, case, np.float64, True)
-            xb = h.batched(x, case)
-            args = (case["stride"], case["padding"], case["dilation"], case["groups"])
+            case, x, w, g, dx, dw = draw(rng, transposed=False)
+            rank, context = case["rank"], f"case {i}: {case}"
 
-            def forward(xt, wt):
-                return h.torch_conv(rank, xt, wt, None, *args, case["padding_mode"])
-            y = forward(torch.from_numpy(xb), torch.from_numpy(w)).numpy()
-            g = h.data(rng, y.shape, np.float64, True)
-            dx, dw = torch_gradients(forward, xb, w, g)
-            context = f"case {i}: {case}"
-
-            W = convmat.conv_matrix(w, case["size"], *args, case["padding_mode"])
-            wt_g = (W.T @ g.reshape(g.shape[0], -1).T).T.reshape(xb.shape)
-            np.testing.assert_array_equal(wt_g, dx, err_msg="Wᵀ g: " + context)
+            W = convmat.conv_matrix(w, case["size"], case["stride"], case["padding"],
+                                    case["dilation"], case["groups"], case["padding_mode"])
+            np.testing.assert_array_equal(per_sample(W.T, g, x.shape), dx,
+                                          err_msg="Wᵀ g: " + context)
 
             if case["padding_mode"] == "zeros" and case["padding"] != "same":
                 s = h.spatial(case["stride"], rank)
                 d = h.spatial(case["dilation"], rank)
                 p = [0] * rank if case["padding"] == "valid" else h.spatial(case["padding"], rank)
                 natural = [(o - 1) * si - 2 * pi + di * (k - 1) + 1 for o, si, pi, di, k in
-                           zip(y.shape[2:], s, p, d, case["kernel"])]
+                           zip(g.shape[2:], s, p, d, case["kernel"])]
                 a = [n - m for n, m in zip(case["size"], natural)]
                 transposed = CONV_TRANSPOSE[rank](g, w, None, s, p, a, case["groups"], d)
                 np.testing.assert_array_equal(transposed, dx, err_msg="conv_transpose: " + context)
                 checked_transpose += 1
 
-            def layer(x, unit):
-                return CONV[rank](x, unit, None, *args, case["padding_mode"])
-            np.testing.assert_array_equal(weight_gradient(layer, xb, w, g), dw,
-                                          err_msg="A(x)ᵀ g: " + context)
+            check_weight_gradient(case, x, w, g, dw, False, context)
         self.assertGreater(checked_transpose, CASES // 3)
 
 
@@ -97,35 +110,20 @@ class TransposedConvolutionGradients(unittest.TestCase):
     def test_input_and_weight_gradients(self):
         rng = h.rng(62)
         for i in range(CASES):
-            case = h.random_conv_transpose(rng)
-            while not small(case) or case["batch"] == 0:
-                case = h.random_conv_transpose(rng)
-            case["bias"] = False
-            rank = case["rank"]
-            x, w, _ = h.conv_tensors(rng, case, np.float64, True, transposed=True)
-            xb = h.batched(x, case)
+            case, x, w, g, dx, dw = draw(rng, transposed=True)
+            rank, context = case["rank"], f"case {i}: {case}"
             s, p, a = case["stride"], case["padding"], case["output_padding"]
             groups, d = case["groups"], case["dilation"]
 
-            def forward(xt, wt):
-                return h.TORCH_CONV_TRANSPOSE[rank](xt, wt, None, s, p, a, groups, d)
-            y = forward(torch.from_numpy(xb), torch.from_numpy(w)).numpy()
-            g = h.data(rng, y.shape, np.float64, True)
-            dx, dw = torch_gradients(forward, xb, w, g)
-            context = f"case {i}: {case}"
-
             M = convmat.conv_transpose_matrix(w, case["size"], s, p, a, groups, d)
-            mt_g = (M.T @ g.reshape(g.shape[0], -1).T).T.reshape(xb.shape)
-            np.testing.assert_array_equal(mt_g, dx, err_msg="W g: " + context)
+            np.testing.assert_array_equal(per_sample(M.T, g, x.shape), dx,
+                                          err_msg="W g: " + context)
 
             conv = CONV[rank](g, w, None, s, p, d, groups)
             first = (slice(None), slice(None)) + tuple(slice(0, n) for n in case["size"])
             np.testing.assert_array_equal(conv[first], dx, err_msg="conv: " + context)
 
-            def layer(x, unit):
-                return CONV_TRANSPOSE[rank](x, unit, None, s, p, a, groups, d)
-            np.testing.assert_array_equal(weight_gradient(layer, xb, w, g), dw,
-                                          err_msg="A(x)ᵀ g: " + context)
+            check_weight_gradient(case, x, w, g, dw, True, context)
 
 
 if __name__ == "__main__":

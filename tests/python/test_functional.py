@@ -10,86 +10,69 @@ import math
 import unittest
 
 import numpy as np
-import torch
 
 import convmat
 import helpers as h
 
-CONV = {1: convmat.conv1d, 2: convmat.conv2d, 3: convmat.conv3d}
-CONV_TRANSPOSE = {1: convmat.conv_transpose1d, 2: convmat.conv_transpose2d,
-                  3: convmat.conv_transpose3d}
+CONV, CONV_TRANSPOSE = h.CONV, h.CONV_TRANSPOSE
 CASES = 300  # random layers per (function family, dtype, data kind)
 
 
-def conv_reference(case, x, w, b):
-    """PyTorch's result and sum|w||x| + |b| for the tolerance (both numpy, batched as x)."""
-    def run(x, w, b):
-        y = h.torch_conv(case["rank"], h.as_torch(h.batched(x, case)), h.as_torch(w),
-                         h.as_torch(b), case["stride"], case["padding"], case["dilation"],
-                         case["groups"], case["padding_mode"])
-        return h.unbatched(y.numpy(), case)
-    want = run(x, w, b)
-    magnitude = run(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64),
-                    None if b is None else np.abs(b).astype(np.float64))
-    return want, magnitude
+def torch_layer(case, x, w, b, transposed):
+    """PyTorch's layer for a random case, NumPy in and out (x unbatched when the case is)."""
+    y = h.torch_forward(case, h.as_torch(h.batched(x, case)), h.as_torch(w), h.as_torch(b),
+                        transposed)
+    return h.unbatched(y.numpy(), case)
 
 
-def conv_transpose_reference(case, x, w, b):
-    def run(x, w, b):
-        y = h.TORCH_CONV_TRANSPOSE[case["rank"]](
-            h.as_torch(h.batched(x, case)), h.as_torch(w), h.as_torch(b), case["stride"],
-            case["padding"], case["output_padding"], case["groups"], case["dilation"])
-        return h.unbatched(y.numpy(), case)
-    want = run(x, w, b)
-    magnitude = run(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64),
-                    None if b is None else np.abs(b).astype(np.float64))
-    return want, magnitude
+def reference(case, x, w, b, transposed):
+    """PyTorch's result and sum|w||x| + |b| (the tolerance's magnitude)."""
+    return h.with_magnitude(lambda x, w, b: torch_layer(case, x, w, b, transposed), x, w, b)
 
 
 def terms(case):
     return case["c_in"] // case["groups"] * math.prod(case["kernel"]) + 1
 
 
+def check_against_torch(test, transposed, dtype, integer, offset):
+    """CASES random layers, both methods: == on integer data, the tolerance rule otherwise."""
+    rng = h.rng(offset)
+    random_case = h.random_conv_transpose if transposed else h.random_conv
+    for i in range(CASES):
+        case = random_case(rng)
+        x, w, b = h.conv_tensors(rng, case, dtype, integer, transposed)
+        want, magnitude = reference(case, x, w, b, transposed)
+        for method in ("matrix", "loops"):
+            context = f"case {i} {method} {dtype.__name__}: {case}"
+            got = h.convmat_forward(case, x, w, b, transposed, method)
+            if integer:
+                test.assertEqual(got.dtype, np.dtype(dtype), context)
+                np.testing.assert_array_equal(got, want, err_msg=context)
+            else:
+                h.assert_close(test, got, want, magnitude, terms(case), dtype, context)
+
+
 class ConvolutionAgainstTorch(unittest.TestCase):
 
-    def run_cases(self, dtype, integer, offset):
-        rng = h.rng(offset)
-        for i in range(CASES):
-            case = h.random_conv(rng)
-            x, w, b = h.conv_tensors(rng, case, dtype, integer)
-            want, magnitude = conv_reference(case, x, w, b)
-            for method in ("matrix", "loops"):
-                context = f"case {i} {method} {dtype.__name__}: {case}"
-                got = CONV[case["rank"]](x, w, b, case["stride"], case["padding"],
-                                         case["dilation"], case["groups"],
-                                         case["padding_mode"], method=method)
-                if integer:
-                    self.assertEqual(got.dtype, np.dtype(dtype), context)
-                    np.testing.assert_array_equal(got, want, err_msg=context)
-                else:
-                    h.assert_close(self, got, want, magnitude, terms(case), dtype, context)
-
     def test_integer_data_float64_is_exact(self):
-        self.run_cases(np.float64, True, 1)
+        check_against_torch(self, False, np.float64, True, 1)
 
     def test_float64(self):
-        self.run_cases(np.float64, False, 2)
+        check_against_torch(self, False, np.float64, False, 2)
 
     def test_float32(self):
-        self.run_cases(np.float32, False, 3)
+        check_against_torch(self, False, np.float32, False, 3)
 
     def test_keyword_arguments_as_in_torch(self):
         rng = h.rng(4)
         x = rng.standard_normal((2, 4, 7, 6))
         w = rng.standard_normal((6, 2, 3, 2))
         b = rng.standard_normal(6)
-        kwargs = dict(bias=b, stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)
-        want = h.TORCH_CONV[2](h.as_torch(x), h.as_torch(w),
-                               **{k: h.as_torch(v) if k == "bias" else v
-                                  for k, v in kwargs.items()}).numpy()
-        got = convmat.conv2d(input=x, weight=w, **kwargs)
-        magnitude = h.TORCH_CONV[2](h.as_torch(np.abs(x)), h.as_torch(np.abs(w)),
-                                    h.as_torch(np.abs(b)), (2, 1), (1, 0), (1, 2), 2).numpy()
+        kwargs = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)
+        want, magnitude = h.with_magnitude(
+            lambda x, w, b: h.TORCH_CONV[2](h.as_torch(x), h.as_torch(w), h.as_torch(b),
+                                            **kwargs).numpy(), x, w, b)
+        got = convmat.conv2d(input=x, weight=w, bias=b, **kwargs)
         h.assert_close(self, got, want, magnitude, 2 * 6 + 1, np.float64)
 
     def test_non_contiguous_inputs_are_read_correctly(self):
@@ -98,39 +81,22 @@ class ConvolutionAgainstTorch(unittest.TestCase):
         w = np.asfortranarray(rng.standard_normal((4, 2, 3, 3)))  # Fortran order
         self.assertFalse(x.flags.c_contiguous or w.flags.c_contiguous)
         got = convmat.conv2d(x, w, padding=1)
-        want = h.TORCH_CONV[2](h.as_torch(x), h.as_torch(w), None, 1, 1).numpy()
-        magnitude = h.TORCH_CONV[2](h.as_torch(np.abs(x)), h.as_torch(np.abs(w)), None, 1,
-                                    1).numpy()
+        want, magnitude = h.with_magnitude(
+            lambda x, w, b: h.TORCH_CONV[2](h.as_torch(x), h.as_torch(w), None, 1, 1).numpy(),
+            x, w, None)
         h.assert_close(self, got, want, magnitude, 2 * 9 + 1, np.float64)
 
 
 class TransposedConvolutionAgainstTorch(unittest.TestCase):
 
-    def run_cases(self, dtype, integer, offset):
-        rng = h.rng(offset)
-        for i in range(CASES):
-            case = h.random_conv_transpose(rng)
-            x, w, b = h.conv_tensors(rng, case, dtype, integer, transposed=True)
-            want, magnitude = conv_transpose_reference(case, x, w, b)
-            for method in ("matrix", "loops"):
-                context = f"case {i} {method} {dtype.__name__}: {case}"
-                got = CONV_TRANSPOSE[case["rank"]](x, w, b, case["stride"], case["padding"],
-                                                   case["output_padding"], case["groups"],
-                                                   case["dilation"], method=method)
-                if integer:
-                    self.assertEqual(got.dtype, np.dtype(dtype), context)
-                    np.testing.assert_array_equal(got, want, err_msg=context)
-                else:
-                    h.assert_close(self, got, want, magnitude, terms(case), dtype, context)
-
     def test_integer_data_float64_is_exact(self):
-        self.run_cases(np.float64, True, 11)
+        check_against_torch(self, True, np.float64, True, 11)
 
     def test_float64(self):
-        self.run_cases(np.float64, False, 12)
+        check_against_torch(self, True, np.float64, False, 12)
 
     def test_float32(self):
-        self.run_cases(np.float32, False, 13)
+        check_against_torch(self, True, np.float32, False, 13)
 
 
 class Seeds(unittest.TestCase):

@@ -14,7 +14,7 @@ import scipy.sparse
 
 import convmat
 import helpers as h
-from test_functional import conv_reference, conv_transpose_reference, terms
+from test_functional import reference, terms
 
 CASES = 150
 
@@ -58,7 +58,7 @@ class ConvMatrixAgainstTorch(unittest.TestCase):
             for dtype, integer in ((np.float64, True), (np.float32, False)):
                 x, w, b = h.conv_tensors(rng, case, dtype, integer)
                 case_nb = dict(case, bias=False)
-                want, magnitude = conv_reference(case_nb, x, w, None)
+                want, magnitude = reference(case_nb, x, w, None, transposed=False)
                 W = convmat.conv_matrix(w, case["size"], case["stride"], case["padding"],
                                         case["dilation"], case["groups"], case["padding_mode"])
                 context = f"case {i} {dtype.__name__}: {case}"
@@ -77,7 +77,7 @@ class ConvMatrixAgainstTorch(unittest.TestCase):
         for i in range(CASES):
             case = h.random_conv_transpose(rng)
             x, w, _ = h.conv_tensors(rng, case, np.float64, True, transposed=True)
-            want, _ = conv_transpose_reference(dict(case, bias=False), x, w, None)
+            want, _ = reference(dict(case, bias=False), x, w, None, transposed=True)
             M = convmat.conv_transpose_matrix(w, case["size"], case["stride"], case["padding"],
                                               case["output_padding"], case["groups"],
                                               case["dilation"])
@@ -114,10 +114,10 @@ class Arguments(unittest.TestCase):
 
     def test_input_size_forms_give_the_same_matrix(self):
         w = h.rng(54).standard_normal((6, 2, 3, 2))
-        reference = convmat.conv_matrix(w, (7, 5), groups=2).toarray()
+        expected = convmat.conv_matrix(w, (7, 5), groups=2).toarray()
         for size in [(7, 5), [7, 5], (4, 7, 5), (3, 4, 7, 5)]:
             np.testing.assert_array_equal(convmat.conv_matrix(w, size, groups=2).toarray(),
-                                          reference, err_msg=str(size))
+                                          expected, err_msg=str(size))
         square = convmat.conv_matrix(w, 6, groups=2)
         np.testing.assert_array_equal(square.toarray(),
                                       convmat.conv_matrix(w, (6, 6), groups=2).toarray())

@@ -114,25 +114,23 @@ def convtranspose_3d_expected():
 
 class OnnxBackendCases(unittest.TestCase):
 
-    def test_conv(self):
-        for name, (x, w, attributes, want) in CONV_CASES.items():
+    def check(self, run, cases):
+        for name, (x, w, attributes, want) in cases.items():
             for method in ("matrix", "loops"):
                 with self.subTest(name=name, method=method):
-                    got = convmat.onnx_conv(x, w, method=method, **attributes)
+                    got = run(x, w, method=method, **attributes)
                     self.assertEqual(got.dtype, np.float32)
                     np.testing.assert_array_equal(got, np.array(want, dtype=np.float32))
+
+    def test_conv(self):
+        self.check(convmat.onnx_conv, CONV_CASES)
 
     def test_conv_transpose(self):
         cases = dict(CONV_TRANSPOSE_CASES)
         cases["test_convtranspose_3d"] = (
             np.arange(60, dtype=np.float32).reshape(1, 1, 3, 4, 5),
             np.ones((1, 2, 3, 3, 3), dtype=np.float32), dict(), convtranspose_3d_expected())
-        for name, (x, w, attributes, want) in cases.items():
-            for method in ("matrix", "loops"):
-                with self.subTest(name=name, method=method):
-                    got = convmat.onnx_conv_transpose(x, w, method=method, **attributes)
-                    self.assertEqual(got.dtype, np.float32)
-                    np.testing.assert_array_equal(got, np.array(want, dtype=np.float32))
+        self.check(convmat.onnx_conv_transpose, cases)
 
     def test_bytes_attributes_as_onnx_helper_returns_them(self):
         x, w, attributes, want = CONV_CASES["test_conv_with_autopad_same"]
@@ -231,68 +229,51 @@ def random_onnx_layer(rng, transposed):
                 end=end, attributes=attributes, x_shape=[2, c] + n, w_shape=[c, m // group] + k)
 
 
+def torch_onnx_layer(layer, x, w, b, transposed):
+    """PyTorch with the pads of the ONNX documentation applied by F.pad (negative pads crop)."""
+    group, rank = layer["attributes"]["group"], layer["rank"]
+    if not transposed:
+        begin, end = onnx_conv_pads(layer["auto_pad"], layer["n"], layer["k"], layer["s"],
+                                    layer["d"], layer["pads"])
+        padded = F.pad(h.as_torch(x), h.torch_pad_list(begin, end))
+        return h.TORCH_CONV[rank](padded, h.as_torch(w), h.as_torch(b), layer["s"], 0,
+                                  layer["d"], group).numpy()
+    full = h.TORCH_CONV_TRANSPOSE[rank](h.as_torch(x), h.as_torch(w), None, layer["s"], 0,
+                                        layer["a"], group, layer["d"])
+    y = crop_or_pad(full, layer["begin"], layer["end"])
+    return (y + h.as_torch(b).reshape([-1] + [1] * rank)).numpy()
+
+
+def check_against_torch(test, transposed, cases, offset):
+    """Random ONNX layers, float64 integer data (==) and float32 normal data (tolerance)."""
+    rng = h.rng(offset)
+    run = convmat.onnx_conv_transpose if transposed else convmat.onnx_conv
+    for i in range(cases):
+        layer = random_onnx_layer(rng, transposed)
+        terms = layer["c"] // layer["attributes"]["group"] * math.prod(layer["k"]) + 1
+        for dtype, integer in ((np.float64, True), (np.float32, False)):
+            x = h.data(rng, layer["x_shape"], dtype, integer)
+            w = h.data(rng, layer["w_shape"], dtype, integer)
+            b = h.data(rng, [layer["m"]], dtype, integer)
+            want, magnitude = h.with_magnitude(
+                lambda x, w, b: torch_onnx_layer(layer, x, w, b, transposed), x, w, b)
+            for method in ("matrix", "loops"):
+                context = f"case {i} {method} {dtype.__name__}: {layer}"
+                got = run(x, w, b, method=method, **layer["attributes"])
+                if integer:
+                    np.testing.assert_array_equal(got, want, err_msg=context)
+                else:
+                    h.assert_close(test, got, want, magnitude, terms, dtype, context)
+
+
 class OnnxAgainstTorch(unittest.TestCase):
     CASES = 300
 
     def test_conv(self):
-        rng = h.rng(41)
-        for i in range(self.CASES):
-            layer = random_onnx_layer(rng, transposed=False)
-            for dtype, integer in ((np.float64, True), (np.float32, False)):
-                x = h.data(rng, layer["x_shape"], dtype, integer)
-                w = h.data(rng, layer["w_shape"], dtype, integer)
-                b = h.data(rng, [layer["m"]], dtype, integer)
-                begin, end = onnx_conv_pads(layer["auto_pad"], layer["n"], layer["k"],
-                                            layer["s"], layer["d"], layer["pads"])
-
-                def reference(x, w, b):
-                    padded = F.pad(h.as_torch(x), h.torch_pad_list(begin, end))
-                    return h.TORCH_CONV[layer["rank"]](padded, h.as_torch(w), h.as_torch(b),
-                                                       layer["s"], 0, layer["d"],
-                                                       layer["attributes"]["group"]).numpy()
-                want = reference(x, w, b)
-                for method in ("matrix", "loops"):
-                    context = f"case {i} {method} {dtype.__name__}: {layer}"
-                    got = convmat.onnx_conv(x, w, b, method=method, **layer["attributes"])
-                    if integer:
-                        np.testing.assert_array_equal(got, want, err_msg=context)
-                    else:
-                        magnitude = reference(np.abs(x).astype(np.float64),
-                                              np.abs(w).astype(np.float64),
-                                              np.abs(b).astype(np.float64))
-                        terms = layer["c"] // layer["attributes"]["group"] * \
-                            math.prod(layer["k"]) + 1
-                        h.assert_close(self, got, want, magnitude, terms, dtype, context)
+        check_against_torch(self, False, self.CASES, 41)
 
     def test_conv_transpose(self):
-        rng = h.rng(42)
-        for i in range(self.CASES):
-            layer = random_onnx_layer(rng, transposed=True)
-            for dtype, integer in ((np.float64, True), (np.float32, False)):
-                x = h.data(rng, layer["x_shape"], dtype, integer)
-                w = h.data(rng, layer["w_shape"], dtype, integer)
-                b = h.data(rng, [layer["m"]], dtype, integer)
-
-                def reference(x, w, b):
-                    full = h.TORCH_CONV_TRANSPOSE[layer["rank"]](
-                        h.as_torch(x), h.as_torch(w), None, layer["s"], 0, layer["a"],
-                        layer["attributes"]["group"], layer["d"])
-                    y = crop_or_pad(full, layer["begin"], layer["end"])
-                    return (y + h.as_torch(b).reshape([-1] + [1] * layer["rank"])).numpy()
-                want = reference(x, w, b)
-                for method in ("matrix", "loops"):
-                    context = f"case {i} {method} {dtype.__name__}: {layer}"
-                    got = convmat.onnx_conv_transpose(x, w, b, method=method,
-                                                      **layer["attributes"])
-                    if integer:
-                        np.testing.assert_array_equal(got, want, err_msg=context)
-                    else:
-                        magnitude = reference(np.abs(x).astype(np.float64),
-                                              np.abs(w).astype(np.float64),
-                                              np.abs(b).astype(np.float64))
-                        terms = layer["c"] // layer["attributes"]["group"] * \
-                            math.prod(layer["k"]) + 1
-                        h.assert_close(self, got, want, magnitude, terms, dtype, context)
+        check_against_torch(self, True, self.CASES, 42)
 
     def test_every_auto_pad_is_exercised(self):
         rng = h.rng(42)
