@@ -5,3 +5,5 @@
 #include "convmat/conv_matrix.hpp"  // ConvPattern, ConvMatrix: the layer as W (or Wᵀ)
 #include "convmat/loops.hpp"        // direct loops, the independent reference
 #include "convmat/layer_args.hpp"   // PyTorch and ONNX arguments → ConvSpec
+#include "convmat/descriptor.hpp"   // oneDNN benchdnn's descriptor strings → ConvSpec
+#include "convmat/oracle.hpp"       // check another implementation's output; blame; diagnose
