@@ -129,6 +129,27 @@ BOOST_AUTO_TEST_CASE(a_float32_implementation_passes_and_float64_tolerance_rejec
   BOOST_TEST(rejected_at_float64 > 100);
 }
 
+BOOST_AUTO_TEST_CASE(the_arithmetic_term_covers_a_long_sequential_float32_sum) {
+  // Positive data makes the partial sums grow, so sequential float32 summation errs by about
+  // n/4·u·s: far above the output rounding ε_out·s alone, within (n + 1)·ε·s.
+  const ConvSpec spec = ConvSpec::convolution(512, 2, {12}, {9});  // n = 4608 terms
+  std::mt19937_64 g(11);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> xf(static_cast<std::size_t>(spec.input_numel())), wf(static_cast<std::size_t>(spec.weight_numel()));
+  for (float& f : xf) f = u(g);
+  for (float& f : wf) f = u(g);
+  std::vector<float> yf(static_cast<std::size_t>(spec.output_numel()));
+  direct_forward(spec, xf.data(), 1, wf.data(), static_cast<const float*>(nullptr), yf.data());
+  const LayerData layer(spec, 1, Values(xf.begin(), xf.end()), Values(wf.begin(), wf.end()));
+  const Values candidate(yf.begin(), yf.end());
+  const CheckReport r = check_output(layer, candidate.data(), layer.output_shape());
+  BOOST_TEST(r.passed);
+  BOOST_TEST(r.min_terms == 4608);
+  CheckOptions storage_only;
+  storage_only.tolerance.arithmetic = Precision::float64;  // keeps only ε_out of float32
+  BOOST_TEST(check_output(layer, candidate.data(), layer.output_shape(), storage_only).bad > 0);
+}
+
 // The taps feeding output element (n, c, o…) by the definitions, for zero padding:
 // convolution  x[n, ci, o·s − p0 + k·d] · w[c, ci − g·C_in/G, k]  for ci in c's group;
 // transposed   x[n, ci, i] · w[ci, c − g·C_out/G, k]  with i·s + k·d − p0 = o.
