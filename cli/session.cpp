@@ -115,12 +115,8 @@ LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>
   if (args.has(Opt::weight_shape)) weight_shape = parse_dims(Opt::weight_shape, args.get(Opt::weight_shape));
   LayerDescription layer = resolve_layer(args, input_shape, weight_shape);
   if (bias) {
-    if (bias->header.shape.size() != 1) {
-      throw UsageError(bias->path + ": the bias must be 1-d, (C_out,) = (" + std::to_string(layer.call.spec.out_channels()) +
-                       ",), got shape " + shape_text(bias->header.shape));
-    }
     try {
-      check_bias(layer.call.spec, bias->header.shape[0]);
+      check_bias(layer.call.spec, bias->header.shape);
     } catch (const std::invalid_argument& e) {
       throw UsageError(bias->path + ": " + e.what());
     }

@@ -518,7 +518,11 @@ def test_bad_input():
     check("to have 2 channels, but got 3 channels instead" in err, "channel mismatch named")
     save("b.npy", np.zeros(4))
     _, _, err = run("apply", *L, "--input", "x.npy", "--bias", "b.npy", "-o", "y.npy", expect=2)
-    check("bias must have one value per output channel (3), got 4" in err, "bias size named")
+    check("b.npy: expected bias to be 1-dimensional with 3 elements (one per output channel), but got bias of shape [4]" in err,
+          "bias size named")
+    save("b2.npy", np.zeros((3, 1)))
+    _, _, err = run("apply", *L, "--input", "x.npy", "--bias", "b2.npy", "-o", "y.npy", expect=2)
+    check("but got bias of shape [3, 1]" in err, "2-d bias named")
     # Flags.
     cases = [
         (["--input", "x.npy", "-o", "y.npy", "--strid", 2], "unknown option '--strid'"),
