@@ -3,7 +3,7 @@
 
 Every expected value comes from PyTorch (or the seeds' numbers), never from convmat itself.
 Each group runs in its own temporary directory. Groups: help, demo, shape, apply, matrix,
-check, diagnose, descriptor, bad_input, json.
+check, diagnose, descriptor, bad_input, interrupt, json.
 """
 import io
 import json
@@ -564,6 +564,22 @@ def test_bad_input():
         f.write(b"previous")
     run("apply", *L, "--input", "x3.npy", "-o", "keep.npy", expect=2)
     check(open("keep.npy", "rb").read() == b"previous", "a failed run leaves the old output")
+
+
+def test_interrupt():
+    """SIGTERM while the output is being written: neither the target nor the temporary file remains."""
+    import signal
+    import time
+    p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128", "--weight-shape", "16,16,3,3",
+                          "-o", "big.mtx"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
+        time.sleep(0.02)
+    check(p.poll() is None, "the write was still running when interrupted")
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+    check(p.returncode == -signal.SIGTERM, f"terminated by SIGTERM (status {p.returncode})")
+    check(os.listdir(".") == [], f"nothing left behind: {os.listdir('.')}")
 
 
 def test_json():
