@@ -245,6 +245,17 @@ def blame_taps(op_fn, x, w, b, index):
 
 
 def test_check():
+    # Seed 000: trans_conv(X, K) with X = K = [[0, 1], [2, 3]] is [[0, 0, 1], [0, 4, 6], [4, 12, 9]].
+    save("sx.npy", np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
+    save("sy.npy", np.array([[[[0.0, 0, 1], [0, 4, 6], [4, 12, 9]]]]))
+    save("sbad.npy", np.array([[[[0.0, 0, 1], [0, 5, 6], [4, 12, 9]]]]))
+    seed = ["--op", "conv_transpose2d", "--input", "sx.npy", "--weight", "sx.npy"]
+    run("check", *seed, "--candidate", "sy.npy", expect=0)
+    _, out, _ = run("check", *seed, "--candidate", "sbad.npy", "--json", expect=1)
+    worst = json.loads(out)["worst"][0]
+    # Y[1, 1] = X[0,0]K[1,1] + X[0,1]K[1,0] + X[1,0]K[0,1] + X[1,1]K[0,0] = 0 + 2 + 2 + 0 = 4
+    check(worst["index"] == [0, 0, 1, 1] and worst["oracle"] == 4 and worst["candidate"] == 5, "seed 000: the 5 is blamed, oracle 4")
+    check(sorted(t["input"] * t["weight"] for t in worst["terms"]) == [0, 0, 2, 2], "seed 000: the four splats of Y[1, 1]")
     r = rng(3)
     x = r.standard_normal((2, 4, 7, 6)).astype(np.float32)
     w = r.standard_normal((6, 2, 3, 3)).astype(np.float32)
@@ -343,6 +354,14 @@ def test_diagnose():
     def expect(layer, candidate, mistake):
         ids = diagnose_ids(layer, candidate)
         check(mistake in ids, f"diagnose names {mistake}: got {ids}")
+
+    # Seed 002's pixel splatting with the kernel not flipped the way a convolution-based
+    # implementation must: named.
+    save("sx.npy", np.array([[[[5.0, 6.0], [7.0, 8.0]]]]))
+    save("sk.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    seed = ["--op", "conv_transpose2d", "--input", "sx.npy", "--weight", "sk.npy", "--stride", 2]
+    unflipped = F.conv_transpose2d(torch.tensor([[[[5.0, 6.0], [7.0, 8.0]]]]), torch.tensor([[[[4.0, 3.0], [2.0, 1.0]]]]), stride=2)
+    check("kernel_flipped" in diagnose_ids(seed, unflipped.numpy()), "seed 002 with the kernel reversed: kernel_flipped")
 
     # A: grouped, strided, dilated conv2d with bias.
     x, w, b = r.standard_normal((2, 4, 9, 8)), r.standard_normal((6, 2, 3, 2)), r.standard_normal(6)
