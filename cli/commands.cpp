@@ -141,8 +141,6 @@ std::string axis_label(int rank, int a) {
 
 int run_shape(const Arguments& args, Context& ctx) {
   std::optional<NpyInput> input = npy_input(args, Opt::input), weight = npy_input(args, Opt::weight);
-  if (input && args.has(Opt::input_shape)) throw UsageError("give --input or --input-shape, not both");
-  if (weight && args.has(Opt::weight_shape)) throw UsageError("give --weight or --weight-shape, not both");
   const LayerDescription layer = layer_from(args, input, weight, std::nullopt);
   const ConvSpec& s = layer.call.spec;
   const bool t = s.is_transposed();
@@ -276,8 +274,6 @@ int run_apply(const Arguments& args, Context& ctx) {
 
 int run_matrix(const Arguments& args, Context& ctx) {
   std::optional<NpyInput> input = npy_input(args, Opt::input), weight = npy_input(args, Opt::weight);
-  if (input && args.has(Opt::input_shape)) throw UsageError("give --input or --input-shape, not both");
-  if (weight && args.has(Opt::weight_shape)) throw UsageError("give --weight or --weight-shape, not both");
   const LayerDescription layer = layer_from(args, input, weight, std::nullopt);
   const ConvSpec& s = layer.call.spec;
   const bool pattern_only = !weight;

@@ -108,6 +108,8 @@ void NpyInput::load(Context& ctx) {
 
 LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>& input,
                             const std::optional<NpyInput>& weight, const std::optional<NpyInput>& bias) {
+  if (input && args.has(Opt::input_shape)) throw UsageError("give --input or --input-shape, not both");
+  if (weight && args.has(Opt::weight_shape)) throw UsageError("give --weight or --weight-shape, not both");
   std::optional<Dims> input_shape, weight_shape;
   if (input) input_shape = input->header.shape;
   if (weight) weight_shape = weight->header.shape;
