@@ -15,8 +15,8 @@
 //     rtol_i = (n_i + 1)·ε + ε_out   unless given,   atol_i = (n_i + 1)·λ   unless given,
 // where ε is the machine epsilon of the precision the candidate summed in (float16 2⁻¹⁰,
 // bfloat16 2⁻⁷, tfloat32 2⁻¹⁰, float32 2⁻²³, float64 2⁻⁵²), ε_out that of the precision it stored
-// its output in, and λ the smallest normal number of the wider of the two (2⁻¹⁴ for float16,
-// 2⁻¹²⁶ for bfloat16/tfloat32/float32, 2⁻¹⁰²² for float64).
+// its output in, and λ the larger of the two precisions' smallest normal numbers (2⁻¹⁴ for
+// float16, 2⁻¹²⁶ for bfloat16/tfloat32/float32, 2⁻¹⁰²² for float64).
 // Why: summing n + 1 terms in precision u = ε/2, in any order, errs by at most
 // γ_{n+1}·s_i with γ_m = m·u/(1 − m·u) ≤ 2m·u = m·ε while m·u ≤ 1/2 (Higham, Accuracy and
 // Stability of Numerical Algorithms, §3.1); rounding the result to the output type adds at most
