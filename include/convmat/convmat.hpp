@@ -11,3 +11,5 @@
 #include "convmat/identities.hpp"       // transposed convolution = C·P·Z
 #include "convmat/upsampling.hpp"       // PyTorch's nearest / linear upsampling as matrices
 #include "convmat/kernel_matrix.hpp"    // A(x) with y = A(x)·vec(weight) (im2col)
+#include "convmat/descriptor.hpp"   // oneDNN benchdnn's descriptor strings → ConvSpec
+#include "convmat/oracle.hpp"       // check another implementation's output; blame; diagnose
