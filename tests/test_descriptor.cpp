@@ -8,22 +8,11 @@
 #include "test_util.hpp"
 
 using namespace convmat;
+using convmat::test::expect_error;
 namespace tt = boost::test_tools;
 using convmat::test::integer_tensor;
 
 namespace {
-
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    BOOST_ERROR("accepted a descriptor that should fail with '" << part << "'");
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST_CONTEXT("message: " << e.what()) {
-      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos);
-    }
-  }
-}
 
 void expect_rejected(const std::string& text, const std::string& part,
                      ConvKind kind = ConvKind::convolution) {

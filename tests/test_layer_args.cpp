@@ -3,23 +3,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include "convmat/layer_args.hpp"
+#include "test_util.hpp"
 
 using namespace convmat;
+using convmat::test::expect_error;
 namespace tt = boost::test_tools;
 
 namespace {
-
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    BOOST_ERROR("accepted arguments that should fail with '" << part << "'");
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST_CONTEXT("message: " << e.what()) {
-      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos);
-    }
-  }
-}
 
 }  // namespace
 
