@@ -16,6 +16,7 @@ namespace convmat::cli {
 
 int run_check(const Arguments& args, Context& ctx);     // check.cpp
 int run_diagnose(const Arguments& args, Context& ctx);  // check.cpp
+int run_analyze(const Arguments& args, Context& ctx);   // analyze.cpp
 
 namespace {
 
@@ -125,6 +126,35 @@ constexpr std::string_view diagnose_details =
     "examples:\n"
     "  convmat diagnose --op conv_transpose2d --input x.npy --weight w.npy --stride 2 --padding 1 --candidate y.npy\n"
     "  convmat diagnose --op onnx_conv --input x.npy --weight w.npy --auto-pad SAME_UPPER --strides 2,2 --candidate y.npy --json\n";
+
+constexpr std::string_view analyze_details =
+    "M is the layer's map: W for a convolution, W^T for a transposed convolution (W and W^T have the\n"
+    "same singular values, rank and distance from their pseudo-inverse, so either reads the same).\n"
+    "  singular values  dense (LAPACK dgesvd, all of them) when M has at most 2^22 entries, e.g.\n"
+    "                   2048 x 2048, and the dense work fits --max-memory; else Lanczos (Spectra) on the\n"
+    "                   smaller Gram matrix G: the --count largest (matrix-free) and smallest (shift-invert,\n"
+    "                   a sparse LDL^T of G; its memory is estimated as 8 x nnz(G) and the smallest are\n"
+    "                   skipped, saying so, when that exceeds the limit). The output says which was used.\n"
+    "  rank             dense: #{sigma_i > max(m, n)*eps*sigma_1} (MATLAB's rank); Lanczos: full when\n"
+    "                   sigma_min > sqrt(max(m, n)*eps)*sigma_1, the rounding level of G, else deficient.\n"
+    "  condition        sigma_1/sigma_min (infinite when rank deficient).\n"
+    "  transposed vs    ||M^T - M^+||_F / ||M^+||_F, and the tight-frame test: G = c*I with\n"
+    "  inverse          c = trace(G)/min(m, n) (orthogonal rows, or columns, of equal norm; then\n"
+    "                   M^T = c*M^+, e.g. stride = kernel size with one channel), and the reconstruction\n"
+    "                   errors of x from y = M x by M^T, M^T/c and M^+. Dense: only within the 2^22 limit;\n"
+    "                   otherwise skipped, saying why.\n"
+    "  checkerboard     transposed layers: the kernel taps reaching each output position, over the\n"
+    "                   interior (positions every tap can reach): min, max, amplitude (max-min)/mean,\n"
+    "                   one period of the pattern, the weight sums' amplitude per channel, and the whole\n"
+    "                   pattern when the output has at most 1024 positions.\n"
+    "The weight comes from --weight, or --weight-fill for a quick look without one.\n"
+    "Exit status 0, also for rank-deficient layers; 1 when a singular value computation did not\n"
+    "converge (the output says which); 2 on usage or input errors, or when W exceeds --max-memory.\n"
+    "\n"
+    "examples:\n"
+    "  convmat analyze --op conv2d --input-shape 1,1,3,3 --weight k.npy                 (seed 000: rank 4 of 9)\n"
+    "  convmat analyze --op conv_transpose2d --input-shape 1,1,8,8 --weight-shape 1,1,3,3 --stride 2 --weight-fill ones\n"
+    "  convmat analyze --desc ic8ih32oc8oh32kh3ph1 --weight-fill random:1 --json\n";
 
 int run_demo_command(const Arguments&, Context& ctx) {
   ctx.out.flush();
@@ -440,6 +470,13 @@ const std::vector<Command>& command_table() {
        options({Opt::input, Opt::weight, Opt::bias, Opt::candidate, Opt::atol, Opt::rtol, Opt::precision,
                 Opt::max_memory, Opt::json}),
        diagnose_details, run_diagnose},
+      {"analyze", "rank, singular values, condition number, transposed vs inverse, checkerboard, nnz and memory of W",
+       "Analyzes the layer's matrix M for one sample: its size, nonzeros and memory; its singular values,\n"
+       "rank and condition number; how far the transposed layer is from the inverse (||M^T - M^+|| and\n"
+       "the tight-frame test); and, for a transposed layer, the checkerboard of its output.",
+       options({Opt::input, Opt::weight, Opt::input_shape, Opt::weight_shape, Opt::weight_fill, Opt::spectrum, Opt::count,
+                Opt::max_memory, Opt::json}),
+       analyze_details, run_analyze},
   };
   return table;
 }
@@ -520,7 +557,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return exit_usage;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  bool json = false;
+  // Errors are JSON too with --json, also those of the flags themselves.
+  bool json = std::find(rest.begin(), rest.end(), "--json") != rest.end();
   try {
     std::vector<Opt> allowed = command->options;
     allowed.push_back(Opt::help);
@@ -529,7 +567,6 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       out << command_help(*command);
       return exit_ok;
     }
-    json = parsed.has(Opt::json);
     return command->run(parsed, ctx);
   } catch (const std::bad_alloc&) {
     err << "convmat " << command->name << ": out of memory (lower the problem size, or check --max-memory)\n";

@@ -3,7 +3,7 @@
 
 Every expected value comes from PyTorch (or the seeds' numbers), never from convmat itself.
 Each group runs in its own temporary directory. Groups: help, demo, shape, apply, matrix,
-check, diagnose, descriptor, bad_input, interrupt, json.
+check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv.
 """
 import io
 import json
@@ -49,7 +49,7 @@ def rng(seed):
 
 def test_help():
     status, out, _ = run("--help", expect=0)
-    for name in ["demo", "shape", "apply", "matrix", "check", "diagnose"]:
+    for name in ["demo", "shape", "apply", "matrix", "check", "diagnose", "analyze"]:
         check(f"  {name} " in out, f"convmat --help lists {name}")
         status, out_c, _ = run(name, "--help", expect=0)
         check(out_c.startswith(f"usage: convmat {name}"), f"convmat {name} --help starts with its usage")
@@ -599,6 +599,177 @@ def test_interrupt():
     p.wait(timeout=60)
     check(p.returncode == -signal.SIGTERM, f"terminated by SIGTERM (status {p.returncode})")
     check(os.listdir(".") == [], f"nothing left behind: {os.listdir('.')}")
+
+
+def layer_matrix(f, in_shape):
+    """The layer's map M as a dense matrix from torch: column j is f applied to the j-th unit input (one sample)."""
+    n = int(np.prod(in_shape))
+    eye = torch.eye(n, dtype=torch.float64)
+    return torch.stack([f(eye[j].reshape(in_shape)).reshape(-1) for j in range(n)], 1).numpy()
+
+
+def analyze(*args, expect=0):
+    _, out, _ = run("analyze", *args, "--json", expect=expect)
+    return json.loads(out)
+
+
+# Singular values from convmat's dgesvd or Lanczos against NumPy's SVD: within 64·max(m, n)·eps·sigma_1.
+def sv_tolerance(m):
+    return 64 * max(m.shape) * np.finfo(float).eps * np.linalg.norm(m, 2)
+
+
+def test_analyze():
+    # Seed 000's convolution: W is 4 x 9 (kernel2matrix), rank 4, a 5-dimensional null space.
+    save("k.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    K = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=torch.float64)
+    W = layer_matrix(lambda x: F.conv2d(x, K), (1, 1, 3, 3))
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,3,3", "--weight", "k.npy")
+    sp = j["spectrum"]
+    sv = np.linalg.svd(W, compute_uv=False)
+    check(j["matrix"]["rows"] == 4 and j["matrix"]["cols"] == 9 and j["matrix"]["nnz"] == 16, "seed 000 W: 4 x 9, 16 nonzeros")
+    check(sp["method"] == "dense" and sp["rank"] == 4 and sp["nullity"] == 5, f"seed 000 W: rank 4 of 9 ({sp['rank']}, {sp['nullity']})")
+    check(np.allclose(sp["values"], sv, rtol=0, atol=sv_tolerance(W)), f"seed 000 singular values {sp['values']} vs numpy {sv}")
+    check(abs(sp["condition_number"] - sv[0] / sv[-1]) <= 1e-12 * sv[0] / sv[-1], "seed 000 condition number")
+    pinv = np.linalg.pinv(W)
+    tvi = j["transpose_vs_inverse"]
+    ref = np.linalg.norm(W.T - pinv) / np.linalg.norm(pinv)
+    check(abs(tvi["relative_difference"] - ref) <= 1e-10 * ref, f"||W^T - W^+||/||W^+|| {tvi['relative_difference']} vs numpy {ref}")
+    G = W @ W.T
+    c = np.trace(G) / 4
+    check(not tvi["tight_frame"] and abs(tvi["scale"] - c) <= 1e-12 * c, "seed 000: not a tight frame, c = trace(G)/4")
+    check(abs(tvi["gram_error"] - np.linalg.norm(G - c * np.eye(4)) / np.linalg.norm(G)) <= 1e-12, "seed 000: gram error")
+    check("skipped" in j["checkerboard"] and "not a transposed layer" in j["checkerboard"]["skipped"], "no checkerboard for a convolution")
+    _, out, _ = run("analyze", "--op", "conv2d", "--input-shape", "1,1,3,3", "--weight", "k.npy", expect=0)
+    check("by a dense SVD" in out and "rank 4 of min(rows, cols) = 4" in out and "nullity 5" in out, "seed 000: the text names rank and nullity")
+
+    # Seed 000's transposed convolution 2x2 -> 3x3: M = W^T is 9 x 4 of full column rank; the checkerboard
+    # of a 2x2 kernel at stride 1 (tap counts: the layer on ones with a ones kernel, from torch).
+    save("k0.npy", np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
+    j = analyze("--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy")
+    check(j["matrix"]["layer_is"] == "W^T" and j["matrix"]["rows"] == 9 and j["spectrum"]["rank"] == 4 and j["spectrum"]["nullity"] == 0,
+          "seed 000 transposed: 9 x 4, rank 4, injective")
+    check(j["transpose_vs_inverse"]["inverse_reconstruction_error"] < 1e-14, "seed 000 transposed: M^+ recovers x")
+    taps = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2))[0, 0].numpy()
+    cb = j["checkerboard"]
+    check(cb["tap_count"] == taps.reshape(-1).astype(int).tolist() == [1, 2, 1, 2, 4, 2, 1, 2, 1], f"seed 000 tap counts {cb['tap_count']}")
+
+    # Checkerboards of strided transposed layers against torch: tap counts (ones input, ones kernel), the
+    # interior (k-1)d - p0 <= q <= (n-1)s - p0 per axis, and the weight sums (ones input, the weight).
+    r = rng(8)
+    for n, k, s, p, cout in [(6, 3, 2, 0, 2), (6, 4, 2, 1, 1), (5, 5, 3, 1, 2)]:
+        wt = r.standard_normal((1, cout, k, k))
+        save("wt.npy", wt)
+        j = analyze("--op", "conv_transpose2d", "--input-shape", f"1,1,{n},{n}", "--weight", "wt.npy", "--stride", s, "--padding", p)
+        cb = j["checkerboard"]
+        taps = F.conv_transpose2d(torch.ones(1, 1, n, n, dtype=torch.float64), torch.ones(1, 1, k, k, dtype=torch.float64),
+                                  stride=s, padding=p)[0, 0].numpy()
+        sums = F.conv_transpose2d(torch.ones(1, 1, n, n, dtype=torch.float64), torch.from_numpy(wt), stride=s, padding=p)[0].numpy()
+        b, e = (k - 1) - p, min((n - 1) * s - p + 1, taps.shape[0])
+        inner = taps[b:e, b:e]
+        name = f"checkerboard n={n} k={k} s={s} p={p}"
+        check(cb["tap_count"] == taps.reshape(-1).astype(int).tolist(), f"{name}: tap counts equal torch's")
+        check(cb["interior_begin"] == [b, b] and cb["interior_end"] == [e, e], f"{name}: interior {cb['interior_begin']}..{cb['interior_end']}")
+        check(cb["min_taps"] == inner.min() and cb["max_taps"] == inner.max(), f"{name}: min/max taps")
+        check(abs(cb["tap_amplitude"] - (inner.max() - inner.min()) / inner.mean()) < 1e-12, f"{name}: tap amplitude")
+        check(cb["even"] == (k % s == 0), f"{name}: even exactly when the stride divides the kernel")
+        amp = [(ch[b:e, b:e].max() - ch[b:e, b:e].min()) / abs(ch[b:e, b:e].mean()) for ch in sums]
+        check(np.allclose(cb["weight_amplitude"], amp, rtol=1e-12, atol=0), f"{name}: weight-sum amplitude per channel")
+        check(cb["period_pattern"] == inner[:s, :s].reshape(-1).astype(int).tolist(), f"{name}: one period of the pattern")
+    _, out, _ = run("analyze", "--op", "conv_transpose2d", "--input-shape", "1,1,8,8", "--weight-shape", "1,1,3,3", "--stride", 2,
+                    "--weight-fill", "ones", expect=0)
+    check("uneven (a checkerboard)" in out and "    [4 2]\n    [2 1]\n" in out, "the text shows the uneven 3/2 period")
+
+    # Tight frame: stride = kernel size, one channel: orthogonal rows of norm ||k||, so W^T = ||k||^2 W^+.
+    kk = r.standard_normal((1, 1, 2, 3))
+    save("kk.npy", kk)
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,6,9", "--weight", "kk.npy", "--stride", "2,3")
+    tvi = j["transpose_vs_inverse"]
+    check(tvi["tight_frame"] and tvi["orthogonal_rows"], "stride = kernel size: a tight frame")
+    check(abs(tvi["scale"] - (kk ** 2).sum()) <= 1e-12 * (kk ** 2).sum(), "tight frame: c = ||k||^2")
+    check(tvi["scaled_relative_difference"] <= 1e-13, f"tight frame: W^T/c = W^+ ({tvi['scaled_relative_difference']})")
+    # Overlapping windows (stride 1) on the same kernel: not one.
+    check(not analyze("--op", "conv2d", "--input-shape", "1,1,6,9", "--weight", "kk.npy")["transpose_vs_inverse"]["tight_frame"],
+          "stride 1: not a tight frame")
+
+    # Lanczos on a strided, grouped layer (forced, so NumPy can check it): the largest and smallest 3
+    # singular values, and G's nonzeros against the structure of torch's M M^T (all-ones weights).
+    wg = 0.3 * r.uniform(-1, 1, (4, 2, 3, 3))
+    wg[:, :, 1, 1] += [[4.0, 0], [0, 5.0], [6.0, 0], [0, 7.0]]  # a dominant centre tap: well conditioned
+    save("wg.npy", wg)
+    L = ["--op", "conv2d", "--input-shape", "1,4,12,11", "--weight", "wg.npy", "--stride", "1,2", "--padding", 1, "--groups", 2]
+    j = analyze(*L, "--spectrum", "lanczos")
+    M = layer_matrix(lambda x: F.conv2d(x, torch.from_numpy(wg), stride=(1, 2), padding=1, groups=2), (1, 4, 12, 11))
+    sv = np.linalg.svd(M, compute_uv=False)
+    sp = j["spectrum"]
+    check(sp["method"] == "lanczos" and sp["full_rank"], "forced Lanczos on a full-rank layer")
+    check(np.allclose(sp["largest"], sv[:3], rtol=0, atol=sv_tolerance(M)) and
+          np.allclose(sp["smallest"], sv[::-1][:3], rtol=0, atol=1e-8 * sv[0]), f"Lanczos values {sp['largest']} {sp['smallest']} vs {sv[:3]} {sv[-3:]}")
+    check(abs(sp["condition_number"] - sv[0] / sv[-1]) <= 1e-6 * sv[0] / sv[-1], "Lanczos condition number")
+    ones = layer_matrix(lambda x: F.conv2d(x, torch.ones(4, 2, 3, 3, dtype=torch.float64), stride=(1, 2), padding=1, groups=2),
+                        (1, 4, 12, 11))
+    Gs = ones @ ones.T if M.shape[0] <= M.shape[1] else ones.T @ ones
+    check(sp["gram_nnz"] == int((Gs != 0).sum()), f"G's nonzeros {sp['gram_nnz']} vs torch {(Gs != 0).sum()}")
+    # A transposed layer (M tall: G = M^T M) with groups.
+    wtg = r.standard_normal((4, 3, 3, 3))
+    save("wtg.npy", wtg)
+    j = analyze("--op", "conv_transpose2d", "--input-shape", "1,4,5,6", "--weight", "wtg.npy", "--stride", 2, "--groups", 2,
+                "--spectrum", "lanczos", "--count", 2)
+    ones = layer_matrix(lambda x: F.conv_transpose2d(x, torch.ones(4, 3, 3, 3, dtype=torch.float64), stride=2, groups=2), (1, 4, 5, 6))
+    check(ones.shape[0] > ones.shape[1] and j["spectrum"]["gram_nnz"] == int(((ones.T @ ones) != 0).sum()), "transposed: G = M^T M's nonzeros")
+    check(len(j["spectrum"]["largest"]) == 2 and len(j["spectrum"]["smallest"]) == 2, "--count 2")
+
+    # Automatic choice: Lanczos above 2^22 entries, saying why; duplicated output channels make it rank deficient.
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones")
+    sp = j["spectrum"]
+    check(sp["method"] == "lanczos" and "more than the dense limit of 4194304" in sp["why"], "above 2^22 entries: Lanczos, and why")
+    check(sp["full_rank"] is False and sp["condition_number"] is None, "duplicated channels: rank deficient, infinite condition")
+    check("dense limit" in j["transpose_vs_inverse"]["skipped"], "large: transposed-vs-inverse skipped, saying why")
+    _, out, _ = run("analyze", "--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2,
+                    "--weight-fill", "ones", expect=0)
+    check("by Lanczos" in out and "rank: deficient to working accuracy" in out, "the text says Lanczos and rank deficient")
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones",
+                "--spectrum", "largest")
+    check("smallest" not in j["spectrum"] and j["spectrum"]["smallest_skipped"] == "--spectrum largest", "--spectrum largest")
+    # The memory guard: W fits, the Gram factor does not -> the smallest are skipped, saying why.
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones",
+                "--max-memory", "2M")
+    check("more than the limit of 2.0 MiB" in j["spectrum"].get("smallest_skipped", ""), f"Gram factor over the limit: {j['spectrum']}")
+
+    # Weight fills: ones equals a file of ones; random is reproducible by seed.
+    save("ones.npy", np.ones((2, 3, 3, 3)))
+    L = ["--op", "conv2d", "--input-shape", "1,3,7,7", "--padding", 1]
+    a = analyze(*L, "--weight", "ones.npy")
+    b = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "ones")
+    check(a["spectrum"]["values"] == b["spectrum"]["values"], "--weight-fill ones equals a weight of ones")
+    r1 = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "random:5")
+    r2 = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "random:5")
+    r3 = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "random")
+    check(r1["spectrum"]["values"] == r2["spectrum"]["values"] != r3["spectrum"]["values"], "random fill: same seed, same values")
+    check(r3["weight"].startswith("uniform in [-1, 1] from std::mt19937_64 seeded with 0"), "random fill: default seed 0, named")
+    check(analyze("--desc", "ic3ih7oc2oh7kh3ph1", "--weight-fill", "ones")["spectrum"]["values"] == a["spectrum"]["values"],
+          "--desc gives the weight's shape")
+
+    # Bad input: exit 2 and a message naming the problem.
+    cases = [
+        (L + ["--weight-shape", "2,3,3,3"], "analyze needs the weight's values"),
+        (L + ["--weight", "ones.npy", "--weight-fill", "ones"], "give --weight or --weight-fill, not both"),
+        (L + ["--weight-shape", "2,3,3,3", "--weight-fill", "gaussian"], "--weight-fill: expected ones, random or random:SEED, got 'gaussian'"),
+        (L + ["--weight-shape", "2,3,3,3", "--weight-fill", "random:-1"], "the seed must be >= 0"),
+        (L + ["--weight-fill", "ones"], "--weight-fill needs the weight's shape"),
+        (L + ["--weight", "ones.npy", "--spectrum", "svd"], "--spectrum: expected auto, dense, lanczos or largest, got 'svd'"),
+        (L + ["--weight", "ones.npy", "--count", 0], "--count: expected 1 to 100"),
+        (L + ["--weight", "ones.npy", "--spectrum", "lanczos", "--count", 98], "Lanczos needs --count below min(rows, cols) = 98"),
+        (["--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--weight-fill", "ones", "--spectrum", "dense"],
+         "--spectrum dense: M is 7688 x 4096 = 31490048 entries, more than the dense limit"),
+        (L + ["--weight", "ones.npy", "--max-memory", "1K"], "more than the limit of 1.0 KiB"),
+        (["--op", "conv2d", "--input-shape", "1,64,512,512", "--weight-shape", "64,64,7,7", "--weight-fill", "ones"], "of physical memory"),
+        (L + ["--weight", "ones.npy", "--atol", 1], "does not apply to 'convmat analyze'"),
+    ]
+    for extra, message in cases:
+        _, out, err = run("analyze", *extra, expect=2)
+        check(message in err, f"analyze {extra}: '{message}' in {err!r}")
+        _, out, _ = run("analyze", *extra, "--json", expect=2)
+        check(message in json.loads(out)["error"], f"analyze {extra} --json: the error as JSON")
 
 
 def test_json():
