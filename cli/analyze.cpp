@@ -27,11 +27,6 @@ constexpr double eps = std::numeric_limits<double>::epsilon();
 // the SVD's copy and factors U and Vᵀ, M⁺ and a product at once (about 7 matrices of m · n
 // doubles); singular_values alone holds two.
 constexpr double dense_bytes_per_entry = 8.0 * 8;
-// The smallest singular values factor G + δI (G = M Mᵀ or MᵀM) by a sparse LDLᵀ. Its fill is not
-// known before the factorization; on 2-d and 3-d layers of up to 16k rows it was 2 to 5 times
-// nnz(G), so the estimate is 8 · nnz(G) nonzeros (values and indices, 12 bytes each) for the
-// factor, plus G itself.
-constexpr double factor_fill_estimate = 8;
 
 // --weight-fill ones | random | random:SEED
 struct WeightFill {
@@ -116,55 +111,6 @@ std::string dims_text(const Dims& d, const char* separator = " x ") {
 // Saturating: the estimates may pass 2⁶⁴ for impossible layers.
 std::uint64_t to_bytes(long double b) {
   return b >= 1.8e19L ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(b);
-}
-
-// nnz(G) for the smaller Gram matrix G of M (M Mᵀ or MᵀM; for a transposed layer, M = Wᵀ, so
-// these are WᵀW or W Wᵀ). Two rows (out channel a, position o), (a', o') of W share a column
-// exactly when a and a' are in the same group and the spatial windows of o and o' meet, so
-//   nnz(W Wᵀ) = groups · (rows channels per group)² · nnz(Ws Wsᵀ)
-// with Ws the one-channel W of the same geometry; likewise WᵀW over the columns. The spatial
-// Gram nonzeros are counted by marking, in O(nnz(Ws) · taps) time. (For the transposed layers
-// whose M is only the first rows of W — output_padding >= stride — this is an upper bound.)
-long double gram_nnz(const ConvSpec& spec, Index m_rows, Index m_cols) {
-  const ConvSpec conv = spec.as_convolution();
-  ConvParams p = conv.params();
-  p.in_channels = p.out_channels = p.groups = 1;
-  const ConvPattern single{ConvSpec(p)};
-  const SparsityPattern& w = *single.sparsity();
-  // G = M Mᵀ when M is wide; in terms of W: over W's columns (W Wᵀ) when M = W, over W's rows
-  // (WᵀW) when M = Wᵀ.
-  const bool w_w_transpose = (m_rows <= m_cols) != spec.is_transposed();
-  // Wsᵀ in CSR: the rows of Ws reading each column.
-  std::vector<Index> cptr(static_cast<std::size_t>(w.cols + 1), 0), cidx(static_cast<std::size_t>(w.nnz()));
-  for (Index k = 0; k < w.nnz(); ++k) ++cptr[static_cast<std::size_t>(w.col[k]) + 1];
-  for (Index c = 0; c < w.cols; ++c) cptr[static_cast<std::size_t>(c + 1)] += cptr[static_cast<std::size_t>(c)];
-  std::vector<Index> next(cptr.begin(), cptr.end() - 1);
-  for (Index r = 0; r < w.rows; ++r) {
-    for (RowPointer k = w.row_ptr[r]; k < w.row_ptr[r + 1]; ++k) cidx[static_cast<std::size_t>(next[static_cast<std::size_t>(w.col[k])]++)] = r;
-  }
-  // "Lines" are the rows of Ws (for W Wᵀ) or its columns (for WᵀW); two lines meet through an
-  // "other" (a column, or a row) they share.
-  const Index lines = w_w_transpose ? w.rows : w.cols;
-  const auto line_ptr = [&](Index l) { return w_w_transpose ? static_cast<Index>(w.row_ptr[l]) : cptr[static_cast<std::size_t>(l)]; };
-  const auto line_idx = [&](Index k) { return w_w_transpose ? static_cast<Index>(w.col[k]) : cidx[static_cast<std::size_t>(k)]; };
-  const auto other_ptr = [&](Index o) { return w_w_transpose ? cptr[static_cast<std::size_t>(o)] : static_cast<Index>(w.row_ptr[o]); };
-  const auto other_idx = [&](Index k) { return w_w_transpose ? cidx[static_cast<std::size_t>(k)] : static_cast<Index>(w.col[k]); };
-  std::vector<Index> mark(static_cast<std::size_t>(lines), -1);
-  long double spatial = 0;
-  for (Index l = 0; l < lines; ++l) {
-    for (Index k = line_ptr(l); k < line_ptr(l + 1); ++k) {
-      const Index o = line_idx(k);
-      for (Index q = other_ptr(o); q < other_ptr(o + 1); ++q) {
-        const Index l2 = other_idx(q);
-        if (mark[static_cast<std::size_t>(l2)] != l) {
-          mark[static_cast<std::size_t>(l2)] = l;
-          spatial += 1;
-        }
-      }
-    }
-  }
-  const auto per_group = static_cast<long double>((w_w_transpose ? conv.out_channels() : conv.in_channels()) / conv.groups());
-  return static_cast<long double>(conv.groups()) * per_group * per_group * spatial;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,7 +460,8 @@ int run_analyze(const Arguments& args, Context& ctx) {
     r.converged = r.high.status == SpectrumStatus::converged;
     const double sigma_max = r.high.values.size() ? r.high.values(0) : 0.0;
     r.rounding_level = std::sqrt(static_cast<double>(std::max(a.rows, a.cols)) * eps) * sigma_max;
-    if (mode != SpectrumMode::largest) r.gram_nnz = gram_nnz(s, a.rows, a.cols);
+    // G and its LDLᵀ factor (Eigen: 8-byte values, 4-byte indices).
+    if (mode != SpectrumMode::largest) r.gram_nnz = gram_nnz(s, a.rows <= a.cols);
     const long double gram = r.gram_nnz * 12 * (1 + factor_fill_estimate);
     if (mode == SpectrumMode::largest) {
       r.low_skipped = "--spectrum largest";

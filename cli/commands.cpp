@@ -253,10 +253,6 @@ int run_shape(const Arguments& args, Context& ctx) {
 // ---------------------------------------------------------------------------------------------
 // apply
 
-bool wants_float64(const std::optional<NpyInput>& a) {
-  return a && (!a->header.is_float() || a->header.item_size == 8);
-}
-
 int run_apply(const Arguments& args, Context& ctx) {
   std::optional<NpyInput> input = npy_input(args, Opt::input), weight = npy_input(args, Opt::weight),
                           bias = npy_input(args, Opt::bias);
@@ -265,12 +261,7 @@ int run_apply(const Arguments& args, Context& ctx) {
   if (!args.has(Opt::output)) throw UsageError("apply needs --output Y.npy");
   const LayerDescription layer = layer_from(args, input, weight, bias);
   const ConvSpec& s = layer.call.spec;
-  bool float32 = !(wants_float64(input) || wants_float64(weight) || wants_float64(bias));
-  if (args.has(Opt::dtype)) {
-    const std::string& d = args.get(Opt::dtype);
-    if (d != "float32" && d != "float64") throw UsageError("--dtype: expected float32 or float64, got '" + d + "'");
-    float32 = d == "float32";
-  }
+  const bool float32 = float32_output(args, {&input, &weight, &bias});
   const auto in_bytes = static_cast<std::uint64_t>(layer.call.batch * s.input_numel()) * 8;
   const auto out_bytes = static_cast<std::uint64_t>(layer.call.batch * s.output_numel()) * 8;
   require_memory(memory_limit(args), s, in_bytes + 2 * out_bytes + static_cast<std::uint64_t>(s.weight_numel()) * 8);
