@@ -74,13 +74,6 @@ SpectrumMode parse_spectrum(const Arguments& args) {
   throw UsageError("--spectrum: expected auto, dense, lanczos or largest, got '" + s + "'");
 }
 
-std::string number(double v) {
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
-}
-
 std::string percent(double fraction) {
   char b[32];
   std::snprintf(b, sizeof b, "%.3g%%", 100 * fraction);
@@ -89,7 +82,7 @@ std::string percent(double fraction) {
 
 std::string list_text(const Eigen::VectorXd& v) {
   std::string s;
-  for (Index i = 0; i < v.size(); ++i) s += (i ? ", " : "") + number(v(i));
+  for (Index i = 0; i < v.size(); ++i) s += (i ? ", " : "") + short_number(v(i));
   return s;
 }
 
@@ -190,14 +183,14 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     }
     const Index k = std::min(a.rows, a.cols);
     o << "  rank " << v.rank << " of min(rows, cols) = " << k << " (singular values above max(m, n)*eps*sigma_1 = "
-      << number(v.tolerance) << "); nullity " << v.nullity << ": ";
+      << short_number(v.tolerance) << "); nullity " << v.nullity << ": ";
     if (v.nullity == 0) {
       o << "M is injective, every input is determined by its output\n";
     } else {
       o << "a " << v.nullity << "-dimensional space of inputs that M maps to zero, so no inverse recovers them\n";
     }
-    o << "  condition number sigma_1/sigma_min = " << number(v.condition_number);
-    if (v.rank < k) o << " (rank deficient); on the row space sigma_1/sigma_rank = " << number(v.effective_condition_number);
+    o << "  condition number sigma_1/sigma_min = " << short_number(v.condition_number);
+    if (v.rank < k) o << " (rank deficient); on the row space sigma_1/sigma_rank = " << short_number(v.effective_condition_number);
     o << "\n";
   } else {
     o << "singular values: by Lanczos (Spectra, on the " << r.high.gram_size << " x " << r.high.gram_size << " Gram matrix "
@@ -215,14 +208,14 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
       if (r.low.status == SpectrumStatus::converged && r.high.status == SpectrumStatus::converged && r.low.values.size() > 0) {
         const double smin = r.low.values(0), smax = r.high.values(0);
         if (smin <= r.rounding_level) {
-          o << "  rank: deficient to working accuracy: sigma_min = " << number(smin)
-            << " is at the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << number(r.rounding_level)
+          o << "  rank: deficient to working accuracy: sigma_min = " << short_number(smin)
+            << " is at the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << short_number(r.rounding_level)
             << " (the exact rank: by the dense SVD, for M of at most 2^22 entries)\n";
-          o << "  condition number: at least " << number(smax / r.rounding_level) << " (numerically infinite)\n";
+          o << "  condition number: at least " << short_number(smax / r.rounding_level) << " (numerically infinite)\n";
         } else {
-          o << "  rank: full (" << std::min(a.rows, a.cols) << "): sigma_min = " << number(smin)
-            << " is above the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << number(r.rounding_level) << "\n";
-          o << "  condition number sigma_1/sigma_min = " << number(smax / smin) << "\n";
+          o << "  rank: full (" << std::min(a.rows, a.cols) << "): sigma_min = " << short_number(smin)
+            << " is above the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << short_number(r.rounding_level) << "\n";
+          o << "  condition number sigma_1/sigma_min = " << short_number(smax / smin) << "\n";
         }
       }
     }
@@ -231,18 +224,18 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
   if (a.tvi) {
     const TransposeVersusInverse& v = *a.tvi;
     o << "transposed versus inverse (dense; the same numbers for W and W^T):\n";
-    o << "  ||M^T - M^+||_F / ||M^+||_F = " << number(v.relative_difference) << "\n";
+    o << "  ||M^T - M^+||_F / ||M^+||_F = " << short_number(v.relative_difference) << "\n";
     o << "  tight frame (G = " << (a.rows <= a.cols ? "M M^T" : "M^T M") << " = c*I, orthogonal "
       << (a.rows <= a.cols ? "rows" : "columns") << " of equal norm): " << (v.orthogonal_rows || v.orthogonal_columns ? "yes" : "no")
-      << ", ||G - c*I||_F / ||G||_F = " << number(v.gram_error) << " with c = trace(G)/min(m, n) = " << number(v.scale)
-      << " (tolerance " << number(v.orthogonality_tolerance) << ")\n";
+      << ", ||G - c*I||_F / ||G||_F = " << short_number(v.gram_error) << " with c = trace(G)/min(m, n) = " << short_number(v.scale)
+      << " (tolerance " << short_number(v.orthogonality_tolerance) << ")\n";
     if (v.orthogonal_rows || v.orthogonal_columns) {
       o << "  so M^T = c*M^+: the adjoint layer divided by c is the inverse (||M^T/c - M^+||_F / ||M^+||_F = "
-        << number(v.scaled_relative_difference) << ")\n";
+        << short_number(v.scaled_relative_difference) << ")\n";
     }
     o << "  reconstructing x (uniform in [-1, 1], seed 0) from y = M x: ||M^T y - x||/||x|| = "
-      << number(v.transpose_reconstruction_error) << ", ||M^T y/c - x||/||x|| = " << number(v.scaled_transpose_reconstruction_error)
-      << ", ||M^+ y - x||/||x|| = " << number(v.inverse_reconstruction_error) << "\n";
+      << short_number(v.transpose_reconstruction_error) << ", ||M^T y/c - x||/||x|| = " << short_number(v.scaled_transpose_reconstruction_error)
+      << ", ||M^+ y - x||/||x|| = " << short_number(v.inverse_reconstruction_error) << "\n";
   } else {
     o << "transposed versus inverse, tight frame: skipped (" << a.tvi_skipped << ")\n";
   }
@@ -260,8 +253,8 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     for (std::size_t i = 0; i < c.interior_begin.size(); ++i) {
       o << (i ? " x " : " ") << "[" << c.interior_begin[i] << ", " << c.interior_end[i] << ")";
     }
-    o << ": taps min " << c.min_taps << ", max " << c.max_taps << ", mean " << number(c.mean_taps) << "; amplitude (max-min)/mean = "
-      << number(c.tap_amplitude) << (c.even ? ": even" : ": uneven (a checkerboard)") << "\n";
+    o << ": taps min " << c.min_taps << ", max " << c.max_taps << ", mean " << short_number(c.mean_taps) << "; amplitude (max-min)/mean = "
+      << short_number(c.tap_amplitude) << (c.even ? ": even" : ": uneven (a checkerboard)") << "\n";
     o << "  (dilation 1: even exactly when the stride divides the kernel size; kernel " << dims_text(s.kernel_size()) << ", stride "
       << dims_text(s.stride()) << ", dilation " << dims_text(s.dilation()) << ")\n";
     if (!c.period_pattern.empty() && c.period_pattern.size() <= 256) {
@@ -269,7 +262,7 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
       print_pattern(o, c.period, c.period_pattern, "    ");
     }
     o << "  weight sums (the layer on an all-ones input), amplitude (max-min)/|mean| over the interior, per output channel: ";
-    for (std::size_t i = 0; i < c.weight_amplitude.size() && i < 8; ++i) o << (i ? ", " : "") << number(c.weight_amplitude[i]);
+    for (std::size_t i = 0; i < c.weight_amplitude.size() && i < 8; ++i) o << (i ? ", " : "") << short_number(c.weight_amplitude[i]);
     if (c.weight_amplitude.size() > 8) o << ", ... (" << c.weight_amplitude.size() << " channels; --json lists all)";
     o << "\n";
   }
@@ -489,7 +482,7 @@ int run_analyze(const Arguments& args, Context& ctx) {
     print_analysis(ctx, layer, weight_text, a);
     if (!r.converged) ctx.out << "result: a singular value computation did not converge (exit status 1)\n";
   }
-  return r.converged ? exit_ok : exit_disagreement;
+  return r.converged ? exit_ok : exit_not_converged;
 }
 
 }  // namespace convmat::cli

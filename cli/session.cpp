@@ -23,6 +23,13 @@ std::string human_bytes(double bytes) {
   return b;
 }
 
+std::string short_number(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
+
 std::string shape_text(const Dims& d) {
   std::string s = "(";
   for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);

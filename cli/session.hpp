@@ -41,6 +41,7 @@ long double gram_nnz(const ConvSpec& spec, bool rows_gram);
 inline constexpr double factor_fill_estimate = 8;
 
 std::string human_bytes(double bytes);  // "37.8 KiB"
+std::string short_number(double v);     // six significant digits: "0.318661", "1.5e-08", "inf"
 std::string shape_text(const Dims& d);  // "(1, 16, 4, 4)"
 
 // One .npy argument: its header now, its data later.
