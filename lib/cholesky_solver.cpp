@@ -93,9 +93,7 @@ double estimate_rcond(cholmod_sparse* c, cholmod_factor* l, double beta,
 }  // namespace
 
 template <class Scalar>
-CholeskySolver<Scalar>::CholeskySolver(const LsqOptions& options) {
-  set_options(options);
-}
+CholeskySolver<Scalar>::CholeskySolver(const LsqOptions& options) : LsqSolverBase(options) {}
 
 template <class Scalar>
 CholeskySolver<Scalar>::CholeskySolver(SparseRef<Scalar> a, const LsqOptions& options)
@@ -111,13 +109,6 @@ template <class Scalar>
 CholeskySolver<Scalar>& CholeskySolver<Scalar>::operator=(CholeskySolver&&) noexcept = default;
 
 template <class Scalar>
-CholeskySolver<Scalar>& CholeskySolver<Scalar>::set_options(const LsqOptions& options) {
-  validate(options);
-  options_ = options;
-  return *this;
-}
-
-template <class Scalar>
 CholeskySolver<Scalar>& CholeskySolver<Scalar>::analyze_pattern(SparseRef<Scalar> a) {
   if (a.rows() < 1 || a.cols() < 1) {
     throw std::invalid_argument(
@@ -126,8 +117,7 @@ CholeskySolver<Scalar>& CholeskySolver<Scalar>::analyze_pattern(SparseRef<Scalar
   }
   impl_.reset();
   factorized_ = false;
-  info_ = LsqInfo{};
-  info_.method = LsqMethod::cholesky;
+  reset_report(LsqMethod::cholesky);
   rows_ = a.rows();
   cols_ = a.cols();
   form_ = options_.cholesky_form != CholeskyForm::automatic ? options_.cholesky_form
@@ -192,8 +182,7 @@ CholeskySolver<Scalar>& CholeskySolver<Scalar>::set_damping(double damp) {
 template <class Scalar>
 void CholeskySolver<Scalar>::refactorize() {
   factorized_ = false;
-  info_ = LsqInfo{};
-  info_.method = LsqMethod::cholesky;
+  reset_report(LsqMethod::cholesky);
   if (!detail::keep_going(options_, {LsqMethod::cholesky, "factorize"})) {
     info_.status = LsqStatus::cancelled;
     info_.message = "cancelled by the progress callback before the factorization";

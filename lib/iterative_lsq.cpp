@@ -22,22 +22,13 @@ std::string krylov_stop_message(int stop_code) {
 }
 
 template <class Scalar, LsqMethod method>
-KrylovSolver<Scalar, method>::KrylovSolver(const LsqOptions& options) {
-  set_options(options);
-}
+KrylovSolver<Scalar, method>::KrylovSolver(const LsqOptions& options) : LsqSolverBase(options) {}
 
 template <class Scalar, LsqMethod method>
 KrylovSolver<Scalar, method>::KrylovSolver(const LinearOperator<Scalar>& a,
                                            const LsqOptions& options)
     : KrylovSolver(options) {
   compute(a);
-}
-
-template <class Scalar, LsqMethod method>
-KrylovSolver<Scalar, method>& KrylovSolver<Scalar, method>::set_options(const LsqOptions& options) {
-  validate(options);
-  options_ = options;
-  return *this;
 }
 
 template <class Scalar, LsqMethod method>
@@ -48,8 +39,7 @@ KrylovSolver<Scalar, method>& KrylovSolver<Scalar, method>::compute(const Linear
                                 std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
   }
   a_ = &a;
-  info_ = LsqInfo{};
-  info_.method = method;
+  reset_report(method);
   columns_.clear();
   return *this;
 }
@@ -63,8 +53,7 @@ DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
   const Index m = a_->rows(), n = a_->cols(), k = b.cols();
   const DenseMatrix<Scalar> bc = b;  // contiguous columns
   DenseMatrix<Scalar> x = DenseMatrix<Scalar>::Zero(n, k);
-  info_ = LsqInfo{};
-  info_.method = method;
+  reset_report(method);
   columns_.clear();
   for (Index j = 0; j < k; ++j) {
     KrylovReport r = method == LsqMethod::lsqr

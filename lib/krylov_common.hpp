@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <type_traits>
 
 #include "convmat/iterative_lsq.hpp"
@@ -25,6 +26,51 @@ double norm2(const Eigen::MatrixBase<Derived>& v) {
     return std::sqrt(s);
   }
 }
+
+// Golub–Kahan bidiagonalization, the engine of both algorithms (P&S §3, F&S §2.1):
+//   start:  β₁u₁ = b,  α₁v₁ = Aᵀu₁
+//   step:   β_{k+1}u_{k+1} = A v_k − α_k u_k,  α_{k+1}v_{k+1} = Aᵀu_{k+1} − β_{k+1}v_k
+// (a zero β or α stops the recurrence: the Krylov space is exhausted and the vectors stay.)
+template <class Scalar>
+class Bidiagonalization {
+ public:
+  using Vec = KrylovVector<Scalar>;
+  Bidiagonalization(const LinearOperator<Scalar>& a, const Scalar* b)
+      : a_(a), u(Eigen::Map<const Vec>(b, a.rows())), v(a.cols()), au_(a.rows()), atv_(a.cols()) {
+    beta = norm2(u);
+    if (beta > 0) {
+      u /= Scalar(beta);
+      a_.apply_adjoint(u.data(), v.data());
+      alpha = norm2(v);
+    } else {
+      v.setZero();
+    }
+    if (alpha > 0) v /= Scalar(alpha);
+  }
+
+  void step() {
+    a_.apply(v.data(), au_.data());
+    u = au_ - Scalar(alpha) * u;
+    beta = norm2(u);
+    if (beta > 0) {
+      u /= Scalar(beta);
+      a_.apply_adjoint(u.data(), atv_.data());
+      v = atv_ - Scalar(beta) * v;
+      alpha = norm2(v);
+      if (alpha > 0) v /= Scalar(alpha);
+    }
+  }
+
+ private:
+  const LinearOperator<Scalar>& a_;
+
+ public:
+  Vec u, v;
+  double alpha = 0, beta = 0;
+
+ private:
+  Vec au_, atv_;
+};
 
 // The plane rotation [c s; −s c]·[a; b] = [r; 0] with r >= 0 computed without overflow
 // (SciPy's _sym_ortho, from Choi's MINRES-QLP thesis).
@@ -82,23 +128,40 @@ inline Index iteration_limit(const LsqOptions& o, Index cols) {
   return o.iteration_limit > 0 ? o.iteration_limit : 2 * cols;
 }
 
-// Sets status/stop_code/message of a finished run.
+// Codes beyond SciPy's, for finish(): both are reported as stop_code −1.
+constexpr int cancelled = -1, non_finite = -2;
+
+// After an iteration, with the tests' values: records ‖r̄_k‖ and returns SciPy's istop (> 0:
+// stop), 0 to go on, `non_finite` when a NaN/Inf appeared, or `cancelled` when the progress
+// callback said so.
+template <class Scalar>
+int after_iteration(KrylovReport& rep, const StopTests& t, bool finite, const LsqOptions& o,
+                    LsqMethod method, Index column, Index columns, Index limit, double rnorm,
+                    double bnorm) {
+  rep.residual_history.push_back(rnorm);
+  if (!finite) return non_finite;
+  const int istop = stop_code<Scalar>(rep.iterations, limit, t, o);
+  if (istop != 0) return istop;
+  const bool go_on = keep_going(o, {method, "iterate", column, columns, rep.iterations, limit,
+                                    rnorm, rnorm / bnorm});
+  return go_on ? 0 : cancelled;
+}
+
+// Sets status, stop_code and message of a finished run.
 inline void finish(KrylovReport& r, int istop) {
-  r.stop_code = istop;
-  r.status = status_of(istop);
-  r.message = krylov_stop_message(istop);
-}
-inline void finish_cancelled(KrylovReport& r) {
-  r.stop_code = -1;
-  r.status = LsqStatus::cancelled;
-  r.message = "cancelled by the progress callback after " + std::to_string(r.iterations) +
-              " iterations";
-}
-inline void finish_non_finite(KrylovReport& r) {
-  r.stop_code = -1;
-  r.status = LsqStatus::numerical_issue;
-  r.message = "a NaN or Inf appeared at iteration " + std::to_string(r.iterations) +
-              " (does the operator return finite values?)";
+  r.stop_code = istop >= 0 ? istop : -1;
+  if (istop == cancelled) {
+    r.status = LsqStatus::cancelled;
+    r.message = "cancelled by the progress callback after " + std::to_string(r.iterations) +
+                " iterations";
+  } else if (istop == non_finite) {
+    r.status = LsqStatus::numerical_issue;
+    r.message = "a NaN or Inf appeared at iteration " + std::to_string(r.iterations) +
+                " (does the operator return finite values?)";
+  } else {
+    r.status = status_of(istop);
+    r.message = krylov_stop_message(istop);
+  }
 }
 
 }  // namespace convmat::detail

@@ -17,37 +17,26 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
                   const LsqOptions& o, Index column, Index columns) {
   using Vec = detail::KrylovVector<Scalar>;
   validate(o);
-  const Index m = a.rows(), n = a.cols();
+  const Index n = a.cols();
   const Index limit = detail::iteration_limit(o, n);
   const double damp = o.damp;
-  const Eigen::Map<const Vec> b(b_data, m);
   Eigen::Map<Vec> x(x_data, n);
   x.setZero();
   KrylovReport rep;
 
-  // Golub–Kahan start: β₁u₁ = b, α₁v₁ = Aᵀu₁.
-  Vec u = b, v(n), au(m), atv(n);
-  double beta = detail::norm2(u);
-  const double normb = beta;
-  double alpha = 0;
-  if (beta > 0) {
-    u /= Scalar(beta);
-    a.apply_adjoint(u.data(), v.data());
-    alpha = detail::norm2(v);
-  } else {
-    v.setZero();
-  }
-  if (alpha > 0) v /= Scalar(alpha);
+  detail::Bidiagonalization<Scalar> gk(a, b_data);
+  const double normb = gk.beta;
 
   // The bidiagonal QR (ρ, c, s), the second QR (ρ̄, c̄, s̄), and ζ̄: §2.3.
-  double zetabar = alpha * beta, alphabar = alpha, rho = 1, rhobar = 1, cbar = 1, sbar = 0;
-  Vec h = v, hbar = Vec::Zero(n);
+  double zetabar = gk.alpha * gk.beta, alphabar = gk.alpha;
+  double rho = 1, rhobar = 1, cbar = 1, sbar = 0;
+  Vec h = gk.v, hbar = Vec::Zero(n);
   // ‖r_k‖ estimate: §3.1.
-  double betadd = beta, betad = 0, rhodold = 1, tautildeold = 0, thetatilde = 0, zeta = 0, d = 0;
+  double betadd = gk.beta, betad = 0, rhodold = 1, tautildeold = 0, thetatilde = 0, zeta = 0, d = 0;
   // ‖A‖ and cond(A) estimates: §3.3–3.4.
-  double norma2 = alpha * alpha, maxrbar = 0, minrbar = 1e100, norma = std::sqrt(norma2);
+  double norma2 = gk.alpha * gk.alpha, maxrbar = 0, minrbar = 1e100, norma = std::sqrt(norma2);
   double conda = 1, normx = 0;
-  double normr = beta, normar = alpha * beta;
+  double normr = gk.beta, normar = gk.alpha * gk.beta;
   rep.residual_history.push_back(normr);
   auto done = [&](int istop) {
     rep.residual_norm = normr;
@@ -62,17 +51,8 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
 
   while (rep.iterations < limit) {
     ++rep.iterations;
-    // β u = A v − α u,  α v = Aᵀ u − β v.
-    a.apply(v.data(), au.data());
-    u = au - Scalar(alpha) * u;
-    beta = detail::norm2(u);
-    if (beta > 0) {
-      u /= Scalar(beta);
-      a.apply_adjoint(u.data(), atv.data());
-      v = atv - Scalar(beta) * v;
-      alpha = detail::norm2(v);
-      if (alpha > 0) v /= Scalar(alpha);
-    }
+    gk.step();
+    const double alpha = gk.alpha, beta = gk.beta;
 
     // Q̂_{k,2k+1}: fold the damping into ᾱ_k.
     const detail::Rotation qhat = detail::sym_ortho(alphabar, damp);
@@ -96,7 +76,7 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     // h_{k+1} = v_{k+1} − (θ_{k+1}/ρ) h_k.
     hbar = h - Scalar(thetabar * rho / (rhoold * rhobarold)) * hbar;
     x += Scalar(zeta / (rho * rhobar)) * hbar;
-    h = v - Scalar(thetanew / rho) * h;
+    h = gk.v - Scalar(thetanew / rho) * h;
 
     // ‖r_k‖: apply Q̂ and Q to (β̈, 0), then the rotation Q̃ of the upper-bidiagonal R̃.
     const double betaacute = qhat.c * betadd, betacheck = -qhat.s * betadd;
@@ -122,12 +102,6 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
 
     normar = std::abs(zetabar);
     normx = detail::norm2(x);
-    rep.residual_history.push_back(normr);
-    if (!std::isfinite(normr) || !std::isfinite(normar) || !std::isfinite(normx)) {
-      done(0);
-      detail::finish_non_finite(rep);
-      return rep;
-    }
 
     detail::StopTests t;
     t.test1 = normr / normb;
@@ -135,14 +109,10 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     t.test3 = 1 / conda;
     t.t1 = t.test1 / (1 + norma * normx / normb);
     t.rtol = o.btol + o.atol * norma * normx / normb;
-    const int istop = detail::stop_code<Scalar>(rep.iterations, limit, t, o);
-    if (istop != 0) return done(istop);
-    if (!detail::keep_going(o, {LsqMethod::lsmr, "iterate", column, columns, rep.iterations,
-                                limit, normr, normr / normb})) {
-      done(0);
-      detail::finish_cancelled(rep);
-      return rep;
-    }
+    const bool finite = std::isfinite(normr) && std::isfinite(normar) && std::isfinite(normx);
+    const int next = detail::after_iteration<Scalar>(rep, t, finite, o, LsqMethod::lsmr, column,
+                                                     columns, limit, normr, normb);
+    if (next != 0) return done(next);
   }
   return done(7);
 }

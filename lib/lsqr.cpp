@@ -15,34 +15,21 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
                   const LsqOptions& o, Index column, Index columns) {
   using Vec = detail::KrylovVector<Scalar>;
   validate(o);
-  const Index m = a.rows(), n = a.cols();
+  const Index n = a.cols();
   const Index limit = detail::iteration_limit(o, n);
   const double eps = std::numeric_limits<Scalar>::epsilon();
   const double damp = o.damp, dampsq = damp * damp;
-  const Eigen::Map<const Vec> b(b_data, m);
   Eigen::Map<Vec> x(x_data, n);
   x.setZero();
   KrylovReport rep;
 
-  // Golub–Kahan start: β₁u₁ = b, α₁v₁ = Aᵀu₁.
-  Vec u = b, v(n), w(n), au(m), atv(n);
-  double beta = detail::norm2(u);
-  const double bnorm = beta;
-  double alpha = 0;
-  if (beta > 0) {
-    u /= Scalar(beta);
-    a.apply_adjoint(u.data(), v.data());
-    alpha = detail::norm2(v);
-  } else {
-    v.setZero();
-  }
-  if (alpha > 0) v /= Scalar(alpha);
-  w = v;
-
-  double rhobar = alpha, phibar = beta;
+  detail::Bidiagonalization<Scalar> gk(a, b_data);
+  Vec w = gk.v;
+  const double bnorm = gk.beta;
+  double rhobar = gk.alpha, phibar = gk.beta;
   double anorm = 0, acond = 0, ddnorm = 0, res2 = 0, xnorm = 0, xxnorm = 0, z = 0;
   double cs2 = -1, sn2 = 0;
-  double rnorm = beta, arnorm = alpha * beta;
+  double rnorm = gk.beta, arnorm = gk.alpha * gk.beta;
   rep.residual_history.push_back(rnorm);
   auto done = [&](int istop) {
     rep.residual_norm = rnorm;
@@ -57,18 +44,11 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
 
   while (rep.iterations < limit) {
     ++rep.iterations;
-    // β u = A v − α u,  α v = Aᵀ u − β v.
-    a.apply(v.data(), au.data());
-    u = au - Scalar(alpha) * u;
-    beta = detail::norm2(u);
-    if (beta > 0) {
-      u /= Scalar(beta);
-      anorm = std::sqrt(anorm * anorm + alpha * alpha + beta * beta + dampsq);
-      a.apply_adjoint(u.data(), atv.data());
-      v = atv - Scalar(beta) * v;
-      alpha = detail::norm2(v);
-      if (alpha > 0) v /= Scalar(alpha);
-    }
+    // ‖B_k‖_F grows by the α, β of this step (and λ).
+    const double alpha_old = gk.alpha;
+    gk.step();
+    const double alpha = gk.alpha, beta = gk.beta;
+    if (beta > 0) anorm = std::sqrt(anorm * anorm + alpha_old * alpha_old + beta * beta + dampsq);
 
     // Eliminate the damping: rotate (ρ̄, λ) into ρ̄₁; ψ carries the damped part of the residual.
     double rhobar1 = rhobar, psi = 0;
@@ -90,7 +70,7 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     // x_k = x_{k−1} + (φ/ρ) w,  w = v − (θ/ρ) w;  ‖D_k‖_F² accumulates ‖w/ρ‖² for cond(A).
     ddnorm += double(w.squaredNorm()) / (rho * rho);
     x += Scalar(phi / rho) * w;
-    w = v - Scalar(theta / rho) * w;
+    w = gk.v - Scalar(theta / rho) * w;
 
     // ‖x_k‖ from the lower-bidiagonal factor (§5.4), without forming x's norm.
     const double delta = sn2 * rho, gambar = -cs2 * rho;
@@ -107,12 +87,6 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     res2 += psi * psi;
     rnorm = std::sqrt(phibar * phibar + res2);
     arnorm = alpha * std::abs(tau);
-    rep.residual_history.push_back(rnorm);
-    if (!std::isfinite(rnorm) || !std::isfinite(arnorm) || !std::isfinite(xnorm)) {
-      done(0);
-      detail::finish_non_finite(rep);
-      return rep;
-    }
 
     detail::StopTests t;
     t.test1 = rnorm / bnorm;
@@ -120,14 +94,10 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     t.test3 = 1 / (acond + eps);
     t.t1 = t.test1 / (1 + anorm * xnorm / bnorm);
     t.rtol = o.btol + o.atol * anorm * xnorm / bnorm;
-    const int istop = detail::stop_code<Scalar>(rep.iterations, limit, t, o);
-    if (istop != 0) return done(istop);
-    if (!detail::keep_going(o, {LsqMethod::lsqr, "iterate", column, columns, rep.iterations,
-                                limit, rnorm, rnorm / bnorm})) {
-      done(0);
-      detail::finish_cancelled(rep);
-      return rep;
-    }
+    const bool finite = std::isfinite(rnorm) && std::isfinite(arnorm) && std::isfinite(xnorm);
+    const int next = detail::after_iteration<Scalar>(rep, t, finite, o, LsqMethod::lsqr, column,
+                                                     columns, limit, rnorm, bnorm);
+    if (next != 0) return done(next);
   }
   return done(7);  // limit = 0 iterations asked for cannot happen (limit >= 1 for n >= 1)
 }

@@ -187,9 +187,7 @@ struct QrSolver<Scalar>::Impl {
 };
 
 template <class Scalar>
-QrSolver<Scalar>::QrSolver(const LsqOptions& options) {
-  set_options(options);
-}
+QrSolver<Scalar>::QrSolver(const LsqOptions& options) : LsqSolverBase(options) {}
 
 template <class Scalar>
 QrSolver<Scalar>::QrSolver(SparseRef<Scalar> a, const LsqOptions& options) : QrSolver(options) {
@@ -204,18 +202,10 @@ template <class Scalar>
 QrSolver<Scalar>& QrSolver<Scalar>::operator=(QrSolver&&) noexcept = default;
 
 template <class Scalar>
-QrSolver<Scalar>& QrSolver<Scalar>::set_options(const LsqOptions& options) {
-  validate(options);
-  options_ = options;
-  return *this;
-}
-
-template <class Scalar>
 QrSolver<Scalar>& QrSolver<Scalar>::compute(SparseRef<Scalar> a) {
   detail::check_matrix("QrSolver::compute", a);
   impl_.reset();
-  info_ = LsqInfo{};
-  info_.method = LsqMethod::qr;
+  reset_report(LsqMethod::qr);
   rows_ = a.rows();
   cols_ = a.cols();
   if (!detail::keep_going(options_, {LsqMethod::qr, "factorize"})) {

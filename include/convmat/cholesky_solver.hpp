@@ -24,13 +24,14 @@
 
 #include <memory>
 
+#include "convmat/detail/lsq_solver_base.hpp"
 #include "convmat/lsq_types.hpp"
 #include "convmat/sparse_ref.hpp"
 
 namespace convmat {
 
 template <class Scalar>
-class CholeskySolver {
+class CholeskySolver : public detail::LsqSolverBase {
  public:
   explicit CholeskySolver(const LsqOptions& options = {});  // uses damp, cholesky_form, progress
   CholeskySolver(SparseRef<Scalar> a, const LsqOptions& options = {});  // and compute(a)
@@ -38,9 +39,12 @@ class CholeskySolver {
   CholeskySolver(CholeskySolver&&) noexcept;
   CholeskySolver& operator=(CholeskySolver&&) noexcept;
 
-  const LsqOptions& options() const { return options_; }
   // Validated. A new damp or cholesky_form takes effect at the next analyze_pattern/factorize.
-  CholeskySolver& set_options(const LsqOptions& options);
+  // (options(), info(), report(): see LsqSolverBase.)
+  CholeskySolver& set_options(const LsqOptions& options) {
+    assign(options);
+    return *this;
+  }
 
   // Orders and analyzes the pattern of A (values ignored): which form, the permutation, the
   // symbolic factor.
@@ -57,19 +61,15 @@ class CholeskySolver {
   // std::logic_error before factorize().
   DenseMatrix<Scalar> solve(const Eigen::Ref<const DenseMatrix<Scalar>>& b);
 
-  LsqStatus info() const { return info_.status; }  // of the last factorize() or solve()
   CholeskyForm form() const { return form_; }      // the form in use (never automatic)
   // Estimate of λ_min/λ_max of the last factored matrix (≈ 1/cond(A)², or of [A; λI]).
   double rcond() const { return rcond_; }
   Index rows() const { return rows_; }
   Index cols() const { return cols_; }
-  const LsqInfo& report() const { return info_; }
 
  private:
   struct Impl;
-  LsqOptions options_;
   std::unique_ptr<Impl> impl_;
-  LsqInfo info_;
   CholeskyForm form_ = CholeskyForm::normal_equations;
   double rcond_ = 0;
   Index rows_ = 0, cols_ = 0;

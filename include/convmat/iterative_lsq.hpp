@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "convmat/detail/lsq_solver_base.hpp"
 #include "convmat/linear_operator.hpp"
 #include "convmat/lsq_types.hpp"
 
@@ -61,15 +62,18 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b, Scalar* x,
 // The solver object (Eigen style) for LsqMethod::lsqr or LsqMethod::lsmr: compute(A) keeps a
 // reference to the operator (it must outlive the solver); solve(B) runs one column at a time.
 template <class Scalar, LsqMethod method>
-class KrylovSolver {
+class KrylovSolver : public detail::LsqSolverBase {
   static_assert(method == LsqMethod::lsqr || method == LsqMethod::lsmr);
 
  public:
   explicit KrylovSolver(const LsqOptions& options = {});
   KrylovSolver(const LinearOperator<Scalar>& a, const LsqOptions& options = {});
 
-  const LsqOptions& options() const { return options_; }
-  KrylovSolver& set_options(const LsqOptions& options);  // validated
+  // Validated. (options(), info(), report(): see LsqSolverBase.)
+  KrylovSolver& set_options(const LsqOptions& options) {
+    assign(options);
+    return *this;
+  }
 
   KrylovSolver& compute(const LinearOperator<Scalar>& a);
 
@@ -77,17 +81,13 @@ class KrylovSolver {
   // finite; std::logic_error before compute().
   DenseMatrix<Scalar> solve(const Eigen::Ref<const DenseMatrix<Scalar>>& b);
 
-  LsqStatus info() const { return info_.status; }
   Index iterations() const { return info_.iterations; }
   double residual_norm() const { return info_.residual_norm; }  // ‖B − A X‖_F, recomputed
-  const LsqInfo& report() const { return info_; }
   // Per right-hand side, from the last solve.
   const std::vector<KrylovReport>& column_reports() const { return columns_; }
 
  private:
-  LsqOptions options_;
   const LinearOperator<Scalar>* a_ = nullptr;
-  LsqInfo info_;
   std::vector<KrylovReport> columns_;
 };
 

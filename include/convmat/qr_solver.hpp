@@ -20,13 +20,14 @@
 
 #include <memory>
 
+#include "convmat/detail/lsq_solver_base.hpp"
 #include "convmat/lsq_types.hpp"
 #include "convmat/sparse_ref.hpp"
 
 namespace convmat {
 
 template <class Scalar>
-class QrSolver {
+class QrSolver : public detail::LsqSolverBase {
  public:
   explicit QrSolver(const LsqOptions& options = {});  // uses damp, qr_tolerance, progress
   QrSolver(SparseRef<Scalar> a, const LsqOptions& options = {});  // and compute(a)
@@ -34,8 +35,11 @@ class QrSolver {
   QrSolver(QrSolver&&) noexcept;
   QrSolver& operator=(QrSolver&&) noexcept;
 
-  const LsqOptions& options() const { return options_; }
-  QrSolver& set_options(const LsqOptions& options);  // validated; takes effect at compute()
+  // Validated; takes effect at compute(). (options(), info(), report(): see LsqSolverBase.)
+  QrSolver& set_options(const LsqOptions& options) {
+    assign(options);
+    return *this;
+  }
 
   // Factorizes A (m × n, or [A; λI] when damp > 0). Throws std::invalid_argument for an empty
   // or non-finite A.
@@ -46,18 +50,13 @@ class QrSolver {
   // compute().
   DenseMatrix<Scalar> solve(const Eigen::Ref<const DenseMatrix<Scalar>>& b);
 
-  LsqStatus info() const { return info_.status; }  // of the last compute() or solve()
-  Index rank() const { return info_.rank; }         // estimated rank of A ([A; λI] if damped)
+  Index rank() const { return info_.rank; }  // estimated rank of A ([A; λI] if damped)
   Index rows() const { return rows_; }
   Index cols() const { return cols_; }
-  // The full report of the last compute() or solve() (residuals refer to the last solve).
-  const LsqInfo& report() const { return info_; }
 
  private:
   struct Impl;
-  LsqOptions options_;
   std::unique_ptr<Impl> impl_;
-  LsqInfo info_;
   Index rows_ = 0, cols_ = 0;
 };
 
