@@ -147,8 +147,18 @@ int after_iteration(KrylovReport& rep, const StopTests& t, bool finite, const Ls
   return go_on ? 0 : cancelled;
 }
 
-// Sets status, stop_code and message of a finished run.
-inline void finish(KrylovReport& r, int istop) {
+// The running estimates a finished run reports.
+struct Estimates {
+  double residual, normal_residual, norm, condition, solution;
+};
+
+// Sets status, stop_code, message and the estimates of a finished run.
+inline KrylovReport finish(KrylovReport& r, int istop, const Estimates& e) {
+  r.residual_norm = e.residual;
+  r.normal_residual_norm = e.normal_residual;
+  r.norm_estimate = e.norm;
+  r.condition_estimate = e.condition;
+  r.solution_norm = e.solution;
   r.stop_code = istop >= 0 ? istop : -1;
   if (istop == cancelled) {
     r.status = LsqStatus::cancelled;
@@ -162,6 +172,7 @@ inline void finish(KrylovReport& r, int istop) {
     r.status = status_of(istop);
     r.message = krylov_stop_message(istop);
   }
+  return r;
 }
 
 }  // namespace convmat::detail

@@ -39,13 +39,7 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
   double normr = gk.beta, normar = gk.alpha * gk.beta;
   rep.residual_history.push_back(normr);
   auto done = [&](int istop) {
-    rep.residual_norm = normr;
-    rep.normal_residual_norm = normar;
-    rep.norm_estimate = norma;
-    rep.condition_estimate = conda;
-    rep.solution_norm = normx;
-    detail::finish(rep, istop);
-    return rep;
+    return detail::finish(rep, istop, {normr, normar, norma, conda, normx});
   };
   if (normar == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0
 

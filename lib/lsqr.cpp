@@ -32,13 +32,7 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
   double rnorm = gk.beta, arnorm = gk.alpha * gk.beta;
   rep.residual_history.push_back(rnorm);
   auto done = [&](int istop) {
-    rep.residual_norm = rnorm;
-    rep.normal_residual_norm = arnorm;
-    rep.norm_estimate = anorm;
-    rep.condition_estimate = acond;
-    rep.solution_norm = xnorm;
-    detail::finish(rep, istop);
-    return rep;
+    return detail::finish(rep, istop, {rnorm, arnorm, anorm, acond, xnorm});
   };
   if (arnorm == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0
 
