@@ -1,14 +1,20 @@
 // QrSolver: SuiteSparseQR's rank-revealing QR, applied until the triangle has full rank — a
 // complete orthogonal decomposition giving the minimum-norm least-squares solution. The
 // formulas are at the top of qr_solver.hpp.
+//
+// Two SPQR interfaces: the "expert" factorization object (SuiteSparseQR_factorize; Q applied
+// front by front with BLAS-3 panels, R solved in place) when the factor has full rank — the
+// common case, and 10x faster to apply than an explicit H; and the Householder-matrix form
+// ([Q, R, E] = qr(F) with R returned as a sparse matrix) when it is rank deficient, because
+// the second sweep needs R itself.
 
 #include "convmat/qr_solver.hpp"
 
-#include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cholmod_wall.hpp"
 #include "lsq_common.hpp"
@@ -18,7 +24,21 @@ namespace convmat {
 namespace detail {
 namespace {
 
-using RMap = Eigen::Map<const Eigen::SparseMatrix<double, Eigen::ColMajor, SuiteSparse_long>>;
+// The fill-reducing column ordering for F: AMD on FᵀF, unless F has a row denser than AMD's own
+// "dense" threshold 10·√q (FᵀF would then be nearly full); then SPQR's default (COLAMD, which
+// sets dense rows aside). On the 128×128 Gaussian layer AMD analyzes in 0.26 s against COLAMD's
+// 1.6 s, for the same factorization flops.
+int ordering_for(const cholmod_sparse& f) {
+  const auto* fp = static_cast<const SuiteSparse_long*>(f.p);
+  const auto* fi = static_cast<const SuiteSparse_long*>(f.i);
+  std::vector<SuiteSparse_long> count(f.nrow, 0);
+  for (SuiteSparse_long k = 0; k < fp[f.ncol]; ++k) ++count[static_cast<std::size_t>(fi[k])];
+  const double dense = std::max(16.0, 10 * std::sqrt(double(f.ncol)));
+  for (SuiteSparse_long c : count) {
+    if (double(c) > dense) return SPQR_ORDERING_DEFAULT;
+  }
+  return SPQR_ORDERING_AMD;
+}
 
 // F E = Q R for a p × q sparse F (CSC), rank r: R is r × q with full row rank ("squeezed"
 // upper trapezoidal when r < q), E a column permutation (E[k] = j: column k of F E is column j
@@ -38,7 +58,7 @@ class QrFactor {
     cholmod_dense* tau = nullptr;
     SuiteSparse_long *e = nullptr, *hpinv = nullptr;
     // [Q, R, E] = qr(F) with Q in Householder form; econ = 0: R has rank(F) rows.
-    const SuiteSparse_long rank = SuiteSparseQR<double>(SPQR_ORDERING_DEFAULT, tol, 0, f, &r, &e,
+    const SuiteSparse_long rank = SuiteSparseQR<double>(ordering_for(*f), tol, 0, f, &r, &e,
                                                         &h, &hpinv, &tau, c.get());
     r_.reset(r);
     h_.reset(h);
@@ -58,12 +78,6 @@ class QrFactor {
   double tolerance() const { return tol_used_; }
   Index permutation(Index k) const { return e_ ? static_cast<Index>(e_.get()[k]) : k; }
   cholmod_sparse* r() const { return r_.get(); }
-  RMap r_map() const {
-    return RMap(static_cast<Index>(r_->nrow), static_cast<Index>(r_->ncol),
-                static_cast<Index>(static_cast<const SuiteSparse_long*>(r_->p)[r_->ncol]),
-                static_cast<const SuiteSparse_long*>(r_->p),
-                static_cast<const SuiteSparse_long*>(r_->i), static_cast<const double*>(r_->x));
-  }
 
   // Qᵀ X (method SPQR_QTX) or Q X (SPQR_QX); X is p × k.
   Eigen::MatrixXd multiply_q(int method, Eigen::MatrixXd x) const {
@@ -84,68 +98,94 @@ class QrFactor {
   LongArrayPtr e_, hpinv_;
 };
 
+struct FreeQr {
+  cholmod_common* cc;
+  void operator()(SuiteSparseQR_factorization<double>* qr) const {
+    SuiteSparseQR_free<double>(&qr, cc);
+  }
+};
+using QrPtr = std::unique_ptr<SuiteSparseQR_factorization<double>, FreeQr>;
+
 // Minimum-norm least squares for one matrix A, factorizing F = A (tall) or F = Aᵀ (wide), and
 // when F is rank deficient, once more on Rᵀ (the child).
 class MinNormQr {
  public:
   MinNormQr(CholmodCommon& c, cholmod_sparse* f, bool wide, double tol)
-      : wide_(wide), f_(c, f, tol) {
-    if (f_.rank() > 0 && f_.rank() < f_.cols()) {
+      : c_(c), wide_(wide), expert_(nullptr, {c.get()}) {
+    const Index q = static_cast<Index>(f->ncol);
+    expert_.reset(SuiteSparseQR_factorize<double>(ordering_for(*f), tol, f, c.get()));
+    if (!expert_) cholmod_failure("SuiteSparseQR_factorize", c);
+    rank_ = static_cast<Index>(expert_->rank);
+    tol_used_ = c.get()->SPQR_tol_used;
+    if (rank_ == q || rank_ == 0) return;
+    // Rank deficient: factorize again in the form that returns R, and sweep Rᵀ.
+    expert_.reset();
+    f_ = std::make_unique<QrFactor>(c, f, tol);
+    rank_ = f_->rank();
+    if (f_->rank() > 0 && f_->rank() < f_->cols()) {
       // tall: the solutions satisfy R Eᵀx = (QᵀB)[0:r] — the minimum-norm one is the child's
       //       (matrix R, wide, factorized as Rᵀ);
       // wide: A = E Rᵀ Q₁ᵀ — least squares on Rᵀ (tall, factorized as itself), then x = Q₁ z.
-      SparsePtr rt = own(cholmod_l_transpose(f_.r(), 1, c.get()), c);
+      SparsePtr rt = own(cholmod_l_transpose(f_->r(), 1, c.get()), c);
       if (!rt) cholmod_failure("cholmod_l_transpose", c);
       child_ = std::make_unique<MinNormQr>(c, rt.get(), !wide, tol);
     }
   }
 
   // Rank of A: the last factorization's (a child only lowers it).
-  Index rank() const { return child_ ? child_->rank() : f_.rank(); }
-  double tolerance() const { return f_.tolerance(); }
-
-  // max |Rᵢᵢ| / min |Rᵢᵢ| of the full-rank triangle at the end of the chain (0 if rank 0).
-  double condition_estimate() const {
-    if (child_) return child_->condition_estimate();
-    if (f_.rank() == 0) return 0;
-    const RMap r = f_.r_map();
-    double lo = INFINITY, hi = 0;
-    for (Index j = 0; j < r.cols(); ++j) {
-      const double d = std::abs(r.coeff(j, j));
-      lo = std::min(lo, d);
-      hi = std::max(hi, d);
-    }
-    return lo > 0 ? hi / lo : INFINITY;
-  }
+  Index rank() const { return child_ ? child_->rank() : rank_; }
+  double tolerance() const { return tol_used_; }
 
   // X (cols(A) × k) for B (rows(A) × k).
-  Eigen::MatrixXd solve(const Eigen::MatrixXd& b) const {
-    const Index p = f_.rows(), q = f_.cols(), r = f_.rank(), k = b.cols();
+  Eigen::MatrixXd solve(Eigen::MatrixXd b) const {
+    const Index k = b.cols();
+    if (expert_) {
+      const Index p = static_cast<Index>(expert_->narows), q = static_cast<Index>(expert_->nacols);
+      if (rank_ == 0) return Eigen::MatrixXd::Zero(wide_ ? p : q, k);
+      cholmod_dense bv = view(b);
+      if (!wide_) {  // X = E R⁻¹ (QᵀB)[0:n]
+        DensePtr c = own(SuiteSparseQR_qmult<double>(SPQR_QTX, expert_.get(), &bv, c_.get()), c_);
+        if (!c) cholmod_failure("SuiteSparseQR_qmult", c_);
+        DensePtr x = own(SuiteSparseQR_solve<double>(SPQR_RETX_EQUALS_B, expert_.get(), c.get(),
+                                                     c_.get()),
+                         c_);
+        if (!x) cholmod_failure("SuiteSparseQR_solve", c_);
+        return to_eigen(*x);
+      }
+      // X = Q [R⁻ᵀ EᵀB; 0]  (SuiteSparseQR_min2norm's formula)
+      DensePtr z = own(SuiteSparseQR_solve<double>(SPQR_RTX_EQUALS_ETB, expert_.get(), &bv,
+                                                   c_.get()),
+                       c_);
+      if (!z) cholmod_failure("SuiteSparseQR_solve", c_);
+      DensePtr x = own(SuiteSparseQR_qmult<double>(SPQR_QX, expert_.get(), z.get(), c_.get()), c_);
+      if (!x) cholmod_failure("SuiteSparseQR_qmult", c_);
+      return to_eigen(*x);
+    }
+    const Index p = f_->rows(), q = f_->cols(), r = f_->rank();
     if (r == 0) return Eigen::MatrixXd::Zero(wide_ ? p : q, k);
-    const RMap rm = f_.r_map();
     if (!wide_) {
-      // A E = Q R:  Y = R⁻¹ (QᵀB)[0:r]  (or the child's min-norm Y of R Y = (QᵀB)[0:r]);  X = E Y
-      const Eigen::MatrixXd c = f_.multiply_q(SPQR_QTX, b).topRows(r);
-      const Eigen::MatrixXd y = child_ ? child_->solve(c)
-                                       : Eigen::MatrixXd(rm.triangularView<Eigen::Upper>().solve(c));
+      // A E = Q R:  Y = the child's min-norm Y of R Y = (QᵀB)[0:r];  X = E Y
+      const Eigen::MatrixXd y = child_->solve(f_->multiply_q(SPQR_QTX, std::move(b)).topRows(r));
       Eigen::MatrixXd x(q, k);
-      for (Index i = 0; i < q; ++i) x.row(f_.permutation(i)) = y.row(i);
+      for (Index i = 0; i < q; ++i) x.row(f_->permutation(i)) = y.row(i);
       return x;
     }
-    // Aᵀ E = Q R, A = E Rᵀ Qᵀ:  Z = R⁻ᵀ EᵀB  (or the child's least squares Rᵀ Z ≈ EᵀB);
-    // X = Q [Z; 0]
+    // Aᵀ E = Q R, A = E Rᵀ Qᵀ:  Z = the child's least squares Rᵀ Z ≈ EᵀB;  X = Q [Z; 0]
     Eigen::MatrixXd d(q, k);
-    for (Index i = 0; i < q; ++i) d.row(i) = b.row(f_.permutation(i));
+    for (Index i = 0; i < q; ++i) d.row(i) = b.row(f_->permutation(i));
     Eigen::MatrixXd z = Eigen::MatrixXd::Zero(p, k);
-    z.topRows(r) = child_ ? child_->solve(d)
-                          : Eigen::MatrixXd(rm.transpose().triangularView<Eigen::Lower>().solve(d));
-    return f_.multiply_q(SPQR_QX, std::move(z));
+    z.topRows(r) = child_->solve(std::move(d));
+    return f_->multiply_q(SPQR_QX, std::move(z));
   }
 
  private:
+  CholmodCommon& c_;
   bool wide_;
-  QrFactor f_;
-  std::unique_ptr<MinNormQr> child_;
+  Index rank_ = 0;
+  double tol_used_ = 0;
+  QrPtr expert_;                     // full rank (or rank 0)
+  std::unique_ptr<QrFactor> f_;      // rank deficient: R explicit …
+  std::unique_ptr<MinNormQr> child_; // … and the sweep of Rᵀ
 };
 
 // [A; λI] in CSC, from the CSC of A.
@@ -235,7 +275,6 @@ QrSolver<Scalar>& QrSolver<Scalar>::compute(SparseRef<Scalar> a) {
   }
   info_.rank = impl->qr->rank();
   info_.qr_tolerance = impl->qr->tolerance();
-  info_.condition_estimate = impl->qr->condition_estimate();
   const Index full = options_.damp > 0 ? a.cols() : std::min(a.rows(), a.cols());
   info_.message = "SuiteSparseQR: rank " + std::to_string(info_.rank) + " of " +
                   std::to_string(full) + (options_.damp > 0 ? " ([A; λI], " : " (") +

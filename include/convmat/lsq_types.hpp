@@ -124,8 +124,8 @@ struct LsqInfo {
   double normal_residual_norm = 0;  // ‖Aᵀ(B − A X) − λ² X‖_F: the objective's gradient, 0 at x̂
   double solution_norm = 0;         // ‖X‖_F
 
-  // A rough estimate of cond([A; λI]): LSQR/LSMR their running estimate; Cholesky 1/√rcond of
-  // its factor (rcond = (min Lᵢᵢ / max Lᵢᵢ)²); QR max/min |Rᵢᵢ| over the rank. 0: not computed.
+  // An estimate of cond([A; λI]): LSQR/LSMR their running estimate; Cholesky √(λ_max/λ_min) of
+  // the factored matrix (CholeskySolver::rcond). 0: not computed (QR).
   double condition_estimate = 0;
   double qr_tolerance = 0;  // QR: the rank tolerance SPQR used
 
