@@ -353,6 +353,31 @@ BOOST_AUTO_TEST_CASE(iterative_statuses) {
   }
 }
 
+// An operator that starts returning NaN: a status, not a hang or a silent answer.
+BOOST_AUTO_TEST_CASE(non_finite_operator_output) {
+  struct Poisoned final : LinearOperator<double> {
+    mutable int calls = 0;
+    Index rows() const override { return 3; }
+    Index cols() const override { return 2; }
+    void apply(const double* x, double* y) const override {
+      y[0] = x[0];
+      y[1] = x[1];
+      y[2] = ++calls > 1 ? std::nan("") : x[0] + x[1];
+    }
+    void apply_adjoint(const double* y, double* x) const override {
+      x[0] = y[0] + y[2];
+      x[1] = y[1] + y[2];
+    }
+  };
+  for (LsqMethod method : {LsqMethod::lsqr, LsqMethod::lsmr}) {
+    const Poisoned op;
+    const auto [x, info] = lstsq(op, Eigen::Vector3d(1, 2, 4), method);
+    BOOST_TEST(info.status == LsqStatus::numerical_issue, info.message);
+    BOOST_TEST(info.stop_code == -1);
+    BOOST_TEST(info.message.find("NaN or Inf") != std::string::npos);
+  }
+}
+
 // The progress hook sees every iteration in order, and returning false cancels.
 BOOST_AUTO_TEST_CASE(progress_and_cancel) {
   const Problem p = random_problem(Shape::tall, false, false);

@@ -5,3 +5,6 @@
 #include "convmat/conv_matrix.hpp"  // ConvPattern, ConvMatrix: the layer as W (or Wᵀ)
 #include "convmat/loops.hpp"        // direct loops, the independent reference
 #include "convmat/layer_args.hpp"   // PyTorch and ONNX arguments → ConvSpec
+#include "convmat/linear_operator.hpp"  // LinearOperator: A x and Aᵀ y, explicit or matrix-free
+#include "convmat/lsq.hpp"              // lstsq: QR, Cholesky, LSQR, LSMR least squares
+#include "convmat/deconvolve.hpp"       // deconvolve: a layer's inverse by least squares

@@ -14,6 +14,8 @@
 //    one (E is a permutation and Q orthogonal, so they keep norms). SuiteSparseQR's own "basic"
 //    solve (and min2norm on a rank-deficient A) are not minimum-norm; this is.
 // The rank is an estimate: a matrix within tol of a lower-rank one counts as that rank.
+// Fill-reducing ordering: AMD on FᵀF for the factorized F, or SPQR's default (COLAMD) when F
+// has a row denser than 10·√(columns).
 //
 // SuiteSparse 5.12 has no single precision: for Scalar = float, A and B are copied to double,
 // solved in double, and X is rounded to float.
