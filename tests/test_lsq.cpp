@@ -421,20 +421,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(invalid_input)
 
-namespace {
-
-template <class F>
-void expect_message(F&& f, const std::string& text) {
-  try {
-    f();
-    BOOST_ERROR("no exception; expected: " << text);
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST(std::string(e.what()).find(text) != std::string::npos,
-               "message '" << e.what() << "' lacks '" << text << "'");
-  }
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(documented_messages) {
   const Sparse<double> a = to_sparse(DenseD::Identity(4, 3));
@@ -442,45 +428,45 @@ BOOST_AUTO_TEST_CASE(documented_messages) {
   LsqOptions o;
   for (LsqMethod method : all_methods) {
     BOOST_TEST_CONTEXT(to_string(method)) {
-      expect_message([&] { lstsq(a, DenseD::Ones(5, 1), method); },
+      test::expect_error([&] { lstsq(a, DenseD::Ones(5, 1), method); },
                      "b must have A.rows() = 4 rows, got 5");
       DenseD nan_b = b;
       nan_b(2, 0) = std::nan("");
-      expect_message([&] { lstsq(a, nan_b, method); }, "b must be finite, got b(2, 0) = nan");
+      test::expect_error([&] { lstsq(a, nan_b, method); }, "b must be finite, got b(2, 0) = nan");
       o = LsqOptions{};
       o.damp = -1;
-      expect_message([&] { lstsq(a, b, method, o); }, "damp must be finite and >= 0, got damp = -1");
+      test::expect_error([&] { lstsq(a, b, method, o); }, "damp must be finite and >= 0, got damp = -1");
       o.damp = INFINITY;
-      expect_message([&] { lstsq(a, b, method, o); }, "damp must be finite and >= 0, got damp = inf");
+      test::expect_error([&] { lstsq(a, b, method, o); }, "damp must be finite and >= 0, got damp = inf");
       o = LsqOptions{};
       o.atol = -1e-3;
-      expect_message([&] { lstsq(a, b, method, o); }, "atol must be finite and >= 0, got atol = -0.001");
+      test::expect_error([&] { lstsq(a, b, method, o); }, "atol must be finite and >= 0, got atol = -0.001");
       o = LsqOptions{};
       o.conlim = std::nan("");
-      expect_message([&] { lstsq(a, b, method, o); }, "conlim must be finite and >= 0 (0: no limit), got conlim = nan");
+      test::expect_error([&] { lstsq(a, b, method, o); }, "conlim must be finite and >= 0 (0: no limit), got conlim = nan");
       o = LsqOptions{};
       o.iteration_limit = -3;
-      expect_message([&] { lstsq(a, b, method, o); }, "iteration_limit must be >= 0 (0: 2·cols), got iteration_limit = -3");
+      test::expect_error([&] { lstsq(a, b, method, o); }, "iteration_limit must be >= 0 (0: 2·cols), got iteration_limit = -3");
     }
   }
   // A itself, for the methods that read it.
   Sparse<double> bad = a;
   bad.valuePtr()[1] = INFINITY;
   for (LsqMethod method : {LsqMethod::qr, LsqMethod::cholesky}) {
-    expect_message([&] { lstsq(bad, b, method); }, "A must be finite, got A(1, 1) = inf");
+    test::expect_error([&] { lstsq(bad, b, method); }, "A must be finite, got A(1, 1) = inf");
   }
   const Sparse<double> empty(0, 3);
-  expect_message([&] { QrSolver<double>{SparseRef<double>(empty)}; },
+  test::expect_error([&] { QrSolver<double>{SparseRef<double>(empty)}; },
                  "A must have at least one row and column, got 0x3");
   // Uncompressed Eigen matrices are refused rather than misread.
   Sparse<double> loose(3, 3);
   loose.insert(0, 0) = 1;
-  expect_message([&] { SparseRef<double>{loose}; }, "must be compressed");
+  test::expect_error([&] { SparseRef<double>{loose}; }, "must be compressed");
   // A matrix-free operator cannot be factorized.
   const EigenSparseOperator op(a);
-  expect_message([&] { lstsq(op, b, LsqMethod::qr); },
+  test::expect_error([&] { lstsq(op, b, LsqMethod::qr); },
                  "method qr needs the matrix's entries; a LinearOperator supports lsqr and lsmr only");
-  expect_message([&] { lsq_method_from_string("svd"); },
+  test::expect_error([&] { lsq_method_from_string("svd"); },
                  "unknown least-squares method 'svd': expected qr, cholesky, lsqr or lsmr");
   BOOST_TEST(lsq_method_from_string("lsmr") == LsqMethod::lsmr);
   // solve before compute is misuse: logic_error.
