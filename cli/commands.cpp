@@ -17,6 +17,7 @@ namespace convmat::cli {
 int run_check(const Arguments& args, Context& ctx);     // check.cpp
 int run_diagnose(const Arguments& args, Context& ctx);  // check.cpp
 int run_analyze(const Arguments& args, Context& ctx);   // analyze.cpp
+int run_deconv(const Arguments& args, Context& ctx);    // deconv.cpp
 
 namespace {
 
@@ -155,6 +156,36 @@ constexpr std::string_view analyze_details =
     "  convmat analyze --op conv2d --input-shape 1,1,3,3 --weight k.npy                 (seed 000: rank 4 of 9)\n"
     "  convmat analyze --op conv_transpose2d --input-shape 1,1,8,8 --weight-shape 1,1,3,3 --stride 2 --weight-fill ones\n"
     "  convmat analyze --desc ic8ih32oc8oh32kh3ph1 --weight-fill random:1 --json\n";
+
+constexpr std::string_view deconv_details =
+    "For each sample, with M the layer's map (W for a convolution, W^T for a transposed one) and y the\n"
+    "observed output minus the bias:\n"
+    "  x = argmin |M x - y|^2 + damp^2 |x|^2, and among the minimizers the one of least |x|\n"
+    "  (NumPy: np.linalg.lstsq(M, y)[0] for damp 0; MATLAB: lsqminnorm(M, y)).\n"
+    "So a convolution recovers x from y = W x, and a transposed convolution recovers its input from\n"
+    "its output. When M has a null space (more inputs than independent outputs, as seed 000's\n"
+    "3x3 -> 2x2 convolution: rank 4 of 9), y does not determine x and the minimum-norm solution is\n"
+    "returned; qr reports the rank.\n"
+    "  qr        SuiteSparseQR, rank-revealing (SPQR's default tolerance), exact to rounding\n"
+    "  cholesky  CHOLMOD on M^T M + damp^2 I or M M^T + damp^2 I (the smaller); squares cond(M);\n"
+    "            a singular one (rank deficient, damp 0) is reported, not solved\n"
+    "  lsqr      Paige & Saunders, matrix-free (one M x and one M^T y per iteration); stops at the first\n"
+    "            of |r| <= btol*|y| + atol*|M|*|x|, |M^T r - damp^2 x| <= atol*|M|*|r|,\n"
+    "            cond([M; damp*I]) >= conlim, or the iteration limit (SciPy's rules and defaults)\n"
+    "  lsmr      Fong & Saunders, the same stopping rules; usually fewer iterations\n"
+    "The report: rank (qr), iterations and the residual by iteration (lsqr, lsmr), the stop reason,\n"
+    "|y - M x| and |M^T(y - M x) - damp^2 x| recomputed from x, and with --input (the true input)\n"
+    "|x - input| / |input|. x is printed when it has at most 64 values, and written by --output.\n"
+    "Memory: W, the arrays and the solver (lsqr, lsmr: a few vectors; qr, cholesky: the factor,\n"
+    "estimated as 8 times the Gram matrix's nonzeros) must fit --max-memory, or nothing is read.\n"
+    "Exit status 0 when the solver succeeded; 1 when it did not converge (the iteration limit or\n"
+    "conlim of lsqr/lsmr: x is their last iterate and is written; a singular Gram matrix for\n"
+    "cholesky: nothing is written), with the reason and what to try; 2 on usage or input errors.\n"
+    "\n"
+    "examples:\n"
+    "  convmat deconv --op conv_transpose2d --input-shape 1,1,2,2 --weight k.npy --observed y.npy -o x.npy\n"
+    "  convmat deconv --op conv2d --input x.npy --weight w.npy --observed y.npy --method lsmr --btol 1e-10 -o xhat.npy\n"
+    "  convmat deconv --op conv2d --input-shape 1,1,128,128 --weight g.npy --observed y.npy --method lsqr --damp 0.01 -o x.npy\n";
 
 int run_demo_command(const Arguments&, Context& ctx) {
   ctx.out.flush();
@@ -468,6 +499,13 @@ const std::vector<Command>& command_table() {
        options({Opt::input, Opt::weight, Opt::input_shape, Opt::weight_shape, Opt::weight_fill, Opt::spectrum, Opt::count,
                 Opt::max_memory, Opt::json}),
        analyze_details, run_analyze},
+      {"deconv", "the least-squares inverse of a layer applied to its output: recover the input (qr, cholesky, lsqr, lsmr)",
+       "Reads the layer's output (--observed) and weight, solves the least-squares problem below for the\n"
+       "input and writes it (--output, atomically). --input, if given, is the true input: its shape\n"
+       "describes the layer and the recovered one is compared with it; otherwise give --input-shape.",
+       options({Opt::input, Opt::input_shape, Opt::weight, Opt::bias, Opt::observed, Opt::output, Opt::method, Opt::damp,
+                Opt::lsq_atol, Opt::lsq_btol, Opt::conlim, Opt::max_iterations, Opt::dtype, Opt::max_memory, Opt::json}),
+       deconv_details, run_deconv},
   };
   return table;
 }
@@ -482,7 +520,8 @@ std::string program_help() {
     s << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
   }
   s << "\nconvmat <command> --help describes a command.\n"
-       "exit status: 0 ok, 1 the check found a disagreement, 2 usage or input error.\n";
+       "exit status: 0 ok, 1 the check found a disagreement (check, diagnose, demo) or a computation did\n"
+       "not converge (deconv, analyze), 2 usage or input error.\n";
   return s.str();
 }
 

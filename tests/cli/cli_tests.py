@@ -49,7 +49,7 @@ def rng(seed):
 
 def test_help():
     status, out, _ = run("--help", expect=0)
-    for name in ["demo", "shape", "apply", "matrix", "check", "diagnose", "analyze"]:
+    for name in ["demo", "shape", "apply", "matrix", "check", "diagnose", "analyze", "deconv"]:
         check(f"  {name} " in out, f"convmat --help lists {name}")
         status, out_c, _ = run(name, "--help", expect=0)
         check(out_c.startswith(f"usage: convmat {name}"), f"convmat {name} --help starts with its usage")
@@ -770,6 +770,160 @@ def test_analyze():
         check(message in err, f"analyze {extra}: '{message}' in {err!r}")
         _, out, _ = run("analyze", *extra, "--json", expect=2)
         check(message in json.loads(out)["error"], f"analyze {extra} --json: the error as JSON")
+
+
+def deconv(*args, expect=0):
+    _, out, _ = run("deconv", *args, "--json", expect=expect)
+    return json.loads(out)
+
+
+def test_deconv():
+    eps = np.finfo(float).eps
+    # Seed 000's transposed convolution (2x2 -> 3x3, full column rank) inverted back to X = [[0, 1], [2, 3]]
+    # by every method; the tolerance: 100 * eps * cond(M) relative (cond from NumPy's SVD of torch's M).
+    X = np.array([[[[0.0, 1.0], [2.0, 3.0]]]])
+    save("k0.npy", X)
+    save("y0.npy", F.conv_transpose2d(torch.from_numpy(X), torch.from_numpy(X)).numpy())
+    check(np.array_equal(np.load("y0.npy")[0, 0], [[0, 0, 1], [0, 4, 6], [4, 12, 9]]), "seed 000: torch gives the seed's Y")
+    M = layer_matrix(lambda x: F.conv_transpose2d(x, torch.from_numpy(X)), (1, 1, 2, 2))
+    sv = np.linalg.svd(M, compute_uv=False)
+    tol = 100 * eps * sv[0] / sv[-1] * np.linalg.norm(X)
+    T = ["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy", "--observed", "y0.npy"]
+    for method in ["qr", "cholesky", "lsqr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-15] if method in ("lsqr", "lsmr") else []
+        j = deconv(*T, "--method", method, *extra, "-o", f"x_{method}.npy")
+        x = np.load(f"x_{method}.npy")
+        check(j["converged"] and j["status"] == "success", f"seed 000 transposed, {method}: converged")
+        check(x.shape == (1, 1, 2, 2) and np.abs(x - X).max() <= tol, f"seed 000 transposed, {method}: X recovered, {x.ravel()}")
+        check(np.allclose(j["x"], x.ravel(), rtol=0, atol=0), f"seed 000 transposed, {method}: the JSON's x is the file's")
+    check(deconv(*T)["rank"] == 4, "seed 000 transposed: qr reports rank 4 (injective)")
+    _, out, _ = run("deconv", *T, expect=0)
+    check("rank: 4 of 4 unknowns" in out and "M is injective" in out and "by rows of the last axis:" in out, "seed 000 transposed: text")
+
+    # Seed 000's convolution (3x3 -> 2x2, W 4 x 9): rank 4 of 9, not invertible; the minimum-norm
+    # solution is NumPy's lstsq, and it differs from the X that produced Y.
+    save("k.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    save("x9.npy", np.arange(9.0).reshape(1, 1, 3, 3))
+    save("y4.npy", np.array([[[[27.0, 37.0], [57.0, 67.0]]]]))
+    W = layer_matrix(lambda x: F.conv2d(x, torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=torch.float64)), (1, 1, 3, 3))
+    min_norm = np.linalg.lstsq(W, np.array([27.0, 37, 57, 67]), rcond=None)[0]
+    check(np.allclose(W @ np.arange(9.0), [27, 37, 57, 67]), "seed 000: W x = Y")
+    C = ["--op", "conv2d", "--input", "x9.npy", "--weight", "k.npy", "--observed", "y4.npy"]
+    for method in ["qr", "cholesky", "lsqr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-15] if method in ("lsqr", "lsmr") else []
+        j = deconv(*C, "--method", method, *extra)
+        check(j["converged"] and np.abs(np.array(j["x"]) - min_norm).max() <= 1e-12 * np.linalg.norm(min_norm),
+              f"seed 000 conv, {method}: the minimum-norm solution {j['x']} vs numpy {min_norm}")
+        err = np.linalg.norm(min_norm - np.arange(9.0)) / np.linalg.norm(np.arange(9.0))
+        check(abs(j["error_vs_input"] - err) <= 1e-10 and err > 0.1, f"seed 000 conv, {method}: x-hat differs from X ({err})")
+    j = deconv(*C)
+    check(j["rank"] == 4 and j["cols"] == 9, "seed 000 conv: rank 4 of 9")
+    _, out, _ = run("deconv", *C, expect=0)
+    check("rank: 4 of 9 unknowns" in out and "null space of dimension 5" in out and "minimum-norm solution" in out,
+          "seed 000 conv: the text says rank 4 of 9 and minimum norm")
+
+    # Strided layers, batch 2, several channels, bias, against torch: a strided transposed convolution
+    # (M tall, full column rank) recovers x; a strided convolution (M wide) gives NumPy's lstsq per sample.
+    r = rng(9)
+    x, w, b = r.standard_normal((2, 2, 4, 5)), r.standard_normal((2, 3, 3, 3)), r.standard_normal(3)
+    save("x.npy", x), save("w.npy", w), save("b.npy", b)
+    save("y.npy", F.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=2, padding=1).numpy())
+    M = layer_matrix(lambda v: F.conv_transpose2d(v, torch.from_numpy(w), stride=2, padding=1), (1, 2, 4, 5))
+    sv = np.linalg.svd(M, compute_uv=False)
+    cond = sv[0] / sv[-1]
+    S = ["--op", "conv_transpose2d", "--input", "x.npy", "--weight", "w.npy", "--bias", "b.npy", "--stride", 2, "--padding", 1]
+    for method in ["qr", "cholesky", "lsqr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-14] if method in ("lsqr", "lsmr") else []
+        j = deconv(*S, "--observed", "y.npy", "--method", method, *extra, "-o", "xr.npy")
+        xr = np.load("xr.npy")
+        bound = (1e-14 if method in ("lsqr", "lsmr") else 100 * eps) * cond * cond
+        check(xr.shape == x.shape and xr.dtype == np.float64 and np.linalg.norm(xr - x) <= bound * np.linalg.norm(x),
+              f"strided transposed, {method}: x recovered (error {np.linalg.norm(xr - x) / np.linalg.norm(x)}, bound {bound})")
+        check(j["samples"] == 2 and j["error_vs_input"] <= bound, f"strided transposed, {method}: reported error")
+    xc, wc = r.standard_normal((2, 3, 9, 8)), r.standard_normal((4, 3, 3, 3))
+    save("xc.npy", xc), save("wc.npy", wc)
+    yc = F.conv2d(torch.from_numpy(xc), torch.from_numpy(wc), stride=2).numpy()
+    save("yc.npy", yc.astype(np.float32))
+    Mc = layer_matrix(lambda v: F.conv2d(v, torch.from_numpy(wc), stride=2), (1, 3, 9, 8))
+    ref = np.stack([np.linalg.lstsq(Mc, yc[n].astype(np.float32).astype(np.float64).ravel(), rcond=None)[0] for n in range(2)])
+    SC = ["--op", "conv2d", "--input-shape", "2,3,9,8", "--weight", "wc.npy", "--observed", "yc.npy", "--stride", 2]
+    for method in ["qr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-13] if method == "lsmr" else []
+        j = deconv(*SC, "--method", method, *extra, "-o", "xcr.npy")
+        xr = np.load("xcr.npy")
+        check(xr.dtype == np.float64, f"strided conv, {method}: float64 output (the weight is float64)")
+        check(np.abs(xr.reshape(2, -1) - ref).max() <= 1e-6 * np.abs(ref).max(), f"strided conv, {method}: numpy's lstsq per sample")
+    j = deconv(*SC, "--dtype", "float32", "-o", "xcr.npy")
+    check(j["rank"] == Mc.shape[0] == np.linalg.matrix_rank(Mc), "strided conv: full row rank reported")
+    check(j["dtype"] == "float32" and np.load("xcr.npy").dtype == np.float32, "--dtype float32")
+
+    # --desc without an input shape: the batch is the observed output's.
+    j = deconv("--desc", "ic2ih4iw5oc3kh3kw3sh2sw2ph1pw1", "--deconv", "--weight", "w.npy", "--bias", "b.npy", "--observed", "y.npy",
+               "-o", "xd.npy")
+    check(np.abs(np.load("xd.npy") - x).max() <= 1e-10, "--desc --deconv: the batch from the observed output, x recovered")
+
+    # Damping: argmin |Mx - y|^2 + damp^2 |x|^2 = (M^T M + damp^2 I)^-1 M^T y, against NumPy.
+    damped = np.linalg.solve(Mc.T @ Mc + 0.25 * np.eye(Mc.shape[1]), Mc.T @ yc[0].astype(np.float32).astype(np.float64).ravel())
+    save("yc1.npy", yc[:1])
+    for method in ["qr", "cholesky", "lsqr"]:
+        extra = ["--atol", 1e-14, "--btol", 1e-14] if method == "lsqr" else []
+        deconv("--op", "conv2d", "--input-shape", "1,3,9,8", "--weight", "wc.npy", "--observed", "yc1.npy", "--stride", 2,
+               "--damp", 0.5, "--method", method, *extra, "-o", "xdamp.npy")
+        check(np.abs(np.load("xdamp.npy").ravel() - damped).max() <= 1e-5 * np.abs(damped).max(), f"damp 0.5, {method}: numpy's")
+
+    # Did not converge: the iteration limit (exit 1, the last iterate written, the reason named); a singular
+    # Gram matrix for cholesky (duplicated output channels, damp 0: exit 1, nothing written).
+    _, out, _ = run("deconv", *S, "--observed", "y.npy", "--method", "lsqr", "--max-iterations", 3, "-o", "x3.npy", expect=1)
+    check("did not converge" in out and "iteration_limit" in out and "--max-iterations" in out and os.path.exists("x3.npy"),
+          f"iteration limit: exit 1, named, the last iterate written: {out}")
+    j = deconv(*S, "--observed", "y.npy", "--method", "lsmr", "--max-iterations", 3, "-o", "x3.npy", expect=1)
+    check(not j["converged"] and j["status"] == "iteration_limit" and j["iterations"] == 3 and len(j["residual_history"][0]) == 4,
+          "iteration limit: JSON status, 3 iterations, history of 4")
+    wd = np.concatenate([w[:1], w[:1]], 0)  # conv weight (2, 2, 3, 3) with two equal output channels -> M M^T singular
+    save("wd.npy", wd.reshape(2, 3, 3, 3)[:, :2])
+    save("yd.npy", F.conv2d(torch.from_numpy(x), torch.from_numpy(np.load("wd.npy"))).numpy())
+    _, out, _ = run("deconv", "--op", "conv2d", "--input", "x.npy", "--weight", "wd.npy", "--observed", "yd.npy", "--method", "cholesky",
+                    "-o", "xs.npy", expect=1)
+    check("not_positive_definite" in out and "--method qr" in out and not os.path.exists("xs.npy"), f"singular cholesky: exit 1, nothing written: {out}")
+    j = deconv("--op", "conv2d", "--input", "x.npy", "--weight", "wd.npy", "--observed", "yd.npy")
+    check(j["converged"] and j["rank"] < j["rows"], "the same layer by qr: solved, rank deficient rows")
+
+    # Bad input: exit 2, a message naming the problem, nothing written.
+    save("y_nan.npy", np.where(np.arange(9).reshape(1, 1, 3, 3) == 4, np.nan, np.load("y0.npy")))
+    save("y_bad.npy", np.zeros((1, 1, 4, 4)))
+    cases = [
+        (T + ["--method", "svd"], "--method: expected qr, cholesky, lsqr or lsmr, got 'svd'"),
+        (T + ["--damp", -1], "--damp: expected a finite number >= 0, got '-1'"),
+        (T + ["--damp", "nan"], "--damp: expected a finite number >= 0"),
+        (T + ["--atol", 1e-8], "--atol applies to --method lsqr and lsmr"),
+        (T + ["--method", "lsqr", "--max-iterations", 0], "--max-iterations: expected at least 1"),
+        (T + ["--method", "lsqr", "--btol", "-1"], "--btol: expected a finite number >= 0"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy", "--observed", "y_bad.npy"],
+         "y_bad.npy: shape (1, 1, 4, 4) does not match the layer's output (1, 1, 3, 3)"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy", "--observed", "y_nan.npy"], "finite"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy"], "deconv needs --observed"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--observed", "y0.npy"], "deconv needs --weight"),
+        (["--op", "conv_transpose2d", "--weight", "k0.npy", "--observed", "y0.npy"], "--input (or --input-shape)"),
+        (T + ["--bias", "b.npy"], "expected bias to be 1-dimensional with 1 elements"),
+        (T + ["--max-memory", "1K"], "more than the limit of 1.0 KiB"),
+        (["--op", "conv2d", "--input-shape", "1,1,128,128", "--weight-shape", "1,1,7,7", "--observed", "y0.npy"], "does not apply"),
+        (["--op", "conv2d", "--input", "xg.npy", "--weight", "kg.npy", "--observed", "yg.npy", "--max-memory", "40M", "-o", "o.npy"],
+         "--method lsmr needs only a few vectors"),
+        (T + ["-o", "no/such/dir/x.npy"], "cannot create a temporary file next to it"),
+    ]
+    xg = r.uniform(0, 1, (1, 1, 40, 40))
+    kg = np.exp(-((np.arange(7)[:, None] - 3) ** 2 + (np.arange(7)[None] - 3) ** 2) / 4.5).reshape(1, 1, 7, 7)
+    save("xg.npy", xg), save("kg.npy", kg), save("yg.npy", F.conv2d(torch.from_numpy(xg), torch.from_numpy(kg)).numpy())
+    for extra, message in cases:
+        _, _, err = run("deconv", *extra, expect=2)
+        check(message in err, f"deconv {extra}: '{message}' in {err!r}")
+        _, out, _ = run("deconv", *extra, "--json", expect=2)
+        check(message in json.loads(out)["error"], f"deconv {extra} --json: the error as JSON")
+    check(not [f for f in os.listdir(".") if ".tmp-" in f or f == "o.npy"], "no output or temporary file after a refusal")
+    # The same problem within the limit by lsmr.
+    j = deconv("--op", "conv2d", "--input", "xg.npy", "--weight", "kg.npy", "--observed", "yg.npy", "--max-memory", "40M", "--method", "lsmr",
+               "-o", "o.npy")
+    check(j["converged"] and j["relative_residual"] < 1e-3 and os.path.exists("o.npy"), "the refused qr problem runs by lsmr within the limit")
 
 
 def test_json():
