@@ -147,13 +147,13 @@ constexpr std::string_view analyze_details =
     "  checkerboard     transposed layers: the kernel taps reaching each output position, over the\n"
     "                   interior (positions every tap can reach): min, max, amplitude (max-min)/mean,\n"
     "                   one period of the pattern, the weight sums' amplitude per channel, and the whole\n"
-    "                   pattern when the output has at most 1024 positions.\n"
+    "                   pattern when the output has at most 1024 positions, at most 40 per row.\n"
     "The weight comes from --weight, or --weight-fill for a quick look without one.\n"
     "Exit status 0, also for rank-deficient layers; 1 when a singular value computation did not\n"
     "converge (the output says which); 2 on usage or input errors, or when W exceeds --max-memory.\n"
     "\n"
     "examples:\n"
-    "  convmat analyze --op conv2d --input-shape 1,1,3,3 --weight k.npy                 (seed 000: rank 4 of 9)\n"
+    "  convmat analyze --op conv2d --input-shape 1,1,3,3 --weight k.npy      (seed 000: rank 4, nullity 5)\n"
     "  convmat analyze --op conv_transpose2d --input-shape 1,1,8,8 --weight-shape 1,1,3,3 --stride 2 --weight-fill ones\n"
     "  convmat analyze --desc ic8ih32oc8oh32kh3ph1 --weight-fill random:1 --json\n";
 
@@ -492,14 +492,14 @@ const std::vector<Command>& command_table() {
        options({Opt::input, Opt::weight, Opt::bias, Opt::candidate, Opt::atol, Opt::rtol, Opt::precision,
                 Opt::max_memory, Opt::json}),
        diagnose_details, run_diagnose},
-      {"analyze", "rank, singular values, condition number, transposed vs inverse, checkerboard, nnz and memory of W",
+      {"analyze", "singular values, rank, condition, transposed vs inverse, checkerboard, nnz and memory of W",
        "Analyzes the layer's matrix M for one sample: its size, nonzeros and memory; its singular values,\n"
        "rank and condition number; how far the transposed layer is from the inverse (||M^T - M^+|| and\n"
        "the tight-frame test); and, for a transposed layer, the checkerboard of its output.",
        options({Opt::input, Opt::weight, Opt::input_shape, Opt::weight_shape, Opt::weight_fill, Opt::spectrum, Opt::count,
                 Opt::max_memory, Opt::json}),
        analyze_details, run_analyze},
-      {"deconv", "the least-squares inverse of a layer applied to its output: recover the input (qr, cholesky, lsqr, lsmr)",
+      {"deconv", "recover a layer's input from its output by least squares: qr, cholesky, lsqr, lsmr",
        "Reads the layer's output (--observed) and weight, solves the least-squares problem below for the\n"
        "input and writes it (--output, atomically). --input, if given, is the true input: its shape\n"
        "describes the layer and the recovered one is compared with it; otherwise give --input-shape.",
