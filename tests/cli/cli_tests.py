@@ -64,6 +64,11 @@ def test_help():
         check(family in out, f"diagnose --help lists {family}")
     _, out, _ = run("shape", "--help", expect=0)
     check("gXmbX_icXidXihXiwX" in out and "PyTorch's d = dd/dh/dw + 1" in out, "shape --help documents the descriptor subset")
+    _, out, _ = run("analyze", "--help", expect=0)
+    check("Lanczos" in out and "2^22" in out and "--weight-fill" in out, "analyze --help: dense vs Lanczos, the weight fill")
+    _, out, _ = run("deconv", "--help", expect=0)
+    check("1 when it did not converge" in out and "minimum-norm" in out and "--observed" in out,
+          "deconv --help: the exit status for no convergence, minimum norm")
     status, _, err = run(expect=2)
     check("usage: convmat" in err, "no command: usage on stderr, exit 2")
     status, _, err = run("frobnicate", expect=2)
