@@ -208,10 +208,10 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
       if (r.low.status == SpectrumStatus::converged && r.high.status == SpectrumStatus::converged && r.low.values.size() > 0) {
         const double smin = r.low.values(0), smax = r.high.values(0);
         if (smin <= r.rounding_level) {
-          o << "  rank: deficient to working accuracy: sigma_min = " << short_number(smin)
-            << " is at the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << short_number(r.rounding_level)
-            << " (the exact rank: by the dense SVD, for M of at most 2^22 entries)\n";
-          o << "  condition number: at least " << short_number(smax / r.rounding_level) << " (numerically infinite)\n";
+          o << "  rank: not resolved: sigma_min = " << short_number(smin)
+            << " is at or below the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << short_number(r.rounding_level)
+            << ", so M is rank deficient or within rounding of it (deconv --method qr reports the rank)\n";
+          o << "  condition number: at least about " << short_number(smax / r.rounding_level) << "\n";
         } else {
           o << "  rank: full (" << std::min(a.rows, a.cols) << "): sigma_min = " << short_number(smin)
             << " is above the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << short_number(r.rounding_level) << "\n";
@@ -310,11 +310,17 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
       j.field("rounding_level", r.rounding_level);
       if (r.high.status == SpectrumStatus::converged && r.low.status == SpectrumStatus::converged && r.low.values.size() > 0) {
         const double smin = r.low.values(0);
+        // "full" when σ_min is above G's rounding level; else "unresolved" (deficient, or within
+        // rounding of it), with a lower bound on the condition number.
         const bool full = smin > r.rounding_level;
-        j.field("sigma_min", smin).field("full_rank", full);
-        j.field("condition_number", full ? r.high.values(0) / smin : std::numeric_limits<double>::infinity());
+        j.field("sigma_min", smin).field("rank", full ? "full" : "unresolved");
+        if (full) {
+          j.field("condition_number", r.high.values(0) / smin);
+        } else {
+          j.key("condition_number").null().field("condition_at_least", r.high.values(0) / r.rounding_level);
+        }
       } else {
-        j.key("sigma_min").null().key("full_rank").null().key("condition_number").null();
+        j.key("sigma_min").null().key("rank").null().key("condition_number").null();
       }
     } else {
       j.field("smallest_skipped", r.low_skipped);

@@ -706,7 +706,7 @@ def test_analyze():
     M = layer_matrix(lambda x: F.conv2d(x, torch.from_numpy(wg), stride=(1, 2), padding=1, groups=2), (1, 4, 12, 11))
     sv = np.linalg.svd(M, compute_uv=False)
     sp = j["spectrum"]
-    check(sp["method"] == "lanczos" and sp["full_rank"], "forced Lanczos on a full-rank layer")
+    check(sp["method"] == "lanczos" and sp["rank"] == "full", "forced Lanczos on a full-rank layer")
     check(np.allclose(sp["largest"], sv[:3], rtol=0, atol=sv_tolerance(M)) and
           np.allclose(sp["smallest"], sv[::-1][:3], rtol=0, atol=1e-8 * sv[0]), f"Lanczos values {sp['largest']} {sp['smallest']} vs {sv[:3]} {sv[-3:]}")
     check(abs(sp["condition_number"] - sv[0] / sv[-1]) <= 1e-6 * sv[0] / sv[-1], "Lanczos condition number")
@@ -727,11 +727,12 @@ def test_analyze():
     j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones")
     sp = j["spectrum"]
     check(sp["method"] == "lanczos" and "more than the dense limit of 4194304" in sp["why"], "above 2^22 entries: Lanczos, and why")
-    check(sp["full_rank"] is False and sp["condition_number"] is None, "duplicated channels: rank deficient, infinite condition")
+    check(sp["rank"] == "unresolved" and sp["condition_number"] is None and sp["condition_at_least"] > 1e5,
+          "duplicated channels: sigma_min at rounding level, rank unresolved, the condition bounded below")
     check("dense limit" in j["transpose_vs_inverse"]["skipped"], "large: transposed-vs-inverse skipped, saying why")
     _, out, _ = run("analyze", "--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2,
                     "--weight-fill", "ones", expect=0)
-    check("by Lanczos" in out and "rank: deficient to working accuracy" in out, "the text says Lanczos and rank deficient")
+    check("by Lanczos" in out and "rank: not resolved" in out, "the text says Lanczos and that the rank is not resolved")
     j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones",
                 "--spectrum", "largest")
     check("smallest" not in j["spectrum"] and j["spectrum"]["smallest_skipped"] == "--spectrum largest", "--spectrum largest")
