@@ -16,6 +16,8 @@ namespace convmat::cli {
 
 int run_check(const Arguments& args, Context& ctx);     // check.cpp
 int run_diagnose(const Arguments& args, Context& ctx);  // check.cpp
+int run_analyze(const Arguments& args, Context& ctx);   // analyze.cpp
+int run_deconv(const Arguments& args, Context& ctx);    // deconv.cpp
 
 namespace {
 
@@ -126,6 +128,66 @@ constexpr std::string_view diagnose_details =
     "  convmat diagnose --op conv_transpose2d --input x.npy --weight w.npy --stride 2 --padding 1 --candidate y.npy\n"
     "  convmat diagnose --op onnx_conv --input x.npy --weight w.npy --auto-pad SAME_UPPER --strides 2,2 --candidate y.npy --json\n";
 
+constexpr std::string_view analyze_details =
+    "M is the layer's map: W for a convolution, W^T for a transposed convolution (W and W^T have the\n"
+    "same singular values, rank and distance from their pseudo-inverse, so either reads the same).\n"
+    "  singular values  dense (LAPACK dgesvd, all of them) when M has at most 2^22 entries, e.g.\n"
+    "                   2048 x 2048, and the dense work fits --max-memory; else Lanczos (Spectra) on the\n"
+    "                   smaller Gram matrix G: the --count largest (matrix-free) and smallest (shift-invert,\n"
+    "                   a sparse LDL^T of G; its memory is estimated as 8 x nnz(G) and the smallest are\n"
+    "                   skipped, saying so, when that exceeds the limit). The output says which was used.\n"
+    "  rank             dense: #{sigma_i > max(m, n)*eps*sigma_1} (MATLAB's rank); Lanczos: full when\n"
+    "                   sigma_min > sqrt(max(m, n)*eps)*sigma_1, the rounding level of G, else unresolved\n"
+    "                   (deficient, or within rounding of it; the condition number then bounded below).\n"
+    "  condition        sigma_1/sigma_min (infinite when rank deficient).\n"
+    "  transposed vs    ||M^T - M^+||_F / ||M^+||_F, and the tight-frame test: G = c*I with\n"
+    "  inverse          c = trace(G)/min(m, n) (orthogonal rows, or columns, of equal norm; then\n"
+    "                   M^T = c*M^+, e.g. stride = kernel size with one channel), and the reconstruction\n"
+    "                   errors of x from y = M x by M^T, M^T/c and M^+. Dense: only within the 2^22 limit;\n"
+    "                   otherwise skipped, saying why.\n"
+    "  checkerboard     transposed layers: the kernel taps reaching each output position, over the\n"
+    "                   interior (positions every tap can reach): min, max, amplitude (max-min)/mean,\n"
+    "                   one period of the pattern, the weight sums' amplitude per channel, and the whole\n"
+    "                   pattern when the output has at most 1024 positions, at most 40 per row.\n"
+    "The weight comes from --weight, or --weight-fill for a quick look without one.\n"
+    "Exit status 0, also for rank-deficient layers; 1 when a singular value computation did not\n"
+    "converge (the output says which); 2 on usage or input errors, or when W exceeds --max-memory.\n"
+    "\n"
+    "examples:\n"
+    "  convmat analyze --op conv2d --input-shape 1,1,3,3 --weight k.npy      (seed 000: rank 4, nullity 5)\n"
+    "  convmat analyze --op conv_transpose2d --input-shape 1,1,8,8 --weight-shape 1,1,3,3 --stride 2 --weight-fill ones\n"
+    "  convmat analyze --desc ic8ih32oc8oh32kh3ph1 --weight-fill random:1 --json\n";
+
+constexpr std::string_view deconv_details =
+    "For each sample, with M the layer's map (W for a convolution, W^T for a transposed one) and y the\n"
+    "observed output minus the bias:\n"
+    "  x = argmin |M x - y|^2 + damp^2 |x|^2, and among the minimizers the one of least |x|\n"
+    "  (NumPy: np.linalg.lstsq(M, y)[0] for damp 0; MATLAB: lsqminnorm(M, y)).\n"
+    "So a convolution recovers x from y = W x, and a transposed convolution recovers its input from\n"
+    "its output. When M has a null space (more inputs than independent outputs, as seed 000's\n"
+    "3x3 -> 2x2 convolution: rank 4 of 9), y does not determine x and the minimum-norm solution is\n"
+    "returned; qr reports the rank.\n"
+    "  qr        SuiteSparseQR, rank-revealing (SPQR's default tolerance), exact to rounding\n"
+    "  cholesky  CHOLMOD on M^T M + damp^2 I or M M^T + damp^2 I (the smaller); squares cond(M);\n"
+    "            a singular one (rank deficient, damp 0) is reported, not solved\n"
+    "  lsqr      Paige & Saunders, matrix-free (one M x and one M^T y per iteration); stops at the first\n"
+    "            of |r| <= btol*|y| + atol*|M|*|x|, |M^T r - damp^2 x| <= atol*|M|*|r|,\n"
+    "            cond([M; damp*I]) >= conlim, or the iteration limit (SciPy's rules and defaults)\n"
+    "  lsmr      Fong & Saunders, the same stopping rules; usually fewer iterations\n"
+    "The report: rank (qr), iterations and the residual by iteration (lsqr, lsmr), the stop reason,\n"
+    "|y - M x| and |M^T(y - M x) - damp^2 x| recomputed from x, and with --input (the true input)\n"
+    "|x - input| / |input|. x is printed when it has at most 64 values, and written by --output.\n"
+    "Memory: W, the arrays and the solver (lsqr, lsmr: a few vectors; qr, cholesky: the factor,\n"
+    "estimated as 8 times the Gram matrix's nonzeros) must fit --max-memory, or nothing is read.\n"
+    "Exit status 0 when the solver succeeded; 1 when it did not converge (the iteration limit or\n"
+    "conlim of lsqr/lsmr: x is their last iterate and is written; a singular Gram matrix for\n"
+    "cholesky: nothing is written), with the reason and what to try; 2 on usage or input errors.\n"
+    "\n"
+    "examples:\n"
+    "  convmat deconv --op conv_transpose2d --input-shape 1,1,2,2 --weight k.npy --observed y.npy -o x.npy\n"
+    "  convmat deconv --op conv2d --input x.npy --weight w.npy --observed y.npy --method lsmr --btol 1e-10 -o xhat.npy\n"
+    "  convmat deconv --op conv2d --input-shape 1,1,128,128 --weight g.npy --observed y.npy --method lsqr --damp 0.01 -o x.npy\n";
+
 int run_demo_command(const Arguments&, Context& ctx) {
   ctx.out.flush();
   return run_demo();
@@ -223,10 +285,6 @@ int run_shape(const Arguments& args, Context& ctx) {
 // ---------------------------------------------------------------------------------------------
 // apply
 
-bool wants_float64(const std::optional<NpyInput>& a) {
-  return a && (!a->header.is_float() || a->header.item_size == 8);
-}
-
 int run_apply(const Arguments& args, Context& ctx) {
   std::optional<NpyInput> input = npy_input(args, Opt::input), weight = npy_input(args, Opt::weight),
                           bias = npy_input(args, Opt::bias);
@@ -235,12 +293,7 @@ int run_apply(const Arguments& args, Context& ctx) {
   if (!args.has(Opt::output)) throw UsageError("apply needs --output Y.npy");
   const LayerDescription layer = layer_from(args, input, weight, bias);
   const ConvSpec& s = layer.call.spec;
-  bool float32 = !(wants_float64(input) || wants_float64(weight) || wants_float64(bias));
-  if (args.has(Opt::dtype)) {
-    const std::string& d = args.get(Opt::dtype);
-    if (d != "float32" && d != "float64") throw UsageError("--dtype: expected float32 or float64, got '" + d + "'");
-    float32 = d == "float32";
-  }
+  const bool float32 = float32_output(args, {&input, &weight, &bias});
   const auto in_bytes = static_cast<std::uint64_t>(layer.call.batch * s.input_numel()) * 8;
   const auto out_bytes = static_cast<std::uint64_t>(layer.call.batch * s.output_numel()) * 8;
   require_memory(memory_limit(args), s, in_bytes + 2 * out_bytes + static_cast<std::uint64_t>(s.weight_numel()) * 8);
@@ -440,6 +493,20 @@ const std::vector<Command>& command_table() {
        options({Opt::input, Opt::weight, Opt::bias, Opt::candidate, Opt::atol, Opt::rtol, Opt::precision,
                 Opt::max_memory, Opt::json}),
        diagnose_details, run_diagnose},
+      {"analyze", "singular values, rank, condition, transposed vs inverse, checkerboard, nnz and memory of W",
+       "Analyzes the layer's matrix M for one sample: its size, nonzeros and memory; its singular values,\n"
+       "rank and condition number; how far the transposed layer is from the inverse (||M^T - M^+|| and\n"
+       "the tight-frame test); and, for a transposed layer, the checkerboard of its output.",
+       options({Opt::input, Opt::weight, Opt::input_shape, Opt::weight_shape, Opt::weight_fill, Opt::spectrum, Opt::count,
+                Opt::max_memory, Opt::json}),
+       analyze_details, run_analyze},
+      {"deconv", "recover a layer's input from its output by least squares: qr, cholesky, lsqr, lsmr",
+       "Reads the layer's output (--observed) and weight, solves the least-squares problem below for the\n"
+       "input and writes it (--output, atomically). --input, if given, is the true input: its shape\n"
+       "describes the layer and the recovered one is compared with it; otherwise give --input-shape.",
+       options({Opt::input, Opt::input_shape, Opt::weight, Opt::bias, Opt::observed, Opt::output, Opt::method, Opt::damp,
+                Opt::lsq_atol, Opt::lsq_btol, Opt::conlim, Opt::max_iterations, Opt::dtype, Opt::max_memory, Opt::json}),
+       deconv_details, run_deconv},
   };
   return table;
 }
@@ -454,7 +521,8 @@ std::string program_help() {
     s << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
   }
   s << "\nconvmat <command> --help describes a command.\n"
-       "exit status: 0 ok, 1 the check found a disagreement, 2 usage or input error.\n";
+       "exit status: 0 ok, 1 the check found a disagreement (check, diagnose, demo) or a computation did\n"
+       "not converge (deconv, analyze), 2 usage or input error.\n";
   return s.str();
 }
 
@@ -520,7 +588,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return exit_usage;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  bool json = false;
+  // Errors are JSON too with --json, also those of the flags themselves.
+  bool json = std::find(rest.begin(), rest.end(), "--json") != rest.end();
   try {
     std::vector<Opt> allowed = command->options;
     allowed.push_back(Opt::help);
@@ -529,7 +598,6 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       out << command_help(*command);
       return exit_ok;
     }
-    json = parsed.has(Opt::json);
     return command->run(parsed, ctx);
   } catch (const std::bad_alloc&) {
     err << "convmat " << command->name << ": out of memory (lower the problem size, or check --max-memory)\n";

@@ -2,8 +2,9 @@
 // The subcommands of `convmat`: one table, each entry a name, its help and its options, and the
 // function that runs it. Adding a command is one entry and one function.
 //
-// Exit status of every command: 0 ok, 1 the check found a disagreement (check, diagnose, demo),
-// 2 usage or input error (the message is on stderr, and with --json also on stdout).
+// Exit status of every command: 0 ok, 1 the check found a disagreement (check, diagnose, demo) or
+// a numerical computation did not converge (deconv's solver, analyze's singular values), 2 usage
+// or input error (the message is on stderr, and with --json also on stdout).
 
 #include <iosfwd>
 #include <string>
@@ -14,7 +15,7 @@
 
 namespace convmat::cli {
 
-enum ExitStatus { exit_ok = 0, exit_disagreement = 1, exit_usage = 2 };
+enum ExitStatus { exit_ok = 0, exit_disagreement = 1, exit_not_converged = 1, exit_usage = 2 };
 
 struct Context {
   std::ostream& out;

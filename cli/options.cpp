@@ -74,6 +74,24 @@ const std::vector<OptionSpec>& option_table() {
        "(default: the candidate's dtype)"},
       {Opt::blame, "blame", "", "N", "blame the N worst elements (default 5)"},
       {Opt::blame_terms, "blame-terms", "", "N", "list the N largest terms of each blamed element (default 8)"},
+      {Opt::weight_fill, "weight-fill", "", "ones|random[:SEED]",
+       "instead of --weight: every weight 1, or uniform in [-1, 1] from std::mt19937_64 seeded with SEED "
+       "(default 0); the shape from --weight-shape or --desc"},
+      {Opt::spectrum, "spectrum", "", "MODE",
+       "auto | dense | lanczos | largest: all singular values by a dense SVD, the largest and smallest "
+       "--count by Lanczos, or the largest only (default auto: dense when M has at most 2^22 entries "
+       "and the SVD fits the memory limit)"},
+      {Opt::count, "count", "", "N", "Lanczos: how many of the largest and of the smallest singular values (default 3)"},
+      {Opt::observed, "observed", "", "Y.npy",
+       "the layer's output to invert: (N, C_out, *o), or (C_out, *o) for an unbatched PyTorch layer"},
+      {Opt::method, "method", "", "NAME",
+       "qr | cholesky | lsqr | lsmr (default qr): SuiteSparseQR, CHOLMOD, or the iterative LSQR / LSMR"},
+      {Opt::damp, "damp", "", "LAMBDA", "Tikhonov damping: minimize |M x - y|^2 + LAMBDA^2 |x|^2 (default 0)"},
+      {Opt::lsq_atol, "atol", "", "A", "lsqr/lsmr: stop when |M^T r - damp^2 x| <= A*|M|*|r| (default 1e-6; SciPy's atol)"},
+      {Opt::lsq_btol, "btol", "", "B", "lsqr/lsmr: stop when |r| <= B*|y| + atol*|M|*|x| (default 1e-6; SciPy's btol)"},
+      {Opt::conlim, "conlim", "", "C",
+       "lsqr/lsmr: stop when the estimate of cond([M; damp*I]) exceeds C (default 1e8; 0: no limit)"},
+      {Opt::max_iterations, "max-iterations", "", "N", "lsqr/lsmr: iterations per sample (default 2 * the number of unknowns)"},
       {Opt::max_memory, "max-memory", "", "SIZE",
        "refuse a W (plus the arrays) above SIZE bytes: 512M, 16G, 2T or a percentage of the "
        "physical memory such as 80% (default 50%)"},
@@ -122,7 +140,9 @@ Arguments parse_arguments(std::string_view command, const std::vector<std::strin
     }
     const OptionSpec* spec = nullptr;
     for (const OptionSpec& s : option_table()) {
-      if (s.name == name || (!s.alias.empty() && s.alias == name)) spec = &s;
+      const bool named = s.name == name || (!s.alias.empty() && s.alias == name);
+      const bool accepted = std::find(allowed.begin(), allowed.end(), s.id) != allowed.end();
+      if (named && (!spec || accepted)) spec = &s;
     }
     if (!spec) {
       std::string suggestion;

@@ -25,6 +25,8 @@ enum class Opt {
   input, weight, bias, input_shape, weight_shape, candidate,
   output, dtype, transpose,
   atol, rtol, precision, blame, blame_terms,
+  weight_fill, spectrum, count,
+  observed, method, damp, lsq_atol, lsq_btol, conlim, max_iterations,
   max_memory, json, help,
 };
 
@@ -50,7 +52,9 @@ struct Arguments {
   const std::string& get(Opt o) const;  // throws UsageError if absent
 };
 
-// Parses the arguments after the command name, accepting only `allowed`.
+// Parses the arguments after the command name, accepting only `allowed`. Two options may share a
+// name when no command accepts both (--atol: check's tolerance, deconv's LSQR/LSMR atol); the one
+// in `allowed` is taken.
 Arguments parse_arguments(std::string_view command, const std::vector<std::string>& args,
                           const std::vector<Opt>& allowed);
 

@@ -23,6 +23,13 @@ std::string human_bytes(double bytes) {
   return b;
 }
 
+std::string short_number(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
+
 std::string shape_text(const Dims& d) {
   std::string s = "(";
   for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
@@ -124,6 +131,59 @@ LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>
     }
   }
   return layer;
+}
+
+long double gram_nnz(const ConvSpec& spec, bool rows_gram) {
+  const ConvSpec conv = spec.as_convolution();
+  ConvParams p = conv.params();
+  p.in_channels = p.out_channels = p.groups = 1;
+  const ConvPattern single{ConvSpec(p)};
+  const SparsityPattern& w = *single.sparsity();
+  // In terms of W: M Mᵀ is W Wᵀ when M = W and WᵀW when M = Wᵀ.
+  const bool w_w_transpose = rows_gram != spec.is_transposed();
+  // Wsᵀ in CSR: the rows of Ws reading each column.
+  std::vector<Index> cptr(static_cast<std::size_t>(w.cols + 1), 0), cidx(static_cast<std::size_t>(w.nnz()));
+  for (Index k = 0; k < w.nnz(); ++k) ++cptr[static_cast<std::size_t>(w.col[k]) + 1];
+  for (Index c = 0; c < w.cols; ++c) cptr[static_cast<std::size_t>(c + 1)] += cptr[static_cast<std::size_t>(c)];
+  std::vector<Index> next(cptr.begin(), cptr.end() - 1);
+  for (Index r = 0; r < w.rows; ++r) {
+    for (RowPointer k = w.row_ptr[r]; k < w.row_ptr[r + 1]; ++k) cidx[static_cast<std::size_t>(next[static_cast<std::size_t>(w.col[k])]++)] = r;
+  }
+  // "Lines" are the rows of Ws (for W Wᵀ) or its columns (for WᵀW); two lines meet through an
+  // "other" (a column, or a row) they share.
+  const Index lines = w_w_transpose ? w.rows : w.cols;
+  const auto line_ptr = [&](Index l) { return w_w_transpose ? static_cast<Index>(w.row_ptr[l]) : cptr[static_cast<std::size_t>(l)]; };
+  const auto line_idx = [&](Index k) { return w_w_transpose ? static_cast<Index>(w.col[k]) : cidx[static_cast<std::size_t>(k)]; };
+  const auto other_ptr = [&](Index o) { return w_w_transpose ? cptr[static_cast<std::size_t>(o)] : static_cast<Index>(w.row_ptr[o]); };
+  const auto other_idx = [&](Index k) { return w_w_transpose ? cidx[static_cast<std::size_t>(k)] : static_cast<Index>(w.col[k]); };
+  std::vector<Index> mark(static_cast<std::size_t>(lines), -1);
+  long double spatial = 0;
+  for (Index l = 0; l < lines; ++l) {
+    for (Index k = line_ptr(l); k < line_ptr(l + 1); ++k) {
+      const Index o = line_idx(k);
+      for (Index q = other_ptr(o); q < other_ptr(o + 1); ++q) {
+        const Index l2 = other_idx(q);
+        if (mark[static_cast<std::size_t>(l2)] != l) {
+          mark[static_cast<std::size_t>(l2)] = l;
+          spatial += 1;
+        }
+      }
+    }
+  }
+  const auto per_group = static_cast<long double>((w_w_transpose ? conv.out_channels() : conv.in_channels()) / conv.groups());
+  return static_cast<long double>(conv.groups()) * per_group * per_group * spatial;
+}
+
+bool float32_output(const Arguments& args, std::initializer_list<const std::optional<NpyInput>*> inputs) {
+  if (args.has(Opt::dtype)) {
+    const std::string& d = args.get(Opt::dtype);
+    if (d != "float32" && d != "float64") throw UsageError("--dtype: expected float32 or float64, got '" + d + "'");
+    return d == "float32";
+  }
+  for (const std::optional<NpyInput>* a : inputs) {
+    if (*a && (!(*a)->header.is_float() || (*a)->header.item_size == 8)) return false;
+  }
+  return true;
 }
 
 void emit(Context& ctx, const JsonWriter& json) { ctx.out << json.str() << "\n"; }

@@ -3,6 +3,7 @@
 // checking the memory a W will take before building it, then reading the data.
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +26,22 @@ MemoryLimit memory_limit(const Arguments& args);
 // O(Σ rows per axis) and happens only when a cheap upper bound does not already fit.
 void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_t array_bytes);
 
+// nnz of a Gram matrix of the layer's map M (W, or Wᵀ for a transposed layer): M Mᵀ when
+// rows_gram, else MᵀM — what a sparse Cholesky or QR of M, or the smallest singular values,
+// factor. Two rows (out channel a, position o), (a', o') of W share a column exactly when a and a'
+// are in the same group and the spatial windows of o and o' meet, so
+//   nnz(W Wᵀ) = groups · (row channels per group)² · nnz(Ws Wsᵀ)
+// with Ws the one-channel W of the same geometry, and likewise WᵀW over the columns; the spatial
+// Gram nonzeros are counted by marking, in O(nnz(Ws) · taps) time. Exact structurally (an upper
+// bound for the transposed layers whose M is only the first rows of W: output_padding >= stride).
+long double gram_nnz(const ConvSpec& spec, bool rows_gram);
+
+// A sparse factor's fill is not known before the factorization; the LDLᵀ factor of G + δI held 2
+// to 5 times nnz(G) on 2-d and 3-d layers of up to 16k rows, so memory estimates take this many.
+inline constexpr double factor_fill_estimate = 8;
+
 std::string human_bytes(double bytes);  // "37.8 KiB"
+std::string short_number(double v);     // six significant digits: "0.318661", "1.5e-08", "inf"
 std::string shape_text(const Dims& d);  // "(1, 16, 4, 4)"
 
 // One .npy argument: its header now, its data later.
@@ -37,6 +53,10 @@ struct NpyInput {
   void load(Context& ctx);  // reads the data; notes integer conversion on stderr
 };
 std::optional<NpyInput> npy_input(const Arguments& args, Opt option);  // nullopt if not given
+
+// The output dtype: --dtype, else float64 when any of `inputs` is float64 or integer, else
+// float32. Returns true for float32.
+bool float32_output(const Arguments& args, std::initializer_list<const std::optional<NpyInput>*> inputs);
 
 // The layer from the options and the input/weight shapes (from the headers or the --*-shape
 // options); checks the bias's shape.

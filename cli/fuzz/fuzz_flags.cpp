@@ -1,6 +1,7 @@
 // libFuzzer target: the command line. The input is split at '\n' into arguments (the first is
-// the command). Every command's flag parser runs; `shape`, `matrix` (printing only) and --help
-// also run to completion, as long as no file is named (the fuzzer must not read or write files).
+// the command). Every command's flag parser runs; `shape`, `matrix` (printing only), `analyze`
+// (with --weight-fill) and --help also run to completion, as long as no file is named (the
+// fuzzer must not read or write files).
 // Any exit status is fine; a crash, a sanitizer report or a hang is a bug.
 #include <cstdint>
 #include <ostream>
@@ -8,7 +9,16 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include "commands.hpp"
+
+// One thread: analyze's Lanczos runs OpenMP-parallel products, whose spinning threads cost 20x
+// on a loaded machine and turn slow inputs into libFuzzer timeouts.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  omp_set_num_threads(1);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::vector<std::string> args(1);
@@ -22,11 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (args.size() > 64) return 0;
   bool names_a_file = false;  // or sets the memory limit, which the target fixes
   for (const std::string& a : args) {
-    for (const char* f : {"--input", "--weight", "--bias", "--candidate", "--output", "-o", "--max-memory"}) {
-      if (a.compare(0, std::string(f).size(), f) == 0 && a.compare(0, 13, "--input-shape") != 0 &&
-          a.compare(0, 14, "--weight-shape") != 0) {
-        names_a_file = true;
-      }
+    for (const std::string f : {"--input", "--weight", "--bias", "--candidate", "--observed", "--output", "-o", "--max-memory"}) {
+      if (a == f || a.compare(0, f.size() + 1, f + "=") == 0) names_a_file = true;
     }
   }
   for (const convmat::cli::Command& c : convmat::cli::command_table()) {
@@ -38,10 +45,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const convmat::cli::UsageError&) {
     }
   }
-  if (names_a_file || !(args[0] == "shape" || args[0] == "matrix" || args[0] == "--help")) return 0;
+  if (names_a_file || !(args[0] == "shape" || args[0] == "matrix" || args[0] == "analyze" || args[0] == "--help")) return 0;
   if (args[0] == "matrix") {
     args.push_back("--max-memory");
     args.push_back("64M");  // matrix builds W only when it prints it (at most 100 x 100)
+  }
+  if (args[0] == "analyze") {
+    args.push_back("--max-memory");
+    args.push_back("256K");  // keeps W, the dense SVD (64 bytes per entry) and Lanczos small: the
+                             // sanitized build runs Eigen and Spectra about 100x slower than Release
   }
   std::ostringstream out, err;
   convmat::cli::run_cli(args, out, err);

@@ -3,7 +3,7 @@
 
 Every expected value comes from PyTorch (or the seeds' numbers), never from convmat itself.
 Each group runs in its own temporary directory. Groups: help, demo, shape, apply, matrix,
-check, diagnose, descriptor, bad_input, interrupt, json.
+check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv.
 """
 import io
 import json
@@ -49,7 +49,7 @@ def rng(seed):
 
 def test_help():
     status, out, _ = run("--help", expect=0)
-    for name in ["demo", "shape", "apply", "matrix", "check", "diagnose"]:
+    for name in ["demo", "shape", "apply", "matrix", "check", "diagnose", "analyze", "deconv"]:
         check(f"  {name} " in out, f"convmat --help lists {name}")
         status, out_c, _ = run(name, "--help", expect=0)
         check(out_c.startswith(f"usage: convmat {name}"), f"convmat {name} --help starts with its usage")
@@ -64,6 +64,11 @@ def test_help():
         check(family in out, f"diagnose --help lists {family}")
     _, out, _ = run("shape", "--help", expect=0)
     check("gXmbX_icXidXihXiwX" in out and "PyTorch's d = dd/dh/dw + 1" in out, "shape --help documents the descriptor subset")
+    _, out, _ = run("analyze", "--help", expect=0)
+    check("Lanczos" in out and "2^22" in out and "--weight-fill" in out, "analyze --help: dense vs Lanczos, the weight fill")
+    _, out, _ = run("deconv", "--help", expect=0)
+    check("1 when it did not converge" in out and "minimum-norm" in out and "--observed" in out,
+          "deconv --help: the exit status for no convergence, minimum norm")
     status, _, err = run(expect=2)
     check("usage: convmat" in err, "no command: usage on stderr, exit 2")
     status, _, err = run("frobnicate", expect=2)
@@ -599,6 +604,332 @@ def test_interrupt():
     p.wait(timeout=60)
     check(p.returncode == -signal.SIGTERM, f"terminated by SIGTERM (status {p.returncode})")
     check(os.listdir(".") == [], f"nothing left behind: {os.listdir('.')}")
+
+
+def layer_matrix(f, in_shape):
+    """The layer's map M as a dense matrix from torch: column j is f applied to the j-th unit input (one sample)."""
+    n = int(np.prod(in_shape))
+    eye = torch.eye(n, dtype=torch.float64)
+    return torch.stack([f(eye[j].reshape(in_shape)).reshape(-1) for j in range(n)], 1).numpy()
+
+
+def analyze(*args, expect=0):
+    _, out, _ = run("analyze", *args, "--json", expect=expect)
+    return json.loads(out)
+
+
+# Singular values from convmat's dgesvd or Lanczos against NumPy's SVD: within 64·max(m, n)·eps·sigma_1.
+def sv_tolerance(m):
+    return 64 * max(m.shape) * np.finfo(float).eps * np.linalg.norm(m, 2)
+
+
+def test_analyze():
+    # Seed 000's convolution: W is 4 x 9 (kernel2matrix), rank 4, a 5-dimensional null space.
+    save("k.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    K = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=torch.float64)
+    W = layer_matrix(lambda x: F.conv2d(x, K), (1, 1, 3, 3))
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,3,3", "--weight", "k.npy")
+    sp = j["spectrum"]
+    sv = np.linalg.svd(W, compute_uv=False)
+    check(j["matrix"]["rows"] == 4 and j["matrix"]["cols"] == 9 and j["matrix"]["nnz"] == 16, "seed 000 W: 4 x 9, 16 nonzeros")
+    check(sp["method"] == "dense" and sp["rank"] == 4 and sp["nullity"] == 5, f"seed 000 W: rank 4 of 9 ({sp['rank']}, {sp['nullity']})")
+    check(np.allclose(sp["values"], sv, rtol=0, atol=sv_tolerance(W)), f"seed 000 singular values {sp['values']} vs numpy {sv}")
+    check(abs(sp["condition_number"] - sv[0] / sv[-1]) <= 1e-12 * sv[0] / sv[-1], "seed 000 condition number")
+    pinv = np.linalg.pinv(W)
+    tvi = j["transpose_vs_inverse"]
+    ref = np.linalg.norm(W.T - pinv) / np.linalg.norm(pinv)
+    check(abs(tvi["relative_difference"] - ref) <= 1e-10 * ref, f"||W^T - W^+||/||W^+|| {tvi['relative_difference']} vs numpy {ref}")
+    G = W @ W.T
+    c = np.trace(G) / 4
+    check(not tvi["tight_frame"] and abs(tvi["scale"] - c) <= 1e-12 * c, "seed 000: not a tight frame, c = trace(G)/4")
+    check(abs(tvi["gram_error"] - np.linalg.norm(G - c * np.eye(4)) / np.linalg.norm(G)) <= 1e-12, "seed 000: gram error")
+    check("skipped" in j["checkerboard"] and "not a transposed layer" in j["checkerboard"]["skipped"], "no checkerboard for a convolution")
+    _, out, _ = run("analyze", "--op", "conv2d", "--input-shape", "1,1,3,3", "--weight", "k.npy", expect=0)
+    check("by a dense SVD" in out and "rank 4 of min(rows, cols) = 4" in out and "nullity 5" in out, "seed 000: the text names rank and nullity")
+
+    # Seed 000's transposed convolution 2x2 -> 3x3: M = W^T is 9 x 4 of full column rank; the checkerboard
+    # of a 2x2 kernel at stride 1 (tap counts: the layer on ones with a ones kernel, from torch).
+    save("k0.npy", np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
+    j = analyze("--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy")
+    check(j["matrix"]["layer_is"] == "W^T" and j["matrix"]["rows"] == 9 and j["spectrum"]["rank"] == 4 and j["spectrum"]["nullity"] == 0,
+          "seed 000 transposed: 9 x 4, rank 4, injective")
+    check(j["transpose_vs_inverse"]["inverse_reconstruction_error"] < 1e-14, "seed 000 transposed: M^+ recovers x")
+    taps = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2))[0, 0].numpy()
+    cb = j["checkerboard"]
+    check(cb["tap_count"] == taps.reshape(-1).astype(int).tolist() == [1, 2, 1, 2, 4, 2, 1, 2, 1], f"seed 000 tap counts {cb['tap_count']}")
+
+    # Checkerboards of strided transposed layers against torch: tap counts (ones input, ones kernel), the
+    # interior (k-1)d - p0 <= q <= (n-1)s - p0 per axis, and the weight sums (ones input, the weight).
+    r = rng(8)
+    for n, k, s, p, cout in [(6, 3, 2, 0, 2), (6, 4, 2, 1, 1), (5, 5, 3, 1, 2)]:
+        wt = r.standard_normal((1, cout, k, k))
+        save("wt.npy", wt)
+        j = analyze("--op", "conv_transpose2d", "--input-shape", f"1,1,{n},{n}", "--weight", "wt.npy", "--stride", s, "--padding", p)
+        cb = j["checkerboard"]
+        taps = F.conv_transpose2d(torch.ones(1, 1, n, n, dtype=torch.float64), torch.ones(1, 1, k, k, dtype=torch.float64),
+                                  stride=s, padding=p)[0, 0].numpy()
+        sums = F.conv_transpose2d(torch.ones(1, 1, n, n, dtype=torch.float64), torch.from_numpy(wt), stride=s, padding=p)[0].numpy()
+        b, e = (k - 1) - p, min((n - 1) * s - p + 1, taps.shape[0])
+        inner = taps[b:e, b:e]
+        name = f"checkerboard n={n} k={k} s={s} p={p}"
+        check(cb["tap_count"] == taps.reshape(-1).astype(int).tolist(), f"{name}: tap counts equal torch's")
+        check(cb["interior_begin"] == [b, b] and cb["interior_end"] == [e, e], f"{name}: interior {cb['interior_begin']}..{cb['interior_end']}")
+        check(cb["min_taps"] == inner.min() and cb["max_taps"] == inner.max(), f"{name}: min/max taps")
+        check(abs(cb["tap_amplitude"] - (inner.max() - inner.min()) / inner.mean()) < 1e-12, f"{name}: tap amplitude")
+        check(cb["even"] == (k % s == 0), f"{name}: even exactly when the stride divides the kernel")
+        amp = [(ch[b:e, b:e].max() - ch[b:e, b:e].min()) / abs(ch[b:e, b:e].mean()) for ch in sums]
+        check(np.allclose(cb["weight_amplitude"], amp, rtol=1e-12, atol=0), f"{name}: weight-sum amplitude per channel")
+        check(cb["period_pattern"] == inner[:s, :s].reshape(-1).astype(int).tolist(), f"{name}: one period of the pattern")
+    _, out, _ = run("analyze", "--op", "conv_transpose2d", "--input-shape", "1,1,8,8", "--weight-shape", "1,1,3,3", "--stride", 2,
+                    "--weight-fill", "ones", expect=0)
+    check("uneven (a checkerboard)" in out and "    [4 2]\n    [2 1]\n" in out, "the text shows the uneven 3/2 period")
+
+    # Tight frame: stride = kernel size, one channel: orthogonal rows of norm ||k||, so W^T = ||k||^2 W^+.
+    kk = r.standard_normal((1, 1, 2, 3))
+    save("kk.npy", kk)
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,6,9", "--weight", "kk.npy", "--stride", "2,3")
+    tvi = j["transpose_vs_inverse"]
+    check(tvi["tight_frame"] and tvi["orthogonal_rows"], "stride = kernel size: a tight frame")
+    check(abs(tvi["scale"] - (kk ** 2).sum()) <= 1e-12 * (kk ** 2).sum(), "tight frame: c = ||k||^2")
+    check(tvi["scaled_relative_difference"] <= 1e-13, f"tight frame: W^T/c = W^+ ({tvi['scaled_relative_difference']})")
+    # Overlapping windows (stride 1) on the same kernel: not one.
+    check(not analyze("--op", "conv2d", "--input-shape", "1,1,6,9", "--weight", "kk.npy")["transpose_vs_inverse"]["tight_frame"],
+          "stride 1: not a tight frame")
+
+    # Lanczos on a strided, grouped layer (forced, so NumPy can check it): the largest and smallest 3
+    # singular values, and G's nonzeros against the structure of torch's M M^T (all-ones weights).
+    wg = 0.3 * r.uniform(-1, 1, (4, 2, 3, 3))
+    wg[:, :, 1, 1] += [[4.0, 0], [0, 5.0], [6.0, 0], [0, 7.0]]  # a dominant centre tap: well conditioned
+    save("wg.npy", wg)
+    L = ["--op", "conv2d", "--input-shape", "1,4,12,11", "--weight", "wg.npy", "--stride", "1,2", "--padding", 1, "--groups", 2]
+    j = analyze(*L, "--spectrum", "lanczos")
+    M = layer_matrix(lambda x: F.conv2d(x, torch.from_numpy(wg), stride=(1, 2), padding=1, groups=2), (1, 4, 12, 11))
+    sv = np.linalg.svd(M, compute_uv=False)
+    sp = j["spectrum"]
+    check(sp["method"] == "lanczos" and sp["rank"] == "full", "forced Lanczos on a full-rank layer")
+    check(np.allclose(sp["largest"], sv[:3], rtol=0, atol=sv_tolerance(M)) and
+          np.allclose(sp["smallest"], sv[::-1][:3], rtol=0, atol=1e-8 * sv[0]), f"Lanczos values {sp['largest']} {sp['smallest']} vs {sv[:3]} {sv[-3:]}")
+    check(abs(sp["condition_number"] - sv[0] / sv[-1]) <= 1e-6 * sv[0] / sv[-1], "Lanczos condition number")
+    ones = layer_matrix(lambda x: F.conv2d(x, torch.ones(4, 2, 3, 3, dtype=torch.float64), stride=(1, 2), padding=1, groups=2),
+                        (1, 4, 12, 11))
+    Gs = ones @ ones.T if M.shape[0] <= M.shape[1] else ones.T @ ones
+    check(sp["gram_nnz"] == int((Gs != 0).sum()), f"G's nonzeros {sp['gram_nnz']} vs torch {(Gs != 0).sum()}")
+    # A transposed layer (M tall: G = M^T M) with groups.
+    wtg = r.standard_normal((4, 3, 3, 3))
+    save("wtg.npy", wtg)
+    j = analyze("--op", "conv_transpose2d", "--input-shape", "1,4,5,6", "--weight", "wtg.npy", "--stride", 2, "--groups", 2,
+                "--spectrum", "lanczos", "--count", 2)
+    ones = layer_matrix(lambda x: F.conv_transpose2d(x, torch.ones(4, 3, 3, 3, dtype=torch.float64), stride=2, groups=2), (1, 4, 5, 6))
+    check(ones.shape[0] > ones.shape[1] and j["spectrum"]["gram_nnz"] == int(((ones.T @ ones) != 0).sum()), "transposed: G = M^T M's nonzeros")
+    check(len(j["spectrum"]["largest"]) == 2 and len(j["spectrum"]["smallest"]) == 2, "--count 2")
+
+    # Automatic choice: Lanczos above 2^22 entries, saying why; duplicated output channels make it rank deficient.
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones")
+    sp = j["spectrum"]
+    check(sp["method"] == "lanczos" and "more than the dense limit of 4194304" in sp["why"], "above 2^22 entries: Lanczos, and why")
+    check(sp["rank"] == "unresolved" and sp["condition_number"] is None and sp["condition_at_least"] > 1e5,
+          "duplicated channels: sigma_min at rounding level, rank unresolved, the condition bounded below")
+    check("dense limit" in j["transpose_vs_inverse"]["skipped"], "large: transposed-vs-inverse skipped, saying why")
+    _, out, _ = run("analyze", "--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2,
+                    "--weight-fill", "ones", expect=0)
+    check("by Lanczos" in out and "rank: not resolved" in out, "the text says Lanczos and that the rank is not resolved")
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones",
+                "--spectrum", "largest")
+    check("smallest" not in j["spectrum"] and j["spectrum"]["smallest_skipped"] == "--spectrum largest", "--spectrum largest")
+    # The memory guard: W fits, the Gram factor does not -> the smallest are skipped, saying why.
+    j = analyze("--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--stride", 2, "--weight-fill", "ones",
+                "--max-memory", "2M")
+    check("more than the limit of 2.0 MiB" in j["spectrum"].get("smallest_skipped", ""), f"Gram factor over the limit: {j['spectrum']}")
+
+    # Weight fills: ones equals a file of ones; random is reproducible by seed.
+    save("ones.npy", np.ones((2, 3, 3, 3)))
+    L = ["--op", "conv2d", "--input-shape", "1,3,7,7", "--padding", 1]
+    a = analyze(*L, "--weight", "ones.npy")
+    b = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "ones")
+    check(a["spectrum"]["values"] == b["spectrum"]["values"], "--weight-fill ones equals a weight of ones")
+    r1 = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "random:5")
+    r2 = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "random:5")
+    r3 = analyze(*L, "--weight-shape", "2,3,3,3", "--weight-fill", "random")
+    check(r1["spectrum"]["values"] == r2["spectrum"]["values"] != r3["spectrum"]["values"], "random fill: same seed, same values")
+    check(r3["weight"].startswith("uniform in [-1, 1] from std::mt19937_64 seeded with 0"), "random fill: default seed 0, named")
+    check(analyze("--desc", "ic3ih7oc2oh7kh3ph1", "--weight-fill", "ones")["spectrum"]["values"] == a["spectrum"]["values"],
+          "--desc gives the weight's shape")
+
+    # Bad input: exit 2 and a message naming the problem.
+    cases = [
+        (L + ["--weight-shape", "2,3,3,3"], "analyze needs the weight's values"),
+        (L + ["--weight", "ones.npy", "--weight-fill", "ones"], "give --weight or --weight-fill, not both"),
+        (L + ["--weight-shape", "2,3,3,3", "--weight-fill", "gaussian"], "--weight-fill: expected ones, random or random:SEED, got 'gaussian'"),
+        (L + ["--weight-shape", "2,3,3,3", "--weight-fill", "random:-1"], "the seed must be >= 0"),
+        (L + ["--weight-fill", "ones"], "--weight-fill needs the weight's shape"),
+        (L + ["--weight", "ones.npy", "--spectrum", "svd"], "--spectrum: expected auto, dense, lanczos or largest, got 'svd'"),
+        (L + ["--weight", "ones.npy", "--count", 0], "--count: expected 1 to 100"),
+        (L + ["--weight", "ones.npy", "--spectrum", "lanczos", "--count", 98], "Lanczos needs --count below min(rows, cols) = 98"),
+        (["--op", "conv2d", "--input-shape", "1,1,64,64", "--weight-shape", "2,1,3,3", "--weight-fill", "ones", "--spectrum", "dense"],
+         "--spectrum dense: M is 7688 x 4096 = 31490048 entries, more than the dense limit"),
+        (L + ["--weight", "ones.npy", "--max-memory", "1K"], "more than the limit of 1.0 KiB"),
+        (["--op", "conv2d", "--input-shape", "1,64,512,512", "--weight-shape", "64,64,7,7", "--weight-fill", "ones"], "of physical memory"),
+        (L + ["--weight", "ones.npy", "--atol", 1], "does not apply to 'convmat analyze'"),
+    ]
+    for extra, message in cases:
+        _, out, err = run("analyze", *extra, expect=2)
+        check(message in err, f"analyze {extra}: '{message}' in {err!r}")
+        _, out, _ = run("analyze", *extra, "--json", expect=2)
+        check(message in json.loads(out)["error"], f"analyze {extra} --json: the error as JSON")
+
+
+def deconv(*args, expect=0):
+    _, out, _ = run("deconv", *args, "--json", expect=expect)
+    return json.loads(out)
+
+
+def test_deconv():
+    eps = np.finfo(float).eps
+    # Seed 000's transposed convolution (2x2 -> 3x3, full column rank) inverted back to X = [[0, 1], [2, 3]]
+    # by every method; the tolerance: 100 * eps * cond(M) relative (cond from NumPy's SVD of torch's M).
+    X = np.array([[[[0.0, 1.0], [2.0, 3.0]]]])
+    save("k0.npy", X)
+    save("y0.npy", F.conv_transpose2d(torch.from_numpy(X), torch.from_numpy(X)).numpy())
+    check(np.array_equal(np.load("y0.npy")[0, 0], [[0, 0, 1], [0, 4, 6], [4, 12, 9]]), "seed 000: torch gives the seed's Y")
+    M = layer_matrix(lambda x: F.conv_transpose2d(x, torch.from_numpy(X)), (1, 1, 2, 2))
+    sv = np.linalg.svd(M, compute_uv=False)
+    tol = 100 * eps * sv[0] / sv[-1] * np.linalg.norm(X)
+    T = ["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy", "--observed", "y0.npy"]
+    for method in ["qr", "cholesky", "lsqr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-15] if method in ("lsqr", "lsmr") else []
+        j = deconv(*T, "--method", method, *extra, "-o", f"x_{method}.npy")
+        x = np.load(f"x_{method}.npy")
+        check(j["converged"] and j["status"] == "success", f"seed 000 transposed, {method}: converged")
+        check(x.shape == (1, 1, 2, 2) and np.abs(x - X).max() <= tol, f"seed 000 transposed, {method}: X recovered, {x.ravel()}")
+        check(np.allclose(j["x"], x.ravel(), rtol=0, atol=0), f"seed 000 transposed, {method}: the JSON's x is the file's")
+    check(deconv(*T)["rank"] == 4, "seed 000 transposed: qr reports rank 4 (injective)")
+    _, out, _ = run("deconv", *T, expect=0)
+    check("rank: 4 of 4 unknowns" in out and "M is injective" in out and "by rows of the last axis:" in out, "seed 000 transposed: text")
+
+    # Seed 000's convolution (3x3 -> 2x2, W 4 x 9): rank 4 of 9, not invertible; the minimum-norm
+    # solution is NumPy's lstsq, and it differs from the X that produced Y.
+    save("k.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    save("x9.npy", np.arange(9.0).reshape(1, 1, 3, 3))
+    save("y4.npy", np.array([[[[27.0, 37.0], [57.0, 67.0]]]]))
+    W = layer_matrix(lambda x: F.conv2d(x, torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=torch.float64)), (1, 1, 3, 3))
+    min_norm = np.linalg.lstsq(W, np.array([27.0, 37, 57, 67]), rcond=None)[0]
+    check(np.allclose(W @ np.arange(9.0), [27, 37, 57, 67]), "seed 000: W x = Y")
+    C = ["--op", "conv2d", "--input", "x9.npy", "--weight", "k.npy", "--observed", "y4.npy"]
+    for method in ["qr", "cholesky", "lsqr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-15] if method in ("lsqr", "lsmr") else []
+        j = deconv(*C, "--method", method, *extra)
+        check(j["converged"] and np.abs(np.array(j["x"]) - min_norm).max() <= 1e-12 * np.linalg.norm(min_norm),
+              f"seed 000 conv, {method}: the minimum-norm solution {j['x']} vs numpy {min_norm}")
+        err = np.linalg.norm(min_norm - np.arange(9.0)) / np.linalg.norm(np.arange(9.0))
+        check(abs(j["error_vs_input"] - err) <= 1e-10 and err > 0.1, f"seed 000 conv, {method}: x-hat differs from X ({err})")
+    j = deconv(*C)
+    check(j["rank"] == 4 and j["cols"] == 9, "seed 000 conv: rank 4 of 9")
+    _, out, _ = run("deconv", *C, expect=0)
+    check("rank: 4 of 9 unknowns" in out and "null space of dimension 5" in out and "minimum-norm solution" in out,
+          "seed 000 conv: the text says rank 4 of 9 and minimum norm")
+
+    # Strided layers, batch 2, several channels, bias, against torch: a strided transposed convolution
+    # (M tall, full column rank) recovers x; a strided convolution (M wide) gives NumPy's lstsq per sample.
+    r = rng(9)
+    x, w, b = r.standard_normal((2, 2, 4, 5)), r.standard_normal((2, 3, 3, 3)), r.standard_normal(3)
+    save("x.npy", x), save("w.npy", w), save("b.npy", b)
+    save("y.npy", F.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=2, padding=1).numpy())
+    M = layer_matrix(lambda v: F.conv_transpose2d(v, torch.from_numpy(w), stride=2, padding=1), (1, 2, 4, 5))
+    sv = np.linalg.svd(M, compute_uv=False)
+    cond = sv[0] / sv[-1]
+    S = ["--op", "conv_transpose2d", "--input", "x.npy", "--weight", "w.npy", "--bias", "b.npy", "--stride", 2, "--padding", 1]
+    for method in ["qr", "cholesky", "lsqr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-14] if method in ("lsqr", "lsmr") else []
+        j = deconv(*S, "--observed", "y.npy", "--method", method, *extra, "-o", "xr.npy")
+        xr = np.load("xr.npy")
+        bound = (1e-14 if method in ("lsqr", "lsmr") else 100 * eps) * cond * cond
+        check(xr.shape == x.shape and xr.dtype == np.float64 and np.linalg.norm(xr - x) <= bound * np.linalg.norm(x),
+              f"strided transposed, {method}: x recovered (error {np.linalg.norm(xr - x) / np.linalg.norm(x)}, bound {bound})")
+        check(j["samples"] == 2 and j["error_vs_input"] <= bound, f"strided transposed, {method}: reported error")
+    xc, wc = r.standard_normal((2, 3, 9, 8)), r.standard_normal((4, 3, 3, 3))
+    save("xc.npy", xc), save("wc.npy", wc)
+    yc = F.conv2d(torch.from_numpy(xc), torch.from_numpy(wc), stride=2).numpy()
+    save("yc.npy", yc.astype(np.float32))
+    Mc = layer_matrix(lambda v: F.conv2d(v, torch.from_numpy(wc), stride=2), (1, 3, 9, 8))
+    ref = np.stack([np.linalg.lstsq(Mc, yc[n].astype(np.float32).astype(np.float64).ravel(), rcond=None)[0] for n in range(2)])
+    SC = ["--op", "conv2d", "--input-shape", "2,3,9,8", "--weight", "wc.npy", "--observed", "yc.npy", "--stride", 2]
+    for method in ["qr", "lsmr"]:
+        extra = ["--atol", 0, "--btol", 1e-13] if method == "lsmr" else []
+        j = deconv(*SC, "--method", method, *extra, "-o", "xcr.npy")
+        xr = np.load("xcr.npy")
+        check(xr.dtype == np.float64, f"strided conv, {method}: float64 output (the weight is float64)")
+        check(np.abs(xr.reshape(2, -1) - ref).max() <= 1e-6 * np.abs(ref).max(), f"strided conv, {method}: numpy's lstsq per sample")
+    j = deconv(*SC, "--dtype", "float32", "-o", "xcr.npy")
+    check(j["rank"] == Mc.shape[0] == np.linalg.matrix_rank(Mc), "strided conv: full row rank reported")
+    check(j["dtype"] == "float32" and np.load("xcr.npy").dtype == np.float32, "--dtype float32")
+
+    # --desc without an input shape: the batch is the observed output's.
+    j = deconv("--desc", "ic2ih4iw5oc3kh3kw3sh2sw2ph1pw1", "--deconv", "--weight", "w.npy", "--bias", "b.npy", "--observed", "y.npy",
+               "-o", "xd.npy")
+    check(np.abs(np.load("xd.npy") - x).max() <= 1e-10, "--desc --deconv: the batch from the observed output, x recovered")
+
+    # Damping: argmin |Mx - y|^2 + damp^2 |x|^2 = (M^T M + damp^2 I)^-1 M^T y, against NumPy.
+    damped = np.linalg.solve(Mc.T @ Mc + 0.25 * np.eye(Mc.shape[1]), Mc.T @ yc[0].astype(np.float32).astype(np.float64).ravel())
+    save("yc1.npy", yc[:1])
+    for method in ["qr", "cholesky", "lsqr"]:
+        extra = ["--atol", 1e-14, "--btol", 1e-14] if method == "lsqr" else []
+        deconv("--op", "conv2d", "--input-shape", "1,3,9,8", "--weight", "wc.npy", "--observed", "yc1.npy", "--stride", 2,
+               "--damp", 0.5, "--method", method, *extra, "-o", "xdamp.npy")
+        check(np.abs(np.load("xdamp.npy").ravel() - damped).max() <= 1e-5 * np.abs(damped).max(), f"damp 0.5, {method}: numpy's")
+
+    # Did not converge: the iteration limit (exit 1, the last iterate written, the reason named); a singular
+    # Gram matrix for cholesky (duplicated output channels, damp 0: exit 1, nothing written).
+    _, out, _ = run("deconv", *S, "--observed", "y.npy", "--method", "lsqr", "--max-iterations", 3, "-o", "x3.npy", expect=1)
+    check("did not converge" in out and "iteration_limit" in out and "--max-iterations" in out and os.path.exists("x3.npy"),
+          f"iteration limit: exit 1, named, the last iterate written: {out}")
+    j = deconv(*S, "--observed", "y.npy", "--method", "lsmr", "--max-iterations", 3, "-o", "x3.npy", expect=1)
+    check(not j["converged"] and j["status"] == "iteration_limit" and j["iterations"] == 3 and len(j["residual_history"][0]) == 4,
+          "iteration limit: JSON status, 3 iterations, history of 4")
+    wd = np.concatenate([w[:1], w[:1]], 0)  # conv weight (2, 2, 3, 3) with two equal output channels -> M M^T singular
+    save("wd.npy", wd.reshape(2, 3, 3, 3)[:, :2])
+    save("yd.npy", F.conv2d(torch.from_numpy(x), torch.from_numpy(np.load("wd.npy"))).numpy())
+    _, out, _ = run("deconv", "--op", "conv2d", "--input", "x.npy", "--weight", "wd.npy", "--observed", "yd.npy", "--method", "cholesky",
+                    "-o", "xs.npy", expect=1)
+    check("not_positive_definite" in out and "--method qr" in out and not os.path.exists("xs.npy"), f"singular cholesky: exit 1, nothing written: {out}")
+    j = deconv("--op", "conv2d", "--input", "x.npy", "--weight", "wd.npy", "--observed", "yd.npy")
+    check(j["converged"] and j["rank"] < j["rows"], "the same layer by qr: solved, rank deficient rows")
+
+    # Bad input: exit 2, a message naming the problem, nothing written.
+    save("y_nan.npy", np.where(np.arange(9).reshape(1, 1, 3, 3) == 4, np.nan, np.load("y0.npy")))
+    save("y_bad.npy", np.zeros((1, 1, 4, 4)))
+    cases = [
+        (T + ["--method", "svd"], "--method: expected qr, cholesky, lsqr or lsmr, got 'svd'"),
+        (T + ["--damp", -1], "--damp: expected a finite number >= 0, got '-1'"),
+        (T + ["--damp", "nan"], "--damp: expected a finite number >= 0"),
+        (T + ["--atol", 1e-8], "--atol applies to --method lsqr and lsmr"),
+        (T + ["--method", "lsqr", "--max-iterations", 0], "--max-iterations: expected at least 1"),
+        (T + ["--method", "lsqr", "--btol", "-1"], "--btol: expected a finite number >= 0"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy", "--observed", "y_bad.npy"],
+         "y_bad.npy: shape (1, 1, 4, 4) does not match the layer's output (1, 1, 3, 3)"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy", "--observed", "y_nan.npy"], "finite"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--weight", "k0.npy"], "deconv needs --observed"),
+        (["--op", "conv_transpose2d", "--input-shape", "1,1,2,2", "--observed", "y0.npy"], "deconv needs --weight"),
+        (["--op", "conv_transpose2d", "--weight", "k0.npy", "--observed", "y0.npy"], "--input (or --input-shape)"),
+        (T + ["--bias", "b.npy"], "expected bias to be 1-dimensional with 1 elements"),
+        (T + ["--max-memory", "1K"], "more than the limit of 1.0 KiB"),
+        (["--op", "conv2d", "--input-shape", "1,1,128,128", "--weight-shape", "1,1,7,7", "--observed", "y0.npy"], "does not apply"),
+        (["--op", "conv2d", "--input", "xg.npy", "--weight", "kg.npy", "--observed", "yg.npy", "--max-memory", "40M", "-o", "o.npy"],
+         "--method lsmr needs only a few vectors"),
+        (T + ["-o", "no/such/dir/x.npy"], "cannot create a temporary file next to it"),
+    ]
+    xg = r.uniform(0, 1, (1, 1, 40, 40))
+    kg = np.exp(-((np.arange(7)[:, None] - 3) ** 2 + (np.arange(7)[None] - 3) ** 2) / 4.5).reshape(1, 1, 7, 7)
+    save("xg.npy", xg), save("kg.npy", kg), save("yg.npy", F.conv2d(torch.from_numpy(xg), torch.from_numpy(kg)).numpy())
+    for extra, message in cases:
+        _, _, err = run("deconv", *extra, expect=2)
+        check(message in err, f"deconv {extra}: '{message}' in {err!r}")
+        _, out, _ = run("deconv", *extra, "--json", expect=2)
+        check(message in json.loads(out)["error"], f"deconv {extra} --json: the error as JSON")
+    check(not [f for f in os.listdir(".") if ".tmp-" in f or f == "o.npy"], "no output or temporary file after a refusal")
+    # The same problem within the limit by lsmr.
+    j = deconv("--op", "conv2d", "--input", "xg.npy", "--weight", "kg.npy", "--observed", "yg.npy", "--max-memory", "40M", "--method", "lsmr",
+               "-o", "o.npy")
+    check(j["converged"] and j["relative_residual"] < 1e-3 and os.path.exists("o.npy"), "the refused qr problem runs by lsmr within the limit")
 
 
 def test_json():
