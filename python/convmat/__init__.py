@@ -55,6 +55,5 @@ __all__ = [
     "transposed_as_convolution", "kernel_matrix", "estimate_kernel",
     "singular_values", "largest_singular_values", "smallest_singular_values", "condition_number",
     "pseudo_inverse", "transpose_versus_inverse", "circular_singular_values", "checkerboard",
-    "DENSE_ENTRY_LIMIT",
     "check", "diagnose",
 ]

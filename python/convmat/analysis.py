@@ -187,7 +187,9 @@ def singular_values(A, tol=None):
     Example
     -------
     >>> W = convmat.conv_matrix(numpy.array([[[[1.0, 2.0], [3.0, 4.0]]]]), (3, 3))
-    >>> s = convmat.singular_values(W)      # 4 x 9: rank 4, nullity 5
+    >>> s = convmat.singular_values(W)      # W is 4 x 9
+    >>> s.rank, s.nullity
+    (4, 5)
     """
     op = "singular_values"
     d = _core.singular_values(*_matrix(op, A), _a.optional_number(op, "tol", tol))
@@ -397,7 +399,9 @@ def checkerboard(weight, input_size, stride=1, padding=0, output_padding=0, grou
     Example
     -------
     >>> c = convmat.checkerboard((1, 1, 3, 3), 8, stride=2)   # kernel 3, stride 2: uneven
-    >>> c.period_pattern                                       # [[4, 2], [2, 1]]
+    >>> c.even, c.period_pattern
+    (False, array([[4, 2],
+           [2, 1]]))
     """
     op = "checkerboard"
     spec, w = _spec(op, "conv_transpose", weight, input_size,
@@ -405,7 +409,8 @@ def checkerboard(weight, input_size, stride=1, padding=0, output_padding=0, grou
                          groups=groups, dilation=dilation))
     d = _core.checkerboard(spec, w)
     begin, end = d["interior_begin"], d["interior_end"]
-    interior = tuple(slice(b, e) for b, e in zip(begin, end)) if begin else None
+    interior = (tuple(slice(b, e) for b, e in zip(begin, end))
+                if begin and d["interior_positions"] > 0 else None)
     return Checkerboard(
         tap_count=d["tap_count"], weight_sum=d["weight_sum"], interior=interior,
         interior_positions=d["interior_positions"], min_taps=d["min_taps"],

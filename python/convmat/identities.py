@@ -122,6 +122,8 @@ def kernel_matrix(input, weight_shape, op="conv", **layer):
     """
     fn = "kernel_matrix"
     x, call = _call(fn, input, weight_shape, op, layer)
+    if call.batch == 0:  # an empty batch, as PyTorch allows: no rows
+        return scipy.sparse.csr_matrix((0, int(np.prod(call.spec.weight_shape))), dtype=x.dtype)
     return _csr(_core.kernel_matrix(call.spec, x, call.batched, call.batch))
 
 

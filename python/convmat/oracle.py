@@ -302,9 +302,12 @@ elements with the terms W sums for each.
 
 Example
 -------
->>> y = torch.nn.functional.conv_transpose2d(x, w, stride=2).numpy()
->>> convmat.check(y, x.numpy(), w.numpy(), op="conv_transpose2d", stride=2).passed
+>>> x, w = numpy.arange(4.0).reshape(1, 1, 2, 2), numpy.arange(9.0).reshape(1, 1, 3, 3)
+>>> y = convmat.conv_transpose2d(x, w, stride=2)      # stands for another implementation
+>>> bool(convmat.check(y, x, w, op="conv_transpose2d", stride=2))
 True
+>>> convmat.check(y, x, w, op="conv_transpose2d", stride=1).candidate_shape  # wrong stride
+(1, 1, 5, 5)
 """
 
 diagnose.__doc__ = """Checks the candidate (as check) and, when it fails, recomputes the
@@ -315,4 +318,11 @@ Returns
 Diagnosis: ``.reproducing`` the ids of the mistakes that explain the candidate (e.g.
 ``['kernel_flipped']``, ``['pads_swapped']``), ``.explanation`` their descriptions,
 ``.tried`` every hypothesis with its error ratio, ``.check`` the CheckResult.
+
+Example
+-------
+>>> x, w = numpy.arange(4.0).reshape(1, 1, 2, 2), numpy.arange(9.0).reshape(1, 1, 3, 3)
+>>> flipped = convmat.conv_transpose2d(x, w[..., ::-1, ::-1].copy(), stride=2)
+>>> convmat.diagnose(flipped, x, w, op="conv_transpose2d", stride=2).reproducing
+['kernel_flipped']
 """

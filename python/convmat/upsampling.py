@@ -101,6 +101,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     Returns
     -------
     ndarray (N, C, *out) in the input's dtype.
+
+    One difference: PyTorch 1.13 computes 2-d and 3-d inputs with a single channel by its
+    channels-last kernel, whose "nearest" mode copies when out = n and takes j // 2 when
+    out = 2n whatever the scale factor (e.g. n = 2, scale_factor 2.2); convmat follows its
+    channels-first kernel (1/scale_factor) for every input.
     """
     op = "interpolate"
     x = _a.array(input)
