@@ -5,6 +5,9 @@
 #include "convmat/conv_matrix.hpp"  // ConvPattern, ConvMatrix: the layer as W (or Wᵀ)
 #include "convmat/loops.hpp"        // direct loops, the independent reference
 #include "convmat/layer_args.hpp"   // PyTorch and ONNX arguments → ConvSpec
+#include "convmat/linear_operator.hpp"  // LinearOperator: A x and Aᵀ y, explicit or matrix-free
+#include "convmat/lsq.hpp"              // lstsq: QR, Cholesky, LSQR, LSMR least squares
+#include "convmat/deconvolve.hpp"       // deconvolve: a layer's inverse by least squares
 #include "convmat/spectrum.hpp"         // singular values (dense, Spectra, circular FFT), rank
 #include "convmat/pseudo_inverse.hpp"   // transposed versus inverse: Aᵀ against A⁺
 #include "convmat/checkerboard.hpp"     // tap counts and weight sums of a transposed convolution
