@@ -24,6 +24,9 @@ Matrices (scipy.sparse.csr_matrix):
 Analysis (how far is Wᵀ from the inverse W⁺?):
     singular_values, largest_singular_values, smallest_singular_values, condition_number,
     pseudo_inverse, transpose_versus_inverse, circular_singular_values, checkerboard
+Least squares (the real inverse; info dicts with rank, iterations, stop reason, residuals):
+    lstsq                                           QR, Cholesky, LSQR, LSMR on a matrix or operator
+    deconvolve                                      a layer's input from its output, both directions
 The oracle (another implementation's output checked, blamed and diagnosed):
     check, diagnose
 
@@ -45,6 +48,7 @@ from convmat.analysis import (DENSE_ENTRY_LIMIT, checkerboard, circular_singular
 from convmat.identities import estimate_kernel, kernel_matrix, transposed_as_convolution
 from convmat.upsampling import bilinear_kernel, interpolate, upsampling_matrix
 from convmat.oracle import check, diagnose
+from convmat.solvers import deconvolve, lstsq
 
 __all__ = [
     "conv1d", "conv2d", "conv3d",
@@ -56,4 +60,5 @@ __all__ = [
     "singular_values", "largest_singular_values", "smallest_singular_values", "condition_number",
     "pseudo_inverse", "transpose_versus_inverse", "circular_singular_values", "checkerboard",
     "check", "diagnose",
+    "lstsq", "deconvolve",
 ]

@@ -15,4 +15,5 @@ PYBIND11_MODULE(_convmat, m) {
   convmat::python::bind_analysis(m);
   convmat::python::bind_identities(m);
   convmat::python::bind_oracle(m);
+  convmat::python::bind_solvers(m);
 }

@@ -13,6 +13,7 @@ import convmat.analysis
 import convmat.identities
 import convmat.upsampling
 import convmat.oracle
+import convmat.solvers
 
 
 class Docstrings(unittest.TestCase):
@@ -27,7 +28,7 @@ class Docstrings(unittest.TestCase):
         attempted = 0
         for module in (convmat, convmat.functional, convmat.matrices, convmat.onnx,
                        convmat.analysis, convmat.identities, convmat.upsampling,
-                       convmat.oracle):
+                       convmat.oracle, convmat.solvers):
             with self.subTest(module.__name__):
                 result = doctest.testmod(module, globs={"numpy": numpy, "convmat": convmat},
                                          optionflags=doctest.NORMALIZE_WHITESPACE,
