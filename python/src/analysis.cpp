@@ -152,17 +152,10 @@ py::dict transpose_versus_inverse_py(const py::array& data, const py::array& ind
   return d;
 }
 
-void check_weight(const std::string& op, const ConvSpec& spec, const py::array& weight) {
-  if (shape_of(weight) != spec.weight_shape()) {
-    throw std::invalid_argument(op + ": weight of shape " + dims_to_string(shape_of(weight)) +
-                                " does not match the layer " + spec.to_string());
-  }
-}
-
 py::dict circular_py(const ConvSpec& spec, const py::array& weight) {
   const std::string op = "circular_singular_values";
   const Dtype dtype = common_dtype(op, {{"weight", &weight}});
-  check_weight(op, spec, weight);
+  require_shape(op, "weight", weight, spec.weight_shape(), spec);
   const CircularSpectrum s = dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
     const auto w = c_contiguous<Scalar>(weight);
@@ -180,7 +173,7 @@ py::dict checkerboard_py(const ConvSpec& spec, const std::optional<py::array>& w
   Checkerboard c;
   if (weight) {
     const Dtype dtype = common_dtype(op, {{"weight", &*weight}});
-    check_weight(op, spec, *weight);
+    require_shape(op, "weight", *weight, spec.weight_shape(), spec);
     c = dispatch(dtype, [&](auto scalar) {
       using Scalar = decltype(scalar);
       const auto w = c_contiguous<Scalar>(*weight);
@@ -223,26 +216,21 @@ void bind_analysis(py::module_& m) {
         py::arg("indptr"), py::arg("rows"), py::arg("cols"), py::arg("tolerance") = std::nullopt,
         "Every singular value of the CSR matrix (dense LAPACK SVD), rank, nullity, condition "
         "numbers: a dict of SingularValues' fields.");
-  m.def(
-      "largest_singular_values",
-      [](const py::array& data, const py::array& indices, const py::array& indptr, Index rows,
-         Index cols, Index count, Index subspace, Index max_iterations, double tolerance) {
-        return partial_py("largest_singular_values", true, data, indices, indptr, rows, cols,
-                          count, subspace, max_iterations, tolerance);
-      },
-      py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("rows"), py::arg("cols"),
-      py::arg("count"), py::arg("subspace"), py::arg("max_iterations"), py::arg("tolerance"),
-      "The `count` largest singular values by Spectra's Lanczos method on the Gram matrix.");
-  m.def(
-      "smallest_singular_values",
-      [](const py::array& data, const py::array& indices, const py::array& indptr, Index rows,
-         Index cols, Index count, Index subspace, Index max_iterations, double tolerance) {
-        return partial_py("smallest_singular_values", false, data, indices, indptr, rows, cols,
-                          count, subspace, max_iterations, tolerance);
-      },
-      py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("rows"), py::arg("cols"),
-      py::arg("count"), py::arg("subspace"), py::arg("max_iterations"), py::arg("tolerance"),
-      "The `count` smallest singular values by shift-invert Lanczos on the Gram matrix.");
+  for (const bool largest : {true, false}) {
+    const std::string name = largest ? "largest_singular_values" : "smallest_singular_values";
+    m.def(
+        name.c_str(),
+        [largest, name](const py::array& data, const py::array& indices, const py::array& indptr,
+                        Index rows, Index cols, Index count, Index subspace, Index max_iterations,
+                        double tolerance) {
+          return partial_py(name, largest, data, indices, indptr, rows, cols, count, subspace,
+                            max_iterations, tolerance);
+        },
+        py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("rows"), py::arg("cols"),
+        py::arg("count"), py::arg("subspace"), py::arg("max_iterations"), py::arg("tolerance"),
+        largest ? "The `count` largest singular values: Lanczos on the Gram matrix."
+                : "The `count` smallest singular values: shift-invert Lanczos on the Gram matrix.");
+  }
   m.def("condition_number", &condition_py, py::arg("data"), py::arg("indices"),
         py::arg("indptr"), py::arg("rows"), py::arg("cols"), py::arg("subspace"),
         py::arg("max_iterations"), py::arg("tolerance"),

@@ -40,6 +40,15 @@ Dtype common_dtype(const std::string& op,
   return *dtype;
 }
 
+void require_shape(const std::string& op, const char* name, const py::array& a,
+                   const Dims& expected, const ConvSpec& spec) {
+  if (shape_of(a) != expected) {
+    throw std::invalid_argument(op + ": " + name + " of shape " + dims_to_string(shape_of(a)) +
+                                " does not match the layer " + spec.to_string() +
+                                ", which needs " + dims_to_string(expected));
+  }
+}
+
 template <class Scalar>
 EigenCsr<Scalar> csr_from_arrays(const std::string& what, const py::array& data,
                                  const py::array& indices, const py::array& indptr, Index rows,

@@ -66,6 +66,11 @@ py::capsule capsule_owning(std::unique_ptr<T> held) {
   return owner;
 }
 
+// Throws std::invalid_argument "<op>: <name> of shape AxB does not match the layer <spec>, which
+// needs CxD" unless a's shape is `expected` (e.g. spec.weight_shape()).
+void require_shape(const std::string& op, const char* name, const py::array& a,
+                   const Dims& expected, const ConvSpec& spec);
+
 // Sparse matrices cross the boundary as scipy's CSR arrays (data, indices, indptr) and a shape,
 // indices and indptr int32 (scipy's choice below 2³¹ nonzeros; the Python side converts).
 template <class Scalar>

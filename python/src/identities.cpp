@@ -25,19 +25,10 @@ Dtype dtype_from_name(const std::string& op, const std::string& name) {
   throw py::type_error(op + ": dtype must be float32 or float64, got " + name);
 }
 
-void check_shape(const std::string& op, const char* name, const py::array& a,
-                 const Dims& expected, const ConvSpec& spec) {
-  if (shape_of(a) != expected) {
-    throw std::invalid_argument(op + ": " + name + " of shape " + dims_to_string(shape_of(a)) +
-                                " does not match the layer " + spec.to_string() + ", which needs " +
-                                dims_to_string(expected));
-  }
-}
-
 py::dict transposed_as_convolution_py(const ConvSpec& spec, const py::array& weight) {
   const std::string op = "transposed_as_convolution";
   const Dtype dtype = common_dtype(op, {{"weight", &weight}});
-  check_shape(op, "weight", weight, spec.weight_shape(), spec);
+  require_shape(op, "weight", weight, spec.weight_shape(), spec);
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
     const auto w = c_contiguous<Scalar>(weight);
@@ -117,7 +108,7 @@ void check_input(const std::string& op, const py::array& x, const ConvSpec& spec
                  Index batch) {
   Dims expected = spec.input_shape();
   if (batched) expected.insert(expected.begin(), batch);
-  check_shape(op, "input", x, expected, spec);
+  require_shape(op, "input", x, expected, spec);
 }
 
 py::tuple kernel_matrix_py(const ConvSpec& spec, const py::array& input, bool batched,
@@ -145,7 +136,7 @@ py::dict estimate_kernel_py(const ConvSpec& spec, const py::array& input,
   check_input(op, input, spec, batched, batch);
   Dims out = spec.output_shape();
   if (batched) out.insert(out.begin(), batch);
-  check_shape(op, "output", output, out, spec);
+  require_shape(op, "output", output, out, spec);
   const KernelEstimate e = dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
     const auto x = c_contiguous<Scalar>(input);

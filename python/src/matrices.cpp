@@ -46,10 +46,7 @@ py::tuple layer_matrix_as(const ConvSpec& spec, const py::array& weight) {
 
 py::tuple layer_matrix(const ConvSpec& spec, const py::array& weight, const std::string& op) {
   const Dtype dtype = common_dtype(op, {{"weight", &weight}});
-  if (shape_of(weight) != spec.weight_shape()) {
-    throw std::invalid_argument(op + ": weight of shape " + dims_to_string(shape_of(weight)) +
-                                " does not match the layer " + spec.to_string());
-  }
+  require_shape(op, "weight", weight, spec.weight_shape(), spec);
   return dispatch(dtype,
                   [&](auto scalar) { return layer_matrix_as<decltype(scalar)>(spec, weight); });
 }

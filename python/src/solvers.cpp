@@ -152,10 +152,7 @@ py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py:
                         const std::string& method, const LsqOptions& options) {
   const Dtype dtype = common_dtype("deconvolve", {{"output", &y}, {"weight", &weight}});
   const LsqMethod m = lsq_method_from_string(method);
-  if (shape_of(weight) != spec.weight_shape()) {
-    throw std::invalid_argument("deconvolve: weight of shape " + dims_to_string(shape_of(weight)) +
-                                " does not match the layer " + spec.to_string());
-  }
+  require_shape("deconvolve", "weight", weight, spec.weight_shape(), spec);
   if (y.ndim() != 2 || y.shape(1) != spec.output_numel()) {
     throw std::invalid_argument("deconvolve: output must hold the layer's output_numel = " +
                                 std::to_string(spec.output_numel()) + " values per sample");

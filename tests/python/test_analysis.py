@@ -351,11 +351,7 @@ class Errors(unittest.TestCase):
             (lambda: convmat.checkerboard(np.ones((1, 1, 3)), 5, padding_mode="zeros"),
              TypeError, "padding_mode"),
         ]
-        for call, error, message in cases:
-            with self.subTest(message):
-                with self.assertRaises(error) as raised:
-                    call()
-                self.assertIn(message, str(raised.exception))
+        h.assert_errors(self, cases)
 
 
 if __name__ == "__main__":

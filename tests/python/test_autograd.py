@@ -56,14 +56,8 @@ def per_sample(matrix, g, shape):
 
 def check_weight_gradient(case, x, w, g, dw, transposed, context):
     """A(x)ᵀ g == torch's weight.grad, A(x) from kernel_matrix with the case's keywords."""
-    keywords = dict(stride=case["stride"], padding=case["padding"], dilation=case["dilation"],
-                    groups=case["groups"])
-    if transposed:
-        keywords["output_padding"] = case["output_padding"]
-    else:
-        keywords["padding_mode"] = case["padding_mode"]
     A = convmat.kernel_matrix(x, w.shape, op="conv_transpose" if transposed else "conv",
-                              **keywords)
+                              **h.layer_keywords(case, transposed))
     np.testing.assert_array_equal((A.T @ g.ravel()).reshape(w.shape), dw,
                                   err_msg="A(x)ᵀ g: " + context)
 

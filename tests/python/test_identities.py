@@ -96,12 +96,7 @@ class KernelMatrix(unittest.TestCase):
             case = (h.random_conv_transpose if transposed else h.random_conv)(rng)
             x, w, _ = h.conv_tensors(rng, case, np.float64, True, transposed)
             rank = case["rank"]
-            keywords = dict(stride=case["stride"], padding=case["padding"],
-                            dilation=case["dilation"], groups=case["groups"])
-            if transposed:
-                keywords["output_padding"] = case["output_padding"]
-            else:
-                keywords["padding_mode"] = case["padding_mode"]
+            keywords = h.layer_keywords(case, transposed)
             op = ("conv_transpose" if transposed else "conv") + (f"{rank}d" if i % 4 < 2 else "")
             A = convmat.kernel_matrix(x, w.shape, op=op, **keywords)
             want = h.torch_forward(case, torch.from_numpy(h.batched(x, case)),
@@ -181,11 +176,7 @@ class Errors(unittest.TestCase):
              ValueError, "output_padding must be smaller than either stride or dilation, got "
              "output_padding[0] = 2, stride[0] = 2, dilation[0] = 1"),
         ]
-        for call, error, message in cases:
-            with self.subTest(message):
-                with self.assertRaises(error) as raised:
-                    call()
-                self.assertIn(message, str(raised.exception))
+        h.assert_errors(self, cases)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,6 @@ import convmat
 import helpers as h
 
 
-def keywords(case, transposed):
-    k = dict(stride=case["stride"], padding=case["padding"], dilation=case["dilation"],
-             groups=case["groups"])
-    if transposed:
-        k["output_padding"] = case["output_padding"]
-    else:
-        k["padding_mode"] = case["padding_mode"]
-    return k
-
-
 class RightOutputsPass(unittest.TestCase):
 
     def test_random_torch_layers(self):
@@ -40,7 +30,7 @@ class RightOutputsPass(unittest.TestCase):
                                 h.as_torch(b), transposed).numpy()
             y = h.unbatched(y, case)
             op = ("conv_transpose" if transposed else "conv") + f"{case['rank']}d"
-            r = convmat.check(y, x, w, b, op=op, **keywords(case, transposed))
+            r = convmat.check(y, x, w, b, op=op, **h.layer_keywords(case, transposed))
             context = f"case {i}: {case}, {np.dtype(dtype).name}\n{r}"
             self.assertTrue(r.passed, context)
             self.assertTrue(r)
@@ -122,8 +112,8 @@ class WrongOutputsAreCaught(unittest.TestCase):
             where = np.unravel_index(int(rng.integers(y.size)), y.shape)
             wrong[where] += 0.5
             op = "conv_transpose" if transposed else "conv"
-            r = convmat.check(wrong, x, w, b, op=op, blame_terms=1000, **keywords(case,
-                                                                                  transposed))
+            r = convmat.check(wrong, x, w, b, op=op, blame_terms=1000,
+                              **h.layer_keywords(case, transposed))
             context = f"case {i}: {case}\n{r}"
             self.assertFalse(r.passed, context)
             self.assertEqual(r.bad, 1, context)
@@ -132,7 +122,7 @@ class WrongOutputsAreCaught(unittest.TestCase):
             self.assertAlmostEqual(r.max_abs_error, 0.5, delta=1e-12)
             self.assert_blame_is_true(r, x, w, b, y)
             self.assertIn(f"y[{', '.join(str(int(v)) for v in where)}]", str(r))
-            d = convmat.diagnose(wrong, x, w, b, op=op, **keywords(case, transposed))
+            d = convmat.diagnose(wrong, x, w, b, op=op, **h.layer_keywords(case, transposed))
             self.assertEqual(d.reproducing, [], str(d))
             self.assertIn("no single mistake of the catalogue reproduces", str(d))
 
@@ -267,11 +257,7 @@ class Errors(unittest.TestCase):
             (lambda: convmat.diagnose(y, x, w, op="conv2d", padding="full"), ValueError,
              "padding"),
         ]
-        for call, error, message in cases:
-            with self.subTest(message):
-                with self.assertRaises(error) as raised:
-                    call()
-                self.assertIn(message, str(raised.exception))
+        h.assert_errors(self, cases)
 
 
 if __name__ == "__main__":

@@ -299,11 +299,7 @@ class Errors(unittest.TestCase):
             (lambda: convmat.deconvolve(y, w, 4, output_padding=1), TypeError,
              "op='conv' takes the keywords"),
         ]
-        for call, error, message in cases:
-            with self.subTest(message):
-                with self.assertRaises(error) as raised:
-                    call()
-                self.assertIn(message, str(raised.exception))
+        h.assert_errors(self, cases)
 
     def test_an_exception_in_the_operator_propagates(self):
         def broken(v):
