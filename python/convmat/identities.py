@@ -91,10 +91,20 @@ def _weight_shape(op, weight_shape):
 
 
 def _call(op, input, weight_shape, layer_op, keywords):
+    """(input array, spec, batched, batch) for a layer given by a weight shape plus op and
+    keywords, or by a ConvSpec (e.g. TransposedAsConvolution.spec)."""
     x = _a.array(input)
+    if isinstance(weight_shape, _core.ConvSpec):
+        if keywords:
+            raise TypeError(f"{op}: a ConvSpec holds the whole layer; got the keywords "
+                            f"{', '.join(keywords)} as well")
+        spec = weight_shape
+        batched = x.ndim == len(spec.input_shape) + 1
+        return x, spec, batched, x.shape[0] if batched else 1
     shape = _weight_shape(op, weight_shape)
     layer = _layers.layer(op, layer_op, keywords)
-    return x, layer.resolve(op, x.shape, shape)
+    call = layer.resolve(op, x.shape, shape)
+    return x, call.spec, call.batched, call.batch
 
 
 def kernel_matrix(input, weight_shape, op="conv", **layer):
@@ -109,7 +119,8 @@ def kernel_matrix(input, weight_shape, op="conv", **layer):
     Parameters
     ----------
     input : ndarray, the layer's input (N, C_in, *n) or unbatched (C_in, *n), float32 or float64
-    weight_shape : the weight's shape in PyTorch's layout (or a weight array: its shape)
+    weight_shape : the weight's shape in PyTorch's layout (or a weight array: its shape), or a
+        ConvSpec holding the whole layer (TransposedAsConvolution.spec; then no op or keywords)
     op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
         "onnx_conv", "onnx_conv_transpose"
     **layer : that op's keywords (stride, padding, dilation, groups, padding_mode, ...)
@@ -121,10 +132,10 @@ def kernel_matrix(input, weight_shape, op="conv", **layer):
     Without bias: ``layer(x, w, b) = A(x) @ w.ravel() + b`` per channel.
     """
     fn = "kernel_matrix"
-    x, call = _call(fn, input, weight_shape, op, layer)
-    if call.batch == 0:  # an empty batch, as PyTorch allows: no rows
-        return scipy.sparse.csr_matrix((0, int(np.prod(call.spec.weight_shape))), dtype=x.dtype)
-    return _csr(_core.kernel_matrix(call.spec, x, call.batched, call.batch))
+    x, spec, batched, batch = _call(fn, input, weight_shape, op, layer)
+    if batch == 0:  # an empty batch, as PyTorch allows: no rows
+        return scipy.sparse.csr_matrix((0, int(np.prod(spec.weight_shape))), dtype=x.dtype)
+    return _csr(_core.kernel_matrix(spec, x, batched, batch))
 
 
 def estimate_kernel(input, output, weight_shape, op="conv", **layer):
@@ -147,7 +158,7 @@ def estimate_kernel(input, output, weight_shape, op="conv", **layer):
     ||A(x) w - y|| / ||y||.
     """
     fn = "estimate_kernel"
-    x, call = _call(fn, input, weight_shape, op, layer)
-    d = _core.estimate_kernel(call.spec, x, _a.array(output), call.batched, call.batch)
+    x, spec, batched, batch = _call(fn, input, weight_shape, op, layer)
+    d = _core.estimate_kernel(spec, x, _a.array(output), batched, batch)
     weight = d.pop("weight")
     return weight, d

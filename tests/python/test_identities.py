@@ -69,6 +69,10 @@ class TransposedAsConvolution(unittest.TestCase):
             conv = h.TORCH_CONV[rank](torch.from_numpy(padded)[None], flipped, None, 1, 0, d, g)
             np.testing.assert_array_equal(t.C @ padded.ravel(), conv.numpy().ravel(),
                                           err_msg="C: " + context)
+            # C as a linear map of its weight, the layer given by its ConvSpec.
+            A = convmat.kernel_matrix(padded, t.spec)
+            np.testing.assert_array_equal(A @ t.weight.ravel(), conv.numpy().ravel(),
+                                          err_msg="A(PZx): " + context)
 
             want = h.torch_forward(case, torch.from_numpy(x)[None], torch.from_numpy(w), None,
                                    transposed=True)
@@ -164,6 +168,9 @@ class Errors(unittest.TestCase):
              "expected input[1, 2, 5, 5] to have 3 channels"),
             (lambda: convmat.kernel_matrix(x.astype(np.int8), (3, 2, 2, 2)), TypeError,
              "kernel_matrix: input has dtype int8"),
+            (lambda: convmat.kernel_matrix(x, convmat.transposed_as_convolution(
+                np.zeros((2, 1, 3)), 4).spec, stride=2), TypeError,
+             "kernel_matrix: a ConvSpec holds the whole layer; got the keywords stride"),
             (lambda: convmat.kernel_matrix(x, (3, 2, 2.0, 2)), TypeError,
              "weight_shape must be an int or a tuple of ints"),
             (lambda: convmat.estimate_kernel(x, np.zeros((1, 3, 3, 3)), (3, 2, 2, 2)),
