@@ -19,7 +19,9 @@
 //                  (o = n: the identity, whatever the scale factor — PyTorch's shortcut)
 //
 // So with a scale factor the source positions use 1/scale_factor, not n/o: for n = 4 and
-// scale_factor 2.2, o = 8 and r = 1/2.2 ≠ 4/8. Arithmetic follows PyTorch's CPU kernels in the
+// scale_factor 2.2, o = 8 and r = 1/2.2 ≠ 4/8. (PyTorch 1.13's channels-last nearest kernel —
+// also taken by 2-d and 3-d inputs with one channel, which are channels-last contiguous too —
+// instead copies when o = n and takes ⌊j/2⌋ when o = 2n; U follows the channels-first kernel.) Arithmetic follows PyTorch's CPU kernels in the
 // matrix's scalar type (float for float, double for double), so a float U reproduces torch's
 // float32 results to within float32 rounding; the linear weights are products of the per-axis
 // (1 − λ, λ), exact zeros are not stored.

@@ -18,8 +18,21 @@ Layers (NumPy in and out, float32 or float64, batched (N, C, *) or unbatched (C,
 Matrices (scipy.sparse.csr_matrix):
     conv_matrix                                     W
     conv_transpose_matrix                           Wᵀ, the transposed layer's matrix
+    upsampling_matrix, interpolate, bilinear_kernel F.interpolate as a matrix U, and applied
+    transposed_as_convolution                       Wᵀ = C·P·Z (flipped-kernel convolution)
+    kernel_matrix, estimate_kernel                  A(x): layer(x, w) = A(x)·vec(w); w from (x, y)
+Analysis (how far is Wᵀ from the inverse W⁺?):
+    singular_values, largest_singular_values, smallest_singular_values, condition_number,
+    pseudo_inverse, transpose_versus_inverse, circular_singular_values, checkerboard
+Least squares (the real inverse; info dicts with rank, iterations, stop reason, residuals):
+    lstsq                                           QR, Cholesky, LSQR, LSMR on a matrix or operator
+    deconvolve                                      a layer's input from its output, both directions
+The oracle (another implementation's output checked, blamed and diagnosed):
+    check, diagnose
 
-Every function takes ``method="matrix"`` (the sparse matrix, the default) or ``"loops"`` (the
+Functions that take a layer by its data (check, diagnose, kernel_matrix, estimate_kernel) name it
+by ``op="conv2d"``, ``"conv_transpose2d"``, ``"onnx_conv"``, ... and that function's keywords.
+Every layer function takes ``method="matrix"`` (the sparse matrix, the default) or ``"loops"`` (the
 independent direct loops) where it computes a layer. Invalid arguments raise ValueError carrying
 the C++ rule and values; wrong types and dtypes raise TypeError.
 """
@@ -28,10 +41,24 @@ from convmat.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_t
                                 conv_transpose3d)
 from convmat.matrices import conv_matrix, conv_transpose_matrix
 from convmat.onnx import onnx_conv, onnx_conv_transpose
+from convmat.analysis import (DENSE_ENTRY_LIMIT, checkerboard, circular_singular_values,
+                              condition_number, largest_singular_values, pseudo_inverse,
+                              singular_values, smallest_singular_values,
+                              transpose_versus_inverse)
+from convmat.identities import estimate_kernel, kernel_matrix, transposed_as_convolution
+from convmat.upsampling import bilinear_kernel, interpolate, upsampling_matrix
+from convmat.oracle import check, diagnose
+from convmat.solvers import deconvolve, lstsq
 
 __all__ = [
     "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "onnx_conv", "onnx_conv_transpose",
     "conv_matrix", "conv_transpose_matrix",
+    "upsampling_matrix", "interpolate", "bilinear_kernel",
+    "transposed_as_convolution", "kernel_matrix", "estimate_kernel",
+    "singular_values", "largest_singular_values", "smallest_singular_values", "condition_number",
+    "pseudo_inverse", "transpose_versus_inverse", "circular_singular_values", "checkerboard",
+    "check", "diagnose",
+    "lstsq", "deconvolve",
 ]

@@ -10,29 +10,15 @@ import scipy.sparse
 
 from convmat import _arguments as _a
 from convmat import _convmat as _core
-from convmat.functional import _torch_args
+from convmat import _layers
 
 __all__ = ["conv_matrix", "conv_transpose_matrix"]
 
 
-def _input_shape(op, weight, input_size, groups, transposed):
-    """input_size (spatial sizes, an int for all of them, or the input's full shape) -> the
-    input shape layer_args resolves."""
-    size = _a.ints(op, "input_size", input_size)
-    rank = weight.ndim - 2
-    if rank < 1 or len(size) not in (1, rank):
-        return size  # (C_in, *spatial) or (N, C_in, *spatial); layer_args checks it
-    spatial = size * rank if len(size) == 1 else size
-    # The weight's layout gives C_in: (C_out, C_in/groups, *k) or, transposed, (C_in, ...).
-    channels = weight.shape[0] if transposed else weight.shape[1] * _a.integer(op, "groups", groups)
-    return [channels] + spatial
-
-
-def _matrix(op, transposed, weight, input_size, **arguments):
+def _matrix(op, transposed, weight, input_size, **keywords):
     w = _a.array(weight)
-    args = _torch_args(op, **arguments)
-    resolve = _core.torch_conv_transpose if transposed else _core.torch_conv
-    call = resolve(_input_shape(op, w, input_size, arguments["groups"], transposed), w.shape, args)
+    layer = _layers.layer(op, "conv_transpose" if transposed else "conv", keywords)
+    call = layer.resolve(op, layer.input_shape(op, w.shape, input_size), w.shape)
     data, indices, indptr, shape = _core.layer_matrix(call.spec, w, op)
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=shape, copy=False)
 
@@ -66,7 +52,7 @@ def conv_matrix(weight, input_size, stride=1, padding=0, dilation=1, groups=1,
            [0., 0., 0., 0., 1., 2., 0., 3., 4.]])
     """
     return _matrix("conv_matrix", False, weight, input_size, stride=stride, padding=padding,
-                   dilation=dilation, groups=groups, output_padding=0, padding_mode=padding_mode)
+                   dilation=dilation, groups=groups, padding_mode=padding_mode)
 
 
 def conv_transpose_matrix(weight, input_size, stride=1, padding=0, output_padding=0, groups=1,
@@ -95,4 +81,4 @@ def conv_transpose_matrix(weight, input_size, stride=1, padding=0, output_paddin
     """
     return _matrix("conv_transpose_matrix", True, weight, input_size, stride=stride,
                    padding=padding, dilation=dilation, groups=groups,
-                   output_padding=output_padding, padding_mode="zeros")
+                   output_padding=output_padding)

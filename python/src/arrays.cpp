@@ -1,6 +1,8 @@
 #include "arrays.hpp"
 
+#include <cstdint>
 #include <optional>
+#include <stdexcept>
 
 namespace convmat::python {
 
@@ -37,5 +39,60 @@ Dtype common_dtype(const std::string& op,
   }
   return *dtype;
 }
+
+void require_shape(const std::string& op, const char* name, const py::array& a,
+                   const Dims& expected, const ConvSpec& spec) {
+  if (shape_of(a) != expected) {
+    throw std::invalid_argument(op + ": " + name + " of shape " + dims_to_string(shape_of(a)) +
+                                " does not match the layer " + spec.to_string() +
+                                ", which needs " + dims_to_string(expected));
+  }
+}
+
+template <class Scalar>
+EigenCsr<Scalar> csr_from_arrays(const std::string& what, const py::array& data,
+                                 const py::array& indices, const py::array& indptr, Index rows,
+                                 Index cols) {
+  const auto values = c_contiguous<Scalar>(data);
+  const auto inner = py::array_t<std::int32_t, py::array::c_style>::ensure(indices);
+  const auto outer = py::array_t<std::int32_t, py::array::c_style>::ensure(indptr);
+  if (!inner || !outer) throw py::error_already_set();
+  const auto fail = [&](const std::string& rule) {
+    throw std::invalid_argument(what + ": not a valid CSR matrix of shape " +
+                                std::to_string(rows) + "x" + std::to_string(cols) + ": " + rule);
+  };
+  if (rows < 0 || cols < 0 || rows >= (Index(1) << 31) || cols >= (Index(1) << 31)) {
+    fail("the dimensions must be in [0, 2^31)");
+  }
+  if (outer.ndim() != 1 || outer.size() != rows + 1) {
+    fail("indptr must have rows + 1 = " + std::to_string(rows + 1) + " entries, it has " +
+         std::to_string(outer.size()));
+  }
+  const std::int32_t* p = outer.data();
+  const Index nnz = values.size();
+  if (values.ndim() != 1 || inner.ndim() != 1 || inner.size() != nnz || p[0] != 0 ||
+      p[rows] != nnz) {
+    fail("data and indices must have indptr[-1] = " + std::to_string(p[rows]) +
+         " entries and indptr[0] must be 0, got " + std::to_string(nnz) + " and " +
+         std::to_string(inner.size()) + " entries, indptr[0] = " + std::to_string(p[0]));
+  }
+  const std::int32_t* j = inner.data();
+  for (Index r = 0; r < rows; ++r) {
+    if (p[r + 1] < p[r]) fail("indptr must not decrease, row " + std::to_string(r));
+    for (Index k = p[r]; k < p[r + 1]; ++k) {
+      if (j[k] < 0 || j[k] >= cols || (k > p[r] && j[k] <= j[k - 1])) {
+        fail("the column indices of row " + std::to_string(r) +
+             " must be sorted, unique and in [0, cols)");
+      }
+    }
+  }
+  return Eigen::Map<const EigenCsr<Scalar>>(rows, cols, nnz, p, j, values.data());
+}
+
+template EigenCsr<float> csr_from_arrays<float>(const std::string&, const py::array&,
+                                                const py::array&, const py::array&, Index, Index);
+template EigenCsr<double> csr_from_arrays<double>(const std::string&, const py::array&,
+                                                  const py::array&, const py::array&, Index,
+                                                  Index);
 
 }  // namespace convmat::python

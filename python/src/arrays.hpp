@@ -12,8 +12,10 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "convmat/conv_spec.hpp"
+#include "convmat/csr_matrix.hpp"
 
 namespace convmat::python {
 
@@ -62,6 +64,52 @@ py::capsule capsule_owning(std::unique_ptr<T> held) {
   py::capsule owner(held.get(), [](void* p) { delete static_cast<T*>(p); });
   held.release();
   return owner;
+}
+
+// Throws std::invalid_argument "<op>: <name> of shape AxB does not match the layer <spec>, which
+// needs CxD" unless a's shape is `expected` (e.g. spec.weight_shape()).
+void require_shape(const std::string& op, const char* name, const py::array& a,
+                   const Dims& expected, const ConvSpec& spec);
+
+// Sparse matrices cross the boundary as scipy's CSR arrays (data, indices, indptr) and a shape,
+// indices and indptr int32 (scipy's choice below 2³¹ nonzeros; the Python side converts).
+template <class Scalar>
+using EigenCsr = typename CsrMatrix<Scalar>::RowMajorEigen;
+
+// The CSR arrays of a rows × cols matrix → Eigen (one copy; the column indices of a row must be
+// sorted and unique, which scipy's sum_duplicates() and sort_indices() ensure). data must have
+// dtype Scalar, indices and indptr int32. Checks the array sizes, indptr's monotonicity and the
+// column range: std::invalid_argument naming `what` otherwise.
+template <class Scalar>
+EigenCsr<Scalar> csr_from_arrays(const std::string& what, const py::array& data,
+                                 const py::array& indices, const py::array& indptr, Index rows,
+                                 Index cols);
+
+// (data, indices, indptr, (rows, cols)) viewing the arrays of `m`, which the arrays then own (a
+// capsule; Eigen 3.4's SparseMatrix has no move constructor, so `m` is swapped out, left empty).
+template <class Scalar>
+py::tuple csr_arrays(EigenCsr<Scalar>& m) {
+  auto held = std::make_unique<EigenCsr<Scalar>>();
+  m.makeCompressed();
+  held->swap(m);
+  const EigenCsr<Scalar>& csr = *held;
+  const py::tuple shape = py::make_tuple(csr.rows(), csr.cols());
+  const py::capsule owner = capsule_owning(std::move(held));
+  return py::make_tuple(view(csr.valuePtr(), csr.nonZeros(), owner),
+                        view(csr.innerIndexPtr(), csr.nonZeros(), owner),
+                        view(csr.outerIndexPtr(), csr.rows() + 1, owner), shape);
+}
+
+// A std::vector handed to NumPy without a copy, reshaped to `shape` (C order).
+template <class T>
+py::array array_from(std::vector<T>&& values, const Dims& shape) {
+  auto held = std::make_unique<std::vector<T>>(std::move(values));
+  const T* data = held->data();
+  const Index n = static_cast<Index>(held->size());
+  const py::capsule owner = capsule_owning(std::move(held));
+  py::tuple dims(shape.size());
+  for (std::size_t i = 0; i < shape.size(); ++i) dims[i] = py::int_(shape[i]);
+  return view(data, n, owner).attr("reshape")(dims);
 }
 
 }  // namespace convmat::python

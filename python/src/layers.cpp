@@ -140,6 +140,7 @@ void bind_layers(py::module_& m) {
            "For a transposed layer, the convolution W whose transpose it is (same kernel, stride, "
            "padding, dilation; channels swapped); for a convolution, itself.")
       .def("__eq__", [](const ConvSpec& a, const ConvSpec& b) { return a == b; })
+      .def("__str__", &ConvSpec::to_string)
       .def("__repr__", [](const ConvSpec& s) { return "<ConvSpec " + s.to_string() + ">"; });
 
   py::class_<LayerCall>(m, "LayerCall", "A resolved call: the layer and how its input was given.")

@@ -22,8 +22,8 @@ template <class Scalar>
 py::tuple layer_matrix_as(const ConvSpec& spec, const py::array& weight) {
   const auto w = c_contiguous<Scalar>(weight);
   const Scalar* wp = w.data();
-  const py::tuple shape = py::make_tuple(spec.output_numel(), spec.input_numel());
   if (!spec.is_transposed()) {
+    const py::tuple shape = py::make_tuple(spec.output_numel(), spec.input_numel());
     std::unique_ptr<ConvMatrix<Scalar>> m;
     {
       py::gil_scoped_release release;
@@ -35,28 +35,18 @@ py::tuple layer_matrix_as(const ConvSpec& spec, const py::array& weight) {
                           view(csr.col_index(), csr.nnz(), owner),
                           view(csr.row_ptr(), csr.rows() + 1, owner), shape);
   }
-  // Eigen 3.4's SparseMatrix has no move constructor: swap the result into its final place.
-  using EigenMatrix = typename ConvMatrix<Scalar>::EigenMatrix;
-  auto m = std::make_unique<EigenMatrix>();
+  EigenCsr<Scalar> transposed;
   {
     py::gil_scoped_release release;
-    EigenMatrix transposed = ConvMatrix<Scalar>(spec, wp).matrix();
-    transposed.makeCompressed();
-    m->swap(transposed);
+    EigenCsr<Scalar> built = ConvMatrix<Scalar>(spec, wp).matrix();  // no copy: swapped
+    transposed.swap(built);
   }
-  const EigenMatrix& csr = *m;
-  const py::capsule owner = capsule_owning(std::move(m));
-  return py::make_tuple(view(csr.valuePtr(), csr.nonZeros(), owner),
-                        view(csr.innerIndexPtr(), csr.nonZeros(), owner),
-                        view(csr.outerIndexPtr(), csr.rows() + 1, owner), shape);
+  return csr_arrays<Scalar>(transposed);
 }
 
 py::tuple layer_matrix(const ConvSpec& spec, const py::array& weight, const std::string& op) {
   const Dtype dtype = common_dtype(op, {{"weight", &weight}});
-  if (shape_of(weight) != spec.weight_shape()) {
-    throw std::invalid_argument(op + ": weight of shape " + dims_to_string(shape_of(weight)) +
-                                " does not match the layer " + spec.to_string());
-  }
+  require_shape(op, "weight", weight, spec.weight_shape(), spec);
   return dispatch(dtype,
                   [&](auto scalar) { return layer_matrix_as<decltype(scalar)>(spec, weight); });
 }

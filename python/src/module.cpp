@@ -12,4 +12,8 @@ PYBIND11_MODULE(_convmat, m) {
   m.doc() = "convmat's C++ core (use the convmat package, not this module directly)";
   convmat::python::bind_layers(m);
   convmat::python::bind_matrices(m);
+  convmat::python::bind_analysis(m);
+  convmat::python::bind_identities(m);
+  convmat::python::bind_oracle(m);
+  convmat::python::bind_solvers(m);
 }

@@ -65,6 +65,12 @@ def main():
         lines.append(case(mode, align, None, 1, [2, 5], scale=[2.0, 1.5]))
         lines.append(case(mode, align, None, 2, [2, 3, 2], size=[3, 5, 4]))
         lines.append(case(mode, align, None, 1, [2, 2, 3], scale=[1.5, 2.5, 2.0]))
+        # o = 2n and o = n from factors other than 2 and 1: 1/scale_factor decides, not n/o
+        # (PyTorch's channels-last nearest kernel, which a 1-channel input would take, copies
+        # for o = n and halves j for o = 2n instead; see upsampling.hpp).
+        lines.append(case(mode, align, None, 2, [2, 3], scale=[2.2, 1.2]))
+        lines.append(case(mode, align, None, 2, [3, 2, 2], scale=[1.2, 2.2, 2.4]))
+        lines.append(case(mode, align, None, 1, [2], scale=[2.2]))
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "upsampling_torch.txt")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

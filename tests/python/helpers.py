@@ -208,3 +208,25 @@ def batched(x, case):
 
 def unbatched(y, case):
     return y[0] if case["batch"] is None else y
+
+
+def layer_keywords(case, transposed):
+    """A random case's layer arguments as the keywords of its function: stride, padding,
+    dilation, groups and padding_mode (conv*d) or output_padding (conv_transpose*d)."""
+    keywords = dict(stride=case["stride"], padding=case["padding"], dilation=case["dilation"],
+                    groups=case["groups"])
+    if transposed:
+        keywords["output_padding"] = case["output_padding"]
+    else:
+        keywords["padding_mode"] = case["padding_mode"]
+    return keywords
+
+
+def assert_errors(test, cases):
+    """cases: (call, exception class, part of its message); each call must raise that class with
+    that text (one subTest per case)."""
+    for call, error, message in cases:
+        with test.subTest(message):
+            with test.assertRaises(error) as raised:
+                call()
+            test.assertIn(message, str(raised.exception))

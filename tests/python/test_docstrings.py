@@ -9,6 +9,11 @@ import convmat
 import convmat.functional
 import convmat.matrices
 import convmat.onnx
+import convmat.analysis
+import convmat.identities
+import convmat.upsampling
+import convmat.oracle
+import convmat.solvers
 
 
 class Docstrings(unittest.TestCase):
@@ -21,14 +26,17 @@ class Docstrings(unittest.TestCase):
 
     def test_examples_run_as_shown(self):
         attempted = 0
-        for module in (convmat, convmat.functional, convmat.matrices, convmat.onnx):
+        for module in (convmat, convmat.functional, convmat.matrices, convmat.onnx,
+                       convmat.analysis, convmat.identities, convmat.upsampling,
+                       convmat.oracle, convmat.solvers):
             with self.subTest(module.__name__):
                 result = doctest.testmod(module, globs={"numpy": numpy, "convmat": convmat},
                                          optionflags=doctest.NORMALIZE_WHITESPACE,
                                          verbose=False)
                 self.assertEqual(result.failed, 0, module.__name__)
                 attempted += result.attempted
-        self.assertGreaterEqual(attempted, 10)  # the package, conv*d, conv_transpose*d, matrices
+        # the package, conv*d, conv_transpose*d, matrices, analysis, upsampling, oracle
+        self.assertGreaterEqual(attempted, 20)
 
 if __name__ == "__main__":
     unittest.main()

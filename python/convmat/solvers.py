@@ -1,0 +1,199 @@
+"""Least squares and deconvolution: the real inverse of a layer, not the transposed convolution.
+
+    x, info = convmat.lstsq(A, b, method="qr")       min ||A x - b||^2 + damp^2 ||x||^2
+    x, info = convmat.deconvolve(y, w, input_size, op="conv2d", stride=2)   x from y = conv(x)
+
+Methods (include/convmat/lsq.hpp):
+    "qr"        SuiteSparseQR, rank-revealing; the minimum-norm solution for wide or
+                rank-deficient A (numpy.linalg.lstsq's answer); exact to rounding
+    "cholesky"  CHOLMOD on the damped normal equations (A.T A + damp^2 I) or A A.T + damp^2 I;
+                the fastest direct method, squares cond(A)
+    "lsqr"      Paige & Saunders' LSQR, matrix-free (scipy.sparse.linalg.lsqr's algorithm,
+                keywords and stopping rules)
+    "lsmr"      Fong & Saunders' LSMR, matrix-free (scipy.sparse.linalg.lsmr's)
+
+Numerical outcomes -- iteration limit, condition limit, a matrix that is not positive definite --
+are reported in ``info["status"]``, never raised. Invalid input raises ValueError (the C++
+message), wrong types TypeError.
+"""
+
+import numpy as np
+import scipy.sparse
+
+from convmat import _arguments as _a
+from convmat import _convmat as _core
+from convmat import _layers
+
+__all__ = ["lstsq", "deconvolve"]
+
+_METHODS = ("qr", "cholesky", "lsqr", "lsmr")
+
+
+def _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form):
+    if iter_lim is not None and maxiter is not None:
+        raise TypeError(f"{fn}: give iter_lim (scipy's lsqr) or maxiter (scipy's lsmr), not both")
+    limit = iter_lim if iter_lim is not None else maxiter
+    return _core.LsqOptions(
+        damp=_a.number(fn, "damp", damp), atol=_a.number(fn, "atol", atol),
+        btol=_a.number(fn, "btol", btol), conlim=_a.number(fn, "conlim", conlim),
+        iteration_limit=0 if limit is None else _a.integer(
+            fn, "iter_lim" if iter_lim is not None else "maxiter", limit),
+        qr_tolerance=-1.0 if qr_tol is None else _a.number(fn, "qr_tol", qr_tol),
+        cholesky_form=_a.string(fn, "cholesky_form", cholesky_form))
+
+
+def _method(fn, method):
+    method = _a.string(fn, "method", method)
+    if method not in _METHODS:
+        raise ValueError(f"{fn}: method must be one of 'qr', 'cholesky', 'lsqr', 'lsmr', got "
+                         f"{method!r}")
+    return method
+
+
+def _is_operator(A):
+    return (not scipy.sparse.issparse(A) and not isinstance(A, np.ndarray)
+            and hasattr(A, "matvec") and hasattr(A, "rmatvec"))
+
+
+def _info(info, columns):
+    """The C++ info dict; one residual history (an array) for a 1-d b."""
+    if columns is None:
+        info["residual_history"] = (info["residual_history"][0] if info["residual_history"]
+                                    else np.zeros(0))
+    return info
+
+
+def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *,
+          maxiter=None, qr_tol=None, cholesky_form="automatic"):
+    """x = argmin ||A x - b||^2 + damp^2 ||x||^2, the minimum-norm one among the minimizers.
+
+    For damp = 0 that is the pseudo-inverse solution A+ b (numpy.linalg.lstsq(A, b)[0],
+    MATLAB's lsqminnorm). The keywords mean what they mean in scipy.sparse.linalg.lsqr / lsmr.
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix or 2-D array (float32 or float64: every method), or an operator --
+        scipy.sparse.linalg.LinearOperator or any object with ``shape``, ``matvec(x)`` and
+        ``rmatvec(y)`` (A x and A.T y) -- for "lsqr" and "lsmr" only
+    b : ndarray (m,) or (m, k): one or k right-hand sides, A's dtype (an operator takes b's)
+    method : "qr" (default), "cholesky", "lsqr" or "lsmr"
+    damp : the regularization lambda >= 0 (every method)
+    atol, btol, conlim : LSQR/LSMR stopping rules, SciPy's: stop when ||r|| <= btol ||b|| +
+        atol ||A|| ||x|| (a consistent system is solved), when ||A.T r - damp^2 x|| <= atol ||A||
+        ||r|| (a least-squares solution is found), or when cond estimate >= conlim (0: none)
+    iter_lim, maxiter : LSQR/LSMR iteration limit per right-hand side (either name: lsqr's or
+        lsmr's); default 2 * A.shape[1]
+    qr_tol : QR's rank tolerance on column norms (default SuiteSparseQR's 20 (m + n) eps max
+        column norm; 0: only exact dependence)
+    cholesky_form : "automatic" (the smaller Gram matrix), "normal_equations" or "min_norm"
+
+    Returns
+    -------
+    (x, info): x of shape (n,) or (n, k) in b's dtype; info a dict with
+        method, status ("success", "condition_limit", "iteration_limit",
+        "not_positive_definite", "cancelled", "numerical_issue"), message (why it stopped),
+        istop (SciPy's stop code for LSQR/LSMR, -1 otherwise), rank (QR; -1 otherwise),
+        iterations, residual_norm ||b - A x|| (Frobenius over columns), relative_residual,
+        normal_residual_norm ||A.T (b - A x) - damp^2 x||, solution_norm, condition_estimate,
+        qr_tolerance, residual_history (LSQR/LSMR: the residual estimate after each iteration,
+        an array -- a list of arrays for a 2-d b).
+
+    Example
+    -------
+    >>> A = numpy.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    >>> x, info = convmat.lstsq(A, numpy.array([1.0, 2.0, 3.0]))
+    >>> x, info["rank"], round(info["residual_norm"], 12)
+    (array([1., 1.]), 2, 3.0)
+    """
+    fn = "lstsq"
+    method = _method(fn, method)
+    options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form)
+    rhs = _a.array(b)
+    if rhs is None or rhs.ndim not in (1, 2):
+        raise ValueError(f"{fn}: b must be a 1-d or 2-d array, got "
+                         f"{'None' if rhs is None else f'shape {rhs.shape}'}")
+    columns = None if rhs.ndim == 1 else rhs.shape[1]
+    block = np.ascontiguousarray(rhs.reshape(rhs.shape[0], -1).T)  # (k, m): C++'s column-major
+    if _is_operator(A):
+        if method in ("qr", "cholesky"):
+            raise TypeError(f"{fn}: method {method!r} factorizes the matrix and needs its entries;"
+                            f" an operator ({type(A).__name__}) works with 'lsqr' or 'lsmr' -- or "
+                            f"pass a scipy.sparse matrix")
+        try:
+            rows, cols = (_a.integer(fn, "A.shape", v) for v in A.shape)
+        except (AttributeError, TypeError, ValueError):
+            raise TypeError(f"{fn}: the operator A must have shape (m, n), got "
+                            f"{getattr(A, 'shape', None)!r}") from None
+        x, info = _core.lstsq_operator(rows, cols, A.matvec, A.rmatvec, block, method, options)
+    else:
+        if isinstance(A, (str, bytes)) or A is None or not (
+                scipy.sparse.issparse(A) or hasattr(A, "__array__") or isinstance(A, list)):
+            raise TypeError(f"{fn}: A must be a scipy.sparse matrix, a 2-d array, or an operator "
+                            f"with shape, matvec and rmatvec; got {type(A).__name__}")
+        x, info = _core.lstsq_matrix(*_a.csr(fn, "A", A), block, method, options)
+    x = x[0] if columns is None else np.ascontiguousarray(x.T)
+    return x, _info(info, columns)
+
+
+def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", damp=0.0,
+               atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *, maxiter=None, qr_tol=None,
+               cholesky_form="automatic", **layer):
+    """The layer's input recovered from its output by least squares: deconvolution.
+
+    x = argmin ||M x - y||^2 + damp^2 ||x||^2 per sample, M the layer's matrix (W for a
+    convolution, W.T for a transposed one), minimum-norm when the layer loses information. Both
+    directions of seed 000's remark, "deconvolution, not transposed convolution, is the inverse":
+        recover x from y = conv2d(x, w, ...):            deconvolve(y, w, x_size, op="conv2d", ...)
+        recover y from x' = conv_transpose2d(y, w, ...): deconvolve(x', w, y_size,
+                                                                    op="conv_transpose2d", ...)
+
+    Parameters
+    ----------
+    output : the layer's output, (N, C_out, *out) or unbatched (C_out, *out), float32/float64
+    weight : the layer's weight in PyTorch's layout, output's dtype
+    input_size : the spatial size of the input to recover (int or tuple): a strided convolution
+        maps several sizes to the same output size
+    bias : the layer's bias (subtracted first), or None
+    op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
+        "onnx_conv", "onnx_conv_transpose"
+    **layer : that op's keywords (stride, padding, dilation, groups, output_padding, ...)
+    method, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form : as in lstsq
+
+    Returns
+    -------
+    (x, info): x the input, (N, C_in, *input_size) or unbatched, in the output's dtype; info as
+    in lstsq (residuals over the whole batch).
+
+    Example
+    -------
+    >>> x = numpy.array([[[[0.0, 1.0], [2.0, 3.0]]]])           # seed 000: 2x2 -> 3x3 and back
+    >>> y = convmat.conv_transpose2d(x, x)
+    >>> back, info = convmat.deconvolve(y, x, 2, op="conv_transpose2d")
+    >>> numpy.abs(back - x).max() < 1e-12, info["rank"]
+    (True, 4)
+    """
+    fn = "deconvolve"
+    method = _method(fn, method)
+    options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form)
+    y, w, b = _a.array(output), _a.array(weight), _a.array(bias)
+    if y is None or w is None:
+        raise TypeError(f"{fn}: output and weight must be arrays, got None")
+    description = _layers.layer(fn, op, layer)
+    batched = y.ndim == w.ndim or description.onnx
+    batch = y.shape[0] if batched and y.ndim > 0 else None
+    call = description.resolve(fn, description.input_shape(fn, w.shape, input_size, batch),
+                               w.shape)
+    if tuple(call.output_shape) != y.shape:
+        raise ValueError(f"{fn}: output has shape {y.shape}, but op={op!r} on an input of shape "
+                         f"{tuple(call.input_shape)} gives {tuple(call.output_shape)}")
+    if b is not None:
+        if b.shape != (call.spec.out_channels,):
+            raise ValueError(f"{fn}: bias must have shape ({call.spec.out_channels},), got "
+                             f"{b.shape}")
+        if b.dtype != y.dtype:
+            raise TypeError(f"{fn}: bias has dtype {b.dtype} but output has dtype {y.dtype}; they "
+                            f"must have the same dtype (float32 or float64)")
+        y = y - b.reshape((-1,) + (1,) * (y.ndim - (2 if batched else 1)))
+    samples = y.reshape(call.batch, call.spec.output_numel)
+    x, info = _core.deconvolve(call.spec, w, samples, method, options)
+    return x.reshape(tuple(call.input_shape)), _info(info, call.batch)
