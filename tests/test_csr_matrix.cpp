@@ -16,32 +16,44 @@ using Dense = Eigen::MatrixXd;
 
 namespace {
 
-// A random m×n matrix with integer entries and about `density`·m·n nonzeros, and its dense copy.
-CsrMatrix<double> random_csr(Index m, Index n, double density, Dense& dense) {
+// An m×n matrix whose row r has the ascending columns columns_of(r), with random integer values
+// in [-5, 5], and its dense copy.
+template <class Scalar, class Columns>
+CsrMatrix<Scalar> random_values(Index m, Index n, Dense& dense, Columns&& columns_of) {
   auto s = std::make_shared<SparsityPattern>();
   s->rows = m;
   s->cols = n;
   s->row_ptr = Buffer<RowPointer>(static_cast<std::size_t>(m + 1));
   std::vector<ColumnIndex> cols;
-  std::vector<double> vals;
+  std::vector<Scalar> vals;
   dense = Dense::Zero(m, n);
   s->row_ptr[0] = 0;
-  std::bernoulli_distribution keep(density);
   for (Index r = 0; r < m; ++r) {
-    for (Index c = 0; c < n; ++c) {
-      if (!keep(test::rng())) continue;
-      cols.push_back(static_cast<ColumnIndex>(c));
-      const double v = static_cast<double>(test::uniform(-5, 5));
+    for (ColumnIndex c : columns_of(r)) {
+      const Scalar v = static_cast<Scalar>(test::uniform(-5, 5));
+      cols.push_back(c);
       vals.push_back(v);
-      dense(r, c) = v;
+      dense(r, c) = double(v);
     }
     s->row_ptr[static_cast<std::size_t>(r + 1)] = static_cast<RowPointer>(cols.size());
   }
   s->col = Buffer<ColumnIndex>(cols.size());
   std::copy(cols.begin(), cols.end(), s->col.begin());
-  Buffer<double> values(vals.size());
+  Buffer<Scalar> values(vals.size());
   std::copy(vals.begin(), vals.end(), values.begin());
-  return CsrMatrix<double>(std::move(s), std::move(values));
+  return CsrMatrix<Scalar>(std::move(s), std::move(values));
+}
+
+// A random m×n matrix with about `density`·m·n nonzeros.
+CsrMatrix<double> random_csr(Index m, Index n, double density, Dense& dense) {
+  std::bernoulli_distribution keep(density);
+  return random_values<double>(m, n, dense, [&](Index) {
+    std::vector<ColumnIndex> picked;
+    for (Index c = 0; c < n; ++c) {
+      if (keep(test::rng())) picked.push_back(static_cast<ColumnIndex>(c));
+    }
+    return picked;
+  });
 }
 
 }  // namespace
@@ -77,36 +89,17 @@ BOOST_AUTO_TEST_CASE(values_must_match_the_pattern) {
 namespace {
 
 // A rows×cols matrix whose row r has r mod 41 nonzeros (every tail length of the 8- and 16-wide
-// kernels, and empty rows) at random distinct columns, integer values in [-5, 5].
+// kernels, and empty rows) at random distinct columns.
 template <class Scalar>
 CsrMatrix<Scalar> cyclic_rows(Index rows, Index cols, Dense& dense) {
-  auto s = std::make_shared<SparsityPattern>();
-  s->rows = rows;
-  s->cols = cols;
-  s->row_ptr = Buffer<RowPointer>(static_cast<std::size_t>(rows + 1));
-  std::vector<ColumnIndex> all(static_cast<std::size_t>(cols)), colv;
+  std::vector<ColumnIndex> all(static_cast<std::size_t>(cols));
   std::iota(all.begin(), all.end(), 0);
-  std::vector<Scalar> vals;
-  dense = Dense::Zero(rows, cols);
-  s->row_ptr[0] = 0;
-  for (Index r = 0; r < rows; ++r) {
-    const Index len = std::min<Index>(r % 41, cols);
+  return random_values<Scalar>(rows, cols, dense, [&](Index r) {
     std::shuffle(all.begin(), all.end(), test::rng());
-    std::vector<ColumnIndex> picked(all.begin(), all.begin() + len);
+    std::vector<ColumnIndex> picked(all.begin(), all.begin() + std::min<Index>(r % 41, cols));
     std::sort(picked.begin(), picked.end());
-    for (ColumnIndex c : picked) {
-      const Scalar v = static_cast<Scalar>(test::uniform(-5, 5));
-      colv.push_back(c);
-      vals.push_back(v);
-      dense(r, c) = double(v);
-    }
-    s->row_ptr[static_cast<std::size_t>(r + 1)] = static_cast<RowPointer>(colv.size());
-  }
-  s->col = Buffer<ColumnIndex>(colv.size());
-  std::copy(colv.begin(), colv.end(), s->col.begin());
-  Buffer<Scalar> values(vals.size());
-  std::copy(vals.begin(), vals.end(), values.begin());
-  return CsrMatrix<Scalar>(std::move(s), std::move(values));
+    return picked;
+  });
 }
 
 // Restores the kernel set chosen at start-up when a test that forces others ends.
