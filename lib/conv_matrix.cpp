@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <numeric>
@@ -151,6 +152,7 @@ namespace {
 struct RowShape {
   Index row;
   Index channel;  // row channel
+  Index combination;  // of classes: its template is [ptr[combination], ptr[combination + 1])
   Index offset;   // spatial column of the row's first entry in each column channel
   const ColumnIndex* col;
   const std::int32_t* tap;
@@ -173,7 +175,7 @@ void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemp
   for (Index r = r0; r < r1; ++r) {
     const Index k = t0.cls[o0] * n12 + t1.cls[o1] * n2 + t2.cls[o2];
     const Index offset = (t0.base[o0] * m1.cols + t1.base[o1]) * m2.cols + t2.base[o2];
-    f(RowShape{r, channel, offset, t.col.data() + t.ptr[k], t.tap.data() + t.ptr[k],
+    f(RowShape{r, channel, k, offset, t.col.data() + t.ptr[k], t.tap.data() + t.ptr[k],
                t.ptr[k + 1] - t.ptr[k]});
     if (++o2 == m2.rows) {
       o2 = 0;
@@ -258,16 +260,30 @@ ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
   }
   s->col = Buffer<ColumnIndex>(static_cast<std::size_t>(total));
 
+  // Whole rows relative to the row's first column, one per class combination k:
+  // block[cpg·ptr[k] + c·len + e] = c·plane + col[ptr[k] + e]; a row is its block plus one base,
+  // a loop the compiler vectorizes.
+  const detail::RowTemplates& tm = *templates_;
+  const Index cpg = channels_per_group_;
+  std::vector<ColumnIndex> blocks(static_cast<std::size_t>(cpg) * tm.col.size());
+  for (std::size_t k = 0; k + 1 < tm.ptr.size(); ++k) {
+    const Index len = tm.ptr[k + 1] - tm.ptr[k];
+    for (Index c = 0; c < cpg; ++c) {
+      for (Index e = 0; e < len; ++e) {
+        blocks[static_cast<std::size_t>(cpg * tm.ptr[k] + c * len + e)] =
+            static_cast<ColumnIndex>(c * plane + tm.col[static_cast<std::size_t>(tm.ptr[k] + e)]);
+      }
+    }
+  }
   ColumnIndex* col = s->col.data();
   const RowPointer* row_ptr = s->row_ptr.data();
   for_row_chunks(s->rows, total, "building W's structure", [&](Index r0, Index r1) {
-    walk_rows(axes_, *templates_, r0, r1, [&](const RowShape& row) {
+    walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
       ColumnIndex* out = col + row_ptr[row.row];
-      const Index first = row.channel / rows_per_group_ * channels_per_group_;
-      for (Index c = 0; c < channels_per_group_; ++c, out += row.len) {
-        const ColumnIndex base = static_cast<ColumnIndex>((first + c) * plane + row.offset);
-        for (Index e = 0; e < row.len; ++e) out[e] = base + row.col[e];
-      }
+      const ColumnIndex* block = blocks.data() + cpg * tm.ptr[row.combination];
+      const ColumnIndex base =
+          static_cast<ColumnIndex>(row.channel / rows_per_group_ * cpg * plane + row.offset);
+      for (Index j = 0, n = cpg * row.len; j < n; ++j) out[j] = base + block[j];
     });
   });
   sparsity_ = std::move(s);
@@ -281,12 +297,42 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
                        axes_[2].one_tap_per_entry;
   if (one_tap) {
     // Zero padding (or no coinciding taps): every nonzero is one weight, W[nz] = weight[tap].
+    // All rows of one channel and one class combination k hold the same values, so each such
+    // row is computed once, block[(channel·T + ptr[k])·cpg + c·len + e] =
+    // weight[(channel·cpg + c)·Π taps + tap[ptr[k] + e]], and copied into its rows — unless
+    // there are too few rows per block for that to pay.
+    const detail::RowTemplates& tm = *templates_;
+    const Index cpg = channels_per_group_;
     const Index kernel_numel = axes_[0].taps * axes_[1].taps * axes_[2].taps;
+    const Index per_channel = cpg * static_cast<Index>(tm.col.size());  // Σ_k cpg·len_k
+    const Index row_channels = rows / (axes_[0].rows * axes_[1].rows * axes_[2].rows);
+    if (row_channels * per_channel * 8 <= nnz()) {
+      std::vector<Scalar> blocks(static_cast<std::size_t>(row_channels * per_channel));
+#pragma omp parallel for schedule(static) if (nnz() >= parallel_nonzeros)
+      for (Index channel = 0; channel < row_channels; ++channel) {
+        for (std::size_t k = 0; k + 1 < tm.ptr.size(); ++k) {
+          const Index len = tm.ptr[k + 1] - tm.ptr[k];
+          Scalar* out = blocks.data() + channel * per_channel + cpg * tm.ptr[k];
+          const Scalar* w = weight + channel * cpg * kernel_numel;
+          for (Index c = 0; c < cpg; ++c, out += len, w += kernel_numel) {
+            for (Index e = 0; e < len; ++e) out[e] = w[tm.tap[static_cast<std::size_t>(tm.ptr[k] + e)]];
+          }
+        }
+      }
+      for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
+        walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
+          std::memcpy(values + row_ptr[row.row],
+                      blocks.data() + row.channel * per_channel + cpg * tm.ptr[row.combination],
+                      static_cast<std::size_t>(cpg * row.len) * sizeof(Scalar));
+        });
+      });
+      return;
+    }
     for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
-      walk_rows(axes_, *templates_, r0, r1, [&](const RowShape& row) {
+      walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
         Scalar* out = values + row_ptr[row.row];
-        const Scalar* w = weight + row.channel * channels_per_group_ * kernel_numel;
-        for (Index c = 0; c < channels_per_group_; ++c, out += row.len, w += kernel_numel) {
+        const Scalar* w = weight + row.channel * cpg * kernel_numel;
+        for (Index c = 0; c < cpg; ++c, out += row.len, w += kernel_numel) {
           for (Index e = 0; e < row.len; ++e) out[e] = w[row.tap[e]];
         }
       });
