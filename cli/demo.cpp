@@ -3,12 +3,17 @@
 
 #include "demo.hpp"
 
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "convmat/conv_matrix.hpp"
 #include "convmat/loops.hpp"
+#include "convmat/upsampling.hpp"
 
 namespace convmat::cli {
 
@@ -144,6 +149,47 @@ void seed_002(Tally& t) {
     t.verdict("splat of the first " + std::to_string(j) + " pixel(s)",
               run_layer(spec, first, k, steps[j - 1]));
   }
+
+  // The same input through Upsample(scale_factor=2, mode='nearest'): the matrix U (16x4) of
+  // upsampling.hpp, U @ vec(X).
+  std::printf("nn.Upsample(scale_factor=2, mode='nearest') on X = [[5, 6], [7, 8]], as a 16x4 matrix U\n");
+  UpsamplingParams nearest;
+  nearest.input_size = {2, 2};
+  nearest.scale_factor = {2.0};
+  const auto u = upsampling_matrix<double>(UpsamplingSpec(nearest));
+  const Eigen::VectorXd up = u * Eigen::Map<const Eigen::VectorXd>(x.data(), 4);
+  const Values seed_nearest{5, 5, 6, 6, 5, 5, 6, 6, 7, 7, 8, 8, 7, 7, 8, 8};
+  print_matrix("U @ vec(X)", up.data(), 4, 4);
+  print_matrix("in the seed", seed_nearest.data(), 4, 4);
+  t.verdict("nearest upsampling is a 0/1 matrix, exactly the seed's 4x4 (not the transposed convolution's)",
+            Values(up.data(), up.data() + up.size()) == seed_nearest);
+
+  // nn.UpsamplingBilinear2d(scale_factor=2) = bilinear with align_corners=True, 3x3 -> 6x6. The
+  // exact values are the rationals (5 + 6r + 2c)/5; the seed prints torch's float32 to 4
+  // decimals. Compared in float32, as torch computed them: within 4 float32 ulp of the seed.
+  std::printf("nn.UpsamplingBilinear2d(scale_factor=2) on torch.arange(1, 10).view(1, 1, 3, 3), as a 36x9 matrix U\n");
+  UpsamplingParams bilinear;
+  bilinear.input_size = {3, 3};
+  bilinear.scale_factor = {2.0};
+  bilinear.mode = Interpolation::linear;
+  bilinear.align_corners = true;
+  const auto ub = upsampling_matrix<float>(UpsamplingSpec(bilinear));
+  const std::vector<float> x9{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const Eigen::VectorXf yb = ub * Eigen::Map<const Eigen::VectorXf>(x9.data(), 9);
+  const Values seed_bilinear{1.0, 1.4, 1.8, 2.2, 2.6, 3.0, 2.2, 2.6, 3.0, 3.4, 3.8, 4.2,
+                             3.4, 3.8, 4.2, 4.6, 5.0, 5.4, 4.6, 5.0, 5.4, 5.8, 6.2, 6.6,
+                             5.8, 6.2, 6.6, 7.0, 7.4, 7.8, 7.0, 7.4, 7.8, 8.2, 8.6, 9.0};
+  const Values by_u(yb.data(), yb.data() + yb.size());
+  print_matrix("U @ vec(X) (float32)", by_u.data(), 6, 6);
+  print_matrix("in the seed", seed_bilinear.data(), 6, 6);
+  double worst = 0;
+  for (std::size_t i = 0; i < by_u.size(); ++i) {
+    worst = std::max(worst, std::abs(by_u[i] - seed_bilinear[i]) / seed_bilinear[i]);
+  }
+  const double ulp = std::numeric_limits<float>::epsilon();
+  std::printf("  largest relative difference %.3g = %.2f float32 ulp\n", worst, worst / ulp);
+  t.verdict("UpsamplingBilinear2d = U (align_corners=True), within float32 rounding (4 ulp) of the seed",
+            worst <= 4 * ulp);
 }
 
 }  // namespace

@@ -67,6 +67,60 @@ AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index 
   return m;
 }
 
+namespace {
+
+// {first, first + step, …} with `count` terms, ascending; the step is shared by all of them.
+struct Progression {
+  Index first = 0;
+  Index count = 0;
+};
+
+Progression intersect(Progression a, Progression b, Index step) {
+  if (a.count == 0 || b.count == 0) return {};
+  const Index diff = a.first - b.first;
+  if (diff % step != 0) return {};
+  const Index lo = std::max(a.first, b.first);
+  const Index hi = std::min(a.first + (a.count - 1) * step, b.first + (b.count - 1) * step);
+  if (hi < lo) return {};
+  return {lo, (hi - lo) / step + 1};
+}
+
+// entries(o) of make_axis_map for one row position, without listing the taps. With
+// b = o·s − p0 the taps read q_k = b + k·d, k ∈ [0, K): those in [0, n) form the progression A;
+// those below 0 (k < kb) and above n − 1 (k ≥ kc) fold, by `fold` above, onto progressions B
+// and C (reflect: −q and 2(n−1) − q; circular: q + n and q − n; replicate: the points 0 and
+// n − 1). |A ∪ B ∪ C| by inclusion–exclusion; within each set the positions are distinct.
+Index axis_entries(Index o, Index cols, Index kernel, Index stride, Index dilation, Index pad_begin,
+                   PaddingMode mode) {
+  const Index n = cols, d = dilation, b = o * stride - pad_begin;
+  const Index kb = b >= 0 ? 0 : std::min(kernel, (-b + d - 1) / d);
+  const Index kc = b >= n ? 0 : std::min(kernel, (n - b + d - 1) / d);
+  const Progression a = kc > kb ? Progression{b + kb * d, kc - kb} : Progression{};
+  if (mode == PaddingMode::zeros) return a.count;
+  const Index below = kb, above = kernel - std::max(kc, kb);
+  Progression lo, hi;
+  switch (mode) {
+    case PaddingMode::reflect:
+      if (below) lo = {-(b + (below - 1) * d), below};
+      if (above) hi = {2 * (n - 1) - (b + (kernel - 1) * d), above};
+      break;
+    case PaddingMode::circular:
+      if (below) lo = {b + n, below};
+      if (above) hi = {b + (kernel - above) * d - n, above};
+      break;
+    case PaddingMode::replicate:
+      if (below) lo = {0, 1};
+      if (above) hi = {n - 1, 1};
+      break;
+    case PaddingMode::zeros: break;
+  }
+  const Progression ab = intersect(a, lo, d), ac = intersect(a, hi, d), bc = intersect(lo, hi, d);
+  return a.count + lo.count + hi.count - ab.count - ac.count - bc.count +
+         intersect(ab, hi, d).count;
+}
+
+}  // namespace
+
 }  // namespace detail
 
 namespace detail {
@@ -287,6 +341,38 @@ ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
     });
   });
   sparsity_ = std::move(s);
+}
+
+Index conv_matrix_nnz(const ConvSpec& spec) {
+  // The same stored convolution as ConvPattern's constructor.
+  const bool t = spec.is_transposed();
+  const Dims& row_size = t ? spec.input_size() : spec.output_size();
+  const Dims& col_size = t ? spec.output_size() : spec.input_size();
+  const Index row_channels = t ? spec.in_channels() : spec.out_channels();
+  const Index col_channels = t ? spec.out_channels() : spec.in_channels();
+  Index nnz = row_channels * (col_channels / spec.groups());
+  for (int a = 0; a < spec.rank(); ++a) {
+    Index sum = 0;
+    for (Index o = 0; o < row_size[a]; ++o) {
+      sum += detail::axis_entries(o, col_size[a], spec.kernel_size()[a], spec.stride()[a],
+                          spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
+    }
+    // ConvSpec bounds Π rows · Π kernel · channels in 64 bits, and this count is below that.
+    nnz *= sum;
+  }
+  return nnz;
+}
+
+std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size) {
+  const Index rows = spec.is_transposed() ? spec.input_numel() : spec.output_numel();
+  const auto nnz = static_cast<std::size_t>(conv_matrix_nnz(spec));
+  std::size_t values = 0, pointers = 0, total = 0;
+  if (__builtin_mul_overflow(nnz, scalar_size + sizeof(ColumnIndex), &values) ||
+      __builtin_mul_overflow(static_cast<std::size_t>(rows) + 1, sizeof(RowPointer), &pointers) ||
+      __builtin_add_overflow(values, pointers, &total)) {
+    return static_cast<std::size_t>(-1);
+  }
+  return total;
 }
 
 template <class Scalar>

@@ -2,6 +2,7 @@
 
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace convmat {
 
@@ -174,15 +175,19 @@ ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
     }
   }
 
-  // Guard the formulas themselves against overflow before evaluating them.
+  // Guard the formulas themselves against overflow before evaluating them: with every term
+  // below 2³⁰ in magnitude, (n−1)s + d(k−1) + n + p0 + p1 + a stays far below 2⁶³.
+  // (Element counts must stay below 2³¹ anyway, so no real layer comes near the bound.)
   for (std::size_t i = 0; i < rank; ++i) {
-    const Index limit = Index{1} << 40;
-    for (Index v : {p_.input_size[i], p_.kernel_size[i], p_.stride[i], p_.dilation[i],
-                    p_.pad_begin[i] < 0 ? -p_.pad_begin[i] : p_.pad_begin[i],
-                    p_.pad_end[i] < 0 ? -p_.pad_end[i] : p_.pad_end[i]}) {
-      if (v > limit) {
-        fail("spatial sizes, strides, dilations and paddings must be below 2^40, got " +
-             std::to_string(v) + " in dimension " + std::to_string(i));
+    const Index limit = Index{1} << 30;
+    const std::pair<const char*, Index> terms[] = {
+        {"input_size", p_.input_size[i]}, {"kernel_size", p_.kernel_size[i]},
+        {"stride", p_.stride[i]},         {"dilation", p_.dilation[i]},
+        {"pad_begin", p_.pad_begin[i]},   {"pad_end", p_.pad_end[i]}};
+    for (const auto& [name, v] : terms) {
+      if (v >= limit || v <= -limit) {
+        fail("spatial sizes, strides, dilations and paddings must be below 2^30 in magnitude, got " +
+             dim_name(name, static_cast<int>(i)) + " = " + std::to_string(v));
       }
     }
   }

@@ -52,14 +52,11 @@ void split_input(const Dims& input_shape, int rank, const std::string& op, Layer
 
 int weight_rank(const Dims& weight_shape, int rank, const std::string& op) {
   const int r = static_cast<int>(weight_shape.size()) - 2;
-  if (rank == 0) {
-    if (r < 1 || r > 3) {
-      fail(op + ": the weight must have 3, 4 or 5 dimensions (channels, channels, *kernel), got "
-           "weight of shape " + list(weight_shape));
-    }
-    return r;
+  if (rank == 0 && (r < 1 || r > 3)) {
+    fail(op + ": the weight must have 3, 4 or 5 dimensions (channels, channels, *kernel), got "
+         "weight of shape " + list(weight_shape));
   }
-  if (r != rank) {
+  if (rank != 0 && r != rank) {
     fail(op + ": expected a " + std::to_string(rank + 2) + "D weight, got weight of shape " +
          list(weight_shape));
   }
@@ -397,6 +394,13 @@ void check_bias(const ConvSpec& spec, Index size) {
     throw std::invalid_argument("bias must have one value per output channel (" +
                                 std::to_string(spec.out_channels()) + "), got " +
                                 std::to_string(size));
+  }
+}
+
+void check_bias(const ConvSpec& spec, const Dims& shape) {
+  if (shape.size() != 1 || shape[0] != spec.out_channels()) {
+    fail("expected bias to be 1-dimensional with " + std::to_string(spec.out_channels()) +
+         " elements (one per output channel), but got bias of shape " + list(shape));
   }
 }
 

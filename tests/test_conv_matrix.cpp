@@ -393,4 +393,43 @@ BOOST_AUTO_TEST_CASE(nonzero_count_of_a_padded_layer) {
   BOOST_TEST(w.nnz() == 64 * 64 * per_axis * per_axis);
 }
 
+BOOST_AUTO_TEST_CASE(nonzero_count_without_building_equals_the_pattern) {
+  // conv_matrix_nnz counts W's nonzeros from the spec alone (progressions, no tap lists); the
+  // built pattern is the reference. random_spec covers both kinds, every padding mode (folding
+  // taps onto one position), negative padding and output_padding.
+  for (int trial = 0; trial < 3000; ++trial) {
+    const ConvSpec spec = convmat::test::random_spec(trial % 3 == 0 ? 12 : 7);
+    BOOST_TEST_CONTEXT(spec.to_string()) {
+      const ConvPattern pattern(spec);
+      BOOST_TEST(conv_matrix_nnz(spec) == pattern.nnz());
+      const std::vector<double> weight(static_cast<std::size_t>(spec.weight_numel()), 1.0);
+      const ConvMatrix<double> w(spec, weight.data());
+      BOOST_TEST(conv_matrix_bytes(spec, sizeof(double)) == w.stored().memory_bytes());
+    }
+  }
+  // Small inputs with large padding and dilation: taps fold onto positions other taps read.
+  for (PaddingMode mode : {PaddingMode::reflect, PaddingMode::circular, PaddingMode::replicate}) {
+    for (Index n = 1; n <= 6; ++n) {
+      for (Index k = 1; k <= 7; ++k) {
+        for (Index d = 1; d <= 3; ++d) {
+          const Index max_pad = mode == PaddingMode::reflect ? n - 1 : n;
+          for (Index p = 0; p <= max_pad; ++p) {
+            ConvParams c;
+            c.input_size = {n};
+            c.kernel_size = {k};
+            c.dilation = {d};
+            c.pad_begin = {p};
+            c.padding_mode = mode;
+            if (n + 2 * p - d * (k - 1) - 1 < 0) continue;
+            const ConvSpec spec(c);
+            BOOST_TEST_CONTEXT(spec.to_string()) {
+              BOOST_TEST(conv_matrix_nnz(spec) == ConvPattern(spec).nnz());
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -361,7 +361,17 @@ BOOST_AUTO_TEST_CASE(index_counts_must_fit_the_index_type) {
   expect_rejected(p, {"the weight element count overflows"});
   p = conv2d();
   p.input_size = {Index{1} << 45, 1};
-  expect_rejected(p, {"must be below 2^40"});
+  expect_rejected(p, {"must be below 2^30 in magnitude", "input_size[0] = 35184372088832"});
+  // Terms whose product would overflow 64 bits before any element count is formed.
+  p = transposed2d();
+  p.stride = {INT64_MAX / 2, 1};
+  expect_rejected(p, {"must be below 2^30 in magnitude", "stride[0]"});
+  p = transposed2d();
+  p.pad_begin = {INT64_MIN, 0};
+  expect_rejected(p, {"must be below 2^30 in magnitude", "pad_begin[0]"});
+  p = conv2d();
+  p.dilation = {Index{1} << 30, 1};
+  expect_rejected(p, {"must be below 2^30 in magnitude", "dilation[0] = 1073741824"});
 }
 
 BOOST_AUTO_TEST_CASE(padding_mode_names) {

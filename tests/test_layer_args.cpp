@@ -3,23 +3,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include "convmat/layer_args.hpp"
+#include "test_util.hpp"
 
 using namespace convmat;
+using convmat::test::expect_error;
 namespace tt = boost::test_tools;
 
 namespace {
-
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    BOOST_ERROR("accepted arguments that should fail with '" << part << "'");
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST_CONTEXT("message: " << e.what()) {
-      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos);
-    }
-  }
-}
 
 }  // namespace
 
@@ -89,6 +79,17 @@ BOOST_AUTO_TEST_CASE(transposed_weight_layout_and_groups) {
   BOOST_TEST(t.spec.is_transposed());
   BOOST_TEST(t.spec.out_channels() == 6);
   BOOST_TEST(t.spec.output_size() == (Dims{12}), tt::per_element());  // 4·2 + 2 + 1 + 1
+}
+
+BOOST_AUTO_TEST_CASE(rank_from_the_weight_still_checks_its_dimensions) {
+  // rank = 0 takes the rank from the weight (the Python conv_matrix does this); an empty weight
+  // dimension must be rejected on that path too, not reach ConvSpec as a zero-size kernel.
+  TorchConvArgs a;
+  expect_error([&] { torch_conv({1, 2, 5, 5}, {3, 2, 0, 3}, a); },
+               "every dimension of the weight must be >= 1, got weight of shape [3, 2, 0, 3]");
+  expect_error([&] { torch_conv_transpose({1, 2, 5}, {2, 0, 3}, a); },
+               "every dimension of the weight must be >= 1");
+  expect_error([&] { torch_conv({1, 2, 5}, {3, 2}, a); }, "the weight must have 3, 4 or 5 dimensions");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -177,6 +178,16 @@ BOOST_AUTO_TEST_CASE(bias_size) {
   const ConvSpec s = ConvSpec::convolution(2, 3, {4}, {2});
   BOOST_CHECK_NO_THROW(check_bias(s, 3));
   expect_error([&] { check_bias(s, 2); }, "bias must have one value per output channel (3), got 2");
+}
+
+BOOST_AUTO_TEST_CASE(bias_shape) {
+  const ConvSpec s = ConvSpec::convolution(2, 3, {4}, {2});
+  BOOST_CHECK_NO_THROW(check_bias(s, Dims{3}));
+  expect_error([&] { check_bias(s, Dims{3, 1}); },
+               "expected bias to be 1-dimensional with 3 elements (one per output channel), but got "
+               "bias of shape [3, 1]");
+  expect_error([&] { check_bias(s, Dims{2}); }, "but got bias of shape [2]");
+  expect_error([&] { check_bias(s, Dims{}); }, "but got bias of shape []");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

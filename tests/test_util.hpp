@@ -5,6 +5,8 @@
 // largest sums have far fewer than 2²⁴ / 9 terms), so matrix and loop results are compared with ==.
 
 #include <Eigen/Core>
+#include <boost/test/unit_test.hpp>
+#include <string>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -70,6 +72,19 @@ inline ConvSpec random_spec(Index max_size = 7) {
       return ConvSpec(p);
     } catch (const std::invalid_argument&) {
       // e.g. reflect padding >= input size, or an empty output: draw again
+    }
+  }
+}
+
+// Asserts that f() throws std::invalid_argument with a message containing `part`.
+template <class F>
+void expect_error(F&& f, const std::string& part) {
+  try {
+    f();
+    BOOST_ERROR("accepted input that should fail with '" << part << "'");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST_CONTEXT("message: " << e.what()) {
+      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos);
     }
   }
 }

@@ -18,6 +18,7 @@
 
 #include <Eigen/Core>
 #include <array>
+#include <cstddef>
 #include <memory>
 
 #include "convmat/conv_spec.hpp"
@@ -118,6 +119,21 @@ template <class Scalar>
 typename ConvMatrix<Scalar>::EigenMatrix conv_matrix(const ConvSpec& spec, const Scalar* weight) {
   return ConvMatrix<Scalar>(spec, weight).matrix();
 }
+
+// W's number of nonzeros for `spec`, counted without building W (equals ConvPattern(spec).nnz()).
+// Row r = (channel, o_0, …) of W holds channels_per_group · Π_a entries_a(o_a) nonzeros, so
+//   nnz = row_channels · channels_per_group · Π_a Σ_o entries_a(o),
+// where entries_a(o) is the number of distinct input positions that the taps of row position o
+// land on along axis a (zero padding drops the taps outside the input; reflect, replicate and
+// circular padding fold them back, possibly onto a position another tap already reads). Each
+// entries_a(o) is a union of at most three arithmetic progressions with step d, counted in O(1),
+// so the cost is O(Σ_a rows_a) time and O(1) memory.
+Index conv_matrix_nnz(const ConvSpec& spec);
+
+// Bytes a ConvMatrix<Scalar> holds for `spec` (scalar_size = sizeof(Scalar)): its values and
+// column indices, nnz · (scalar_size + 4), and its row pointers, (rows + 1) · 8. Saturates at
+// SIZE_MAX instead of overflowing.
+std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size);
 
 extern template class ConvMatrix<float>;
 extern template class ConvMatrix<double>;

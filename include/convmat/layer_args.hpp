@@ -70,5 +70,8 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
 
 // Throws unless a bias of `size` entries fits the layer (one per output channel).
 void check_bias(const ConvSpec& spec, Index size);
+// Throws unless a bias tensor of shape `shape` fits the layer: 1-D, one value per output channel
+// (PyTorch's rule for conv*d's bias, ONNX's B of shape (M)).
+void check_bias(const ConvSpec& spec, const Dims& shape);
 
 }  // namespace convmat

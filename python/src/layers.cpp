@@ -1,0 +1,214 @@
+// ConvSpec and the PyTorch/ONNX argument conventions (layer_args.hpp) for Python, and forward():
+// one layer applied to a NumPy batch, by W (ConvMatrix) or by the direct loops.
+
+#include <pybind11/stl.h>
+
+#include <array>
+#include <optional>
+#include <stdexcept>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "convmat/conv_matrix.hpp"
+#include "convmat/layer_args.hpp"
+#include "convmat/loops.hpp"
+
+namespace convmat::python {
+
+namespace {
+
+py::tuple to_tuple(const Dims& d) {
+  py::tuple t(d.size());
+  for (std::size_t i = 0; i < d.size(); ++i) t[i] = py::int_(d[i]);
+  return t;
+}
+
+enum class Method { matrix, loops };
+
+Method method_from_string(const std::string& name) {
+  if (name == "matrix") return Method::matrix;
+  if (name == "loops") return Method::loops;
+  throw std::invalid_argument("method must be 'matrix' (W·x, the sparse matrix) or 'loops' (the "
+                              "direct loops), got '" + name + "'");
+}
+
+// The full output shape of a call: (N, C_out, *out) or (C_out, *out) for an unbatched input.
+Dims call_output_shape(const LayerCall& call) {
+  Dims shape = call.spec.output_shape();
+  if (call.batched) shape.insert(shape.begin(), call.batch);
+  return shape;
+}
+
+Dims call_input_shape(const LayerCall& call) {
+  Dims shape = call.spec.input_shape();
+  if (call.batched) shape.insert(shape.begin(), call.batch);
+  return shape;
+}
+
+// y = layer(x) + bias for the whole batch; the GIL is released while C++ computes.
+template <class Scalar>
+py::array forward_as(const LayerCall& call, const py::array& input, const py::array& weight,
+                     const std::optional<py::array>& bias, Method method) {
+  const auto x = c_contiguous<Scalar>(input);
+  const auto w = c_contiguous<Scalar>(weight);
+  std::optional<py::array_t<Scalar, py::array::c_style>> b;
+  if (bias) b = c_contiguous<Scalar>(*bias);
+  py::array_t<Scalar> y(call_output_shape(call));
+
+  const Scalar* xp = x.data();
+  const Scalar* wp = w.data();
+  const Scalar* bp = b ? b->data() : nullptr;
+  Scalar* yp = y.mutable_data();
+  {
+    py::gil_scoped_release release;
+    if (method == Method::matrix) {
+      ConvMatrix<Scalar>(call.spec, wp).forward(xp, bp, yp, call.batch);
+    } else {
+      direct_forward(call.spec, xp, call.batch, wp, bp, yp);
+    }
+  }
+  return y;
+}
+
+py::array forward(const LayerCall& call, const py::array& input, const py::array& weight,
+                  const std::optional<py::array>& bias, const std::string& method_name,
+                  const std::string& op, const std::array<std::string, 3>& names) {
+  const Method method = method_from_string(method_name);
+  const Dtype dtype = common_dtype(op, {{names[0].c_str(), &input},
+                                        {names[1].c_str(), &weight},
+                                        {names[2].c_str(), bias ? &*bias : nullptr}});
+  // The call was resolved from these shapes; a mismatch means a caller bypassed the package.
+  if (shape_of(input) != call_input_shape(call) || shape_of(weight) != call.spec.weight_shape()) {
+    throw std::invalid_argument(op + ": input of shape " + dims_to_string(shape_of(input)) +
+                                " and weight of shape " + dims_to_string(shape_of(weight)) +
+                                " do not match the layer " + call.spec.to_string());
+  }
+  if (bias) {
+    try {
+      check_bias(call.spec, shape_of(*bias));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(op + ": " + e.what());
+    }
+  }
+  return dispatch(dtype, [&](auto scalar) {
+    return forward_as<decltype(scalar)>(call, input, weight, bias, method);
+  });
+}
+
+}  // namespace
+
+void bind_layers(py::module_& m) {
+  py::class_<ConvSpec>(m, "ConvSpec",
+                       "The validated geometry of one convolution or transposed-convolution layer "
+                       "(C++ convmat::ConvSpec). Sizes are per spatial dimension; shapes are C "
+                       "order without the batch.")
+      .def_property_readonly("kind", [](const ConvSpec& s) { return to_string(s.kind()); },
+                             "'convolution' or 'transposed'")
+      .def_property_readonly("rank", &ConvSpec::rank, "number of spatial dimensions (1-3)")
+      .def_property_readonly("in_channels", &ConvSpec::in_channels)
+      .def_property_readonly("out_channels", &ConvSpec::out_channels)
+      .def_property_readonly("groups", &ConvSpec::groups)
+      .def_property_readonly("input_size",
+                             [](const ConvSpec& s) { return to_tuple(s.input_size()); })
+      .def_property_readonly("kernel_size",
+                             [](const ConvSpec& s) { return to_tuple(s.kernel_size()); })
+      .def_property_readonly("stride", [](const ConvSpec& s) { return to_tuple(s.stride()); })
+      .def_property_readonly("dilation", [](const ConvSpec& s) { return to_tuple(s.dilation()); })
+      .def_property_readonly("pad_begin", [](const ConvSpec& s) { return to_tuple(s.pad_begin()); },
+                             "padding at the begin of each dimension (ONNX pads[:rank])")
+      .def_property_readonly("pad_end", [](const ConvSpec& s) { return to_tuple(s.pad_end()); },
+                             "padding at the end of each dimension (ONNX pads[rank:])")
+      .def_property_readonly("output_padding",
+                             [](const ConvSpec& s) { return to_tuple(s.output_padding()); })
+      .def_property_readonly("padding_mode",
+                             [](const ConvSpec& s) { return to_string(s.padding_mode()); })
+      .def_property_readonly("output_size",
+                             [](const ConvSpec& s) { return to_tuple(s.output_size()); })
+      .def_property_readonly("input_shape",
+                             [](const ConvSpec& s) { return to_tuple(s.input_shape()); },
+                             "(C_in, *input_size)")
+      .def_property_readonly("output_shape",
+                             [](const ConvSpec& s) { return to_tuple(s.output_shape()); },
+                             "(C_out, *output_size)")
+      .def_property_readonly("weight_shape",
+                             [](const ConvSpec& s) { return to_tuple(s.weight_shape()); },
+                             "PyTorch's layout: (C_out, C_in/groups, *k) for a convolution, "
+                             "(C_in, C_out/groups, *k) for a transposed convolution")
+      .def_property_readonly("input_numel", &ConvSpec::input_numel, "columns of the layer's matrix")
+      .def_property_readonly("output_numel", &ConvSpec::output_numel, "rows of the layer's matrix")
+      .def("as_convolution", &ConvSpec::as_convolution,
+           "For a transposed layer, the convolution W whose transpose it is (same kernel, stride, "
+           "padding, dilation; channels swapped); for a convolution, itself.")
+      .def("__eq__", [](const ConvSpec& a, const ConvSpec& b) { return a == b; })
+      .def("__repr__", [](const ConvSpec& s) { return "<ConvSpec " + s.to_string() + ">"; });
+
+  py::class_<LayerCall>(m, "LayerCall", "A resolved call: the layer and how its input was given.")
+      .def_readonly("spec", &LayerCall::spec)
+      .def_readonly("batch", &LayerCall::batch, "N, or 1 for an unbatched input")
+      .def_readonly("batched", &LayerCall::batched, "False for an unbatched (C, *spatial) input")
+      .def_property_readonly("input_shape",
+                             [](const LayerCall& c) { return to_tuple(call_input_shape(c)); })
+      .def_property_readonly("output_shape",
+                             [](const LayerCall& c) { return to_tuple(call_output_shape(c)); });
+
+  py::class_<TorchConvArgs>(m, "TorchConvArgs",
+                            "torch.nn.functional's convolution arguments (C++ TorchConvArgs).")
+      .def(py::init([](Dims stride, Dims padding, Dims dilation, Dims output_padding,
+                       std::string padding_name, Index groups, const std::string& padding_mode) {
+             TorchConvArgs a;
+             a.stride = std::move(stride);
+             a.padding = std::move(padding);
+             a.dilation = std::move(dilation);
+             a.output_padding = std::move(output_padding);
+             a.padding_name = std::move(padding_name);
+             a.groups = groups;
+             a.padding_mode = padding_mode_from_string(padding_mode);
+             return a;
+           }),
+           py::kw_only(), py::arg("stride") = Dims{1}, py::arg("padding") = Dims{0},
+           py::arg("dilation") = Dims{1}, py::arg("output_padding") = Dims{0},
+           py::arg("padding_name") = "", py::arg("groups") = 1, py::arg("padding_mode") = "zeros");
+
+  py::class_<OnnxConvAttributes>(m, "OnnxConvAttributes",
+                                 "ONNX Conv/ConvTranspose attributes (C++ OnnxConvAttributes); "
+                                 "an empty list means the attribute is absent.")
+      .def(py::init([](std::string auto_pad, Dims dilations, Index group, Dims kernel_shape,
+                       Dims pads, Dims strides, Dims output_padding, Dims output_shape) {
+             OnnxConvAttributes a;
+             a.auto_pad = std::move(auto_pad);
+             a.dilations = std::move(dilations);
+             a.group = group;
+             a.kernel_shape = std::move(kernel_shape);
+             a.pads = std::move(pads);
+             a.strides = std::move(strides);
+             a.output_padding = std::move(output_padding);
+             a.output_shape = std::move(output_shape);
+             return a;
+           }),
+           py::kw_only(), py::arg("auto_pad") = "NOTSET", py::arg("dilations") = Dims{},
+           py::arg("group") = 1, py::arg("kernel_shape") = Dims{}, py::arg("pads") = Dims{},
+           py::arg("strides") = Dims{}, py::arg("output_padding") = Dims{},
+           py::arg("output_shape") = Dims{});
+
+  m.def("torch_conv", &torch_conv, py::arg("input_shape"), py::arg("weight_shape"),
+        py::arg("args"), py::arg("rank") = 0,
+        "F.conv{rank}d's arguments → LayerCall (rank 0: from the weight). ValueError on invalid "
+        "arguments, with PyTorch's rule and the values.");
+  m.def("torch_conv_transpose", &torch_conv_transpose, py::arg("input_shape"),
+        py::arg("weight_shape"), py::arg("args"), py::arg("rank") = 0,
+        "F.conv_transpose{rank}d's arguments → LayerCall.");
+  m.def("onnx_conv", &onnx_conv, py::arg("x_shape"), py::arg("w_shape"), py::arg("attributes"),
+        "ONNX Conv's inputs and attributes → LayerCall.");
+  m.def("onnx_conv_transpose", &onnx_conv_transpose, py::arg("x_shape"), py::arg("w_shape"),
+        py::arg("attributes"), "ONNX ConvTranspose's inputs and attributes → LayerCall.");
+
+  m.def("forward", &forward, py::arg("call"), py::arg("input"), py::arg("weight"),
+        py::arg("bias") = std::nullopt, py::arg("method") = "matrix", py::arg("op") = "forward",
+        py::arg("names") = std::array<std::string, 3>{"input", "weight", "bias"},
+        "The layer on `input` (shape call.input_shape): W·x + b with method='matrix', the direct "
+        "loops with method='loops'. Returns a new array of shape call.output_shape and the input's "
+        "dtype. TypeError for dtypes other than float32/float64 or mixed dtypes; `op` and `names` "
+        "(of input, weight, bias) name the operation and the arrays in messages.");
+}
+
+}  // namespace convmat::python

@@ -1,0 +1,642 @@
+#!/usr/bin/python3
+"""Tests of the `convmat` command, run by CTest:  cli_tests.py CONVMAT_BINARY GROUP
+
+Every expected value comes from PyTorch (or the seeds' numbers), never from convmat itself.
+Each group runs in its own temporary directory. Groups: help, demo, shape, apply, matrix,
+check, diagnose, descriptor, bad_input, interrupt, json.
+"""
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import scipy.io
+import torch
+import torch.nn.functional as F
+
+CONVMAT = os.path.abspath(sys.argv[1])
+FAILURES = []
+
+
+def run(*args, expect=None):
+    """Runs convmat; returns (exit status, stdout, stderr). `expect` asserts the status."""
+    p = subprocess.run([CONVMAT, *map(str, args)], capture_output=True, text=True, timeout=300)
+    if expect is not None and p.returncode != expect:
+        raise AssertionError(f"convmat {' '.join(map(str, args))}: exit {p.returncode}, expected {expect}\n"
+                             f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(condition, message):
+    if not condition:
+        FAILURES.append(message)
+        print("FAIL:", message)
+
+
+def save(name, array):
+    np.save(name, np.asarray(array))
+    return name
+
+
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+# ---------------------------------------------------------------------------------------------
+
+def test_help():
+    status, out, _ = run("--help", expect=0)
+    for name in ["demo", "shape", "apply", "matrix", "check", "diagnose"]:
+        check(f"  {name} " in out, f"convmat --help lists {name}")
+        status, out_c, _ = run(name, "--help", expect=0)
+        check(out_c.startswith(f"usage: convmat {name}"), f"convmat {name} --help starts with its usage")
+        status, out_h, _ = run(name, "-h", expect=0)
+        check(out_h == out_c, f"-h equals --help for {name}")
+    check("exit status: 0 ok, 1" in out, "the program help states the exit codes")
+    _, out, _ = run("check", "--help", expect=0)
+    check("(n_i + 1)*eps + eps_out" in out and "2^-23" in out, "check --help states the tolerance formula")
+    _, out, _ = run("diagnose", "--help", expect=0)
+    for family in ["kernel_flipped", "pads_swapped", "pad_begin+1", "output_padding_at_begin", "weight_channels_swapped",
+                   "groups_wrong_axis_input", "dilation-1", "bias_twice", "stride_dilation_swapped"]:
+        check(family in out, f"diagnose --help lists {family}")
+    _, out, _ = run("shape", "--help", expect=0)
+    check("gXmbX_icXidXihXiwX" in out and "PyTorch's d = dd/dh/dw + 1" in out, "shape --help documents the descriptor subset")
+    status, _, err = run(expect=2)
+    check("usage: convmat" in err, "no command: usage on stderr, exit 2")
+    status, _, err = run("frobnicate", expect=2)
+    check("unknown command 'frobnicate'" in err, "unknown command named")
+
+
+def test_demo():
+    _, out, _ = run("demo", expect=0)
+    check("0 disagree" in out and "MISMATCH" not in out, "demo: every seed example agrees")
+    check("[     1      2      0      3      4      0      0      0      0]" in out, "demo prints seed 000's W")
+    run("demo", "--json", expect=2)
+
+
+def shape_of(*args):
+    _, out, _ = run("shape", *args, "--json", expect=0)
+    return json.loads(out)
+
+
+def test_shape():
+    # Seed 001's table, checked against the seed's numbers and against torch.
+    cases = [("conv", 4, 3, 1, 0, 2), ("conv", 5, 4, 1, 2, 6), ("tconv", 2, 3, 1, 0, 4), ("tconv", 6, 4, 1, 2, 5),
+             ("tconv", 7, 3, 1, 2, 5), ("tconv", 2, 3, 2, 0, 5), ("tconv", 3, 3, 2, 1, 5)]
+    for kind, n, k, s, p, seed in cases:
+        op = "conv2d" if kind == "conv" else "conv_transpose2d"
+        j = shape_of("--op", op, "--input-shape", f"1,1,{n},{n}", "--weight-shape", f"1,1,{k},{k}", "--stride", s, "--padding", p)
+        layer = torch.nn.Conv2d(1, 1, k, stride=s, padding=p) if kind == "conv" else \
+            torch.nn.ConvTranspose2d(1, 1, k, stride=s, padding=p)
+        torch_shape = list(layer(torch.zeros(1, 1, n, n)).shape)
+        check(j["output_shape"] == [1, 1, seed, seed] == torch_shape, f"seed 001 {op} n={n} k={k} s={s} p={p}: {j['output_shape']}")
+    # Seed 000: conv then the transposed layer with the same hyperparameters restore 16x16.
+    j = shape_of("--op", "conv2d", "--input-shape", "1,10,16,16", "--weight-shape", "20,10,5,5", "--padding", 2, "--stride", 3)
+    check(j["output_shape"] == [1, 20, 6, 6], "seed 000 conv output 6x6")
+    j = shape_of("--op", "conv_transpose2d", "--input-shape", "1,20,6,6", "--weight-shape", "20,10,5,5", "--padding", 2, "--stride", 3)
+    check(j["output_shape"] == [1, 10, 16, 16], "seed 000 tconv(conv(X)).shape == X.shape")
+    # The formula's terms in the text output.
+    _, out, _ = run("shape", "--op", "conv2d", "--input-shape", "1,3,7,7", "--weight-shape", "16,3,3,3", "--stride", 2,
+                    "--padding", 1, expect=0)
+    check("floor((7 + 1 + 1 - 1*(3-1) - 1) / 2) + 1 = 4" in out, "shape prints the formula's terms")
+    check("benchdnn: g1mb1_ic3ih7iw7_oc16oh4ow4_kh3kw3_sh2sw2_ph1pw1_dh0dw0" in out, "shape prints the benchdnn descriptor")
+    # Every op against torch (ONNX through explicit padding), W's nonzeros against a dense W from torch.
+    layers = [
+        ("conv1d", [2, 3, 11], [4, 3, 3], ["--stride", 2, "--padding", 1, "--dilation", 2],
+         lambda x, w: F.conv1d(x, w, stride=2, padding=1, dilation=2)),
+        ("conv3d", [1, 2, 5, 6, 4], [4, 1, 3, 2, 2], ["--groups", 2, "--padding", "1,0,1"],
+         lambda x, w: F.conv3d(x, w, groups=2, padding=(1, 0, 1))),
+        ("conv_transpose1d", [1, 4, 5], [4, 3, 4], ["--stride", 3, "--output-padding", 2, "--padding", 1],
+         lambda x, w: F.conv_transpose1d(x, w, stride=3, output_padding=2, padding=1)),
+        ("conv_transpose3d", [1, 2, 3, 2, 3], [2, 2, 2, 3, 2], ["--stride", "2,1,2", "--dilation", "1,2,1", "--groups", 2],
+         lambda x, w: F.conv_transpose3d(x, w, stride=(2, 1, 2), dilation=(1, 2, 1), groups=2)),
+        ("conv2d", [1, 2, 6, 5], [3, 2, 3, 3], ["--padding", "same", "--padding-mode", "reflect"],
+         lambda x, w: F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), w)),
+        ("onnx_conv", [1, 1, 8, 8], [2, 1, 3, 3], ["--strides", 2, "--auto-pad", "SAME_UPPER"],
+         lambda x, w: F.conv2d(F.pad(x, (0, 1, 0, 1)), w, stride=2)),
+        ("onnx_conv_transpose", [1, 2, 4], [2, 3, 3], ["--strides", 2, "--output-shape", 9],
+         lambda x, w: F.conv_transpose1d(x, w, stride=2, output_padding=0)[..., :9]),
+    ]
+    for op, xs, ws, extra, f in layers:
+        j = shape_of("--op", op, "--input-shape", ",".join(map(str, xs)), "--weight-shape", ",".join(map(str, ws)), *extra)
+        x = torch.zeros(*xs, dtype=torch.float64)
+        w = torch.zeros(*ws, dtype=torch.float64)
+        check(j["output_shape"] == list(f(x, w).shape), f"{op} output shape {j['output_shape']} vs torch {list(f(x, w).shape)}")
+        # W's structure: the columns of the layer's matrix are the layer on unit inputs (one sample).
+        sample = [1] + xs[1:]
+        n_in = int(np.prod(sample))
+        w1 = torch.ones(*ws, dtype=torch.float64)
+        cols = [f(torch.eye(n_in, dtype=torch.float64)[i].reshape(sample), w1).reshape(-1) for i in range(n_in)]
+        dense = torch.stack(cols, 1)
+        nnz_torch = int((dense != 0).sum())
+        check(j["matrix"]["nnz"] == nnz_torch, f"{op}: W's nonzeros {j['matrix']['nnz']} vs torch {nnz_torch}")
+
+
+def test_apply():
+    # Seed 000 and 002 numbers exactly.
+    K = save("k.npy", np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
+    X = save("x.npy", np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
+    seeds = [([], [[0, 0, 1], [0, 4, 6], [4, 12, 9]]), (["--padding", 1], [[4]]),
+             (["--stride", 2], [[0, 0, 0, 1], [0, 0, 2, 3], [0, 2, 0, 3], [4, 6, 6, 9]])]
+    for extra, expected in seeds:
+        run("apply", "--op", "conv_transpose2d", "--input", X, "--weight", K, *extra, "-o", "y.npy", expect=0)
+        y = np.load("y.npy")
+        check(y.dtype == np.float64 and np.array_equal(y[0, 0], np.array(expected, dtype=float)), f"seed 000 trans_conv {extra}: {y}")
+    save("k2.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=np.float32))
+    save("x9.npy", np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3))
+    run("apply", "--op", "conv2d", "--input", "x9.npy", "--weight", "k2.npy", "-o", "y.npy", expect=0)
+    y = np.load("y.npy")
+    check(y.dtype == np.float32 and np.array_equal(y[0, 0], [[27, 37], [57, 67]]), "seed 000 corr2d as W x, float32 in and out")
+    save("x5678.npy", np.array([[[[5.0, 6.0], [7.0, 8.0]]]]))
+    run("apply", "--op", "conv_transpose2d", "--input", "x5678.npy", "--weight", "k2.npy", "--stride", 2, "-o", "y.npy", expect=0)
+    check(np.array_equal(np.load("y.npy")[0, 0], [[5, 10, 6, 12], [15, 20, 18, 24], [7, 14, 8, 16], [21, 28, 24, 32]]),
+          "seed 002 pixel splatting")
+    # Random layers against torch, float64.
+    r = rng(1)
+    cases = [
+        ("conv2d", (2, 4, 9, 8), (6, 2, 3, 2), ["--stride", "2,1", "--padding", "1,0", "--dilation", "1,2", "--groups", 2],
+         lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+        ("conv_transpose2d", (2, 4, 4, 5), (4, 3, 3, 3), ["--stride", 2, "--padding", 1, "--output-padding", 1, "--groups", 2,
+                                                          "--dilation", "1,2"],
+         lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1, groups=2, dilation=(1, 2))),
+        ("conv1d", (3, 2, 10), (3, 2, 4), ["--padding", 3, "--padding-mode", "circular"],
+         lambda x, w, b: F.conv1d(F.pad(x, (3, 3), mode="circular"), w, b)),
+        ("conv3d", (4, 5, 4, 3), (2, 4, 2, 2, 2), ["--padding", 1, "--padding-mode", "replicate", "--stride", 2],
+         lambda x, w, b: F.conv3d(F.pad(x[None], (1,) * 6, mode="replicate"), w, b, stride=2)[0]),  # unbatched input
+    ]
+    for op, xs, ws, extra, f in cases:
+        x, w = r.standard_normal(xs), r.standard_normal(ws)
+        cout = ws[1] * (2 if "--groups" in extra else 1) if "transpose" in op else ws[0]
+        b = r.standard_normal(cout)
+        save("x.npy", x), save("w.npy", w), save("b.npy", b)
+        run("apply", "--op", op, "--input", "x.npy", "--weight", "w.npy", "--bias", "b.npy", *extra, "-o", "y.npy", expect=0)
+        y = np.load("y.npy")
+        ref = f(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)).numpy()
+        check(y.shape == ref.shape and np.allclose(y, ref, rtol=1e-12, atol=1e-12), f"apply {op} equals torch")
+    # Integer input: converted with a note, float64 output; --dtype overrides.
+    save("xi.npy", np.arange(9, dtype=np.int64).reshape(1, 1, 3, 3))
+    _, _, err = run("apply", "--op", "conv2d", "--input", "xi.npy", "--weight", "k2.npy", "-o", "y.npy", expect=0)
+    check("xi.npy holds int64; converted to float64" in err, "integer input: a note on stderr")
+    check(np.load("y.npy").dtype == np.float64, "integer input: float64 output")
+    run("apply", "--op", "conv2d", "--input", "xi.npy", "--weight", "k2.npy", "--dtype", "float32", "-o", "y.npy", expect=0)
+    check(np.load("y.npy").dtype == np.float32, "--dtype float32")
+    # Fortran order and big-endian inputs give the same result as C order.
+    x = r.standard_normal((2, 3, 5, 4))
+    w = r.standard_normal((2, 3, 2, 2))
+    save("w.npy", w)
+    save("xc.npy", x)
+    save("xf.npy", np.asfortranarray(x))
+    save("xb.npy", x.astype(">f8"))
+    outs = []
+    for name in ["xc.npy", "xf.npy", "xb.npy"]:
+        run("apply", "--op", "conv2d", "--input", name, "--weight", "w.npy", "-o", "y.npy", expect=0)
+        outs.append(np.load("y.npy"))
+    check(np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2]), "Fortran order and big-endian read as C order")
+    check(not [f for f in os.listdir(".") if ".tmp-" in f], "no temporary files left behind")
+
+
+def test_matrix():
+    save("k2.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    _, out, _ = run("matrix", "--op", "conv2d", "--input-shape", "1,1,3,3", "--weight", "k2.npy", expect=0)
+    seed_w = "  [1 2 0 3 4 0 0 0 0]\n  [0 1 2 0 3 4 0 0 0]\n  [0 0 0 1 2 0 3 4 0]\n  [0 0 0 0 1 2 0 3 4]\n"
+    check(seed_w in out, "matrix prints seed 000's kernel2matrix W")
+    _, out, _ = run("matrix", "--op", "conv2d", "--input-shape", "1,1,3,3", "--weight", "k2.npy", "--json", expect=0)
+    check(json.loads(out)["dense"][0] == [1, 2, 0, 3, 4, 0, 0, 0, 0], "matrix --json dense rows")
+    r = rng(2)
+    layers = [
+        ("conv2d", (1, 4, 6, 5), (6, 2, 3, 3), ["--groups", 2, "--stride", 2, "--padding", 1],
+         lambda x, w: F.conv2d(x, w, groups=2, stride=2, padding=1)),
+        ("conv_transpose2d", (1, 3, 4, 3), (3, 2, 3, 2), ["--stride", "2,1", "--output-padding", "1,0", "--dilation", 2],
+         lambda x, w: F.conv_transpose2d(x, w, stride=(2, 1), output_padding=(1, 0), dilation=2)),
+        ("conv1d", (2, 7), (3, 2, 3), ["--padding", 2, "--padding-mode", "reflect"],
+         lambda x, w: F.conv1d(F.pad(x[None], (2, 2), mode="reflect"), w)[0]),
+    ]
+    for op, xs, ws, extra, f in layers:
+        w = r.standard_normal(ws)
+        save("w.npy", w)
+        wt = torch.from_numpy(w)
+        n_in = int(np.prod(xs))
+        dense = torch.stack([f(torch.eye(n_in, dtype=torch.float64)[i].reshape(xs), wt).reshape(-1) for i in range(n_in)], 1).numpy()
+        shape = ",".join(map(str, xs))
+        for transpose in [False, True]:
+            flags = ["--transpose"] if transpose else []
+            run("matrix", "--op", op, "--input-shape", shape, "--weight", "w.npy", *extra, *flags, "-o", "w.mtx", expect=0)
+            m = scipy.io.mmread("w.mtx").toarray()
+            ref = dense.T if transpose else dense
+            check(m.shape == ref.shape and np.array_equal(m, ref), f"matrix {op} transpose={transpose}: mmread equals torch's columns")
+        run("matrix", "--op", op, "--input-shape", shape, "--weight-shape", ",".join(map(str, ws)), *extra, "-o", "p.mtx", expect=0)
+        p = scipy.io.mmread("p.mtx").toarray()
+        ones = torch.stack([f(torch.eye(n_in, dtype=torch.float64)[i].reshape(xs), torch.ones(ws, dtype=torch.float64)).reshape(-1)
+                            for i in range(n_in)], 1).numpy()
+        check(np.array_equal(p != 0, ones != 0), f"matrix {op} without --weight: the pattern file has W's structure")
+    status, _, err = run("matrix", "--op", "conv2d", "--input-shape", "1,8,32,32", "--weight-shape", "8,8,3,3", expect=2)
+    check("too large to print" in err and "--output" in err, "a large matrix is not printed")
+
+
+def blame_taps(op_fn, x, w, b, index):
+    """The input positions feeding output element `index`, by autograd (independent of convmat)."""
+    xt = torch.from_numpy(x).clone().requires_grad_(True)
+    y = op_fn(xt, torch.from_numpy(w), torch.from_numpy(b))
+    y[tuple(index)].backward()
+    return {tuple(i) for i in np.argwhere(xt.grad.numpy() != 0)}
+
+
+def test_check():
+    # Seed 000: trans_conv(X, K) with X = K = [[0, 1], [2, 3]] is [[0, 0, 1], [0, 4, 6], [4, 12, 9]].
+    save("sx.npy", np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
+    save("sy.npy", np.array([[[[0.0, 0, 1], [0, 4, 6], [4, 12, 9]]]]))
+    save("sbad.npy", np.array([[[[0.0, 0, 1], [0, 5, 6], [4, 12, 9]]]]))
+    seed = ["--op", "conv_transpose2d", "--input", "sx.npy", "--weight", "sx.npy"]
+    run("check", *seed, "--candidate", "sy.npy", expect=0)
+    _, out, _ = run("check", *seed, "--candidate", "sbad.npy", "--json", expect=1)
+    worst = json.loads(out)["worst"][0]
+    # Y[1, 1] = X[0,0]K[1,1] + X[0,1]K[1,0] + X[1,0]K[0,1] + X[1,1]K[0,0] = 0 + 2 + 2 + 0 = 4
+    check(worst["index"] == [0, 0, 1, 1] and worst["oracle"] == 4 and worst["candidate"] == 5, "seed 000: the 5 is blamed, oracle 4")
+    check(sorted(t["input"] * t["weight"] for t in worst["terms"]) == [0, 0, 2, 2], "seed 000: the four splats of Y[1, 1]")
+    r = rng(3)
+    x = r.standard_normal((2, 4, 7, 6)).astype(np.float32)
+    w = r.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    b = r.standard_normal(6).astype(np.float32)
+    save("x.npy", x), save("w.npy", w), save("b.npy", b)
+
+    def op(xt, wt, bt):
+        return F.conv2d(xt, wt, bt, stride=(2, 1), padding=1, groups=2)
+
+    y = op(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)).numpy()
+    layer = ["--op", "conv2d", "--input", "x.npy", "--weight", "w.npy", "--bias", "b.npy", "--stride", "2,1", "--padding", 1,
+             "--groups", 2]
+    save("y.npy", y)
+    _, out, _ = run("check", *layer, "--candidate", "y.npy", expect=0)
+    check("result: ok" in out, "torch's float32 output passes")
+    # The same layer in float16 storage: passes with the float16 tolerance, fails float32's.
+    save("y16.npy", y.astype(np.float16))
+    run("check", *layer, "--candidate", "y16.npy", expect=0)
+    run("check", *layer, "--candidate", "y16.npy", "--rtol", 1e-6, expect=1)
+    # A long sequential float32 sum of positive terms (numpy's cumsum): within the float32
+    # tolerance, outside the one of a float64 computation stored as float32.
+    xs, ws = r.uniform(0, 1, (1, 512, 12)).astype(np.float32), r.uniform(0, 1, (1, 512, 9)).astype(np.float32)
+    seq = np.array([[[np.cumsum((xs[0, :, o:o + 9] * ws[0]).reshape(-1), dtype=np.float32)[-1] for o in range(4)]]])
+    save("xs.npy", xs), save("ws.npy", ws), save("seq.npy", seq.astype(np.float32))
+    S = ["--op", "conv1d", "--input", "xs.npy", "--weight", "ws.npy", "--candidate", "seq.npy"]
+    run("check", *S, expect=0)
+    run("check", *S, "--precision", "float64", expect=1)
+    # One element perturbed: exit 1, that element blamed with the taps autograd finds.
+    bad = y.copy()
+    bad[1, 3, 2, 4] += 1e-2
+    save("bad.npy", bad)
+    _, out, _ = run("check", *layer, "--candidate", "bad.npy", "--json", "--blame-terms", 100, expect=1)
+    j = json.loads(out)
+    check(j["bad"] == 1 and not j["passed"], "one bad element counted")
+    worst = j["worst"][0]
+    check(worst["index"] == [1, 3, 2, 4], f"blamed index {worst['index']}")
+    ref = op(torch.from_numpy(x).double(), torch.from_numpy(w).double(), torch.from_numpy(b).double())[1, 3, 2, 4].item()
+    check(abs(worst["oracle"] - ref) < 1e-12 and worst["candidate"] == float(bad[1, 3, 2, 4]), "blame: oracle sum and candidate value")
+    check(worst["bias"] == float(b[3]), "blame: the bias")
+    taps = {tuple(t["input_index"]) for t in worst["terms"]}
+    check(taps == blame_taps(op, x, w, b, (1, 3, 2, 4)), "blame: the input positions are those autograd finds")
+    for t in worst["terms"]:
+        c_out, c_in_group = t["weight_index"][:2]
+        check(c_out == 3 and t["weight"] == float(w[tuple(t["weight_index"])]) and t["input"] == float(x[tuple(t["input_index"])]),
+              "blame: the weight index and values")
+    check(abs(sum(t["input"] * t["weight"] for t in worst["terms"]) + worst["bias"] - worst["oracle"]) < 1e-9, "terms sum to the oracle")
+    _, out, _ = run("check", *layer, "--candidate", "bad.npy", expect=1)
+    check("y[1, 3, 2, 4]: candidate" in out and "... and" in out, "text blame names the element and caps the terms")
+    # Overrides: a loose --atol passes it.
+    run("check", *layer, "--candidate", "bad.npy", "--atol", 0.1, expect=0)
+    # A transposed layer's blame: the taps of a column of W.
+    xt = r.standard_normal((1, 3, 4, 4))
+    wt = r.standard_normal((3, 2, 3, 3))
+    bt = np.zeros(2)
+    save("xt.npy", xt), save("wt.npy", wt), save("bt.npy", bt)
+
+    def top(xx, ww, bb):
+        return F.conv_transpose2d(xx, ww, bb, stride=2, padding=1)
+
+    yt = top(torch.from_numpy(xt), torch.from_numpy(wt), torch.from_numpy(bt)).numpy()
+    yt[0, 1, 3, 2] -= 1
+    save("yt.npy", yt)
+    _, out, _ = run("check", "--op", "conv_transpose2d", "--input", "xt.npy", "--weight", "wt.npy", "--bias", "bt.npy", "--stride", 2,
+                    "--padding", 1, "--candidate", "yt.npy", "--json", "--blame-terms", 100, expect=1)
+    worst = json.loads(out)["worst"][0]
+    check(worst["index"] == [0, 1, 3, 2], "transposed: blamed index")
+    check({tuple(t["input_index"]) for t in worst["terms"]} == blame_taps(top, xt, wt, bt, (0, 1, 3, 2)),
+          "transposed: blamed input positions equal autograd's")
+    # NaN where the oracle is finite fails; a wrong shape fails with exit 1.
+    nan = y.copy()
+    nan[0, 0, 0, 0] = np.nan
+    save("nan.npy", nan)
+    _, out, _ = run("check", *layer, "--candidate", "nan.npy", expect=1)
+    check("NaN or infinite" in out, "NaN counted")
+    save("short.npy", y[:, :, :3])
+    _, out, _ = run("check", *layer, "--candidate", "short.npy", expect=1)
+    check("differs from the layer's output shape (2, 6, 4, 6)" in out, "shape mismatch reported")
+    # Unbatched input and candidate.
+    save("xu.npy", x[0])
+    save("yu.npy", y[0])
+    run("check", *layer[:2], "--input", "xu.npy", *layer[4:], "--candidate", "yu.npy", expect=0)
+
+
+def diagnose_ids(layer, candidate):
+    save("cand.npy", candidate)
+    status, out, err = run("diagnose", *layer, "--candidate", "cand.npy", "--json")
+    if status != 1:
+        raise AssertionError(f"diagnose exit {status}: {out} {err}")
+    return json.loads(out)["reproducing"]
+
+
+def test_diagnose():
+    r = rng(4)
+    T = torch.from_numpy
+
+    def expect(layer, candidate, mistake):
+        ids = diagnose_ids(layer, candidate)
+        check(mistake in ids, f"diagnose names {mistake}: got {ids}")
+
+    # Seed 002's pixel splatting with the kernel not flipped the way a convolution-based
+    # implementation must: named.
+    save("sx.npy", np.array([[[[5.0, 6.0], [7.0, 8.0]]]]))
+    save("sk.npy", np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    seed = ["--op", "conv_transpose2d", "--input", "sx.npy", "--weight", "sk.npy", "--stride", 2]
+    unflipped = F.conv_transpose2d(torch.tensor([[[[5.0, 6.0], [7.0, 8.0]]]]), torch.tensor([[[[4.0, 3.0], [2.0, 1.0]]]]), stride=2)
+    check("kernel_flipped" in diagnose_ids(seed, unflipped.numpy()), "seed 002 with the kernel reversed: kernel_flipped")
+
+    # A: grouped, strided, dilated conv2d with bias.
+    x, w, b = r.standard_normal((2, 4, 9, 8)), r.standard_normal((6, 2, 3, 2)), r.standard_normal(6)
+    save("x.npy", x), save("w.npy", w), save("b.npy", b)
+    A = ["--op", "conv2d", "--input", "x.npy", "--weight", "w.npy", "--bias", "b.npy", "--stride", "2,1", "--padding", "1,1",
+         "--dilation", "1,2", "--groups", 2]
+    xt, wt, bt = T(x), T(w), T(b)
+
+    def conv(xx=xt, ww=wt, bb=bt, stride=(2, 1), dilation=(1, 2), pads=(1, 1, 1, 1)):  # pads: (w0, w1, h0, h1)
+        return F.conv2d(F.pad(xx, pads), ww, bb, stride=stride, dilation=dilation, groups=2).numpy()
+
+    good = conv()
+    save("good.npy", good)
+    status, out, _ = run("diagnose", *A, "--candidate", "good.npy", expect=0)
+    check("nothing to diagnose" in out, "a correct candidate: nothing to diagnose, exit 0")
+    expect(A, conv(ww=wt.flip(2, 3)), "kernel_flipped")
+    expect(A, conv(ww=wt.flip(3)), "kernel_flipped[w]")
+    expect(A, conv(pads=(2, 1, 2, 1)), "pad_begin+1")
+    expect(A, conv(pads=(0, 1, 0, 1)), "pad_begin-1")
+    expect(A, conv(pads=(1, 2, 1, 2)), "pad_end+1")
+    expect(A, conv(pads=(1, 0, 1, 1)), "pad_end-1[w]")
+    # The weight's channel axes swapped within each group: (g, C_in/g, C_out/g, k...) read.
+    swapped = w.reshape(2, 2, 3, 3, 2).transpose(0, 2, 1, 3, 4).reshape(6, 2, 3, 2)
+    expect(A, conv(ww=T(swapped)), "weight_channels_swapped")
+    # Groups along the wrong axis: channel c in group c mod g.
+    inter_in = T(x.reshape(2, 2, 2, 9, 8).transpose(0, 2, 1, 3, 4).reshape(2, 4, 9, 8).copy())
+    expect(A, conv(xx=inter_in), "groups_wrong_axis_input")
+    out_inter = good.reshape(2, 2, 3, *good.shape[2:]).transpose(0, 2, 1, 3, 4).reshape(good.shape)
+    expect(A, out_inter, "groups_wrong_axis_output")
+    both = conv(xx=inter_in)
+    expect(A, both.reshape(2, 2, 3, *both.shape[2:]).transpose(0, 2, 1, 3, 4).reshape(both.shape), "groups_wrong_axis_both")
+    expect(A, conv(dilation=(2, 3)), "dilation+1")
+    expect(A, conv(dilation=(1, 1)), "dilation-1")
+    expect(A, conv(bb=None), "bias_missing")
+    expect(A, conv(bb=2 * bt), "bias_twice")
+    expect(A, conv(stride=(1, 2), dilation=(2, 1)), "stride_dilation_swapped")
+
+    # B: ONNX SAME_UPPER computed as SAME_LOWER.
+    xb, wb = r.standard_normal((1, 2, 8, 8)), r.standard_normal((3, 2, 3, 3))
+    save("xb.npy", xb), save("wb.npy", wb)
+    B = ["--op", "onnx_conv", "--input", "xb.npy", "--weight", "wb.npy", "--strides", 2, "--auto-pad", "SAME_UPPER"]
+    lower = F.conv2d(F.pad(T(xb), (1, 0, 1, 0)), T(wb), stride=2).numpy()
+    expect(B, lower, "pads_swapped")
+
+    # C: grouped transposed conv with output_padding.
+    xc, wc, bc = r.standard_normal((2, 4, 4, 5)), r.standard_normal((4, 3, 3, 3)), r.standard_normal(6)
+    save("xc.npy", xc), save("wc.npy", wc), save("bc.npy", bc)
+    C = ["--op", "conv_transpose2d", "--input", "xc.npy", "--weight", "wc.npy", "--bias", "bc.npy", "--stride", 2, "--padding", 1,
+         "--output-padding", 1, "--groups", 2, "--dilation", "1,2"]
+
+    def tconv(ww=T(wc), dilation=(1, 2)):
+        return F.conv_transpose2d(T(xc), ww, T(bc), stride=2, padding=1, output_padding=1, groups=2, dilation=dilation).numpy()
+
+    goodc = tconv()
+    # The full scatter (no padding), cropped at an offset: what a kernel with a shifted window gives.
+    full = F.conv_transpose2d(T(xc), T(wc), None, stride=2, groups=2, dilation=(1, 2)).numpy()
+
+    def crop(begin_h, begin_w):
+        out = np.zeros_like(goodc)
+        H, W = goodc.shape[2:]
+        for i in range(H):
+            for j in range(W):
+                si, sj = i + begin_h, j + begin_w
+                if 0 <= si < full.shape[2] and 0 <= sj < full.shape[3]:
+                    out[:, :, i, j] = full[:, :, si, sj]
+        return out + bc[None, :, None, None]
+
+    check(np.allclose(crop(1, 1), goodc), "the crop helper reproduces the correct transposed output")
+    expect(C, tconv(ww=T(wc).flip(2, 3)), "kernel_flipped")
+    expect(C, crop(0, 0), "output_padding_at_begin")
+    expect(C, crop(2, 2), "pad_begin+1 (size kept)")
+    # oneDNN's deconvolution weight layout (g, C_out/g, C_in/g, k...) read as PyTorch's.
+    onednn = wc.reshape(2, 3, 2, 3, 3).transpose(0, 2, 1, 3, 4).reshape(4, 3, 3, 3)
+    expect(C, tconv(ww=T(onednn)), "weight_channels_swapped")
+    expect(C, tconv(dilation=(2, 3)), "dilation+1")
+
+    # D: reflect padding done as zeros.
+    xd, wd = r.standard_normal((1, 2, 10)), r.standard_normal((3, 2, 3))
+    save("xd.npy", xd), save("wd.npy", wd)
+    D = ["--op", "conv1d", "--input", "xd.npy", "--weight", "wd.npy", "--padding", 2, "--padding-mode", "reflect"]
+    expect(D, F.conv1d(T(xd), T(wd), padding=2).numpy(), "padding_mode_zeros")
+
+    # Noise: no single mistake reproduces it; the text says so.
+    save("noise.npy", r.standard_normal(good.shape))
+    _, out, _ = run("diagnose", *A, "--candidate", "noise.npy", expect=1)
+    check("no single mistake of the catalogue reproduces the candidate" in out, "noise: nothing named")
+
+
+def test_descriptor():
+    r = rng(5)
+    # benchdnn dilation 1 = PyTorch dilation 2; oh deduced; right padding implied by ow.
+    x, w = r.standard_normal((2, 4, 9, 8)), r.standard_normal((6, 2, 3, 2))
+    save("x.npy", x), save("w.npy", w)
+    desc = "g2mb2_ic4ih9iw8_oc6ow8_kh3kw2_sh2sw1_ph1pw0_dh0dw1"
+    # ow8 with kw2, dw1 (extent 3), pw0: the end padding is 7 - 8 + 3 - 0 = 2.
+    y = F.conv2d(F.pad(torch.from_numpy(x), (0, 2, 1, 1)), torch.from_numpy(w), stride=(2, 1), dilation=(1, 2), groups=2).numpy()
+    save("y.npy", y)
+    _, out, _ = run("check", "--desc", desc, "--input", "x.npy", "--weight", "w.npy", "--candidate", "y.npy", expect=0)
+    check("result: ok" in out, "benchdnn descriptor with data: torch's output passes")
+    j = shape_of("--desc", desc)
+    check(j["output_shape"] == list(y.shape), "descriptor output shape")
+    check(j["axes"][1]["dilation"] == 2 and j["axes"][1]["pad_end"] == 2, "descriptor dilation + 1 and implied end padding")
+    # deconv: weights in PyTorch's layout.
+    xt, wt = r.standard_normal((2, 4, 3, 3)), r.standard_normal((4, 2, 4, 4))
+    save("xt.npy", xt), save("wt.npy", wt)
+    yt = F.conv_transpose2d(torch.from_numpy(xt), torch.from_numpy(wt), stride=2, padding=1, output_padding=1).numpy()
+    save("yt.npy", yt)
+    run("check", "--desc", "ic4ih3oc2oh7kh4sh2ph1", "--deconv", "--input", "xt.npy", "--weight", "wt.npy", "--candidate", "yt.npy",
+        expect=0)
+    # mb written and different from the input's batch: refused.
+    _, _, err = run("check", "--desc", "mb3ic4ih3oc2oh7kh4sh2ph1", "--deconv", "--input", "xt.npy", "--weight", "wt.npy",
+                    "--candidate", "yt.npy", expect=2)
+    check("differs from the descriptor's mb3" in err, "mb mismatch named")
+    _, _, err = run("shape", "--desc", "ic4ih3oc2kh4sh2dh-1", expect=2)
+    check("entry 'dh' needs a non-negative decimal number" in err, "descriptor error names the entry")
+    _, _, err = run("shape", "--desc", "ic4ih3oc2kh4", "--op", "conv2d", expect=2)
+    check("not both" in err, "--desc with --op refused")
+
+
+def test_bad_input():
+    r = rng(6)
+    x, w = r.standard_normal((1, 2, 5, 5)).astype(np.float32), r.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    save("x.npy", x), save("w.npy", w)
+    good = open("x.npy", "rb").read()
+    data = x.tobytes()
+
+    def with_header(text, payload=data, version=1):
+        """A .npy file with the header dict `text` (the length field made to fit it)."""
+        header = text.encode() + b"\n"
+        size = len(header).to_bytes(2 if version == 1 else 4, "little")
+        return b"\x93NUMPY" + bytes([version, 0]) + size + header + payload
+    L = ["--op", "conv2d", "--weight", "w.npy"]
+
+    def bad(name, content, message):
+        with open(name, "wb") as f:
+            f.write(content)
+        _, _, err = run("apply", *L, "--input", name, "-o", "y.npy", expect=2)
+        check(message in err and name in err, f"{name}: '{message}' in {err!r}")
+        check(not os.path.exists("y.npy"), f"{name}: no output written")
+
+    bad("missing_magic.npy", b"NOTNUMPY" + good[8:], "does not start with \\x93NUMPY")
+    bad("tiny.npy", b"\x93NUM", "shorter than the 10-byte preamble")
+    bad("truncated.npy", good[:-7], "truncated or lying shape")
+    bad("lying.npy", good.replace(b"(1, 2, 5, 5)", b"(1, 2, 5, 9)"), "needs 360 bytes of data, the file has 200")
+    bad("trailing.npy", good + b"\0" * 8, "lying shape or trailing bytes")
+    bad("huge_header.npy", b"\x93NUMPY\x02\x00" + (2**31).to_bytes(4, "little") + b"{}", "more than the 65536")
+    bad("header_past_end.npy", b"\x93NUMPY\x01\x00\xff\x00{'descr'", "truncated: the header claims 255 bytes")
+    bad("version.npy", b"\x93NUMPY\x04\x00" + good[8:], "unsupported .npy format version 4.0")
+    bad("complex.npy", good.replace(b"<f4", b"<c8"), "dtype '<c8' (complex) is not supported")
+    bad("object.npy", good.replace(b"'<f4'", b"'|O8'"), "(Python objects) is not supported")
+    bad("structured.npy", with_header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (50,)}"),
+        "structured dtypes")
+    bad("bad_dict.npy", with_header("{'descr': '<f4', 'fortran_order': False, 'shape!': (1, 2, 5, 5)}"), "unexpected key 'shape!'")
+    bad("missing_key.npy", with_header("{'descr': '<f4', 'shape': (1, 2, 5, 5)}"), "lacks the key 'fortran_order'")
+    bad("not_dict.npy", with_header("[1, 2, 3]"), "malformed .npy header: expected '{'")
+    bad("not_bool.npy", good.replace(b"False", b"Flase"), "'fortran_order' must be True or False")
+    bad("overflow.npy", with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}"), "exceeds 2^62")
+    bad("product.npy", with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4)}"),
+        "more than 2^62 elements")
+    bad("v2_lying.npy", with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 5, 6)}", version=2),
+        "needs 240 bytes of data, the file has 200")
+    # The well-formed variants of the same helper are read (versions 2.0 and 3.0, Fortran order).
+    for version in (2, 3):
+        with open(f"v{version}.npy", "wb") as f:
+            f.write(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 5, 5), }", version=version))
+        run("apply", *L, "--input", f"v{version}.npy", "-o", "y.npy", expect=0)
+        os.remove("y.npy")
+    _, _, err = run("apply", *L, "--input", "nowhere.npy", "-o", "y.npy", expect=2)
+    check("nowhere.npy: cannot open" in err, "missing file named")
+    # Shapes that do not fit the layer: layer_args' messages.
+    save("x3.npy", r.standard_normal((1, 3, 5, 5)))
+    _, _, err = run("apply", *L, "--input", "x3.npy", "-o", "y.npy", expect=2)
+    check("to have 2 channels, but got 3 channels instead" in err, "channel mismatch named")
+    save("b.npy", np.zeros(4))
+    _, _, err = run("apply", *L, "--input", "x.npy", "--bias", "b.npy", "-o", "y.npy", expect=2)
+    check("b.npy: expected bias to be 1-dimensional with 3 elements (one per output channel), but got bias of shape [4]" in err,
+          "bias size named")
+    save("b2.npy", np.zeros((3, 1)))
+    _, _, err = run("apply", *L, "--input", "x.npy", "--bias", "b2.npy", "-o", "y.npy", expect=2)
+    check("but got bias of shape [3, 1]" in err, "2-d bias named")
+    # Flags.
+    cases = [
+        (["--input", "x.npy", "-o", "y.npy", "--strid", 2], "unknown option '--strid'"),
+        (["--input", "x.npy", "-o", "y.npy", "--strid", 2], "did you mean --stride?"),
+        (["--input", "x.npy", "-o", "y.npy", "--candidate", "x.npy"], "does not apply to 'convmat apply'"),
+        (["--input", "x.npy", "-o", "y.npy", "--stride"], "option --stride needs a value"),
+        (["--input", "x.npy", "-o", "y.npy", "--stride", "2,x"], "--stride: expected integers"),
+        (["--input", "x.npy", "-o", "y.npy", "--stride", 2, "--stride", 1], "is given twice"),
+        (["--input", "x.npy", "-o", "y.npy", "--stride", 0], "non-positive stride is not supported"),
+        (["--input", "x.npy", "-o", "y.npy", "--pads", "1,1,1,1"], "--pads is an ONNX attribute"),
+        (["--input", "x.npy", "-o", "y.npy", "--padding", "full"], "invalid padding string 'full'"),
+        (["--input", "x.npy", "-o", "y.npy", "--json=1"], "takes no value"),
+        (["--input", "x.npy", "-o", "y.npy", "stray"], "unexpected argument 'stray'"),
+        (["--input", "x.npy"], "apply needs --output"),
+    ]
+    for extra, message in cases:
+        _, _, err = run("apply", *L, *extra, expect=2)
+        check(message in err, f"flags {extra}: '{message}' in {err!r}")
+    _, _, err = run("apply", "--op", "conv4d", "--input", "x.npy", "--weight", "w.npy", "-o", "y.npy", expect=2)
+    check("unknown op 'conv4d'" in err, "unknown op named")
+    _, _, err = run("shape", "--op", "conv2d", "--input-shape", "1,2,5,5", expect=2)
+    check("--weight (or --weight-shape)" in err, "missing weight shape named")
+    # Memory: refused with the estimate and the limit, before anything is read or built.
+    _, _, err = run("matrix", "--op", "conv2d", "--input-shape", "1,64,512,512", "--weight-shape", "64,64,7,7", "-o", "w.mtx", expect=2)
+    check("more than the limit of" in err and "nonzeros" in err and "of physical memory" in err and "--max-memory" in err,
+          f"a W too large for the machine is refused: {err!r}")
+    _, _, err = run("apply", *L, "--input", "x.npy", "-o", "y.npy", "--max-memory", "1K", expect=2)
+    check("more than the limit of 1.0 KiB (--max-memory 1K)" in err, f"--max-memory applies: {err!r}")
+    run("apply", *L, "--input", "x.npy", "-o", "y.npy", "--max-memory", "1M", expect=0)
+    _, _, err = run("apply", *L, "--input", "x.npy", "-o", "y.npy", "--max-memory", "lots", expect=2)
+    check("expected a size such as" in err, "bad --max-memory named")
+    # Output into a missing directory: exit 2, nothing left behind.
+    os.remove("y.npy")
+    _, _, err = run("apply", *L, "--input", "x.npy", "-o", "no/such/dir/y.npy", expect=2)
+    check("cannot create a temporary file next to it" in err, "unwritable output named")
+    check(not [f for f in os.listdir(".") if ".tmp-" in f], "no temporary file left")
+    # A failing run leaves an existing output untouched.
+    with open("keep.npy", "wb") as f:
+        f.write(b"previous")
+    run("apply", *L, "--input", "x3.npy", "-o", "keep.npy", expect=2)
+    check(open("keep.npy", "rb").read() == b"previous", "a failed run leaves the old output")
+
+
+def test_interrupt():
+    """SIGTERM while the output is being written: neither the target nor the temporary file remains."""
+    import signal
+    import time
+    p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128", "--weight-shape", "16,16,3,3",
+                          "-o", "big.mtx"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
+        time.sleep(0.02)
+    check(p.poll() is None, "the write was still running when interrupted")
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+    check(p.returncode == -signal.SIGTERM, f"terminated by SIGTERM (status {p.returncode})")
+    check(os.listdir(".") == [], f"nothing left behind: {os.listdir('.')}")
+
+
+def test_json():
+    r = rng(7)
+    x, w = r.standard_normal((1, 2, 5, 5)), r.standard_normal((3, 2, 3, 3))
+    save("x.npy", x), save("w.npy", w)
+    y = F.conv2d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+    y[0, 0, 0, 0] = np.inf
+    save("y.npy", y)
+    L = ["--op", "conv2d", "--input", "x.npy", "--weight", "w.npy"]
+    outputs = [
+        run("shape", *L, "--json", expect=0)[1],
+        run("apply", *L, "-o", "z.npy", "--json", expect=0)[1],
+        run("matrix", *L, "--json", expect=0)[1],
+        run("matrix", *L, "-o", "w.mtx", "--json", expect=0)[1],
+        run("check", *L, "--candidate", "y.npy", "--json", expect=1)[1],
+        run("diagnose", *L, "--candidate", "y.npy", "--json", expect=1)[1],
+        run("check", *L, "--candidate", "missing.npy", "--json", expect=2)[1],
+    ]
+    for out in outputs:
+        try:
+            json.loads(out)
+        except ValueError as e:
+            check(False, f"invalid JSON ({e}): {out[:200]}")
+    j = json.loads(outputs[4])
+    check(j["worst"][0]["candidate"] is None and j["nonfinite"] == 1, "infinity is written as null and counted")
+    check(json.loads(outputs[6])["error"].startswith("missing.npy: cannot open"), "errors as JSON with --json")
+
+
+GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}
+
+if __name__ == "__main__":
+    group = sys.argv[2]
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory(prefix=f"convmat_cli_{group}_") as d:
+        os.chdir(d)
+        GROUPS[group]()
+    if FAILURES:
+        print(f"{len(FAILURES)} failure(s) in group {group}")
+        sys.exit(1)
+    print(f"group {group}: all checks passed")
