@@ -352,6 +352,37 @@ BOOST_AUTO_TEST_CASE(parallel_products_equal_loops) {
   }
 }
 
+// Layers large enough that the structure and the values are built in parallel chunks (above
+// 2^17 nonzeros), including a fill that sums folded taps (replicate padding wider than the kernel
+// reach), a grouped strided transposed layer, and batches that use the 16-wide kernels.
+template <class Scalar>
+void check_large_layer(const ConvSpec& spec) {
+  const auto weight = integer_tensor<Scalar>(spec.weight_numel());
+  const ConvMatrix<Scalar> w(spec, weight.data());
+  BOOST_TEST(w.nnz() > (Index{1} << 17));
+  for (Index batch : {1, 16, 17}) {
+    const auto x = integer_tensor<Scalar>(batch * w.cols());
+    const auto g = integer_tensor<Scalar>(batch * w.rows());
+    std::vector<Scalar> a(g.size()), b(g.size()), c(x.size()), d(x.size());
+    w.apply(x.data(), a.data(), batch);
+    direct_forward(spec, x.data(), batch, weight.data(), static_cast<const Scalar*>(nullptr),
+                   b.data());
+    w.apply_adjoint(g.data(), c.data(), batch);
+    direct_adjoint(spec, g.data(), batch, weight.data(), d.data());
+    BOOST_TEST_CONTEXT(spec.to_string() << ", " << sizeof(Scalar) * 8 << "-bit, batch " << batch) {
+      BOOST_TEST(a == b, boost::test_tools::per_element());
+      BOOST_TEST(c == d, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(large_layers_built_in_parallel) {
+  check_large_layer<float>(ConvSpec::convolution(8, 8, {40, 40}, {3, 3}, {1}, {1}));
+  check_large_layer<double>(ConvSpec::convolution(4, 4, {40, 40}, {7, 7}, {1}, {5}, {1}, 1,
+                                                  PaddingMode::replicate));
+  check_large_layer<float>(ConvSpec::transposed(8, 6, {20, 20}, {4, 4}, {2}, {1}, {1}, 2));
+}
+
 BOOST_AUTO_TEST_CASE(nonzero_count_of_a_padded_layer) {
   // 64→64 channels, 3×3, padding 1 on 8×8: every output row reads 64·(3·3) taps, minus the
   // taps that fall into the padding: Σ over positions of (valid rows)·(valid cols).

@@ -27,6 +27,10 @@
 
 namespace convmat {
 
+namespace detail {
+struct RowTemplates;  // conv_matrix.cpp: the few distinct row shapes W is made of
+}
+
 class ConvPattern {
  public:
   // Builds the CSR structure of W directly in compressed form, in parallel over rows.
@@ -64,6 +68,7 @@ class ConvPattern {
   Index col_channels_ = 1;        // channels along W's columns
   Index channels_per_group_ = 1;  // columns channels each row reads
   Index rows_per_group_ = 1;      // row channels per group
+  std::shared_ptr<const detail::RowTemplates> templates_;
 };
 
 template <class Scalar>

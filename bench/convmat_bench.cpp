@@ -1,0 +1,389 @@
+// convmat_bench: times convmat's pieces for bench/run.py, one JSON object per line on stdout.
+//
+//   convmat_bench info    (threads, and the product kernels in use: detail/kernel_isa.hpp)
+//   convmat_bench triad   --elements N --threads T --reps R
+//   convmat_bench build   LAYER [--dtype float|double] --reps R
+//   convmat_bench apply   LAYER [--dtype float|double] --batch B --reps R [--stored-transpose 1]
+//                         [--triad-elements N]
+//   convmat_bench refill  LAYER [--dtype float|double] --reps R
+//   LAYER: --kind conv|transposed --in C --out C --size N[xN..] --kernel K --stride S --pad P
+//          [--output-padding A]   (PyTorch's arguments; one value per spatial axis or one for all)
+//
+// Every timing is a list of wall-clock seconds, one per repetition (bench/run.py takes medians).
+// Data are integer-valued, the same formulas as bench/baselines.py, so the checksums of W·x and
+// Wᵀ·y must equal SciPy's and PyTorch's exactly:
+//   weight[i] = (37 i mod 7) − 3,  x[j] = (11 j mod 5) − 2  (j over the whole batch).
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "convmat/buffer.hpp"
+#include "convmat/conv_matrix.hpp"
+#include "convmat/detail/kernel_isa.hpp"
+
+using namespace convmat;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Peak resident memory of this process so far, bytes (Linux reports KiB).
+double peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) * 1024.0;
+}
+
+// CPU time this process spent in the kernel so far, all threads: for a build, mostly the zeroing
+// of fresh pages on first touch.
+double system_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_stime.tv_usec);
+}
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> opt;
+
+  std::string get(const std::string& key, const std::string& fallback = "") const {
+    auto it = opt.find(key);
+    if (it != opt.end()) return it->second;
+    if (fallback.empty()) throw std::invalid_argument("missing option --" + key);
+    return fallback;
+  }
+  Index integer(const std::string& key, const std::string& fallback = "") const {
+    return std::stoll(get(key, fallback));
+  }
+};
+
+Args parse(int argc, char** argv) {
+  if (argc < 2) throw std::invalid_argument("usage: convmat_bench info|triad|build|apply|refill [--option value]...");
+  Args a;
+  a.command = argv[1];
+  for (int i = 2; i < argc; i += 2) {
+    const std::string key = argv[i];
+    if (key.rfind("--", 0) != 0 || i + 1 >= argc) {
+      throw std::invalid_argument("expected --option value, got '" + key + "'");
+    }
+    a.opt[key.substr(2)] = argv[i + 1];
+  }
+  return a;
+}
+
+Dims dims(const std::string& s) {  // "56" or "56x56"
+  Dims d;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, 'x')) d.push_back(std::stoll(part));
+  return d;
+}
+
+ConvSpec layer(const Args& a) {
+  ConvParams p;
+  p.kind = a.get("kind") == "transposed" ? ConvKind::transposed : ConvKind::convolution;
+  p.in_channels = a.integer("in");
+  p.out_channels = a.integer("out");
+  p.input_size = dims(a.get("size"));
+  p.kernel_size = dims(a.get("kernel"));
+  p.stride = dims(a.get("stride", "1"));
+  p.pad_begin = dims(a.get("pad", "0"));
+  if (p.kind == ConvKind::transposed) p.output_padding = dims(a.get("output-padding", "0"));
+  return ConvSpec(p);
+}
+
+template <class Scalar>
+std::vector<Scalar> weight_data(Index n) {
+  std::vector<Scalar> w(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) w[static_cast<std::size_t>(i)] = static_cast<Scalar>((37 * i) % 7 - 3);
+  return w;
+}
+
+template <class Scalar>
+Buffer<Scalar> vector_data(Index n) {
+  Buffer<Scalar> x(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static)
+  for (Index j = 0; j < n; ++j) x[static_cast<std::size_t>(j)] = static_cast<Scalar>((11 * j) % 5 - 2);
+  return x;
+}
+
+std::string json_list(const std::vector<double>& v) {
+  std::ostringstream o;
+  o.precision(9);
+  o << '[';
+  for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
+  return o.str() + ']';
+}
+
+// [Σ y[i]·(i mod 3 + 1), Σ |y[i]|] as JSON: the first catches misplaced entries, the second
+// cancellations.
+template <class Scalar>
+std::string checksum(const Scalar* y, Index n) {
+  double weighted = 0, l1 = 0;
+  for (Index i = 0; i < n; ++i) {
+    weighted += static_cast<double>(y[i]) * static_cast<double>(i % 3 + 1);
+    l1 += std::abs(static_cast<double>(y[i]));
+  }
+  return json_list({weighted, l1});
+}
+
+// One result line: {"command": ..., key: value, ...}; values are already JSON.
+void emit(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::ostringstream o;
+  o.precision(12);
+  o << '{';
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    o << (i ? ", " : "") << '"' << fields[i].first << "\": " << fields[i].second;
+  }
+  std::cout << o.str() << "}" << std::endl;
+}
+
+std::string quoted(const std::string& s) { return '"' + s + '"'; }
+std::string num(double v) {
+  std::ostringstream o;
+  o.precision(12);
+  o << v;
+  return o.str();
+}
+
+// STREAM's triad a[i] = b[i] + s·c[i] on doubles, counted as 24 bytes per element (STREAM's
+// convention; the write-allocate read of a is not counted).
+class Triad {
+ public:
+  Triad(Index n, int threads) : n_(n), threads_(threads), a_(size(n)), b_(size(n)), c_(size(n)) {
+#pragma omp parallel for schedule(static) num_threads(threads_)
+    for (Index i = 0; i < n_; ++i) {
+      a_[size(i)] = 0;
+      b_[size(i)] = 1;
+      c_[size(i)] = 2;
+    }
+  }
+  double bytes() const { return 24.0 * double(n_); }
+  double run() {  // seconds
+    const auto t0 = Clock::now();
+    double* __restrict pa = a_.data();
+    const double* __restrict pb = b_.data();
+    const double* __restrict pc = c_.data();
+    const double s = 3;
+#pragma omp parallel for schedule(static) num_threads(threads_)
+    for (Index i = 0; i < n_; ++i) pa[i] = pb[i] + s * pc[i];
+    const double t = seconds_since(t0);
+    if (a_[size(n_ - 1)] != 7) throw std::runtime_error("triad computed a wrong value");
+    return t;
+  }
+
+ private:
+  static std::size_t size(Index n) { return static_cast<std::size_t>(n); }
+  Index n_;
+  int threads_;
+  Buffer<double> a_, b_, c_;
+};
+
+void triad(const Args& args) {
+  const Index reps = args.integer("reps", "10");
+  const int threads = static_cast<int>(args.integer("threads", "2"));
+  Triad triad(args.integer("elements", "40000000"), threads);
+  std::vector<double> t;
+  for (Index r = 0; r <= reps; ++r) {  // the first repetition warms up and is not reported
+    const double s = triad.run();
+    if (r > 0) t.push_back(s);
+  }
+  emit({{"command", quoted("triad")}, {"threads", num(threads)},
+        {"bytes", num(triad.bytes())}, {"seconds", json_list(t)}});
+}
+
+template <class Scalar>
+void build(const Args& args, const ConvSpec& spec) {
+  const Index reps = args.integer("reps", "5");
+  const auto weight = weight_data<Scalar>(spec.weight_numel());
+  std::vector<double> t_structure, t_values, t_total, t_system;
+  Index nnz = 0;
+  double sum = 0;
+  for (Index r = 0; r < reps; ++r) {
+    const double s0 = system_seconds();
+    const auto t0 = Clock::now();
+    auto pattern = std::make_shared<const ConvPattern>(spec);
+    const double ts = seconds_since(t0);
+    const auto t1 = Clock::now();
+    ConvMatrix<Scalar> w(pattern, weight.data());
+    const double tv = seconds_since(t1);
+    const double tt = seconds_since(t0);
+    t_system.push_back(system_seconds() - s0);
+    t_structure.push_back(ts);
+    t_values.push_back(tv);
+    t_total.push_back(tt);
+    nnz = w.nnz();
+    if (r == 0) {
+      double s = 0;
+      const Scalar* v = w.stored().values();
+      const ColumnIndex* c = w.stored().col_index();
+      for (Index k = 0; k < nnz; ++k) s += double(v[k]) * double(c[k] % 3 + 1);
+      sum = s;
+    }
+  }
+  emit({{"command", quoted("build")}, {"layer", quoted(spec.to_string())},
+        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")}, {"nnz", num(double(nnz))},
+        {"values_checksum", num(sum)}, {"structure_seconds", json_list(t_structure)},
+        {"values_seconds", json_list(t_values)}, {"seconds", json_list(t_total)},
+        {"system_cpu_seconds", json_list(t_system)},
+        {"peak_rss_bytes", num(peak_rss_bytes())}});
+}
+
+template <class Scalar>
+void refill(const Args& args, const ConvSpec& spec) {
+  const Index reps = args.integer("reps", "5");
+  const auto weight = weight_data<Scalar>(spec.weight_numel());
+  auto other = weight;
+  std::reverse(other.begin(), other.end());
+  std::vector<double> t_refill, t_rebuild;
+  ConvMatrix<Scalar> w(spec, weight.data());
+  for (Index r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    w.refill(r % 2 ? weight.data() : other.data());
+    t_refill.push_back(seconds_since(t0));
+    t0 = Clock::now();
+    ConvMatrix<Scalar> fresh(spec, weight.data());
+    t_rebuild.push_back(seconds_since(t0));
+  }
+  emit({{"command", quoted("refill")}, {"layer", quoted(spec.to_string())},
+        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")}, {"nnz", num(double(w.nnz()))},
+        {"seconds", json_list(t_refill)}, {"rebuild_seconds", json_list(t_rebuild)}});
+}
+
+// W·x and Wᵀ·y on the stored W (for a transposed layer W·x is the adjoint convolution and Wᵀ·y the
+// layer itself), `batch` samples each.
+template <class Scalar>
+void apply(const Args& args, const ConvSpec& spec) {
+  const Index reps = args.integer("reps", "10");
+  const Index batch = args.integer("batch", "1");
+  const auto weight = weight_data<Scalar>(spec.weight_numel());
+  const auto t0 = Clock::now();
+  const ConvMatrix<Scalar> conv(spec, weight.data());
+  const double build_seconds = seconds_since(t0);
+  const CsrMatrix<Scalar>& w = conv.stored();
+  const Index m = w.rows(), n = w.cols();
+  const Buffer<Scalar> x = vector_data<Scalar>(batch * n);
+  const Buffer<Scalar> y = vector_data<Scalar>(batch * m);
+  Buffer<Scalar> wx(static_cast<std::size_t>(batch * m)), wty(static_cast<std::size_t>(batch * n));
+  // With --triad-elements, a triad on all threads after each pair of products: the bandwidth
+  // baseline under the same load, moment by moment.
+  const Index triad_elements = args.integer("triad-elements", "0");
+  std::optional<Triad> triad;
+  if (triad_elements > 0) triad.emplace(triad_elements, omp_get_max_threads());
+  std::vector<double> t_wx, t_wty, t_triad;
+  for (Index r = 0; r <= reps; ++r) {  // the first repetition warms up and is not reported
+    auto t = Clock::now();
+    w.multiply(x.data(), wx.data(), batch);
+    if (r > 0) t_wx.push_back(seconds_since(t));
+    t = Clock::now();
+    w.multiply_transposed(y.data(), wty.data(), batch);
+    if (r > 0) t_wty.push_back(seconds_since(t));
+    if (triad) {
+      const double s = triad->run();
+      if (r > 0) t_triad.push_back(s);
+    }
+  }
+  // Optionally Wᵀ stored as its own CSR (twice W's memory) and applied with the W·x kernels:
+  // does a transposed copy pay against the scatter of multiply_transposed?
+  std::vector<double> t_stored;
+  std::string stored_checksum = "null";
+  if (args.integer("stored-transpose", "0") != 0) {
+    const auto e = w.to_eigen_transposed();
+    auto s = std::make_shared<SparsityPattern>();
+    s->rows = n;
+    s->cols = m;
+    s->row_ptr = Buffer<RowPointer>(static_cast<std::size_t>(n + 1));
+    std::copy(e.outerIndexPtr(), e.outerIndexPtr() + n + 1, s->row_ptr.begin());
+    s->col = Buffer<ColumnIndex>(static_cast<std::size_t>(w.nnz()));
+    std::copy(e.innerIndexPtr(), e.innerIndexPtr() + w.nnz(), s->col.begin());
+    Buffer<Scalar> v(static_cast<std::size_t>(w.nnz()));
+    std::copy(e.valuePtr(), e.valuePtr() + w.nnz(), v.begin());
+    const CsrMatrix<Scalar> wt(std::move(s), std::move(v));
+    for (Index r = 0; r <= reps; ++r) {
+      const auto t = Clock::now();
+      wt.multiply(y.data(), wty.data(), batch);
+      if (r > 0) t_stored.push_back(seconds_since(t));
+    }
+    stored_checksum = checksum(wty.data(), batch * n);
+  }
+  // Bytes a product must move at least: W's values, column indices and row pointers once, the
+  // input and the output once.
+  const double w_bytes = double(w.nnz()) * double(sizeof(Scalar) + sizeof(ColumnIndex)) +
+                         double(m + 1) * double(sizeof(RowPointer));
+  const double vector_bytes = double(batch) * double(m + n) * double(sizeof(Scalar));
+  emit({{"command", quoted("apply")}, {"layer", quoted(spec.to_string())},
+        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")}, {"batch", num(double(batch))},
+        {"rows", num(double(m))}, {"cols", num(double(n))}, {"nnz", num(double(w.nnz()))},
+        {"threads", num(omp_get_max_threads())},
+        {"kernels", quoted(detail::to_string(detail::kernel_isa()))}, {"w_bytes", num(w_bytes)}, {"bytes", num(w_bytes + vector_bytes)},
+        {"memory_bytes", num(double(w.memory_bytes()))},
+        {"build_seconds", num(build_seconds)},
+        {"wx_checksum", checksum(wx.data(), batch * m)},
+        {"wty_checksum", checksum(wty.data(), batch * n)},
+        {"wx_seconds", json_list(t_wx)}, {"wty_seconds", json_list(t_wty)},
+        {"wty_stored_transpose_seconds", json_list(t_stored)},
+        {"triad_bytes", num(triad ? triad->bytes() : 0.0)}, {"triad_seconds", json_list(t_triad)},
+        {"wty_stored_transpose_checksum", stored_checksum},
+        {"peak_rss_bytes", num(peak_rss_bytes())}});
+}
+
+template <template <class> class F>
+void by_dtype(const Args& args) {
+  const ConvSpec spec = layer(args);
+  if (args.get("dtype", "float") == "double") {
+    F<double>::run(args, spec);
+  } else {
+    F<float>::run(args, spec);
+  }
+}
+
+template <class S> struct Build { static void run(const Args& a, const ConvSpec& s) { build<S>(a, s); } };
+template <class S> struct Refill { static void run(const Args& a, const ConvSpec& s) { refill<S>(a, s); } };
+template <class S> struct Apply { static void run(const Args& a, const ConvSpec& s) { apply<S>(a, s); } };
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse(argc, argv);
+    if (args.opt.count("threads") && args.command != "triad") {
+      omp_set_num_threads(static_cast<int>(args.integer("threads")));
+    }
+    if (args.command == "info") {
+      emit({{"command", quoted("info")}, {"threads", num(omp_get_max_threads())},
+            {"kernels", quoted(detail::to_string(detail::kernel_isa()))},
+            {"best_kernels", quoted(detail::to_string(detail::best_kernel_isa()))}});
+    } else if (args.command == "triad") {
+      triad(args);
+    } else if (args.command == "build") {
+      by_dtype<Build>(args);
+    } else if (args.command == "refill") {
+      by_dtype<Refill>(args);
+    } else if (args.command == "apply") {
+      by_dtype<Apply>(args);
+    } else {
+      throw std::invalid_argument("unknown command '" + args.command + "'");
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "convmat_bench: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
