@@ -173,7 +173,7 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
   const SpectrumResult& r = a.spectrum;
   if (r.dense) {
     const SingularValues& v = r.all;
-    o << "singular values: all " << v.values.size() << " by a dense SVD (LAPACK dgesvd; " << r.why << ")";
+    o << "singular values: all " << v.values.size() << " by a dense SVD (LAPACK dgesdd; " << r.why << ")";
     if (v.status != SpectrumStatus::converged) o << ": " << status_text(v.status);
     o << "\n";
     if (v.values.size() <= 12) {

@@ -131,7 +131,7 @@ constexpr std::string_view diagnose_details =
 constexpr std::string_view analyze_details =
     "M is the layer's map: W for a convolution, W^T for a transposed convolution (W and W^T have the\n"
     "same singular values, rank and distance from their pseudo-inverse, so either reads the same).\n"
-    "  singular values  dense (LAPACK dgesvd, all of them) when M has at most 2^22 entries, e.g.\n"
+    "  singular values  dense (LAPACK dgesdd, all of them) when M has at most 2^22 entries, e.g.\n"
     "                   2048 x 2048, and the dense work fits --max-memory; else Lanczos (Spectra) on the\n"
     "                   smaller Gram matrix G: the --count largest (matrix-free) and smallest (shift-invert,\n"
     "                   a sparse LDL^T of G; its memory is estimated as 8 x nnz(G) and the smallest are\n"

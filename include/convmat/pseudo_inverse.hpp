@@ -18,8 +18,8 @@
 
 namespace convmat {
 
-// A⁺ = V Σ⁺ Uᵀ by LAPACK's dgesvd, singular values <= tolerance treated as zero (default:
-// default_rank_tolerance, MATLAB's pinv). n × m, dense; all NaN in the (practically unseen) case
+// A⁺ = V Σ⁺ Uᵀ by LAPACK's dgesdd (dgesvd as fallback), singular values <= tolerance treated as
+// zero (default: default_rank_tolerance, MATLAB's pinv). n × m, dense; all NaN in the (practically unseen) case
 // that the SVD does not converge.
 Eigen::MatrixXd pseudo_inverse(const SparseMatrixd& a, std::optional<double> tolerance = {});
 

@@ -29,7 +29,7 @@ template <class Scalar>
 SparseMatrixd layer_matrix(const ConvMatrix<Scalar>& layer);
 
 // ----------------------------------------------------------------------------------------------
-// Dense: every singular value (LAPACK's dgesvd, values only: about 5 s for 2048 × 2048 on the
+// Dense: every singular value (LAPACK's dgesdd, values only: about 5 s for 2048 × 2048 on the
 // 2-core development machine). A may have at most dense_entry_limit entries (dense_limit.hpp: 2²², e.g. 2048 × 2048);
 // larger A throws std::invalid_argument.
 

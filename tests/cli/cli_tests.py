@@ -618,7 +618,7 @@ def analyze(*args, expect=0):
     return json.loads(out)
 
 
-# Singular values from convmat's dgesvd or Lanczos against NumPy's SVD: within 64·max(m, n)·eps·sigma_1.
+# Singular values from convmat's dense SVD or Lanczos against NumPy's SVD: within 64·max(m, n)·eps·sigma_1.
 def sv_tolerance(m):
     return 64 * max(m.shape) * np.finfo(float).eps * np.linalg.norm(m, 2)
 
