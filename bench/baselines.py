@@ -224,3 +224,153 @@ class Products:
         if a.ndim == 2 and batch > 1 and a.shape[1] == batch:  # SciPy's (length × batch)
             a = a.T
         return checksum(a)
+
+
+# --- least squares (issue 6's deconvolution problem) ------------------------------------------
+
+def splitmix64_uniform(n, seed):
+    """n numbers in [0, 1): (splitmix64 >> 11)·2⁻⁵³, as convmat_bench's lsq draws them."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def lsq_problem(size=128, sigma=1.0):
+    """convmat_bench lsq's problem for SciPy: W of a size×size input and a 7×7 Gaussian
+    (normalized to sum 1, no padding), x from splitmix64 (seed 3), the consistent y = W x."""
+    d = np.arange(7) - 3
+    kernel = np.exp(-(d[:, None] ** 2 + d[None, :] ** 2) / (2 * sigma * sigma))
+    kernel /= kernel.sum()
+    o = size - 6
+    i, j, a, b = np.meshgrid(np.arange(o), np.arange(o), np.arange(7), np.arange(7),
+                             indexing="ij")
+    w = sp.csr_matrix((kernel[a, b].ravel(), ((i * o + j).ravel(), ((i + a) * size + j + b).ravel())),
+                      shape=(o * o, size * size))
+    x = splitmix64_uniform(size * size, 3)
+    return w, w @ x
+
+
+def scipy_lsqr(w, y, btol):
+    """SciPy's lsqr to relative residual btol (atol = 0, conlim = 0): (seconds, iterations,
+    relative residual recomputed from the solution)."""
+    from scipy.sparse.linalg import lsqr
+    t0 = time.perf_counter()
+    xhat, _, itn = lsqr(w, y, atol=0, btol=btol, conlim=0, iter_lim=1_000_000)[:3]
+    seconds = time.perf_counter() - t0
+    return seconds, itn, float(np.linalg.norm(y - w @ xhat) / np.linalg.norm(y))
+
+
+# --- the oracle's throughput ------------------------------------------------------------------
+
+@dataclass
+class OracleCase:
+    """A random small layer in PyTorch's terms (any rank, groups, stride, dilation, symmetric
+    padding, padding mode, output_padding), its integer-valued data and PyTorch's output."""
+
+    kind: str
+    cin: int
+    cout: int
+    groups: int
+    batch: int
+    bias: bool
+    mode: str
+    size: tuple
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pad: tuple
+    output_padding: tuple
+
+    @property
+    def rank(self):
+        return len(self.size)
+
+    def output_size(self):
+        out = []
+        for n, k, s, d, p, a in zip(self.size, self.kernel, self.stride, self.dilation, self.pad,
+                                    self.output_padding):
+            if self.kind == "conv":
+                out.append((n + 2 * p - d * (k - 1) - 1) // s + 1)
+            else:
+                out.append((n - 1) * s - 2 * p + d * (k - 1) + a + 1)
+        return out
+
+    def valid(self):
+        if min(self.output_size()) < 1:
+            return False
+        for n, p in zip(self.size, self.pad):
+            if (self.mode == "reflect" and p >= n) or (self.mode == "circular" and p > n):
+                return False
+        return all(a < max(s, d) for a, s, d in
+                   zip(self.output_padding, self.stride, self.dilation))
+
+    @staticmethod
+    def random(rng):
+        while True:
+            rank = int(rng.choice([1, 2, 3], p=[0.3, 0.5, 0.2]))
+            kind = "conv" if rng.random() < 0.5 else "transposed"
+            g = int(rng.integers(1, 4))
+            lo, hi = {1: (5, 17), 2: (4, 11), 3: (3, 7)}[rank]
+            axes = lambda a, b: tuple(int(v) for v in rng.integers(a, b, rank))  # noqa: E731
+            stride, dilation = axes(1, 3), axes(1, 3)
+            c = OracleCase(
+                kind=kind, cin=g * int(rng.integers(1, 4)), cout=g * int(rng.integers(1, 4)),
+                groups=g, batch=int(rng.integers(1, 3)), bias=bool(rng.random() < 0.5),
+                mode="zeros" if kind == "transposed" or rng.random() < 0.6 else
+                str(rng.choice(["reflect", "replicate", "circular"])),
+                size=axes(lo, hi), kernel=axes(1, 4), stride=stride, dilation=dilation,
+                pad=axes(0, 3),
+                output_padding=tuple(int(rng.integers(0, max(s, d))) if kind == "transposed"
+                                     else 0 for s, d in zip(stride, dilation)))
+            if c.valid():
+                return c
+
+    def line(self):
+        """The layer as a line of convmat_bench oracle's --configs file."""
+        j = lambda v: ",".join(map(str, v))  # noqa: E731
+        return (f"kind={self.kind} cin={self.cin} cout={self.cout} groups={self.groups} "
+                f"batch={self.batch} bias={int(self.bias)} mode={self.mode} size={j(self.size)} "
+                f"kernel={j(self.kernel)} stride={j(self.stride)} dilation={j(self.dilation)} "
+                f"pad={j(self.pad)} output_padding={j(self.output_padding)}")
+
+    def data(self, dtype):
+        """(input, weight, bias or None), the formulas of convmat_bench oracle."""
+        wshape = ((self.cout, self.cin // self.groups) if self.kind == "conv" else
+                  (self.cin, self.cout // self.groups)) + self.kernel
+        x = vector_data(self.batch * self.cin * int(np.prod(self.size)), dtype)
+        w = ((np.arange(int(np.prod(wshape)), dtype=np.int64) * 37) % 7 - 3).astype(dtype)
+        b = ((np.arange(self.cout) * 13) % 5 - 2).astype(dtype) if self.bias else None
+        return x.reshape((self.batch, self.cin) + self.size), w.reshape(wshape), b
+
+    def torch_call(self, x, w, b):
+        """A function computing the layer's output with torch.nn.functional (tensors given)."""
+        import torch
+        F = torch.nn.functional
+        r = self.rank
+        if self.kind == "transposed":
+            op = getattr(F, f"conv_transpose{r}d")
+            return lambda: op(x, w, b, stride=self.stride, padding=self.pad,
+                              output_padding=self.output_padding, groups=self.groups,
+                              dilation=self.dilation)
+        op = getattr(F, f"conv{r}d")
+        if self.mode == "zeros":
+            return lambda: op(x, w, b, stride=self.stride, padding=self.pad,
+                              dilation=self.dilation, groups=self.groups)
+        pads = [p for p in reversed(self.pad) for _ in (0, 1)]  # F.pad: last axis first
+        return lambda: op(F.pad(x, pads, mode=self.mode), w, b, stride=self.stride,
+                          dilation=self.dilation, groups=self.groups)
+
+    def cli_args(self):
+        """The layer as `convmat check` options (the files are added by the caller)."""
+        j = lambda v: ",".join(map(str, v))  # noqa: E731
+        op = f"conv{self.rank}d" if self.kind == "conv" else f"conv_transpose{self.rank}d"
+        args = ["--op", op, "--stride", j(self.stride), "--padding", j(self.pad),
+                "--dilation", j(self.dilation), "--groups", str(self.groups)]
+        if self.kind == "transposed":
+            args += ["--output-padding", j(self.output_padding)]
+        else:
+            args += ["--padding-mode", self.mode]
+        return args

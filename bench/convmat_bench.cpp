@@ -6,6 +6,8 @@
 //   convmat_bench apply   LAYER [--dtype float|double] --batch B --reps R [--stored-transpose 1]
 //                         [--triad-elements N]
 //   convmat_bench refill  LAYER [--dtype float|double] --reps R
+//   convmat_bench lsq     --method qr|cholesky|lsqr|lsmr [--btol T] [--size N] [--sigma S] --reps R
+//   convmat_bench oracle  --configs FILE --candidates FILE --reps R
 //   LAYER: --kind conv|transposed --in C --out C --size N[xN..] --kernel K --stride S --pad P
 //          [--output-padding A]   (PyTorch's arguments; one value per spatial axis or one for all)
 //
@@ -21,7 +23,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -32,7 +36,9 @@
 
 #include "convmat/buffer.hpp"
 #include "convmat/conv_matrix.hpp"
+#include "convmat/deconvolve.hpp"
 #include "convmat/detail/kernel_isa.hpp"
+#include "convmat/oracle.hpp"
 
 using namespace convmat;
 
@@ -75,7 +81,7 @@ struct Args {
 };
 
 Args parse(int argc, char** argv) {
-  if (argc < 2) throw std::invalid_argument("usage: convmat_bench info|triad|build|apply|refill [--option value]...");
+  if (argc < 2) throw std::invalid_argument("usage: convmat_bench info|triad|build|apply|refill|lsq|oracle [--option value]...");
   Args a;
   a.command = argv[1];
   for (int i = 2; i < argc; i += 2) {
@@ -344,6 +350,164 @@ void apply(const Args& args, const ConvSpec& spec) {
         {"peak_rss_bytes", num(peak_rss_bytes())}});
 }
 
+// (splitmix64(state) >> 11)·2⁻⁵³: uniform in [0, 1); baselines.splitmix64_uniform draws the same.
+double splitmix64_uniform(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return double(z >> 11) * 0x1.0p-53;
+}
+
+// The least-squares problem of issue 6 (and of the README's deconvolution table): an N×N input
+// (default 128), a 7×7 Gaussian (σ default 1) normalized to sum 1, no padding — W is
+// (N−6)² × N² — and a consistent y = W x for x uniform in [0, 1) (splitmix64, seed 3), as
+// baselines.lsq_problem builds it for SciPy. Times one method; for LSQR and LSMR atol = 0,
+// conlim = 0 and btol the target relative residual. The residual is recomputed from x̂.
+void lsq(const Args& args) {
+  const Index reps = args.integer("reps", "1");
+  const Index n = args.integer("size", "128");
+  const double sigma = std::stod(args.get("sigma", "1"));
+  const std::string method_name = args.get("method");
+  const double btol = std::stod(args.get("btol", "1e-8"));
+  std::vector<double> kernel(49);
+  double sum = 0;
+  for (int i = 0; i < 7; ++i) {
+    for (int j = 0; j < 7; ++j) {
+      const double d2 = double((i - 3) * (i - 3) + (j - 3) * (j - 3));
+      sum += kernel[std::size_t(i * 7 + j)] = std::exp(-d2 / (2 * sigma * sigma));
+    }
+  }
+  for (double& k : kernel) k /= sum;
+  const ConvMatrix<double> w(ConvSpec::convolution(1, 1, {n, n}, {7, 7}), kernel.data());
+  std::uint64_t state = 3;
+  Eigen::VectorXd x(w.cols());
+  for (Index i = 0; i < x.size(); ++i) x(i) = splitmix64_uniform(state);
+  const Eigen::VectorXd y = w.apply(x);
+
+  LsqMethod method;
+  if (method_name == "qr") {
+    method = LsqMethod::qr;
+  } else if (method_name == "cholesky") {
+    method = LsqMethod::cholesky;
+  } else if (method_name == "lsqr") {
+    method = LsqMethod::lsqr;
+  } else if (method_name == "lsmr") {
+    method = LsqMethod::lsmr;
+  } else {
+    throw std::invalid_argument("--method must be qr, cholesky, lsqr or lsmr, got '" + method_name + "'");
+  }
+  LsqOptions o;
+  o.cholesky_form = CholeskyForm::min_norm;  // W is wide: x = Wᵀ(W Wᵀ)⁻¹y
+  o.atol = 0;
+  o.btol = btol;
+  o.conlim = 0;
+  o.iteration_limit = 1000000;
+  std::vector<double> t;
+  LsqInfo info;
+  for (Index r = 0; r < reps; ++r) {
+    const auto t0 = Clock::now();
+    const auto result = deconvolve(w, y, method, o);
+    t.push_back(seconds_since(t0));
+    info = result.info;
+  }
+  emit({{"command", quoted("lsq")}, {"method", quoted(method_name)}, {"rows", num(double(w.rows()))},
+        {"cols", num(double(w.cols()))}, {"nnz", num(double(w.nnz()))}, {"btol", num(btol)},
+        {"status", quoted(to_string(info.status))}, {"iterations", num(double(info.iterations))},
+        {"rank", num(double(info.rank))}, {"relative_residual", num(info.relative_residual)},
+        {"seconds", json_list(t)}});
+}
+
+// The oracle's throughput: `check_output` (what `convmat check` runs after reading its files) on
+// a list of layers, each against a candidate output computed by another implementation
+// (bench/run.py: PyTorch). --configs: one layer per line, key=value fields:
+//   kind=conv|transposed cin= cout= groups= batch= bias=0|1 mode=zeros|reflect|replicate|circular
+//   size= kernel= stride= dilation= pad= output_padding=   (comma lists, one entry per axis)
+// with symmetric padding, PyTorch's arguments. --candidates: every candidate's values, float64,
+// back to back in the order of the lines. Data: weight[i] = (37 i mod 7) − 3, input
+// x[j] = (11 j mod 5) − 2, bias[c] = (13 c mod 5) − 2 (baselines.oracle_data). Reports the time
+// of each pass over all layers and how many passed (every one must: the data are integers).
+Dims comma_dims(const std::string& s) {
+  Dims d;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) d.push_back(std::stoll(part));
+  return d;
+}
+
+void oracle(const Args& args) {
+  const Index reps = args.integer("reps", "3");
+  struct Case {
+    LayerData layer;
+    Dims shape;
+    std::size_t offset;
+  };
+  std::vector<Case> cases;
+  std::ifstream configs(args.get("configs"));
+  if (!configs) throw std::invalid_argument("cannot read --configs " + args.get("configs"));
+  std::string line;
+  std::size_t offset = 0;
+  while (std::getline(configs, line)) {
+    if (line.empty()) continue;
+    std::map<std::string, std::string> f;
+    std::stringstream in(line);
+    std::string field;
+    while (in >> field) {
+      const auto eq = field.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("bad config field '" + field + "'");
+      f[field.substr(0, eq)] = field.substr(eq + 1);
+    }
+    ConvParams p;
+    p.kind = f.at("kind") == "transposed" ? ConvKind::transposed : ConvKind::convolution;
+    p.in_channels = std::stoll(f.at("cin"));
+    p.out_channels = std::stoll(f.at("cout"));
+    p.groups = std::stoll(f.at("groups"));
+    p.input_size = comma_dims(f.at("size"));
+    p.kernel_size = comma_dims(f.at("kernel"));
+    p.stride = comma_dims(f.at("stride"));
+    p.dilation = comma_dims(f.at("dilation"));
+    p.pad_begin = p.pad_end = comma_dims(f.at("pad"));
+    if (p.kind == ConvKind::transposed) p.output_padding = comma_dims(f.at("output_padding"));
+    p.padding_mode = padding_mode_from_string(f.at("mode"));
+    const ConvSpec spec(p);
+    const Index batch = std::stoll(f.at("batch"));
+    std::vector<double> input(static_cast<std::size_t>(batch * spec.input_numel()));
+    for (std::size_t j = 0; j < input.size(); ++j) input[j] = double(Index(11 * j % 5) - 2);
+    std::vector<double> weight(static_cast<std::size_t>(spec.weight_numel()));
+    for (std::size_t i = 0; i < weight.size(); ++i) weight[i] = double(Index(37 * i % 7) - 3);
+    std::vector<double> bias;
+    if (f.at("bias") == "1") {
+      for (Index c = 0; c < spec.out_channels(); ++c) bias.push_back(double((13 * c) % 5 - 2));
+    }
+    LayerData layer(spec, batch, std::move(input), std::move(weight), std::move(bias));
+    Dims shape = layer.output_shape();
+    Index elements = 1;
+    for (Index d : shape) elements *= d;
+    cases.push_back({std::move(layer), std::move(shape), offset});
+    offset += static_cast<std::size_t>(elements);
+  }
+  std::vector<double> candidates(offset);
+  std::ifstream bin(args.get("candidates"), std::ios::binary);
+  bin.read(reinterpret_cast<char*>(candidates.data()), std::streamsize(offset * sizeof(double)));
+  if (!bin || bin.peek() != std::char_traits<char>::eof()) {
+    throw std::invalid_argument("--candidates must hold exactly " + std::to_string(offset) +
+                                " float64 values, one output per config line");
+  }
+  std::vector<double> t;
+  Index passed = 0;
+  for (Index r = 0; r <= reps; ++r) {  // the first pass warms up and is not reported
+    passed = 0;
+    const auto t0 = Clock::now();
+    for (const Case& c : cases) {
+      passed += check_output(c.layer, candidates.data() + c.offset, c.shape).passed ? 1 : 0;
+    }
+    if (r > 0) t.push_back(seconds_since(t0));
+  }
+  emit({{"command", quoted("oracle")}, {"configs", num(double(cases.size()))},
+        {"elements", num(double(offset))}, {"passed", num(double(passed))},
+        {"seconds", json_list(t)}});
+}
+
 template <template <class> class F>
 void by_dtype(const Args& args) {
   const ConvSpec spec = layer(args);
@@ -378,6 +542,10 @@ int main(int argc, char** argv) {
       by_dtype<Refill>(args);
     } else if (args.command == "apply") {
       by_dtype<Apply>(args);
+    } else if (args.command == "lsq") {
+      lsq(args);
+    } else if (args.command == "oracle") {
+      oracle(args);
     } else {
       throw std::invalid_argument("unknown command '" + args.command + "'");
     }

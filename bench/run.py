@@ -17,9 +17,7 @@ CPUs that other processes used while it measured ("background" column).
 every checksum of W·x, Wᵀ·y and W's values must be equal between convmat, SciPy and PyTorch, and
 every time positive (CTest runs it; it is not a benchmark).
 
-Sections add rows; a new one is a method and an entry in SECTIONS. The least-squares row
-(issue 3's solvers) and the oracle-throughput row (`convmat check`, issue 5) are added there when
-that code exists.
+Sections add rows; a new one is a method and an entry in SECTIONS.
 """
 
 import argparse
@@ -59,6 +57,7 @@ MEMORY_BUDGET = 24 * 2**30
 BUILD_TARGET = 5.0        # build W for layer b: ≥ 5× faster than SciPy's best construction
 WX_TARGET = 0.75          # W·x: ≥ 75 % of the triad
 WTY_TARGET = 0.70         # Wᵀ·y: ≥ 70 % of the triad
+LSQ_TARGET = 15.0         # least squares to 1e-10: ≥ 15× faster than SciPy's lsqr to 1e-8
 
 
 class CpuLoad:
@@ -147,11 +146,11 @@ class Suite:
         if self.args.quiet_wait > 0:
             wait_for_quiet(self.args.quiet_wait)
 
-    def alternate(self, cpp_block, py_block):
-        """Runs cpp_block() and py_block() `rounds` times, alternating; returns their results
-        (lists, one entry per round) and the background load."""
+    def alternate(self, cpp_block, py_block, rounds=None):
+        """Runs cpp_block() and py_block() `rounds` times (default --rounds), alternating;
+        returns their results (lists, one entry per round) and the background load."""
         cpp_out, py_out, loads = [], [], []
-        for _ in range(self.rounds):
+        for _ in range(rounds or self.rounds):
             self.quiet()
             load = CpuLoad().start()
             cpp_out.append(cpp_block())
@@ -342,12 +341,130 @@ class Suite:
         self.target("largest W: peak memory within 24 GiB", MEMORY_BUDGET / r["peak_rss_bytes"],
                     1.0)
 
+    def section_lsq(self):
+        """Least squares on the deconvolution problem (128² input, 7×7 Gaussian, no padding,
+        consistent y): convmat's QR, Cholesky, LSQR and LSMR against SciPy's lsqr on the same W
+        and y. The iterative solvers run once per round (tens of seconds each)."""
+        size = 24 if self.smoke else 128
+        w, y = bl.lsq_problem(size)
+        rounds = 1 if self.smoke else min(self.rounds, 2)
+        runs = [("qr", 1e-10), ("cholesky", 1e-10), ("lsqr", 1e-8), ("lsmr", 1e-8),
+                ("lsqr", 1e-10), ("lsmr", 1e-10)]
+        scipy_runs = (1e-8, 1e-10)
+
+        def cpp():
+            out = {}
+            for method, btol in runs:
+                reps = self.reps if method in ("qr", "cholesky") else 1
+                out[method, btol] = self.cpp("lsq", "--method", method, "--btol", btol,
+                                             "--size", size, "--reps", reps)
+            return out
+
+        def py():
+            return {btol: bl.scipy_lsqr(w, y, btol) for btol in scipy_runs}
+        cpp_out, py_out, load = self.alternate(cpp, py, rounds)
+        r0 = cpp_out[0][runs[0]]
+        self.check("least-squares problem: rows, cols, nnz", [r0["rows"], r0["cols"], r0["nnz"]],
+                   [w.shape[0], w.shape[1], w.nnz])
+        rows = []
+        for method, btol in runs:
+            last = cpp_out[-1][method, btol]
+            if last["status"] != "success" or last["relative_residual"] > 10 * btol:
+                self.problems.append(f"lsq {method} to {btol:g}: {last['status']}, relative "
+                                     f"residual {last['relative_residual']:.2e}")
+            rows.append({"who": "convmat", "method": method, "btol": btol,
+                         "seconds": median(sum((o[method, btol]["seconds"] for o in cpp_out), [])),
+                         "iterations": last["iterations"], "rank": last["rank"],
+                         "residual": last["relative_residual"], "load": load,
+                         "size": size, "shape": (r0["rows"], r0["cols"]), "nnz": r0["nnz"]})
+        for btol in scipy_runs:
+            seconds, itn, rel = py_out[-1][btol]
+            if rel > 10 * btol:
+                self.problems.append(f"SciPy lsqr to {btol:g}: relative residual {rel:.2e}")
+            rows.append({"who": "SciPy", "method": "lsqr", "btol": btol,
+                         "seconds": median([o[btol][0] for o in py_out]), "iterations": itn,
+                         "rank": -1, "residual": rel, "load": load})
+        self.sections["lsq"] = rows
+        baseline = next(r for r in rows if r["who"] == "SciPy" and r["btol"] == 1e-8)
+        best = min((r for r in rows if r["who"] == "convmat" and r["btol"] == 1e-10),
+                   key=lambda r: r["seconds"])
+        self.target(f"least squares to 1e-10 ({best['method']}) vs SciPy lsqr to 1e-8",
+                    baseline["seconds"] / best["seconds"], LSQ_TARGET)
+
+    def section_oracle(self):
+        """The oracle's throughput: random small layers (1-3 d, conv and transposed, groups,
+        stride, dilation, padding modes) checked by `check_output` against PyTorch's float32
+        outputs, against PyTorch computing those outputs; and the `convmat check` command per
+        layer (a process each, .npy files in and out) on a part of them."""
+        import tempfile
+        import torch
+        torch.set_num_threads(2)
+        count, cli_count = (50, 10) if self.smoke else (1000, 100)
+        rng = np.random.default_rng(2026)
+        cases = [bl.OracleCase.random(rng) for _ in range(count)]
+        data = [c.data(np.float32) for c in cases]
+        calls = [c.torch_call(*(None if a is None else torch.from_numpy(a) for a in d))
+                 for c, d in zip(cases, data)]
+        with torch.inference_mode():
+            outputs = [f().numpy() for f in calls]
+        with tempfile.TemporaryDirectory() as tmp:
+            configs = os.path.join(tmp, "configs.txt")
+            with open(configs, "w") as f:
+                f.write("".join(c.line() + "\n" for c in cases))
+            candidates = os.path.join(tmp, "candidates.bin")
+            np.concatenate([o.ravel() for o in outputs]).astype(np.float64).tofile(candidates)
+            torch_times = []
+
+            def py():
+                with torch.inference_mode():
+                    for _ in range(self.reps):
+                        t0 = time.perf_counter()
+                        for f in calls:
+                            f()
+                        torch_times.append(time.perf_counter() - t0)
+            runs, _, load = self.alternate(
+                lambda: self.cpp("oracle", "--configs", configs, "--candidates", candidates,
+                                 "--reps", self.reps), py)
+            for r in runs:
+                if r["passed"] != count:
+                    self.problems.append(f"oracle: {count - r['passed']:.0f} of {count} PyTorch "
+                                         "outputs failed check_output")
+            cli_seconds = None
+            if os.path.exists(self.args.cli):
+                cli_seconds = 0.0
+                for i, (c, (x, w, b), out) in enumerate(zip(cases[:cli_count], data, outputs)):
+                    files = {}
+                    for name, a in (("input", x), ("weight", w), ("bias", b), ("candidate", out)):
+                        if a is not None:
+                            files[name] = os.path.join(tmp, f"{i}_{name}.npy")
+                            np.save(files[name], a)
+                    cmd = [self.args.cli, "check", *c.cli_args()]
+                    for name, path in files.items():
+                        cmd += [f"--{name}", path]
+                    t0 = time.perf_counter()
+                    done = subprocess.run(cmd, capture_output=True, text=True)
+                    cli_seconds += time.perf_counter() - t0
+                    if done.returncode != 0:
+                        self.problems.append(f"convmat check on {c.line()}: exit "
+                                             f"{done.returncode}\n{done.stdout}{done.stderr}")
+        ours = median(sum((r["seconds"] for r in runs), []))
+        self.sections["oracle"] = [{
+            "configs": count, "elements": runs[0]["elements"], "convmat": ours,
+            "torch": median(torch_times), "load": load, "cli_configs": cli_count,
+            "cli": cli_seconds,
+            "ranks": [sum(c.rank == r for c in cases) for r in (1, 2, 3)],
+            "transposed": sum(c.kind == "transposed" for c in cases),
+            "modes": sum(c.mode != "zeros" for c in cases),
+        }]
+
     SECTIONS = [
         ("triad", section_triad),
         ("build", section_build),
         ("products", section_products),
         ("refill", section_refill),
         ("largest", section_largest),
+        ("lsq", section_lsq),
+        ("oracle", section_oracle),
     ]
 
     # --- output ---------------------------------------------------------------------------
@@ -474,18 +591,61 @@ class Suite:
                     f"{r['triad']:.1f} GB/s | {r['wx_gbs'] / r['triad']:.0%} |",
                     f"| Wᵀ·y | {fmt_time(r['wty'])}, {r['wty_gbs']:.1f} GB/s | triad "
                     f"{r['triad']:.1f} GB/s | {r['wty_gbs'] / r['triad']:.0%} |", ""]
-        out += ["## Not measured yet", "",
-                "- least squares (128² input, 7×7 Gaussian, 14884×16384) against SciPy's lsqr: "
-                "needs the solvers (issue 3);",
-                "- the oracle's throughput (1000 random small configurations through `convmat "
-                "check`) against PyTorch: needs the `check` command (issue 5).", ""]
+        if "lsq" in self.sections:
+            r0 = self.sections["lsq"][0]
+            out += ["## Least squares", "",
+                    f"The deconvolution problem: a {r0['size']}×{r0['size']} input, a 7×7 "
+                    "Gaussian (σ = 1, normalized), no padding, so W is "
+                    f"{r0['shape'][0]:.0f} × {r0['shape'][1]:.0f} ({r0['nnz']:.0f} nonzeros) "
+                    "and wide; a consistent "
+                    "y = W x for a uniform random x. convmat: `deconvolve(W, y, method)` — QR "
+                    "and Cholesky give the minimum-norm solution (QR of Wᵀ; CHOLMOD on W Wᵀ), "
+                    "LSQR and LSMR stop at relative residual btol (atol = 0, conlim = 0). SciPy: "
+                    "`scipy.sparse.linalg.lsqr` with the same settings. Times include the "
+                    "factorization; residuals ‖y − W x̂‖/‖y‖ are recomputed from x̂. Ratio = "
+                    "SciPy's lsqr to 1e-8 / this time.", "",
+                    "| solver | target | time | relative residual | iterations | ratio "
+                    "| background |", "|---|---|---|---|---|---|---|"]
+            base = next(r for r in self.sections["lsq"]
+                        if r["who"] == "SciPy" and r["btol"] == 1e-8)["seconds"]
+            for r in self.sections["lsq"]:
+                direct = r["method"] in ("qr", "cholesky")
+                target = "exact (min-norm)" if direct else f"btol {r['btol']:g}"
+                its = "—" if direct else f"{r['iterations']:,.0f}".replace(",", " ")
+                out.append(f"| {r['who']} {r['method']} | {target} | {fmt_time(r['seconds'])} | "
+                           f"{r['residual']:.1e} | {its} | {fmt_ratio(base / r['seconds'])} | "
+                           f"{r['load']:.0%} |")
+            out.append("")
+        if "oracle" in self.sections:
+            r = self.sections["oracle"][0]
+            out += ["## The oracle's throughput", "",
+                    f"{r['configs']} random small layers (ranks 1/2/3: "
+                    f"{'/'.join(map(str, r['ranks']))}; {r['transposed']} transposed; "
+                    f"{r['modes']} with reflect, replicate or circular padding; groups 1–3, "
+                    "stride and dilation 1–2, batch 1–2, bias or not; "
+                    f"{r['elements']:.0f} output elements in all), integer-valued data. "
+                    "PyTorch computes every output in float32 (`torch.nn.functional`, data "
+                    "prepared beforehand); convmat's `check_output` builds W, computes the "
+                    "oracle in float64 with each element's tolerance and compares it with "
+                    "PyTorch's output (all must pass). Ratio = PyTorch time / convmat time.", "",
+                    "| what | layers | convmat | per layer | PyTorch | per layer | ratio "
+                    "| background |", "|---|---|---|---|---|---|---|---|",
+                    f"| `check_output` vs computing the outputs | {r['configs']} | "
+                    f"{fmt_time(r['convmat'])} | {fmt_time(r['convmat'] / r['configs'])} | "
+                    f"{fmt_time(r['torch'])} | {fmt_time(r['torch'] / r['configs'])} | "
+                    f"{fmt_ratio(r['torch'] / r['convmat'])} | {r['load']:.0%} |"]
+            if r["cli"] is not None:
+                out.append(f"| the `convmat check` command (a process each, .npy files) | "
+                           f"{r['cli_configs']} | {fmt_time(r['cli'])} | "
+                           f"{fmt_time(r['cli'] / r['cli_configs'])} | — | — | — | — |")
+            out.append("")
         return "\n".join(out)
 
     def plot(self, path):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 3, figsize=(17, 6.5))
+        fig, axes = plt.subplots(1, 4, figsize=(22, 6.5))
         if "build" in self.sections:
             ax = axes[0]
             rows = self.sections["build"]
@@ -526,6 +686,18 @@ class Suite:
             axes[2].axvline(1, color="k", lw=1)
             axes[2].set_xscale("log")
             axes[2].legend(fontsize=8)
+        if "lsq" in self.sections:
+            ax = axes[3]
+            rows = self.sections["lsq"]
+            ax.barh(np.arange(len(rows)), [r["seconds"] for r in rows],
+                    color=["C0" if r["who"] == "convmat" else "C3" for r in rows])
+            ax.set_yticks(np.arange(len(rows)),
+                          [f"{r['who']} {r['method']}" + ("" if r["method"] in ("qr", "cholesky")
+                                                          else f" {r['btol']:g}") for r in rows])
+            ax.invert_yaxis()
+            ax.set_xscale("log")
+            ax.set_xlabel("seconds (log)")
+            ax.set_title("least squares, {:.0f}×{:.0f}".format(*rows[0]["shape"]))
         fig.tight_layout()
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -550,6 +722,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--exe", default=os.path.join(ROOT, "build", "bench", "convmat_bench"))
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--cli", default=None,
+                    help="the convmat command for the oracle section (default: cli/convmat next "
+                         "to the directory of --exe)")
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--sections", default=",".join(n for n, _ in Suite.SECTIONS))
@@ -558,6 +733,9 @@ def main():
                     help="seconds to wait for idle CPUs before each block (default 30, smoke 0)")
     ap.add_argument("--smoke", action="store_true", help="tiny layers, checks only")
     args = ap.parse_args()
+    if args.cli is None:
+        args.cli = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.exe))),
+                                "cli", "convmat")
     if args.reps is None:
         args.reps = 2 if args.smoke else 5
     if args.rounds is None:
