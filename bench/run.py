@@ -228,8 +228,27 @@ class Suite:
             if name == "b":
                 best = min(row["direct"], row["coo"])
                 self.target("build W, layer b, vs SciPy's best construction", best / total,
-                            BUILD_TARGET)
+                            BUILD_TARGET, note=self.build_floor_note(layer, row, best))
         self.sections["build"] = rows
+
+    def build_floor_note(self, layer, row, best):
+        """Why a build cannot go below a floor: W is written into fresh memory, which the
+        operating system zeroes first, so its bytes cross the memory bus twice."""
+        rc, _, rs, _ = layer.stored()
+        w_bytes = row["nnz"] * 8 + (rc * rs * rs + 1) * 8  # float32 values, int32 columns, row ptrs
+        triad = next((r["GB/s"] for r in self.sections.get("triad", []) if r["threads"] == 2),
+                     None)
+        if triad is None:
+            return ""
+        floor = 2 * w_bytes / (triad * 1e9)
+        return (f"W is {w_bytes / 1e9:.2f} GB written into fresh memory that the kernel zeroes "
+                f"first ({fmt_time(row['system'])} of kernel CPU per build): 2 × its bytes at "
+                f"the triad's {triad:.1f} GB/s take {fmt_time(floor)}, so no build can be more "
+                f"than {best / floor:.1f}× faster than SciPy's {fmt_time(best)}; convmat's "
+                f"{fmt_time(row['convmat'])} is {floor / row['convmat']:.0%} of that floor's "
+                f"speed. SciPy's best here tiles one channel's rows (groups = 1); against its "
+                f"COO→CSR construction ({fmt_time(row['coo'])}) the ratio is "
+                f"{row['coo'] / row['convmat']:.1f}×")
 
     def section_products(self):
         """W·x and Wᵀ·y, batch 1 and 16, float32 and float64, against the triad, SciPy and
