@@ -77,13 +77,17 @@ class Layer:
         return what
 
 
+def integers(n, a, m, dtype):
+    """(a·i mod m) − (m − 1)/2 for i < n: the integer-valued data of every benchmark."""
+    return ((np.arange(n, dtype=np.int64) * a) % m - (m - 1) // 2).astype(dtype)
+
+
 def weight_data(layer, dtype):
-    n = int(np.prod(layer.weight_shape))
-    return ((np.arange(n, dtype=np.int64) * 37) % 7 - 3).astype(dtype).reshape(layer.weight_shape)
+    return integers(int(np.prod(layer.weight_shape)), 37, 7, dtype).reshape(layer.weight_shape)
 
 
 def vector_data(n, dtype):
-    return ((np.arange(n, dtype=np.int64) * 11) % 5 - 2).astype(dtype)
+    return integers(n, 11, 5, dtype)
 
 
 def checksum(y):
@@ -341,8 +345,8 @@ class OracleCase:
         wshape = ((self.cout, self.cin // self.groups) if self.kind == "conv" else
                   (self.cin, self.cout // self.groups)) + self.kernel
         x = vector_data(self.batch * self.cin * int(np.prod(self.size)), dtype)
-        w = ((np.arange(int(np.prod(wshape)), dtype=np.int64) * 37) % 7 - 3).astype(dtype)
-        b = ((np.arange(self.cout) * 13) % 5 - 2).astype(dtype) if self.bias else None
+        w = integers(int(np.prod(wshape)), 37, 7, dtype)
+        b = integers(self.cout, 13, 5, dtype) if self.bias else None
         return x.reshape((self.batch, self.cin) + self.size), w.reshape(wshape), b
 
     def torch_call(self, x, w, b):

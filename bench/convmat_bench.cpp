@@ -94,11 +94,11 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-Dims dims(const std::string& s) {  // "56" or "56x56"
+Dims dims(const std::string& s, char separator = 'x') {  // "56" or "56x56" (or "1,2")
   Dims d;
   std::stringstream in(s);
   std::string part;
-  while (std::getline(in, part, 'x')) d.push_back(std::stoll(part));
+  while (std::getline(in, part, separator)) d.push_back(std::stoll(part));
   return d;
 }
 
@@ -425,16 +425,8 @@ void lsq(const Args& args) {
 //   size= kernel= stride= dilation= pad= output_padding=   (comma lists, one entry per axis)
 // with symmetric padding, PyTorch's arguments. --candidates: every candidate's values, float64,
 // back to back in the order of the lines. Data: weight[i] = (37 i mod 7) − 3, input
-// x[j] = (11 j mod 5) − 2, bias[c] = (13 c mod 5) − 2 (baselines.oracle_data). Reports the time
+// x[j] = (11 j mod 5) − 2, bias[c] = (13 c mod 5) − 2 (baselines.OracleCase.data). Reports the time
 // of each pass over all layers and how many passed (every one must: the data are integers).
-Dims comma_dims(const std::string& s) {
-  Dims d;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, ',')) d.push_back(std::stoll(part));
-  return d;
-}
-
 void oracle(const Args& args) {
   const Index reps = args.integer("reps", "3");
   struct Case {
@@ -462,19 +454,18 @@ void oracle(const Args& args) {
     p.in_channels = std::stoll(f.at("cin"));
     p.out_channels = std::stoll(f.at("cout"));
     p.groups = std::stoll(f.at("groups"));
-    p.input_size = comma_dims(f.at("size"));
-    p.kernel_size = comma_dims(f.at("kernel"));
-    p.stride = comma_dims(f.at("stride"));
-    p.dilation = comma_dims(f.at("dilation"));
-    p.pad_begin = p.pad_end = comma_dims(f.at("pad"));
-    if (p.kind == ConvKind::transposed) p.output_padding = comma_dims(f.at("output_padding"));
+    p.input_size = dims(f.at("size"), ',');
+    p.kernel_size = dims(f.at("kernel"), ',');
+    p.stride = dims(f.at("stride"), ',');
+    p.dilation = dims(f.at("dilation"), ',');
+    p.pad_begin = p.pad_end = dims(f.at("pad"), ',');
+    if (p.kind == ConvKind::transposed) p.output_padding = dims(f.at("output_padding"), ',');
     p.padding_mode = padding_mode_from_string(f.at("mode"));
     const ConvSpec spec(p);
     const Index batch = std::stoll(f.at("batch"));
-    std::vector<double> input(static_cast<std::size_t>(batch * spec.input_numel()));
-    for (std::size_t j = 0; j < input.size(); ++j) input[j] = double(Index(11 * j % 5) - 2);
-    std::vector<double> weight(static_cast<std::size_t>(spec.weight_numel()));
-    for (std::size_t i = 0; i < weight.size(); ++i) weight[i] = double(Index(37 * i % 7) - 3);
+    const Buffer<double> x = vector_data<double>(batch * spec.input_numel());
+    std::vector<double> input(x.begin(), x.end());
+    std::vector<double> weight = weight_data<double>(spec.weight_numel());
     std::vector<double> bias;
     if (f.at("bias") == "1") {
       for (Index c = 0; c < spec.out_channels(); ++c) bias.push_back(double((13 * c) % 5 - 2));
