@@ -51,7 +51,7 @@ const std::vector<OptionSpec>& option_table() {
       {Opt::padding_mode, "padding-mode", "", "MODE", "PyTorch convolutions: zeros | reflect | replicate | circular (default zeros)"},
       {Opt::auto_pad, "auto-pad", "", "MODE", "ONNX ops: NOTSET | SAME_UPPER | SAME_LOWER | VALID (default NOTSET)"},
       {Opt::pads, "pads", "", "B...,E...", "ONNX ops: the begin values of every axis, then the end values (default 0; one value: all)"},
-      {Opt::output_shape, "output-shape", "", "O[,O...]", "onnx_conv_transpose: the spatial output shape (sets the padding)"},
+      {Opt::output_shape, "output-shape", "", "O[,O...]", "onnx_conv_transpose: the spatial output shape (sets the padding; --pads are then ignored, as ONNX says)"},
       {Opt::kernel_shape, "kernel-shape", "", "K[,K...]", "ONNX ops: checked against the weight's spatial shape"},
       {Opt::input, "input", "", "X.npy",
        "the input x: (N, C_in, *spatial), or (C_in, *spatial) for the PyTorch ops; float16/32/64 "

@@ -350,6 +350,11 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
     if (a.output_shape.size() == static_cast<std::size_t>(c.rank)) {
       target = a.output_shape;
     } else if (a.output_shape.size() == static_cast<std::size_t>(c.rank) + 2) {
+      if (a.output_shape[0] != x_shape[0] || a.output_shape[1] != p.out_channels) {
+        fail(op + ": output_shape " + list(a.output_shape) + " given as (N, M, *spatial) must " +
+             "start with X's N = " + std::to_string(x_shape[0]) + " and the layer's M = " +
+             std::to_string(p.out_channels));
+      }
       target.assign(a.output_shape.begin() + 2, a.output_shape.end());
     } else {
       fail(op + ": output_shape must have " + std::to_string(c.rank) + " spatial values, got " +
@@ -373,14 +378,8 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
       p.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? half : total - half;
       p.pad_end[i] = a.auto_pad == "SAME_UPPER" ? total - half : half;
     }
-    if (!a.pads.empty()) {
-      const Dims given_begin(a.pads.begin(), a.pads.begin() + c.rank);
-      const Dims given_end(a.pads.begin() + c.rank, a.pads.end());
-      if (given_begin != p.pad_begin || given_end != p.pad_end) {
-        fail(op + ": pads " + list(a.pads) + " contradict output_shape " + list(a.output_shape) +
-             ", which needs pads " + list(p.pad_begin) + " + " + list(p.pad_end));
-      }
-    }
+    // pads, if given, are ignored: "If output_shape is specified pads values are ignored"
+    // (the operator's documentation; ONNX Runtime does the same).
   } else if (!a.pads.empty()) {
     p.pad_begin.assign(a.pads.begin(), a.pads.begin() + c.rank);
     p.pad_end.assign(a.pads.begin() + c.rank, a.pads.end());

@@ -167,9 +167,22 @@ BOOST_AUTO_TEST_CASE(conv_transpose_shapes) {
   a.output_shape = {5};
   a.pads = {0, 1};
   expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); }, "cannot be used together");
-  a.auto_pad = "NOTSET";
-  expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); }, "contradict output_shape");
+  a.auto_pad = "NOTSET";  // with output_shape, pads are ignored (the operator's documentation)
+  t = onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a);
+  BOOST_TEST(t.spec.output_size() == (Dims{5}), tt::per_element());
+  BOOST_TEST(t.spec.pad_begin() == (Dims{0}), tt::per_element());
+  BOOST_TEST(t.spec.pad_end() == (Dims{0}), tt::per_element());
   a.pads = {};
+  a.output_shape = {1, 1, 5};  // (N, M, spatial) is accepted when N and M are right
+  BOOST_TEST(onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a).spec.output_size() == (Dims{5}),
+             tt::per_element());
+  a.output_shape = {2, 1, 5};
+  expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); },
+               "output_shape [2, 1, 5] given as (N, M, *spatial) must start with X's N = 1 and "
+               "the layer's M = 1");
+  a.output_shape = {1, 3, 5};
+  expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); }, "the layer's M = 1");
+  a.output_shape = {5};
   a.kernel_shape = {2};
   expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); }, "does not match W's spatial shape");
 }

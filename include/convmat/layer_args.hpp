@@ -54,7 +54,7 @@ struct OnnxConvAttributes {
   Dims pads;                        // begin…, end…; empty: all 0
   Dims strides;                     // empty: all 1
   Dims output_padding;              // ConvTranspose: empty all 0
-  Dims output_shape;                // ConvTranspose: spatial (or N, C, spatial) output shape
+  Dims output_shape;                // ConvTranspose: spatial (or N, M, spatial) output shape
 };
 
 // Conv: X (N, C, *spatial), W (M, C/group, *k).
@@ -65,6 +65,8 @@ LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttr
 //   With output_shape (or SAME_*, whose output_shape is n·s), the total padding is
 //   s(n−1) + output_padding + d(k−1) + 1 − output_shape; SAME_UPPER puts ⌊total/2⌋ at the begin,
 //   otherwise the begin gets total − ⌊total/2⌋ (floor division: a negative total adds zero rows).
+//   Given pads are then ignored, as the operator's documentation says. A full output_shape
+//   (N, M, *spatial) must name X's N and the layer's M.
 LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
                               const OnnxConvAttributes& attrs);
 

@@ -26,7 +26,7 @@ def _attributes(op, auto_pad, dilations, group, kernel_shape, pads, strides,
 
 
 def _run(op, resolve, X, W, B, method, attributes):
-    x, w, b = _a.array(X), _a.array(W), _a.array(B)
+    x, w, b = _a.array(X, op, "X"), _a.array(W, op, "W"), _a.array(B)
     call = resolve(x.shape, w.shape, attributes)
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op, ("X", "W", "B"))
 
@@ -78,8 +78,9 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
     output_shape : the spatial output shape (or (N, M, *spatial)); then the pads are derived:
         total = s(n - 1) + output_padding + d(k - 1) + 1 - output_shape, SAME_UPPER puts
         floor(total/2) at the begin, otherwise total - floor(total/2); a negative total adds
-        zero rows
-    pads : [x1_begin, ..., x1_end, ...]; they crop the output
+        zero rows. Given pads are then ignored, as ONNX's documentation says. With (N, M, ...),
+        N and M must be X's batch and the layer's output channels.
+    pads : [x1_begin, ..., x1_end, ...]; they crop the output (ignored with output_shape)
     method : "matrix" or "loops"
 
     Returns

@@ -157,7 +157,7 @@ def onnx_conv_pads(auto_pad, n, k, s, d, pads):
 
 
 def onnx_conv_transpose_pads(auto_pad, n, k, s, d, a, pads, output_shape):
-    """ONNX ConvTranspose's pads: from output_shape (or n*s for SAME_*) by
+    """ONNX ConvTranspose's pads: from output_shape (or n*s for SAME_*), ignoring given pads, by
     total = s(n-1) + a + (k-1)d + 1 - output_shape; SAME_UPPER: begin = total//2, else
     end = total//2 (floor division, as the backend test test_convtranspose_output_shape needs)."""
     rank = len(n)
@@ -214,7 +214,7 @@ def random_onnx_layer(rng, transposed):
     else:
         a = [0] * rank
     output_shape = None
-    if auto_pad == "NOTSET" and pads is None and rng.random() < 0.7:
+    if auto_pad == "NOTSET" and rng.random() < 0.7:  # given pads are then ignored
         natural = [si * (ni - 1) + ai + (ki - 1) * di + 1 for ni, ki, si, di, ai in
                    zip(n, k, s, d, a)]
         output_shape = [max(1, o + int(rng.integers(-2, 3))) for o in natural]
