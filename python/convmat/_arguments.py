@@ -61,12 +61,22 @@ def string(op, name, value):
     return value
 
 
-def array(value):
-    """An array-like -> ndarray (no copy for an ndarray); None stays None.
+def array(value, op=None, name=None):
+    """An array-like -> ndarray (no copy for a native-byte-order ndarray). None stays None for an
+    optional argument; with `name` (a required one) it is a TypeError naming op and name.
 
-    The dtype is checked by the C++ core (float32 or float64, the same for every array of a call).
+    Non-native byte order (e.g. '>f8' read from a file) is converted to native, as NumPy's own
+    arithmetic would. The dtype is checked by the C++ core (float32 or float64, the same for
+    every array of a call).
     """
-    return None if value is None else np.asarray(value)
+    if value is None:
+        if name is not None:
+            raise TypeError(f"{op}: {name} must be an array, got None")
+        return None
+    a = np.asarray(value)
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    return a
 
 
 def number(op, name, value):

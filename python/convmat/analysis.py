@@ -332,7 +332,7 @@ def _spec(op, kind, weight, input_size, keywords):
     """The ConvSpec of a layer given by its weight (an array, or just its shape) and input size;
     returns (spec, weight array or None)."""
     if isinstance(weight, np.ndarray) or hasattr(weight, "__array__"):
-        w = _a.array(weight)
+        w = _a.array(weight, op, "weight")
         shape = w.shape
     else:
         w, shape = None, _a.ints(op, "weight", weight)

@@ -106,7 +106,7 @@ def _torch_args(op, stride, padding, dilation, groups, output_padding, padding_m
 
 def _layer(op, rank, transposed, input, weight, bias, method, **arguments):
     """Resolves the call with PyTorch's rules (C++ layer_args) and runs it."""
-    x, w, b = _a.array(input), _a.array(weight), _a.array(bias)
+    x, w, b = _a.array(input, op, "input"), _a.array(weight, op, "weight"), _a.array(bias)
     args = _torch_args(op, **arguments)
     resolve = _core.torch_conv_transpose if transposed else _core.torch_conv
     call = resolve(x.shape, w.shape, args, rank)

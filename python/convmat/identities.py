@@ -71,7 +71,7 @@ def transposed_as_convolution(weight, input_size, stride=1, padding=0, output_pa
     ``C @ P @ Z`` exactly (every entry of the product is a single weight).
     """
     op = "transposed_as_convolution"
-    w = _a.array(weight)
+    w = _a.array(weight, op, "weight")
     layer = _layers.layer(op, "conv_transpose",
                           dict(stride=stride, padding=padding, output_padding=output_padding,
                                groups=groups, dilation=dilation))
@@ -93,7 +93,7 @@ def _weight_shape(op, weight_shape):
 def _call(op, input, weight_shape, layer_op, keywords):
     """(input array, spec, batched, batch) for a layer given by a weight shape plus op and
     keywords, or by a ConvSpec (e.g. TransposedAsConvolution.spec)."""
-    x = _a.array(input)
+    x = _a.array(input, op, "input")
     if isinstance(weight_shape, _core.ConvSpec):
         if keywords:
             raise TypeError(f"{op}: a ConvSpec holds the whole layer; got the keywords "
@@ -159,6 +159,6 @@ def estimate_kernel(input, output, weight_shape, op="conv", **layer):
     """
     fn = "estimate_kernel"
     x, spec, batched, batch = _call(fn, input, weight_shape, op, layer)
-    d = _core.estimate_kernel(spec, x, _a.array(output), batched, batch)
+    d = _core.estimate_kernel(spec, x, _a.array(output, fn, "output"), batched, batch)
     weight = d.pop("weight")
     return weight, d

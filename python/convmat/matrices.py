@@ -16,7 +16,7 @@ __all__ = ["conv_matrix", "conv_transpose_matrix"]
 
 
 def _matrix(op, transposed, weight, input_size, **keywords):
-    w = _a.array(weight)
+    w = _a.array(weight, op, "weight")
     layer = _layers.layer(op, "conv_transpose" if transposed else "conv", keywords)
     call = layer.resolve(op, layer.input_shape(op, w.shape, input_size), w.shape)
     data, indices, indptr, shape = _core.layer_matrix(call.spec, w, op)
@@ -62,7 +62,9 @@ def conv_transpose_matrix(weight, input_size, stride=1, padding=0, output_paddin
 
     W is the matrix of the convolution with the same kernel, stride, padding and dilation
     (channels swapped): ``conv_transpose_matrix(k, n, ...)`` equals ``conv_matrix(k, o, ...).T``
-    where o is the transposed layer's output size.
+    where o is the transposed layer's output size. When output_padding >= stride (PyTorch allows
+    it below the dilation) that convolution has more output positions than the transposed
+    layer has inputs, and the matrix is the transpose of the rows of W that the input covers.
 
     Parameters
     ----------

@@ -108,7 +108,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     channels-first kernel (1/scale_factor) for every input.
     """
     op = "interpolate"
-    x = _a.array(input)
+    x = _a.array(input, op, "input")
     if x.ndim not in (3, 4, 5):
         raise ValueError(f"{op}: input must be (N, C, *spatial) with 1 to 3 spatial dimensions "
                          f"(3-d to 5-d), got shape {x.shape}")

@@ -87,6 +87,19 @@ class ConvolutionAgainstTorch(unittest.TestCase):
         h.assert_close(self, got, want, magnitude, 2 * 9 + 1, np.float64)
 
 
+    def test_non_native_byte_order_is_read_as_its_value(self):
+        # '>f8' is float64 (e.g. an array read from a big-endian file): same numbers, native out.
+        rng = h.rng(6)
+        x = rng.integers(-3, 4, (2, 3, 6, 5)).astype(np.float64)
+        w = rng.integers(-3, 4, (4, 3, 2, 3)).astype(np.float64)
+        for dtype in (np.float32, np.float64):
+            swapped = np.dtype(dtype).newbyteorder(">" if np.little_endian else "<")
+            got = convmat.conv2d(x.astype(swapped), w.astype(swapped), padding=1)
+            want = convmat.conv2d(x.astype(dtype), w.astype(dtype), padding=1)
+            self.assertEqual(got.dtype, np.dtype(dtype))
+            np.testing.assert_array_equal(got, want)
+
+
 class TransposedConvolutionAgainstTorch(unittest.TestCase):
 
     def test_integer_data_float64_is_exact(self):
