@@ -364,7 +364,7 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
       if (args.has(Opt::output_padding)) t.output_padding = parse_dims(Opt::output_padding, args.get(Opt::output_padding));
       if (args.has(Opt::padding)) {
         const std::string& p = args.get(Opt::padding);
-        if (p.find_first_of("0123456789") == std::string::npos) {
+        if (!p.empty() && p.find_first_of("0123456789") == std::string::npos) {
           t.padding_name = p;  // "same", "valid"; torch_conv names anything else
         } else {
           t.padding = parse_dims(Opt::padding, p);

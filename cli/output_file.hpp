@@ -1,8 +1,13 @@
 #pragma once
 // An output file that appears complete or not at all: the bytes go to a temporary file in the
 // target's directory ("<target>.tmp-XXXXXX"), which commit() flushes, syncs and renames over the
-// target. A run that fails, throws or is interrupted by SIGINT/SIGTERM/SIGHUP removes the
-// temporary file and leaves the target untouched.
+// target. A run that fails, throws or is interrupted by SIGINT/SIGTERM/SIGHUP/SIGPIPE/SIGXFSZ
+// removes the temporary file and leaves the target untouched.
+//
+// A symbolic link is written through: the file it names is replaced (in its own directory) and
+// the link stays. A target that exists and is not a regular file — /dev/null, /dev/stdout, a
+// FIFO — is written directly (it cannot be replaced, and renaming over it would turn a device
+// into a file); a directory is refused.
 
 #include <cstddef>
 #include <string>
@@ -22,9 +27,10 @@ class AtomicOutput {
   const std::string& target() const { return target_; }
 
  private:
-  std::string target_, temp_;
+  std::string target_, destination_, temp_;  // destination_: target_ with links resolved
   int fd_ = -1;
   bool committed_ = false;
+  bool direct_ = false;  // writing straight into a device or FIFO
 };
 
 }  // namespace convmat::cli

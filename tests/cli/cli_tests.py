@@ -8,6 +8,7 @@ check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv.
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -558,6 +559,7 @@ def test_bad_input():
         (["--input", "x.npy", "-o", "y.npy", "--stride", 0], "non-positive stride is not supported"),
         (["--input", "x.npy", "-o", "y.npy", "--pads", "1,1,1,1"], "--pads is an ONNX attribute"),
         (["--input", "x.npy", "-o", "y.npy", "--padding", "full"], "invalid padding string 'full'"),
+        (["--input", "x.npy", "-o", "y.npy", "--padding", ""], "--padding: expected integers"),
         (["--input", "x.npy", "-o", "y.npy", "--json=1"], "takes no value"),
         (["--input", "x.npy", "-o", "y.npy", "stray"], "unexpected argument 'stray'"),
         (["--input", "x.npy"], "apply needs --output"),
@@ -588,22 +590,51 @@ def test_bad_input():
         f.write(b"previous")
     run("apply", *L, "--input", "x3.npy", "-o", "keep.npy", expect=2)
     check(open("keep.npy", "rb").read() == b"previous", "a failed run leaves the old output")
+    # A FIFO as an input is refused at once (opening it must not wait for a writer).
+    os.mkfifo("fifo.npy")
+    _, _, err = run("apply", *L, "--input", "fifo.npy", "-o", "y.npy", expect=2)
+    check("fifo.npy: not a regular file" in err, f"FIFO input refused: {err!r}")
+    os.remove("fifo.npy")
+    # A symbolic link is written through (the link stays, the file it names is replaced); a
+    # character device is written into, not replaced by a regular file; a directory is refused.
+    with open("linked.npy", "wb") as f:
+        f.write(b"previous")
+    os.symlink("linked.npy", "link.npy")
+    run("apply", *L, "--input", "x.npy", "-o", "link.npy", expect=0)
+    check(os.path.islink("link.npy") and np.load("linked.npy").shape == (1, 3, 3, 3),
+          "output through a symbolic link")
+    try:  # a null device of our own (root only), so that a regression cannot harm /dev/null
+        os.mknod("null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pass
+    else:
+        run("apply", *L, "--input", "x.npy", "-o", "null", expect=0)
+        check(stat.S_ISCHR(os.stat("null").st_mode), "a device output stays a device")
+        os.remove("null")
+    os.mkdir("adir")
+    _, _, err = run("apply", *L, "--input", "x.npy", "-o", "adir", expect=2)
+    check("adir: is a directory" in err, f"a directory as output refused: {err!r}")
+    check(not [f for f in os.listdir(".") if ".tmp-" in f], "no temporary file left")
 
 
 def test_interrupt():
-    """SIGTERM while the output is being written: neither the target nor the temporary file remains."""
+    """A signal while the output is being written (SIGTERM, and SIGPIPE and SIGXFSZ, whose default
+    action also ends the process): neither the target nor the temporary file remains."""
     import signal
     import time
-    p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128", "--weight-shape", "16,16,3,3",
-                          "-o", "big.mtx"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
-        time.sleep(0.02)
-    check(p.poll() is None, "the write was still running when interrupted")
-    p.send_signal(signal.SIGTERM)
-    p.wait(timeout=60)
-    check(p.returncode == -signal.SIGTERM, f"terminated by SIGTERM (status {p.returncode})")
-    check(os.listdir(".") == [], f"nothing left behind: {os.listdir('.')}")
+    for sig in (signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
+        p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128",
+                              "--weight-shape", "16,16,3,3", "-o", "big.mtx"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             restore_signals=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
+            time.sleep(0.02)
+        check(p.poll() is None, f"the write was still running when {sig.name} came")
+        p.send_signal(sig)
+        p.wait(timeout=60)
+        check(p.returncode == -sig, f"ended by {sig.name} (status {p.returncode})")
+        check(os.listdir(".") == [], f"{sig.name}: nothing left behind: {os.listdir('.')}")
 
 
 def layer_matrix(f, in_shape):
