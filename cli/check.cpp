@@ -60,8 +60,13 @@ Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
   t.arithmetic = args.has(Opt::precision) ? precision_from_string(args.get(Opt::precision)) : t.storage;
   if (args.has(Opt::atol)) t.atol = parse_nonnegative(Opt::atol, args.get(Opt::atol));
   if (args.has(Opt::rtol)) t.rtol = parse_nonnegative(Opt::rtol, args.get(Opt::rtol));
-  if (args.has(Opt::blame)) p.options.max_blamed = std::max<Index>(0, parse_index(Opt::blame, args.get(Opt::blame)));
-  if (args.has(Opt::blame_terms)) p.options.max_terms = std::max<Index>(0, parse_index(Opt::blame_terms, args.get(Opt::blame_terms)));
+  const auto count = [&](Opt o) {
+    const Index v = parse_index(o, args.get(o));
+    if (v < 0) throw UsageError(option_name(o) + ": expected an integer >= 0, got '" + args.get(o) + "'");
+    return v;
+  };
+  if (args.has(Opt::blame)) p.options.max_blamed = count(Opt::blame);
+  if (args.has(Opt::blame_terms)) p.options.max_terms = count(Opt::blame_terms);
 
   p.input->load(ctx);
   p.weight->load(ctx);

@@ -315,8 +315,31 @@ bool shapes_match(const Dims& expected, const Dims& candidate) {
   return strip(expected) == strip(candidate);
 }
 
+namespace {
+
+// A tolerance or blame count that could only hide disagreements (a negative or NaN bound passes
+// nothing consistently, an infinite one passes everything) is refused, as the CLI refuses it.
+void validate(const CheckOptions& options) {
+  const auto bound = [](const char* name, const std::optional<double>& v) {
+    if (v && !(std::isfinite(*v) && *v >= 0)) {
+      throw std::invalid_argument(std::string(name) + " must be a finite number >= 0, got " +
+                                  std::to_string(*v));
+    }
+  };
+  bound("atol", options.tolerance.atol);
+  bound("rtol", options.tolerance.rtol);
+  if (options.max_blamed < 0 || options.max_terms < 0) {
+    throw std::invalid_argument("the numbers of blamed elements and of terms per element must "
+                                "be >= 0, got " + std::to_string(options.max_blamed) + " and " +
+                                std::to_string(options.max_terms));
+  }
+}
+
+}  // namespace
+
 CheckReport check_output(const LayerData& layer, const double* candidate, const Dims& candidate_shape,
                          const CheckOptions& options) {
+  validate(options);
   const auto pattern = pattern_for(layer.spec, nullptr);
   return report(layer, evaluate(layer, pattern), *pattern, candidate, candidate_shape, options);
 }
@@ -670,6 +693,7 @@ std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candid
 
 Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& candidate_shape,
                    const CheckOptions& options) {
+  validate(options);
   Diagnosis dg;
   const auto pattern = pattern_for(layer.spec, nullptr);
   dg.check = report(layer, evaluate(layer, pattern), *pattern, candidate, candidate_shape, options);

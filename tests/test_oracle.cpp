@@ -261,6 +261,33 @@ BOOST_AUTO_TEST_CASE(blame_lists_the_worst_first_and_caps_the_terms) {
   BOOST_TEST(r.worst[0].terms.size() == 4u);
 }
 
+BOOST_AUTO_TEST_CASE(tolerances_and_blame_counts_that_would_hide_errors_are_refused) {
+  const ConvSpec spec = ConvSpec::convolution(1, 1, {4}, {2});
+  const LayerData layer = random_layer(spec, 1, false);
+  const Values candidate = loops(spec, layer.input, 1, layer.weight, layer.bias);
+  const auto with = [&](auto change) {
+    CheckOptions o;
+    change(o);
+    return [&layer, &candidate, o] { check_output(layer, candidate.data(), layer.output_shape(), o); };
+  };
+  test::expect_error(with([](CheckOptions& o) { o.tolerance.atol = -1.0; }),
+               "atol must be a finite number >= 0, got -1");
+  test::expect_error(with([](CheckOptions& o) { o.tolerance.rtol = std::nan(""); }),
+               "rtol must be a finite number >= 0, got nan");
+  test::expect_error(with([](CheckOptions& o) { o.tolerance.atol = HUGE_VAL; }),
+               "atol must be a finite number >= 0, got inf");
+  test::expect_error(with([](CheckOptions& o) { o.max_blamed = -1; }),
+               "must be >= 0, got -1 and 8");
+  BOOST_CHECK_THROW(diagnose(layer, candidate.data(), layer.output_shape(),
+                             [] { CheckOptions o; o.max_terms = -2; return o; }()),
+                    std::invalid_argument);
+  CheckOptions zero;  // zero tolerances and no blame are legitimate
+  zero.tolerance.atol = 0.0;
+  zero.tolerance.rtol = 0.0;
+  zero.max_blamed = 0;
+  BOOST_TEST(check_output(layer, candidate.data(), layer.output_shape(), zero).passed);
+}
+
 BOOST_AUTO_TEST_CASE(non_finite_values_and_shapes) {
   const ConvSpec spec = ConvSpec::convolution(1, 1, {4, 4}, {2, 2});
   const LayerData layer = random_layer(spec, 1, false);

@@ -242,8 +242,8 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
     d = _core.run_oracle(call.spec, call.batch, call.batched, x, w, b, c, arithmetic, storage,
                          _a.optional_number(fn, "atol", atol),
                          _a.optional_number(fn, "rtol", rtol),
-                         max(0, _a.integer(fn, "blame", blame)),
-                         max(0, _a.integer(fn, "blame_terms", blame_terms)),
+                         _a.integer(fn, "blame", blame),
+                         _a.integer(fn, "blame_terms", blame_terms),
                          fn == "diagnose")
     report = d["check"]
     worst = [Blame(index=r["index"], candidate=r["candidate"], oracle=r["oracle"],

@@ -281,6 +281,8 @@ def test_check():
     save("y16.npy", y.astype(np.float16))
     run("check", *layer, "--candidate", "y16.npy", expect=0)
     run("check", *layer, "--candidate", "y16.npy", "--rtol", 1e-6, expect=1)
+    _, _, err = run("check", *layer, "--candidate", "y16.npy", "--blame", -1, expect=2)
+    check("--blame: expected an integer >= 0, got '-1'" in err, f"negative --blame refused: {err!r}")
     # A long sequential float32 sum of positive terms (numpy's cumsum): within the float32
     # tolerance, outside the one of a float64 computation stored as float32.
     xs, ws = r.uniform(0, 1, (1, 512, 12)).astype(np.float32), r.uniform(0, 1, (1, 512, 9)).astype(np.float32)

@@ -254,6 +254,12 @@ class Errors(unittest.TestCase):
              "precision must be one of float16, bfloat16, tfloat32, float32, float64, got 'fp8'"),
             (lambda: convmat.check(y, x, w, atol="0"), TypeError, "atol must be a number"),
             (lambda: convmat.check(None, x, w), TypeError, "must be arrays"),
+            (lambda: convmat.check(y, x, w, atol=-1.0), ValueError,
+             "atol must be a finite number >= 0, got -1"),
+            (lambda: convmat.check(y, x, w, rtol=float("nan")), ValueError,
+             "rtol must be a finite number >= 0, got nan"),
+            (lambda: convmat.check(y, x, w, atol=float("inf")), ValueError, "got inf"),
+            (lambda: convmat.diagnose(y, x, w, blame=-1), ValueError, "must be >= 0, got -1"),
             (lambda: convmat.diagnose(y, x, w, op="conv2d", padding="full"), ValueError,
              "padding"),
         ]
