@@ -42,6 +42,7 @@ LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const LinearOperator<Scalar>& op,
       return run<Scalar>(CholeskySolver<Scalar>(a, options), b);
     case LsqMethod::lsqr:
     case LsqMethod::lsmr:
+      detail::check_matrix("lstsq", a);  // as QR and Cholesky do: NaN in A is an input error
       return lstsq(op, b, method, options);
   }
   return {};

@@ -23,6 +23,10 @@ void check_rhs(const char* who, Index rows, const Eigen::Ref<const DenseMatrix<S
 template <class Scalar>
 void check_matrix(const char* who, const SparseRef<Scalar>& a);
 
+// Throws std::invalid_argument, naming the first entry, unless every stored value is finite.
+template <class Scalar>
+void check_finite(const char* who, const SparseRef<Scalar>& a);
+
 // Fills residual_norm, relative_residual, normal_residual_norm and solution_norm of `info`
 // from R = B − A X and G = Aᵀ R − λ² X, column by column. `apply(x, y)` gives y = A x and
 // `adjoint(y, x)` x = Aᵀ y on contiguous columns of type S. Norms are accumulated in double.

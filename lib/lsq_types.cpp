@@ -117,6 +117,11 @@ void check_matrix(const char* who, const SparseRef<Scalar>& a) {
     throw std::invalid_argument(std::string(who) + ": A must have at least one row and column, got " +
                                 std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
   }
+  check_finite(who, a);
+}
+
+template <class Scalar>
+void check_finite(const char* who, const SparseRef<Scalar>& a) {
   for (Index j = 0; j < a.outer_size(); ++j) {
     for (Index k = a.outer(j); k < a.outer(j + 1); ++k) {
       if (!std::isfinite(a.value(k))) {
@@ -133,6 +138,8 @@ template void check_rhs<float>(const char*, Index, const Eigen::Ref<const DenseM
 template void check_rhs<double>(const char*, Index, const Eigen::Ref<const DenseMatrix<double>>&);
 template void check_matrix<float>(const char*, const SparseRef<float>&);
 template void check_matrix<double>(const char*, const SparseRef<double>&);
+template void check_finite<float>(const char*, const SparseRef<float>&);
+template void check_finite<double>(const char*, const SparseRef<double>&);
 
 }  // namespace detail
 

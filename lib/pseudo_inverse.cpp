@@ -9,6 +9,7 @@
 
 #include "convmat/dense_limit.hpp"
 #include "convmat/detail/dense_svd.hpp"
+#include "lsq_common.hpp"
 
 namespace convmat {
 
@@ -25,6 +26,7 @@ struct Pinv {
 
 Pinv compute_pinv(const char* function, const SparseMatrixd& a, std::optional<double> tolerance) {
   check_dense_size(function, a.rows(), a.cols());
+  detail::check_finite<double>(function, a);  // LAPACK rejects NaN (and prints)
   Pinv p;
   p.matrix = Eigen::MatrixXd::Zero(a.cols(), a.rows());
   if (a.rows() == 0 || a.cols() == 0) return p;

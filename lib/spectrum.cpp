@@ -14,6 +14,7 @@
 
 #include "convmat/dense_limit.hpp"
 #include "convmat/detail/dense_svd.hpp"
+#include "lsq_common.hpp"
 
 namespace convmat {
 
@@ -159,6 +160,7 @@ double default_rank_tolerance(Index rows, Index cols, double sigma_max) {
 
 SingularValues singular_values(const SparseMatrixd& a, std::optional<double> tolerance) {
   check_dense_size("singular_values", a.rows(), a.cols());
+  detail::check_finite<double>("singular_values", a);  // LAPACK rejects NaN (and prints)
   SingularValues s;
   s.rows = a.rows();
   s.cols = a.cols();
@@ -187,6 +189,7 @@ SingularValues singular_values(const ConvMatrix<Scalar>& layer, std::optional<do
 
 PartialSingularValues largest_singular_values(const SparseMatrixd& a,
                                               const PartialSpectrumOptions& options) {
+  detail::check_finite<double>("largest_singular_values", a);
   GramProduct op(a);
   const Index ncv = checked_subspace("largest_singular_values", options, op.rows());
   if (all_zero(a)) return zeros(options.count, op.rows());
@@ -197,6 +200,7 @@ PartialSingularValues largest_singular_values(const SparseMatrixd& a,
 
 PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
                                                const PartialSpectrumOptions& options) {
+  detail::check_finite<double>("smallest_singular_values", a);
   const bool wide = a.rows() <= a.cols();
   const Index n = wide ? a.rows() : a.cols();
   const Index ncv = checked_subspace("smallest_singular_values", options, n);

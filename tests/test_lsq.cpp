@@ -452,7 +452,7 @@ BOOST_AUTO_TEST_CASE(documented_messages) {
   // A itself, for the methods that read it.
   Sparse<double> bad = a;
   bad.valuePtr()[1] = INFINITY;
-  for (LsqMethod method : {LsqMethod::qr, LsqMethod::cholesky}) {
+  for (LsqMethod method : all_methods) {  // LSQR and LSMR on an explicit A read it too
     test::expect_error([&] { lstsq(bad, b, method); }, "A must be finite, got A(1, 1) = inf");
   }
   const Sparse<double> empty(0, 3);

@@ -131,6 +131,20 @@ BOOST_AUTO_TEST_CASE(refuses_matrices_past_the_dense_limit) {
   BOOST_CHECK_NO_THROW(singular_values(SparseMatrixd(4096, 1024)));
 }
 
+// NaN or infinity in A is an input error named with its entry, before LAPACK or Spectra see it.
+BOOST_AUTO_TEST_CASE(refuses_non_finite_entries) {
+  SparseMatrixd a(3, 4);
+  a.insert(0, 0) = 1;
+  a.insert(2, 1) = std::numeric_limits<double>::quiet_NaN();
+  a.makeCompressed();
+  test::expect_error([&] { singular_values(a); },
+                     "singular_values: A must be finite, got A(2, 1) = nan");
+  test::expect_error([&] { largest_singular_values(a); },
+                     "largest_singular_values: A must be finite, got A(2, 1) = nan");
+  test::expect_error([&] { smallest_singular_values(a); },
+                     "smallest_singular_values: A must be finite, got A(2, 1) = nan");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(lanczos)
