@@ -9,22 +9,15 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "convmat/memory_limit.hpp"
 #include "convmat/oracle.hpp"
 #include "npy.hpp"
 
 namespace convmat::cli {
 
-// The memory a command may use: --max-memory, or half the physical memory.
-struct MemoryLimit {
-  std::uint64_t bytes = 0;
-  std::string source;  // "--max-memory 1G" or "50% of the 23.4 GiB of physical memory"
-};
+// The memory a command may use: --max-memory, or half the physical memory
+// (convmat/memory_limit.hpp: require_memory refuses a layer above it, exit 2).
 MemoryLimit memory_limit(const Arguments& args);
-
-// Refuses (UsageError, exit 2) when W for `spec` (float64 values) plus `array_bytes` exceeds the
-// limit; the message has the estimate, the nonzeros and the limit. Counting W's nonzeros costs
-// O(Σ rows per axis) and happens only when a cheap upper bound does not already fit.
-void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_t array_bytes);
 
 // nnz of a Gram matrix of the layer's map M (W, or Wᵀ for a transposed layer): M Mᵀ when
 // rows_gram, else MᵀM — what a sparse Cholesky or QR of M, or the smallest singular values,
@@ -40,7 +33,6 @@ long double gram_nnz(const ConvSpec& spec, bool rows_gram);
 // to 5 times nnz(G) on 2-d and 3-d layers of up to 16k rows, so memory estimates take this many.
 inline constexpr double factor_fill_estimate = 8;
 
-std::string human_bytes(double bytes);  // "37.8 KiB"
 std::string short_number(double v);     // six significant digits: "0.318661", "1.5e-08", "inf"
 std::string shape_text(const Dims& d);  // "(1, 16, 4, 4)"
 

@@ -18,4 +18,5 @@
 #include "convmat/upsampling.hpp"       // PyTorch's nearest / linear upsampling as matrices
 #include "convmat/kernel_matrix.hpp"    // A(x) with y = A(x)·vec(weight) (im2col)
 #include "convmat/descriptor.hpp"   // oneDNN benchdnn's descriptor strings → ConvSpec
+#include "convmat/memory_limit.hpp"  // the memory guard: refuse a W that will not fit
 #include "convmat/oracle.hpp"       // check another implementation's output; blame; diagnose

@@ -29,6 +29,8 @@ Least squares (the real inverse; info dicts with rank, iterations, stop reason, 
     deconvolve                                      a layer's input from its output, both directions
 The oracle (another implementation's output checked, blamed and diagnosed):
     check, diagnose
+Memory: a W that would not fit under memory_limit() (default half the physical memory; see
+set_memory_limit) raises MemoryLimitExceeded, a MemoryError, before it is built.
 
 Functions that take a layer by its data (check, diagnose, kernel_matrix, estimate_kernel) name it
 by ``op="conv2d"``, ``"conv_transpose2d"``, ``"onnx_conv"``, ... and that function's keywords.
@@ -49,6 +51,7 @@ from convmat.identities import estimate_kernel, kernel_matrix, transposed_as_con
 from convmat.upsampling import bilinear_kernel, interpolate, upsampling_matrix
 from convmat.oracle import check, diagnose
 from convmat.solvers import deconvolve, lstsq
+from convmat.memory import MemoryLimitExceeded, memory_limit, set_memory_limit
 
 __all__ = [
     "conv1d", "conv2d", "conv3d",
@@ -61,4 +64,5 @@ __all__ = [
     "pseudo_inverse", "transpose_versus_inverse", "circular_singular_values", "checkerboard",
     "check", "diagnose",
     "lstsq", "deconvolve",
+    "MemoryLimitExceeded", "memory_limit", "set_memory_limit",
 ]

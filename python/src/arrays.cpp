@@ -1,5 +1,7 @@
 #include "arrays.hpp"
 
+#include "convmat/memory_limit.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +18,38 @@ std::optional<Dtype> float_dtype(const py::array& a) {
 }
 
 }  // namespace
+
+namespace {
+
+MemoryLimit& python_memory_limit() {
+  static MemoryLimit limit = [] {
+    MemoryLimit m = default_memory_limit();
+    m.raise = "raise it with convmat.set_memory_limit(bytes) if the machine can hold it";
+    return m;
+  }();
+  return limit;
+}
+
+}  // namespace
+
+void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t value_bytes) {
+  convmat::require_memory(python_memory_limit(), spec, array_bytes, value_bytes);
+}
+
+void set_memory_limit(std::optional<std::uint64_t> bytes) {
+  MemoryLimit& limit = python_memory_limit();
+  if (!bytes) {
+    const std::string raise = limit.raise;
+    limit = default_memory_limit();
+    limit.raise = raise;
+    return;
+  }
+  if (*bytes == 0) throw std::invalid_argument("set_memory_limit: the limit must be > 0 bytes");
+  limit.bytes = *bytes;
+  limit.source = "convmat.set_memory_limit(" + std::to_string(*bytes) + ")";
+}
+
+std::uint64_t memory_limit_bytes() { return python_memory_limit().bytes; }
 
 Dims shape_of(const py::array& a) { return Dims(a.shape(), a.shape() + a.ndim()); }
 

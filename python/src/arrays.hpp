@@ -9,7 +9,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +30,13 @@ Dims shape_of(const py::array& a);
 
 // "float64", "int32", "<U3", …: a dtype as NumPy prints it.
 std::string dtype_name(const py::array& a);
+
+// The module's memory guard (convmat/memory_limit.hpp): MemoryLimitExceeded (Python's
+// MemoryError) when W for `spec`, `value_bytes` per value, plus `array_bytes` would pass the
+// limit that convmat.set_memory_limit sets (default: half the physical memory).
+void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t value_bytes);
+void set_memory_limit(std::optional<std::uint64_t> bytes);  // none: back to the default
+std::uint64_t memory_limit_bytes();
 
 // The common dtype of `arrays` (name → array; null arrays are skipped), the first one deciding.
 // TypeError if it is not float32/float64 or if another array's dtype differs.

@@ -49,6 +49,9 @@ Dims call_input_shape(const LayerCall& call) {
 template <class Scalar>
 py::array forward_as(const LayerCall& call, const py::array& input, const py::array& weight,
                      const std::optional<py::array>& bias, Method method) {
+  if (method == Method::matrix) {  // the loops need no W
+    require_memory(call.spec, static_cast<std::uint64_t>(input.nbytes()), sizeof(Scalar));
+  }
   const auto x = c_contiguous<Scalar>(input);
   const auto w = c_contiguous<Scalar>(weight);
   std::optional<py::array_t<Scalar, py::array::c_style>> b;

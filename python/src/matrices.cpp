@@ -20,6 +20,7 @@ namespace {
 
 template <class Scalar>
 py::tuple layer_matrix_as(const ConvSpec& spec, const py::array& weight) {
+  require_memory(spec, 0, sizeof(Scalar));
   const auto w = c_contiguous<Scalar>(weight);
   const Scalar* wp = w.data();
   if (!spec.is_transposed()) {

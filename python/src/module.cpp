@@ -3,13 +3,22 @@
 // The package's public functions (convmat.conv2d, convmat.onnx_conv, convmat.conv_matrix, …) are
 // thin Python wrappers: they turn "int or tuple" arguments into lists, resolve the layer with the
 // PyTorch/ONNX rules of layer_args.hpp bound here, and call forward / layer_matrix. Errors:
-// std::invalid_argument → ValueError (pybind11's translation, the C++ message unchanged), wrong
+// std::invalid_argument → ValueError (pybind11's translation, the C++ message unchanged),
+// convmat::MemoryLimitExceeded → convmat.MemoryLimitExceeded (a MemoryError), wrong
 // dtypes → TypeError.
 
+#include <pybind11/stl.h>
+
+#include "arrays.hpp"
 #include "bindings.hpp"
+#include "convmat/memory_limit.hpp"
 
 PYBIND11_MODULE(_convmat, m) {
   m.doc() = "convmat's C++ core (use the convmat package, not this module directly)";
+  pybind11::register_exception<convmat::MemoryLimitExceeded>(m, "MemoryLimitExceeded",
+                                                             PyExc_MemoryError);
+  m.def("set_memory_limit", &convmat::python::set_memory_limit, pybind11::arg("bytes"));
+  m.def("memory_limit", &convmat::python::memory_limit_bytes);
   convmat::python::bind_layers(m);
   convmat::python::bind_matrices(m);
   convmat::python::bind_analysis(m);

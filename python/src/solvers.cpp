@@ -159,6 +159,8 @@ py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py:
   }
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
+    // W and the right-hand sides with the solution (the factorizations need more; W is the floor)
+    require_memory(spec, 2 * static_cast<std::uint64_t>(y.nbytes()), sizeof(Scalar));
     const auto w = c_contiguous<Scalar>(weight);
     const auto rhs = c_contiguous<Scalar>(y);
     LsqResult<Scalar> r;

@@ -28,7 +28,7 @@ class Docstrings(unittest.TestCase):
         attempted = 0
         for module in (convmat, convmat.functional, convmat.matrices, convmat.onnx,
                        convmat.analysis, convmat.identities, convmat.upsampling,
-                       convmat.oracle, convmat.solvers):
+                       convmat.oracle, convmat.solvers, convmat.memory):
             with self.subTest(module.__name__):
                 result = doctest.testmod(module, globs={"numpy": numpy, "convmat": convmat},
                                          optionflags=doctest.NORMALIZE_WHITESPACE,

@@ -218,6 +218,35 @@ class Errors(unittest.TestCase):
         for description, call, exception, message in MATRIX_STYLE:
             self.check(description, call, exception, message)
 
+    def test_a_w_that_would_not_fit_is_refused_before_it_is_built(self):
+        # 64 -> 64 channels, 3x3 on 256x256, padding 1: 2.4e9 nonzeros, 26.9 GiB in float64.
+        big_x, big_w = np.zeros((1, 64, 256, 256)), np.zeros((64, 64, 3, 3))
+        with self.assertRaises(convmat.MemoryLimitExceeded) as raised:
+            convmat.conv2d(big_x, big_w, padding=1)
+        self.assertIsInstance(raised.exception, MemoryError)
+        self.assertIn("this layer needs 26.9 GiB (W: 2403352576 nonzeros of float64",
+                      str(raised.exception))
+        self.assertIn("convmat.set_memory_limit(bytes)", str(raised.exception))
+        with self.assertRaises(MemoryError):
+            convmat.conv_matrix(big_w.astype(np.float32), (256, 256))
+        # A limit set by hand applies to every function that builds W, not to the loops.
+        try:
+            convmat.set_memory_limit(1000)
+            self.assertEqual(convmat.memory_limit(), 1000)
+            for call in (lambda: convmat.conv2d(X, W),
+                         lambda: convmat.conv_transpose_matrix(WT, (5, 5)),
+                         lambda: convmat.check(np.zeros((1, 2, 3, 3)), X, W),
+                         lambda: convmat.deconvolve(np.zeros((1, 2, 3, 3)), W, (5, 5))):
+                with self.assertRaises(convmat.MemoryLimitExceeded) as raised:
+                    call()
+                self.assertIn("convmat.set_memory_limit(1000)", str(raised.exception))
+            self.assertEqual(convmat.conv2d(X, W, method="loops").shape, (1, 2, 3, 3))
+        finally:
+            convmat.set_memory_limit(None)
+        self.assertGreater(convmat.memory_limit(), 1000)
+        with self.assertRaises(ValueError):
+            convmat.set_memory_limit(0)
+
     def test_private_entry_points_check_shapes_too(self):
         """forward and layer_matrix re-check the arrays against the resolved layer, so calling
         the extension directly with mismatched arrays is an error, not a crash."""
