@@ -123,7 +123,7 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
     return;
   }
   o << "result: FAIL, " << r.bad << " of " << r.elements << " elements outside the tolerance";
-  if (r.nonfinite) o << " (" << r.nonfinite << " NaN or infinite where the oracle is not)";
+  if (r.nonfinite) o << " (" << r.nonfinite << " NaN or infinite in the candidate or the oracle, not alike in both)";
   o << "\n  max abs error " << number(r.max_abs_error) << ", max rel error " << number(r.max_rel_error)
     << ", worst error/tolerance " << number(r.max_error_ratio) << "\n";
   if (r.worst.empty()) return;

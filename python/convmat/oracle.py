@@ -137,8 +137,8 @@ class CheckResult:
             lines.append(f"result: ok, all {self.elements} elements within the tolerance "
                          f"({summary})")
             return "\n".join(lines)
-        nonfinite = (f" ({self.nonfinite} NaN or infinite where the oracle is not)"
-                     if self.nonfinite else "")
+        nonfinite = (f" ({self.nonfinite} NaN or infinite in the candidate or the oracle, "
+                     "not alike in both)" if self.nonfinite else "")
         lines.append(f"result: FAIL, {self.bad} of {self.elements} elements outside the "
                      f"tolerance{nonfinite}; {summary}")
         if self.worst:
