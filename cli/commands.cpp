@@ -583,13 +583,20 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   for (const Command& c : command_table()) {
     if (c.name == args[0]) command = &c;
   }
+  // Errors are JSON too with --json, also those of the flags and of the command's name.
+  const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   if (!command) {
-    err << "convmat: unknown command '" << args[0] << "'\n\n" << program_help();
+    const std::string what = args[0] == "--json" ? std::string("no command given")
+                                                 : "unknown command '" + args[0] + "'";
+    err << "convmat: " << what << "\n\n" << program_help();
+    if (json) {
+      JsonWriter j;
+      j.begin_object().field("error", what).field("exit_status", exit_usage).end_object();
+      out << j.str() << "\n";
+    }
     return exit_usage;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  // Errors are JSON too with --json, also those of the flags themselves.
-  bool json = std::find(rest.begin(), rest.end(), "--json") != rest.end();
   try {
     std::vector<Opt> allowed = command->options;
     allowed.push_back(Opt::help);

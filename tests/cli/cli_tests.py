@@ -74,6 +74,10 @@ def test_help():
     check("usage: convmat" in err, "no command: usage on stderr, exit 2")
     status, _, err = run("frobnicate", expect=2)
     check("unknown command 'frobnicate'" in err, "unknown command named")
+    for args, error in ((["frobnicate", "--json"], "unknown command 'frobnicate'"),
+                        (["--json"], "no command given")):
+        _, out, _ = run(*args, expect=2)
+        check(json.loads(out) == {"error": error, "exit_status": 2}, f"{args}: JSON error {out!r}")
 
 
 def test_demo():
