@@ -112,6 +112,10 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
     if rhs is None or rhs.ndim not in (1, 2):
         raise ValueError(f"{fn}: b must be a 1-d or 2-d array, got "
                          f"{'None' if rhs is None else f'shape {rhs.shape}'}")
+    if rhs.size == 0:  # nothing to solve for; the C++ rules name the empty dimension
+        shape = getattr(A, "shape", None)
+        raise ValueError(f"{fn}: A must have at least one row and column and b at least one "
+                         f"column, got A of shape {shape} and b of shape {rhs.shape}")
     columns = None if rhs.ndim == 1 else rhs.shape[1]
     block = np.ascontiguousarray(rhs.reshape(rhs.shape[0], -1).T)  # (k, m): C++'s column-major
     if _is_operator(A):

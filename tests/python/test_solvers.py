@@ -278,6 +278,9 @@ class Errors(unittest.TestCase):
              "lstsq: method 'qr' factorizes the matrix and needs its entries"),
             (lambda: convmat.lstsq(op, b, method="cholesky"), TypeError, "'lsqr' or 'lsmr'"),
             (lambda: convmat.lstsq("A", b), TypeError, "A must be a scipy.sparse matrix"),
+            (lambda: convmat.lstsq(scipy.sparse.csr_matrix((0, 0)), np.zeros(0)), ValueError,
+             "lstsq: A must have at least one row and column and b at least one column, got A "
+             "of shape (0, 0) and b of shape (0,)"),
             (lambda: convmat.lstsq(A, np.ones(5)), ValueError,
              "b must have A.shape[0] = 4 rows, got shape 1x5"),
             (lambda: convmat.lstsq(A, np.ones((4, 2, 2))), ValueError, "b must be a 1-d or 2-d"),
