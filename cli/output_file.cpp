@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 #include <vector>
 
@@ -24,22 +25,57 @@ constexpr int watched[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ};
 char pending_temp[4096];
 volatile std::sig_atomic_t pending = 0;
 
+// What each watched signal did before watch(), restored by unwatch().
+struct sigaction previous[std::size(watched)];
+bool watching = false;
+
 extern "C" void remove_pending_and_reraise(int sig) {
   if (pending) ::unlink(pending_temp);  // async-signal-safe
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
 
+// Signals the caller ignores (nohup's SIGHUP, a shell's ignored SIGPIPE) stay ignored.
 void watch(const std::string& temp) {
-  if (temp.size() >= sizeof pending_temp) return;
+  if (temp.size() >= sizeof pending_temp || watching) return;
   std::memcpy(pending_temp, temp.c_str(), temp.size() + 1);
   pending = 1;
-  for (int sig : watched) std::signal(sig, remove_pending_and_reraise);
+  struct sigaction handler {};
+  handler.sa_handler = remove_pending_and_reraise;
+  sigemptyset(&handler.sa_mask);
+  for (std::size_t i = 0; i < std::size(watched); ++i) {
+    ::sigaction(watched[i], nullptr, &previous[i]);
+    if (previous[i].sa_handler != SIG_IGN) ::sigaction(watched[i], &handler, nullptr);
+  }
+  watching = true;
 }
 
 void unwatch() {
   pending = 0;
-  for (int sig : watched) std::signal(sig, SIG_DFL);
+  if (!watching) return;
+  for (std::size_t i = 0; i < std::size(watched); ++i) ::sigaction(watched[i], &previous[i], nullptr);
+  watching = false;
+}
+
+// True when `st` is the file behind one of the standard streams (-o /dev/stdout with stdout
+// redirected to a file): writing to that descriptor keeps the caller's offset and append mode.
+int standard_stream_of(const struct stat& st) {
+  for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+    struct stat s {};
+    if (::fstat(fd, &s) == 0 && s.st_dev == st.st_dev && s.st_ino == st.st_ino) return fd;
+  }
+  return -1;
+}
+
+// The file a dangling symbolic link names (relative links are relative to the link's directory).
+std::string link_target(const std::string& link) {
+  std::vector<char> buffer(PATH_MAX + 1);
+  const ssize_t n = ::readlink(link.c_str(), buffer.data(), PATH_MAX);
+  if (n <= 0) return link;
+  std::string target(buffer.data(), static_cast<std::size_t>(n));
+  const auto slash = link.rfind('/');
+  if (target.front() != '/' && slash != std::string::npos) target = link.substr(0, slash + 1) + target;
+  return target;
 }
 
 [[noreturn]] void fail(const std::string& target, const std::string& what) {
@@ -56,6 +92,12 @@ AtomicOutput::AtomicOutput(std::string target) : target_(std::move(target)) {
     if (S_ISDIR(st.st_mode)) {
       throw std::invalid_argument(target_ + ": is a directory, not an output file");
     }
+    if (const int stream = standard_stream_of(st); stream >= 0) {
+      fd_ = ::dup(stream);
+      if (fd_ < 0) fail(target_, "cannot write to it");
+      direct_ = true;
+      return;
+    }
     if (!S_ISREG(st.st_mode)) {  // a device or FIFO: written as it is
       fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd_ < 0) fail(target_, "cannot open it for writing");
@@ -64,13 +106,19 @@ AtomicOutput::AtomicOutput(std::string target) : target_(std::move(target)) {
     }
     char resolved[PATH_MAX];
     if (::realpath(target_.c_str(), resolved) != nullptr) destination = resolved;
+    mode_ = st.st_mode & 07777;  // the replaced file keeps its permissions
+  } else if (struct stat l {}; ::lstat(target_.c_str(), &l) == 0 && S_ISLNK(l.st_mode)) {
+    destination = link_target(target_);  // a dangling link: create the file it names
   }
   std::vector<char> name(destination.begin(), destination.end());
   const std::string suffix = ".tmp-XXXXXX";
   name.insert(name.end(), suffix.begin(), suffix.end());
   name.push_back('\0');
   fd_ = ::mkstemp(name.data());
-  if (fd_ < 0) fail(target_, "cannot create a temporary file next to it");
+  if (fd_ < 0) {
+    fail(destination == target_ ? target_ : target_ + " (" + destination + ")",
+         "cannot create a temporary file next to it");
+  }
   temp_ = name.data();
   destination_ = destination;
   watch(temp_);
@@ -101,9 +149,13 @@ void AtomicOutput::commit() {
     committed_ = true;
     return;
   }
-  const mode_t mask = ::umask(0);  // mkstemp makes 0600; give the file what open(…, 0666) would
+  // mkstemp makes 0600: give the file the permissions of the one it replaces, or what
+  // open(…, 0666) would give a new one.
+  const mode_t mask = ::umask(0);
   ::umask(mask);
-  if (::fchmod(fd_, 0666 & ~mask) != 0) fail(target_, "cannot set the permissions");
+  if (::fchmod(fd_, mode_ >= 0 ? static_cast<mode_t>(mode_) : 0666 & ~mask) != 0) {
+    fail(target_, "cannot set the permissions");
+  }
   if (::fsync(fd_) != 0) fail(target_, "cannot flush");
   if (::close(fd_) != 0) {
     fd_ = -1;

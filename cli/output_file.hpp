@@ -4,10 +4,12 @@
 // target. A run that fails, throws or is interrupted by SIGINT/SIGTERM/SIGHUP/SIGPIPE/SIGXFSZ
 // removes the temporary file and leaves the target untouched.
 //
-// A symbolic link is written through: the file it names is replaced (in its own directory) and
-// the link stays. A target that exists and is not a regular file — /dev/null, /dev/stdout, a
-// FIFO — is written directly (it cannot be replaced, and renaming over it would turn a device
-// into a file); a directory is refused.
+// A symbolic link is written through: the file it names is replaced (in its own directory, with
+// its permissions) or, for a dangling link, created, and the link stays. A target that exists
+// and is not a regular file — /dev/null, a terminal, a FIFO — is written directly (renaming over
+// it would turn a device into a file), and so is the file behind stdout or stderr
+// (-o /dev/stdout with stdout redirected: the stream's offset and append mode are kept); a
+// directory is refused.
 
 #include <cstddef>
 #include <string>
@@ -30,7 +32,8 @@ class AtomicOutput {
   std::string target_, destination_, temp_;  // destination_: target_ with links resolved
   int fd_ = -1;
   bool committed_ = false;
-  bool direct_ = false;  // writing straight into a device or FIFO
+  bool direct_ = false;  // writing straight into a device, a FIFO or a standard stream
+  int mode_ = -1;        // the permissions of the file replaced, if any
 };
 
 }  // namespace convmat::cli

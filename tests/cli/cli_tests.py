@@ -609,6 +609,23 @@ def test_bad_input():
     run("apply", *L, "--input", "x.npy", "-o", "link.npy", expect=0)
     check(os.path.islink("link.npy") and np.load("linked.npy").shape == (1, 3, 3, 3),
           "output through a symbolic link")
+    os.chmod("linked.npy", 0o600)  # the replaced file keeps its permissions
+    run("apply", *L, "--input", "x.npy", "-o", "link.npy", expect=0)
+    check(stat.S_IMODE(os.stat("linked.npy").st_mode) == 0o600, "permissions kept")
+    os.makedirs("sub"), os.makedirs("other")
+    os.symlink("../other/new.npy", "sub/dangling.npy")  # a dangling link creates its file
+    run("apply", *L, "--input", "x.npy", "-o", "sub/dangling.npy", expect=0)
+    check(os.path.islink("sub/dangling.npy") and np.load("other/new.npy").shape == (1, 3, 3, 3),
+          "output through a dangling relative link")
+    # -o /dev/stdout with stdout appended to a file: written at the stream's end, not replacing it.
+    with open("log.txt", "w") as f:
+        f.write("first line\n")
+    with open("log.txt", "a") as f:
+        p = subprocess.run([CONVMAT, "apply", *L, "--input", "x.npy", "-o", "/dev/stdout"],
+                           stdout=f, stderr=subprocess.PIPE, timeout=300)
+    log = open("log.txt", "rb").read()
+    check(p.returncode == 0 and log.startswith(b"first line\n\x93NUMPY"),
+          f"-o /dev/stdout appends to the redirected stdout: {log[:30]!r}")
     try:  # a null device of our own (root only), so that a regression cannot harm /dev/null
         os.mknod("null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
     except PermissionError:
@@ -641,6 +658,18 @@ def test_interrupt():
         p.wait(timeout=60)
         check(p.returncode == -sig, f"ended by {sig.name} (status {p.returncode})")
         check(os.listdir(".") == [], f"{sig.name}: nothing left behind: {os.listdir('.')}")
+    # A signal the caller ignores (nohup's SIGHUP) stays ignored: the write completes.
+    p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128",
+                          "--weight-shape", "16,16,3,3", "-o", "big.mtx"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
+        time.sleep(0.02)
+    p.send_signal(signal.SIGHUP)
+    p.wait(timeout=300)
+    check(p.returncode == 0 and os.listdir(".") == ["big.mtx"],
+          f"an ignored SIGHUP stays ignored (status {p.returncode}, {os.listdir('.')})")
 
 
 def layer_matrix(f, in_shape):
