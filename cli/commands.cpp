@@ -586,8 +586,15 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   // Errors are JSON too with --json, also those of the flags and of the command's name.
   const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   if (!command) {
-    const std::string what = args[0] == "--json" ? std::string("no command given")
-                                                 : "unknown command '" + args[0] + "'";
+    std::string what = "unknown command '" + args[0] + "'";
+    if (args[0].rfind("-", 0) == 0) {  // an option before the command
+      what = "the command must come first, got '" + args[0] + "'";
+      for (const std::string& a : args) {
+        for (const Command& c : command_table()) {
+          if (c.name == a) what += " before '" + a + "'";
+        }
+      }
+    }
     err << "convmat: " << what << "\n\n" << program_help();
     if (json) {
       JsonWriter j;

@@ -190,6 +190,7 @@ struct LaneBlock {
   }
   // this += a · x (x read from memory)
   [[gnu::always_inline]] void add_scaled(Scalar a, const Scalar* x) {
+#pragma GCC unroll 16
     for (int i = 0; i < parts; ++i) {
       Vector xi;
       std::memcpy(&xi, x + i * per_part, sizeof(Vector));
@@ -198,6 +199,7 @@ struct LaneBlock {
   }
   // this += a · b
   [[gnu::always_inline]] void add_scaled(Scalar a, const LaneBlock& b) {
+#pragma GCC unroll 16
     for (int i = 0; i < parts; ++i) v[i] += a * b.v[i];
   }
 };

@@ -71,7 +71,7 @@ void require_nonnegative(const char* name, double v, const char* extra = "") {
 void validate(const LsqOptions& o) {
   require_nonnegative("damp", o.damp);
   if (!std::isfinite(o.damp * o.damp)) {  // every method adds λ²: it must not overflow
-    throw std::invalid_argument("damp must be below 1e154 (damp² must be finite), got damp = " +
+    throw std::invalid_argument("damp² must be finite (damp <= 1.34e154), got damp = " +
                                 detail::number(o.damp));
   }
   require_nonnegative("atol", o.atol);

@@ -64,7 +64,7 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
                human_bytes(static_cast<double>(pointers)) + ")";
   } else {
     const Index nnz = conv_matrix_nnz(spec);
-    const long double w = static_cast<long double>(nnz) * per_nonzero + pointers;
+    const long double w = static_cast<long double>(conv_matrix_bytes(spec, value_bytes));
     need = w + arrays;
     if (need <= limit_bytes) return;
     estimate = human_bytes(static_cast<double>(need)) + " (W: " + std::to_string(nnz) +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <functional>
 #include <limits>
 #include <stdexcept>
@@ -322,17 +323,19 @@ namespace {
 void validate(const CheckOptions& options) {
   const auto bound = [](const char* name, const std::optional<double>& v) {
     if (v && !(std::isfinite(*v) && *v >= 0)) {
-      throw std::invalid_argument(std::string(name) + " must be a finite number >= 0, got " +
-                                  std::to_string(*v));
+      std::ostringstream s;
+      s.precision(17);
+      s << name << " must be a finite number >= 0, got " << *v;
+      throw std::invalid_argument(s.str());
     }
   };
   bound("atol", options.tolerance.atol);
   bound("rtol", options.tolerance.rtol);
-  if (options.max_blamed < 0 || options.max_terms < 0) {
-    throw std::invalid_argument("the numbers of blamed elements and of terms per element must "
-                                "be >= 0, got " + std::to_string(options.max_blamed) + " and " +
-                                std::to_string(options.max_terms));
-  }
+  const auto count = [](const char* name, Index v) {
+    if (v < 0) throw std::invalid_argument(std::string(name) + " must be >= 0, got " + std::to_string(v));
+  };
+  count("max_blamed (the number of elements blamed)", options.max_blamed);
+  count("max_terms (the number of terms listed per blamed element)", options.max_terms);
 }
 
 }  // namespace

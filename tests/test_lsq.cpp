@@ -440,7 +440,7 @@ BOOST_AUTO_TEST_CASE(documented_messages) {
       test::expect_error([&] { lstsq(a, b, method, o); }, "damp must be finite and >= 0, got damp = inf");
       o.damp = 1e155;
       test::expect_error([&] { lstsq(a, b, method, o); },
-                         "damp must be below 1e154 (damp² must be finite), got damp = 1e+155");
+                         "damp² must be finite (damp <= 1.34e154), got damp = 1e+155");
       o = LsqOptions{};
       o.atol = -1e-3;
       test::expect_error([&] { lstsq(a, b, method, o); }, "atol must be finite and >= 0, got atol = -0.001");

@@ -270,14 +270,20 @@ BOOST_AUTO_TEST_CASE(tolerances_and_blame_counts_that_would_hide_errors_are_refu
     change(o);
     return [&layer, &candidate, o] { check_output(layer, candidate.data(), layer.output_shape(), o); };
   };
-  test::expect_error(with([](CheckOptions& o) { o.tolerance.atol = -1.0; }),
-               "atol must be a finite number >= 0, got -1");
-  test::expect_error(with([](CheckOptions& o) { o.tolerance.rtol = std::nan(""); }),
-               "rtol must be a finite number >= 0, got nan");
-  test::expect_error(with([](CheckOptions& o) { o.tolerance.atol = HUGE_VAL; }),
-               "atol must be a finite number >= 0, got inf");
-  test::expect_error(with([](CheckOptions& o) { o.max_blamed = -1; }),
-               "must be >= 0, got -1 and 8");
+  const auto refused = [](auto call, const std::string& message) {
+    BOOST_CHECK_EXCEPTION(call(), std::invalid_argument,
+                          [&](const std::invalid_argument& e) { return e.what() == message; });
+  };
+  refused(with([](CheckOptions& o) { o.tolerance.atol = -1.0; }),
+          "atol must be a finite number >= 0, got -1");
+  refused(with([](CheckOptions& o) { o.tolerance.atol = -1e-20; }),
+          "atol must be a finite number >= 0, got -9.9999999999999995e-21");
+  refused(with([](CheckOptions& o) { o.tolerance.rtol = std::nan(""); }),
+          "rtol must be a finite number >= 0, got nan");
+  refused(with([](CheckOptions& o) { o.tolerance.atol = HUGE_VAL; }),
+          "atol must be a finite number >= 0, got inf");
+  refused(with([](CheckOptions& o) { o.max_blamed = -1; }),
+          "max_blamed (the number of elements blamed) must be >= 0, got -1");
   BOOST_CHECK_THROW(diagnose(layer, candidate.data(), layer.output_shape(),
                              [] { CheckOptions o; o.max_terms = -2; return o; }()),
                     std::invalid_argument);

@@ -125,7 +125,8 @@ struct CheckReport {
   bool shape_matches = false;
   Index elements = 0;           // compared (0 when the shapes differ)
   Index bad = 0;                // outside the tolerance, non-finite mismatches included
-  Index nonfinite = 0;          // of those: NaN or infinity where the oracle has another value
+  Index nonfinite = 0;          // of those: NaN or infinity in the candidate or the oracle, not
+                                // alike in both
   double max_abs_error = 0;     // max |c − o|
   double max_rel_error = 0;     // max |c − o| / |o| over o ≠ 0
   double max_error_ratio = 0;   // max |c − o| / tolerance_i (> 1 fails)

@@ -94,7 +94,7 @@ array([[ 0.,  0.,  1.],
 def _torch_args(op, stride, padding, dilation, groups, output_padding, padding_mode):
     """torch.nn.functional's argument forms -> the C++ TorchConvArgs."""
     named = isinstance(padding, str)
-    if padding == "":  # the C++ side reads "" as "no padding string"
+    if named and padding == "":  # the C++ side reads "" as "no padding string"
         raise ValueError(f"{op}: invalid padding string '', should be one of {{'valid', 'same'}}")
     return _core.TorchConvArgs(
         stride=_a.ints(op, "stride", stride),

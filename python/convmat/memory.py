@@ -2,10 +2,12 @@
 
 Building W for a large layer (e.g. conv2d of 64 -> 64 channels, 3x3, on 256x256: 2.4e9 nonzeros)
 would otherwise exhaust the machine and get the process killed. Every function that builds W
-(the layers with method="matrix", conv_matrix, conv_transpose_matrix, deconvolve, check,
-diagnose) first estimates W's bytes (values, 32-bit column indices, row pointers) plus its
-arrays and raises MemoryLimitExceeded (a MemoryError) with the estimate and the limit when they
-exceed it. method="loops" builds no W and is not limited.
+(the layers with method="matrix", conv_matrix, conv_transpose_matrix, transposed_as_convolution,
+deconvolve, check, diagnose) or A(x) (kernel_matrix, estimate_kernel: W's size per sample) first
+estimates its bytes (values, 32-bit column indices, row pointers) plus the call's arrays and
+raises MemoryLimitExceeded (a MemoryError) with the estimate and the limit when they exceed it.
+method="loops" builds no W and is not limited; the analysis functions take a matrix already
+built (and their dense parts have their own limit, DENSE_ENTRY_LIMIT).
 """
 
 from convmat import _arguments as _a

@@ -100,7 +100,7 @@ class CheckResult:
     shape_matches: bool      # equal after dropping leading 1s
     elements: int            # compared
     bad: int                 # outside the tolerance
-    nonfinite: int           # of those, NaN or inf where the oracle is finite
+    nonfinite: int           # of those, NaN or inf in the candidate or the oracle, not alike
     max_abs_error: float
     max_rel_error: float
     max_error_ratio: float   # max |c - o| / tolerance_i: > 1 fails
@@ -227,6 +227,14 @@ def _float64(op, name, value):
     return (np.ascontiguousarray(a, dtype=np.float64), _PRECISION_OF_DTYPE.get(a.dtype.name))
 
 
+def _count(fn, name, value):
+    """blame, blame_terms: an int >= 0."""
+    v = _a.integer(fn, name, value)
+    if v < 0:
+        raise ValueError(f"{fn}: {name} must be >= 0, got {v}")
+    return v
+
+
 def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, blame_terms,
          layer_keywords):
     layer = _layers.layer(fn, op, layer_keywords)
@@ -242,8 +250,8 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
     d = _core.run_oracle(call.spec, call.batch, call.batched, x, w, b, c, arithmetic, storage,
                          _a.optional_number(fn, "atol", atol),
                          _a.optional_number(fn, "rtol", rtol),
-                         _a.integer(fn, "blame", blame),
-                         _a.integer(fn, "blame_terms", blame_terms),
+                         _count(fn, "blame", blame),
+                         _count(fn, "blame_terms", blame_terms),
                          fn == "diagnose")
     report = d["check"]
     worst = [Blame(index=r["index"], candidate=r["candidate"], oracle=r["oracle"],

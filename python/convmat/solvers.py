@@ -113,7 +113,10 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
         raise ValueError(f"{fn}: b must be a 1-d or 2-d array, got "
                          f"{'None' if rhs is None else f'shape {rhs.shape}'}")
     if rhs.size == 0:  # nothing to solve for; the C++ rules name the empty dimension
-        shape = getattr(A, "shape", None)
+        shape = tuple(getattr(A, "shape", ()))
+        if len(shape) == 2 and min(shape) > 0 and rhs.shape[0] != shape[0]:
+            raise ValueError(f"{fn}: b must have A.shape[0] = {shape[0]} rows, got "
+                             f"{rhs.shape[0]} (b of shape {rhs.shape})")
         raise ValueError(f"{fn}: A must have at least one row and column and b at least one "
                          f"column, got A of shape {shape} and b of shape {rhs.shape}")
     columns = None if rhs.ndim == 1 else rhs.shape[1]
@@ -179,9 +182,7 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
     fn = "deconvolve"
     method = _method(fn, method)
     options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form)
-    y, w, b = _a.array(output), _a.array(weight), _a.array(bias)
-    if y is None or w is None:
-        raise TypeError(f"{fn}: output and weight must be arrays, got None")
+    y, w, b = _a.array(output, fn, "output"), _a.array(weight, fn, "weight"), _a.array(bias)
     description = _layers.layer(fn, op, layer)
     batched = y.ndim == w.ndim or description.onnx
     batch = y.shape[0] if batched and y.ndim > 0 else None

@@ -11,11 +11,26 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "convmat/conv_matrix.hpp"
 #include "convmat/identities.hpp"
 #include "convmat/kernel_matrix.hpp"
 #include "convmat/upsampling.hpp"
 
 namespace convmat::python {
+
+namespace {
+
+// A(x) has as many nonzeros as W per sample: W's estimate plus batch − 1 more copies of it.
+void require_kernel_matrix_memory(const ConvSpec& spec, Index batch, std::size_t value_bytes) {
+  const std::size_t w = conv_matrix_bytes(spec, value_bytes);
+  std::size_t more = 0;
+  if (__builtin_mul_overflow(w, static_cast<std::size_t>(std::max<Index>(batch, 1) - 1), &more)) {
+    more = static_cast<std::size_t>(-1);
+  }
+  require_memory(spec, more, value_bytes);
+}
+
+}  // namespace
 
 namespace {
 
@@ -31,6 +46,7 @@ py::dict transposed_as_convolution_py(const ConvSpec& spec, const py::array& wei
   require_shape(op, "weight", weight, spec.weight_shape(), spec);
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
+    require_memory(spec, 0, sizeof(Scalar));  // C, P and Z: about W's size in all
     const auto w = c_contiguous<Scalar>(weight);
     std::optional<TransposedAsConvolution<Scalar>> t;
     {
@@ -118,6 +134,7 @@ py::tuple kernel_matrix_py(const ConvSpec& spec, const py::array& input, bool ba
   check_input(op, input, spec, batched, batch);
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
+    require_kernel_matrix_memory(spec, batch, sizeof(Scalar));
     const auto x = c_contiguous<Scalar>(input);
     EigenCsr<Scalar> a;
     {
@@ -139,6 +156,7 @@ py::dict estimate_kernel_py(const ConvSpec& spec, const py::array& input,
   require_shape(op, "output", output, out, spec);
   const KernelEstimate e = dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
+    require_kernel_matrix_memory(spec, batch, sizeof(Scalar));
     const auto x = c_contiguous<Scalar>(input);
     const auto y = c_contiguous<Scalar>(output);
     py::gil_scoped_release release;

@@ -50,7 +50,10 @@ template <class Scalar>
 py::array forward_as(const LayerCall& call, const py::array& input, const py::array& weight,
                      const std::optional<py::array>& bias, Method method) {
   if (method == Method::matrix) {  // the loops need no W
-    require_memory(call.spec, static_cast<std::uint64_t>(input.nbytes()), sizeof(Scalar));
+    const auto output_bytes = static_cast<std::uint64_t>(call.batch) *
+                              static_cast<std::uint64_t>(call.spec.output_numel()) * sizeof(Scalar);
+    require_memory(call.spec, static_cast<std::uint64_t>(input.nbytes()) + output_bytes,
+                   sizeof(Scalar));
   }
   const auto x = c_contiguous<Scalar>(input);
   const auto w = c_contiguous<Scalar>(weight);

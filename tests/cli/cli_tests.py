@@ -75,7 +75,8 @@ def test_help():
     status, _, err = run("frobnicate", expect=2)
     check("unknown command 'frobnicate'" in err, "unknown command named")
     for args, error in ((["frobnicate", "--json"], "unknown command 'frobnicate'"),
-                        (["--json"], "no command given")):
+                        (["--json"], "the command must come first, got '--json'"),
+                        (["--json", "shape"], "the command must come first, got '--json' before 'shape'")):
         _, out, _ = run(*args, expect=2)
         check(json.loads(out) == {"error": error, "exit_status": 2}, f"{args}: JSON error {out!r}")
 

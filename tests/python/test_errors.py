@@ -220,15 +220,24 @@ class Errors(unittest.TestCase):
 
     def test_a_w_that_would_not_fit_is_refused_before_it_is_built(self):
         # 64 -> 64 channels, 3x3 on 256x256, padding 1: 2.4e9 nonzeros, 26.9 GiB in float64.
+        # The limit is set below that (8 GiB), so that a machine with more memory refuses too.
         big_x, big_w = np.zeros((1, 64, 256, 256)), np.zeros((64, 64, 3, 3))
-        with self.assertRaises(convmat.MemoryLimitExceeded) as raised:
-            convmat.conv2d(big_x, big_w, padding=1)
-        self.assertIsInstance(raised.exception, MemoryError)
-        self.assertIn("this layer needs 26.9 GiB (W: 2403352576 nonzeros of float64",
+        try:
+            convmat.set_memory_limit(8 << 30)
+            with self.assertRaises(convmat.MemoryLimitExceeded) as raised:
+                convmat.conv2d(big_x, big_w, padding=1)
+            self.assertIsInstance(raised.exception, MemoryError)
+            self.assertIn("this layer needs 27.0 GiB (W: 2403352576 nonzeros of float64 with "
+                          "32-bit column indices, 26.9 GiB; the arrays: 64.0 MiB)",
+                          str(raised.exception))  # the arrays: input and output, 32 MiB each
+            self.assertIn("more than the limit of 8.0 GiB (convmat.set_memory_limit(8589934592))",
+                          str(raised.exception))
+            with self.assertRaises(MemoryError):
+                convmat.conv_matrix(big_w.astype(np.float32), (256, 256))
+        finally:
+            convmat.set_memory_limit(None)
+        self.assertIn("raise it with convmat.set_memory_limit(bytes)",
                       str(raised.exception))
-        self.assertIn("convmat.set_memory_limit(bytes)", str(raised.exception))
-        with self.assertRaises(MemoryError):
-            convmat.conv_matrix(big_w.astype(np.float32), (256, 256))
         # A limit set by hand applies to every function that builds W, not to the loops.
         try:
             convmat.set_memory_limit(1000)
@@ -236,7 +245,9 @@ class Errors(unittest.TestCase):
             for call in (lambda: convmat.conv2d(X, W),
                          lambda: convmat.conv_transpose_matrix(WT, (5, 5)),
                          lambda: convmat.check(np.zeros((1, 2, 3, 3)), X, W),
-                         lambda: convmat.deconvolve(np.zeros((1, 2, 3, 3)), W, (5, 5))):
+                         lambda: convmat.deconvolve(np.zeros((1, 2, 3, 3)), W, (5, 5)),
+                         lambda: convmat.transposed_as_convolution(WT, (5, 5)),
+                         lambda: convmat.kernel_matrix(X, W.shape, op="conv2d")):
                 with self.assertRaises(convmat.MemoryLimitExceeded) as raised:
                     call()
                 self.assertIn("convmat.set_memory_limit(1000)", str(raised.exception))

@@ -259,7 +259,8 @@ class Errors(unittest.TestCase):
             (lambda: convmat.check(y, x, w, rtol=float("nan")), ValueError,
              "rtol must be a finite number >= 0, got nan"),
             (lambda: convmat.check(y, x, w, atol=float("inf")), ValueError, "got inf"),
-            (lambda: convmat.diagnose(y, x, w, blame=-1), ValueError, "must be >= 0, got -1"),
+            (lambda: convmat.diagnose(y, x, w, blame=-1), ValueError,
+             "diagnose: blame must be >= 0, got -1"),
             (lambda: convmat.diagnose(y, x, w, op="conv2d", padding="full"), ValueError,
              "padding"),
         ]
