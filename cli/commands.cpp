@@ -309,13 +309,14 @@ int run_apply(const Arguments& args, Context& ctx) {
   file.write(npy_bytes(layer.output_shape, y.data(), float32));
   file.commit();
 
+  Context report = report_context(ctx, file);
   if (args.has(Opt::json)) {
     JsonWriter j;
     j.begin_object().field("output", file.target()).field("shape", layer.output_shape);
     j.field("dtype", float32 ? "float32" : "float64").field("nnz", m.nnz()).end_object();
-    emit(ctx, j);
+    emit(report, j);
   } else {
-    ctx.out << "wrote " << file.target() << ": " << shape_text(layer.output_shape) << " " << (float32 ? "float32" : "float64")
+    report.out << "wrote " << file.target() << ": " << shape_text(layer.output_shape) << " " << (float32 ? "float32" : "float64")
             << ", computed as " << (s.is_transposed() ? "W^T" : "W") << " x" << (bias ? " + b" : "") << " (W "
             << m.stored().rows() << " x " << m.stored().cols() << ", " << m.nnz() << " nonzeros)\n";
   }
@@ -386,13 +387,14 @@ int run_matrix(const Arguments& args, Context& ctx) {
     });
     file.write(buffer);
     file.commit();
+    Context report = report_context(ctx, file);
     if (args.has(Opt::json)) {
       JsonWriter j;
       j.begin_object().field("output", file.target()).field("matrix", s.is_transposed() != args.has(Opt::transpose) ? "W^T" : "W");
       j.field("rows", rows).field("cols", cols).field("nnz", m.nnz()).field("pattern", pattern_only).end_object();
-      emit(ctx, j);
+      emit(report, j);
     } else {
-      ctx.out << "wrote " << file.target() << ": " << what << ", " << rows << " x " << cols << ", " << m.nnz() << " nonzeros"
+      report.out << "wrote " << file.target() << ": " << what << ", " << rows << " x " << cols << ", " << m.nnz() << " nonzeros"
               << (pattern_only ? " (structure only: no --weight)" : "") << "\n";
     }
     return exit_ok;

@@ -190,12 +190,16 @@ int run_deconv(const Arguments& args, Context& ctx) {
   const bool usable = info.status == LsqStatus::success || info.status == LsqStatus::iteration_limit ||
                       info.status == LsqStatus::condition_limit;
   std::string written;
+  bool written_to_stdout = false;
   if (args.has(Opt::output) && usable && x.allFinite()) {
     AtomicOutput file(args.get(Opt::output));
     file.write(npy_bytes(layer.input_shape, x.data(), float32));
     file.commit();
     written = file.target();
+    written_to_stdout = file.is_stdout();
   }
+  // With the output on stdout (-o /dev/stdout), the report goes to stderr.
+  Context report = written_to_stdout ? Context{ctx.err, ctx.err} : ctx;
   const bool ok = info.status == LsqStatus::success;
   const double norm_y = y.norm();
   const std::string map = s.is_transposed() ? "W^T" : "W";
@@ -232,11 +236,11 @@ int run_deconv(const Arguments& args, Context& ctx) {
       j.end_array();
     }
     j.end_object();
-    emit(ctx, j);
+    emit(report, j);
     return ok ? exit_ok : exit_not_converged;
   }
 
-  std::ostream& o = ctx.out;
+  std::ostream& o = report.out;
   const std::string spec = s.to_string();
   o << "layer: " << spec;
   if (spec.compare(0, layer.op.size(), layer.op) != 0) o << "  (" << layer.op << ")";

@@ -64,7 +64,7 @@ const std::vector<OptionSpec>& option_table() {
       {Opt::weight_shape, "weight-shape", "", "A,B,...", "the weight's shape, instead of --weight"},
       {Opt::candidate, "candidate", "", "Y.npy",
        "the output of the implementation under test; its dtype sets the default precision"},
-      {Opt::output, "output", "o", "FILE", "where to write the result (written to a temporary file and renamed; through a symbolic link; directly into a device, a FIFO or a redirected stdout)"},
+      {Opt::output, "output", "o", "FILE", "where to write the result (written to a temporary file and renamed; through a symbolic link; directly into a device, a FIFO or stdout, the report then on stderr)"},
       {Opt::dtype, "dtype", "", "TYPE", "float32 | float64: the output's dtype (default float64 if any input is float64 or integer, else float32)"},
       {Opt::transpose, "transpose", "", "", "write the transpose of the layer's matrix (the adjoint)"},
       {Opt::atol, "atol", "", "A", "absolute tolerance, replaces (n+1)*lambda"},

@@ -96,6 +96,7 @@ AtomicOutput::AtomicOutput(std::string target) : target_(std::move(target)) {
       fd_ = ::dup(stream);
       if (fd_ < 0) fail(target_, "cannot write to it");
       direct_ = true;
+      stdout_ = stream == STDOUT_FILENO;
       return;
     }
     if (!S_ISREG(st.st_mode)) {  // a device or FIFO: written as it is

@@ -27,6 +27,9 @@ class AtomicOutput {
   void write(const std::string& s) { write(s.data(), s.size()); }
   void commit();
   const std::string& target() const { return target_; }
+  // True when the output is the process's stdout (-o /dev/stdout, to a terminal, a pipe or a
+  // redirected file): the command's report then goes to stderr, not into the output.
+  bool is_stdout() const { return stdout_; }
 
  private:
   std::string target_, destination_, temp_;  // destination_: target_ with links resolved
@@ -34,6 +37,7 @@ class AtomicOutput {
   bool committed_ = false;
   bool direct_ = false;  // writing straight into a device, a FIFO or a standard stream
   int mode_ = -1;        // the permissions of the file replaced, if any
+  bool stdout_ = false;
 };
 
 }  // namespace convmat::cli

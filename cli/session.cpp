@@ -133,4 +133,8 @@ bool float32_output(const Arguments& args, std::initializer_list<const std::opti
 
 void emit(Context& ctx, const JsonWriter& json) { ctx.out << json.str() << "\n"; }
 
+Context report_context(Context& ctx, const AtomicOutput& file) {
+  return file.is_stdout() ? Context{ctx.err, ctx.err} : ctx;
+}
+
 }  // namespace convmat::cli

@@ -12,6 +12,7 @@
 #include "convmat/memory_limit.hpp"
 #include "convmat/oracle.hpp"
 #include "npy.hpp"
+#include "output_file.hpp"
 
 namespace convmat::cli {
 
@@ -58,5 +59,9 @@ LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>
 // Writes the command's JSON (with a final newline) to ctx.out.
 class JsonWriter;
 void emit(Context& ctx, const JsonWriter& json);
+
+// Where a command that wrote `file` reports: ctx, or stderr twice when the file is stdout
+// (-o /dev/stdout), so that the report does not land inside the output.
+Context report_context(Context& ctx, const AtomicOutput& file);
 
 }  // namespace convmat::cli

@@ -627,6 +627,14 @@ def test_bad_input():
     log = open("log.txt", "rb").read()
     check(p.returncode == 0 and log.startswith(b"first line\n\x93NUMPY"),
           f"-o /dev/stdout appends to the redirected stdout: {log[:30]!r}")
+    # ... and holds the .npy alone: the report went to stderr. The same through a pipe.
+    check(np.load(io.BytesIO(log[len(b"first line\n"):])).shape == (1, 3, 3, 3)
+          and b"wrote /dev/stdout" in p.stderr, f"the report on stderr: {p.stderr!r}")
+    p = subprocess.run([CONVMAT, "apply", *L, "--input", "x.npy", "-o", "/dev/stdout", "--json"],
+                       capture_output=True, timeout=300)
+    check(p.returncode == 0 and np.load(io.BytesIO(p.stdout)).shape == (1, 3, 3, 3)
+          and json.loads(p.stderr)["output"] == "/dev/stdout",
+          f"-o /dev/stdout into a pipe: the .npy on stdout, the JSON report on stderr {p.stderr!r}")
     try:  # a null device of our own (root only), so that a regression cannot harm /dev/null
         os.mknod("null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
     except PermissionError:
