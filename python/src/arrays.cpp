@@ -1,10 +1,10 @@
 #include "arrays.hpp"
 
-#include "convmat/memory_limit.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
+
+#include "convmat/memory_limit.hpp"
 
 namespace convmat::python {
 
@@ -17,10 +17,7 @@ std::optional<Dtype> float_dtype(const py::array& a) {
   return std::nullopt;
 }
 
-}  // namespace
-
-namespace {
-
+// The limit of convmat.set_memory_limit, with the advice its message gives.
 MemoryLimit& python_memory_limit() {
   static MemoryLimit limit = [] {
     MemoryLimit m = default_memory_limit();
