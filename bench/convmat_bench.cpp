@@ -34,11 +34,11 @@
 #include <string>
 #include <vector>
 
-#include "convmat/buffer.hpp"
-#include "convmat/conv_matrix.hpp"
-#include "convmat/deconvolve.hpp"
-#include "convmat/detail/kernel_isa.hpp"
-#include "convmat/oracle.hpp"
+#include "convmat/core/buffer.hpp"
+#include "convmat/core/conv_matrix.hpp"
+#include "convmat/solve/deconvolve.hpp"
+#include "convmat/core/detail/kernel_isa.hpp"
+#include "convmat/oracle/check.hpp"
 
 using namespace convmat;
 

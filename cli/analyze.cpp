@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "convmat/checkerboard.hpp"
-#include "convmat/dense_limit.hpp"
-#include "convmat/pseudo_inverse.hpp"
-#include "convmat/spectrum.hpp"
+#include "convmat/analysis/checkerboard.hpp"
+#include "convmat/analysis/dense_limit.hpp"
+#include "convmat/analysis/pseudo_inverse.hpp"
+#include "convmat/analysis/spectrum.hpp"
 #include "json.hpp"
 #include "session.hpp"
 

@@ -6,7 +6,8 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "convmat/oracle.hpp"
+#include "convmat/oracle/check.hpp"
+#include "convmat/oracle/diagnose.hpp"
 #include "json.hpp"
 #include "session.hpp"
 

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "convmat/conv_matrix.hpp"
+#include "convmat/core/conv_matrix.hpp"
 #include "demo.hpp"
 #include "json.hpp"
 #include "output_file.hpp"

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "convmat/deconvolve.hpp"
+#include "convmat/solve/deconvolve.hpp"
 #include "json.hpp"
 #include "output_file.hpp"
 #include "session.hpp"

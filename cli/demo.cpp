@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "convmat/conv_matrix.hpp"
-#include "convmat/loops.hpp"
-#include "convmat/upsampling.hpp"
+#include "convmat/core/conv_matrix.hpp"
+#include "convmat/core/loops.hpp"
+#include "convmat/analysis/upsampling.hpp"
 
 namespace convmat::cli {
 

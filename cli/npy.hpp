@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "convmat/conv_spec.hpp"
+#include "convmat/core/conv_spec.hpp"
 
 namespace convmat::cli {
 

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "convmat/descriptor.hpp"
-#include "convmat/layer_args.hpp"
+#include "convmat/oracle/benchdnn_descriptor.hpp"
+#include "convmat/core/layer_args.hpp"
 
 namespace convmat::cli {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <ostream>
 
-#include "convmat/conv_matrix.hpp"
+#include "convmat/core/conv_matrix.hpp"
 #include "json.hpp"
 
 namespace convmat::cli {

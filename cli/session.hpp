@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "convmat/memory_limit.hpp"
-#include "convmat/oracle.hpp"
+#include "convmat/core/memory_limit.hpp"
+#include "convmat/oracle/check.hpp"
 #include "npy.hpp"
 #include "output_file.hpp"
 

@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "convmat/conv_spec.hpp"
+#include "convmat/core/conv_spec.hpp"
 
 namespace convmat::test {
 

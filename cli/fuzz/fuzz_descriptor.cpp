@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "convmat/descriptor.hpp"
+#include "convmat/oracle/benchdnn_descriptor.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -11,10 +11,10 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/checkerboard.hpp"
-#include "convmat/dense_limit.hpp"
-#include "convmat/pseudo_inverse.hpp"
-#include "convmat/spectrum.hpp"
+#include "convmat/analysis/checkerboard.hpp"
+#include "convmat/analysis/dense_limit.hpp"
+#include "convmat/analysis/pseudo_inverse.hpp"
+#include "convmat/analysis/spectrum.hpp"
 
 namespace convmat::python {
 

@@ -4,7 +4,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "convmat/memory_limit.hpp"
+#include "convmat/core/memory_limit.hpp"
 
 namespace convmat::python {
 

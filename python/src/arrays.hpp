@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "convmat/conv_spec.hpp"
-#include "convmat/csr_matrix.hpp"
+#include "convmat/core/conv_spec.hpp"
+#include "convmat/core/csr_matrix.hpp"
 
 namespace convmat::python {
 

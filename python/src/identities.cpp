@@ -11,10 +11,10 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/conv_matrix.hpp"
-#include "convmat/identities.hpp"
-#include "convmat/kernel_matrix.hpp"
-#include "convmat/upsampling.hpp"
+#include "convmat/core/conv_matrix.hpp"
+#include "convmat/analysis/transposed_factorization.hpp"
+#include "convmat/analysis/kernel_matrix.hpp"
+#include "convmat/analysis/upsampling.hpp"
 
 namespace convmat::python {
 

@@ -9,9 +9,9 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/conv_matrix.hpp"
-#include "convmat/layer_args.hpp"
-#include "convmat/loops.hpp"
+#include "convmat/core/conv_matrix.hpp"
+#include "convmat/core/layer_args.hpp"
+#include "convmat/core/loops.hpp"
 
 namespace convmat::python {
 

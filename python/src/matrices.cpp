@@ -12,7 +12,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/conv_matrix.hpp"
+#include "convmat/core/conv_matrix.hpp"
 
 namespace convmat::python {
 

@@ -11,7 +11,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/memory_limit.hpp"
+#include "convmat/core/memory_limit.hpp"
 
 PYBIND11_MODULE(_convmat, m) {
   m.doc() = "convmat's C++ core (use the convmat package, not this module directly)";

@@ -10,7 +10,8 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/oracle.hpp"
+#include "convmat/oracle/check.hpp"
+#include "convmat/oracle/diagnose.hpp"
 
 namespace convmat::python {
 

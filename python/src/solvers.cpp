@@ -13,8 +13,8 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/deconvolve.hpp"
-#include "convmat/lsq.hpp"
+#include "convmat/solve/deconvolve.hpp"
+#include "convmat/solve/lsq.hpp"
 
 namespace convmat::python {
 

@@ -1,0 +1,53 @@
+#pragma once
+// The checkerboard of a transposed convolution (Odena, Dumoulin & Olah, "Deconvolution and
+// Checkerboard Artifacts", Distill 2016; seed 002: "这正是 checkerboard 来源"): every input pixel
+// splats the kernel at stride spacing, so where the kernel size is not a multiple of the stride,
+// output positions are reached by unequal numbers of kernel taps.
+//
+// Positions are the transposed layer's output positions — the columns of its stored W. For a
+// convolution they are its input positions: the pattern of its adjoint (the gradient with
+// respect to the input, itself a transposed convolution).
+//
+// Along one axis (source size n, kernel k, stride s, dilation d, padding p0) position q is
+// reached by tap t from source position i when i·s − p0 + t·d = q. The interior is where every
+// tap could reach, i.e. only divisibility decides: (k − 1)d − p0 <= q <= (n − 1)s − p0 (and, for
+// a convolution with reflect / replicate / circular padding, at least max(p0, p1) + 1 away from
+// both ends, where folded taps land). There the tap count is #{t : t·d ≡ q + p0 (mod s)}: for
+// d = 1 it is ⌊k/s⌋ or ⌈k/s⌉, even exactly when s divides k (tests/test_checkerboard.cpp proves
+// this over a grid of k, s, 1-d and 2-d); in general even exactly when gcd(d, s) = 1 and s | k.
+
+#include <vector>
+
+#include "convmat/core/conv_spec.hpp"
+
+namespace convmat {
+
+struct Checkerboard {
+  Dims size;                     // spatial size of the positions (C order below)
+  // Kernel taps reaching each position from one input channel, read from the structure
+  // (ConvPattern::for_each_tap): Π size entries.
+  std::vector<Index> tap_count;
+  Index channels = 0;            // output channels of the transposed layer (a convolution: input)
+  // The layer applied to an all-ones input (a convolution: its adjoint applied to all-ones),
+  // channels × Π size: the total weight reaching each position. Empty without weights.
+  std::vector<double> weight_sum;
+  Dims interior_begin, interior_end;  // per axis, [begin, end); empty when begin >= end somewhere
+  Index interior_positions = 0;
+  Index min_taps = 0, max_taps = 0;   // over the interior
+  double mean_taps = 0;
+  double tap_amplitude = 0;      // (max − min)/mean of tap_count over the interior (NaN if empty)
+  std::vector<double> weight_amplitude;  // per channel: (max − min)/|mean| of weight_sum there
+  bool even = false;             // a non-empty interior with one tap count
+  Dims period;                   // the stride: the pattern repeats with this period
+  // Tap counts over one period (Π stride positions, C order) from interior_begin; empty when
+  // the interior is shorter than the stride along some axis.
+  std::vector<Index> period_pattern;
+};
+
+// Structure only: tap counts, interior, amplitude of the counts (weight fields empty).
+Checkerboard checkerboard(const ConvSpec& spec);
+// Also the weight sums and their amplitudes; weight in PyTorch's layout.
+template <class Scalar>
+Checkerboard checkerboard(const ConvSpec& spec, const Scalar* weight);
+
+}  // namespace convmat

@@ -1,0 +1,103 @@
+#pragma once
+// The layer as a sparse matrix: seed 000's kernel2matrix, generalized to every hyperparameter.
+//
+// A convolution with spec S is the matrix W (S.output_numel() × S.input_numel()):
+//   y = W x,  row index = (out_channel, *output_position), column index = (in_channel,
+//   *input_position), both flattened in C order, so W @ x.reshape(-1) is one sample.
+// A transposed convolution with spec T is Wᵀ, where W is the convolution matrix of
+// T.as_convolution() (same kernel, stride, padding, dilation; channels swapped; input size =
+// T's output size), restricted to the rows that T's input covers. The weight tensor is the same
+// in both layouts: PyTorch stores a transposed convolution's weight as (C_in, C_out/groups, *k),
+// which is exactly the convolution weight (out_channels, in_channels/groups, *k) of that W.
+// So one structure serves both: ConvMatrix stores W in CSR and applies W or Wᵀ.
+//
+// ConvPattern is the structure (depends on the spec alone: which input position meets which
+// kernel tap in every nonzero); ConvMatrix adds values from a weight tensor and can be refilled
+// with new weights without rebuilding the structure — the same split as SuiteSparse's symbolic
+// and numeric phases.
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <memory>
+
+#include "convmat/core/conv_pattern.hpp"
+#include "convmat/core/conv_spec.hpp"
+#include "convmat/core/csr_matrix.hpp"
+#include "convmat/core/linear_operator.hpp"
+
+namespace convmat {
+
+template <class Scalar>
+class ConvMatrix {
+ public:
+  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+  using EigenMatrix = typename CsrMatrix<Scalar>::RowMajorEigen;
+
+  // weight: spec.weight_numel() values in PyTorch's layout (see ConvSpec::weight_shape).
+  ConvMatrix(const ConvSpec& spec, const Scalar* weight);
+  // Shares an existing structure (several weight tensors, one structure).
+  ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const Scalar* weight);
+
+  // New weights, same structure: rewrites the values only.
+  void refill(const Scalar* weight);
+
+  const ConvSpec& spec() const { return pattern_->spec(); }
+  const std::shared_ptr<const ConvPattern>& pattern() const { return pattern_; }
+  // The stored W (see the top of this file).
+  const CsrMatrix<Scalar>& stored() const { return w_; }
+
+  // The layer map M: W for a convolution, Wᵀ for a transposed convolution.
+  Index rows() const { return spec().output_numel(); }
+  Index cols() const { return spec().input_numel(); }
+  Index nnz() const { return w_.nnz(); }
+
+  // y = M x for `batch` samples: x is batch × cols(), y is batch × rows(), C order.
+  void apply(const Scalar* x, Scalar* y, Index batch = 1) const;
+  // x = Mᵀ y: the adjoint (for a convolution, the transposed convolution; for a transposed
+  // convolution, the convolution), y is batch × rows(), x is batch × cols().
+  void apply_adjoint(const Scalar* y, Scalar* x, Index batch = 1) const;
+  // The layer itself: y = M x + bias (bias: one value per output channel, or nullptr).
+  void forward(const Scalar* x, const Scalar* bias, Scalar* y, Index batch = 1) const;
+
+  Vector apply(const Vector& x) const;
+  Vector apply_adjoint(const Vector& y) const;
+
+  // M as an Eigen matrix (a copy; for a transposed convolution the transpose is materialized).
+  EigenMatrix matrix() const;
+
+ private:
+  std::shared_ptr<const ConvPattern> pattern_;
+  CsrMatrix<Scalar> w_;
+};
+
+// Seed 000's kernel2matrix, generalized: M for `spec` and `weight` as an Eigen matrix.
+template <class Scalar>
+typename ConvMatrix<Scalar>::EigenMatrix conv_matrix(const ConvSpec& spec, const Scalar* weight) {
+  return ConvMatrix<Scalar>(spec, weight).matrix();
+}
+
+// Bytes a ConvMatrix<Scalar> holds for `spec` (scalar_size = sizeof(Scalar)): its values and
+// column indices, nnz · (scalar_size + 4), and its row pointers, (rows + 1) · 8. Saturates at
+// SIZE_MAX instead of overflowing.
+std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size);
+
+// A layer's map M (conv_matrix.hpp): W for a convolution, Wᵀ for a transposed convolution —
+// ConvMatrix::apply already applies Wᵀ for a transposed layer, so this is the layer, whichever
+// kind it is, and apply_adjoint is its adjoint (the other kind).
+template <class Scalar>
+class ConvOperator final : public LinearOperator<Scalar> {
+ public:
+  explicit ConvOperator(const ConvMatrix<Scalar>& m) : m_(m) {}
+  Index rows() const override { return m_.rows(); }
+  Index cols() const override { return m_.cols(); }
+  void apply(const Scalar* x, Scalar* y) const override { m_.apply(x, y); }
+  void apply_adjoint(const Scalar* y, Scalar* x) const override { m_.apply_adjoint(y, x); }
+
+ private:
+  const ConvMatrix<Scalar>& m_;
+};
+
+extern template class ConvMatrix<float>;
+extern template class ConvMatrix<double>;
+
+}  // namespace convmat

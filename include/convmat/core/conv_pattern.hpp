@@ -1,0 +1,118 @@
+#pragma once
+// ConvPattern: the structure of a layer's matrix W (conv_matrix.hpp), which depends on the spec
+// alone — for every nonzero its row, its column, and the kernel taps that meet there.
+//
+// W's rows are (out_channel, *output_position) of the stored convolution and its columns
+// (in_channel, *input_position), flattened in C order (for a transposed layer the stored
+// convolution is ConvSpec::as_convolution()). The structure is built once, directly in CSR and in
+// parallel over rows; values for any weight tensor are filled into it (fill), the same split as
+// SuiteSparse's symbolic and numeric phases.
+
+#include <array>
+#include <cstddef>
+#include <memory>
+
+#include "convmat/core/conv_spec.hpp"
+#include "convmat/core/csr_matrix.hpp"
+#include "convmat/core/detail/axis_map.hpp"
+
+namespace convmat {
+
+namespace detail {
+struct RowTemplates;  // conv_pattern.cpp: the few distinct row shapes W is made of
+}
+
+class ConvPattern {
+ public:
+  // Builds the CSR structure of W directly in compressed form, in parallel over rows.
+  explicit ConvPattern(const ConvSpec& spec);
+
+  const ConvSpec& spec() const { return spec_; }
+  // The stored matrix W: for a convolution the layer itself, for a transposed convolution the
+  // convolution whose transpose the layer is.
+  Index rows() const { return sparsity_->rows; }
+  Index cols() const { return sparsity_->cols; }
+  Index nnz() const { return sparsity_->nnz(); }
+  const std::shared_ptr<const SparsityPattern>& sparsity() const { return sparsity_; }
+
+  // W's values for `weight` (spec().weight_numel() entries, PyTorch layout) into values[nnz].
+  // Runs in parallel over rows.
+  template <class Scalar>
+  void fill(const Scalar* weight, Scalar* values) const;
+
+  // Calls f(nz, column, weight_index) for every kernel tap that contributes to a nonzero of row
+  // `row` of W, in the stored order: W[row, column] = Σ weight[weight_index] over the calls
+  // with that nz. (One call per nonzero with zero padding; more where padding folds several taps
+  // onto one input position.) This is the structure read the other way: it gives the kernel-side
+  // matrix A(x) with y = A(x)·vec(weight).
+  template <class F>
+  void for_each_tap(Index row, F&& f) const;
+
+  const detail::AxisMap& axis(int a) const { return axes_[static_cast<std::size_t>(a)]; }
+
+ private:
+  ConvSpec spec_;
+  std::shared_ptr<const SparsityPattern> sparsity_;
+  // Ranks 1 and 2 are embedded in rank 3 with leading axes of size 1, so one walker serves all.
+  std::array<detail::AxisMap, 3> axes_;
+  Index row_channels_ = 1;        // channels along W's rows (C_out of the stored convolution)
+  Index col_channels_ = 1;        // channels along W's columns
+  Index channels_per_group_ = 1;  // columns channels each row reads
+  Index rows_per_group_ = 1;      // row channels per group
+  std::shared_ptr<const detail::RowTemplates> templates_;
+};
+
+// W's number of nonzeros for `spec`, counted without building W (equals ConvPattern(spec).nnz()).
+// Row r = (channel, o_0, …) of W holds channels_per_group · Π_a entries_a(o_a) nonzeros, so
+//   nnz = row_channels · channels_per_group · Π_a Σ_o entries_a(o),
+// where entries_a(o) is the number of distinct input positions that the taps of row position o
+// land on along axis a (zero padding drops the taps outside the input; reflect, replicate and
+// circular padding fold them back, possibly onto a position another tap already reads). Each
+// entries_a(o) is a union of at most three arithmetic progressions with step d, counted in O(1),
+// so the cost is O(Σ_a rows_a) time and O(1) memory.
+Index conv_matrix_nnz(const ConvSpec& spec);
+
+extern template void ConvPattern::fill<float>(const float*, float*) const;
+extern template void ConvPattern::fill<double>(const double*, double*) const;
+
+// ---------------------------------------------------------------------------------------------
+
+template <class F>
+void ConvPattern::for_each_tap(Index row, F&& f) const {
+  const detail::AxisMap& a0 = axes_[0];
+  const detail::AxisMap& a1 = axes_[1];
+  const detail::AxisMap& a2 = axes_[2];
+  const Index spatial_rows = a0.rows * a1.rows * a2.rows;
+  const Index channel = row / spatial_rows;
+  Index rest = row % spatial_rows;
+  const Index o2 = rest % a2.rows;
+  rest /= a2.rows;
+  const Index o1 = rest % a1.rows;
+  const Index o0 = rest / a1.rows;
+  const Index first_col_channel = channel / rows_per_group_ * channels_per_group_;
+  const Index kernel_numel = a0.taps * a1.taps * a2.taps;
+  Index nz = sparsity_->row_ptr[static_cast<std::size_t>(row)];
+  for (Index c = 0; c < channels_per_group_; ++c) {
+    const Index col_base = (first_col_channel + c) * a0.cols;
+    const Index weight_base = (channel * channels_per_group_ + c) * kernel_numel;
+    for (Index e0 = a0.entry_ptr[o0]; e0 < a0.entry_ptr[o0 + 1]; ++e0) {
+      const Index col0 = (col_base + a0.entry_col[e0]) * a1.cols;
+      for (Index e1 = a1.entry_ptr[o1]; e1 < a1.entry_ptr[o1 + 1]; ++e1) {
+        const Index col1 = (col0 + a1.entry_col[e1]) * a2.cols;
+        for (Index e2 = a2.entry_ptr[o2]; e2 < a2.entry_ptr[o2 + 1]; ++e2, ++nz) {
+          const Index col = col1 + a2.entry_col[e2];
+          for (Index t0 = a0.tap_ptr[e0]; t0 < a0.tap_ptr[e0 + 1]; ++t0) {
+            for (Index t1 = a1.tap_ptr[e1]; t1 < a1.tap_ptr[e1 + 1]; ++t1) {
+              const Index w01 = weight_base + (a0.tap[t0] * a1.taps + a1.tap[t1]) * a2.taps;
+              for (Index t2 = a2.tap_ptr[e2]; t2 < a2.tap_ptr[e2 + 1]; ++t2) {
+                f(nz, col, w01 + a2.tap[t2]);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace convmat

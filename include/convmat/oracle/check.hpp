@@ -1,0 +1,141 @@
+#pragma once
+// The oracle: a layer's output computed as W·x + b, compared with another implementation's output
+// (the candidate), with blame for the elements that disagree and a catalogue of the mistakes
+// people really make, each recomputed with the mistake injected.
+//
+// Everything is computed in float64 from the caller's data (float32 data converts exactly), by
+// the sparse matrix W of conv_matrix.hpp. Tensors are C order: input (batch, C_in, *spatial),
+// weight in PyTorch's layout (ConvSpec::weight_shape), bias (C_out), output (batch, C_out, *o).
+//
+// Tolerance. Output element i sums n_i products w_t·x_t (the kernel taps that meet it: the
+// entries of W's row, counting taps that padding folds onto one input position separately) and
+// the bias. With s_i = Σ_t |w_t|·|x_t| + |b_c| (the magnitude of what is summed) an element agrees
+// when
+//     |candidate_i − oracle_i| ≤ atol_i + rtol_i · s_i,
+//     rtol_i = (n_i + 1)·ε + ε_out   unless given,   atol_i = (n_i + 1)·λ   unless given,
+// where ε is the machine epsilon of the precision the candidate summed in (float16 2⁻¹⁰,
+// bfloat16 2⁻⁷, tfloat32 2⁻¹⁰, float32 2⁻²³, float64 2⁻⁵²), ε_out that of the precision it stored
+// its output in, and λ the larger of the two precisions' smallest normal numbers (2⁻¹⁴ for
+// float16, 2⁻¹²⁶ for bfloat16/tfloat32/float32, 2⁻¹⁰²² for float64).
+// Why: summing n + 1 terms in precision u = ε/2, in any order, errs by at most
+// γ_{n+1}·s_i with γ_m = m·u/(1 − m·u) ≤ 2m·u = m·ε while m·u ≤ 1/2 (Higham, Accuracy and
+// Stability of Numerical Algorithms, §3.1); rounding the result to the output type adds at most
+// u_out·|y_i| ≤ ε_out·s_i; atol covers products that flush to zero below λ. The bound holds for
+// every summation order (pairwise, blocked, split-K); algorithms that transform the data
+// (Winograd, FFT) or round inputs (TF32) need a larger rtol or the matching precision.
+//
+// Blame. For the worst elements outside the tolerance: the output index, the oracle's sum, the
+// candidate's value, and the terms read off W: input position, kernel tap (weight index), their
+// values — for a convolution row i of W (ConvPattern::for_each_tap), for a transposed
+// convolution column i of the stored W.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convmat/core/conv_spec.hpp"
+
+namespace convmat {
+
+// The precision a candidate computed or stored in.
+enum class Precision { float16, bfloat16, tfloat32, float32, float64 };
+std::string to_string(Precision p);
+// "float16" | "bfloat16" | "tfloat32" | "float32" | "float64" (also "half", "float", "double",
+// "fp16", "bf16", "tf32", "fp32", "fp64"); anything else throws std::invalid_argument.
+Precision precision_from_string(std::string_view name);
+double machine_epsilon(Precision p);  // 2^-(mantissa bits): 2⁻¹⁰, 2⁻⁷, 2⁻¹⁰, 2⁻²³, 2⁻⁵²
+double smallest_normal(Precision p);  // 2⁻¹⁴, 2⁻¹²⁶, 2⁻¹²⁶, 2⁻¹²⁶, 2⁻¹⁰²²
+
+// The tolerance formula at the top of this file.
+struct Tolerance {
+  Precision arithmetic = Precision::float32;  // the precision the candidate summed in
+  Precision storage = Precision::float32;     // the precision its output was stored in
+  std::optional<double> atol;                 // replaces (n + 1)·λ
+  std::optional<double> rtol;                 // replaces (n + 1)·ε + ε_out
+
+  double atol_for(Index terms) const;
+  double rtol_for(Index terms) const;
+  double bound(Index terms, double magnitude) const {
+    return atol_for(terms) + rtol_for(terms) * magnitude;
+  }
+};
+
+// A layer and the data it is applied to, all float64. The constructor checks the sizes against
+// the spec (std::invalid_argument naming the array, the expected and the given size).
+struct LayerData {
+  LayerData(ConvSpec spec, Index batch, std::vector<double> input, std::vector<double> weight,
+            std::vector<double> bias = {}, bool batched = true);
+
+  ConvSpec spec;
+  Index batch = 1;
+  bool batched = true;          // false: the input and output have no batch axis (batch == 1)
+  std::vector<double> input;    // batch × spec.input_numel()
+  std::vector<double> weight;   // spec.weight_numel()
+  std::vector<double> bias;     // spec.out_channels(), or empty for no bias
+
+  Dims input_shape() const;   // (batch, C_in, *input_size) or (C_in, *input_size)
+  Dims output_shape() const;  // (batch, C_out, *output_size) or (C_out, *output_size)
+};
+
+// y = M x + b for every sample (M = W or Wᵀ), with what the tolerance of each element needs.
+struct OracleOutput {
+  Dims shape;                     // LayerData::output_shape()
+  std::vector<double> value;      // M x + b
+  std::vector<double> magnitude;  // s_i = Σ_t |w_t|·|x_t| + |b_c|
+  std::vector<Index> terms;       // n_i for the elements of one sample (output_numel entries)
+};
+OracleOutput oracle_forward(const LayerData& layer);
+
+// Shapes "match" when they are equal after dropping leading dimensions of size 1, so an
+// unbatched (C, H, W) candidate compares with a (1, C, H, W) output.
+bool shapes_match(const Dims& expected, const Dims& candidate);
+
+struct CheckOptions {
+  Tolerance tolerance;
+  Index max_blamed = 5;  // elements blamed, worst first
+  Index max_terms = 8;   // terms listed per blamed element, largest |input·weight| first
+};
+
+// One product w·x summed into a blamed element.
+struct BlameTerm {
+  Dims input_index;   // in LayerData::input_shape()
+  Dims weight_index;  // in spec.weight_shape()
+  double input = 0;
+  double weight = 0;
+};
+
+struct Blame {
+  Dims index;              // in the expected output shape
+  double oracle = 0;       // the oracle's sum, Σ input·weight + bias
+  double candidate = 0;
+  double error = 0;        // |candidate − oracle| (infinite when exactly one is NaN or infinite)
+  double tolerance = 0;    // atol_i + rtol_i·s_i
+  Index term_count = 0;    // n_i
+  std::vector<BlameTerm> terms;  // at most max_terms
+  bool has_bias = false;
+  double bias = 0;
+};
+
+struct CheckReport {
+  bool passed = false;          // shape_matches and bad == 0
+  Dims expected_shape;
+  Dims candidate_shape;
+  bool shape_matches = false;
+  Index elements = 0;           // compared (0 when the shapes differ)
+  Index bad = 0;                // outside the tolerance, non-finite mismatches included
+  Index nonfinite = 0;          // of those: NaN or infinity in the candidate or the oracle, not
+                                // alike in both
+  double max_abs_error = 0;     // max |c − o|
+  double max_rel_error = 0;     // max |c − o| / |o| over o ≠ 0
+  double max_error_ratio = 0;   // max |c − o| / tolerance_i (> 1 fails)
+  Index min_terms = 0, max_terms = 0;  // range of n_i (for stating the tolerance used)
+  std::vector<Blame> worst;     // failing elements, worst error/tolerance first
+};
+
+// Compares `candidate` (Π candidate_shape values, C order) with the oracle's output.
+CheckReport check_output(const LayerData& layer, const double* candidate,
+                         const Dims& candidate_shape, const CheckOptions& options = {});
+
+}  // namespace convmat

@@ -1,0 +1,56 @@
+#pragma once
+// diagnose: the catalogue of mistakes.
+//
+// Each applicable entry is recomputed by the oracle with the mistake injected and compared with
+// the candidate under the same tolerance rule; those that reproduce it are named. The families:
+//   kernel_flipped            the kernel reversed along every spatial axis (a true convolution
+//                             instead of cross-correlation; or a transposed convolution computed
+//                             as a convolution of the stride-dilated input without the flip),
+//                             and along one axis only (rank >= 2)
+//   pads_swapped              begin and end padding swapped (ONNX SAME_UPPER ↔ SAME_LOWER)
+//   pad_begin±1, pad_end±1    padding off by one at the begin or the end (all axes, and one
+//                             axis at a time for rank >= 2)
+//   output_padding_at_begin   transposed: output_padding added at the begin instead of the end
+//   weight_channels_swapped   the weight's two channel axes swapped within each group: a
+//                             transposed weight read as (g, C_out/g, C_in/g, k…) (oneDNN's
+//                             deconvolution layout) instead of (C_in, C_out/g, k…); a
+//                             convolution weight read as (g, C_in/g, C_out/g, k…)
+//   groups_wrong_axis_*       the channel axis seen as (C/g, g) instead of (g, C/g): channel c in
+//                             group c mod g, on the input side, the output side, or both
+//   dilation-1, dilation+1    dilation taken as d − 1 (axes with d > 1) or d + 1
+//   bias_missing, bias_twice  the bias left out or added twice
+//   stride_dilation_swapped   stride and dilation swapped
+//   padding_mode_zeros        reflect/replicate/circular padding done as zeros
+// A geometry mistake that changes the output size is also tried "with the output size kept"
+// (the buggy loop runs over the candidate's output positions): same begin padding, the end
+// padding chosen so that the output has the candidate's spatial size.
+// Single mistakes only; combinations are not tried.
+
+#include <string>
+#include <vector>
+
+#include "convmat/oracle/check.hpp"
+
+namespace convmat {
+
+struct Hypothesis {
+  std::string id;           // e.g. "pad_begin+1", "kernel_flipped[h]", "dilation+1 (size kept)"
+  std::string description;  // one sentence with the values, e.g. "padding off by one at the begin: …"
+  Dims shape;               // the output shape with the mistake
+  bool comparable = false;  // the shape matches the candidate's
+  bool reproduces = false;  // comparable and every element within the tolerance
+  Index bad = 0;            // elements outside the tolerance (when comparable)
+  double max_error_ratio = 0;
+};
+
+struct Diagnosis {
+  CheckReport check;                // the candidate against the correct layer
+  std::vector<Hypothesis> tried;    // every applicable entry, catalogue order
+  std::vector<std::string> reproducing;  // ids of the hypotheses that reproduce the candidate
+};
+
+// Runs check_output and, when it fails, the catalogue. Memory: one W at a time.
+Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& candidate_shape,
+                   const CheckOptions& options = {});
+
+}  // namespace convmat

@@ -1,0 +1,348 @@
+#include "convmat/analysis/spectrum.hpp"
+
+#include <Eigen/Dense>
+#include <Eigen/SparseCholesky>
+#include <Spectra/SymEigsShiftSolver.h>
+#include <Spectra/SymEigsSolver.h>
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <unsupported/Eigen/FFT>
+
+#include "convmat/analysis/dense_limit.hpp"
+#include "convmat/analysis/detail/dense_svd.hpp"
+#include "../solve/lsq_common.hpp"
+
+namespace convmat {
+
+namespace {
+
+constexpr double eps = std::numeric_limits<double>::epsilon();
+constexpr double infinity = std::numeric_limits<double>::infinity();
+
+// ---- Spectra operators on the smaller Gram matrix G ------------------------------------------
+
+// y = G x, G = A Aᵀ (wide A) or AᵀA (tall A), never formed.
+class GramProduct {
+ public:
+  using Scalar = double;
+  explicit GramProduct(const SparseMatrixd& a) : a_(a), wide_(a.rows() <= a.cols()) {}
+  Eigen::Index rows() const { return wide_ ? a_.rows() : a_.cols(); }
+  Eigen::Index cols() const { return rows(); }
+  void perform_op(const double* x_in, double* y_out) const {
+    const Eigen::Map<const Eigen::VectorXd> x(x_in, rows());
+    Eigen::Map<Eigen::VectorXd> y(y_out, rows());
+    if (wide_) {
+      tmp_.noalias() = a_.transpose() * x;
+      y.noalias() = a_ * tmp_;
+    } else {
+      tmp_.noalias() = a_ * x;
+      y.noalias() = a_.transpose() * tmp_;
+    }
+  }
+
+ private:
+  const SparseMatrixd& a_;
+  bool wide_;
+  mutable Eigen::VectorXd tmp_;
+};
+
+// y = (G − σI)⁻¹ x with G formed explicitly and factorized by SimplicialLDLT.
+class GramShiftInvert {
+ public:
+  using Scalar = double;
+  explicit GramShiftInvert(Eigen::SparseMatrix<double> g) : g_(std::move(g)) {}
+  Eigen::Index rows() const { return g_.rows(); }
+  Eigen::Index cols() const { return g_.cols(); }
+  void set_shift(const double& sigma) {
+    Eigen::SparseMatrix<double> identity(g_.rows(), g_.cols());
+    identity.setIdentity();
+    ldlt_.compute(g_ - sigma * identity);
+    ok_ = ldlt_.info() == Eigen::Success;
+  }
+  bool ok() const { return ok_; }
+  void perform_op(const double* x_in, double* y_out) const {
+    const Eigen::Map<const Eigen::VectorXd> x(x_in, rows());
+    Eigen::Map<Eigen::VectorXd>(y_out, rows()) = ldlt_.solve(x);
+  }
+
+ private:
+  Eigen::SparseMatrix<double> g_;
+  Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt_;
+  bool ok_ = false;
+};
+
+SpectrumStatus status_of(Spectra::CompInfo info) {
+  switch (info) {
+    case Spectra::CompInfo::Successful: return SpectrumStatus::converged;
+    case Spectra::CompInfo::NumericalIssue: return SpectrumStatus::numerical_issue;
+    default: return SpectrumStatus::not_converged;
+  }
+}
+
+// The Lanczos basis size after checking the options against the Gram size n.
+Index checked_subspace(const char* function, const PartialSpectrumOptions& o, Index n) {
+  if (o.count < 1 || o.count >= n) {
+    throw std::invalid_argument(std::string(function) + ": count must satisfy 1 <= count < min(rows, cols) = " +
+                                std::to_string(n) + ", got count = " + std::to_string(o.count) +
+                                " (singular_values gives all of them)");
+  }
+  const Index ncv = o.subspace == 0 ? std::min(n, std::max<Index>(2 * o.count + 1, 20)) : o.subspace;
+  if (ncv <= o.count || ncv > n) {
+    throw std::invalid_argument(std::string(function) + ": subspace must satisfy count < subspace <= min(rows, cols) = " +
+                                std::to_string(n) + ", got subspace = " + std::to_string(ncv) +
+                                " with count = " + std::to_string(o.count));
+  }
+  if (o.max_iterations < 1 || !(o.tolerance > 0)) {
+    throw std::invalid_argument(std::string(function) + ": max_iterations must be >= 1 and tolerance > 0, got " +
+                                std::to_string(o.max_iterations) + " and " + std::to_string(o.tolerance));
+  }
+  return ncv;
+}
+
+Eigen::VectorXd square_roots(const Eigen::VectorXd& lambda) {
+  return lambda.cwiseMax(0.0).cwiseSqrt();
+}
+
+// A = 0: every singular value is 0 (Lanczos would break down on the zero operator).
+bool all_zero(const SparseMatrixd& a) {
+  SparseMatrixd c = a;
+  c.makeCompressed();
+  return (c.coeffs() == 0.0).all();
+}
+
+PartialSingularValues zeros(Index count, Index gram_size) {
+  PartialSingularValues r;
+  r.values = Eigen::VectorXd::Zero(count);
+  r.status = SpectrumStatus::converged;
+  r.gram_size = gram_size;
+  return r;
+}
+
+// Runs a Spectra solver; Spectra reports some breakdowns (NaN in the tridiagonal eigenproblem)
+// by throwing std::runtime_error: that is a numerical outcome, a status here.
+template <class Solver>
+PartialSingularValues run(Solver& eigs, Spectra::SortRule selection, Spectra::SortRule sorting,
+                          const PartialSpectrumOptions& o, Index gram_size) {
+  PartialSingularValues r;
+  r.gram_size = gram_size;
+  try {
+    eigs.init();
+    eigs.compute(selection, o.max_iterations, o.tolerance, sorting);
+  } catch (const std::runtime_error&) {
+    r.status = SpectrumStatus::numerical_issue;
+    return r;
+  }
+  r.values = square_roots(eigs.eigenvalues());
+  r.status = status_of(eigs.info());
+  r.iterations = eigs.num_iterations();
+  r.operations = eigs.num_operations();
+  return r;
+}
+
+}  // namespace
+
+template <class Scalar>
+SparseMatrixd layer_matrix(const ConvMatrix<Scalar>& layer) {
+  if constexpr (std::is_same_v<Scalar, double>) {
+    return layer.matrix();
+  } else {
+    return layer.matrix().template cast<double>();
+  }
+}
+
+double default_rank_tolerance(Index rows, Index cols, double sigma_max) {
+  return static_cast<double>(std::max(rows, cols)) * eps * sigma_max;
+}
+
+SingularValues singular_values(const SparseMatrixd& a, std::optional<double> tolerance) {
+  check_dense_size("singular_values", a.rows(), a.cols());
+  detail::check_finite<double>("singular_values", a);  // LAPACK rejects NaN (and prints)
+  SingularValues s;
+  s.rows = a.rows();
+  s.cols = a.cols();
+  detail::DenseSvd svd = detail::dense_svd(Eigen::MatrixXd(a), false);
+  s.values = std::move(svd.values);
+  s.status = svd.converged ? SpectrumStatus::converged : SpectrumStatus::not_converged;
+  const Index k = s.values.size();
+  const double sigma_max = k > 0 ? s.values(0) : 0.0;
+  s.tolerance = tolerance ? *tolerance : default_rank_tolerance(s.rows, s.cols, sigma_max);
+  if (!(s.tolerance >= 0)) {
+    throw std::invalid_argument("singular_values: tolerance must be >= 0, got " +
+                                std::to_string(s.tolerance));
+  }
+  s.rank = (s.values.array() > s.tolerance).count();
+  s.nullity = s.cols - s.rank;
+  s.condition_number = s.rank == k && k > 0 ? sigma_max / s.values(k - 1) : infinity;
+  s.effective_condition_number = s.rank > 0 ? sigma_max / s.values(s.rank - 1) : infinity;
+  return s;
+}
+
+template <class Scalar>
+SingularValues singular_values(const ConvMatrix<Scalar>& layer, std::optional<double> tolerance) {
+  check_dense_size("singular_values", layer.rows(), layer.cols());
+  return singular_values(layer_matrix(layer), tolerance);
+}
+
+PartialSingularValues largest_singular_values(const SparseMatrixd& a,
+                                              const PartialSpectrumOptions& options) {
+  detail::check_finite<double>("largest_singular_values", a);
+  GramProduct op(a);
+  const Index ncv = checked_subspace("largest_singular_values", options, op.rows());
+  if (all_zero(a)) return zeros(options.count, op.rows());
+  Spectra::SymEigsSolver<GramProduct> eigs(op, options.count, ncv);
+  return run(eigs, Spectra::SortRule::LargestAlge, Spectra::SortRule::LargestAlge, options,
+             op.rows());
+}
+
+PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
+                                               const PartialSpectrumOptions& options) {
+  detail::check_finite<double>("smallest_singular_values", a);
+  const bool wide = a.rows() <= a.cols();
+  const Index n = wide ? a.rows() : a.cols();
+  const Index ncv = checked_subspace("smallest_singular_values", options, n);
+  if (all_zero(a)) return zeros(options.count, n);
+  Eigen::SparseMatrix<double> g = wide ? Eigen::SparseMatrix<double>(a * a.transpose())
+                                       : Eigen::SparseMatrix<double>(a.transpose() * a);
+  // ‖G‖₁: the largest column sum of |G|, an upper bound on λ_max(G).
+  double norm1 = 0;
+  for (Index j = 0; j < g.outerSize(); ++j) {
+    double column = 0;
+    for (Eigen::SparseMatrix<double>::InnerIterator it(g, j); it; ++it) column += std::abs(it.value());
+    norm1 = std::max(norm1, column);
+  }
+  GramShiftInvert op(std::move(g));
+  const double shift = -1e-10 * norm1;
+  Spectra::SymEigsShiftSolver<GramShiftInvert> eigs(op, options.count, ncv, shift);
+  if (!op.ok()) {
+    PartialSingularValues r;
+    r.gram_size = n;
+    r.status = SpectrumStatus::numerical_issue;
+    return r;
+  }
+  return run(eigs, Spectra::SortRule::LargestMagn, Spectra::SortRule::SmallestAlge, options, n);
+}
+
+template <class Scalar>
+PartialSingularValues largest_singular_values(const ConvMatrix<Scalar>& layer,
+                                              const PartialSpectrumOptions& options) {
+  return largest_singular_values(layer_matrix(layer), options);
+}
+
+template <class Scalar>
+PartialSingularValues smallest_singular_values(const ConvMatrix<Scalar>& layer,
+                                               const PartialSpectrumOptions& options) {
+  return smallest_singular_values(layer_matrix(layer), options);
+}
+
+ConditionEstimate condition_number(const SparseMatrixd& a, const PartialSpectrumOptions& options) {
+  PartialSpectrumOptions one = options;
+  one.count = 1;
+  const PartialSingularValues hi = largest_singular_values(a, one);
+  const PartialSingularValues lo = smallest_singular_values(a, one);
+  ConditionEstimate c;
+  c.status = hi.status != SpectrumStatus::converged ? hi.status : lo.status;
+  c.sigma_max = hi.values.size() ? hi.values(0) : std::nan("");
+  c.sigma_min = lo.values.size() ? lo.values(0) : std::nan("");
+  c.value = c.status == SpectrumStatus::converged ? c.sigma_max / c.sigma_min : std::nan("");
+  return c;
+}
+
+// ---- circular convolution ---------------------------------------------------------------------
+
+template <class Scalar>
+CircularSpectrum circular_singular_values(const ConvSpec& spec, const Scalar* weight) {
+  const auto reject = [&](const std::string& rule) {
+    throw std::invalid_argument("circular_singular_values: " + rule + ", got " + spec.to_string());
+  };
+  if (spec.is_transposed()) reject("needs a convolution");
+  if (weight == nullptr) reject("needs a weight tensor");
+  bool padded = false;
+  for (int a = 0; a < spec.rank(); ++a) {
+    padded = padded || spec.pad_begin()[a] != 0 || spec.pad_end()[a] != 0;
+    if (spec.stride()[a] != 1) reject("needs stride 1 in every dimension");
+    if (spec.output_size()[a] != spec.input_size()[a]) {
+      reject("needs output size = input size (pad_begin + pad_end = dilation * (kernel - 1))");
+    }
+  }
+  if (padded && spec.padding_mode() != PaddingMode::circular) reject("needs circular padding");
+
+  // Right-align the spatial axes into three.
+  Index n[3] = {1, 1, 1}, k[3] = {1, 1, 1}, d[3] = {1, 1, 1}, p0[3] = {0, 0, 0};
+  const int offset = 3 - spec.rank();
+  for (int a = 0; a < spec.rank(); ++a) {
+    n[offset + a] = spec.input_size()[a];
+    k[offset + a] = spec.kernel_size()[a];
+    d[offset + a] = spec.dilation()[a];
+    p0[offset + a] = spec.pad_begin()[a];
+  }
+  const Index spatial = n[0] * n[1] * n[2];
+  const Index cout = spec.out_channels(), cin = spec.in_channels(), g = spec.groups();
+  const Index cout_g = cout / g, cin_g = cin / g, taps = k[0] * k[1] * k[2];
+  using Complex = std::complex<double>;
+
+  // h for every channel pair of a group, then its 3-d DFT in place, one axis at a time.
+  std::vector<Complex> h(static_cast<std::size_t>(cout * cin_g * spatial));
+  const auto wrap = [](Index q, Index m) { return ((q % m) + m) % m; };
+  for (Index pair = 0; pair < cout * cin_g; ++pair) {
+    Complex* hp = h.data() + pair * spatial;
+    for (Index t = 0; t < taps; ++t) {
+      const Index t2 = t % k[2], t1 = t / k[2] % k[1], t0 = t / (k[1] * k[2]);
+      const Index j0 = wrap(t0 * d[0] - p0[0], n[0]);
+      const Index j1 = wrap(t1 * d[1] - p0[1], n[1]);
+      const Index j2 = wrap(t2 * d[2] - p0[2], n[2]);
+      hp[(j0 * n[1] + j1) * n[2] + j2] += static_cast<double>(weight[pair * taps + t]);
+    }
+  }
+  Eigen::FFT<double> fft;
+  std::vector<Complex> line, transformed;
+  const Index strides[3] = {n[1] * n[2], n[2], 1};
+  for (int axis = 0; axis < 3; ++axis) {
+    const Index len = n[axis], step = strides[axis];
+    if (len == 1) continue;
+    line.resize(static_cast<std::size_t>(len));
+    for (Index pair = 0; pair < cout * cin_g; ++pair) {
+      Complex* hp = h.data() + pair * spatial;
+      // Every line along `axis`: start positions have coordinate 0 on that axis.
+      for (Index start = 0; start < spatial; ++start) {
+        if (start / step % len != 0) continue;
+        for (Index j = 0; j < len; ++j) line[static_cast<std::size_t>(j)] = hp[start + j * step];
+        fft.fwd(transformed, line);
+        for (Index j = 0; j < len; ++j) hp[start + j * step] = transformed[static_cast<std::size_t>(j)];
+      }
+    }
+  }
+
+  const Index per_frequency = std::min(cout, cin);
+  CircularSpectrum s;
+  s.by_frequency.resize(spatial, per_frequency);
+  Eigen::MatrixXcd p = Eigen::MatrixXcd::Zero(cout, cin);
+  for (Index f = 0; f < spatial; ++f) {
+    for (Index o = 0; o < cout; ++o) {
+      const Index group = o / cout_g;
+      for (Index i = 0; i < cin_g; ++i) {
+        p(o, group * cin_g + i) = h[static_cast<std::size_t>((o * cin_g + i) * spatial + f)];
+      }
+    }
+    s.by_frequency.row(f) = Eigen::JacobiSVD<Eigen::MatrixXcd>(p).singularValues().transpose();
+  }
+  s.values = Eigen::Map<const Eigen::VectorXd>(s.by_frequency.data(), s.by_frequency.size());
+  std::sort(s.values.data(), s.values.data() + s.values.size(), std::greater<double>());
+  return s;
+}
+
+template SparseMatrixd layer_matrix<float>(const ConvMatrix<float>&);
+template SparseMatrixd layer_matrix<double>(const ConvMatrix<double>&);
+template SingularValues singular_values<float>(const ConvMatrix<float>&, std::optional<double>);
+template SingularValues singular_values<double>(const ConvMatrix<double>&, std::optional<double>);
+template PartialSingularValues largest_singular_values<float>(const ConvMatrix<float>&, const PartialSpectrumOptions&);
+template PartialSingularValues largest_singular_values<double>(const ConvMatrix<double>&, const PartialSpectrumOptions&);
+template PartialSingularValues smallest_singular_values<float>(const ConvMatrix<float>&, const PartialSpectrumOptions&);
+template PartialSingularValues smallest_singular_values<double>(const ConvMatrix<double>&, const PartialSpectrumOptions&);
+template CircularSpectrum circular_singular_values<float>(const ConvSpec&, const float*);
+template CircularSpectrum circular_singular_values<double>(const ConvSpec&, const double*);
+
+}  // namespace convmat

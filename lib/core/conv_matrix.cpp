@@ -1,0 +1,104 @@
+#include "convmat/core/conv_matrix.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace convmat {
+
+std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size) {
+  const Index rows = spec.is_transposed() ? spec.input_numel() : spec.output_numel();
+  const auto nnz = static_cast<std::size_t>(conv_matrix_nnz(spec));
+  std::size_t values = 0, pointers = 0, total = 0;
+  if (__builtin_mul_overflow(nnz, scalar_size + sizeof(ColumnIndex), &values) ||
+      __builtin_mul_overflow(static_cast<std::size_t>(rows) + 1, sizeof(RowPointer), &pointers) ||
+      __builtin_add_overflow(values, pointers, &total)) {
+    return static_cast<std::size_t>(-1);
+  }
+  return total;
+}
+
+template <class Scalar>
+ConvMatrix<Scalar>::ConvMatrix(const ConvSpec& spec, const Scalar* weight)
+    : ConvMatrix(std::make_shared<const ConvPattern>(spec), weight) {}
+
+template <class Scalar>
+ConvMatrix<Scalar>::ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const Scalar* weight)
+    : pattern_(std::move(pattern)) {
+  if (!pattern_) throw std::invalid_argument("ConvMatrix needs a pattern");
+  if (weight == nullptr) throw std::invalid_argument("ConvMatrix needs a weight tensor");
+  Buffer<Scalar> values(static_cast<std::size_t>(pattern_->nnz()));
+  pattern_->fill(weight, values.data());
+  w_ = CsrMatrix<Scalar>(pattern_->sparsity(), std::move(values));
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::refill(const Scalar* weight) {
+  if (weight == nullptr) throw std::invalid_argument("ConvMatrix::refill needs a weight tensor");
+  pattern_->fill(weight, w_.values());
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::apply(const Scalar* x, Scalar* y, Index batch) const {
+  if (spec().is_transposed()) {
+    w_.multiply_transposed(x, y, batch);
+  } else {
+    w_.multiply(x, y, batch);
+  }
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::apply_adjoint(const Scalar* y, Scalar* x, Index batch) const {
+  if (spec().is_transposed()) {
+    w_.multiply(y, x, batch);
+  } else {
+    w_.multiply_transposed(y, x, batch);
+  }
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::forward(const Scalar* x, const Scalar* bias, Scalar* y,
+                                 Index batch) const {
+  apply(x, y, batch);
+  if (bias == nullptr) return;
+  const Index channels = spec().out_channels();
+  const Index per_channel = rows() / channels;
+  for (Index n = 0; n < batch; ++n) {
+    for (Index c = 0; c < channels; ++c) {
+      Scalar* yc = y + (n * channels + c) * per_channel;
+      for (Index i = 0; i < per_channel; ++i) yc[i] += bias[c];
+    }
+  }
+}
+
+template <class Scalar>
+typename ConvMatrix<Scalar>::Vector ConvMatrix<Scalar>::apply(const Vector& x) const {
+  if (x.size() != cols()) {
+    throw std::invalid_argument("apply: x must have " + std::to_string(cols()) +
+                                " entries (the layer's input), got " + std::to_string(x.size()));
+  }
+  Vector y(rows());
+  apply(x.data(), y.data(), 1);
+  return y;
+}
+
+template <class Scalar>
+typename ConvMatrix<Scalar>::Vector ConvMatrix<Scalar>::apply_adjoint(const Vector& y) const {
+  if (y.size() != rows()) {
+    throw std::invalid_argument("apply_adjoint: y must have " + std::to_string(rows()) +
+                                " entries (the layer's output), got " + std::to_string(y.size()));
+  }
+  Vector x(cols());
+  apply_adjoint(y.data(), x.data(), 1);
+  return x;
+}
+
+template <class Scalar>
+typename ConvMatrix<Scalar>::EigenMatrix ConvMatrix<Scalar>::matrix() const {
+  return spec().is_transposed() ? w_.to_eigen_transposed() : w_.to_eigen();
+}
+
+template class ConvMatrix<float>;
+template class ConvMatrix<double>;
+
+}  // namespace convmat

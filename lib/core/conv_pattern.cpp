@@ -1,0 +1,427 @@
+#include "convmat/core/conv_pattern.hpp"
+
+#include "convmat/core/progress.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace convmat {
+
+namespace detail {
+
+namespace {
+
+// The input position that padded position q reads, or −1 for a zero.
+Index fold(Index q, Index n, PaddingMode mode) {
+  if (q >= 0 && q < n) return q;
+  switch (mode) {
+    case PaddingMode::zeros: return -1;
+    case PaddingMode::reflect: return q < 0 ? -q : 2 * (n - 1) - q;  // |padding| < n: one bounce
+    case PaddingMode::replicate: return q < 0 ? 0 : n - 1;
+    case PaddingMode::circular: return q < 0 ? q + n : q - n;        // |padding| <= n: one wrap
+  }
+  return -1;
+}
+
+}  // namespace
+
+AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index dilation,
+                      Index pad_begin, PaddingMode mode) {
+  AxisMap m;
+  m.rows = rows;
+  m.cols = cols;
+  m.taps = kernel;
+  m.entry_ptr.assign(1, 0);
+  m.entry_col.clear();
+  m.tap_ptr.assign(1, 0);
+  m.tap.clear();
+  std::vector<std::pair<Index, Index>> hits;  // (input position, tap)
+  for (Index o = 0; o < rows; ++o) {
+    hits.clear();
+    for (Index k = 0; k < kernel; ++k) {
+      const Index i = fold(o * stride - pad_begin + k * dilation, cols, mode);
+      if (i >= 0) hits.emplace_back(i, k);
+    }
+    std::stable_sort(hits.begin(), hits.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t h = 0; h < hits.size(); ++h) {
+      if (h == 0 || hits[h].first != hits[h - 1].first) {
+        if (h != 0) m.tap_ptr.push_back(static_cast<Index>(m.tap.size()));
+        m.entry_col.push_back(hits[h].first);
+      } else {
+        m.one_tap_per_entry = false;
+      }
+      m.tap.push_back(hits[h].second);
+    }
+    if (!hits.empty()) m.tap_ptr.push_back(static_cast<Index>(m.tap.size()));
+    m.entry_ptr.push_back(static_cast<Index>(m.entry_col.size()));
+  }
+  return m;
+}
+
+namespace {
+
+// {first, first + step, …} with `count` terms, ascending; the step is shared by all of them.
+struct Progression {
+  Index first = 0;
+  Index count = 0;
+};
+
+Progression intersect(Progression a, Progression b, Index step) {
+  if (a.count == 0 || b.count == 0) return {};
+  const Index diff = a.first - b.first;
+  if (diff % step != 0) return {};
+  const Index lo = std::max(a.first, b.first);
+  const Index hi = std::min(a.first + (a.count - 1) * step, b.first + (b.count - 1) * step);
+  if (hi < lo) return {};
+  return {lo, (hi - lo) / step + 1};
+}
+
+// entries(o) of make_axis_map for one row position, without listing the taps. With
+// b = o·s − p0 the taps read q_k = b + k·d, k ∈ [0, K): those in [0, n) form the progression A;
+// those below 0 (k < kb) and above n − 1 (k ≥ kc) fold, by `fold` above, onto progressions B
+// and C (reflect: −q and 2(n−1) − q; circular: q + n and q − n; replicate: the points 0 and
+// n − 1). |A ∪ B ∪ C| by inclusion–exclusion; within each set the positions are distinct.
+Index axis_entries(Index o, Index cols, Index kernel, Index stride, Index dilation, Index pad_begin,
+                   PaddingMode mode) {
+  const Index n = cols, d = dilation, b = o * stride - pad_begin;
+  const Index kb = b >= 0 ? 0 : std::min(kernel, (-b + d - 1) / d);
+  const Index kc = b >= n ? 0 : std::min(kernel, (n - b + d - 1) / d);
+  const Progression a = kc > kb ? Progression{b + kb * d, kc - kb} : Progression{};
+  if (mode == PaddingMode::zeros) return a.count;
+  const Index below = kb, above = kernel - std::max(kc, kb);
+  Progression lo, hi;
+  switch (mode) {
+    case PaddingMode::reflect:
+      if (below) lo = {-(b + (below - 1) * d), below};
+      if (above) hi = {2 * (n - 1) - (b + (kernel - 1) * d), above};
+      break;
+    case PaddingMode::circular:
+      if (below) lo = {b + n, below};
+      if (above) hi = {b + (kernel - above) * d - n, above};
+      break;
+    case PaddingMode::replicate:
+      if (below) lo = {0, 1};
+      if (above) hi = {n - 1, 1};
+      break;
+    case PaddingMode::zeros: break;
+  }
+  const Progression ab = intersect(a, lo, d), ac = intersect(a, hi, d), bc = intersect(lo, hi, d);
+  return a.count + lo.count + hi.count - ab.count - ac.count - bc.count +
+         intersect(ab, hi, d).count;
+}
+
+}  // namespace
+
+}  // namespace detail
+
+namespace detail {
+
+// Along one axis, positions whose entries agree up to a shift of the input position (the same
+// count, the same taps, the columns at the same distances) form a class: the interior positions of
+// a zero-padded axis are one class and each border position is its own. A row of W is then fixed
+// by its channel, its class along each axis and a column offset, and the spatial part of all rows
+// of one combination of classes is one short template, shared by every channel:
+//   column(row, c, t) = (first_channel(row) + c)·Π cols + offset(row) + col[t]
+//   weight(row, c, t) = (channel(row)·channels_per_group + c)·Π taps + tap[t]
+// (tap[t] is the first tap of entry t: the only one when no padding folds taps together). For
+// layer 64→64, 3×3, pad 1 on 56² there are 3 classes per axis, 9 templates of at most 9 entries.
+struct RowTemplates {
+  struct Axis {
+    std::vector<std::int32_t> cls;  // class of each row position
+    std::vector<Index> base;        // column of its first entry (0 when it has none)
+    std::vector<Index> example;     // one position of each class
+  };
+  std::array<Axis, 3> axes;
+  std::vector<Index> ptr;  // combination k = (k0·C1 + k1)·C2 + k2 owns [ptr[k], ptr[k+1])
+  std::vector<ColumnIndex> col;
+  std::vector<std::int32_t> tap;
+};
+
+namespace {
+
+RowTemplates::Axis classify(const AxisMap& m) {
+  RowTemplates::Axis a;
+  std::map<std::vector<Index>, std::int32_t> ids;
+  std::vector<Index> key;
+  for (Index o = 0; o < m.rows; ++o) {
+    const Index first = m.entry_ptr[o], last = m.entry_ptr[o + 1];
+    const Index base = first < last ? m.entry_col[first] : 0;
+    key.assign(1, last - first);
+    for (Index e = first; e < last; ++e) {
+      key.push_back(m.entry_col[e] - base);
+      key.push_back(m.tap_ptr[e + 1] - m.tap_ptr[e]);
+      key.insert(key.end(), m.tap.begin() + m.tap_ptr[e], m.tap.begin() + m.tap_ptr[e + 1]);
+    }
+    const auto [it, added] = ids.emplace(key, static_cast<std::int32_t>(a.example.size()));
+    if (added) a.example.push_back(o);
+    a.cls.push_back(it->second);
+    a.base.push_back(base);
+  }
+  return a;
+}
+
+RowTemplates make_row_templates(const std::array<AxisMap, 3>& axes) {
+  RowTemplates t;
+  for (std::size_t a = 0; a < 3; ++a) t.axes[a] = classify(axes[a]);
+  const auto& [m0, m1, m2] = axes;
+  t.ptr.push_back(0);
+  for (Index x0 : t.axes[0].example) {
+    for (Index x1 : t.axes[1].example) {
+      for (Index x2 : t.axes[2].example) {
+        for (Index e0 = m0.entry_ptr[x0]; e0 < m0.entry_ptr[x0 + 1]; ++e0) {
+          const Index c0 = m0.entry_col[e0] - t.axes[0].base[x0];
+          for (Index e1 = m1.entry_ptr[x1]; e1 < m1.entry_ptr[x1 + 1]; ++e1) {
+            const Index c1 = c0 * m1.cols + m1.entry_col[e1] - t.axes[1].base[x1];
+            for (Index e2 = m2.entry_ptr[x2]; e2 < m2.entry_ptr[x2 + 1]; ++e2) {
+              t.col.push_back(static_cast<ColumnIndex>(c1 * m2.cols + m2.entry_col[e2] -
+                                                       t.axes[2].base[x2]));
+              t.tap.push_back(static_cast<std::int32_t>(
+                  (m0.tap[m0.tap_ptr[e0]] * m1.taps + m1.tap[m1.tap_ptr[e1]]) * m2.taps +
+                  m2.tap[m2.tap_ptr[e2]]));
+            }
+          }
+        }
+        t.ptr.push_back(static_cast<Index>(t.col.size()));
+      }
+    }
+  }
+  return t;
+}
+
+}  // namespace
+}  // namespace detail
+
+namespace {
+
+// One row of W as its template sees it.
+struct RowShape {
+  Index row;
+  Index channel;  // row channel
+  Index combination;  // of classes: its template is [ptr[combination], ptr[combination + 1])
+  Index offset;   // spatial column of the row's first entry in each column channel
+  const ColumnIndex* col;
+  const std::int32_t* tap;
+  Index len;  // entries per column channel
+};
+
+// The rows [r0, r1) in order, without a division per row.
+template <class F>
+void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemplates& t,
+               Index r0, Index r1, F&& f) {
+  const auto& [m0, m1, m2] = axes;
+  const auto& [t0, t1, t2] = t.axes;
+  const Index n2 = static_cast<Index>(t2.example.size());
+  const Index n12 = static_cast<Index>(t1.example.size()) * n2;
+  const Index spatial = m0.rows * m1.rows * m2.rows;
+  Index channel = r0 / spatial, rest = r0 % spatial;
+  Index o2 = rest % m2.rows;
+  rest /= m2.rows;
+  Index o1 = rest % m1.rows, o0 = rest / m1.rows;
+  for (Index r = r0; r < r1; ++r) {
+    const Index k = t0.cls[o0] * n12 + t1.cls[o1] * n2 + t2.cls[o2];
+    const Index offset = (t0.base[o0] * m1.cols + t1.base[o1]) * m2.cols + t2.base[o2];
+    f(RowShape{r, channel, k, offset, t.col.data() + t.ptr[k], t.tap.data() + t.ptr[k],
+               t.ptr[k + 1] - t.ptr[k]});
+    if (++o2 == m2.rows) {
+      o2 = 0;
+      if (++o1 == m1.rows) {
+        o1 = 0;
+        if (++o0 == m0.rows) {
+          o0 = 0;
+          ++channel;
+        }
+      }
+    }
+  }
+}
+
+// Products and builds below this many nonzeros stay on the calling thread: waking threads costs
+// more than it saves, and the oracle builds thousands of small layers.
+constexpr Index parallel_nonzeros = 1 << 17;
+// Builds above this many nonzeros report progress on a terminal (progress.hpp).
+constexpr Index progress_nonzeros = 100'000'000;
+constexpr Index rows_per_chunk = 256;
+
+// body(r0, r1) over all rows in chunks, in parallel for large W, with a progress line for huge W.
+template <class F>
+void for_row_chunks(Index rows, Index nnz, const char* what, F&& body) {
+  std::optional<Progress> progress;
+  if (nnz >= progress_nonzeros) {
+    char label[96];
+    std::snprintf(label, sizeof label, "convmat: %s (%.2g nonzeros)", what, double(nnz));
+    progress.emplace(label, rows);
+    if (!progress->active()) progress.reset();
+  }
+  const Index chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
+#pragma omp parallel for schedule(dynamic, 1) if (nnz >= parallel_nonzeros)
+  for (Index i = 0; i < chunks; ++i) {
+    const Index r0 = i * rows_per_chunk, r1 = std::min(rows, r0 + rows_per_chunk);
+    body(r0, r1);
+    if (progress) progress->advance(r1 - r0);
+  }
+}
+
+}  // namespace
+
+ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
+  // The stored convolution: for a transposed spec T, rows run over T's input, columns over T's
+  // output, and the kernel walks T's output with T's stride, padding and dilation.
+  const bool t = spec.is_transposed();
+  const Dims& row_size = t ? spec.input_size() : spec.output_size();
+  const Dims& col_size = t ? spec.output_size() : spec.input_size();
+  row_channels_ = t ? spec.in_channels() : spec.out_channels();
+  col_channels_ = t ? spec.out_channels() : spec.in_channels();
+  channels_per_group_ = col_channels_ / spec.groups();
+  rows_per_group_ = row_channels_ / spec.groups();
+
+  const int offset = 3 - spec.rank();
+  for (int a = 0; a < spec.rank(); ++a) {
+    axes_[static_cast<std::size_t>(offset + a)] = detail::make_axis_map(
+        row_size[a], col_size[a], spec.kernel_size()[a], spec.stride()[a], spec.dilation()[a],
+        spec.pad_begin()[a], spec.padding_mode());
+  }
+  templates_ = std::make_shared<const detail::RowTemplates>(detail::make_row_templates(axes_));
+
+  auto s = std::make_shared<SparsityPattern>();
+  const Index spatial_rows = axes_[0].rows * axes_[1].rows * axes_[2].rows;
+  const Index plane = axes_[0].cols * axes_[1].cols * axes_[2].cols;
+  s->rows = row_channels_ * spatial_rows;
+  s->cols = col_channels_ * plane;
+  s->row_ptr = Buffer<RowPointer>(static_cast<std::size_t>(s->rows + 1));
+
+  // Row r = (channel, o) holds channels_per_group · (its template's length) nonzeros: the same
+  // for every channel, so one spatial pass gives all row lengths.
+  std::vector<RowPointer> spatial_count(static_cast<std::size_t>(spatial_rows));
+  walk_rows(axes_, *templates_, 0, spatial_rows, [&](const RowShape& row) {
+    spatial_count[static_cast<std::size_t>(row.row)] = channels_per_group_ * row.len;
+  });
+  RowPointer total = 0;
+  s->row_ptr[0] = 0;
+  for (Index c = 0, r = 0; c < row_channels_; ++c) {
+    for (Index q = 0; q < spatial_rows; ++q, ++r) {
+      total += spatial_count[static_cast<std::size_t>(q)];
+      s->row_ptr[static_cast<std::size_t>(r + 1)] = total;
+    }
+  }
+  s->col = Buffer<ColumnIndex>(static_cast<std::size_t>(total));
+
+  // Whole rows relative to the row's first column, one per class combination k:
+  // block[cpg·ptr[k] + c·len + e] = c·plane + col[ptr[k] + e]; a row is its block plus one base,
+  // a loop the compiler vectorizes.
+  const detail::RowTemplates& tm = *templates_;
+  const Index cpg = channels_per_group_;
+  std::vector<ColumnIndex> blocks(static_cast<std::size_t>(cpg) * tm.col.size());
+  for (std::size_t k = 0; k + 1 < tm.ptr.size(); ++k) {
+    const Index len = tm.ptr[k + 1] - tm.ptr[k];
+    for (Index c = 0; c < cpg; ++c) {
+      for (Index e = 0; e < len; ++e) {
+        blocks[static_cast<std::size_t>(cpg * tm.ptr[k] + c * len + e)] =
+            static_cast<ColumnIndex>(c * plane + tm.col[static_cast<std::size_t>(tm.ptr[k] + e)]);
+      }
+    }
+  }
+  ColumnIndex* col = s->col.data();
+  const RowPointer* row_ptr = s->row_ptr.data();
+  for_row_chunks(s->rows, total, "building W's structure", [&](Index r0, Index r1) {
+    walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
+      ColumnIndex* out = col + row_ptr[row.row];
+      const ColumnIndex* block = blocks.data() + cpg * tm.ptr[row.combination];
+      const ColumnIndex base =
+          static_cast<ColumnIndex>(row.channel / rows_per_group_ * cpg * plane + row.offset);
+      for (Index j = 0, n = cpg * row.len; j < n; ++j) out[j] = base + block[j];
+    });
+  });
+  sparsity_ = std::move(s);
+}
+
+Index conv_matrix_nnz(const ConvSpec& spec) {
+  // The same stored convolution as ConvPattern's constructor.
+  const bool t = spec.is_transposed();
+  const Dims& row_size = t ? spec.input_size() : spec.output_size();
+  const Dims& col_size = t ? spec.output_size() : spec.input_size();
+  const Index row_channels = t ? spec.in_channels() : spec.out_channels();
+  const Index col_channels = t ? spec.out_channels() : spec.in_channels();
+  Index nnz = row_channels * (col_channels / spec.groups());
+  for (int a = 0; a < spec.rank(); ++a) {
+    Index sum = 0;
+    for (Index o = 0; o < row_size[a]; ++o) {
+      sum += detail::axis_entries(o, col_size[a], spec.kernel_size()[a], spec.stride()[a],
+                          spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
+    }
+    // ConvSpec bounds Π rows · Π kernel · channels in 64 bits, and this count is below that.
+    nnz *= sum;
+  }
+  return nnz;
+}
+
+template <class Scalar>
+void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
+  const Index rows = sparsity_->rows;
+  const RowPointer* row_ptr = sparsity_->row_ptr.data();
+  const bool one_tap = axes_[0].one_tap_per_entry && axes_[1].one_tap_per_entry &&
+                       axes_[2].one_tap_per_entry;
+  if (one_tap) {
+    // Zero padding (or no coinciding taps): every nonzero is one weight, W[nz] = weight[tap].
+    // All rows of one channel and one class combination k hold the same values, so each such
+    // row is computed once, block[(channel·T + ptr[k])·cpg + c·len + e] =
+    // weight[(channel·cpg + c)·Π taps + tap[ptr[k] + e]], and copied into its rows — unless
+    // there are too few rows per block for that to pay.
+    const detail::RowTemplates& tm = *templates_;
+    const Index cpg = channels_per_group_;
+    const Index kernel_numel = axes_[0].taps * axes_[1].taps * axes_[2].taps;
+    const Index per_channel = cpg * static_cast<Index>(tm.col.size());  // Σ_k cpg·len_k
+    const Index row_channels = rows / (axes_[0].rows * axes_[1].rows * axes_[2].rows);
+    if (row_channels * per_channel * 8 <= nnz()) {
+      std::vector<Scalar> blocks(static_cast<std::size_t>(row_channels * per_channel));
+#pragma omp parallel for schedule(static) if (nnz() >= parallel_nonzeros)
+      for (Index channel = 0; channel < row_channels; ++channel) {
+        for (std::size_t k = 0; k + 1 < tm.ptr.size(); ++k) {
+          const Index len = tm.ptr[k + 1] - tm.ptr[k];
+          Scalar* out = blocks.data() + channel * per_channel + cpg * tm.ptr[k];
+          const Scalar* w = weight + channel * cpg * kernel_numel;
+          for (Index c = 0; c < cpg; ++c, out += len, w += kernel_numel) {
+            for (Index e = 0; e < len; ++e) out[e] = w[tm.tap[static_cast<std::size_t>(tm.ptr[k] + e)]];
+          }
+        }
+      }
+      for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
+        walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
+          std::memcpy(values + row_ptr[row.row],
+                      blocks.data() + row.channel * per_channel + cpg * tm.ptr[row.combination],
+                      static_cast<std::size_t>(cpg * row.len) * sizeof(Scalar));
+        });
+      });
+      return;
+    }
+    for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
+      walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
+        Scalar* out = values + row_ptr[row.row];
+        const Scalar* w = weight + row.channel * cpg * kernel_numel;
+        for (Index c = 0; c < cpg; ++c, out += row.len, w += kernel_numel) {
+          for (Index e = 0; e < row.len; ++e) out[e] = w[row.tap[e]];
+        }
+      });
+    });
+    return;
+  }
+  for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
+    for (Index r = r0; r < r1; ++r) {
+      std::fill(values + row_ptr[r], values + row_ptr[r + 1], Scalar(0));
+      for_each_tap(r, [&](Index nz, Index, Index w) { values[nz] += weight[w]; });
+    }
+  });
+}
+
+template void ConvPattern::fill<float>(const float*, float*) const;
+template void ConvPattern::fill<double>(const double*, double*) const;
+
+}  // namespace convmat

@@ -1,0 +1,321 @@
+#include "convmat/core/conv_spec.hpp"
+
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+namespace convmat {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw std::invalid_argument(message); }
+
+std::string dim_name(const char* what, int i) {
+  return std::string(what) + "[" + std::to_string(i) + "]";
+}
+
+// a · b, throwing when the product leaves [0, limit].
+Index checked_product(Index a, Index b, Index limit, const std::string& what) {
+  Index r = 0;
+  if (__builtin_mul_overflow(a, b, &r) || r > limit) {
+    fail(what + " overflows: " + std::to_string(a) + " * " + std::to_string(b) + " > " +
+         std::to_string(limit));
+  }
+  return r;
+}
+
+void complete(Dims& v, std::size_t rank, Index fill, const char* name) {
+  if (v.empty()) {
+    v.assign(rank, fill);
+  } else if (v.size() == 1) {
+    v.assign(rank, v[0]);
+  } else if (v.size() != rank) {
+    fail(std::string(name) + " must have one entry (for every dimension) or one per spatial dimension (" +
+         std::to_string(rank) + "), got " + std::to_string(v.size()) + " entries");
+  }
+}
+
+void require_positive(const Dims& v, const char* name) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] < 1) {
+      fail(std::string(name) + " must be >= 1 in every dimension, got " +
+           dim_name(name, static_cast<int>(i)) + " = " + std::to_string(v[i]));
+    }
+  }
+}
+
+}  // namespace
+
+std::string to_string(PaddingMode mode) {
+  switch (mode) {
+    case PaddingMode::zeros: return "zeros";
+    case PaddingMode::reflect: return "reflect";
+    case PaddingMode::replicate: return "replicate";
+    case PaddingMode::circular: return "circular";
+  }
+  return "?";
+}
+
+std::string to_string(ConvKind kind) {
+  return kind == ConvKind::convolution ? "convolution" : "transposed";
+}
+
+PaddingMode padding_mode_from_string(std::string_view name) {
+  if (name == "zeros") return PaddingMode::zeros;
+  if (name == "reflect") return PaddingMode::reflect;
+  if (name == "replicate") return PaddingMode::replicate;
+  if (name == "circular") return PaddingMode::circular;
+  fail("padding_mode must be one of zeros, reflect, replicate, circular, got '" +
+       std::string(name) + "'");
+}
+
+Index conv_output_size(Index n, Index k, Index s, Index d, Index p0, Index p1) {
+  // o = ⌊(n + p0 + p1 − d(k−1) − 1) / s⌋ + 1, with ⌊·⌋ rounding toward −∞.
+  const Index span = n + p0 + p1 - d * (k - 1) - 1;
+  const Index q = span >= 0 ? span / s : -((-span + s - 1) / s);
+  return q + 1;
+}
+
+Index transposed_output_size(Index n, Index k, Index s, Index d, Index p0, Index p1, Index a) {
+  // o = (n − 1)s − p0 − p1 + d(k−1) + a + 1
+  return (n - 1) * s - p0 - p1 + d * (k - 1) + a + 1;
+}
+
+ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
+  const bool transposed = p_.kind == ConvKind::transposed;
+  const std::size_t rank = p_.input_size.size();
+  if (rank < 1 || rank > 3) {
+    fail("the spatial rank must be 1, 2 or 3, got input_size with " + std::to_string(rank) +
+         " entries");
+  }
+  if (p_.kernel_size.empty()) fail("kernel_size is required");
+  complete(p_.kernel_size, rank, 0, "kernel_size");
+  complete(p_.stride, rank, 1, "stride");
+  complete(p_.dilation, rank, 1, "dilation");
+  complete(p_.pad_begin, rank, 0, "pad_begin");
+  if (p_.pad_end.empty()) p_.pad_end = p_.pad_begin;
+  complete(p_.pad_end, rank, 0, "pad_end");
+  complete(p_.output_padding, rank, 0, "output_padding");
+
+  if (p_.in_channels < 1) fail("in_channels must be >= 1, got " + std::to_string(p_.in_channels));
+  if (p_.out_channels < 1) {
+    fail("out_channels must be >= 1, got " + std::to_string(p_.out_channels));
+  }
+  if (p_.groups < 1) fail("groups must be >= 1, got " + std::to_string(p_.groups));
+  if (p_.in_channels % p_.groups != 0) {
+    fail("groups must divide in_channels, got in_channels = " + std::to_string(p_.in_channels) +
+         ", groups = " + std::to_string(p_.groups));
+  }
+  if (p_.out_channels % p_.groups != 0) {
+    fail("groups must divide out_channels, got out_channels = " +
+         std::to_string(p_.out_channels) + ", groups = " + std::to_string(p_.groups));
+  }
+  require_positive(p_.input_size, "input_size");
+  require_positive(p_.kernel_size, "kernel_size");
+  require_positive(p_.stride, "stride");
+  require_positive(p_.dilation, "dilation");
+
+  for (std::size_t i = 0; i < rank; ++i) {
+    const int di = static_cast<int>(i);
+    for (const auto* pad : {&p_.pad_begin, &p_.pad_end}) {
+      const char* name = pad == &p_.pad_begin ? "pad_begin" : "pad_end";
+      if (p_.padding_mode != PaddingMode::zeros && (*pad)[i] < 0) {
+        fail("padding must be >= 0 with padding_mode '" + convmat::to_string(p_.padding_mode) +
+             "', got " + dim_name(name, di) + " = " + std::to_string((*pad)[i]));
+      }
+    }
+    const Index a = p_.output_padding[i];
+    if (!transposed && a != 0) {
+      fail("output_padding applies to transposed convolutions only, got " +
+           dim_name("output_padding", di) + " = " + std::to_string(a));
+    }
+    if (a < 0) {
+      fail("output_padding must be >= 0, got " + dim_name("output_padding", di) + " = " +
+           std::to_string(a));
+    }
+    if (a >= p_.stride[i] && a >= p_.dilation[i]) {
+      fail("output_padding must be smaller than either stride or dilation, got " +
+           dim_name("output_padding", di) + " = " + std::to_string(a) + ", " +
+           dim_name("stride", di) + " = " + std::to_string(p_.stride[i]) + ", " +
+           dim_name("dilation", di) + " = " + std::to_string(p_.dilation[i]));
+    }
+  }
+
+  if (p_.padding_mode != PaddingMode::zeros) {
+    if (transposed) {
+      fail("padding_mode '" + convmat::to_string(p_.padding_mode) +
+           "' is not supported for transposed convolutions, only 'zeros'");
+    }
+    for (std::size_t i = 0; i < rank; ++i) {
+      const int di = static_cast<int>(i);
+      const Index n = p_.input_size[i];
+      for (const auto* pad : {&p_.pad_begin, &p_.pad_end}) {
+        const char* name = pad == &p_.pad_begin ? "pad_begin" : "pad_end";
+        const Index p = (*pad)[i];
+        if (p_.padding_mode == PaddingMode::reflect && p >= n) {
+          fail("reflect padding must be smaller than the input size, got " + dim_name(name, di) +
+               " = " + std::to_string(p) + ", " + dim_name("input_size", di) + " = " +
+               std::to_string(n));
+        }
+        if (p_.padding_mode == PaddingMode::circular && p > n) {
+          fail("circular padding must not exceed the input size, got " + dim_name(name, di) +
+               " = " + std::to_string(p) + ", " + dim_name("input_size", di) + " = " +
+               std::to_string(n));
+        }
+      }
+    }
+  }
+
+  // Guard the formulas themselves against overflow before evaluating them: with every term
+  // below 2³⁰ in magnitude, (n−1)s + d(k−1) + n + p0 + p1 + a stays far below 2⁶³.
+  // (Element counts must stay below 2³¹ anyway, so no real layer comes near the bound.)
+  for (std::size_t i = 0; i < rank; ++i) {
+    const Index limit = Index{1} << 30;
+    const std::pair<const char*, Index> terms[] = {
+        {"input_size", p_.input_size[i]}, {"kernel_size", p_.kernel_size[i]},
+        {"stride", p_.stride[i]},         {"dilation", p_.dilation[i]},
+        {"pad_begin", p_.pad_begin[i]},   {"pad_end", p_.pad_end[i]}};
+    for (const auto& [name, v] : terms) {
+      if (v >= limit || v <= -limit) {
+        fail("spatial sizes, strides, dilations and paddings must be below 2^30 in magnitude, got " +
+             dim_name(name, static_cast<int>(i)) + " = " + std::to_string(v));
+      }
+    }
+  }
+
+  output_size_.resize(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const Index o =
+        transposed
+            ? transposed_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i],
+                                     p_.dilation[i], p_.pad_begin[i], p_.pad_end[i],
+                                     p_.output_padding[i])
+            : conv_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i], p_.dilation[i],
+                               p_.pad_begin[i], p_.pad_end[i]);
+    if (o < 1) {
+      std::ostringstream m;
+      m << "output size must be >= 1, got " << o << " in dimension " << i << " (input_size "
+        << p_.input_size[i] << ", kernel_size " << p_.kernel_size[i] << ", stride "
+        << p_.stride[i] << ", dilation " << p_.dilation[i] << ", padding " << p_.pad_begin[i]
+        << "+" << p_.pad_end[i];
+      if (transposed) m << ", output_padding " << p_.output_padding[i];
+      m << ")";
+      fail(m.str());
+    }
+    output_size_[i] = o;
+  }
+
+  const Index lim = max_vector_length;
+  Index in_spatial = 1, out_spatial = 1, kernel = 1;
+  for (std::size_t i = 0; i < rank; ++i) {
+    in_spatial = checked_product(in_spatial, p_.input_size[i], lim, "the input element count");
+    out_spatial = checked_product(out_spatial, output_size_[i], lim, "the output element count");
+    kernel = checked_product(kernel, p_.kernel_size[i], lim, "the kernel element count");
+  }
+  input_numel_ = checked_product(p_.in_channels, in_spatial, lim, "the input element count");
+  output_numel_ = checked_product(p_.out_channels, out_spatial, lim, "the output element count");
+  kernel_numel_ = kernel;
+  const Index channels_per_group =
+      transposed ? p_.out_channels / p_.groups : p_.in_channels / p_.groups;
+  const Index weight_channels = transposed ? p_.in_channels : p_.out_channels;
+  weight_numel_ = checked_product(checked_product(weight_channels, channels_per_group, lim,
+                                                  "the weight element count"),
+                                  kernel, lim, "the weight element count");
+  // Every row of W has at most (channels per group) · Π k nonzeros: the bound must fit in 64 bits.
+  const Index rows = transposed ? input_numel_ : output_numel_;
+  checked_product(rows, checked_product(channels_per_group, kernel, INT64_MAX, "the nonzero bound"),
+                  INT64_MAX, "the bound on the number of nonzeros");
+}
+
+ConvSpec ConvSpec::convolution(Index in_channels, Index out_channels, const Dims& input_size,
+                               const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                               const Dims& dilation, Index groups, PaddingMode mode) {
+  ConvParams p;
+  p.kind = ConvKind::convolution;
+  p.in_channels = in_channels;
+  p.out_channels = out_channels;
+  p.groups = groups;
+  p.input_size = input_size;
+  p.kernel_size = kernel_size;
+  p.stride = stride;
+  p.dilation = dilation;
+  p.pad_begin = padding;
+  p.pad_end = padding;
+  p.padding_mode = mode;
+  return ConvSpec(p);
+}
+
+ConvSpec ConvSpec::transposed(Index in_channels, Index out_channels, const Dims& input_size,
+                              const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                              const Dims& output_padding, Index groups, const Dims& dilation) {
+  ConvParams p;
+  p.kind = ConvKind::transposed;
+  p.in_channels = in_channels;
+  p.out_channels = out_channels;
+  p.groups = groups;
+  p.input_size = input_size;
+  p.kernel_size = kernel_size;
+  p.stride = stride;
+  p.dilation = dilation;
+  p.pad_begin = padding;
+  p.pad_end = padding;
+  p.output_padding = output_padding;
+  return ConvSpec(p);
+}
+
+Dims ConvSpec::input_shape() const {
+  Dims s{p_.in_channels};
+  s.insert(s.end(), p_.input_size.begin(), p_.input_size.end());
+  return s;
+}
+
+Dims ConvSpec::output_shape() const {
+  Dims s{p_.out_channels};
+  s.insert(s.end(), output_size_.begin(), output_size_.end());
+  return s;
+}
+
+Dims ConvSpec::weight_shape() const {
+  Dims s = is_transposed() ? Dims{p_.in_channels, p_.out_channels / p_.groups}
+                           : Dims{p_.out_channels, p_.in_channels / p_.groups};
+  s.insert(s.end(), p_.kernel_size.begin(), p_.kernel_size.end());
+  return s;
+}
+
+ConvSpec ConvSpec::as_convolution() const {
+  if (!is_transposed()) return *this;
+  ConvParams c = p_;
+  c.kind = ConvKind::convolution;
+  c.in_channels = p_.out_channels;
+  c.out_channels = p_.in_channels;
+  c.input_size = output_size_;
+  c.output_padding.assign(p_.output_padding.size(), 0);
+  return ConvSpec(c);
+}
+
+std::string ConvSpec::to_string() const {
+  std::ostringstream s;
+  s << (is_transposed() ? "conv_transpose" : "conv") << rank() << "d in=" << p_.in_channels
+    << " out=" << p_.out_channels << " groups=" << p_.groups
+    << " input=" << dims_to_string(p_.input_size) << " kernel=" << dims_to_string(p_.kernel_size)
+    << " stride=" << dims_to_string(p_.stride) << " dilation=" << dims_to_string(p_.dilation)
+    << " pad_begin=" << dims_to_string(p_.pad_begin) << " pad_end=" << dims_to_string(p_.pad_end);
+  if (is_transposed()) s << " output_padding=" << dims_to_string(p_.output_padding);
+  if (p_.padding_mode != PaddingMode::zeros) {
+    s << " padding_mode=" << convmat::to_string(p_.padding_mode);
+  }
+  s << " -> output=" << dims_to_string(output_size_);
+  return s.str();
+}
+
+bool operator==(const ConvSpec& a, const ConvSpec& b) {
+  const ConvParams& x = a.params();
+  const ConvParams& y = b.params();
+  return x.kind == y.kind && x.in_channels == y.in_channels && x.out_channels == y.out_channels &&
+         x.groups == y.groups && x.input_size == y.input_size &&
+         x.kernel_size == y.kernel_size && x.stride == y.stride && x.dilation == y.dilation &&
+         x.pad_begin == y.pad_begin && x.pad_end == y.pad_end &&
+         x.output_padding == y.output_padding && x.padding_mode == y.padding_mode;
+}
+
+}  // namespace convmat

@@ -1,0 +1,406 @@
+#include "convmat/core/layer_args.hpp"
+
+#include <stdexcept>
+
+namespace convmat {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw std::invalid_argument(message); }
+
+std::string list(const Dims& d) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// One entry broadcast to `rank`, or exactly `rank` entries (PyTorch's _ntuple).
+Dims expand(const Dims& v, int rank, const char* name, const std::string& op) {
+  if (v.size() == 1) return Dims(static_cast<std::size_t>(rank), v[0]);
+  if (v.size() != static_cast<std::size_t>(rank)) {
+    fail(op + ": expected " + name + " to be a single integer value or a list of " +
+         std::to_string(rank) + " values to match the convolution dimensions, but got " + name +
+         "=" + list(v));
+  }
+  return v;
+}
+
+// Splits an input shape into (batch, channels, spatial) for a layer of spatial rank `rank`.
+void split_input(const Dims& input_shape, int rank, const std::string& op, LayerCall& call,
+                 Index& channels, Dims& spatial) {
+  const std::size_t n = input_shape.size();
+  if (n == static_cast<std::size_t>(rank) + 2) {
+    call.batched = true;
+    call.batch = input_shape[0];
+    channels = input_shape[1];
+    spatial.assign(input_shape.begin() + 2, input_shape.end());
+  } else if (n == static_cast<std::size_t>(rank) + 1) {
+    call.batched = false;
+    call.batch = 1;
+    channels = input_shape[0];
+    spatial.assign(input_shape.begin() + 1, input_shape.end());
+  } else {
+    fail(op + ": expected " + std::to_string(rank + 1) + "D (unbatched) or " +
+         std::to_string(rank + 2) + "D (batched) input, but got input of shape " +
+         list(input_shape));
+  }
+  if (call.batch < 0) fail(op + ": the batch size must be >= 0, got " + std::to_string(call.batch));
+  for (Index s : spatial) {
+    if (s < 1) fail(op + ": every spatial size of the input must be >= 1, got input of shape " + list(input_shape));
+  }
+}
+
+int weight_rank(const Dims& weight_shape, int rank, const std::string& op) {
+  const int r = static_cast<int>(weight_shape.size()) - 2;
+  if (rank == 0 && (r < 1 || r > 3)) {
+    fail(op + ": the weight must have 3, 4 or 5 dimensions (channels, channels, *kernel), got "
+         "weight of shape " + list(weight_shape));
+  }
+  if (rank != 0 && r != rank) {
+    fail(op + ": expected a " + std::to_string(rank + 2) + "D weight, got weight of shape " +
+         list(weight_shape));
+  }
+  for (Index s : weight_shape) {
+    if (s < 1) fail(op + ": every dimension of the weight must be >= 1, got weight of shape " + list(weight_shape));
+  }
+  return r;
+}
+
+void require_nonnegative(const Dims& v, const std::string& op, const char* what) {
+  for (Index x : v) {
+    if (x < 0) fail(op + ": negative " + what + " is not supported, got " + what + "=" + list(v));
+  }
+}
+
+std::string torch_name(const char* base, int rank) {
+  return std::string(base) + std::to_string(rank) + "d";
+}
+
+}  // namespace
+
+LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const TorchConvArgs& args,
+                     int rank) {
+  const int r = weight_rank(weight_shape, rank, rank ? torch_name("conv", rank) : "conv");
+  const std::string op = torch_name("conv", r);
+  LayerCall call{ConvSpec::convolution(1, 1, {1}, {1}), 1, true};
+  Index channels = 0;
+  Dims spatial;
+  split_input(input_shape, r, op, call, channels, spatial);
+
+  if (args.groups < 1) fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
+  if (channels != weight_shape[1] * args.groups) {
+    fail(op + ": given groups=" + std::to_string(args.groups) + ", weight of size " +
+         list(weight_shape) + ", expected input" + list(input_shape) + " to have " +
+         std::to_string(weight_shape[1] * args.groups) + " channels, but got " +
+         std::to_string(channels) + " channels instead");
+  }
+  if (weight_shape[0] % args.groups != 0) {
+    fail(op + ": given groups=" + std::to_string(args.groups) + ", expected weight to be "
+         "divisible by " + std::to_string(args.groups) + " at dimension 0, but got weight of size " +
+         list(weight_shape));
+  }
+
+  ConvParams p;
+  p.kind = ConvKind::convolution;
+  p.in_channels = channels;
+  p.out_channels = weight_shape[0];
+  p.groups = args.groups;
+  p.input_size = spatial;
+  p.kernel_size.assign(weight_shape.begin() + 2, weight_shape.end());
+  p.stride = expand(args.stride, r, "stride", op);
+  p.dilation = expand(args.dilation, r, "dilation", op);
+  p.padding_mode = args.padding_mode;
+  require_nonnegative(p.stride, op, "stride");
+  for (Index s : p.stride) {
+    if (s < 1) fail(op + ": non-positive stride is not supported, got stride=" + list(p.stride));
+  }
+  for (Index d : p.dilation) {
+    if (d < 1) fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
+  }
+  if (args.padding_name.empty()) {
+    p.pad_begin = expand(args.padding, r, "padding", op);
+    require_nonnegative(p.pad_begin, op, "padding");
+    p.pad_end = p.pad_begin;
+  } else if (args.padding_name == "valid") {
+    p.pad_begin.assign(static_cast<std::size_t>(r), 0);
+    p.pad_end = p.pad_begin;
+  } else if (args.padding_name == "same") {
+    for (Index s : p.stride) {
+      if (s != 1) fail(op + ": padding='same' is not supported for strided convolutions, got stride=" + list(p.stride));
+    }
+    p.pad_begin.resize(static_cast<std::size_t>(r));
+    p.pad_end.resize(static_cast<std::size_t>(r));
+    for (int i = 0; i < r; ++i) {
+      const Index total = p.dilation[i] * (p.kernel_size[i] - 1);
+      p.pad_begin[i] = total / 2;
+      p.pad_end[i] = total - total / 2;
+    }
+  } else {
+    fail(op + ": invalid padding string '" + args.padding_name + "', should be one of {'valid', 'same'}");
+  }
+  for (Index a : args.output_padding) {
+    if (a != 0) fail(op + ": output_padding applies to transposed convolutions only");
+  }
+  call.spec = ConvSpec(p);
+  return call;
+}
+
+LayerCall torch_conv_transpose(const Dims& input_shape, const Dims& weight_shape,
+                               const TorchConvArgs& args, int rank) {
+  const int r = weight_rank(weight_shape, rank,
+                            rank ? torch_name("conv_transpose", rank) : "conv_transpose");
+  const std::string op = torch_name("conv_transpose", r);
+  LayerCall call{ConvSpec::convolution(1, 1, {1}, {1}), 1, true};
+  Index channels = 0;
+  Dims spatial;
+  split_input(input_shape, r, op, call, channels, spatial);
+
+  if (!args.padding_name.empty()) {
+    fail(op + ": padding must be an int or a tuple of ints, string padding ('" +
+         args.padding_name + "') is not supported for transposed convolutions");
+  }
+  if (args.padding_mode != PaddingMode::zeros) {
+    fail(op + ": only 'zeros' padding mode is supported for transposed convolutions, got '" +
+         to_string(args.padding_mode) + "'");
+  }
+  if (args.groups < 1) fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
+  if (channels != weight_shape[0]) {
+    fail(op + ": given transposed=1, weight of size " + list(weight_shape) + ", expected input" +
+         list(input_shape) + " to have " + std::to_string(weight_shape[0]) +
+         " channels, but got " + std::to_string(channels) + " channels instead");
+  }
+  if (weight_shape[0] % args.groups != 0) {
+    fail(op + ": given groups=" + std::to_string(args.groups) + ", expected weight to be "
+         "divisible by " + std::to_string(args.groups) + " at dimension 0, but got weight of size " +
+         list(weight_shape));
+  }
+
+  ConvParams p;
+  p.kind = ConvKind::transposed;
+  p.in_channels = channels;
+  p.out_channels = weight_shape[1] * args.groups;
+  p.groups = args.groups;
+  p.input_size = spatial;
+  p.kernel_size.assign(weight_shape.begin() + 2, weight_shape.end());
+  p.stride = expand(args.stride, r, "stride", op);
+  p.dilation = expand(args.dilation, r, "dilation", op);
+  p.pad_begin = expand(args.padding, r, "padding", op);
+  p.pad_end = p.pad_begin;
+  p.output_padding = expand(args.output_padding, r, "output_padding", op);
+  for (Index s : p.stride) {
+    if (s < 1) fail(op + ": non-positive stride is not supported, got stride=" + list(p.stride));
+  }
+  for (Index d : p.dilation) {
+    if (d < 1) fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
+  }
+  require_nonnegative(p.pad_begin, op, "padding");
+  require_nonnegative(p.output_padding, op, "output_padding");
+  call.spec = ConvSpec(p);
+  return call;
+}
+
+namespace {
+
+struct OnnxCommon {
+  int rank = 0;
+  Dims kernel, strides, dilations;
+};
+
+OnnxCommon onnx_common(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttributes& a,
+                       const std::string& op) {
+  if (x_shape.size() < 3 || x_shape.size() > 5) {
+    fail(op + ": X must have shape (N, C, D1[, D2[, D3]]), got " + list(x_shape));
+  }
+  OnnxCommon c;
+  c.rank = static_cast<int>(x_shape.size()) - 2;
+  if (w_shape.size() != x_shape.size()) {
+    fail(op + ": W must have as many dimensions as X (" + std::to_string(x_shape.size()) +
+         "), got W of shape " + list(w_shape));
+  }
+  for (Index s : x_shape) {
+    if (s < 0) fail(op + ": X has a negative dimension: " + list(x_shape));
+  }
+  for (Index s : w_shape) {
+    if (s < 1) fail(op + ": every dimension of W must be >= 1, got " + list(w_shape));
+  }
+  c.kernel.assign(w_shape.begin() + 2, w_shape.end());
+  if (!a.kernel_shape.empty() && a.kernel_shape != c.kernel) {
+    fail(op + ": kernel_shape " + list(a.kernel_shape) + " does not match W's spatial shape " +
+         list(c.kernel));
+  }
+  auto spatial = [&](const Dims& v, const char* name, Index fill) {
+    if (v.empty()) return Dims(static_cast<std::size_t>(c.rank), fill);
+    if (v.size() != static_cast<std::size_t>(c.rank)) {
+      fail(op + ": " + name + " must have " + std::to_string(c.rank) + " values, got " + list(v));
+    }
+    return v;
+  };
+  c.strides = spatial(a.strides, "strides", 1);
+  c.dilations = spatial(a.dilations, "dilations", 1);
+  for (Index s : c.strides) {
+    if (s < 1) fail(op + ": strides must be >= 1, got " + list(c.strides));
+  }
+  for (Index d : c.dilations) {
+    if (d < 1) fail(op + ": dilations must be >= 1, got " + list(c.dilations));
+  }
+  if (a.group < 1) fail(op + ": group must be >= 1, got " + std::to_string(a.group));
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
+      a.auto_pad != "VALID") {
+    fail(op + ": auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '" + a.auto_pad + "'");
+  }
+  if (!a.pads.empty()) {
+    if (a.pads.size() != static_cast<std::size_t>(2 * c.rank)) {
+      fail(op + ": pads must have " + std::to_string(2 * c.rank) +
+           " values (begin of each axis, then end of each axis), got " + list(a.pads));
+    }
+    for (Index p : a.pads) {
+      if (p < 0) fail(op + ": pads must be >= 0, got " + list(a.pads));
+    }
+    bool nonzero = false;
+    for (Index p : a.pads) nonzero = nonzero || p != 0;
+    if (nonzero && a.auto_pad != "NOTSET") {
+      fail(op + ": pads " + list(a.pads) + " cannot be used together with auto_pad=" + a.auto_pad);
+    }
+  }
+  return c;
+}
+
+Index floor_div2(Index v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+
+}  // namespace
+
+LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttributes& a) {
+  const std::string op = "Conv";
+  const OnnxCommon c = onnx_common(x_shape, w_shape, a, op);
+  if (!a.output_padding.empty() || !a.output_shape.empty()) {
+    fail(op + ": output_padding and output_shape are ConvTranspose attributes");
+  }
+  if (x_shape[1] != w_shape[1] * a.group) {
+    fail(op + ": X has " + std::to_string(x_shape[1]) + " channels but W of shape " +
+         list(w_shape) + " with group=" + std::to_string(a.group) + " expects " +
+         std::to_string(w_shape[1] * a.group));
+  }
+  if (w_shape[0] % a.group != 0) {
+    fail(op + ": group=" + std::to_string(a.group) + " must divide M = W.shape[0] = " +
+         std::to_string(w_shape[0]));
+  }
+  ConvParams p;
+  p.kind = ConvKind::convolution;
+  p.in_channels = x_shape[1];
+  p.out_channels = w_shape[0];
+  p.groups = a.group;
+  p.input_size.assign(x_shape.begin() + 2, x_shape.end());
+  p.kernel_size = c.kernel;
+  p.stride = c.strides;
+  p.dilation = c.dilations;
+  p.pad_begin.assign(static_cast<std::size_t>(c.rank), 0);
+  p.pad_end = p.pad_begin;
+  if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
+    for (int i = 0; i < c.rank; ++i) {
+      const Index n = p.input_size[i], s = c.strides[i];
+      const Index out = (n + s - 1) / s;
+      const Index total = std::max<Index>(0, (out - 1) * s + c.dilations[i] * (c.kernel[i] - 1) + 1 - n);
+      const Index small = total / 2, large = total - total / 2;
+      p.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? small : large;
+      p.pad_end[i] = a.auto_pad == "SAME_UPPER" ? large : small;
+    }
+  } else if (a.auto_pad == "NOTSET" && !a.pads.empty()) {
+    p.pad_begin.assign(a.pads.begin(), a.pads.begin() + c.rank);
+    p.pad_end.assign(a.pads.begin() + c.rank, a.pads.end());
+  }
+  LayerCall call{ConvSpec(p), x_shape[0], true};
+  return call;
+}
+
+LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
+                              const OnnxConvAttributes& a) {
+  const std::string op = "ConvTranspose";
+  const OnnxCommon c = onnx_common(x_shape, w_shape, a, op);
+  if (x_shape[1] != w_shape[0]) {
+    fail(op + ": X has " + std::to_string(x_shape[1]) + " channels but W of shape " +
+         list(w_shape) + " expects C = W.shape[0] = " + std::to_string(w_shape[0]));
+  }
+  if (w_shape[0] % a.group != 0) {
+    fail(op + ": group=" + std::to_string(a.group) + " must divide C = W.shape[0] = " +
+         std::to_string(w_shape[0]));
+  }
+  ConvParams p;
+  p.kind = ConvKind::transposed;
+  p.in_channels = x_shape[1];
+  p.out_channels = w_shape[1] * a.group;
+  p.groups = a.group;
+  p.input_size.assign(x_shape.begin() + 2, x_shape.end());
+  p.kernel_size = c.kernel;
+  p.stride = c.strides;
+  p.dilation = c.dilations;
+  if (a.output_padding.empty()) {
+    p.output_padding.assign(static_cast<std::size_t>(c.rank), 0);
+  } else if (a.output_padding.size() == static_cast<std::size_t>(c.rank)) {
+    p.output_padding = a.output_padding;
+  } else {
+    fail(op + ": output_padding must have " + std::to_string(c.rank) + " values, got " +
+         list(a.output_padding));
+  }
+  for (Index v : p.output_padding) {
+    if (v < 0) fail(op + ": output_padding must be >= 0, got " + list(p.output_padding));
+  }
+
+  Dims target;  // the requested output spatial shape, if any
+  if (!a.output_shape.empty()) {
+    if (a.output_shape.size() == static_cast<std::size_t>(c.rank)) {
+      target = a.output_shape;
+    } else if (a.output_shape.size() == static_cast<std::size_t>(c.rank) + 2) {
+      if (a.output_shape[0] != x_shape[0] || a.output_shape[1] != p.out_channels) {
+        fail(op + ": output_shape " + list(a.output_shape) + " given as (N, M, *spatial) must " +
+             "start with X's N = " + std::to_string(x_shape[0]) + " and the layer's M = " +
+             std::to_string(p.out_channels));
+      }
+      target.assign(a.output_shape.begin() + 2, a.output_shape.end());
+    } else {
+      fail(op + ": output_shape must have " + std::to_string(c.rank) + " spatial values, got " +
+           list(a.output_shape));
+    }
+    for (Index v : target) {
+      if (v < 1) fail(op + ": output_shape must be >= 1, got " + list(a.output_shape));
+    }
+  } else if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
+    target.resize(static_cast<std::size_t>(c.rank));
+    for (int i = 0; i < c.rank; ++i) target[i] = p.input_size[i] * c.strides[i];
+  }
+
+  p.pad_begin.assign(static_cast<std::size_t>(c.rank), 0);
+  p.pad_end = p.pad_begin;
+  if (!target.empty()) {
+    for (int i = 0; i < c.rank; ++i) {
+      const Index total = c.strides[i] * (p.input_size[i] - 1) + p.output_padding[i] +
+                          (c.kernel[i] - 1) * c.dilations[i] + 1 - target[i];
+      const Index half = floor_div2(total);
+      p.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? half : total - half;
+      p.pad_end[i] = a.auto_pad == "SAME_UPPER" ? total - half : half;
+    }
+    // pads, if given, are ignored: "If output_shape is specified pads values are ignored"
+    // (the operator's documentation; ONNX Runtime does the same).
+  } else if (!a.pads.empty()) {
+    p.pad_begin.assign(a.pads.begin(), a.pads.begin() + c.rank);
+    p.pad_end.assign(a.pads.begin() + c.rank, a.pads.end());
+  }
+  LayerCall call{ConvSpec(p), x_shape[0], true};
+  return call;
+}
+
+void check_bias(const ConvSpec& spec, Index size) {
+  if (size != spec.out_channels()) {
+    throw std::invalid_argument("bias must have one value per output channel (" +
+                                std::to_string(spec.out_channels()) + "), got " +
+                                std::to_string(size));
+  }
+}
+
+void check_bias(const ConvSpec& spec, const Dims& shape) {
+  if (shape.size() != 1 || shape[0] != spec.out_channels()) {
+    fail("expected bias to be 1-dimensional with " + std::to_string(spec.out_channels()) +
+         " elements (one per output channel), but got bias of shape " + list(shape));
+  }
+}
+
+}  // namespace convmat

@@ -1,0 +1,87 @@
+#include "convmat/solve/iterative_lsq.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "lsq_common.hpp"
+
+namespace convmat {
+
+std::string krylov_stop_message(int stop_code) {
+  switch (stop_code) {
+    case 0: return "x = 0 is the solution (b = 0 or Aᵀb = 0)";
+    case 1: return "A x − b is small enough, given atol and btol";
+    case 2: return "the least-squares solution is good enough, given atol";
+    case 3: return "the estimate of cond([A; λI]) has exceeded conlim";
+    case 4: return "A x − b is small enough for this machine precision";
+    case 5: return "the least-squares solution is good enough for this machine precision";
+    case 6: return "cond([A; λI]) seems too large for this machine precision";
+    case 7: return "the iteration limit has been reached";
+  }
+  return "unknown stop code " + std::to_string(stop_code);
+}
+
+template <class Scalar, LsqMethod method>
+KrylovSolver<Scalar, method>::KrylovSolver(const LsqOptions& options) : LsqSolverBase(options) {}
+
+template <class Scalar, LsqMethod method>
+KrylovSolver<Scalar, method>::KrylovSolver(const LinearOperator<Scalar>& a,
+                                           const LsqOptions& options)
+    : KrylovSolver(options) {
+  compute(a);
+}
+
+template <class Scalar, LsqMethod method>
+KrylovSolver<Scalar, method>& KrylovSolver<Scalar, method>::compute(const LinearOperator<Scalar>& a) {
+  if (a.rows() < 1 || a.cols() < 1) {
+    throw std::invalid_argument(to_string(method) +
+                                ": A must have at least one row and column, got " +
+                                std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
+  }
+  a_ = &a;
+  reset_report(method);
+  columns_.clear();
+  return *this;
+}
+
+template <class Scalar, LsqMethod method>
+DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
+    const Eigen::Ref<const DenseMatrix<Scalar>>& b) {
+  const std::string who = (method == LsqMethod::lsqr ? "LsqrSolver" : "LsmrSolver");
+  if (!a_) throw std::logic_error(who + "::solve: no operator (call compute() first)");
+  detail::check_rhs<Scalar>((who + "::solve").c_str(), a_->rows(), b);
+  const Index m = a_->rows(), n = a_->cols(), k = b.cols();
+  const DenseMatrix<Scalar> bc = b;  // contiguous columns
+  DenseMatrix<Scalar> x = DenseMatrix<Scalar>::Zero(n, k);
+  reset_report(method);
+  columns_.clear();
+  for (Index j = 0; j < k; ++j) {
+    KrylovReport r = method == LsqMethod::lsqr
+                         ? lsqr(*a_, bc.col(j).data(), x.col(j).data(), options_, j, k)
+                         : lsmr(*a_, bc.col(j).data(), x.col(j).data(), options_, j, k);
+    if (j == 0 || r.status > info_.status) {
+      info_.status = r.status;
+      info_.stop_code = r.stop_code;
+      info_.message = (k > 1 ? "right-hand side " + std::to_string(j) + ": " : std::string()) +
+                      r.message;
+    }
+    info_.iterations = std::max(info_.iterations, r.iterations);
+    info_.condition_estimate = std::max(info_.condition_estimate, r.condition_estimate);
+    info_.residual_history.push_back(r.residual_history);
+    const bool cancelled = r.status == LsqStatus::cancelled;
+    columns_.push_back(std::move(r));
+    if (cancelled) break;  // the remaining columns stay zero
+  }
+  detail::fill_residuals(
+      info_, m, n, bc.data(), x.data(), k, options_.damp,
+      [&](const Scalar* in, Scalar* out) { a_->apply(in, out); },
+      [&](const Scalar* in, Scalar* out) { a_->apply_adjoint(in, out); });
+  return x;
+}
+
+template class KrylovSolver<float, LsqMethod::lsqr>;
+template class KrylovSolver<double, LsqMethod::lsqr>;
+template class KrylovSolver<float, LsqMethod::lsmr>;
+template class KrylovSolver<double, LsqMethod::lsmr>;
+
+}  // namespace convmat
