@@ -22,8 +22,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -36,9 +36,9 @@
 
 #include "convmat/core/buffer.hpp"
 #include "convmat/core/conv_matrix.hpp"
-#include "convmat/solve/deconvolve.hpp"
 #include "convmat/core/detail/kernel_isa.hpp"
 #include "convmat/oracle/check.hpp"
+#include "convmat/solve/deconvolve.hpp"
 
 using namespace convmat;
 
@@ -81,7 +81,9 @@ struct Args {
 };
 
 Args parse(int argc, char** argv) {
-  if (argc < 2) throw std::invalid_argument("usage: convmat_bench info|triad|build|apply|refill|lsq|oracle [--option value]...");
+  if (argc < 2)
+    throw std::invalid_argument(
+        "usage: convmat_bench info|triad|build|apply|refill|lsq|oracle [--option value]...");
   Args a;
   a.command = argv[1];
   for (int i = 2; i < argc; i += 2) {
@@ -118,7 +120,8 @@ ConvSpec layer(const Args& a) {
 template <class Scalar>
 std::vector<Scalar> weight_data(Index n) {
   std::vector<Scalar> w(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) w[static_cast<std::size_t>(i)] = static_cast<Scalar>((37 * i) % 7 - 3);
+  for (Index i = 0; i < n; ++i)
+    w[static_cast<std::size_t>(i)] = static_cast<Scalar>((37 * i) % 7 - 3);
   return w;
 }
 
@@ -126,7 +129,8 @@ template <class Scalar>
 Buffer<Scalar> vector_data(Index n) {
   Buffer<Scalar> x(static_cast<std::size_t>(n));
 #pragma omp parallel for schedule(static)
-  for (Index j = 0; j < n; ++j) x[static_cast<std::size_t>(j)] = static_cast<Scalar>((11 * j) % 5 - 2);
+  for (Index j = 0; j < n; ++j)
+    x[static_cast<std::size_t>(j)] = static_cast<Scalar>((11 * j) % 5 - 2);
   return x;
 }
 
@@ -211,8 +215,10 @@ void triad(const Args& args) {
     const double s = triad.run();
     if (r > 0) t.push_back(s);
   }
-  emit({{"command", quoted("triad")}, {"threads", num(threads)},
-        {"bytes", num(triad.bytes())}, {"seconds", json_list(t)}});
+  emit({{"command", quoted("triad")},
+        {"threads", num(threads)},
+        {"bytes", num(triad.bytes())},
+        {"seconds", json_list(t)}});
 }
 
 template <class Scalar>
@@ -244,10 +250,14 @@ void build(const Args& args, const ConvSpec& spec) {
       sum = s;
     }
   }
-  emit({{"command", quoted("build")}, {"layer", quoted(spec.to_string())},
-        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")}, {"nnz", num(double(nnz))},
-        {"values_checksum", num(sum)}, {"structure_seconds", json_list(t_structure)},
-        {"values_seconds", json_list(t_values)}, {"seconds", json_list(t_total)},
+  emit({{"command", quoted("build")},
+        {"layer", quoted(spec.to_string())},
+        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")},
+        {"nnz", num(double(nnz))},
+        {"values_checksum", num(sum)},
+        {"structure_seconds", json_list(t_structure)},
+        {"values_seconds", json_list(t_values)},
+        {"seconds", json_list(t_total)},
         {"system_cpu_seconds", json_list(t_system)},
         {"peak_rss_bytes", num(peak_rss_bytes())}});
 }
@@ -268,9 +278,12 @@ void refill(const Args& args, const ConvSpec& spec) {
     ConvMatrix<Scalar> fresh(spec, weight.data());
     t_rebuild.push_back(seconds_since(t0));
   }
-  emit({{"command", quoted("refill")}, {"layer", quoted(spec.to_string())},
-        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")}, {"nnz", num(double(w.nnz()))},
-        {"seconds", json_list(t_refill)}, {"rebuild_seconds", json_list(t_rebuild)}});
+  emit({{"command", quoted("refill")},
+        {"layer", quoted(spec.to_string())},
+        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")},
+        {"nnz", num(double(w.nnz()))},
+        {"seconds", json_list(t_refill)},
+        {"rebuild_seconds", json_list(t_rebuild)}});
 }
 
 // W·x and Wᵀ·y on the stored W (for a transposed layer W·x is the adjoint convolution and Wᵀ·y the
@@ -334,18 +347,26 @@ void apply(const Args& args, const ConvSpec& spec) {
   const double w_bytes = double(w.nnz()) * double(sizeof(Scalar) + sizeof(ColumnIndex)) +
                          double(m + 1) * double(sizeof(RowPointer));
   const double vector_bytes = double(batch) * double(m + n) * double(sizeof(Scalar));
-  emit({{"command", quoted("apply")}, {"layer", quoted(spec.to_string())},
-        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")}, {"batch", num(double(batch))},
-        {"rows", num(double(m))}, {"cols", num(double(n))}, {"nnz", num(double(w.nnz()))},
+  emit({{"command", quoted("apply")},
+        {"layer", quoted(spec.to_string())},
+        {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")},
+        {"batch", num(double(batch))},
+        {"rows", num(double(m))},
+        {"cols", num(double(n))},
+        {"nnz", num(double(w.nnz()))},
         {"threads", num(omp_get_max_threads())},
-        {"kernels", quoted(detail::to_string(detail::kernel_isa()))}, {"w_bytes", num(w_bytes)}, {"bytes", num(w_bytes + vector_bytes)},
+        {"kernels", quoted(detail::to_string(detail::kernel_isa()))},
+        {"w_bytes", num(w_bytes)},
+        {"bytes", num(w_bytes + vector_bytes)},
         {"memory_bytes", num(double(w.memory_bytes()))},
         {"build_seconds", num(build_seconds)},
         {"wx_checksum", checksum(wx.data(), batch * m)},
         {"wty_checksum", checksum(wty.data(), batch * n)},
-        {"wx_seconds", json_list(t_wx)}, {"wty_seconds", json_list(t_wty)},
+        {"wx_seconds", json_list(t_wx)},
+        {"wty_seconds", json_list(t_wty)},
         {"wty_stored_transpose_seconds", json_list(t_stored)},
-        {"triad_bytes", num(triad ? triad->bytes() : 0.0)}, {"triad_seconds", json_list(t_triad)},
+        {"triad_bytes", num(triad ? triad->bytes() : 0.0)},
+        {"triad_seconds", json_list(t_triad)},
         {"wty_stored_transpose_checksum", stored_checksum},
         {"peak_rss_bytes", num(peak_rss_bytes())}});
 }
@@ -395,7 +416,8 @@ void lsq(const Args& args) {
   } else if (method_name == "lsmr") {
     method = LsqMethod::lsmr;
   } else {
-    throw std::invalid_argument("--method must be qr, cholesky, lsqr or lsmr, got '" + method_name + "'");
+    throw std::invalid_argument("--method must be qr, cholesky, lsqr or lsmr, got '" + method_name +
+                                "'");
   }
   LsqOptions o;
   o.cholesky_form = CholeskyForm::min_norm;  // W is wide: x = Wᵀ(W Wᵀ)⁻¹y
@@ -411,10 +433,16 @@ void lsq(const Args& args) {
     t.push_back(seconds_since(t0));
     info = result.info;
   }
-  emit({{"command", quoted("lsq")}, {"method", quoted(method_name)}, {"rows", num(double(w.rows()))},
-        {"cols", num(double(w.cols()))}, {"nnz", num(double(w.nnz()))}, {"btol", num(btol)},
-        {"status", quoted(to_string(info.status))}, {"iterations", num(double(info.iterations))},
-        {"rank", num(double(info.rank))}, {"relative_residual", num(info.relative_residual)},
+  emit({{"command", quoted("lsq")},
+        {"method", quoted(method_name)},
+        {"rows", num(double(w.rows()))},
+        {"cols", num(double(w.cols()))},
+        {"nnz", num(double(w.nnz()))},
+        {"btol", num(btol)},
+        {"status", quoted(to_string(info.status))},
+        {"iterations", num(double(info.iterations))},
+        {"rank", num(double(info.rank))},
+        {"relative_residual", num(info.relative_residual)},
         {"seconds", json_list(t)}});
 }
 
@@ -494,8 +522,10 @@ void oracle(const Args& args) {
     }
     if (r > 0) t.push_back(seconds_since(t0));
   }
-  emit({{"command", quoted("oracle")}, {"configs", num(double(cases.size()))},
-        {"elements", num(double(offset))}, {"passed", num(double(passed))},
+  emit({{"command", quoted("oracle")},
+        {"configs", num(double(cases.size()))},
+        {"elements", num(double(offset))},
+        {"passed", num(double(passed))},
         {"seconds", json_list(t)}});
 }
 
@@ -509,9 +539,18 @@ void by_dtype(const Args& args) {
   }
 }
 
-template <class S> struct Build { static void run(const Args& a, const ConvSpec& s) { build<S>(a, s); } };
-template <class S> struct Refill { static void run(const Args& a, const ConvSpec& s) { refill<S>(a, s); } };
-template <class S> struct Apply { static void run(const Args& a, const ConvSpec& s) { apply<S>(a, s); } };
+template <class S>
+struct Build {
+  static void run(const Args& a, const ConvSpec& s) { build<S>(a, s); }
+};
+template <class S>
+struct Refill {
+  static void run(const Args& a, const ConvSpec& s) { refill<S>(a, s); }
+};
+template <class S>
+struct Apply {
+  static void run(const Args& a, const ConvSpec& s) { apply<S>(a, s); }
+};
 
 }  // namespace
 
@@ -522,7 +561,8 @@ int main(int argc, char** argv) {
       omp_set_num_threads(static_cast<int>(args.integer("threads")));
     }
     if (args.command == "info") {
-      emit({{"command", quoted("info")}, {"threads", num(omp_get_max_threads())},
+      emit({{"command", quoted("info")},
+            {"threads", num(omp_get_max_threads())},
             {"kernels", quoted(detail::to_string(detail::kernel_isa()))},
             {"best_kernels", quoted(detail::to_string(detail::best_kernel_isa()))}});
     } else if (args.command == "triad") {

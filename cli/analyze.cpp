@@ -33,7 +33,8 @@ struct WeightFill {
   bool random = false;
   std::uint64_t seed = 0;
   std::string text() const {
-    return random ? "uniform in [-1, 1] from std::mt19937_64 seeded with " + std::to_string(seed) : "all ones";
+    return random ? "uniform in [-1, 1] from std::mt19937_64 seeded with " + std::to_string(seed)
+                  : "all ones";
   }
 };
 
@@ -44,7 +45,8 @@ WeightFill parse_weight_fill(const std::string& text) {
     f.random = true;
     if (text.size() > 6) {
       const Index seed = parse_index(Opt::weight_fill, text.substr(7));
-      if (seed < 0) throw UsageError("--weight-fill: the seed must be >= 0, got '" + text.substr(7) + "'");
+      if (seed < 0)
+        throw UsageError("--weight-fill: the seed must be >= 0, got '" + text.substr(7) + "'");
       f.seed = static_cast<std::uint64_t>(seed);
     }
     return f;
@@ -115,9 +117,9 @@ struct SpectrumResult {
   SingularValues all;               // dense
   PartialSingularValues high, low;  // Lanczos
   bool low_computed = false;
-  std::string low_skipped;          // why the smallest were not computed
-  double rounding_level = 0;        // Lanczos: √(max(m, n)·ε)·σ_1, the Gram matrix's rounding level in σ
-  long double gram_nnz = 0;         // Lanczos: nonzeros of G
+  std::string low_skipped;  // why the smallest were not computed
+  double rounding_level = 0;  // Lanczos: √(max(m, n)·ε)·σ_1, the Gram matrix's rounding level in σ
+  long double gram_nnz = 0;  // Lanczos: nonzeros of G
   bool converged = true;
 };
 
@@ -132,14 +134,16 @@ struct Analysis {
 };
 
 std::string dense_limit_text(Index rows, Index cols) {
-  return "M is " + std::to_string(rows) + " x " + std::to_string(cols) + " = " + std::to_string(rows * cols) +
-         " entries, more than the dense limit of " + std::to_string(dense_entry_limit) + " (2^22)";
+  return "M is " + std::to_string(rows) + " x " + std::to_string(cols) + " = " +
+         std::to_string(rows * cols) + " entries, more than the dense limit of " +
+         std::to_string(dense_entry_limit) + " (2^22)";
 }
 
 // ---------------------------------------------------------------------------------------------
 // Text
 
-void print_pattern(std::ostream& o, const Dims& size, const std::vector<Index>& values, const std::string& indent) {
+void print_pattern(std::ostream& o, const Dims& size, const std::vector<Index>& values,
+                   const std::string& indent) {
   std::size_t width = 1;
   for (Index v : values) width = std::max(width, std::to_string(v).size());
   const Index last = size.back();
@@ -156,7 +160,8 @@ void print_pattern(std::ostream& o, const Dims& size, const std::vector<Index>& 
   }
 }
 
-void print_analysis(Context& ctx, const LayerDescription& layer, const std::string& weight_text, const Analysis& a) {
+void print_analysis(Context& ctx, const LayerDescription& layer, const std::string& weight_text,
+                    const Analysis& a) {
   std::ostream& o = ctx.out;
   const ConvSpec& s = layer.call.spec;
   const bool t = s.is_transposed();
@@ -164,57 +169,72 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
   o << "layer: " << spec;
   if (spec.compare(0, layer.op.size(), layer.op) != 0) o << "  (" << layer.op << ")";
   o << "\nweight: " << weight_text << "\n";
-  o << "matrix: M = " << (t ? "W^T" : "W") << ", " << a.rows << " x " << a.cols << " (output (C_out, *o) by input (C_in, *n)), "
-    << a.nnz << " nonzeros (" << percent(static_cast<double>(a.nnz) / (static_cast<double>(a.rows) * static_cast<double>(a.cols)))
+  o << "matrix: M = " << (t ? "W^T" : "W") << ", " << a.rows << " x " << a.cols
+    << " (output (C_out, *o) by input (C_in, *n)), " << a.nnz << " nonzeros ("
+    << percent(static_cast<double>(a.nnz) /
+               (static_cast<double>(a.rows) * static_cast<double>(a.cols)))
     << " of the entries)\n";
-  o << "  memory of W in CSR: " << human_bytes(a.bytes64) << " in float64, " << human_bytes(a.bytes32)
+  o << "  memory of W in CSR: " << human_bytes(a.bytes64) << " in float64, "
+    << human_bytes(a.bytes32)
     << " in float32 (8 or 4 bytes per value, 4 per column index, 8 per row pointer)\n";
 
   const SpectrumResult& r = a.spectrum;
   if (r.dense) {
     const SingularValues& v = r.all;
-    o << "singular values: all " << v.values.size() << " by a dense SVD (LAPACK dgesdd; " << r.why << ")";
+    o << "singular values: all " << v.values.size() << " by a dense SVD (LAPACK dgesdd; " << r.why
+      << ")";
     if (v.status != SpectrumStatus::converged) o << ": " << status_text(v.status);
     o << "\n";
     if (v.values.size() <= 12) {
       o << "  " << list_text(v.values) << "\n";
     } else {
-      o << "  largest: " << list_text(v.values.head(4)) << ", ...\n  smallest: ..., " << list_text(v.values.tail(4)) << "\n";
+      o << "  largest: " << list_text(v.values.head(4)) << ", ...\n  smallest: ..., "
+        << list_text(v.values.tail(4)) << "\n";
     }
     const Index k = std::min(a.rows, a.cols);
-    o << "  rank " << v.rank << " of min(rows, cols) = " << k << " (singular values above max(m, n)*eps*sigma_1 = "
-      << short_number(v.tolerance) << "); nullity " << v.nullity << ": ";
+    o << "  rank " << v.rank << " of min(rows, cols) = " << k
+      << " (singular values above max(m, n)*eps*sigma_1 = " << short_number(v.tolerance)
+      << "); nullity " << v.nullity << ": ";
     if (v.nullity == 0) {
       o << "M is injective, every input is determined by its output\n";
     } else {
-      o << "a " << v.nullity << "-dimensional space of inputs that M maps to zero, so no inverse recovers them\n";
+      o << "a " << v.nullity
+        << "-dimensional space of inputs that M maps to zero, so no inverse recovers them\n";
     }
     o << "  condition number sigma_1/sigma_min = " << short_number(v.condition_number);
-    if (v.rank < k) o << " (rank deficient); on the row space sigma_1/sigma_rank = " << short_number(v.effective_condition_number);
+    if (v.rank < k)
+      o << " (rank deficient); on the row space sigma_1/sigma_rank = "
+        << short_number(v.effective_condition_number);
     o << "\n";
   } else {
-    o << "singular values: by Lanczos (Spectra, on the " << r.high.gram_size << " x " << r.high.gram_size << " Gram matrix "
-      << (a.rows <= a.cols ? "M M^T" : "M^T M");
+    o << "singular values: by Lanczos (Spectra, on the " << r.high.gram_size << " x "
+      << r.high.gram_size << " Gram matrix " << (a.rows <= a.cols ? "M M^T" : "M^T M");
     if (r.gram_nnz > 0) o << " with " << static_cast<long long>(r.gram_nnz) << " nonzeros";
     o << "; " << r.why << ")\n";
-    o << "  largest " << r.high.values.size() << ": " << list_text(r.high.values) << " (" << status_text(r.high.status)
-      << ", restarts: " << r.high.iterations << ")\n";
+    o << "  largest " << r.high.values.size() << ": " << list_text(r.high.values) << " ("
+      << status_text(r.high.status) << ", restarts: " << r.high.iterations << ")\n";
     if (!r.low_computed) {
       o << "  smallest: not computed (" << r.low_skipped << ")\n";
       o << "  rank and condition number: need the smallest singular values\n";
     } else {
-      o << "  smallest " << r.low.values.size() << ": " << list_text(r.low.values) << " (" << status_text(r.low.status)
-        << ", restarts: " << r.low.iterations << ", shift-invert)\n";
-      if (r.low.status == SpectrumStatus::converged && r.high.status == SpectrumStatus::converged && r.low.values.size() > 0) {
+      o << "  smallest " << r.low.values.size() << ": " << list_text(r.low.values) << " ("
+        << status_text(r.low.status) << ", restarts: " << r.low.iterations << ", shift-invert)\n";
+      if (r.low.status == SpectrumStatus::converged && r.high.status == SpectrumStatus::converged &&
+          r.low.values.size() > 0) {
         const double smin = r.low.values(0), smax = r.high.values(0);
         if (smin <= r.rounding_level) {
           o << "  rank: not resolved: sigma_min = " << short_number(smin)
-            << " is at or below the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << short_number(r.rounding_level)
-            << ", so M is rank deficient or within rounding of it (deconv --method qr reports the rank)\n";
-          o << "  condition number: at least about " << short_number(smax / r.rounding_level) << "\n";
+            << " is at or below the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = "
+            << short_number(r.rounding_level)
+            << ", so M is rank deficient or within rounding of it (deconv --method qr reports the "
+               "rank)\n";
+          o << "  condition number: at least about " << short_number(smax / r.rounding_level)
+            << "\n";
         } else {
-          o << "  rank: full (" << std::min(a.rows, a.cols) << "): sigma_min = " << short_number(smin)
-            << " is above the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = " << short_number(r.rounding_level) << "\n";
+          o << "  rank: full (" << std::min(a.rows, a.cols)
+            << "): sigma_min = " << short_number(smin)
+            << " is above the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = "
+            << short_number(r.rounding_level) << "\n";
           o << "  condition number sigma_1/sigma_min = " << short_number(smax / smin) << "\n";
         }
       }
@@ -226,15 +246,19 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     o << "transposed versus inverse (dense; the same numbers for W and W^T):\n";
     o << "  ||M^T - M^+||_F / ||M^+||_F = " << short_number(v.relative_difference) << "\n";
     o << "  tight frame (G = " << (a.rows <= a.cols ? "M M^T" : "M^T M") << " = c*I, orthogonal "
-      << (a.rows <= a.cols ? "rows" : "columns") << " of equal norm): " << (v.orthogonal_rows || v.orthogonal_columns ? "yes" : "no")
-      << ", ||G - c*I||_F / ||G||_F = " << short_number(v.gram_error) << " with c = trace(G)/min(m, n) = " << short_number(v.scale)
-      << " (tolerance " << short_number(v.orthogonality_tolerance) << ")\n";
+      << (a.rows <= a.cols ? "rows" : "columns")
+      << " of equal norm): " << (v.orthogonal_rows || v.orthogonal_columns ? "yes" : "no")
+      << ", ||G - c*I||_F / ||G||_F = " << short_number(v.gram_error)
+      << " with c = trace(G)/min(m, n) = " << short_number(v.scale) << " (tolerance "
+      << short_number(v.orthogonality_tolerance) << ")\n";
     if (v.orthogonal_rows || v.orthogonal_columns) {
-      o << "  so M^T = c*M^+: the adjoint layer divided by c is the inverse (||M^T/c - M^+||_F / ||M^+||_F = "
+      o << "  so M^T = c*M^+: the adjoint layer divided by c is the inverse (||M^T/c - M^+||_F / "
+           "||M^+||_F = "
         << short_number(v.scaled_relative_difference) << ")\n";
     }
     o << "  reconstructing x (uniform in [-1, 1], seed 0) from y = M x: ||M^T y - x||/||x|| = "
-      << short_number(v.transpose_reconstruction_error) << ", ||M^T y/c - x||/||x|| = " << short_number(v.scaled_transpose_reconstruction_error)
+      << short_number(v.transpose_reconstruction_error)
+      << ", ||M^T y/c - x||/||x|| = " << short_number(v.scaled_transpose_reconstruction_error)
       << ", ||M^+ y - x||/||x|| = " << short_number(v.inverse_reconstruction_error) << "\n";
   } else {
     o << "transposed versus inverse, tight frame: skipped (" << a.tvi_skipped << ")\n";
@@ -247,23 +271,30 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
   const Checkerboard& c = *a.board;
   o << "checkerboard (kernel taps reaching each output position from one input channel):\n";
   if (c.interior_positions == 0) {
-    o << "  the interior (positions every tap can reach) is empty: the layer is too small to judge\n";
+    o << "  the interior (positions every tap can reach) is empty: the layer is too small to "
+         "judge\n";
   } else {
     o << "  interior";
     for (std::size_t i = 0; i < c.interior_begin.size(); ++i) {
       o << (i ? " x " : " ") << "[" << c.interior_begin[i] << ", " << c.interior_end[i] << ")";
     }
-    o << ": taps min " << c.min_taps << ", max " << c.max_taps << ", mean " << short_number(c.mean_taps) << "; amplitude (max-min)/mean = "
-      << short_number(c.tap_amplitude) << (c.even ? ": even" : ": uneven (a checkerboard)") << "\n";
-    o << "  (dilation 1: even exactly when the stride divides the kernel size; kernel " << dims_text(s.kernel_size()) << ", stride "
-      << dims_text(s.stride()) << ", dilation " << dims_text(s.dilation()) << ")\n";
+    o << ": taps min " << c.min_taps << ", max " << c.max_taps << ", mean "
+      << short_number(c.mean_taps)
+      << "; amplitude (max-min)/mean = " << short_number(c.tap_amplitude)
+      << (c.even ? ": even" : ": uneven (a checkerboard)") << "\n";
+    o << "  (dilation 1: even exactly when the stride divides the kernel size; kernel "
+      << dims_text(s.kernel_size()) << ", stride " << dims_text(s.stride()) << ", dilation "
+      << dims_text(s.dilation()) << ")\n";
     if (!c.period_pattern.empty() && c.period_pattern.size() <= 256) {
       o << "  one period (" << dims_text(c.period) << ") from the interior's start:\n";
       print_pattern(o, c.period, c.period_pattern, "    ");
     }
-    o << "  weight sums (the layer on an all-ones input), amplitude (max-min)/|mean| over the interior, per output channel: ";
-    for (std::size_t i = 0; i < c.weight_amplitude.size() && i < 8; ++i) o << (i ? ", " : "") << short_number(c.weight_amplitude[i]);
-    if (c.weight_amplitude.size() > 8) o << ", ... (" << c.weight_amplitude.size() << " channels; --json lists all)";
+    o << "  weight sums (the layer on an all-ones input), amplitude (max-min)/|mean| over the "
+         "interior, per output channel: ";
+    for (std::size_t i = 0; i < c.weight_amplitude.size() && i < 8; ++i)
+      o << (i ? ", " : "") << short_number(c.weight_amplitude[i]);
+    if (c.weight_amplitude.size() > 8)
+      o << ", ... (" << c.weight_amplitude.size() << " channels; --json lists all)";
     o << "\n";
   }
   if (c.tap_count.size() <= 1024 && c.size.back() <= 40) {
@@ -281,34 +312,50 @@ void json_values(JsonWriter& j, const char* key, const Eigen::VectorXd& v) {
   j.end_array();
 }
 
-void json_analysis(Context& ctx, const LayerDescription& layer, const std::string& weight_text, const Analysis& a) {
+void json_analysis(Context& ctx, const LayerDescription& layer, const std::string& weight_text,
+                   const Analysis& a) {
   const ConvSpec& s = layer.call.spec;
   JsonWriter j;
   j.begin_object().field("op", layer.op).field("layer", s.to_string()).field("weight", weight_text);
-  j.key("matrix").begin_object().field("layer_is", s.is_transposed() ? "W^T" : "W").field("rows", a.rows).field("cols", a.cols);
-  j.field("nnz", a.nnz).field("bytes_float64", a.bytes64).field("bytes_float32", a.bytes32).end_object();
+  j.key("matrix")
+      .begin_object()
+      .field("layer_is", s.is_transposed() ? "W^T" : "W")
+      .field("rows", a.rows)
+      .field("cols", a.cols);
+  j.field("nnz", a.nnz)
+      .field("bytes_float64", a.bytes64)
+      .field("bytes_float32", a.bytes32)
+      .end_object();
 
   const SpectrumResult& r = a.spectrum;
-  j.key("spectrum").begin_object().field("method", r.dense ? "dense" : "lanczos").field("why", r.why);
+  j.key("spectrum")
+      .begin_object()
+      .field("method", r.dense ? "dense" : "lanczos")
+      .field("why", r.why);
   j.field("converged", r.converged);
   if (r.dense) {
     const SingularValues& v = r.all;
     j.field("status", status_text(v.status));
     json_values(j, "values", v.values);
-    j.field("sigma_max", v.values.size() ? v.values(0) : 0.0).field("sigma_min", v.values.size() ? v.values(v.values.size() - 1) : 0.0);
+    j.field("sigma_max", v.values.size() ? v.values(0) : 0.0)
+        .field("sigma_min", v.values.size() ? v.values(v.values.size() - 1) : 0.0);
     j.field("rank", v.rank).field("rank_tolerance", v.tolerance).field("nullity", v.nullity);
-    j.field("condition_number", v.condition_number).field("effective_condition_number", v.effective_condition_number);
+    j.field("condition_number", v.condition_number)
+        .field("effective_condition_number", v.effective_condition_number);
   } else {
     j.field("gram_size", r.high.gram_size);
     if (r.gram_nnz > 0) j.field("gram_nnz", static_cast<Index>(r.gram_nnz));
-    j.field("largest_status", status_text(r.high.status)).field("largest_restarts", r.high.iterations);
+    j.field("largest_status", status_text(r.high.status))
+        .field("largest_restarts", r.high.iterations);
     json_values(j, "largest", r.high.values);
     j.field("sigma_max", r.high.values.size() ? r.high.values(0) : std::nan(""));
     if (r.low_computed) {
-      j.field("smallest_status", status_text(r.low.status)).field("smallest_restarts", r.low.iterations);
+      j.field("smallest_status", status_text(r.low.status))
+          .field("smallest_restarts", r.low.iterations);
       json_values(j, "smallest", r.low.values);
       j.field("rounding_level", r.rounding_level);
-      if (r.high.status == SpectrumStatus::converged && r.low.status == SpectrumStatus::converged && r.low.values.size() > 0) {
+      if (r.high.status == SpectrumStatus::converged && r.low.status == SpectrumStatus::converged &&
+          r.low.values.size() > 0) {
         const double smin = r.low.values(0);
         // "full" when σ_min is above G's rounding level; else "unresolved" (deficient, or within
         // rounding of it), with a lower bound on the condition number.
@@ -317,7 +364,9 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
         if (full) {
           j.field("condition_number", r.high.values(0) / smin);
         } else {
-          j.key("condition_number").null().field("condition_at_least", r.high.values(0) / r.rounding_level);
+          j.key("condition_number")
+              .null()
+              .field("condition_at_least", r.high.values(0) / r.rounding_level);
         }
       } else {
         j.key("sigma_min").null().key("rank").null().key("condition_number").null();
@@ -332,9 +381,13 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
   if (a.tvi) {
     const TransposeVersusInverse& v = *a.tvi;
     j.begin_object().field("relative_difference", v.relative_difference).field("rank", v.rank);
-    j.field("tight_frame", v.orthogonal_rows || v.orthogonal_columns).field("orthogonal_rows", v.orthogonal_rows);
-    j.field("orthogonal_columns", v.orthogonal_columns).field("scale", v.scale).field("gram_error", v.gram_error);
-    j.field("orthogonality_tolerance", v.orthogonality_tolerance).field("scaled_relative_difference", v.scaled_relative_difference);
+    j.field("tight_frame", v.orthogonal_rows || v.orthogonal_columns)
+        .field("orthogonal_rows", v.orthogonal_rows);
+    j.field("orthogonal_columns", v.orthogonal_columns)
+        .field("scale", v.scale)
+        .field("gram_error", v.gram_error);
+    j.field("orthogonality_tolerance", v.orthogonality_tolerance)
+        .field("scaled_relative_difference", v.scaled_relative_difference);
     j.field("transpose_reconstruction_error", v.transpose_reconstruction_error);
     j.field("scaled_transpose_reconstruction_error", v.scaled_transpose_reconstruction_error);
     j.field("inverse_reconstruction_error", v.inverse_reconstruction_error).end_object();
@@ -345,14 +398,23 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
   j.key("checkerboard");
   if (a.board) {
     const Checkerboard& c = *a.board;
-    j.begin_object().field("size", c.size).field("interior_begin", c.interior_begin).field("interior_end", c.interior_end);
-    j.field("interior_positions", c.interior_positions).field("min_taps", c.min_taps).field("max_taps", c.max_taps);
-    j.field("mean_taps", c.mean_taps).field("tap_amplitude", c.tap_amplitude).field("even", c.even).field("period", c.period);
+    j.begin_object()
+        .field("size", c.size)
+        .field("interior_begin", c.interior_begin)
+        .field("interior_end", c.interior_end);
+    j.field("interior_positions", c.interior_positions)
+        .field("min_taps", c.min_taps)
+        .field("max_taps", c.max_taps);
+    j.field("mean_taps", c.mean_taps)
+        .field("tap_amplitude", c.tap_amplitude)
+        .field("even", c.even)
+        .field("period", c.period);
     j.field("period_pattern", Dims(c.period_pattern.begin(), c.period_pattern.end()));
     j.key("weight_amplitude").begin_array();
     for (double v : c.weight_amplitude) j.value(v);
     j.end_array();
-    if (c.tap_count.size() <= 65536) j.field("tap_count", Dims(c.tap_count.begin(), c.tap_count.end()));
+    if (c.tap_count.size() <= 65536)
+      j.field("tap_count", Dims(c.tap_count.begin(), c.tap_count.end()));
     j.end_object();
   } else {
     j.begin_object().field("skipped", a.board_skipped).end_object();
@@ -364,20 +426,24 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
 }  // namespace
 
 int run_analyze(const Arguments& args, Context& ctx) {
-  std::optional<NpyInput> input = npy_input(args, Opt::input), weight = npy_input(args, Opt::weight);
+  std::optional<NpyInput> input = npy_input(args, Opt::input),
+                          weight = npy_input(args, Opt::weight);
   std::optional<WeightFill> fill;
   if (args.has(Opt::weight_fill)) {
     if (weight) throw UsageError("give --weight or --weight-fill, not both");
     fill = parse_weight_fill(args.get(Opt::weight_fill));
   } else if (!weight) {
-    throw UsageError("analyze needs the weight's values: --weight W.npy, or --weight-fill ones|random[:SEED] with "
-                     "--weight-shape (or --desc)");
+    throw UsageError(
+        "analyze needs the weight's values: --weight W.npy, or --weight-fill ones|random[:SEED] "
+        "with "
+        "--weight-shape (or --desc)");
   }
   const SpectrumMode mode = parse_spectrum(args);
   Index count = 3;
   if (args.has(Opt::count)) {
     count = parse_index(Opt::count, args.get(Opt::count));
-    if (count < 1 || count > 100) throw UsageError("--count: expected 1 to 100 singular values, got " + args.get(Opt::count));
+    if (count < 1 || count > 100)
+      throw UsageError("--count: expected 1 to 100 singular values, got " + args.get(Opt::count));
   }
   if (!args.has(Opt::weight_shape) && !weight && !args.has(Opt::desc)) {
     throw UsageError("--weight-fill needs the weight's shape: --weight-shape A,B,... (or --desc)");
@@ -389,12 +455,18 @@ int run_analyze(const Arguments& args, Context& ctx) {
   const MemoryLimit limit = memory_limit(args);
   const std::size_t w_bytes = conv_matrix_bytes(s, sizeof(double));
   const std::uint64_t weight_bytes = static_cast<std::uint64_t>(s.weight_numel()) * 8;
-  require_memory(limit, s, to_bytes(static_cast<long double>(weight_bytes) + static_cast<long double>(w_bytes)));
-  const long double base = 2.0L * static_cast<long double>(w_bytes) + static_cast<long double>(weight_bytes);
-  const auto fits = [&](long double extra) { return base + extra <= static_cast<long double>(limit.bytes); };
+  require_memory(
+      limit, s,
+      to_bytes(static_cast<long double>(weight_bytes) + static_cast<long double>(w_bytes)));
+  const long double base =
+      2.0L * static_cast<long double>(w_bytes) + static_cast<long double>(weight_bytes);
+  const auto fits = [&](long double extra) {
+    return base + extra <= static_cast<long double>(limit.bytes);
+  };
   const auto over_limit = [&](long double extra) {
-    return "about " + human_bytes(static_cast<double>(base + extra)) + " with W, more than the limit of " +
-           human_bytes(static_cast<double>(limit.bytes)) + " (" + limit.source + "; raise it with --max-memory)";
+    return "about " + human_bytes(static_cast<double>(base + extra)) +
+           " with W, more than the limit of " + human_bytes(static_cast<double>(limit.bytes)) +
+           " (" + limit.source + "; raise it with --max-memory)";
   };
 
   std::vector<double> values;
@@ -414,14 +486,17 @@ int run_analyze(const Arguments& args, Context& ctx) {
   a.bytes64 = static_cast<double>(w_bytes);
   a.bytes32 = static_cast<double>(conv_matrix_bytes(s, sizeof(float)));
   const Index k = std::min(a.rows, a.cols);
-  const long double dense_entries = static_cast<long double>(a.rows) * static_cast<long double>(a.cols);
+  const long double dense_entries =
+      static_cast<long double>(a.rows) * static_cast<long double>(a.cols);
   const bool dense_size_ok = dense_entries <= static_cast<long double>(dense_entry_limit);
   const long double dense_bytes = dense_entries * dense_bytes_per_entry;
 
   // The checkerboard first: it builds its own W, freed before ours.
   if (!s.is_transposed()) {
-    a.board_skipped = "not a transposed layer; this convolution's adjoint, its input gradient, has the pattern of the "
-                      "transposed layer with the same hyperparameters";
+    a.board_skipped =
+        "not a transposed layer; this convolution's adjoint, its input gradient, has the pattern "
+        "of the "
+        "transposed layer with the same hyperparameters";
   } else {
     a.board = checkerboard(s, values.data());
   }
@@ -433,10 +508,12 @@ int run_analyze(const Arguments& args, Context& ctx) {
   SpectrumResult& r = a.spectrum;
   if (mode == SpectrumMode::dense || mode == SpectrumMode::automatic) {
     if (!dense_size_ok) {
-      if (mode == SpectrumMode::dense) throw UsageError("--spectrum dense: " + dense_limit_text(a.rows, a.cols) + "; use lanczos");
+      if (mode == SpectrumMode::dense)
+        throw UsageError("--spectrum dense: " + dense_limit_text(a.rows, a.cols) + "; use lanczos");
       r.why = dense_limit_text(a.rows, a.cols);
     } else if (!fits(dense_bytes)) {
-      if (mode == SpectrumMode::dense) throw UsageError("--spectrum dense: the dense SVD needs " + over_limit(dense_bytes));
+      if (mode == SpectrumMode::dense)
+        throw UsageError("--spectrum dense: the dense SVD needs " + over_limit(dense_bytes));
       r.why = "the dense SVD would need " + over_limit(dense_bytes);
     } else {
       r.dense = true;
@@ -450,7 +527,8 @@ int run_analyze(const Arguments& args, Context& ctx) {
     r.converged = r.all.status == SpectrumStatus::converged;
   } else {
     if (count >= k) {
-      throw UsageError("Lanczos needs --count below min(rows, cols) = " + std::to_string(k) + ", got " + std::to_string(count) +
+      throw UsageError("Lanczos needs --count below min(rows, cols) = " + std::to_string(k) +
+                       ", got " + std::to_string(count) +
                        (dense_size_ok ? "; use --spectrum dense for all of them" : ""));
     }
     PartialSpectrumOptions options;
@@ -486,7 +564,8 @@ int run_analyze(const Arguments& args, Context& ctx) {
     json_analysis(ctx, layer, weight_text, a);
   } else {
     print_analysis(ctx, layer, weight_text, a);
-    if (!r.converged) ctx.out << "result: a singular value computation did not converge (exit status 1)\n";
+    if (!r.converged)
+      ctx.out << "result: a singular value computation did not converge (exit status 1)\n";
   }
   return r.converged ? exit_ok : exit_not_converged;
 }

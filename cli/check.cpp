@@ -29,7 +29,9 @@ std::string index_text(const Dims& d) {
 
 Precision precision_of(const NpyHeader& h) {
   if (!h.is_float()) return Precision::float64;
-  return h.item_size == 2 ? Precision::float16 : h.item_size == 4 ? Precision::float32 : Precision::float64;
+  return h.item_size == 2   ? Precision::float16
+         : h.item_size == 4 ? Precision::float32
+                            : Precision::float64;
 }
 
 // Everything check and diagnose read, in the order that refuses early: headers, layer, memory,
@@ -41,9 +43,14 @@ struct Problem {
 };
 
 Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
-  Problem p{LayerDescription{LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}},
-            npy_input(args, Opt::input), npy_input(args, Opt::weight), npy_input(args, Opt::bias),
-            npy_input(args, Opt::candidate), {}};
+  Problem p{
+      LayerDescription{
+          LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}},
+      npy_input(args, Opt::input),
+      npy_input(args, Opt::weight),
+      npy_input(args, Opt::bias),
+      npy_input(args, Opt::candidate),
+      {}};
   if (!p.input) throw UsageError("needs --input X.npy");
   if (!p.weight) throw UsageError("needs --weight W.npy");
   if (!p.candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
@@ -54,16 +61,20 @@ Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
   const auto cand = static_cast<std::uint64_t>(p.candidate->header.numel);
   // x and |x|; the weight, |w| and ones; the candidate; value, magnitude and the tap counts.
   require_memory(memory_limit(args), s,
-                 8 * (static_cast<std::uint64_t>(array_copies) * (2 * in + 3 * out + 3 * static_cast<std::uint64_t>(s.weight_numel())) + cand));
+                 8 * (static_cast<std::uint64_t>(array_copies) *
+                          (2 * in + 3 * out + 3 * static_cast<std::uint64_t>(s.weight_numel())) +
+                      cand));
 
   Tolerance& t = p.options.tolerance;
   t.storage = precision_of(p.candidate->header);
-  t.arithmetic = args.has(Opt::precision) ? precision_from_string(args.get(Opt::precision)) : t.storage;
+  t.arithmetic =
+      args.has(Opt::precision) ? precision_from_string(args.get(Opt::precision)) : t.storage;
   if (args.has(Opt::atol)) t.atol = parse_nonnegative(Opt::atol, args.get(Opt::atol));
   if (args.has(Opt::rtol)) t.rtol = parse_nonnegative(Opt::rtol, args.get(Opt::rtol));
   const auto count = [&](Opt o) {
     const Index v = parse_index(o, args.get(o));
-    if (v < 0) throw UsageError(option_name(o) + ": expected an integer >= 0, got '" + args.get(o) + "'");
+    if (v < 0)
+      throw UsageError(option_name(o) + ": expected an integer >= 0, got '" + args.get(o) + "'");
     return v;
   };
   if (args.has(Opt::blame)) p.options.max_blamed = count(Opt::blame);
@@ -77,21 +88,24 @@ Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
 }
 
 LayerData layer_data(Problem& p) {
-  return LayerData(p.layer.call.spec, p.layer.call.batch, std::move(p.input->data), std::move(p.weight->data),
+  return LayerData(p.layer.call.spec, p.layer.call.batch, std::move(p.input->data),
+                   std::move(p.weight->data),
                    p.bias ? std::move(p.bias->data) : std::vector<double>{}, p.layer.call.batched);
 }
 
 std::string tolerance_text(const Tolerance& t, const CheckReport& r) {
   std::ostringstream s;
-  s << "tolerance: |candidate - oracle| <= atol + rtol * sum|w*x| for each element, which sums n products"
+  s << "tolerance: |candidate - oracle| <= atol + rtol * sum|w*x| for each element, which sums n "
+       "products"
     << " (n = " << r.min_terms;
   if (r.max_terms != r.min_terms) s << ".." << r.max_terms;
   s << ")\n  rtol = ";
   if (t.rtol) {
     s << number(*t.rtol) << " (--rtol)";
   } else {
-    s << "(n+1)*eps + eps_out = " << number(t.rtol_for(r.max_terms)) << " at n = " << r.max_terms << " (eps of "
-      << to_string(t.arithmetic) << " arithmetic, eps_out of " << to_string(t.storage) << " output)";
+    s << "(n+1)*eps + eps_out = " << number(t.rtol_for(r.max_terms)) << " at n = " << r.max_terms
+      << " (eps of " << to_string(t.arithmetic) << " arithmetic, eps_out of "
+      << to_string(t.storage) << " output)";
   }
   s << ", atol = ";
   if (t.atol) {
@@ -103,70 +117,104 @@ std::string tolerance_text(const Tolerance& t, const CheckReport& r) {
   return s.str();
 }
 
-void print_check(Context& ctx, const std::string& candidate, const LayerDescription& layer, const Tolerance& t,
-                 const CheckReport& r) {
+void print_check(Context& ctx, const std::string& candidate, const LayerDescription& layer,
+                 const Tolerance& t, const CheckReport& r) {
   std::ostream& o = ctx.out;
   const std::string spec = layer.call.spec.to_string();
   o << "layer: " << spec;
   if (spec.compare(0, layer.op.size(), layer.op) != 0) o << "  (" << layer.op << ")";
   o << "\n";
   o << "candidate: " << candidate << " " << shape_text(r.candidate_shape) << " against the oracle "
-    << (layer.call.spec.is_transposed() ? "W^T x + b" : "W x + b") << " in float64 " << shape_text(r.expected_shape) << "\n";
+    << (layer.call.spec.is_transposed() ? "W^T x + b" : "W x + b") << " in float64 "
+    << shape_text(r.expected_shape) << "\n";
   if (!r.shape_matches) {
-    o << "result: FAIL, the candidate's shape " << shape_text(r.candidate_shape) << " differs from the layer's output shape "
-      << shape_text(r.expected_shape) << " (convmat diagnose tries the mistakes that change the output size)\n";
+    o << "result: FAIL, the candidate's shape " << shape_text(r.candidate_shape)
+      << " differs from the layer's output shape " << shape_text(r.expected_shape)
+      << " (convmat diagnose tries the mistakes that change the output size)\n";
     return;
   }
   o << tolerance_text(t, r);
   if (r.passed) {
-    o << "result: ok, all " << r.elements << " elements within the tolerance (max abs error " << number(r.max_abs_error)
-      << ", max rel error " << number(r.max_rel_error) << ", worst error/tolerance " << number(r.max_error_ratio) << ")\n";
+    o << "result: ok, all " << r.elements << " elements within the tolerance (max abs error "
+      << number(r.max_abs_error) << ", max rel error " << number(r.max_rel_error)
+      << ", worst error/tolerance " << number(r.max_error_ratio) << ")\n";
     return;
   }
   o << "result: FAIL, " << r.bad << " of " << r.elements << " elements outside the tolerance";
-  if (r.nonfinite) o << " (" << r.nonfinite << " NaN or infinite in the candidate or the oracle, not alike in both)";
-  o << "\n  max abs error " << number(r.max_abs_error) << ", max rel error " << number(r.max_rel_error)
-    << ", worst error/tolerance " << number(r.max_error_ratio) << "\n";
+  if (r.nonfinite)
+    o << " (" << r.nonfinite
+      << " NaN or infinite in the candidate or the oracle, not alike in both)";
+  o << "\n  max abs error " << number(r.max_abs_error) << ", max rel error "
+    << number(r.max_rel_error) << ", worst error/tolerance " << number(r.max_error_ratio) << "\n";
   if (r.worst.empty()) return;
   o << "worst elements (index in the output; the terms that W's row sums, largest |x*w| first):\n";
   for (const Blame& b : r.worst) {
-    o << "  y" << index_text(b.index) << ": candidate " << number(b.candidate) << ", oracle " << number(b.oracle) << " (error "
-      << number(b.error) << ", tolerance " << number(b.tolerance) << ")\n";
-    o << "    oracle = " << (b.has_bias ? "bias " + number(b.bias) + " + " : "") << "sum of " << b.term_count << " terms";
+    o << "  y" << index_text(b.index) << ": candidate " << number(b.candidate) << ", oracle "
+      << number(b.oracle) << " (error " << number(b.error) << ", tolerance " << number(b.tolerance)
+      << ")\n";
+    o << "    oracle = " << (b.has_bias ? "bias " + number(b.bias) + " + " : "") << "sum of "
+      << b.term_count << " terms";
     if (b.term_count == 0) o << " (every tap of this output falls into the padding)";
     o << (b.terms.empty() ? "\n" : ":\n");
     for (const BlameTerm& t : b.terms) {
-      o << "      x" << index_text(t.input_index) << " = " << number(t.input) << "  *  w" << index_text(t.weight_index) << " = "
-        << number(t.weight) << "\n";
+      o << "      x" << index_text(t.input_index) << " = " << number(t.input) << "  *  w"
+        << index_text(t.weight_index) << " = " << number(t.weight) << "\n";
     }
     if (static_cast<Index>(b.terms.size()) < b.term_count) {
-      o << "      ... and " << b.term_count - static_cast<Index>(b.terms.size()) << " more (--blame-terms)\n";
+      o << "      ... and " << b.term_count - static_cast<Index>(b.terms.size())
+        << " more (--blame-terms)\n";
     }
   }
 }
 
-void json_check(JsonWriter& j, const std::string& candidate, const LayerDescription& layer, const Tolerance& t,
-                const CheckReport& r) {
+void json_check(JsonWriter& j, const std::string& candidate, const LayerDescription& layer,
+                const Tolerance& t, const CheckReport& r) {
   j.field("passed", r.passed).field("op", layer.op).field("layer", layer.call.spec.to_string());
-  j.field("candidate", candidate).field("candidate_shape", r.candidate_shape).field("expected_shape", r.expected_shape);
-  j.field("shape_matches", r.shape_matches).field("elements", r.elements).field("bad", r.bad).field("nonfinite", r.nonfinite);
-  j.field("max_abs_error", r.max_abs_error).field("max_rel_error", r.max_rel_error).field("max_error_ratio", r.max_error_ratio);
-  j.key("tolerance").begin_object().field("arithmetic", to_string(t.arithmetic)).field("storage", to_string(t.storage));
+  j.field("candidate", candidate)
+      .field("candidate_shape", r.candidate_shape)
+      .field("expected_shape", r.expected_shape);
+  j.field("shape_matches", r.shape_matches)
+      .field("elements", r.elements)
+      .field("bad", r.bad)
+      .field("nonfinite", r.nonfinite);
+  j.field("max_abs_error", r.max_abs_error)
+      .field("max_rel_error", r.max_rel_error)
+      .field("max_error_ratio", r.max_error_ratio);
+  j.key("tolerance")
+      .begin_object()
+      .field("arithmetic", to_string(t.arithmetic))
+      .field("storage", to_string(t.storage));
   j.field("min_terms", r.min_terms).field("max_terms", r.max_terms);
   j.key("rtol");
-  if (t.rtol) j.value(*t.rtol); else j.value("(n+1)*eps+eps_out");
+  if (t.rtol)
+    j.value(*t.rtol);
+  else
+    j.value("(n+1)*eps+eps_out");
   j.key("atol");
-  if (t.atol) j.value(*t.atol); else j.value("(n+1)*lambda");
-  j.field("eps", machine_epsilon(t.arithmetic)).field("eps_out", machine_epsilon(t.storage)).end_object();
+  if (t.atol)
+    j.value(*t.atol);
+  else
+    j.value("(n+1)*lambda");
+  j.field("eps", machine_epsilon(t.arithmetic))
+      .field("eps_out", machine_epsilon(t.storage))
+      .end_object();
   j.key("worst").begin_array();
   for (const Blame& b : r.worst) {
-    j.begin_object().field("index", b.index).field("candidate", b.candidate).field("oracle", b.oracle);
+    j.begin_object()
+        .field("index", b.index)
+        .field("candidate", b.candidate)
+        .field("oracle", b.oracle);
     j.field("error", b.error).field("tolerance", b.tolerance).field("term_count", b.term_count);
     j.key("bias");
-    if (b.has_bias) j.value(b.bias); else j.null();
+    if (b.has_bias)
+      j.value(b.bias);
+    else
+      j.null();
     j.key("terms").begin_array();
     for (const BlameTerm& term : b.terms) {
-      j.begin_object().field("input_index", term.input_index).field("weight_index", term.weight_index);
+      j.begin_object()
+          .field("input_index", term.input_index)
+          .field("weight_index", term.weight_index);
       j.field("input", term.input).field("weight", term.weight).end_object();
     }
     j.end_array().end_object();
@@ -179,7 +227,8 @@ void json_check(JsonWriter& j, const std::string& candidate, const LayerDescript
 int run_check(const Arguments& args, Context& ctx) {
   Problem p = read_problem(args, ctx, 1);
   const LayerData layer = layer_data(p);
-  const CheckReport r = check_output(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
+  const CheckReport r =
+      check_output(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
   if (args.has(Opt::json)) {
     JsonWriter j;
     j.begin_object();
@@ -188,7 +237,8 @@ int run_check(const Arguments& args, Context& ctx) {
     emit(ctx, j);
   } else {
     print_check(ctx, p.candidate->path, p.layer, p.options.tolerance, r);
-    if (!r.passed) ctx.out << "next: convmat diagnose with the same arguments tries the common mistakes\n";
+    if (!r.passed)
+      ctx.out << "next: convmat diagnose with the same arguments tries the common mistakes\n";
   }
   return r.passed ? exit_ok : exit_disagreement;
 }
@@ -198,7 +248,8 @@ int run_diagnose(const Arguments& args, Context& ctx) {
   p.options.max_blamed = 3;
   p.options.max_terms = 4;
   const LayerData layer = layer_data(p);
-  const Diagnosis d = diagnose(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
+  const Diagnosis d =
+      diagnose(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
   if (args.has(Opt::json)) {
     JsonWriter j;
     j.begin_object();
@@ -210,7 +261,10 @@ int run_diagnose(const Arguments& args, Context& ctx) {
     j.end_array();
     j.key("tried").begin_array();
     for (const Hypothesis& h : d.tried) {
-      j.begin_object().field("id", h.id).field("description", h.description).field("shape", h.shape);
+      j.begin_object()
+          .field("id", h.id)
+          .field("description", h.description)
+          .field("shape", h.shape);
       j.field("comparable", h.comparable).field("reproduces", h.reproduces).field("bad", h.bad);
       j.field("max_error_ratio", h.max_error_ratio).end_object();
     }
@@ -231,14 +285,18 @@ int run_diagnose(const Arguments& args, Context& ctx) {
     }
     return exit_disagreement;
   }
-  ctx.out << "no single mistake of the catalogue reproduces the candidate; the closest (worst error/tolerance):\n";
+  ctx.out << "no single mistake of the catalogue reproduces the candidate; the closest (worst "
+             "error/tolerance):\n";
   std::vector<const Hypothesis*> close;
   for (const Hypothesis& h : d.tried) {
     if (h.comparable) close.push_back(&h);
   }
-  std::sort(close.begin(), close.end(), [](const Hypothesis* a, const Hypothesis* b) { return a->max_error_ratio < b->max_error_ratio; });
+  std::sort(close.begin(), close.end(), [](const Hypothesis* a, const Hypothesis* b) {
+    return a->max_error_ratio < b->max_error_ratio;
+  });
   for (std::size_t i = 0; i < close.size() && i < 3; ++i) {
-    ctx.out << "  " << close[i]->id << ": " << number(close[i]->max_error_ratio) << " (" << close[i]->bad << " elements outside)\n";
+    ctx.out << "  " << close[i]->id << ": " << number(close[i]->max_error_ratio) << " ("
+            << close[i]->bad << " elements outside)\n";
   }
   return exit_disagreement;
 }

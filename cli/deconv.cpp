@@ -27,18 +27,18 @@ constexpr Index show_limit = 64;
 //             factors Aᵀ), AᵀA for a tall one or with damping ([A; λI]).
 //   cholesky  A copied (16·nnz) and the factor of the smaller Gram matrix (or AᵀA + λ²I).
 //   lsqr/lsmr a few vectors of max(m, n) per sample (u, v, w, x and LSMR's h, h̄) and the history.
-long double solver_bytes(LsqMethod method, const ConvSpec& s, Index rows, Index cols, Index nnz, double damp,
-                         Index iteration_limit) {
+long double solver_bytes(LsqMethod method, const ConvSpec& s, Index rows, Index cols, Index nnz,
+                         double damp, Index iteration_limit) {
   const long double copy = 16.0L * static_cast<long double>(nnz);
   const bool wide = rows < cols;
   switch (method) {
     case LsqMethod::qr:
       return copy + 2 * 16 * factor_fill_estimate * gram_nnz(s, wide && damp == 0);
-    case LsqMethod::cholesky:
-      return copy + 16 * factor_fill_estimate * gram_nnz(s, wide);
+    case LsqMethod::cholesky: return copy + 16 * factor_fill_estimate * gram_nnz(s, wide);
     case LsqMethod::lsqr:
     case LsqMethod::lsmr:
-      return 8.0L * (8 * static_cast<long double>(std::max(rows, cols)) + static_cast<long double>(iteration_limit + 1));
+      return 8.0L * (8 * static_cast<long double>(std::max(rows, cols)) +
+                     static_cast<long double>(iteration_limit + 1));
   }
   return 0;
 }
@@ -48,16 +48,20 @@ std::string advice(LsqStatus status) {
   switch (status) {
     case LsqStatus::success: return "";
     case LsqStatus::condition_limit:
-      return "the estimate of cond([M; damp*I]) passed --conlim: the problem is too ill-conditioned for these "
+      return "the estimate of cond([M; damp*I]) passed --conlim: the problem is too "
+             "ill-conditioned for these "
              "tolerances; raise --conlim (0: no limit), add --damp, or use --method qr";
     case LsqStatus::iteration_limit:
-      return "the iteration limit was reached before the tolerances: raise --max-iterations, loosen --atol/--btol, "
+      return "the iteration limit was reached before the tolerances: raise --max-iterations, "
+             "loosen --atol/--btol, "
              "or add --damp";
     case LsqStatus::not_positive_definite:
-      return "the Gram matrix is singular (M is rank deficient and damp = 0): use --method qr for the minimum-norm "
+      return "the Gram matrix is singular (M is rank deficient and damp = 0): use --method qr for "
+             "the minimum-norm "
              "solution, or add --damp";
     case LsqStatus::cancelled: return "the solve was cancelled";
-    case LsqStatus::numerical_issue: return "a NaN or infinity appeared, or SuiteSparse failed (out of memory?)";
+    case LsqStatus::numerical_issue:
+      return "a NaN or infinity appeared, or SuiteSparse failed (out of memory?)";
   }
   return "";
 }
@@ -74,15 +78,18 @@ std::string history_text(const std::vector<double>& h, double norm_y) {
   }
   if (last > 0) marks.push_back(last);
   std::string text;
-  for (std::size_t i : marks) text += (i ? ", " : "") + std::to_string(i) + ": " + short_number(norm_y > 0 ? h[i] / norm_y : h[i]);
+  for (std::size_t i : marks)
+    text += (i ? ", " : "") + std::to_string(i) + ": " +
+            short_number(norm_y > 0 ? h[i] / norm_y : h[i]);
   return text;
 }
 
 }  // namespace
 
 int run_deconv(const Arguments& args, Context& ctx) {
-  std::optional<NpyInput> truth = npy_input(args, Opt::input), weight = npy_input(args, Opt::weight),
-                          bias = npy_input(args, Opt::bias), observed = npy_input(args, Opt::observed);
+  std::optional<NpyInput> truth = npy_input(args, Opt::input),
+                          weight = npy_input(args, Opt::weight), bias = npy_input(args, Opt::bias),
+                          observed = npy_input(args, Opt::observed);
   if (!weight) throw UsageError("deconv needs --weight W.npy (the layer's weight)");
   if (!observed) throw UsageError("deconv needs --observed Y.npy (the layer's output to invert)");
 
@@ -100,23 +107,29 @@ int run_deconv(const Arguments& args, Context& ctx) {
   if (args.has(Opt::damp)) options.damp = parse_nonnegative(Opt::damp, args.get(Opt::damp));
   for (Opt o : {Opt::lsq_atol, Opt::lsq_btol, Opt::conlim, Opt::max_iterations}) {
     if (args.has(o) && !iterative) {
-      throw UsageError(option_name(o) + " applies to --method lsqr and lsmr (the iterative methods), not " + to_string(method));
+      throw UsageError(option_name(o) +
+                       " applies to --method lsqr and lsmr (the iterative methods), not " +
+                       to_string(method));
     }
   }
-  if (args.has(Opt::lsq_atol)) options.atol = parse_nonnegative(Opt::lsq_atol, args.get(Opt::lsq_atol));
-  if (args.has(Opt::lsq_btol)) options.btol = parse_nonnegative(Opt::lsq_btol, args.get(Opt::lsq_btol));
+  if (args.has(Opt::lsq_atol))
+    options.atol = parse_nonnegative(Opt::lsq_atol, args.get(Opt::lsq_atol));
+  if (args.has(Opt::lsq_btol))
+    options.btol = parse_nonnegative(Opt::lsq_btol, args.get(Opt::lsq_btol));
   if (args.has(Opt::conlim)) options.conlim = parse_nonnegative(Opt::conlim, args.get(Opt::conlim));
   if (args.has(Opt::max_iterations)) {
     options.iteration_limit = parse_index(Opt::max_iterations, args.get(Opt::max_iterations));
     if (options.iteration_limit < 1) {
-      throw UsageError("--max-iterations: expected at least 1, got " + args.get(Opt::max_iterations));
+      throw UsageError("--max-iterations: expected at least 1, got " +
+                       args.get(Opt::max_iterations));
     }
   }
 
   // The layer: from --input (the true input, compared with x̂ at the end) or --input-shape; with a
   // --desc and neither, the batch is the observed output's.
   LayerDescription layer = [&] {
-    if (!args.has(Opt::desc) || truth || args.has(Opt::input_shape)) return layer_from(args, truth, weight, bias);
+    if (!args.has(Opt::desc) || truth || args.has(Opt::input_shape))
+      return layer_from(args, truth, weight, bias);
     const LayerDescription probe = layer_from(args, std::nullopt, weight, bias);
     const Dims& y = observed->header.shape;
     const Dims sample_out = probe.call.spec.output_shape();
@@ -127,8 +140,9 @@ int run_deconv(const Arguments& args, Context& ctx) {
   const ConvSpec& s = layer.call.spec;
   const Index batch = layer.call.batch;
   if (observed->header.shape != layer.output_shape) {
-    throw UsageError(observed->path + ": shape " + shape_text(observed->header.shape) + " does not match the layer's output " +
-                     shape_text(layer.output_shape) + " (from the input shape " + shape_text(layer.input_shape) +
+    throw UsageError(observed->path + ": shape " + shape_text(observed->header.shape) +
+                     " does not match the layer's output " + shape_text(layer.output_shape) +
+                     " (from the input shape " + shape_text(layer.input_shape) +
                      " and the weight " + shape_text(s.weight_shape()) + ")");
   }
   const Index rows = s.output_numel(), cols = s.input_numel();
@@ -138,19 +152,25 @@ int run_deconv(const Arguments& args, Context& ctx) {
   // solver's own.
   const MemoryLimit memory = memory_limit(args);
   const auto samples = static_cast<long double>(batch);
-  const long double arrays = 8.0L * (static_cast<long double>(s.weight_numel()) + samples * static_cast<long double>(rows) * 2 +
+  const long double arrays = 8.0L * (static_cast<long double>(s.weight_numel()) +
+                                     samples * static_cast<long double>(rows) * 2 +
                                      samples * static_cast<long double>(cols) * (truth ? 3 : 2));
   require_memory(memory, s, static_cast<std::uint64_t>(std::min(arrays, 1.8e19L)));
   const Index nnz = conv_matrix_nnz(s);
-  const long double solver = solver_bytes(method, s, rows, cols, nnz, options.damp, limit) * (iterative ? samples : 1);
-  const long double total = static_cast<long double>(conv_matrix_bytes(s, sizeof(double))) + arrays + solver;
+  const long double solver =
+      solver_bytes(method, s, rows, cols, nnz, options.damp, limit) * (iterative ? samples : 1);
+  const long double total =
+      static_cast<long double>(conv_matrix_bytes(s, sizeof(double))) + arrays + solver;
   if (total > static_cast<long double>(memory.bytes)) {
-    throw UsageError("--method " + to_string(method) + " on this layer needs about " + human_bytes(static_cast<double>(total)) +
-                     " (W " + human_bytes(static_cast<double>(conv_matrix_bytes(s, sizeof(double)))) + ", the solver " +
-                     human_bytes(static_cast<double>(solver)) +
-                     (iterative ? "" : ", its factor estimated as 8 x nnz of the Gram matrix") + "), more than the limit of " +
-                     human_bytes(static_cast<double>(memory.bytes)) + " (" + memory.source + ")" +
-                     (iterative ? "" : "; --method lsmr needs only a few vectors") + "; raise the limit with --max-memory");
+    throw UsageError("--method " + to_string(method) + " on this layer needs about " +
+                     human_bytes(static_cast<double>(total)) + " (W " +
+                     human_bytes(static_cast<double>(conv_matrix_bytes(s, sizeof(double)))) +
+                     ", the solver " + human_bytes(static_cast<double>(solver)) +
+                     (iterative ? "" : ", its factor estimated as 8 x nnz of the Gram matrix") +
+                     "), more than the limit of " + human_bytes(static_cast<double>(memory.bytes)) +
+                     " (" + memory.source + ")" +
+                     (iterative ? "" : "; --method lsmr needs only a few vectors") +
+                     "; raise the limit with --max-memory");
   }
 
   const bool float32 = float32_output(args, {&observed, &weight, &bias});
@@ -164,7 +184,9 @@ int run_deconv(const Arguments& args, Context& ctx) {
   const Index positions = rows / s.out_channels();
   if (bias) {
     for (Index n = 0; n < batch; ++n) {
-      for (Index c = 0; c < s.out_channels(); ++c) y.col(n).segment(c * positions, positions).array() -= bias->data[static_cast<std::size_t>(c)];
+      for (Index c = 0; c < s.out_channels(); ++c)
+        y.col(n).segment(c * positions, positions).array() -=
+            bias->data[static_cast<std::size_t>(c)];
     }
   }
   observed->data = {};
@@ -187,7 +209,8 @@ int run_deconv(const Arguments& args, Context& ctx) {
 
   // Written for success and for the iterative limits (the last iterate); not after a failed
   // factorization (its x is zero) or a NaN.
-  const bool usable = info.status == LsqStatus::success || info.status == LsqStatus::iteration_limit ||
+  const bool usable = info.status == LsqStatus::success ||
+                      info.status == LsqStatus::iteration_limit ||
                       info.status == LsqStatus::condition_limit;
   std::string written;
   bool written_to_stdout = false;
@@ -208,16 +231,26 @@ int run_deconv(const Arguments& args, Context& ctx) {
     JsonWriter j;
     j.begin_object().field("op", layer.op).field("layer", s.to_string()).field("layer_is", map);
     j.field("method", to_string(method)).field("damp", options.damp).field("converged", ok);
-    j.field("status", to_string(info.status)).field("message", info.message).field("stop_code", info.stop_code);
+    j.field("status", to_string(info.status))
+        .field("message", info.message)
+        .field("stop_code", info.stop_code);
     j.field("rows", rows).field("cols", cols).field("samples", batch);
     j.key("rank");
-    if (info.rank >= 0) j.value(info.rank); else j.null();
+    if (info.rank >= 0)
+      j.value(info.rank);
+    else
+      j.null();
     j.field("iterations", info.iterations).field("residual_norm", info.residual_norm);
-    j.field("relative_residual", info.relative_residual).field("normal_residual_norm", info.normal_residual_norm);
-    j.field("solution_norm", info.solution_norm).field("condition_estimate", info.condition_estimate);
+    j.field("relative_residual", info.relative_residual)
+        .field("normal_residual_norm", info.normal_residual_norm);
+    j.field("solution_norm", info.solution_norm)
+        .field("condition_estimate", info.condition_estimate);
     if (method == LsqMethod::qr) j.field("qr_tolerance", info.qr_tolerance);
     if (iterative) {
-      j.field("atol", options.atol).field("btol", options.btol).field("conlim", options.conlim).field("iteration_limit", limit);
+      j.field("atol", options.atol)
+          .field("btol", options.btol)
+          .field("conlim", options.conlim)
+          .field("iteration_limit", limit);
       j.key("residual_history").begin_array();
       for (const std::vector<double>& h : info.residual_history) {
         j.begin_array();
@@ -228,7 +261,10 @@ int run_deconv(const Arguments& args, Context& ctx) {
     }
     if (truth) j.field("error_vs_input", error).field("input_residual", truth_residual);
     j.key("output");
-    if (written.empty()) j.null(); else j.value(written);
+    if (written.empty())
+      j.null();
+    else
+      j.value(written);
     j.field("shape", layer.input_shape).field("dtype", float32 ? "float32" : "float64");
     if (batch * cols <= show_limit) {
       j.key("x").begin_array();
@@ -245,12 +281,15 @@ int run_deconv(const Arguments& args, Context& ctx) {
   o << "layer: " << spec;
   if (spec.compare(0, layer.op.size(), layer.op) != 0) o << "  (" << layer.op << ")";
   o << "\n";
-  o << "solve: x = argmin |M x - y|^2" << (options.damp > 0 ? " + " + short_number(options.damp) + "^2 |x|^2" : "")
-    << " with M = " << map << " (" << rows << " x " << cols << "), minimum norm, for " << batch << (batch == 1 ? " sample" : " samples")
-    << (bias ? " (y minus the bias)" : "") << ", by " << to_string(method) << "\n";
+  o << "solve: x = argmin |M x - y|^2"
+    << (options.damp > 0 ? " + " + short_number(options.damp) + "^2 |x|^2" : "")
+    << " with M = " << map << " (" << rows << " x " << cols << "), minimum norm, for " << batch
+    << (batch == 1 ? " sample" : " samples") << (bias ? " (y minus the bias)" : "") << ", by "
+    << to_string(method) << "\n";
   if (info.rank >= 0) {
-    o << "rank: " << info.rank << " of " << cols << " unknowns" << (options.damp > 0 ? " (of [M; damp*I])" : "")
-      << " (tolerance " << short_number(info.qr_tolerance) << ")";
+    o << "rank: " << info.rank << " of " << cols << " unknowns"
+      << (options.damp > 0 ? " (of [M; damp*I])" : "") << " (tolerance "
+      << short_number(info.qr_tolerance) << ")";
     if (info.rank < cols && options.damp == 0) {
       o << ": y does not determine x (a null space of dimension " << cols - info.rank
         << "); x is the minimum-norm solution, the part of the input in M's row space";
@@ -260,27 +299,36 @@ int run_deconv(const Arguments& args, Context& ctx) {
     o << "\n";
   }
   if (iterative) {
-    o << "iterations: " << info.iterations << " (limit " << limit << " per sample; atol " << short_number(options.atol) << ", btol "
-      << short_number(options.btol) << ", conlim " << short_number(options.conlim) << ")\n";
-    if (info.residual_history.size() == 1) o << "  relative residual by iteration: " << history_text(info.residual_history[0], norm_y) << "\n";
+    o << "iterations: " << info.iterations << " (limit " << limit << " per sample; atol "
+      << short_number(options.atol) << ", btol " << short_number(options.btol) << ", conlim "
+      << short_number(options.conlim) << ")\n";
+    if (info.residual_history.size() == 1)
+      o << "  relative residual by iteration: " << history_text(info.residual_history[0], norm_y)
+        << "\n";
   }
-  o << "stop: " << to_string(info.status) << (info.stop_code >= 0 ? " (istop " + std::to_string(info.stop_code) + ")" : "") << ": "
+  o << "stop: " << to_string(info.status)
+    << (info.stop_code >= 0 ? " (istop " + std::to_string(info.stop_code) + ")" : "") << ": "
     << info.message << "\n";
-  o << "residual: |y - M x| = " << short_number(info.residual_norm) << ", relative " << short_number(info.relative_residual)
-    << "; |M^T(y - M x)" << (options.damp > 0 ? " - damp^2 x" : "") << "| = " << short_number(info.normal_residual_norm) << "\n";
-  if (info.condition_estimate > 0) o << "condition estimate: " << short_number(info.condition_estimate) << "\n";
+  o << "residual: |y - M x| = " << short_number(info.residual_norm) << ", relative "
+    << short_number(info.relative_residual) << "; |M^T(y - M x)"
+    << (options.damp > 0 ? " - damp^2 x" : "") << "| = " << short_number(info.normal_residual_norm)
+    << "\n";
+  if (info.condition_estimate > 0)
+    o << "condition estimate: " << short_number(info.condition_estimate) << "\n";
   if (truth) {
-    o << "against " << truth->path << ": |x - input| / |input| = " << short_number(error) << " (|M input - y| / |y| = " << short_number(truth_residual)
-      << ")\n";
+    o << "against " << truth->path << ": |x - input| / |input| = " << short_number(error)
+      << " (|M input - y| / |y| = " << short_number(truth_residual) << ")\n";
   }
   if (batch * cols <= show_limit) {
     o << "x " << shape_text(layer.input_shape) << ", by rows of the last axis:\n";
     const Index last = layer.input_shape.back();
-    for (Index i = 0; i < batch * cols; ++i) o << (i % last ? " " : "  [") << short_number(x.data()[i]) << (i % last == last - 1 ? "]\n" : "");
+    for (Index i = 0; i < batch * cols; ++i)
+      o << (i % last ? " " : "  [") << short_number(x.data()[i])
+        << (i % last == last - 1 ? "]\n" : "");
   }
   if (!written.empty()) {
-    o << "wrote " << written << ": " << shape_text(layer.input_shape) << " " << (float32 ? "float32" : "float64")
-      << (ok ? "" : " (the last iterate)") << "\n";
+    o << "wrote " << written << ": " << shape_text(layer.input_shape) << " "
+      << (float32 ? "float32" : "float64") << (ok ? "" : " (the last iterate)") << "\n";
   } else if (args.has(Opt::output)) {
     o << "nothing written to " << args.get(Opt::output) << "\n";
   } else if (batch * cols > show_limit) {

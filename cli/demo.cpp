@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "convmat/analysis/upsampling.hpp"
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/loops.hpp"
-#include "convmat/analysis/upsampling.hpp"
 
 namespace convmat::cli {
 
@@ -21,8 +21,10 @@ namespace {
 
 using Values = std::vector<double>;
 
-void print_matrix(const char* title, const double* v, Index rows, Index cols, const char* indent = "    ") {
-  std::printf("  %s (%lldx%lld)\n", title, static_cast<long long>(rows), static_cast<long long>(cols));
+void print_matrix(const char* title, const double* v, Index rows, Index cols,
+                  const char* indent = "    ") {
+  std::printf("  %s (%lldx%lld)\n", title, static_cast<long long>(rows),
+              static_cast<long long>(cols));
   for (Index r = 0; r < rows; ++r) {
     std::printf("%s[", indent);
     for (Index c = 0; c < cols; ++c) std::printf("%s%6g", c ? " " : "", v[r * cols + c]);
@@ -39,11 +41,13 @@ struct Tally {
 };
 
 // One layer on one sample by W and by the loops; prints both and compares with the seed.
-bool run_layer(const ConvSpec& spec, const Values& x, const Values& weight, const Values& expected) {
+bool run_layer(const ConvSpec& spec, const Values& x, const Values& weight,
+               const Values& expected) {
   const ConvMatrix<double> w(spec, weight.data());
   Values by_w(static_cast<std::size_t>(spec.output_numel())), by_loops(by_w.size());
   w.apply(x.data(), by_w.data());
-  direct_forward(spec, x.data(), 1, weight.data(), static_cast<const double*>(nullptr), by_loops.data());
+  direct_forward(spec, x.data(), 1, weight.data(), static_cast<const double*>(nullptr),
+                 by_loops.data());
   const Index cols = spec.output_size().back();
   const Index rows = spec.output_numel() / cols;
   std::printf("  layer: %s\n", spec.to_string().c_str());
@@ -57,8 +61,8 @@ void seed_000(Tally& t) {
   std::printf("== seed 000: transposed convolution, kernel2matrix and 'transposed' ==\n\n");
   const Values x{0, 1, 2, 3}, k{0, 1, 2, 3};
   std::printf("trans_conv(X, K), X = K = [[0, 1], [2, 3]]\n");
-  t.verdict("trans_conv 2x2 * 2x2 -> 3x3",
-            run_layer(ConvSpec::transposed(1, 1, {2, 2}, {2, 2}), x, k, {0, 0, 1, 0, 4, 6, 4, 12, 9}));
+  t.verdict("trans_conv 2x2 * 2x2 -> 3x3", run_layer(ConvSpec::transposed(1, 1, {2, 2}, {2, 2}), x,
+                                                     k, {0, 0, 1, 0, 4, 6, 4, 12, 9}));
   std::printf("nn.ConvTranspose2d(1, 1, kernel_size=2, padding=1)\n");
   t.verdict("padding crops the output: [[4]]",
             run_layer(ConvSpec::transposed(1, 1, {2, 2}, {2, 2}, {1}, {1}), x, k, {4}));
@@ -74,7 +78,8 @@ void seed_000(Tally& t) {
   const Eigen::MatrixXd dense(w.matrix());
   Values wd(static_cast<std::size_t>(dense.size()));
   for (Index r = 0; r < dense.rows(); ++r)
-    for (Index c = 0; c < dense.cols(); ++c) wd[static_cast<std::size_t>(r * dense.cols() + c)] = dense(r, c);
+    for (Index c = 0; c < dense.cols(); ++c)
+      wd[static_cast<std::size_t>(r * dense.cols() + c)] = dense(r, c);
   print_matrix("W", wd.data(), dense.rows(), dense.cols());
   const Values seed_w{1, 2, 0, 3, 4, 0, 0, 0, 0, 0, 1, 2, 0, 3, 4, 0, 0, 0,
                       0, 0, 0, 1, 2, 0, 3, 4, 0, 0, 0, 0, 0, 1, 2, 0, 3, 4};
@@ -91,10 +96,13 @@ void seed_000(Tally& t) {
                  static_cast<const double*>(nullptr), splat.data());
   print_matrix("W^T @ vec(Y)", wty.data(), 3, 3);
   print_matrix("trans_conv(Y, K) by the loops", splat.data(), 3, 3);
-  t.verdict("transposed convolution is multiplication by W^T: that is where 'transposed' comes from",
-            wty == splat);
+  t.verdict(
+      "transposed convolution is multiplication by W^T: that is where 'transposed' comes from",
+      wty == splat);
 
-  std::printf("conv = nn.Conv2d(10, 20, kernel_size=5, padding=2, stride=3); tconv = nn.ConvTranspose2d(20, 10, same)\n");
+  std::printf(
+      "conv = nn.Conv2d(10, 20, kernel_size=5, padding=2, stride=3); tconv = "
+      "nn.ConvTranspose2d(20, 10, same)\n");
   const ConvSpec c = ConvSpec::convolution(10, 20, {16, 16}, {5, 5}, {3}, {2});
   const ConvSpec tc = ConvSpec::transposed(20, 10, c.output_size(), {5, 5}, {3}, {2});
   std::printf("  conv:  (1, 10, 16, 16) -> (1, %s)\n", dims_to_string(c.output_shape()).c_str());
@@ -105,7 +113,11 @@ void seed_000(Tally& t) {
 
 void seed_001(Tally& t) {
   std::printf("== seed 001: Conv2d and ConvTranspose2d shapes ==\n\n");
-  struct Case { const char* call; bool transposed; Index n, k, s, p, expected; };
+  struct Case {
+    const char* call;
+    bool transposed;
+    Index n, k, s, p, expected;
+  };
   const Case cases[] = {
       {"nn.Conv2d(1,1,3)", false, 4, 3, 1, 0, 2},
       {"nn.Conv2d(1,1,4,padding=2)", false, 5, 4, 1, 2, 6},
@@ -120,18 +132,21 @@ void seed_001(Tally& t) {
                               ? ConvSpec::transposed(1, 1, {c.n, c.n}, {c.k, c.k}, {c.s}, {c.p})
                               : ConvSpec::convolution(1, 1, {c.n, c.n}, {c.k, c.k}, {c.s}, {c.p});
     const Index o = spec.output_size()[0];
-    std::printf("  %-44s [%lld,%lld] -> [%lld,%lld]  (seed: [%lld,%lld])  W is %lldx%lld with %lld nonzeros\n", c.call,
-                static_cast<long long>(c.n), static_cast<long long>(c.n), static_cast<long long>(o),
-                static_cast<long long>(o), static_cast<long long>(c.expected),
-                static_cast<long long>(c.expected), static_cast<long long>(spec.output_numel()),
-                static_cast<long long>(spec.input_numel()),
-                static_cast<long long>(ConvPattern(spec).nnz()));
+    std::printf(
+        "  %-44s [%lld,%lld] -> [%lld,%lld]  (seed: [%lld,%lld])  W is %lldx%lld with %lld "
+        "nonzeros\n",
+        c.call, static_cast<long long>(c.n), static_cast<long long>(c.n), static_cast<long long>(o),
+        static_cast<long long>(o), static_cast<long long>(c.expected),
+        static_cast<long long>(c.expected), static_cast<long long>(spec.output_numel()),
+        static_cast<long long>(spec.input_numel()),
+        static_cast<long long>(ConvPattern(spec).nnz()));
     t.verdict(c.call, o == c.expected && spec.output_size()[1] == c.expected);
   }
 }
 
 void seed_002(Tally& t) {
-  std::printf("== seed 002: ConvTranspose2d as pixel splatting (kernel [[1,2],[3,4]], stride 2) ==\n\n");
+  std::printf(
+      "== seed 002: ConvTranspose2d as pixel splatting (kernel [[1,2],[3,4]], stride 2) ==\n\n");
   const ConvSpec spec = ConvSpec::transposed(1, 1, {2, 2}, {2, 2}, {2});
   const Values k{1, 2, 3, 4}, x{5, 6, 7, 8};
   const Values steps[] = {
@@ -143,16 +158,17 @@ void seed_002(Tally& t) {
   for (int j = 1; j <= 4; ++j) {
     Values first(x);
     for (int i = j; i < 4; ++i) first[static_cast<std::size_t>(i)] = 0;
-    std::printf("step %d: X[%d,%d] = %g splats %g x K at (%d, %d)\n", j + 1, (j - 1) / 2, (j - 1) % 2,
-                x[static_cast<std::size_t>(j - 1)], x[static_cast<std::size_t>(j - 1)], (j - 1) / 2 * 2,
-                (j - 1) % 2 * 2);
+    std::printf("step %d: X[%d,%d] = %g splats %g x K at (%d, %d)\n", j + 1, (j - 1) / 2,
+                (j - 1) % 2, x[static_cast<std::size_t>(j - 1)], x[static_cast<std::size_t>(j - 1)],
+                (j - 1) / 2 * 2, (j - 1) % 2 * 2);
     t.verdict("splat of the first " + std::to_string(j) + " pixel(s)",
               run_layer(spec, first, k, steps[j - 1]));
   }
 
   // The same input through Upsample(scale_factor=2, mode='nearest'): the matrix U (16x4) of
   // upsampling.hpp, U @ vec(X).
-  std::printf("nn.Upsample(scale_factor=2, mode='nearest') on X = [[5, 6], [7, 8]], as a 16x4 matrix U\n");
+  std::printf(
+      "nn.Upsample(scale_factor=2, mode='nearest') on X = [[5, 6], [7, 8]], as a 16x4 matrix U\n");
   UpsamplingParams nearest;
   nearest.input_size = {2, 2};
   nearest.scale_factor = {2.0};
@@ -161,13 +177,17 @@ void seed_002(Tally& t) {
   const Values seed_nearest{5, 5, 6, 6, 5, 5, 6, 6, 7, 7, 8, 8, 7, 7, 8, 8};
   print_matrix("U @ vec(X)", up.data(), 4, 4);
   print_matrix("in the seed", seed_nearest.data(), 4, 4);
-  t.verdict("nearest upsampling is a 0/1 matrix, exactly the seed's 4x4 (not the transposed convolution's)",
-            Values(up.data(), up.data() + up.size()) == seed_nearest);
+  t.verdict(
+      "nearest upsampling is a 0/1 matrix, exactly the seed's 4x4 (not the transposed "
+      "convolution's)",
+      Values(up.data(), up.data() + up.size()) == seed_nearest);
 
   // nn.UpsamplingBilinear2d(scale_factor=2) = bilinear with align_corners=True, 3x3 -> 6x6. The
   // exact values are the rationals (5 + 6r + 2c)/5; the seed prints torch's float32 to 4
   // decimals. Compared in float32, as torch computed them: within 4 float32 ulp of the seed.
-  std::printf("nn.UpsamplingBilinear2d(scale_factor=2) on torch.arange(1, 10).view(1, 1, 3, 3), as a 36x9 matrix U\n");
+  std::printf(
+      "nn.UpsamplingBilinear2d(scale_factor=2) on torch.arange(1, 10).view(1, 1, 3, 3), as a 36x9 "
+      "matrix U\n");
   UpsamplingParams bilinear;
   bilinear.input_size = {3, 3};
   bilinear.scale_factor = {2.0};
@@ -188,8 +208,9 @@ void seed_002(Tally& t) {
   }
   const double ulp = std::numeric_limits<float>::epsilon();
   std::printf("  largest relative difference %.3g = %.2f float32 ulp\n", worst, worst / ulp);
-  t.verdict("UpsamplingBilinear2d = U (align_corners=True), within float32 rounding (4 ulp) of the seed",
-            worst <= 4 * ulp);
+  t.verdict(
+      "UpsamplingBilinear2d = U (align_corners=True), within float32 rounding (4 ulp) of the seed",
+      worst <= 4 * ulp);
 }
 
 }  // namespace

@@ -25,11 +25,23 @@ class JsonWriter {
     after_key_ = true;
     return *this;
   }
-  JsonWriter& value(std::string_view v) { separate(); string(v); return *this; }
+  JsonWriter& value(std::string_view v) {
+    separate();
+    string(v);
+    return *this;
+  }
   JsonWriter& value(const char* v) { return value(std::string_view(v)); }
   JsonWriter& value(const std::string& v) { return value(std::string_view(v)); }
-  JsonWriter& value(bool v) { separate(); out_ += v ? "true" : "false"; return *this; }
-  JsonWriter& value(Index v) { separate(); out_ += std::to_string(v); return *this; }
+  JsonWriter& value(bool v) {
+    separate();
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  JsonWriter& value(Index v) {
+    separate();
+    out_ += std::to_string(v);
+    return *this;
+  }
   JsonWriter& value(int v) { return value(static_cast<Index>(v)); }
   JsonWriter& value(double v) {
     separate();
@@ -47,9 +59,16 @@ class JsonWriter {
     for (Index v : d) value(v);
     return end_array();
   }
-  JsonWriter& null() { separate(); out_ += "null"; return *this; }
+  JsonWriter& null() {
+    separate();
+    out_ += "null";
+    return *this;
+  }
   template <class T>
-  JsonWriter& field(std::string_view k, const T& v) { key(k); return value(v); }
+  JsonWriter& field(std::string_view k, const T& v) {
+    key(k);
+    return value(v);
+  }
 
   const std::string& str() const { return out_; }
 
@@ -80,7 +99,11 @@ class JsonWriter {
   static bool utf8(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
       const auto c = static_cast<unsigned char>(s[i]);
-      const int n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+      const int n = c < 0x80           ? 0
+                    : (c >> 5) == 0x6  ? 1
+                    : (c >> 4) == 0xe  ? 2
+                    : (c >> 3) == 0x1e ? 3
+                                       : -1;
       if (n < 0 || i + static_cast<std::size_t>(n) >= s.size() + (n == 0 ? 1 : 0)) return false;
       if (c == 0xc0 || c == 0xc1 || c >= 0xf5) return false;  // overlong or beyond U+10FFFF
       if (n >= 2) {
@@ -91,7 +114,8 @@ class JsonWriter {
         }
       }
       for (int k = 1; k <= n; ++k) {
-        if ((static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) >> 6) != 0x2) return false;
+        if ((static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) >> 6) != 0x2)
+          return false;
       }
       i += static_cast<std::size_t>(n) + 1;
     }

@@ -13,7 +13,8 @@
 
 namespace convmat::cli {
 
-static_assert(std::endian::native == std::endian::little, "convmat's .npy reader assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "convmat's .npy reader assumes a little-endian host");
 
 namespace {
 
@@ -53,7 +54,8 @@ class HeaderParser {
       if (key == "descr") {
         if (have_descr) error("the key 'descr' appears twice");
         have_descr = true;
-        if (peek() == '[') error("structured dtypes (a list of fields in 'descr') are not supported");
+        if (peek() == '[')
+          error("structured dtypes (a list of fields in 'descr') are not supported");
         h.descr = string();
       } else if (key == "fortran_order") {
         if (have_order) error("the key 'fortran_order' appears twice");
@@ -64,7 +66,8 @@ class HeaderParser {
         have_shape = true;
         h.shape = tuple();
       } else {
-        error("unexpected key '" + key + "' (a .npy header has exactly 'descr', 'fortran_order' and 'shape')");
+        error("unexpected key '" + key +
+              "' (a .npy header has exactly 'descr', 'fortran_order' and 'shape')");
       }
       skip();
       if (peek() == ',') {
@@ -80,17 +83,23 @@ class HeaderParser {
     skip();
     if (p_ != t_.size()) error("unexpected characters after the header's closing '}'");
     if (!have_descr || !have_order || !have_shape) {
-      error(std::string("the header lacks the key '") + (!have_descr ? "descr" : !have_order ? "fortran_order" : "shape") + "'");
+      error(std::string("the header lacks the key '") +
+            (!have_descr   ? "descr"
+             : !have_order ? "fortran_order"
+                           : "shape") +
+            "'");
     }
   }
 
  private:
   [[noreturn]] void error(const std::string& what) const {
-    fail(name_, "malformed .npy header: " + what + " (at byte " + std::to_string(p_) + " of the header)");
+    fail(name_,
+         "malformed .npy header: " + what + " (at byte " + std::to_string(p_) + " of the header)");
   }
   char peek() const { return p_ < t_.size() ? t_[p_] : '\0'; }
   void skip() {
-    while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\n' || t_[p_] == '\r')) ++p_;
+    while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\n' || t_[p_] == '\r'))
+      ++p_;
   }
   void expect(char c) {
     if (peek() != c) error(std::string("expected '") + c + "'");
@@ -169,15 +178,18 @@ class HeaderParser {
   std::size_t p_ = 0;
 };
 
-[[noreturn]] void unsupported_dtype(const std::string& name, const std::string& descr, const std::string& what) {
-  fail(name, "dtype '" + descr + "'" + (what.empty() ? "" : " (" + what + ")") +
-                 " is not supported: convmat reads float16, float32, float64, integer and bool arrays");
+[[noreturn]] void unsupported_dtype(const std::string& name, const std::string& descr,
+                                    const std::string& what) {
+  fail(name,
+       "dtype '" + descr + "'" + (what.empty() ? "" : " (" + what + ")") +
+           " is not supported: convmat reads float16, float32, float64, integer and bool arrays");
 }
 
 void parse_descr(NpyHeader& h, const std::string& name) {
   const std::string& d = h.descr;
   auto unsupported = [&](const std::string& what) { unsupported_dtype(name, d, what); };
-  if (d.size() < 3 || std::string_view("<>|=").find(d[0]) == std::string_view::npos) unsupported("");
+  if (d.size() < 3 || std::string_view("<>|=").find(d[0]) == std::string_view::npos)
+    unsupported("");
   const char kind = d[1];
   int size = 0;
   for (std::size_t i = 2; i < d.size(); ++i) {
@@ -188,7 +200,8 @@ void parse_descr(NpyHeader& h, const std::string& name) {
   h.big_endian = d[0] == '>';
   switch (kind) {
     case 'f':
-      if (size != 2 && size != 4 && size != 8) unsupported(size == 16 || size == 12 ? "long double" : "");
+      if (size != 2 && size != 4 && size != 8)
+        unsupported(size == 16 || size == 12 ? "long double" : "");
       h.kind = NpyKind::floating;
       break;
     case 'i':
@@ -213,7 +226,8 @@ void parse_descr(NpyHeader& h, const std::string& name) {
 }
 
 std::uint32_t little_u32(const unsigned char* b) {
-  return std::uint32_t(b[0]) | std::uint32_t(b[1]) << 8 | std::uint32_t(b[2]) << 16 | std::uint32_t(b[3]) << 24;
+  return std::uint32_t(b[0]) | std::uint32_t(b[1]) << 8 | std::uint32_t(b[2]) << 16 |
+         std::uint32_t(b[3]) << 24;
 }
 
 double convert(const NpyHeader& h, const unsigned char* raw) {
@@ -235,16 +249,40 @@ double convert(const NpyHeader& h, const unsigned char* raw) {
     case NpyKind::signed_integer:
       switch (h.item_size) {
         case 1: return static_cast<std::int8_t>(b[0]);
-        case 2: { std::int16_t v; std::memcpy(&v, b, 2); return v; }
-        case 4: { std::int32_t v; std::memcpy(&v, b, 4); return v; }
-        default: { std::int64_t v; std::memcpy(&v, b, 8); return static_cast<double>(v); }
+        case 2: {
+          std::int16_t v;
+          std::memcpy(&v, b, 2);
+          return v;
+        }
+        case 4: {
+          std::int32_t v;
+          std::memcpy(&v, b, 4);
+          return v;
+        }
+        default: {
+          std::int64_t v;
+          std::memcpy(&v, b, 8);
+          return static_cast<double>(v);
+        }
       }
     case NpyKind::unsigned_integer:
       switch (h.item_size) {
         case 1: return b[0];
-        case 2: { std::uint16_t v; std::memcpy(&v, b, 2); return v; }
-        case 4: { std::uint32_t v; std::memcpy(&v, b, 4); return v; }
-        default: { std::uint64_t v; std::memcpy(&v, b, 8); return static_cast<double>(v); }
+        case 2: {
+          std::uint16_t v;
+          std::memcpy(&v, b, 2);
+          return v;
+        }
+        case 4: {
+          std::uint32_t v;
+          std::memcpy(&v, b, 4);
+          return v;
+        }
+        default: {
+          std::uint64_t v;
+          std::memcpy(&v, b, 8);
+          return static_cast<double>(v);
+        }
       }
   }
   return 0;
@@ -301,7 +339,9 @@ void FileSource::read(std::uint64_t offset, std::size_t n, char* dst) const {
   while (n > 0) {
     const ssize_t got = ::pread(fd_, dst, n, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) fail(path_, got == 0 ? "the file shrank while it was read" : std::string("read error: ") + std::strerror(errno));
+    if (got <= 0)
+      fail(path_, got == 0 ? "the file shrank while it was read"
+                           : std::string("read error: ") + std::strerror(errno));
     dst += got;
     offset += static_cast<std::uint64_t>(got);
     n -= static_cast<std::size_t>(got);
@@ -312,14 +352,17 @@ NpyHeader read_npy_header(const ByteSource& source, const std::string& name) {
   NpyHeader h;
   const std::uint64_t size = source.size();
   unsigned char pre[12];
-  if (size < 10) fail(name, "not a .npy file: " + std::to_string(size) + " bytes, shorter than the 10-byte preamble");
+  if (size < 10)
+    fail(name,
+         "not a .npy file: " + std::to_string(size) + " bytes, shorter than the 10-byte preamble");
   source.read(0, 10, reinterpret_cast<char*>(pre));
-  if (std::memcmp(pre, "\x93NUMPY", 6) != 0) fail(name, "not a .npy file: it does not start with \\x93NUMPY");
+  if (std::memcmp(pre, "\x93NUMPY", 6) != 0)
+    fail(name, "not a .npy file: it does not start with \\x93NUMPY");
   h.major = pre[6];
   h.minor = pre[7];
   if (h.major < 1 || h.major > 3 || h.minor != 0) {
-    fail(name, "unsupported .npy format version " + std::to_string(h.major) + "." + std::to_string(h.minor) +
-                   " (supported: 1.0, 2.0, 3.0)");
+    fail(name, "unsupported .npy format version " + std::to_string(h.major) + "." +
+                   std::to_string(h.minor) + " (supported: 1.0, 2.0, 3.0)");
   }
   std::uint64_t header_len = 0, preamble = 10;
   if (h.major == 1) {
@@ -335,13 +378,15 @@ NpyHeader read_npy_header(const ByteSource& source, const std::string& name) {
                    std::to_string(max_header_bytes) + " convmat accepts");
   }
   if (preamble + header_len > size) {
-    fail(name, "truncated: the header claims " + std::to_string(header_len) + " bytes but the file has only " +
-                   std::to_string(size - preamble) + " after the preamble");
+    fail(name, "truncated: the header claims " + std::to_string(header_len) +
+                   " bytes but the file has only " + std::to_string(size - preamble) +
+                   " after the preamble");
   }
   std::string text(static_cast<std::size_t>(header_len), '\0');
   source.read(preamble, text.size(), text.data());
   for (unsigned char c : text) {
-    if (c == 0 || (c >= 0x80 && h.major < 3)) fail(name, "malformed .npy header: it is not ASCII text");
+    if (c == 0 || (c >= 0x80 && h.major < 3))
+      fail(name, "malformed .npy header: it is not ASCII text");
   }
   HeaderParser(text, name).parse(h);
   parse_descr(h, name);
@@ -354,17 +399,20 @@ NpyHeader read_npy_header(const ByteSource& source, const std::string& name) {
     }
   }
   h.numel = numel;
-  const std::uint64_t need = static_cast<std::uint64_t>(numel) * static_cast<std::uint64_t>(h.item_size);
+  const std::uint64_t need =
+      static_cast<std::uint64_t>(numel) * static_cast<std::uint64_t>(h.item_size);
   const std::uint64_t have = size - h.data_offset;
   if (need != have) {
-    fail(name, (need > have ? "truncated or lying shape: " : "lying shape or trailing bytes: ") + std::string("shape ") +
-                   shape_string(h.shape) + " of " + h.type_name() + " needs " + std::to_string(need) +
-                   " bytes of data, the file has " + std::to_string(have));
+    fail(name, (need > have ? "truncated or lying shape: " : "lying shape or trailing bytes: ") +
+                   std::string("shape ") + shape_string(h.shape) + " of " + h.type_name() +
+                   " needs " + std::to_string(need) + " bytes of data, the file has " +
+                   std::to_string(have));
   }
   return h;
 }
 
-std::vector<double> read_npy_data(const ByteSource& source, const NpyHeader& h, const std::string& name) {
+std::vector<double> read_npy_data(const ByteSource& source, const NpyHeader& h,
+                                  const std::string& name) {
   (void)name;
   std::vector<double> out(static_cast<std::size_t>(h.numel));
   const std::size_t item = static_cast<std::size_t>(h.item_size);
@@ -412,7 +460,9 @@ NpyArray read_npy(const std::string& path) {
   return a;
 }
 
-NpyHeader read_npy_header(const std::string& path) { return read_npy_header(FileSource(path), path); }
+NpyHeader read_npy_header(const std::string& path) {
+  return read_npy_header(FileSource(path), path);
+}
 
 NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   const MemorySource source(bytes);

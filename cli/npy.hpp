@@ -31,9 +31,9 @@ enum class NpyKind { floating, signed_integer, unsigned_integer, boolean };
 struct NpyHeader {
   int major = 1;
   int minor = 0;
-  std::string descr;         // as written, e.g. "<f4"
+  std::string descr;  // as written, e.g. "<f4"
   NpyKind kind = NpyKind::floating;
-  int item_size = 8;         // bytes per element
+  int item_size = 8;  // bytes per element
   bool big_endian = false;
   bool fortran_order = false;
   Dims shape;
@@ -81,7 +81,8 @@ class FileSource : public ByteSource {
 // `name` prefixes the messages (the file name).
 NpyHeader read_npy_header(const ByteSource& source, const std::string& name);
 // The data as float64, C order. Call after read_npy_header on the same source.
-std::vector<double> read_npy_data(const ByteSource& source, const NpyHeader& header, const std::string& name);
+std::vector<double> read_npy_data(const ByteSource& source, const NpyHeader& header,
+                                  const std::string& name);
 
 struct NpyArray {
   NpyHeader header;

@@ -36,23 +36,34 @@ const std::vector<OptionSpec>& option_table() {
   static const std::vector<OptionSpec> table{
       {Opt::op, "op", "", "NAME",
        "conv1d | conv2d | conv3d | conv_transpose1d | conv_transpose2d | conv_transpose3d "
-       "(torch.nn.functional's conventions) | onnx_conv | onnx_conv_transpose (ONNX Conv, ConvTranspose)"},
+       "(torch.nn.functional's conventions) | onnx_conv | onnx_conv_transpose (ONNX Conv, "
+       "ConvTranspose)"},
       {Opt::desc, "desc", "", "DESCRIPTOR",
        "the layer as a oneDNN benchdnn descriptor instead of --op and the layer options, e.g. "
        "g1mb1ic16ih7iw7oc16kh3kw3sh1sw1ph1pw1 (dilation written benchdnn's way: PyTorch's d - 1); "
        "the accepted subset is in 'convmat shape --help'"},
-      {Opt::deconv, "deconv", "", "", "with --desc: the descriptor is for benchdnn's --deconv driver (a transposed convolution)"},
-      {Opt::stride, "stride", "strides", "S[,S...]", "stride: one value for every spatial axis, or one per axis (default 1)"},
+      {Opt::deconv, "deconv", "", "",
+       "with --desc: the descriptor is for benchdnn's --deconv driver (a transposed convolution)"},
+      {Opt::stride, "stride", "strides", "S[,S...]",
+       "stride: one value for every spatial axis, or one per axis (default 1)"},
       {Opt::padding, "padding", "", "P[,P...]|same|valid",
-       "PyTorch padding on both sides of each axis (default 0); 'same' (stride 1) and 'valid' as in PyTorch"},
+       "PyTorch padding on both sides of each axis (default 0); 'same' (stride 1) and 'valid' as "
+       "in PyTorch"},
       {Opt::dilation, "dilation", "dilations", "D[,D...]", "dilation, 1 = none (default 1)"},
       {Opt::groups, "groups", "group", "G", "groups (default 1)"},
-      {Opt::output_padding, "output-padding", "", "A[,A...]", "transposed ops: extra output rows at the end (default 0)"},
-      {Opt::padding_mode, "padding-mode", "", "MODE", "PyTorch convolutions: zeros | reflect | replicate | circular (default zeros)"},
-      {Opt::auto_pad, "auto-pad", "", "MODE", "ONNX ops: NOTSET | SAME_UPPER | SAME_LOWER | VALID (default NOTSET)"},
-      {Opt::pads, "pads", "", "B...,E...", "ONNX ops: the begin values of every axis, then the end values (default 0; one value: all)"},
-      {Opt::output_shape, "output-shape", "", "O[,O...]", "onnx_conv_transpose: the spatial output shape (sets the padding; --pads are then ignored, as ONNX says)"},
-      {Opt::kernel_shape, "kernel-shape", "", "K[,K...]", "ONNX ops: checked against the weight's spatial shape"},
+      {Opt::output_padding, "output-padding", "", "A[,A...]",
+       "transposed ops: extra output rows at the end (default 0)"},
+      {Opt::padding_mode, "padding-mode", "", "MODE",
+       "PyTorch convolutions: zeros | reflect | replicate | circular (default zeros)"},
+      {Opt::auto_pad, "auto-pad", "", "MODE",
+       "ONNX ops: NOTSET | SAME_UPPER | SAME_LOWER | VALID (default NOTSET)"},
+      {Opt::pads, "pads", "", "B...,E...",
+       "ONNX ops: the begin values of every axis, then the end values (default 0; one value: all)"},
+      {Opt::output_shape, "output-shape", "", "O[,O...]",
+       "onnx_conv_transpose: the spatial output shape (sets the padding; --pads are then ignored, "
+       "as ONNX says)"},
+      {Opt::kernel_shape, "kernel-shape", "", "K[,K...]",
+       "ONNX ops: checked against the weight's spatial shape"},
       {Opt::input, "input", "", "X.npy",
        "the input x: (N, C_in, *spatial), or (C_in, *spatial) for the PyTorch ops; float16/32/64 "
        "(integer and bool arrays are converted to float64, with a note)"},
@@ -64,38 +75,57 @@ const std::vector<OptionSpec>& option_table() {
       {Opt::weight_shape, "weight-shape", "", "A,B,...", "the weight's shape, instead of --weight"},
       {Opt::candidate, "candidate", "", "Y.npy",
        "the output of the implementation under test; its dtype sets the default precision"},
-      {Opt::output, "output", "o", "FILE", "where to write the result (written to a temporary file and renamed; through a symbolic link; directly into a device, a FIFO or stdout, the report then on stderr)"},
-      {Opt::dtype, "dtype", "", "TYPE", "float32 | float64: the output's dtype (default float64 if any input is float64 or integer, else float32)"},
-      {Opt::transpose, "transpose", "", "", "write the transpose of the layer's matrix (the adjoint)"},
+      {Opt::output, "output", "o", "FILE",
+       "where to write the result (written to a temporary file and renamed; through a symbolic "
+       "link; directly into a device, a FIFO or stdout, the report then on stderr)"},
+      {Opt::dtype, "dtype", "", "TYPE",
+       "float32 | float64: the output's dtype (default float64 if any input is float64 or integer, "
+       "else float32)"},
+      {Opt::transpose, "transpose", "", "",
+       "write the transpose of the layer's matrix (the adjoint)"},
       {Opt::atol, "atol", "", "A", "absolute tolerance, replaces (n+1)*lambda"},
-      {Opt::rtol, "rtol", "", "R", "relative tolerance (times sum|w*x|), replaces (n+1)*eps + eps_out"},
+      {Opt::rtol, "rtol", "", "R",
+       "relative tolerance (times sum|w*x|), replaces (n+1)*eps + eps_out"},
       {Opt::precision, "precision", "", "P",
        "the precision the candidate summed in: float16 | bfloat16 | tfloat32 | float32 | float64 "
        "(default: the candidate's dtype)"},
       {Opt::blame, "blame", "", "N", "blame the N worst elements (default 5)"},
-      {Opt::blame_terms, "blame-terms", "", "N", "list the N largest terms of each blamed element (default 8)"},
+      {Opt::blame_terms, "blame-terms", "", "N",
+       "list the N largest terms of each blamed element (default 8)"},
       {Opt::weight_fill, "weight-fill", "", "ones|random[:SEED]",
-       "instead of --weight: every weight 1, or uniform in [-1, 1] from std::mt19937_64 seeded with SEED "
+       "instead of --weight: every weight 1, or uniform in [-1, 1] from std::mt19937_64 seeded "
+       "with SEED "
        "(default 0); the shape from --weight-shape or --desc"},
       {Opt::spectrum, "spectrum", "", "MODE",
-       "auto | dense | lanczos | largest: all singular values by a dense SVD, the largest and smallest "
-       "--count by Lanczos, or the largest only (default auto: dense when M has at most 2^22 entries "
+       "auto | dense | lanczos | largest: all singular values by a dense SVD, the largest and "
+       "smallest "
+       "--count by Lanczos, or the largest only (default auto: dense when M has at most 2^22 "
+       "entries "
        "and the SVD fits the memory limit)"},
-      {Opt::count, "count", "", "N", "Lanczos: how many of the largest and of the smallest singular values (default 3)"},
+      {Opt::count, "count", "", "N",
+       "Lanczos: how many of the largest and of the smallest singular values (default 3)"},
       {Opt::observed, "observed", "", "Y.npy",
-       "the layer's output to invert: (N, C_out, *o), or (C_out, *o) for an unbatched PyTorch layer"},
+       "the layer's output to invert: (N, C_out, *o), or (C_out, *o) for an unbatched PyTorch "
+       "layer"},
       {Opt::method, "method", "", "NAME",
-       "qr | cholesky | lsqr | lsmr (default qr): SuiteSparseQR, CHOLMOD, or the iterative LSQR / LSMR"},
-      {Opt::damp, "damp", "", "LAMBDA", "Tikhonov damping: minimize |M x - y|^2 + LAMBDA^2 |x|^2 (default 0)"},
-      {Opt::lsq_atol, "atol", "", "A", "lsqr/lsmr: stop when |M^T r - damp^2 x| <= A*|M|*|r| (default 1e-6; SciPy's atol)"},
-      {Opt::lsq_btol, "btol", "", "B", "lsqr/lsmr: stop when |r| <= B*|y| + atol*|M|*|x| (default 1e-6; SciPy's btol)"},
+       "qr | cholesky | lsqr | lsmr (default qr): SuiteSparseQR, CHOLMOD, or the iterative LSQR / "
+       "LSMR"},
+      {Opt::damp, "damp", "", "LAMBDA",
+       "Tikhonov damping: minimize |M x - y|^2 + LAMBDA^2 |x|^2 (default 0)"},
+      {Opt::lsq_atol, "atol", "", "A",
+       "lsqr/lsmr: stop when |M^T r - damp^2 x| <= A*|M|*|r| (default 1e-6; SciPy's atol)"},
+      {Opt::lsq_btol, "btol", "", "B",
+       "lsqr/lsmr: stop when |r| <= B*|y| + atol*|M|*|x| (default 1e-6; SciPy's btol)"},
       {Opt::conlim, "conlim", "", "C",
-       "lsqr/lsmr: stop when the estimate of cond([M; damp*I]) exceeds C (default 1e8; 0: no limit)"},
-      {Opt::max_iterations, "max-iterations", "", "N", "lsqr/lsmr: iterations per sample (default 2 * the number of unknowns)"},
+       "lsqr/lsmr: stop when the estimate of cond([M; damp*I]) exceeds C (default 1e8; 0: no "
+       "limit)"},
+      {Opt::max_iterations, "max-iterations", "", "N",
+       "lsqr/lsmr: iterations per sample (default 2 * the number of unknowns)"},
       {Opt::max_memory, "max-memory", "", "SIZE",
        "refuse a W (plus the arrays) above SIZE bytes: 512M, 16G, 2T or a percentage of the "
        "physical memory such as 80% (default 50%)"},
-      {Opt::json, "json", "", "", "write the result as JSON on stdout (errors too: {\"error\": ...})"},
+      {Opt::json, "json", "", "",
+       "write the result as JSON on stdout (errors too: {\"error\": ...})"},
       {Opt::help, "help", "h", "", "describe the command"},
   };
   return table;
@@ -136,7 +166,8 @@ Arguments parse_arguments(std::string_view command, const std::vector<std::strin
         inline_value = true;
       }
     } else {
-      throw UsageError("unexpected argument '" + arg + "' for " + where + " (options start with --)");
+      throw UsageError("unexpected argument '" + arg + "' for " + where +
+                       " (options start with --)");
     }
     const OptionSpec* spec = nullptr;
     for (const OptionSpec& s : option_table()) {
@@ -164,16 +195,19 @@ Arguments parse_arguments(std::string_view command, const std::vector<std::strin
     }
     const std::string shown = name.size() == 1 ? "-" + name : "--" + name;
     if (std::find(allowed.begin(), allowed.end(), spec->id) == allowed.end()) {
-      throw UsageError("option " + shown + " does not apply to " + where + "; see convmat " + std::string(command) + " --help");
+      throw UsageError("option " + shown + " does not apply to " + where + "; see convmat " +
+                       std::string(command) + " --help");
     }
     if (a.has(spec->id)) throw UsageError("option " + option_name(spec->id) + " is given twice");
     if (spec->metavar.empty()) {
       if (inline_value) throw UsageError("option " + shown + " takes no value, got '" + arg + "'");
     } else if (!inline_value) {
-      if (i + 1 >= args.size()) throw UsageError("option " + shown + " needs a value (" + std::string(spec->metavar) + ")");
+      if (i + 1 >= args.size())
+        throw UsageError("option " + shown + " needs a value (" + std::string(spec->metavar) + ")");
       value = args[++i];
       if (value.size() > 2 && value.compare(0, 2, "--") == 0) {
-        throw UsageError("option " + shown + " needs a value (" + std::string(spec->metavar) + "), got the option '" + value + "'");
+        throw UsageError("option " + shown + " needs a value (" + std::string(spec->metavar) +
+                         "), got the option '" + value + "'");
       }
     }
     a.values[spec->id] = value;
@@ -206,18 +240,22 @@ bool parse_integer(std::string_view s, Index& out) {
 
 Dims parse_dims(Opt o, const std::string& text) {
   std::string_view s = text;
-  if (s.size() >= 2 && ((s.front() == '(' && s.back() == ')') || (s.front() == '[' && s.back() == ']'))) {
+  if (s.size() >= 2 &&
+      ((s.front() == '(' && s.back() == ')') || (s.front() == '[' && s.back() == ']'))) {
     s = s.substr(1, s.size() - 2);
   }
   Dims d;
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = s.find(',', start);
-    const std::string_view item = s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view item =
+        s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     Index v = 0;
     if (!parse_integer(item, v)) {
-      throw UsageError(option_name(o) + ": expected integers (at most 2147483647 in magnitude) separated by commas, got '" +
-                       text + "'");
+      throw UsageError(
+          option_name(o) +
+          ": expected integers (at most 2147483647 in magnitude) separated by commas, got '" +
+          text + "'");
     }
     d.push_back(v);
     if (d.size() > 16) throw UsageError(option_name(o) + ": more than 16 values in '" + text + "'");
@@ -229,7 +267,8 @@ Dims parse_dims(Opt o, const std::string& text) {
 
 Index parse_index(Opt o, const std::string& text) {
   Index v = 0;
-  if (!parse_integer(text, v)) throw UsageError(option_name(o) + ": expected an integer, got '" + text + "'");
+  if (!parse_integer(text, v))
+    throw UsageError(option_name(o) + ": expected an integer, got '" + text + "'");
   return v;
 }
 
@@ -237,7 +276,8 @@ double parse_nonnegative(Opt o, const std::string& text) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v) || v < 0) {
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v) ||
+      v < 0) {
     throw UsageError(option_name(o) + ": expected a finite number >= 0, got '" + text + "'");
   }
   return v;
@@ -257,11 +297,13 @@ std::uint64_t parse_bytes(Opt o, const std::string& text, std::uint64_t physical
     const std::string units = "KMGT";
     const std::size_t k = unit.empty() ? std::string::npos : units.find(unit[0]);
     const std::string rest = k == std::string::npos ? unit : unit.substr(1);
-    if (k != std::string::npos && (rest.empty() || rest == "B" || rest == "iB")) scale = std::ldexp(1.0, 10 * static_cast<int>(k + 1));
+    if (k != std::string::npos && (rest.empty() || rest == "B" || rest == "iB"))
+      scale = std::ldexp(1.0, 10 * static_cast<int>(k + 1));
   }
-  if (text.empty() || end == text.c_str() || errno == ERANGE || !std::isfinite(v) || v <= 0 || scale == 0 ||
-      v * scale >= 1.8e19) {
-    throw UsageError(option_name(o) + ": expected a size such as 512M, 16G, 1.5GiB or 75%, got '" + text + "'");
+  if (text.empty() || end == text.c_str() || errno == ERANGE || !std::isfinite(v) || v <= 0 ||
+      scale == 0 || v * scale >= 1.8e19) {
+    throw UsageError(option_name(o) + ": expected a size such as 512M, 16G, 1.5GiB or 75%, got '" +
+                     text + "'");
   }
   return static_cast<std::uint64_t>(v * scale);
 }
@@ -279,15 +321,15 @@ struct OpInfo {
 };
 
 constexpr OpInfo ops[] = {
-    {"conv1d", false, false, 1},           {"conv2d", false, false, 2},
-    {"conv3d", false, false, 3},           {"conv_transpose1d", false, true, 1},
-    {"conv_transpose2d", false, true, 2},  {"conv_transpose3d", false, true, 3},
-    {"onnx_conv", true, false, 0},         {"onnx_conv_transpose", true, true, 0},
+    {"conv1d", false, false, 1},          {"conv2d", false, false, 2},
+    {"conv3d", false, false, 3},          {"conv_transpose1d", false, true, 1},
+    {"conv_transpose2d", false, true, 2}, {"conv_transpose3d", false, true, 3},
+    {"onnx_conv", true, false, 0},        {"onnx_conv_transpose", true, true, 0},
 };
 
-const std::vector<Opt> layer_flags{Opt::stride,       Opt::padding,   Opt::dilation,    Opt::groups,
-                                   Opt::output_padding, Opt::padding_mode, Opt::auto_pad, Opt::pads,
-                                   Opt::output_shape, Opt::kernel_shape};
+const std::vector<Opt> layer_flags{
+    Opt::stride,       Opt::padding,  Opt::dilation, Opt::groups,       Opt::output_padding,
+    Opt::padding_mode, Opt::auto_pad, Opt::pads,     Opt::output_shape, Opt::kernel_shape};
 
 Dims batched_shape(const LayerCall& call, const Dims& sample) {
   Dims d;
@@ -300,11 +342,15 @@ Dims batched_shape(const LayerCall& call, const Dims& sample) {
 
 LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>& input_shape,
                                const std::optional<Dims>& weight_shape) {
-  LayerDescription out{LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}};
+  LayerDescription out{
+      LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}};
   if (args.has(Opt::desc)) {
-    if (args.has(Opt::op)) throw UsageError("give the layer either as --op with its options or as --desc, not both");
+    if (args.has(Opt::op))
+      throw UsageError("give the layer either as --op with its options or as --desc, not both");
     for (Opt o : layer_flags) {
-      if (args.has(o)) throw UsageError(option_name(o) + " cannot be combined with --desc (the descriptor holds the whole layer)");
+      if (args.has(o))
+        throw UsageError(option_name(o) +
+                         " cannot be combined with --desc (the descriptor holds the whole layer)");
     }
     const ConvKind kind = args.has(Opt::deconv) ? ConvKind::transposed : ConvKind::convolution;
     BenchdnnDescriptor d = parse_benchdnn_descriptor(args.get(Opt::desc), kind);
@@ -319,49 +365,59 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
       const bool batched = s.size() == sample.size() + 1 && Dims(s.begin() + 1, s.end()) == sample;
       const bool unbatched = s == sample;
       if (!batched && !unbatched) {
-        throw UsageError("the input's shape " + list(s) + " does not fit the descriptor, which needs (N, " +
-                         list(sample).substr(1));
+        throw UsageError("the input's shape " + list(s) +
+                         " does not fit the descriptor, which needs (N, " + list(sample).substr(1));
       }
       out.call.batched = batched;
       out.call.batch = batched ? s[0] : 1;
       if (batched && d.minibatch_given && s[0] != d.minibatch) {
-        throw UsageError("the input's batch " + std::to_string(s[0]) + " differs from the descriptor's mb" +
-                         std::to_string(d.minibatch));
+        throw UsageError("the input's batch " + std::to_string(s[0]) +
+                         " differs from the descriptor's mb" + std::to_string(d.minibatch));
       }
     }
     if (weight_shape && *weight_shape != spec.weight_shape()) {
-      throw UsageError("the weight's shape " + list(*weight_shape) + " does not fit the descriptor, which needs " +
-                       list(spec.weight_shape()) + " (PyTorch's layout" +
-                       (kind == ConvKind::transposed ? ": (C_in, C_out/groups, *k)" : ": (C_out, C_in/groups, *k)") + ")");
+      throw UsageError("the weight's shape " + list(*weight_shape) +
+                       " does not fit the descriptor, which needs " + list(spec.weight_shape()) +
+                       " (PyTorch's layout" +
+                       (kind == ConvKind::transposed ? ": (C_in, C_out/groups, *k)"
+                                                     : ": (C_out, C_in/groups, *k)") +
+                       ")");
     }
     out.descriptor = std::move(d);
   } else {
     if (args.has(Opt::deconv)) throw UsageError("--deconv goes with --desc");
-    if (!args.has(Opt::op)) throw UsageError("describe the layer with --op NAME (and its options) or --desc DESCRIPTOR");
+    if (!args.has(Opt::op))
+      throw UsageError("describe the layer with --op NAME (and its options) or --desc DESCRIPTOR");
     const std::string& name = args.get(Opt::op);
     const OpInfo* info = nullptr;
     for (const OpInfo& o : ops) {
       if (o.name == name) info = &o;
     }
     if (!info) {
-      throw UsageError("--op: unknown op '" + name + "'; expected conv1d, conv2d, conv3d, conv_transpose1d, "
+      throw UsageError("--op: unknown op '" + name +
+                       "'; expected conv1d, conv2d, conv3d, conv_transpose1d, "
                        "conv_transpose2d, conv_transpose3d, onnx_conv or onnx_conv_transpose");
     }
     if (!input_shape || !weight_shape) {
-      throw UsageError(std::string("--op ") + name + " needs the input's and the weight's shapes: give " +
-                       (input_shape ? "" : "--input (or --input-shape)") + (!input_shape && !weight_shape ? " and " : "") +
+      throw UsageError(std::string("--op ") + name +
+                       " needs the input's and the weight's shapes: give " +
+                       (input_shape ? "" : "--input (or --input-shape)") +
+                       (!input_shape && !weight_shape ? " and " : "") +
                        (weight_shape ? "" : "--weight (or --weight-shape)"));
     }
     out.op = name;
     if (!info->onnx) {
       for (Opt o : {Opt::auto_pad, Opt::pads, Opt::output_shape, Opt::kernel_shape}) {
-        if (args.has(o)) throw UsageError(option_name(o) + " is an ONNX attribute; " + name + " takes PyTorch's arguments (--padding)");
+        if (args.has(o))
+          throw UsageError(option_name(o) + " is an ONNX attribute; " + name +
+                           " takes PyTorch's arguments (--padding)");
       }
       TorchConvArgs t;
       if (args.has(Opt::stride)) t.stride = parse_dims(Opt::stride, args.get(Opt::stride));
       if (args.has(Opt::dilation)) t.dilation = parse_dims(Opt::dilation, args.get(Opt::dilation));
       if (args.has(Opt::groups)) t.groups = parse_index(Opt::groups, args.get(Opt::groups));
-      if (args.has(Opt::output_padding)) t.output_padding = parse_dims(Opt::output_padding, args.get(Opt::output_padding));
+      if (args.has(Opt::output_padding))
+        t.output_padding = parse_dims(Opt::output_padding, args.get(Opt::output_padding));
       if (args.has(Opt::padding)) {
         const std::string& p = args.get(Opt::padding);
         if (!p.empty() && p.find_first_of("0123456789") == std::string::npos) {
@@ -370,12 +426,16 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
           t.padding = parse_dims(Opt::padding, p);
         }
       }
-      if (args.has(Opt::padding_mode)) t.padding_mode = padding_mode_from_string(args.get(Opt::padding_mode));
+      if (args.has(Opt::padding_mode))
+        t.padding_mode = padding_mode_from_string(args.get(Opt::padding_mode));
       out.call = info->transposed ? torch_conv_transpose(*input_shape, *weight_shape, t, info->rank)
                                   : torch_conv(*input_shape, *weight_shape, t, info->rank);
     } else {
-      if (args.has(Opt::padding)) throw UsageError("--padding is PyTorch's; " + name + " takes --pads B...,E... or --auto-pad");
-      if (args.has(Opt::padding_mode)) throw UsageError("--padding-mode is PyTorch's; ONNX pads with zeros");
+      if (args.has(Opt::padding))
+        throw UsageError("--padding is PyTorch's; " + name +
+                         " takes --pads B...,E... or --auto-pad");
+      if (args.has(Opt::padding_mode))
+        throw UsageError("--padding-mode is PyTorch's; ONNX pads with zeros");
       // ONNX wants one value per axis (pads: two); a single value is spread over them here, as
       // for the PyTorch ops. The rules themselves stay in onnx_conv / onnx_conv_transpose.
       const std::size_t rank = input_shape->size() > 2 ? input_shape->size() - 2 : 1;
@@ -392,7 +452,8 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
       if (args.has(Opt::auto_pad)) a.auto_pad = args.get(Opt::auto_pad);
       if (args.has(Opt::kernel_shape)) a.kernel_shape = per_axis(Opt::kernel_shape, rank);
       if (args.has(Opt::output_padding)) a.output_padding = per_axis(Opt::output_padding, rank);
-      if (args.has(Opt::output_shape)) a.output_shape = parse_dims(Opt::output_shape, args.get(Opt::output_shape));
+      if (args.has(Opt::output_shape))
+        a.output_shape = parse_dims(Opt::output_shape, args.get(Opt::output_shape));
       out.call = info->transposed ? onnx_conv_transpose(*input_shape, *weight_shape, a)
                                   : onnx_conv(*input_shape, *weight_shape, a);
     }

@@ -14,20 +14,52 @@
 #include <string_view>
 #include <vector>
 
-#include "convmat/oracle/benchdnn_descriptor.hpp"
 #include "convmat/core/layer_args.hpp"
+#include "convmat/oracle/benchdnn_descriptor.hpp"
 
 namespace convmat::cli {
 
 enum class Opt {
-  op, desc, deconv, stride, padding, dilation, groups, output_padding, padding_mode, auto_pad,
-  pads, output_shape, kernel_shape,
-  input, weight, bias, input_shape, weight_shape, candidate,
-  output, dtype, transpose,
-  atol, rtol, precision, blame, blame_terms,
-  weight_fill, spectrum, count,
-  observed, method, damp, lsq_atol, lsq_btol, conlim, max_iterations,
-  max_memory, json, help,
+  op,
+  desc,
+  deconv,
+  stride,
+  padding,
+  dilation,
+  groups,
+  output_padding,
+  padding_mode,
+  auto_pad,
+  pads,
+  output_shape,
+  kernel_shape,
+  input,
+  weight,
+  bias,
+  input_shape,
+  weight_shape,
+  candidate,
+  output,
+  dtype,
+  transpose,
+  atol,
+  rtol,
+  precision,
+  blame,
+  blame_terms,
+  weight_fill,
+  spectrum,
+  count,
+  observed,
+  method,
+  damp,
+  lsq_atol,
+  lsq_btol,
+  conlim,
+  max_iterations,
+  max_memory,
+  json,
+  help,
 };
 
 struct OptionSpec {

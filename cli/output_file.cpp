@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -53,7 +53,8 @@ void watch(const std::string& temp) {
 void unwatch() {
   pending = 0;
   if (!watching) return;
-  for (std::size_t i = 0; i < std::size(watched); ++i) ::sigaction(watched[i], &previous[i], nullptr);
+  for (std::size_t i = 0; i < std::size(watched); ++i)
+    ::sigaction(watched[i], &previous[i], nullptr);
   watching = false;
 }
 
@@ -74,7 +75,8 @@ std::string link_target(const std::string& link) {
   if (n <= 0) return link;
   std::string target(buffer.data(), static_cast<std::size_t>(n));
   const auto slash = link.rfind('/');
-  if (target.front() != '/' && slash != std::string::npos) target = link.substr(0, slash + 1) + target;
+  if (target.front() != '/' && slash != std::string::npos)
+    target = link.substr(0, slash + 1) + target;
   return target;
 }
 
@@ -108,7 +110,7 @@ AtomicOutput::AtomicOutput(std::string target) : target_(std::move(target)) {
     char resolved[PATH_MAX];
     if (::realpath(target_.c_str(), resolved) != nullptr) destination = resolved;
     mode_ = st.st_mode & 07777;  // the replaced file keeps its permissions
-  } else if (struct stat l {}; ::lstat(target_.c_str(), &l) == 0 && S_ISLNK(l.st_mode)) {
+  } else if (struct stat l{}; ::lstat(target_.c_str(), &l) == 0 && S_ISLNK(l.st_mode)) {
     destination = link_target(target_);  // a dangling link: create the file it names
   }
   std::vector<char> name(destination.begin(), destination.end());

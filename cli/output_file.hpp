@@ -19,7 +19,7 @@ namespace convmat::cli {
 class AtomicOutput {
  public:
   explicit AtomicOutput(std::string target);  // throws std::invalid_argument naming the target
-  ~AtomicOutput();                             // removes the temporary file unless committed
+  ~AtomicOutput();                            // removes the temporary file unless committed
   AtomicOutput(const AtomicOutput&) = delete;
   AtomicOutput& operator=(const AtomicOutput&) = delete;
 

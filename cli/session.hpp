@@ -49,12 +49,14 @@ std::optional<NpyInput> npy_input(const Arguments& args, Opt option);  // nullop
 
 // The output dtype: --dtype, else float64 when any of `inputs` is float64 or integer, else
 // float32. Returns true for float32.
-bool float32_output(const Arguments& args, std::initializer_list<const std::optional<NpyInput>*> inputs);
+bool float32_output(const Arguments& args,
+                    std::initializer_list<const std::optional<NpyInput>*> inputs);
 
 // The layer from the options and the input/weight shapes (from the headers or the --*-shape
 // options); checks the bias's shape.
 LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>& input,
-                            const std::optional<NpyInput>& weight, const std::optional<NpyInput>& bias);
+                            const std::optional<NpyInput>& weight,
+                            const std::optional<NpyInput>& bias);
 
 // Writes the command's JSON (with a final newline) to ctx.out.
 class JsonWriter;

@@ -6,10 +6,10 @@
 
 #include <Eigen/Core>
 #include <boost/test/unit_test.hpp>
-#include <string>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"

@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (args.size() > 64) return 0;
   bool names_a_file = false;  // or sets the memory limit, which the target fixes
   for (const std::string& a : args) {
-    for (const std::string f : {"--input", "--weight", "--bias", "--candidate", "--observed", "--output", "-o", "--max-memory"}) {
+    for (const std::string f : {"--input", "--weight", "--bias", "--candidate", "--observed",
+                                "--output", "-o", "--max-memory"}) {
       if (a == f || a.compare(0, f.size() + 1, f + "=") == 0) names_a_file = true;
     }
   }
@@ -41,19 +42,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<convmat::cli::Opt> allowed = c.options;
     allowed.push_back(convmat::cli::Opt::help);
     try {
-      convmat::cli::parse_arguments(c.name, std::vector<std::string>(args.begin() + 1, args.end()), allowed);
+      convmat::cli::parse_arguments(c.name, std::vector<std::string>(args.begin() + 1, args.end()),
+                                    allowed);
     } catch (const convmat::cli::UsageError&) {
     }
   }
-  if (names_a_file || !(args[0] == "shape" || args[0] == "matrix" || args[0] == "analyze" || args[0] == "--help")) return 0;
+  if (names_a_file ||
+      !(args[0] == "shape" || args[0] == "matrix" || args[0] == "analyze" || args[0] == "--help"))
+    return 0;
   if (args[0] == "matrix") {
     args.push_back("--max-memory");
     args.push_back("64M");  // matrix builds W only when it prints it (at most 100 x 100)
   }
   if (args[0] == "analyze") {
     args.push_back("--max-memory");
-    args.push_back("256K");  // keeps W, the dense SVD (64 bytes per entry) and Lanczos small: the
-                             // sanitized build runs Eigen and Spectra about 100x slower than Release
+    args.push_back(
+        "256K");  // keeps W, the dense SVD (64 bytes per entry) and Lanczos small: the
+                  // sanitized build runs Eigen and Spectra about 100x slower than Release
   }
   std::ostringstream out, err;
   convmat::cli::run_cli(args, out, err);

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string again = convmat::cli::npy_bytes(a.header.shape, a.data.data(), false);
   const convmat::cli::NpyArray b = convmat::cli::parse_npy(again, "again.npy");
   if (b.header.shape != a.header.shape || b.data.size() != a.data.size() ||
-      (!a.data.empty() && std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(double)) != 0)) {
+      (!a.data.empty() &&
+       std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(double)) != 0)) {
     std::abort();
   }
   return 0;

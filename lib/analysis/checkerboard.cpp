@@ -129,7 +129,8 @@ Checkerboard checkerboard(const ConvSpec& spec, const Scalar* weight) {
       total += v;
     });
     const double mean = total / static_cast<double>(c.interior_positions);
-    c.weight_amplitude.push_back(c.interior_positions == 0 ? std::nan("") : (hi - lo) / std::abs(mean));
+    c.weight_amplitude.push_back(c.interior_positions == 0 ? std::nan("")
+                                                           : (hi - lo) / std::abs(mean));
   }
   return c;
 }

@@ -36,8 +36,8 @@ bool divide_and_conquer(const Eigen::MatrixXd& a, char job, DenseSvd& r, double*
           iwork.data(), &info, 1);
   lwork = static_cast<int>(query);
   std::vector<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  dgesdd_(&job, &m, &n, work_a.data(), &m, r.values.data(), u, &ldu, vt, &ldvt, work.data(),
-          &lwork, iwork.data(), &info, 1);
+  dgesdd_(&job, &m, &n, work_a.data(), &m, r.values.data(), u, &ldu, vt, &ldvt, work.data(), &lwork,
+          iwork.data(), &info, 1);
   if (info < 0) throw std::logic_error("dgesdd: invalid argument " + std::to_string(-info));
   return info == 0;
 }
@@ -52,7 +52,8 @@ DenseSvd dense_svd(Eigen::MatrixXd a, bool vectors) {
   if (a.rows() > std::numeric_limits<int>::max() || a.cols() > std::numeric_limits<int>::max()) {
     throw std::invalid_argument("dense_svd: the matrix is too large for LAPACK's 32-bit sizes");
   }
-  const int m = static_cast<int>(a.rows()), n = static_cast<int>(a.cols()), kk = static_cast<int>(k);
+  const int m = static_cast<int>(a.rows()), n = static_cast<int>(a.cols()),
+            kk = static_cast<int>(k);
   const char job = vectors ? 'S' : 'N';  // 'S': the min(m, n) leading singular vectors
   if (vectors) {
     r.u.resize(m, k);

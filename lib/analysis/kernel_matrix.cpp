@@ -10,8 +10,8 @@
 namespace convmat {
 
 template <class Scalar>
-typename CsrMatrix<Scalar>::RowMajorEigen kernel_matrix(const ConvPattern& pattern,
-                                                        const Scalar* x, Index batch) {
+typename CsrMatrix<Scalar>::RowMajorEigen kernel_matrix(const ConvPattern& pattern, const Scalar* x,
+                                                        Index batch) {
   const ConvSpec& spec = pattern.spec();
   if (x == nullptr) throw std::invalid_argument("kernel_matrix needs an input tensor");
   if (batch < 1) {
@@ -45,13 +45,14 @@ typename CsrMatrix<Scalar>::RowMajorEigen kernel_matrix(const ConvPattern& patte
 }
 
 template <class Scalar>
-KernelEstimate estimate_kernel(const ConvSpec& spec, const Scalar* x, const Scalar* y, Index batch) {
+KernelEstimate estimate_kernel(const ConvSpec& spec, const Scalar* x, const Scalar* y,
+                               Index batch) {
   if (y == nullptr) throw std::invalid_argument("estimate_kernel needs an output tensor");
   const auto a = kernel_matrix(spec, x, batch);
   check_dense_size("estimate_kernel", a.rows(), a.cols());
   const Eigen::MatrixXd dense = Eigen::MatrixXd(a.template cast<double>());
-  const Eigen::VectorXd b =
-      Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(y, a.rows()).template cast<double>();
+  const Eigen::VectorXd b = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(y, a.rows())
+                                .template cast<double>();
   Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(dense);
   // Eigen's default threshold is ε·size relative to the largest pivot; state it explicitly.
   const double eps = std::numeric_limits<double>::epsilon();
@@ -66,9 +67,12 @@ KernelEstimate estimate_kernel(const ConvSpec& spec, const Scalar* x, const Scal
   return e;
 }
 
-template CsrMatrix<float>::RowMajorEigen kernel_matrix<float>(const ConvPattern&, const float*, Index);
-template CsrMatrix<double>::RowMajorEigen kernel_matrix<double>(const ConvPattern&, const double*, Index);
+template CsrMatrix<float>::RowMajorEigen kernel_matrix<float>(const ConvPattern&, const float*,
+                                                              Index);
+template CsrMatrix<double>::RowMajorEigen kernel_matrix<double>(const ConvPattern&, const double*,
+                                                                Index);
 template KernelEstimate estimate_kernel<float>(const ConvSpec&, const float*, const float*, Index);
-template KernelEstimate estimate_kernel<double>(const ConvSpec&, const double*, const double*, Index);
+template KernelEstimate estimate_kernel<double>(const ConvSpec&, const double*, const double*,
+                                                Index);
 
 }  // namespace convmat

@@ -13,8 +13,9 @@ Dims per_axis(const Dims& v, std::size_t rank, Index fill, const char* function,
   if (v.size() != rank) {
     throw std::invalid_argument(std::string(function) + ": " + name +
                                 " must have one entry (for every dimension) or one per spatial "
-                                "dimension (" + std::to_string(rank) + "), got " +
-                                std::to_string(v.size()) + " entries");
+                                "dimension (" +
+                                std::to_string(rank) + "), got " + std::to_string(v.size()) +
+                                " entries");
   }
   return v;
 }
@@ -64,8 +65,8 @@ Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> kronecker(
 
   const Index rows = channels * a[0]->rows * a[1]->rows * a[2]->rows;
   const Index cols = channels * a[0]->cols * a[1]->cols * a[2]->cols;
-  const Index nnz = channels * static_cast<Index>(a[0]->col.size() * a[1]->col.size() *
-                                                  a[2]->col.size());
+  const Index nnz =
+      channels * static_cast<Index>(a[0]->col.size() * a[1]->col.size() * a[2]->col.size());
   constexpr Index int_max = std::numeric_limits<int>::max();
   if (rows > int_max || cols > int_max || nnz > int_max) {
     throw std::length_error("kronecker: " + std::to_string(rows) + "x" + std::to_string(cols) +
@@ -101,8 +102,8 @@ Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> kronecker(
     }
   }
   using Matrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int>;
-  return Matrix(Eigen::Map<const Matrix>(rows, cols, static_cast<Index>(inner.size()),
-                                         outer.data(), inner.data(), values.data()));
+  return Matrix(Eigen::Map<const Matrix>(rows, cols, static_cast<Index>(inner.size()), outer.data(),
+                                         inner.data(), values.data()));
 }
 
 template struct KroneckerFactor<float>;

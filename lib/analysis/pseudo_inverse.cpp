@@ -7,9 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "../solve/lsq_common.hpp"
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/detail/dense_svd.hpp"
-#include "../solve/lsq_common.hpp"
 
 namespace convmat {
 
@@ -117,7 +117,8 @@ TransposeVersusInverse transpose_versus_inverse(const ConvMatrix<Scalar>& layer,
                                                 const Eigen::VectorXd& x,
                                                 std::optional<double> rank_tolerance,
                                                 std::optional<double> orthogonality_tolerance) {
-  return transpose_versus_inverse(checked_layer_matrix(layer), x, rank_tolerance, orthogonality_tolerance);
+  return transpose_versus_inverse(checked_layer_matrix(layer), x, rank_tolerance,
+                                  orthogonality_tolerance);
 }
 
 template <class Scalar>
@@ -125,10 +126,14 @@ TransposeVersusInverse transpose_versus_inverse(const ConvMatrix<Scalar>& layer)
   return transpose_versus_inverse(checked_layer_matrix(layer));
 }
 
-template TransposeVersusInverse transpose_versus_inverse<float>(
-    const ConvMatrix<float>&, const Eigen::VectorXd&, std::optional<double>, std::optional<double>);
-template TransposeVersusInverse transpose_versus_inverse<double>(
-    const ConvMatrix<double>&, const Eigen::VectorXd&, std::optional<double>, std::optional<double>);
+template TransposeVersusInverse transpose_versus_inverse<float>(const ConvMatrix<float>&,
+                                                                const Eigen::VectorXd&,
+                                                                std::optional<double>,
+                                                                std::optional<double>);
+template TransposeVersusInverse transpose_versus_inverse<double>(const ConvMatrix<double>&,
+                                                                 const Eigen::VectorXd&,
+                                                                 std::optional<double>,
+                                                                 std::optional<double>);
 template TransposeVersusInverse transpose_versus_inverse<float>(const ConvMatrix<float>&);
 template TransposeVersusInverse transpose_versus_inverse<double>(const ConvMatrix<double>&);
 

@@ -1,9 +1,9 @@
 #include "convmat/analysis/spectrum.hpp"
 
-#include <Eigen/Dense>
-#include <Eigen/SparseCholesky>
 #include <Spectra/SymEigsShiftSolver.h>
 #include <Spectra/SymEigsSolver.h>
+#include <Eigen/Dense>
+#include <Eigen/SparseCholesky>
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -12,9 +12,9 @@
 #include <string>
 #include <unsupported/Eigen/FFT>
 
+#include "../solve/lsq_common.hpp"
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/detail/dense_svd.hpp"
-#include "../solve/lsq_common.hpp"
 
 namespace convmat {
 
@@ -86,19 +86,23 @@ SpectrumStatus status_of(Spectra::CompInfo info) {
 // The Lanczos basis size after checking the options against the Gram size n.
 Index checked_subspace(const char* function, const PartialSpectrumOptions& o, Index n) {
   if (o.count < 1 || o.count >= n) {
-    throw std::invalid_argument(std::string(function) + ": count must satisfy 1 <= count < min(rows, cols) = " +
-                                std::to_string(n) + ", got count = " + std::to_string(o.count) +
-                                " (singular_values gives all of them)");
+    throw std::invalid_argument(
+        std::string(function) +
+        ": count must satisfy 1 <= count < min(rows, cols) = " + std::to_string(n) +
+        ", got count = " + std::to_string(o.count) + " (singular_values gives all of them)");
   }
-  const Index ncv = o.subspace == 0 ? std::min(n, std::max<Index>(2 * o.count + 1, 20)) : o.subspace;
+  const Index ncv =
+      o.subspace == 0 ? std::min(n, std::max<Index>(2 * o.count + 1, 20)) : o.subspace;
   if (ncv <= o.count || ncv > n) {
-    throw std::invalid_argument(std::string(function) + ": subspace must satisfy count < subspace <= min(rows, cols) = " +
-                                std::to_string(n) + ", got subspace = " + std::to_string(ncv) +
-                                " with count = " + std::to_string(o.count));
+    throw std::invalid_argument(
+        std::string(function) +
+        ": subspace must satisfy count < subspace <= min(rows, cols) = " + std::to_string(n) +
+        ", got subspace = " + std::to_string(ncv) + " with count = " + std::to_string(o.count));
   }
   if (o.max_iterations < 1 || !(o.tolerance > 0)) {
-    throw std::invalid_argument(std::string(function) + ": max_iterations must be >= 1 and tolerance > 0, got " +
-                                std::to_string(o.max_iterations) + " and " + std::to_string(o.tolerance));
+    throw std::invalid_argument(
+        std::string(function) + ": max_iterations must be >= 1 and tolerance > 0, got " +
+        std::to_string(o.max_iterations) + " and " + std::to_string(o.tolerance));
   }
   return ncv;
 }
@@ -211,7 +215,8 @@ PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
   double norm1 = 0;
   for (Index j = 0; j < g.outerSize(); ++j) {
     double column = 0;
-    for (Eigen::SparseMatrix<double>::InnerIterator it(g, j); it; ++it) column += std::abs(it.value());
+    for (Eigen::SparseMatrix<double>::InnerIterator it(g, j); it; ++it)
+      column += std::abs(it.value());
     norm1 = std::max(norm1, column);
   }
   GramShiftInvert op(std::move(g));
@@ -311,7 +316,8 @@ CircularSpectrum circular_singular_values(const ConvSpec& spec, const Scalar* we
         if (start / step % len != 0) continue;
         for (Index j = 0; j < len; ++j) line[static_cast<std::size_t>(j)] = hp[start + j * step];
         fft.fwd(transformed, line);
-        for (Index j = 0; j < len; ++j) hp[start + j * step] = transformed[static_cast<std::size_t>(j)];
+        for (Index j = 0; j < len; ++j)
+          hp[start + j * step] = transformed[static_cast<std::size_t>(j)];
       }
     }
   }
@@ -338,10 +344,14 @@ template SparseMatrixd layer_matrix<float>(const ConvMatrix<float>&);
 template SparseMatrixd layer_matrix<double>(const ConvMatrix<double>&);
 template SingularValues singular_values<float>(const ConvMatrix<float>&, std::optional<double>);
 template SingularValues singular_values<double>(const ConvMatrix<double>&, std::optional<double>);
-template PartialSingularValues largest_singular_values<float>(const ConvMatrix<float>&, const PartialSpectrumOptions&);
-template PartialSingularValues largest_singular_values<double>(const ConvMatrix<double>&, const PartialSpectrumOptions&);
-template PartialSingularValues smallest_singular_values<float>(const ConvMatrix<float>&, const PartialSpectrumOptions&);
-template PartialSingularValues smallest_singular_values<double>(const ConvMatrix<double>&, const PartialSpectrumOptions&);
+template PartialSingularValues largest_singular_values<float>(const ConvMatrix<float>&,
+                                                              const PartialSpectrumOptions&);
+template PartialSingularValues largest_singular_values<double>(const ConvMatrix<double>&,
+                                                               const PartialSpectrumOptions&);
+template PartialSingularValues smallest_singular_values<float>(const ConvMatrix<float>&,
+                                                               const PartialSpectrumOptions&);
+template PartialSingularValues smallest_singular_values<double>(const ConvMatrix<double>&,
+                                                                const PartialSpectrumOptions&);
 template CircularSpectrum circular_singular_values<float>(const ConvSpec&, const float*);
 template CircularSpectrum circular_singular_values<double>(const ConvSpec&, const double*);
 

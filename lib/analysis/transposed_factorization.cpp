@@ -3,8 +3,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "convmat/core/conv_matrix.hpp"
 #include "convmat/analysis/detail/kronecker.hpp"
+#include "convmat/core/conv_matrix.hpp"
 
 namespace convmat {
 
@@ -25,7 +25,8 @@ std::size_t checked_rank(const char* function, const Dims& size) {
   }
   for (std::size_t a = 0; a < size.size(); ++a) {
     if (size[a] < 1) {
-      throw std::invalid_argument(std::string(function) + ": size must be >= 1 in every dimension, got size[" +
+      throw std::invalid_argument(std::string(function) +
+                                  ": size must be >= 1 in every dimension, got size[" +
                                   std::to_string(a) + "] = " + std::to_string(size[a]));
     }
   }
@@ -44,7 +45,8 @@ typename CsrMatrix<Scalar>::RowMajorEigen zero_insertion_matrix(Index channels, 
   std::vector<detail::KroneckerFactor<Scalar>> axes;
   for (std::size_t a = 0; a < rank; ++a) {
     if (s[a] < 1) {
-      throw std::invalid_argument(std::string(fn) + ": stride must be >= 1 in every dimension, got stride[" +
+      throw std::invalid_argument(std::string(fn) +
+                                  ": stride must be >= 1 in every dimension, got stride[" +
                                   std::to_string(a) + "] = " + std::to_string(s[a]));
     }
     detail::KroneckerFactor<Scalar> z(size[a]);
@@ -70,10 +72,10 @@ typename CsrMatrix<Scalar>::RowMajorEigen zero_padding_matrix(Index channels, co
   for (std::size_t a = 0; a < rank; ++a) {
     const Index padded = size[a] + b[a] + e[a];
     if (padded < 1) {
-      throw std::invalid_argument(std::string(fn) + ": the padded size must be >= 1, got size[" +
-                                  std::to_string(a) + "] + pad_begin + pad_end = " +
-                                  std::to_string(size[a]) + " + " + std::to_string(b[a]) + " + " +
-                                  std::to_string(e[a]) + " = " + std::to_string(padded));
+      throw std::invalid_argument(
+          std::string(fn) + ": the padded size must be >= 1, got size[" + std::to_string(a) +
+          "] + pad_begin + pad_end = " + std::to_string(size[a]) + " + " + std::to_string(b[a]) +
+          " + " + std::to_string(e[a]) + " = " + std::to_string(padded));
     }
     detail::KroneckerFactor<Scalar> p(size[a]);
     for (Index r = 0; r < padded; ++r) {
@@ -150,11 +152,11 @@ TransposedAsConvolution<Scalar> transposed_as_convolution(const ConvSpec& t, con
                                          std::move(m)};
 }
 
-#define CONVMAT_INSTANTIATE(S)                                                                   \
+#define CONVMAT_INSTANTIATE(S)                                                                    \
   template CsrMatrix<S>::RowMajorEigen zero_insertion_matrix<S>(Index, const Dims&, const Dims&); \
-  template CsrMatrix<S>::RowMajorEigen zero_padding_matrix<S>(Index, const Dims&, const Dims&,   \
-                                                              const Dims&);                      \
-  template std::vector<S> flipped_weight<S>(const ConvSpec&, const S*);                          \
+  template CsrMatrix<S>::RowMajorEigen zero_padding_matrix<S>(Index, const Dims&, const Dims&,    \
+                                                              const Dims&);                       \
+  template std::vector<S> flipped_weight<S>(const ConvSpec&, const S*);                           \
   template TransposedAsConvolution<S> transposed_as_convolution<S>(const ConvSpec&, const S*);
 CONVMAT_INSTANTIATE(float)
 CONVMAT_INSTANTIATE(double)

@@ -106,7 +106,9 @@ Interpolation interpolation_from_string(std::string_view name, int rank) {
 }
 
 UpsamplingSpec::UpsamplingSpec(const UpsamplingParams& p)
-    : channels_(p.channels), input_size_(p.input_size), mode_(p.mode),
+    : channels_(p.channels),
+      input_size_(p.input_size),
+      mode_(p.mode),
       align_corners_(p.align_corners) {
   const std::size_t rank = input_size_.size();
   if (rank < 1 || rank > 3) {
@@ -127,8 +129,10 @@ UpsamplingSpec::UpsamplingSpec(const UpsamplingParams& p)
     fail("recompute_scale_factor is not meaningful with an explicit size");
   }
   if (align_corners_ && mode_ != Interpolation::linear) {
-    fail("align_corners can only be set with the interpolating modes linear, bilinear, "
-         "trilinear, got mode " + convmat::to_string(mode_, rank));
+    fail(
+        "align_corners can only be set with the interpolating modes linear, bilinear, "
+        "trilinear, got mode " +
+        convmat::to_string(mode_, rank));
   }
   if (has_size) {
     output_size_ = detail::per_axis(p.output_size, rank, 0, "upsampling", "size");
@@ -140,9 +144,10 @@ UpsamplingSpec::UpsamplingSpec(const UpsamplingParams& p)
     }
   } else {
     if (p.scale_factor.size() != 1 && p.scale_factor.size() != rank) {
-      fail("scale_factor must have one entry (for every dimension) or one per spatial "
-           "dimension (" + std::to_string(rank) + "), got " +
-           std::to_string(p.scale_factor.size()) + " entries");
+      fail(
+          "scale_factor must have one entry (for every dimension) or one per spatial "
+          "dimension (" +
+          std::to_string(rank) + "), got " + std::to_string(p.scale_factor.size()) + " entries");
     }
     scale_factor_.assign(rank, p.scale_factor[0]);
     if (p.scale_factor.size() == rank) scale_factor_ = p.scale_factor;
@@ -154,9 +159,11 @@ UpsamplingSpec::UpsamplingSpec(const UpsamplingParams& p)
       }
       const double o = std::floor(static_cast<double>(input_size_[a]) * s);  // F.interpolate
       if (o < 1 || o > static_cast<double>(max_vector_length)) {
-        fail("the output size floor(input_size * scale_factor) must be >= 1 and < 2^31, got "
-             "floor(" + std::to_string(input_size_[a]) + " * " + std::to_string(s) + ") = " +
-             std::to_string(o) + " in dimension " + std::to_string(a));
+        fail(
+            "the output size floor(input_size * scale_factor) must be >= 1 and < 2^31, got "
+            "floor(" +
+            std::to_string(input_size_[a]) + " * " + std::to_string(s) +
+            ") = " + std::to_string(o) + " in dimension " + std::to_string(a));
       }
       output_size_.push_back(static_cast<Index>(o));
     }

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <optional>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -26,7 +26,7 @@ Index fold(Index q, Index n, PaddingMode mode) {
     case PaddingMode::zeros: return -1;
     case PaddingMode::reflect: return q < 0 ? -q : 2 * (n - 1) - q;  // |padding| < n: one bounce
     case PaddingMode::replicate: return q < 0 ? 0 : n - 1;
-    case PaddingMode::circular: return q < 0 ? q + n : q - n;        // |padding| <= n: one wrap
+    case PaddingMode::circular: return q < 0 ? q + n : q - n;  // |padding| <= n: one wrap
   }
   return -1;
 }
@@ -182,8 +182,8 @@ RowTemplates make_row_templates(const std::array<AxisMap, 3>& axes) {
           for (Index e1 = m1.entry_ptr[x1]; e1 < m1.entry_ptr[x1 + 1]; ++e1) {
             const Index c1 = c0 * m1.cols + m1.entry_col[e1] - t.axes[1].base[x1];
             for (Index e2 = m2.entry_ptr[x2]; e2 < m2.entry_ptr[x2 + 1]; ++e2) {
-              t.col.push_back(static_cast<ColumnIndex>(c1 * m2.cols + m2.entry_col[e2] -
-                                                       t.axes[2].base[x2]));
+              t.col.push_back(
+                  static_cast<ColumnIndex>(c1 * m2.cols + m2.entry_col[e2] - t.axes[2].base[x2]));
               t.tap.push_back(static_cast<std::int32_t>(
                   (m0.tap[m0.tap_ptr[e0]] * m1.taps + m1.tap[m1.tap_ptr[e1]]) * m2.taps +
                   m2.tap[m2.tap_ptr[e2]]));
@@ -205,9 +205,9 @@ namespace {
 // One row of W as its template sees it.
 struct RowShape {
   Index row;
-  Index channel;  // row channel
+  Index channel;      // row channel
   Index combination;  // of classes: its template is [ptr[combination], ptr[combination + 1])
-  Index offset;   // spatial column of the row's first entry in each column channel
+  Index offset;       // spatial column of the row's first entry in each column channel
   const ColumnIndex* col;
   const std::int32_t* tap;
   Index len;  // entries per column channel
@@ -215,8 +215,8 @@ struct RowShape {
 
 // The rows [r0, r1) in order, without a division per row.
 template <class F>
-void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemplates& t,
-               Index r0, Index r1, F&& f) {
+void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemplates& t, Index r0,
+               Index r1, F&& f) {
   const auto& [m0, m1, m2] = axes;
   const auto& [t0, t1, t2] = t.axes;
   const Index n2 = static_cast<Index>(t2.example.size());
@@ -285,9 +285,9 @@ ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
 
   const int offset = 3 - spec.rank();
   for (int a = 0; a < spec.rank(); ++a) {
-    axes_[static_cast<std::size_t>(offset + a)] = detail::make_axis_map(
-        row_size[a], col_size[a], spec.kernel_size()[a], spec.stride()[a], spec.dilation()[a],
-        spec.pad_begin()[a], spec.padding_mode());
+    axes_[static_cast<std::size_t>(offset + a)] =
+        detail::make_axis_map(row_size[a], col_size[a], spec.kernel_size()[a], spec.stride()[a],
+                              spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
   }
   templates_ = std::make_shared<const detail::RowTemplates>(detail::make_row_templates(axes_));
 
@@ -355,7 +355,7 @@ Index conv_matrix_nnz(const ConvSpec& spec) {
     Index sum = 0;
     for (Index o = 0; o < row_size[a]; ++o) {
       sum += detail::axis_entries(o, col_size[a], spec.kernel_size()[a], spec.stride()[a],
-                          spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
+                                  spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
     }
     // ConvSpec bounds Π rows · Π kernel · channels in 64 bits, and this count is below that.
     nnz *= sum;
@@ -367,8 +367,8 @@ template <class Scalar>
 void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
   const Index rows = sparsity_->rows;
   const RowPointer* row_ptr = sparsity_->row_ptr.data();
-  const bool one_tap = axes_[0].one_tap_per_entry && axes_[1].one_tap_per_entry &&
-                       axes_[2].one_tap_per_entry;
+  const bool one_tap =
+      axes_[0].one_tap_per_entry && axes_[1].one_tap_per_entry && axes_[2].one_tap_per_entry;
   if (one_tap) {
     // Zero padding (or no coinciding taps): every nonzero is one weight, W[nz] = weight[tap].
     // All rows of one channel and one class combination k hold the same values, so each such
@@ -389,7 +389,8 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
           Scalar* out = blocks.data() + channel * per_channel + cpg * tm.ptr[k];
           const Scalar* w = weight + channel * cpg * kernel_numel;
           for (Index c = 0; c < cpg; ++c, out += len, w += kernel_numel) {
-            for (Index e = 0; e < len; ++e) out[e] = w[tm.tap[static_cast<std::size_t>(tm.ptr[k] + e)]];
+            for (Index e = 0; e < len; ++e)
+              out[e] = w[tm.tap[static_cast<std::size_t>(tm.ptr[k] + e)]];
           }
         }
       }

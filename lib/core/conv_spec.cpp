@@ -30,7 +30,8 @@ void complete(Dims& v, std::size_t rank, Index fill, const char* name) {
   } else if (v.size() == 1) {
     v.assign(rank, v[0]);
   } else if (v.size() != rank) {
-    fail(std::string(name) + " must have one entry (for every dimension) or one per spatial dimension (" +
+    fail(std::string(name) +
+         " must have one entry (for every dimension) or one per spatial dimension (" +
          std::to_string(rank) + "), got " + std::to_string(v.size()) + " entries");
   }
 }
@@ -107,8 +108,8 @@ ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
          ", groups = " + std::to_string(p_.groups));
   }
   if (p_.out_channels % p_.groups != 0) {
-    fail("groups must divide out_channels, got out_channels = " +
-         std::to_string(p_.out_channels) + ", groups = " + std::to_string(p_.groups));
+    fail("groups must divide out_channels, got out_channels = " + std::to_string(p_.out_channels) +
+         ", groups = " + std::to_string(p_.groups));
   }
   require_positive(p_.input_size, "input_size");
   require_positive(p_.kernel_size, "kernel_size");
@@ -177,27 +178,27 @@ ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
         {"pad_begin", p_.pad_begin[i]},   {"pad_end", p_.pad_end[i]}};
     for (const auto& [name, v] : terms) {
       if (v >= limit || v <= -limit) {
-        fail("spatial sizes, strides, dilations and paddings must be below 2^30 in magnitude, got " +
-             dim_name(name, static_cast<int>(i)) + " = " + std::to_string(v));
+        fail(
+            "spatial sizes, strides, dilations and paddings must be below 2^30 in magnitude, got " +
+            dim_name(name, static_cast<int>(i)) + " = " + std::to_string(v));
       }
     }
   }
 
   output_size_.resize(rank);
   for (std::size_t i = 0; i < rank; ++i) {
-    const Index o =
-        transposed
-            ? transposed_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i],
-                                     p_.dilation[i], p_.pad_begin[i], p_.pad_end[i],
-                                     p_.output_padding[i])
-            : conv_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i], p_.dilation[i],
-                               p_.pad_begin[i], p_.pad_end[i]);
+    const Index o = transposed
+                        ? transposed_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i],
+                                                 p_.dilation[i], p_.pad_begin[i], p_.pad_end[i],
+                                                 p_.output_padding[i])
+                        : conv_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i],
+                                           p_.dilation[i], p_.pad_begin[i], p_.pad_end[i]);
     if (o < 1) {
       std::ostringstream m;
       m << "output size must be >= 1, got " << o << " in dimension " << i << " (input_size "
-        << p_.input_size[i] << ", kernel_size " << p_.kernel_size[i] << ", stride "
-        << p_.stride[i] << ", dilation " << p_.dilation[i] << ", padding " << p_.pad_begin[i]
-        << "+" << p_.pad_end[i];
+        << p_.input_size[i] << ", kernel_size " << p_.kernel_size[i] << ", stride " << p_.stride[i]
+        << ", dilation " << p_.dilation[i] << ", padding " << p_.pad_begin[i] << "+"
+        << p_.pad_end[i];
       if (transposed) m << ", output_padding " << p_.output_padding[i];
       m << ")";
       fail(m.str());
@@ -218,9 +219,9 @@ ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
   const Index channels_per_group =
       transposed ? p_.out_channels / p_.groups : p_.in_channels / p_.groups;
   const Index weight_channels = transposed ? p_.in_channels : p_.out_channels;
-  weight_numel_ = checked_product(checked_product(weight_channels, channels_per_group, lim,
-                                                  "the weight element count"),
-                                  kernel, lim, "the weight element count");
+  weight_numel_ = checked_product(
+      checked_product(weight_channels, channels_per_group, lim, "the weight element count"), kernel,
+      lim, "the weight element count");
   // Every row of W has at most (channels per group) · Π k nonzeros: the bound must fit in 64 bits.
   const Index rows = transposed ? input_numel_ : output_numel_;
   checked_product(rows, checked_product(channels_per_group, kernel, INT64_MAX, "the nonzero bound"),
@@ -312,10 +313,10 @@ bool operator==(const ConvSpec& a, const ConvSpec& b) {
   const ConvParams& x = a.params();
   const ConvParams& y = b.params();
   return x.kind == y.kind && x.in_channels == y.in_channels && x.out_channels == y.out_channels &&
-         x.groups == y.groups && x.input_size == y.input_size &&
-         x.kernel_size == y.kernel_size && x.stride == y.stride && x.dilation == y.dilation &&
-         x.pad_begin == y.pad_begin && x.pad_end == y.pad_end &&
-         x.output_padding == y.output_padding && x.padding_mode == y.padding_mode;
+         x.groups == y.groups && x.input_size == y.input_size && x.kernel_size == y.kernel_size &&
+         x.stride == y.stride && x.dilation == y.dilation && x.pad_begin == y.pad_begin &&
+         x.pad_end == y.pad_end && x.output_padding == y.output_padding &&
+         x.padding_mode == y.padding_mode;
 }
 
 }  // namespace convmat

@@ -76,9 +76,9 @@ void multiply_one_generic(const RowPointer* row_ptr, const ColumnIndex* col, con
 }
 
 template <class Scalar>
-void multiply_transposed_one_generic(
-    const RowPointer* row_ptr, const ColumnIndex* col, const Scalar* val, const Scalar* x,
-    Scalar* y, Index r0, Index r1) {
+void multiply_transposed_one_generic(const RowPointer* row_ptr, const ColumnIndex* col,
+                                     const Scalar* val, const Scalar* x, Scalar* y, Index r0,
+                                     Index r1) {
   for (Index r = r0; r < r1; ++r) {
     const Scalar xr = x[r];
     RowPointer nz = row_ptr[r];
@@ -163,9 +163,10 @@ template <int Width, int RegisterBytes, class Scalar>
 }
 
 template <int Width, int RegisterBytes, class Scalar>
-[[gnu::always_inline]] inline void multiply_transposed_wide_body(
-    const RowPointer* row_ptr, const ColumnIndex* col, const Scalar* val, const Scalar* x,
-    Scalar* y, Index r0, Index r1) {
+[[gnu::always_inline]] inline void multiply_transposed_wide_body(const RowPointer* row_ptr,
+                                                                 const ColumnIndex* col,
+                                                                 const Scalar* val, const Scalar* x,
+                                                                 Scalar* y, Index r0, Index r1) {
   for (Index r = r0; r < r1; ++r) {
     LaneBlock<Width, RegisterBytes, Scalar> xr;
     xr.load(x + r * Width);
@@ -186,18 +187,18 @@ template <int Width, int RegisterBytes, class Scalar>
 }
 
 // One instantiation per instruction set of every body above.
-#define CONVMAT_WIDE_KERNELS(suffix, target, register_bytes)                                       \
-  template <int Width, class Scalar>                                                               \
-  target void multiply_wide_##suffix(const RowPointer* rp, const ColumnIndex* col,                 \
-                                     const Scalar* val, const Scalar* x, Scalar* y, Index r0,      \
-                                     Index r1) {                                                   \
-    multiply_wide_body<Width, register_bytes>(rp, col, val, x, y, r0, r1);                                         \
-  }                                                                                                \
-  template <int Width, class Scalar>                                                               \
-  target void multiply_transposed_wide_##suffix(const RowPointer* rp, const ColumnIndex* col,      \
-                                                const Scalar* val, const Scalar* x, Scalar* y,     \
-                                                Index r0, Index r1) {                              \
-    multiply_transposed_wide_body<Width, register_bytes>(rp, col, val, x, y, r0, r1);                              \
+#define CONVMAT_WIDE_KERNELS(suffix, target, register_bytes)                                   \
+  template <int Width, class Scalar>                                                           \
+  target void multiply_wide_##suffix(const RowPointer* rp, const ColumnIndex* col,             \
+                                     const Scalar* val, const Scalar* x, Scalar* y, Index r0,  \
+                                     Index r1) {                                               \
+    multiply_wide_body<Width, register_bytes>(rp, col, val, x, y, r0, r1);                     \
+  }                                                                                            \
+  template <int Width, class Scalar>                                                           \
+  target void multiply_transposed_wide_##suffix(const RowPointer* rp, const ColumnIndex* col,  \
+                                                const Scalar* val, const Scalar* x, Scalar* y, \
+                                                Index r0, Index r1) {                          \
+    multiply_transposed_wide_body<Width, register_bytes>(rp, col, val, x, y, r0, r1);          \
   }
 
 CONVMAT_WIDE_KERNELS(generic, , 16)
@@ -224,12 +225,12 @@ struct KernelSet {
 // everywhere: gathering x with AVX2 (8 lanes) measured 1.5–3× slower than four scalar partial sums
 // with prefetching on this Cascade Lake, and AVX-512 gathers (16 lanes) no faster overall; the
 // scatter of Wᵀ·y has no gather-free vector form.
-#define CONVMAT_KERNEL_SET(suffix)                                                                 \
-  template <class Scalar, int... W>                                                                \
-  constexpr KernelSet<Scalar> kernels_##suffix(std::integer_sequence<int, W...>) {                 \
-    return {{(W == 1 ? &multiply_one_generic<Scalar> : &multiply_wide_##suffix<W, Scalar>)...},    \
-            {(W == 1 ? &multiply_transposed_one_generic<Scalar>                                    \
-                     : &multiply_transposed_wide_##suffix<W, Scalar>)...}};                        \
+#define CONVMAT_KERNEL_SET(suffix)                                                              \
+  template <class Scalar, int... W>                                                             \
+  constexpr KernelSet<Scalar> kernels_##suffix(std::integer_sequence<int, W...>) {              \
+    return {{(W == 1 ? &multiply_one_generic<Scalar> : &multiply_wide_##suffix<W, Scalar>)...}, \
+            {(W == 1 ? &multiply_transposed_one_generic<Scalar>                                 \
+                     : &multiply_transposed_wide_##suffix<W, Scalar>)...}};                     \
   }
 
 CONVMAT_KERNEL_SET(generic)
@@ -340,8 +341,8 @@ CsrMatrix<Scalar>::CsrMatrix(std::shared_ptr<const SparsityPattern> pattern, Buf
 template <class Scalar>
 std::size_t CsrMatrix<Scalar>::memory_bytes() const {
   if (!pattern_) return 0;
-  return pattern_->row_ptr.size() * sizeof(RowPointer) + pattern_->col.size() * sizeof(ColumnIndex) +
-         values_.size() * sizeof(Scalar);
+  return pattern_->row_ptr.size() * sizeof(RowPointer) +
+         pattern_->col.size() * sizeof(ColumnIndex) + values_.size() * sizeof(Scalar);
 }
 
 template <class Scalar>

@@ -28,8 +28,7 @@ bool cpu_supports(KernelIsa isa) {
   switch (isa) {
     case KernelIsa::generic: return true;
 #if CONVMAT_X86
-    case KernelIsa::avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case KernelIsa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case KernelIsa::avx512:
       return cpu_supports(KernelIsa::avx2) && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&

@@ -46,22 +46,28 @@ void split_input(const Dims& input_shape, int rank, const std::string& op, Layer
   }
   if (call.batch < 0) fail(op + ": the batch size must be >= 0, got " + std::to_string(call.batch));
   for (Index s : spatial) {
-    if (s < 1) fail(op + ": every spatial size of the input must be >= 1, got input of shape " + list(input_shape));
+    if (s < 1)
+      fail(op + ": every spatial size of the input must be >= 1, got input of shape " +
+           list(input_shape));
   }
 }
 
 int weight_rank(const Dims& weight_shape, int rank, const std::string& op) {
   const int r = static_cast<int>(weight_shape.size()) - 2;
   if (rank == 0 && (r < 1 || r > 3)) {
-    fail(op + ": the weight must have 3, 4 or 5 dimensions (channels, channels, *kernel), got "
-         "weight of shape " + list(weight_shape));
+    fail(op +
+         ": the weight must have 3, 4 or 5 dimensions (channels, channels, *kernel), got "
+         "weight of shape " +
+         list(weight_shape));
   }
   if (rank != 0 && r != rank) {
     fail(op + ": expected a " + std::to_string(rank + 2) + "D weight, got weight of shape " +
          list(weight_shape));
   }
   for (Index s : weight_shape) {
-    if (s < 1) fail(op + ": every dimension of the weight must be >= 1, got weight of shape " + list(weight_shape));
+    if (s < 1)
+      fail(op + ": every dimension of the weight must be >= 1, got weight of shape " +
+           list(weight_shape));
   }
   return r;
 }
@@ -87,7 +93,8 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
   Dims spatial;
   split_input(input_shape, r, op, call, channels, spatial);
 
-  if (args.groups < 1) fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
+  if (args.groups < 1)
+    fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
   if (channels != weight_shape[1] * args.groups) {
     fail(op + ": given groups=" + std::to_string(args.groups) + ", weight of size " +
          list(weight_shape) + ", expected input" + list(input_shape) + " to have " +
@@ -95,8 +102,10 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
          std::to_string(channels) + " channels instead");
   }
   if (weight_shape[0] % args.groups != 0) {
-    fail(op + ": given groups=" + std::to_string(args.groups) + ", expected weight to be "
-         "divisible by " + std::to_string(args.groups) + " at dimension 0, but got weight of size " +
+    fail(op + ": given groups=" + std::to_string(args.groups) +
+         ", expected weight to be "
+         "divisible by " +
+         std::to_string(args.groups) + " at dimension 0, but got weight of size " +
          list(weight_shape));
   }
 
@@ -115,7 +124,8 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
     if (s < 1) fail(op + ": non-positive stride is not supported, got stride=" + list(p.stride));
   }
   for (Index d : p.dilation) {
-    if (d < 1) fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
+    if (d < 1)
+      fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
   }
   if (args.padding_name.empty()) {
     p.pad_begin = expand(args.padding, r, "padding", op);
@@ -126,7 +136,9 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
     p.pad_end = p.pad_begin;
   } else if (args.padding_name == "same") {
     for (Index s : p.stride) {
-      if (s != 1) fail(op + ": padding='same' is not supported for strided convolutions, got stride=" + list(p.stride));
+      if (s != 1)
+        fail(op + ": padding='same' is not supported for strided convolutions, got stride=" +
+             list(p.stride));
     }
     p.pad_begin.resize(static_cast<std::size_t>(r));
     p.pad_end.resize(static_cast<std::size_t>(r));
@@ -136,7 +148,8 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
       p.pad_end[i] = total - total / 2;
     }
   } else {
-    fail(op + ": invalid padding string '" + args.padding_name + "', should be one of {'valid', 'same'}");
+    fail(op + ": invalid padding string '" + args.padding_name +
+         "', should be one of {'valid', 'same'}");
   }
   for (Index a : args.output_padding) {
     if (a != 0) fail(op + ": output_padding applies to transposed convolutions only");
@@ -147,8 +160,8 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
 
 LayerCall torch_conv_transpose(const Dims& input_shape, const Dims& weight_shape,
                                const TorchConvArgs& args, int rank) {
-  const int r = weight_rank(weight_shape, rank,
-                            rank ? torch_name("conv_transpose", rank) : "conv_transpose");
+  const int r =
+      weight_rank(weight_shape, rank, rank ? torch_name("conv_transpose", rank) : "conv_transpose");
   const std::string op = torch_name("conv_transpose", r);
   LayerCall call{ConvSpec::convolution(1, 1, {1}, {1}), 1, true};
   Index channels = 0;
@@ -156,22 +169,25 @@ LayerCall torch_conv_transpose(const Dims& input_shape, const Dims& weight_shape
   split_input(input_shape, r, op, call, channels, spatial);
 
   if (!args.padding_name.empty()) {
-    fail(op + ": padding must be an int or a tuple of ints, string padding ('" +
-         args.padding_name + "') is not supported for transposed convolutions");
+    fail(op + ": padding must be an int or a tuple of ints, string padding ('" + args.padding_name +
+         "') is not supported for transposed convolutions");
   }
   if (args.padding_mode != PaddingMode::zeros) {
     fail(op + ": only 'zeros' padding mode is supported for transposed convolutions, got '" +
          to_string(args.padding_mode) + "'");
   }
-  if (args.groups < 1) fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
+  if (args.groups < 1)
+    fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
   if (channels != weight_shape[0]) {
     fail(op + ": given transposed=1, weight of size " + list(weight_shape) + ", expected input" +
-         list(input_shape) + " to have " + std::to_string(weight_shape[0]) +
-         " channels, but got " + std::to_string(channels) + " channels instead");
+         list(input_shape) + " to have " + std::to_string(weight_shape[0]) + " channels, but got " +
+         std::to_string(channels) + " channels instead");
   }
   if (weight_shape[0] % args.groups != 0) {
-    fail(op + ": given groups=" + std::to_string(args.groups) + ", expected weight to be "
-         "divisible by " + std::to_string(args.groups) + " at dimension 0, but got weight of size " +
+    fail(op + ": given groups=" + std::to_string(args.groups) +
+         ", expected weight to be "
+         "divisible by " +
+         std::to_string(args.groups) + " at dimension 0, but got weight of size " +
          list(weight_shape));
   }
 
@@ -191,7 +207,8 @@ LayerCall torch_conv_transpose(const Dims& input_shape, const Dims& weight_shape
     if (s < 1) fail(op + ": non-positive stride is not supported, got stride=" + list(p.stride));
   }
   for (Index d : p.dilation) {
-    if (d < 1) fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
+    if (d < 1)
+      fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
   }
   require_nonnegative(p.pad_begin, op, "padding");
   require_nonnegative(p.output_padding, op, "output_padding");
@@ -246,7 +263,8 @@ OnnxCommon onnx_common(const Dims& x_shape, const Dims& w_shape, const OnnxConvA
   if (a.group < 1) fail(op + ": group must be >= 1, got " + std::to_string(a.group));
   if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
       a.auto_pad != "VALID") {
-    fail(op + ": auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '" + a.auto_pad + "'");
+    fail(op + ": auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '" + a.auto_pad +
+         "'");
   }
   if (!a.pads.empty()) {
     if (a.pads.size() != static_cast<std::size_t>(2 * c.rank)) {
@@ -281,8 +299,8 @@ LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttr
          std::to_string(w_shape[1] * a.group));
   }
   if (w_shape[0] % a.group != 0) {
-    fail(op + ": group=" + std::to_string(a.group) + " must divide M = W.shape[0] = " +
-         std::to_string(w_shape[0]));
+    fail(op + ": group=" + std::to_string(a.group) +
+         " must divide M = W.shape[0] = " + std::to_string(w_shape[0]));
   }
   ConvParams p;
   p.kind = ConvKind::convolution;
@@ -299,7 +317,8 @@ LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttr
     for (int i = 0; i < c.rank; ++i) {
       const Index n = p.input_size[i], s = c.strides[i];
       const Index out = (n + s - 1) / s;
-      const Index total = std::max<Index>(0, (out - 1) * s + c.dilations[i] * (c.kernel[i] - 1) + 1 - n);
+      const Index total =
+          std::max<Index>(0, (out - 1) * s + c.dilations[i] * (c.kernel[i] - 1) + 1 - n);
       const Index small = total / 2, large = total - total / 2;
       p.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? small : large;
       p.pad_end[i] = a.auto_pad == "SAME_UPPER" ? large : small;
@@ -321,8 +340,8 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
          list(w_shape) + " expects C = W.shape[0] = " + std::to_string(w_shape[0]));
   }
   if (w_shape[0] % a.group != 0) {
-    fail(op + ": group=" + std::to_string(a.group) + " must divide C = W.shape[0] = " +
-         std::to_string(w_shape[0]));
+    fail(op + ": group=" + std::to_string(a.group) +
+         " must divide C = W.shape[0] = " + std::to_string(w_shape[0]));
   }
   ConvParams p;
   p.kind = ConvKind::transposed;
@@ -352,8 +371,8 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
     } else if (a.output_shape.size() == static_cast<std::size_t>(c.rank) + 2) {
       if (a.output_shape[0] != x_shape[0] || a.output_shape[1] != p.out_channels) {
         fail(op + ": output_shape " + list(a.output_shape) + " given as (N, M, *spatial) must " +
-             "start with X's N = " + std::to_string(x_shape[0]) + " and the layer's M = " +
-             std::to_string(p.out_channels));
+             "start with X's N = " + std::to_string(x_shape[0]) +
+             " and the layer's M = " + std::to_string(p.out_channels));
       }
       target.assign(a.output_shape.begin() + 2, a.output_shape.end());
     } else {

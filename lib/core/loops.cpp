@@ -44,10 +44,8 @@ Index padded_source(Index q, Index pad, Index n, PaddingMode mode) {
   Index i = q - pad;
   if (i >= 0 && i < n) return i;
   switch (mode) {
-    case PaddingMode::zeros:
-      return -1;
-    case PaddingMode::replicate:
-      return i < 0 ? 0 : n - 1;
+    case PaddingMode::zeros: return -1;
+    case PaddingMode::replicate: return i < 0 ? 0 : n - 1;
     case PaddingMode::circular:
       while (i < 0) i += n;
       while (i >= n) i -= n;
@@ -71,11 +69,17 @@ struct Geometry {
   PaddingMode mode;
 
   explicit Geometry(const ConvSpec& spec)
-      : in(embed(spec.input_size(), 1)), out(embed(spec.output_size(), 1)),
-        k(embed(spec.kernel_size(), 1)), s(embed(spec.stride(), 1)),
-        d(embed(spec.dilation(), 1)), p0(embed(spec.pad_begin(), 0)),
-        p1(embed(spec.pad_end(), 0)), cin(spec.in_channels()), cout(spec.out_channels()),
-        cin_g(spec.in_channels() / spec.groups()), cout_g(spec.out_channels() / spec.groups()),
+      : in(embed(spec.input_size(), 1)),
+        out(embed(spec.output_size(), 1)),
+        k(embed(spec.kernel_size(), 1)),
+        s(embed(spec.stride(), 1)),
+        d(embed(spec.dilation(), 1)),
+        p0(embed(spec.pad_begin(), 0)),
+        p1(embed(spec.pad_end(), 0)),
+        cin(spec.in_channels()),
+        cout(spec.out_channels()),
+        cin_g(spec.in_channels() / spec.groups()),
+        cout_g(spec.out_channels() / spec.groups()),
         mode(spec.padding_mode()) {
     for (int a = 0; a < 3; ++a) {
       frame.v[a] = spec.is_transposed() ? (in.v[a] - 1) * s.v[a] + d.v[a] * (k.v[a] - 1) + 1
@@ -104,7 +108,8 @@ void window_walk(const Geometry& g, F&& f) {
                   const Index q2 = o2 * g.s.v[2] + k2 * g.d.v[2];
                   if (!g.frame.contains(q0, q1, q2)) continue;
                   // weight (C_out, C_in/groups, *k)
-                  f(co * g.out.size() + g.out.at(o0, o1, o2), ci * g.frame.size() + g.frame.at(q0, q1, q2),
+                  f(co * g.out.size() + g.out.at(o0, o1, o2),
+                    ci * g.frame.size() + g.frame.at(q0, q1, q2),
                     (co * g.cin_g + cl) * g.k.size() + g.k.at(k0, k1, k2));
                 }
               }
@@ -208,7 +213,8 @@ void direct_convolution(const ConvSpec& spec, const Scalar* input, Index batch,
     // The padded input, materialized, then the sliding window over it.
     padding_map(g, [&](Index q, Index i) { padded[q] = i >= 0 ? x[i] : Scalar(0); });
     for (Index co = 0; co < g.cout; ++co) {
-      for (Index o = 0; o < g.out.size(); ++o) y[co * g.out.size() + o] = bias ? bias[co] : Scalar(0);
+      for (Index o = 0; o < g.out.size(); ++o)
+        y[co * g.out.size() + o] = bias ? bias[co] : Scalar(0);
     }
     window_walk(g, [&](Index o, Index q, Index w) { y[o] += weight[w] * padded[q]; });
   }
@@ -247,8 +253,8 @@ template <class Scalar>
 void direct_adjoint(const ConvSpec& spec, const Scalar* output_grad, Index batch,
                     const Scalar* weight, Scalar* input_grad) {
   const Geometry g(spec);
-  std::vector<Scalar> frame(static_cast<std::size_t>((spec.is_transposed() ? g.cout : g.cin) *
-                                                     g.frame.size()));
+  std::vector<Scalar> frame(
+      static_cast<std::size_t>((spec.is_transposed() ? g.cout : g.cin) * g.frame.size()));
   for (Index n = 0; n < batch; ++n) {
     const Scalar* gy = output_grad + n * g.cout * g.out.size();
     Scalar* gx = input_grad + n * g.cin * g.in.size();

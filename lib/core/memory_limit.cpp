@@ -11,8 +11,9 @@ namespace convmat {
 
 std::uint64_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
-                               : std::uint64_t{8} << 30;
+  return pages > 0 && page > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+             : std::uint64_t{8} << 30;
 }
 
 MemoryLimit default_memory_limit() {
@@ -42,7 +43,8 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
   const bool t = spec.is_transposed();
   const Dims& cols = t ? spec.output_size() : spec.input_size();
   const long double rows = static_cast<long double>(t ? spec.input_numel() : spec.output_numel());
-  long double per_row = static_cast<long double>((t ? spec.out_channels() : spec.in_channels()) / spec.groups());
+  long double per_row =
+      static_cast<long double>((t ? spec.out_channels() : spec.in_channels()) / spec.groups());
   Index axis_rows = 0;
   for (int a = 0; a < spec.rank(); ++a) {
     const auto u = static_cast<std::size_t>(a);
@@ -73,8 +75,8 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
                "; the arrays: " + human_bytes(static_cast<double>(arrays)) + ")";
   }
   throw MemoryLimitExceeded("this layer needs " + estimate + ", more than the limit of " +
-                            human_bytes(static_cast<double>(limit.bytes)) + " (" +
-                            limit.source + ")" + (limit.raise.empty() ? "" : "; " + limit.raise));
+                            human_bytes(static_cast<double>(limit.bytes)) + " (" + limit.source +
+                            ")" + (limit.raise.empty() ? "" : "; " + limit.raise));
 }
 
 }  // namespace convmat

@@ -20,13 +20,17 @@ struct Axis {
 
 constexpr std::array<char, 3> axis_letters{'d', 'h', 'w'};
 
-std::string quoted(std::string_view text) { return "benchdnn descriptor '" + std::string(text) + "': "; }
+std::string quoted(std::string_view text) {
+  return "benchdnn descriptor '" + std::string(text) + "': ";
+}
 
 [[noreturn]] void fail(std::string_view text, const std::string& message) {
   throw std::invalid_argument(quoted(text) + message);
 }
 
-std::string entry(char prefix, int axis) { return std::string{prefix, axis_letters[static_cast<std::size_t>(axis)]}; }
+std::string entry(char prefix, int axis) {
+  return std::string{prefix, axis_letters[static_cast<std::size_t>(axis)]};
+}
 
 }  // namespace
 
@@ -41,12 +45,12 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
     Index* value;
   };
   const std::array<Key, 22> keys{{
-      {"g", &groups},        {"mb", &minibatch},    {"ic", &ic},           {"oc", &oc},
-      {"id", &axes[0].i},    {"ih", &axes[1].i},    {"iw", &axes[2].i},    {"od", &axes[0].o},
-      {"oh", &axes[1].o},    {"ow", &axes[2].o},    {"kd", &axes[0].k},    {"kh", &axes[1].k},
-      {"kw", &axes[2].k},    {"sd", &axes[0].s},    {"sh", &axes[1].s},    {"sw", &axes[2].s},
-      {"pd", &axes[0].p},    {"ph", &axes[1].p},    {"pw", &axes[2].p},    {"dd", &axes[0].d},
-      {"dh", &axes[1].d},    {"dw", &axes[2].d},
+      {"g", &groups},     {"mb", &minibatch}, {"ic", &ic},        {"oc", &oc},
+      {"id", &axes[0].i}, {"ih", &axes[1].i}, {"iw", &axes[2].i}, {"od", &axes[0].o},
+      {"oh", &axes[1].o}, {"ow", &axes[2].o}, {"kd", &axes[0].k}, {"kh", &axes[1].k},
+      {"kw", &axes[2].k}, {"sd", &axes[0].s}, {"sh", &axes[1].s}, {"sw", &axes[2].s},
+      {"pd", &axes[0].p}, {"ph", &axes[1].p}, {"pw", &axes[2].p}, {"dd", &axes[0].d},
+      {"dh", &axes[1].d}, {"dw", &axes[2].d},
   }};
   std::array<bool, keys.size()> given{};
   if (text.empty()) fail(text, "the descriptor is empty");
@@ -112,8 +116,10 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
     if (x.s == 0) fail(text, "stride must be >= 1, got " + entry('s', a) + "0");
     present[static_cast<std::size_t>(a)] = (x.i | x.o | x.k | x.d) != 0 || x.s != 1 || x.p >= 1;
     if (!present[static_cast<std::size_t>(a)]) continue;
-    if (x.i == 0) fail(text, entry('i', a) + " is required when the " + axis_letters[a] + " axis is used");
-    if (x.k == 0) fail(text, entry('k', a) + " is required when the " + axis_letters[a] + " axis is used");
+    if (x.i == 0)
+      fail(text, entry('i', a) + " is required when the " + axis_letters[a] + " axis is used");
+    if (x.k == 0)
+      fail(text, entry('k', a) + " is required when the " + axis_letters[a] + " axis is used");
     const Wide extent = Wide(x.k - 1) * (x.d + 1) + 1;  // (k−1)(d+1) + 1
     Wide p = x.p, o = x.o;
     if (x.o == 0) {
@@ -122,15 +128,19 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
       o = transposed ? Wide(x.i - 1) * x.s + extent - 2 * p : (x.i - extent + 2 * p) / x.s + 1;
       if (o < 1) {
         fail(text, "the output size along " + std::string(1, axis_letters[a]) + " comes out as " +
-                       std::to_string(static_cast<long long>(o)) + " (< 1) from " +
-                       entry('i', a) + std::to_string(x.i) + " " + entry('k', a) + std::to_string(x.k) +
-                       " " + entry('s', a) + std::to_string(x.s) + " " + entry('p', a) +
-                       std::to_string(static_cast<long long>(p)) + " " + entry('d', a) + std::to_string(x.d));
+                       std::to_string(static_cast<long long>(o)) + " (< 1) from " + entry('i', a) +
+                       std::to_string(x.i) + " " + entry('k', a) + std::to_string(x.k) + " " +
+                       entry('s', a) + std::to_string(x.s) + " " + entry('p', a) +
+                       std::to_string(static_cast<long long>(p)) + " " + entry('d', a) +
+                       std::to_string(x.d));
       }
-      if (o > max_value) fail(text, "the output size along " + std::string(1, axis_letters[a]) + " exceeds " + std::to_string(max_value));
+      if (o > max_value)
+        fail(text, "the output size along " + std::string(1, axis_letters[a]) + " exceeds " +
+                       std::to_string(max_value));
     } else if (p < 0) {
       // benchdnn's compute_pad ("trivial padding"), C division
-      p = (transposed ? Wide(x.i - 1) * x.s - x.o + extent : Wide(x.o - 1) * x.s - x.i + extent) / 2;
+      p = (transposed ? Wide(x.i - 1) * x.s - x.o + extent : Wide(x.o - 1) * x.s - x.i + extent) /
+          2;
       if (p < 0) {
         fail(text, "the padding deduced from " + entry('o', a) + std::to_string(x.o) + " is " +
                        std::to_string(static_cast<long long>(p)) +
@@ -139,15 +149,17 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
                        " explicitly");
       }
     }
-    const Wide p_end = transposed ? Wide(x.i - 1) * x.s - o + extent - p : (o - 1) * x.s - x.i + extent - p;
+    const Wide p_end =
+        transposed ? Wide(x.i - 1) * x.s - o + extent - p : (o - 1) * x.s - x.i + extent - p;
     if (p_end + x.s <= 0) {
-      fail(text, entry('o', a) + std::to_string(static_cast<long long>(o)) + " is inconsistent with " +
-                     entry('i', a) + std::to_string(x.i) + ": it implies a padding of " +
-                     std::to_string(static_cast<long long>(p_end)) + " at the end, and oneDNN needs " +
-                     "end padding + stride > 0");
+      fail(text, entry('o', a) + std::to_string(static_cast<long long>(o)) +
+                     " is inconsistent with " + entry('i', a) + std::to_string(x.i) +
+                     ": it implies a padding of " + std::to_string(static_cast<long long>(p_end)) +
+                     " at the end, and oneDNN needs " + "end padding + stride > 0");
     }
     if (p > max_value || p_end > max_value) {
-      fail(text, "the padding along " + std::string(1, axis_letters[a]) + " exceeds " + std::to_string(max_value));
+      fail(text, "the padding along " + std::string(1, axis_letters[a]) + " exceeds " +
+                     std::to_string(max_value));
     }
     x.o = static_cast<Index>(o);
     x.p = static_cast<Index>(p);
@@ -164,8 +176,10 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
   } else if (d && h && w) {
     first = 0;
   } else if (d) {
-    fail(text, "a 3-d descriptor needs both h and w entries, or neither (cubic); got the d axis with only " +
-                   std::string(h ? "h" : "w"));
+    fail(text,
+         "a 3-d descriptor needs both h and w entries, or neither (cubic); got the d axis with "
+         "only " +
+             std::string(h ? "h" : "w"));
   } else if (h && !w) {
     axes[2] = axes[1];
     first = 1;
@@ -174,7 +188,8 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
   } else if (w) {
     first = 2;
   } else {
-    fail(text, "no spatial entries: give at least iw and kw (1-d), ih and kh (2-d) or id and kd (3-d)");
+    fail(text,
+         "no spatial entries: give at least iw and kw (1-d), ih and kh (2-d) or id and kd (3-d)");
   }
   for (int a = first; a < 3; ++a) {
     const Axis& x = axes[static_cast<std::size_t>(a)];
@@ -216,7 +231,8 @@ ConvSpec BenchdnnDescriptor::spec() const {
   return ConvSpec(p);
 }
 
-std::string format_benchdnn_descriptor(const ConvSpec& spec, Index minibatch, std::string_view name) {
+std::string format_benchdnn_descriptor(const ConvSpec& spec, Index minibatch,
+                                       std::string_view name) {
   if (spec.padding_mode() != PaddingMode::zeros) {
     throw std::invalid_argument("benchdnn descriptors have no padding modes; got padding_mode '" +
                                 to_string(spec.padding_mode()) + "'");
@@ -230,7 +246,8 @@ std::string format_benchdnn_descriptor(const ConvSpec& spec, Index minibatch, st
     const Index i = spec.input_size()[u], o = spec.output_size()[u], k = spec.kernel_size()[u];
     const Index s = spec.stride()[u], d = spec.dilation()[u] - 1, p = spec.pad_begin()[u];
     const Wide extent = Wide(k - 1) * (d + 1) + 1;
-    const Wide p_end = transposed ? Wide(i - 1) * s - o + extent - p : Wide(o - 1) * s - i + extent - p;
+    const Wide p_end =
+        transposed ? Wide(i - 1) * s - o + extent - p : Wide(o - 1) * s - i + extent - p;
     if (p < 0) {
       throw std::invalid_argument("benchdnn descriptors need padding >= 0, got pad_begin[" +
                                   std::to_string(a) + "] = " + std::to_string(p));

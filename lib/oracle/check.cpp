@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <functional>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
 
 #include "convmat/core/conv_matrix.hpp"
-#include "evaluation.hpp"
 #include "convmat/core/layer_args.hpp"
+#include "evaluation.hpp"
 
 namespace convmat {
 
@@ -30,13 +30,17 @@ std::string to_string(Precision p) {
 }
 
 Precision precision_from_string(std::string_view name) {
-  if (name == "float16" || name == "half" || name == "fp16" || name == "f16") return Precision::float16;
+  if (name == "float16" || name == "half" || name == "fp16" || name == "f16")
+    return Precision::float16;
   if (name == "bfloat16" || name == "bf16") return Precision::bfloat16;
   if (name == "tfloat32" || name == "tf32") return Precision::tfloat32;
-  if (name == "float32" || name == "float" || name == "fp32" || name == "f32") return Precision::float32;
-  if (name == "float64" || name == "double" || name == "fp64" || name == "f64") return Precision::float64;
-  throw std::invalid_argument("precision must be one of float16, bfloat16, tfloat32, float32, float64, got '" +
-                              std::string(name) + "'");
+  if (name == "float32" || name == "float" || name == "fp32" || name == "f32")
+    return Precision::float32;
+  if (name == "float64" || name == "double" || name == "fp64" || name == "f64")
+    return Precision::float64;
+  throw std::invalid_argument(
+      "precision must be one of float16, bfloat16, tfloat32, float32, float64, got '" +
+      std::string(name) + "'");
 }
 
 double machine_epsilon(Precision p) {
@@ -63,7 +67,8 @@ double smallest_normal(Precision p) {
 
 double Tolerance::atol_for(Index terms) const {
   if (atol) return *atol;
-  return static_cast<double>(terms + 1) * std::max(smallest_normal(arithmetic), smallest_normal(storage));
+  return static_cast<double>(terms + 1) *
+         std::max(smallest_normal(arithmetic), smallest_normal(storage));
 }
 
 double Tolerance::rtol_for(Index terms) const {
@@ -102,11 +107,13 @@ LayerData::LayerData(ConvSpec spec_, Index batch_, std::vector<double> input_,
       bias(std::move(bias_)) {
   if (batch < 0) throw std::invalid_argument("batch must be >= 0, got " + std::to_string(batch));
   if (!batched && batch != 1) {
-    throw std::invalid_argument("an unbatched layer has batch 1, got batch " + std::to_string(batch));
+    throw std::invalid_argument("an unbatched layer has batch 1, got batch " +
+                                std::to_string(batch));
   }
   require_size("input", input.size(), batch * spec.input_numel(),
                "batch " + std::to_string(batch) + " × input " + dims_to_string(spec.input_shape()));
-  require_size("weight", weight.size(), spec.weight_numel(), "shape " + dims_to_string(spec.weight_shape()));
+  require_size("weight", weight.size(), spec.weight_numel(),
+               "shape " + dims_to_string(spec.weight_shape()));
   if (!bias.empty()) check_bias(spec, static_cast<Index>(bias.size()));
 }
 
@@ -135,23 +142,30 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
   r.terms.assign(static_cast<std::size_t>(out), 0);
 
   ConvMatrix<double> m(pattern, layer.weight.data());
-  m.forward(layer.input.data(), layer.bias.empty() ? nullptr : layer.bias.data(), r.value.data(), layer.batch);
+  m.forward(layer.input.data(), layer.bias.empty() ? nullptr : layer.bias.data(), r.value.data(),
+            layer.batch);
 
   // s = |M|·|x| + |b|: W filled with |w| sums |w_t| over the taps that fold onto one entry.
   std::vector<double> abs_weight(layer.weight.size()), abs_input(layer.input.size());
-  std::transform(layer.weight.begin(), layer.weight.end(), abs_weight.begin(), [](double v) { return std::fabs(v); });
-  std::transform(layer.input.begin(), layer.input.end(), abs_input.begin(), [](double v) { return std::fabs(v); });
+  std::transform(layer.weight.begin(), layer.weight.end(), abs_weight.begin(),
+                 [](double v) { return std::fabs(v); });
+  std::transform(layer.input.begin(), layer.input.end(), abs_input.begin(),
+                 [](double v) { return std::fabs(v); });
   std::vector<double> abs_bias(layer.bias.size());
-  std::transform(layer.bias.begin(), layer.bias.end(), abs_bias.begin(), [](double v) { return std::fabs(v); });
+  std::transform(layer.bias.begin(), layer.bias.end(), abs_bias.begin(),
+                 [](double v) { return std::fabs(v); });
   m.refill(abs_weight.data());
-  m.forward(abs_input.data(), abs_bias.empty() ? nullptr : abs_bias.data(), r.magnitude.data(), layer.batch);
+  m.forward(abs_input.data(), abs_bias.empty() ? nullptr : abs_bias.data(), r.magnitude.data(),
+            layer.batch);
 
   // n = M₁·1: W filled with ones counts the taps of every element (exact small integers).
-  std::vector<double> ones_weight(layer.weight.size(), 1.0), ones_input(static_cast<std::size_t>(in), 1.0);
+  std::vector<double> ones_weight(layer.weight.size(), 1.0),
+      ones_input(static_cast<std::size_t>(in), 1.0);
   std::vector<double> count(static_cast<std::size_t>(out));
   m.refill(ones_weight.data());
   m.apply(ones_input.data(), count.data(), 1);
-  for (std::size_t i = 0; i < count.size(); ++i) r.terms[i] = static_cast<Index>(std::llround(count[i]));
+  for (std::size_t i = 0; i < count.size(); ++i)
+    r.terms[i] = static_cast<Index>(std::llround(count[i]));
   return r;
 }
 
@@ -190,9 +204,12 @@ Comparison compare(const OracleOutput& oracle, const double* candidate, const To
       if (keep > 0) c.worst.emplace_back(ratio, static_cast<Index>(i));
     }
   }
-  const auto k = std::min<std::size_t>(c.worst.size(), static_cast<std::size_t>(std::max<Index>(keep, 0)));
-  std::partial_sort(c.worst.begin(), c.worst.begin() + static_cast<std::ptrdiff_t>(k), c.worst.end(),
-                    [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  const auto k =
+      std::min<std::size_t>(c.worst.size(), static_cast<std::size_t>(std::max<Index>(keep, 0)));
+  std::partial_sort(c.worst.begin(), c.worst.begin() + static_cast<std::ptrdiff_t>(k),
+                    c.worst.end(), [](const auto& a, const auto& b) {
+                      return a.first > b.first || (a.first == b.first && a.second < b.second);
+                    });
   c.worst.resize(k);
   return c;
 }
@@ -212,7 +229,9 @@ void collect_terms(const LayerData& layer, const ConvPattern& pattern, const Che
   if (!spec.is_transposed()) {
     for (std::size_t b = 0; b < blamed.size(); ++b) {
       const Index sample = flat[b] / out, row = flat[b] % out;
-      pattern.for_each_tap(row, [&](Index, Index col, Index w) { raw[b].push_back({sample * in + col, w}); });
+      pattern.for_each_tap(row, [&](Index, Index col, Index w) {
+        raw[b].push_back({sample * in + col, w});
+      });
     }
   } else {
     std::unordered_map<Index, std::vector<std::size_t>> by_column;
@@ -229,9 +248,11 @@ void collect_terms(const LayerData& layer, const ConvPattern& pattern, const Che
     Blame& bl = blamed[b];
     std::vector<Raw>& r = raw[b];
     const auto product = [&](const Raw& t) {
-      return std::fabs(layer.input[static_cast<std::size_t>(t.input_flat)] * layer.weight[static_cast<std::size_t>(t.weight_index)]);
+      return std::fabs(layer.input[static_cast<std::size_t>(t.input_flat)] *
+                       layer.weight[static_cast<std::size_t>(t.weight_index)]);
     };
-    const auto keep = std::min<std::size_t>(r.size(), static_cast<std::size_t>(std::max<Index>(options.max_terms, 0)));
+    const auto keep = std::min<std::size_t>(
+        r.size(), static_cast<std::size_t>(std::max<Index>(options.max_terms, 0)));
     std::partial_sort(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(keep), r.end(),
                       [&](const Raw& a, const Raw& c) { return product(a) > product(c); });
     for (std::size_t t = 0; t < keep; ++t) {
@@ -246,7 +267,8 @@ void collect_terms(const LayerData& layer, const ConvPattern& pattern, const Che
 }
 
 CheckReport report(const LayerData& layer, const OracleOutput& oracle, const ConvPattern& pattern,
-                   const double* candidate, const Dims& candidate_shape, const CheckOptions& options) {
+                   const double* candidate, const Dims& candidate_shape,
+                   const CheckOptions& options) {
   CheckReport rep;
   rep.expected_shape = oracle.shape;
   rep.candidate_shape = candidate_shape;
@@ -270,7 +292,8 @@ CheckReport report(const LayerData& layer, const OracleOutput& oracle, const Con
     const auto u = static_cast<std::size_t>(i);
     b.oracle = oracle.value[u];
     b.candidate = candidate[u];
-    b.error = std::isfinite(ratio) ? std::fabs(b.candidate - b.oracle) : std::numeric_limits<double>::infinity();
+    b.error = std::isfinite(ratio) ? std::fabs(b.candidate - b.oracle)
+                                   : std::numeric_limits<double>::infinity();
     b.term_count = oracle.terms[static_cast<std::size_t>(i % out)];
     b.tolerance = options.tolerance.bound(b.term_count, oracle.magnitude[u]);
     if (!layer.bias.empty()) {
@@ -322,7 +345,8 @@ void validate(const CheckOptions& options) {
   bound("atol", options.tolerance.atol);
   bound("rtol", options.tolerance.rtol);
   const auto count = [](const char* name, Index v) {
-    if (v < 0) throw std::invalid_argument(std::string(name) + " must be >= 0, got " + std::to_string(v));
+    if (v < 0)
+      throw std::invalid_argument(std::string(name) + " must be >= 0, got " + std::to_string(v));
   };
   count("max_blamed (the number of elements blamed)", options.max_blamed);
   count("max_terms (the number of terms listed per blamed element)", options.max_terms);
@@ -330,8 +354,8 @@ void validate(const CheckOptions& options) {
 
 }  // namespace detail
 
-CheckReport check_output(const LayerData& layer, const double* candidate, const Dims& candidate_shape,
-                         const CheckOptions& options) {
+CheckReport check_output(const LayerData& layer, const double* candidate,
+                         const Dims& candidate_shape, const CheckOptions& options) {
   validate(options);
   const auto pattern = pattern_for(layer.spec, nullptr);
   return report(layer, evaluate(layer, pattern), *pattern, candidate, candidate_shape, options);

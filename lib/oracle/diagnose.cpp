@@ -47,7 +47,8 @@ std::optional<LayerData> with_params(const LayerData& l, const ConvParams& p) {
 }
 
 // Reverses the weight along the spatial axes in `flip` (one flag per axis).
-std::vector<double> flipped_weight(const ConvSpec& spec, const std::vector<double>& w, const std::vector<bool>& flip) {
+std::vector<double> flipped_weight(const ConvSpec& spec, const std::vector<double>& w,
+                                   const std::vector<bool>& flip) {
   const Dims& k = spec.kernel_size();
   const Index taps = spec.kernel_numel();
   std::vector<double> out(w.size());
@@ -67,8 +68,8 @@ std::vector<double> flipped_weight(const ConvSpec& spec, const std::vector<doubl
 
 // Channel c of a (g, C/g) channel axis read as (C/g, g): the implementation's group j, member i
 // is channel i·g + j, where PyTorch's is j·(C/g) + i. permuted[j·(C/g) + i] = data[i·g + j].
-void interleave_channels(std::vector<double>& data, Index outer, Index channels, Index groups, Index inner,
-                         bool inverse) {
+void interleave_channels(std::vector<double>& data, Index outer, Index channels, Index groups,
+                         Index inner, bool inverse) {
   const Index per = channels / groups;
   std::vector<double> tmp(static_cast<std::size_t>(channels * inner));
   for (Index n = 0; n < outer; ++n) {
@@ -98,14 +99,16 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     if (any) {
       Mistake m;
       m.id = "kernel_flipped";
-      m.description = t ? "kernel not flipped: the transposed convolution computed as a convolution of the "
-                          "stride-dilated input with the kernel unreversed (equivalently, the kernel "
-                          "reversed along every spatial axis)"
-                        : "kernel flipped: a true convolution (kernel reversed along every spatial axis) "
-                          "instead of PyTorch's cross-correlation";
+      m.description =
+          t ? "kernel not flipped: the transposed convolution computed as a convolution of the "
+              "stride-dilated input with the kernel unreversed (equivalently, the kernel "
+              "reversed along every spatial axis)"
+            : "kernel flipped: a true convolution (kernel reversed along every spatial axis) "
+              "instead of PyTorch's cross-correlation";
       m.make = [](const LayerData& l) -> std::optional<LayerData> {
         LayerData r = l;
-        r.weight = flipped_weight(l.spec, l.weight, std::vector<bool>(static_cast<std::size_t>(l.spec.rank()), true));
+        r.weight = flipped_weight(l.spec, l.weight,
+                                  std::vector<bool>(static_cast<std::size_t>(l.spec.rank()), true));
         return r;
       };
       out.push_back(m);
@@ -132,9 +135,9 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
   if (p.pad_begin != p.pad_end) {
     Mistake m;
     m.id = "pads_swapped";
-    m.description = "begin and end padding swapped (ONNX SAME_UPPER <-> SAME_LOWER): begin " + list(p.pad_end) +
-                    ", end " + list(p.pad_begin) + " instead of begin " + list(p.pad_begin) + ", end " +
-                    list(p.pad_end);
+    m.description = "begin and end padding swapped (ONNX SAME_UPPER <-> SAME_LOWER): begin " +
+                    list(p.pad_end) + ", end " + list(p.pad_begin) + " instead of begin " +
+                    list(p.pad_begin) + ", end " + list(p.pad_end);
     m.geometry = true;
     m.make = [](const LayerData& l) {
       ConvParams q = l.spec.params();
@@ -179,7 +182,8 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     if (any) {
       Mistake m;
       m.id = "output_padding_at_begin";
-      m.description = "output_padding " + list(p.output_padding) + " added at the begin of the output instead of the end";
+      m.description = "output_padding " + list(p.output_padding) +
+                      " added at the begin of the output instead of the end";
       m.geometry = true;
       m.make = [](const LayerData& l) {
         ConvParams q = l.spec.params();
@@ -200,11 +204,18 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     if (a_per > 1 && b > 1) {
       Mistake m;
       m.id = "weight_channels_swapped";
-      m.description = t ? "in/out channels swapped in the transposed weight: read as (groups, C_out/groups, "
-                          "C_in/groups, k...) = " + list({g, b, a_per}) + " (oneDNN's deconvolution layout) "
-                          "instead of PyTorch's (C_in, C_out/groups, k...) = " + list({ws[0], b})
-                        : "in/out channels swapped in the weight: read as (groups, C_in/groups, C_out/groups, k...) "
-                          "= " + list({g, b, a_per}) + " instead of (C_out, C_in/groups, k...) = " + list({ws[0], b});
+      m.description =
+          t ? "in/out channels swapped in the transposed weight: read as (groups, C_out/groups, "
+              "C_in/groups, k...) = " +
+                  list({g, b, a_per}) +
+                  " (oneDNN's deconvolution layout) "
+                  "instead of PyTorch's (C_in, C_out/groups, k...) = " +
+                  list({ws[0], b})
+            : "in/out channels swapped in the weight: read as (groups, C_in/groups, C_out/groups, "
+              "k...) "
+              "= " +
+                  list({g, b, a_per}) +
+                  " instead of (C_out, C_in/groups, k...) = " + list({ws[0], b});
       m.make = [g, a_per, b](const LayerData& l) -> std::optional<LayerData> {
         // W'[gi·a + ai, bi, k] = buffer[((gi·b + bi)·a + ai)·K + k]
         const Index taps = l.spec.kernel_numel();
@@ -212,8 +223,10 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
         for (Index gi = 0; gi < g; ++gi) {
           for (Index ai = 0; ai < a_per; ++ai) {
             for (Index bi = 0; bi < b; ++bi) {
-              const Index to = ((gi * a_per + ai) * b + bi) * taps, from = ((gi * b + bi) * a_per + ai) * taps;
-              std::copy(l.weight.begin() + from, l.weight.begin() + from + taps, r.weight.begin() + to);
+              const Index to = ((gi * a_per + ai) * b + bi) * taps,
+                          from = ((gi * b + bi) * a_per + ai) * taps;
+              std::copy(l.weight.begin() + from, l.weight.begin() + from + taps,
+                        r.weight.begin() + to);
             }
           }
         }
@@ -237,7 +250,8 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     auto output_rearrange = [g, out_inner](const LayerData& l, std::vector<double>& y) {
       interleave_channels(y, l.batch, l.spec.out_channels(), g, out_inner, true);
     };
-    const std::string rule = "(channel c in group c mod " + std::to_string(g) + " instead of c / (C/" + std::to_string(g) + "))";
+    const std::string rule = "(channel c in group c mod " + std::to_string(g) +
+                             " instead of c / (C/" + std::to_string(g) + "))";
     if (in_side) {
       Mistake m;
       m.id = "groups_wrong_axis_input";
@@ -256,7 +270,8 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     if (in_side && out_side) {
       Mistake m;
       m.id = "groups_wrong_axis_both";
-      m.description = "groups sliced along the wrong axis of both the input and the output channels " + rule;
+      m.description =
+          "groups sliced along the wrong axis of both the input and the output channels " + rule;
       m.make = input_mistake;
       m.rearrange_output = output_rearrange;
       out.push_back(m);
@@ -275,8 +290,8 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     if (!any) continue;
     Mistake m;
     m.id = delta > 0 ? "dilation+1" : "dilation-1";
-    m.description = std::string("dilation taken as d") + (delta > 0 ? "+1" : "-1") + ": " + list(changed) +
-                    " instead of " + list(p.dilation);
+    m.description = std::string("dilation taken as d") + (delta > 0 ? "+1" : "-1") + ": " +
+                    list(changed) + " instead of " + list(p.dilation);
     m.geometry = true;
     m.make = [changed](const LayerData& l) {
       ConvParams q = l.spec.params();
@@ -314,8 +329,9 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
   if (p.stride != p.dilation) {
     Mistake m;
     m.id = "stride_dilation_swapped";
-    m.description = "stride and dilation swapped: stride " + list(p.dilation) + ", dilation " + list(p.stride) +
-                    " instead of stride " + list(p.stride) + ", dilation " + list(p.dilation);
+    m.description = "stride and dilation swapped: stride " + list(p.dilation) + ", dilation " +
+                    list(p.stride) + " instead of stride " + list(p.stride) + ", dilation " +
+                    list(p.dilation);
     m.geometry = true;
     m.make = [](const LayerData& l) {
       ConvParams q = l.spec.params();
@@ -341,7 +357,8 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
 }
 
 // The mistaken layer with its end padding changed so that its spatial output size equals the
-// candidate's: conv p₁ = (o−1)s − n − p₀ + d(k−1) + 1; transposed p₁ = (n−1)s − p₀ + d(k−1) + a + 1 − o.
+// candidate's: conv p₁ = (o−1)s − n − p₀ + d(k−1) + 1; transposed p₁ = (n−1)s − p₀ + d(k−1) + a + 1
+// − o.
 std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candidate_shape) {
   const ConvSpec& s = l.spec;
   const int rank = s.rank();
@@ -351,8 +368,9 @@ std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candid
     const auto u = static_cast<std::size_t>(a);
     const Index o = candidate_shape[candidate_shape.size() - static_cast<std::size_t>(rank) + u];
     const Index n = q.input_size[u], k = q.kernel_size[u], st = q.stride[u], d = q.dilation[u];
-    q.pad_end[u] = s.is_transposed() ? (n - 1) * st - q.pad_begin[u] + d * (k - 1) + q.output_padding[u] + 1 - o
-                                     : (o - 1) * st - n - q.pad_begin[u] + d * (k - 1) + 1;
+    q.pad_end[u] = s.is_transposed()
+                       ? (n - 1) * st - q.pad_begin[u] + d * (k - 1) + q.output_padding[u] + 1 - o
+                       : (o - 1) * st - n - q.pad_begin[u] + d * (k - 1) + 1;
   }
   return with_params(l, q);
 }
@@ -374,8 +392,8 @@ Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& 
   dg.check = report(layer, evaluate(layer, pattern), *pattern, candidate, candidate_shape, options);
   if (dg.check.passed) return dg;
 
-  auto try_layer = [&](const std::string& id, const std::string& description, const LayerData& mistaken,
-                       const Mistake& m) {
+  auto try_layer = [&](const std::string& id, const std::string& description,
+                       const LayerData& mistaken, const Mistake& m) {
     Hypothesis h;
     h.id = id;
     h.description = description;
@@ -407,8 +425,9 @@ Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& 
     if (m.geometry && m.keep_shape_variant && !dg.tried.back().comparable) {
       const std::optional<LayerData> kept = keep_output_size(*mistaken, candidate_shape);
       if (kept) {
-        try_layer(m.id + " (size kept)", m.description + ", looping over the output positions of size " +
-                                             dims_to_string(kept->spec.output_size()),
+        try_layer(m.id + " (size kept)",
+                  m.description + ", looping over the output positions of size " +
+                      dims_to_string(kept->spec.output_size()),
                   *kept, m);
       }
     }

@@ -18,7 +18,7 @@ namespace convmat {
 
 template <class Scalar>
 struct CholeskySolver<Scalar>::Impl {
-  detail::CholmodCommon common;  // first: destroyed last
+  detail::CholmodCommon common;                  // first: destroyed last
   detail::SparsePtr c{nullptr, {common.get()}};  // C: Aᵀ (normal equations) or A (min_norm), CSC
   detail::FactorPtr l{nullptr, {common.get()}};
   bool has_values = false;  // factorize() has put A's values into c
@@ -121,8 +121,8 @@ CholeskySolver<Scalar>& CholeskySolver<Scalar>::analyze_pattern(SparseRef<Scalar
   rows_ = a.rows();
   cols_ = a.cols();
   form_ = options_.cholesky_form != CholeskyForm::automatic ? options_.cholesky_form
-          : rows_ >= cols_                                 ? CholeskyForm::normal_equations
-                                                           : CholeskyForm::min_norm;
+          : rows_ >= cols_                                  ? CholeskyForm::normal_equations
+                                                            : CholeskyForm::min_norm;
   if (!detail::keep_going(options_, {LsqMethod::cholesky, "analyze"})) {
     info_.status = LsqStatus::cancelled;
     info_.message = "cancelled by the progress callback before the analysis";
@@ -147,8 +147,9 @@ template <class Scalar>
 CholeskySolver<Scalar>& CholeskySolver<Scalar>::factorize(SparseRef<Scalar> a) {
   detail::check_matrix("CholeskySolver::factorize", a);
   if (!impl_) {
-    throw std::logic_error("CholeskySolver::factorize: no analysis (call analyze_pattern() or "
-                           "compute() first)");
+    throw std::logic_error(
+        "CholeskySolver::factorize: no analysis (call analyze_pattern() or "
+        "compute() first)");
   }
   detail::SparsePtr c =
       detail::to_cholmod(a, form_ == CholeskyForm::normal_equations, impl_->common);
@@ -197,8 +198,8 @@ void CholeskySolver<Scalar>::refactorize() {
                            std::to_string(n) + ", λ = " + detail::number(options_.damp) + ")";
   if (!ok || cc->status < CHOLMOD_OK) {
     info_.status = LsqStatus::numerical_issue;
-    info_.message = "CHOLMOD could not factorize " + what + ": " +
-                    detail::CholmodCommon::last_message();
+    info_.message =
+        "CHOLMOD could not factorize " + what + ": " + detail::CholmodCommon::last_message();
     return;
   }
   if (cc->status == CHOLMOD_NOT_POSDEF) {

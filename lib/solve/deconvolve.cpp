@@ -20,9 +20,8 @@ template LsqResult<float> deconvolve<float>(const ConvMatrix<float>&, const RhsR
                                             LsqMethod, const LsqOptions&);
 template LsqResult<double> deconvolve<double>(const ConvMatrix<double>&, const RhsRef<double>&,
                                               LsqMethod, const LsqOptions&);
-template LsqResult<float> deconvolve_adjoint<float>(const ConvMatrix<float>&,
-                                                    const RhsRef<float>&, LsqMethod,
-                                                    const LsqOptions&);
+template LsqResult<float> deconvolve_adjoint<float>(const ConvMatrix<float>&, const RhsRef<float>&,
+                                                    LsqMethod, const LsqOptions&);
 template LsqResult<double> deconvolve_adjoint<double>(const ConvMatrix<double>&,
                                                       const RhsRef<double>&, LsqMethod,
                                                       const LsqOptions&);

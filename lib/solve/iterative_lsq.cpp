@@ -32,7 +32,8 @@ KrylovSolver<Scalar, method>::KrylovSolver(const LinearOperator<Scalar>& a,
 }
 
 template <class Scalar, LsqMethod method>
-KrylovSolver<Scalar, method>& KrylovSolver<Scalar, method>::compute(const LinearOperator<Scalar>& a) {
+KrylovSolver<Scalar, method>& KrylovSolver<Scalar, method>::compute(
+    const LinearOperator<Scalar>& a) {
   if (a.rows() < 1 || a.cols() < 1) {
     throw std::invalid_argument(to_string(method) +
                                 ": A must have at least one row and column, got " +
@@ -62,8 +63,8 @@ DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
     if (j == 0 || r.status > info_.status) {
       info_.status = r.status;
       info_.stop_code = r.stop_code;
-      info_.message = (k > 1 ? "right-hand side " + std::to_string(j) + ": " : std::string()) +
-                      r.message;
+      info_.message =
+          (k > 1 ? "right-hand side " + std::to_string(j) + ": " : std::string()) + r.message;
     }
     info_.iterations = std::max(info_.iterations, r.iterations);
     info_.condition_estimate = std::max(info_.condition_estimate, r.condition_estimate);

@@ -142,8 +142,8 @@ int after_iteration(KrylovReport& rep, const StopTests& t, bool finite, const Ls
   if (!finite) return non_finite;
   const int istop = stop_code<Scalar>(rep.iterations, limit, t, o);
   if (istop != 0) return istop;
-  const bool go_on = keep_going(o, {method, "iterate", column, columns, rep.iterations, limit,
-                                    rnorm, rnorm / bnorm});
+  const bool go_on = keep_going(
+      o, {method, "iterate", column, columns, rep.iterations, limit, rnorm, rnorm / bnorm});
   return go_on ? 0 : cancelled;
 }
 
@@ -162,8 +162,8 @@ inline KrylovReport finish(KrylovReport& r, int istop, const Estimates& e) {
   r.stop_code = istop >= 0 ? istop : -1;
   if (istop == cancelled) {
     r.status = LsqStatus::cancelled;
-    r.message = "cancelled by the progress callback after " + std::to_string(r.iterations) +
-                " iterations";
+    r.message =
+        "cancelled by the progress callback after " + std::to_string(r.iterations) + " iterations";
   } else if (istop == non_finite) {
     r.status = LsqStatus::numerical_issue;
     r.message = "a NaN or Inf appeared at iteration " + std::to_string(r.iterations) +

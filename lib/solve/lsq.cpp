@@ -36,10 +36,8 @@ LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const LinearOperator<Scalar>& op,
   validate(options);
   detail::check_rhs<Scalar>("lstsq", a.rows(), b);  // before any factorization
   switch (method) {
-    case LsqMethod::qr:
-      return run<Scalar>(QrSolver<Scalar>(a, options), b);
-    case LsqMethod::cholesky:
-      return run<Scalar>(CholeskySolver<Scalar>(a, options), b);
+    case LsqMethod::qr: return run<Scalar>(QrSolver<Scalar>(a, options), b);
+    case LsqMethod::cholesky: return run<Scalar>(CholeskySolver<Scalar>(a, options), b);
     case LsqMethod::lsqr:
     case LsqMethod::lsmr:
       detail::check_matrix("lstsq", a);  // as QR and Cholesky do: NaN in A is an input error
@@ -49,8 +47,8 @@ LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const LinearOperator<Scalar>& op,
 }
 
 template <class Scalar>
-LsqResult<Scalar> lstsq(const LinearOperator<Scalar>& a, const RhsRef<Scalar>& b,
-                        LsqMethod method, const LsqOptions& options) {
+LsqResult<Scalar> lstsq(const LinearOperator<Scalar>& a, const RhsRef<Scalar>& b, LsqMethod method,
+                        const LsqOptions& options) {
   LsqResult<Scalar> result;
   if (method == LsqMethod::lsqr) {
     LsqrSolver<Scalar> solver(a, options);

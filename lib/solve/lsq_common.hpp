@@ -31,8 +31,8 @@ void check_finite(const char* who, const SparseRef<Scalar>& a);
 // from R = B − A X and G = Aᵀ R − λ² X, column by column. `apply(x, y)` gives y = A x and
 // `adjoint(y, x)` x = Aᵀ y on contiguous columns of type S. Norms are accumulated in double.
 template <class S, class Apply, class Adjoint>
-void fill_residuals(LsqInfo& info, Index m, Index n, const S* b, const S* x, Index k,
-                    double damp, Apply&& apply, Adjoint&& adjoint) {
+void fill_residuals(LsqInfo& info, Index m, Index n, const S* b, const S* x, Index k, double damp,
+                    Apply&& apply, Adjoint&& adjoint) {
   using Vec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
   Vec r(m), g(n);
   double rr = 0, bb = 0, gg = 0, xx = 0;

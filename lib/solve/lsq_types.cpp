@@ -61,8 +61,8 @@ namespace {
 
 void require_nonnegative(const char* name, double v, const char* extra = "") {
   if (!(std::isfinite(v) && v >= 0)) {
-    throw std::invalid_argument(std::string(name) + " must be finite and >= 0" + extra +
-                                ", got " + name + " = " + detail::number(v));
+    throw std::invalid_argument(std::string(name) + " must be finite and >= 0" + extra + ", got " +
+                                name + " = " + detail::number(v));
   }
 }
 
@@ -99,17 +99,17 @@ std::string number(double v) {
 template <class Scalar>
 void check_rhs(const char* who, Index rows, const Eigen::Ref<const DenseMatrix<Scalar>>& b) {
   if (b.rows() != rows) {
-    throw std::invalid_argument(std::string(who) + ": b must have A.rows() = " +
-                                std::to_string(rows) + " rows, got " + std::to_string(b.rows()) +
-                                " (b is " + std::to_string(b.rows()) + "x" +
-                                std::to_string(b.cols()) + ")");
+    throw std::invalid_argument(std::string(who) +
+                                ": b must have A.rows() = " + std::to_string(rows) + " rows, got " +
+                                std::to_string(b.rows()) + " (b is " + std::to_string(b.rows()) +
+                                "x" + std::to_string(b.cols()) + ")");
   }
   for (Index j = 0; j < b.cols(); ++j) {
     for (Index i = 0; i < b.rows(); ++i) {
       if (!std::isfinite(b(i, j))) {
         throw std::invalid_argument(std::string(who) + ": b must be finite, got b(" +
-                                    std::to_string(i) + ", " + std::to_string(j) + ") = " +
-                                    number(static_cast<double>(b(i, j))));
+                                    std::to_string(i) + ", " + std::to_string(j) +
+                                    ") = " + number(static_cast<double>(b(i, j))));
       }
     }
   }
@@ -118,7 +118,8 @@ void check_rhs(const char* who, Index rows, const Eigen::Ref<const DenseMatrix<S
 template <class Scalar>
 void check_matrix(const char* who, const SparseRef<Scalar>& a) {
   if (a.rows() < 1 || a.cols() < 1) {
-    throw std::invalid_argument(std::string(who) + ": A must have at least one row and column, got " +
+    throw std::invalid_argument(std::string(who) +
+                                ": A must have at least one row and column, got " +
                                 std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
   }
   check_finite(who, a);
@@ -131,8 +132,8 @@ void check_finite(const char* who, const SparseRef<Scalar>& a) {
       if (!std::isfinite(a.value(k))) {
         const Index r = a.row_major() ? j : a.inner(k), c = a.row_major() ? a.inner(k) : j;
         throw std::invalid_argument(std::string(who) + ": A must be finite, got A(" +
-                                    std::to_string(r) + ", " + std::to_string(c) + ") = " +
-                                    number(static_cast<double>(a.value(k))));
+                                    std::to_string(r) + ", " + std::to_string(c) +
+                                    ") = " + number(static_cast<double>(a.value(k))));
       }
     }
   }

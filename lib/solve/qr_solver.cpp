@@ -58,8 +58,8 @@ class QrFactor {
     cholmod_dense* tau = nullptr;
     SuiteSparse_long *e = nullptr, *hpinv = nullptr;
     // [Q, R, E] = qr(F) with Q in Householder form; econ = 0: R has rank(F) rows.
-    const SuiteSparse_long rank = SuiteSparseQR<double>(ordering_for(*f), tol, 0, f, &r, &e,
-                                                        &h, &hpinv, &tau, c.get());
+    const SuiteSparse_long rank =
+        SuiteSparseQR<double>(ordering_for(*f), tol, 0, f, &r, &e, &h, &hpinv, &tau, c.get());
     r_.reset(r);
     h_.reset(h);
     tau_.reset(tau);
@@ -82,9 +82,8 @@ class QrFactor {
   // Qᵀ X (method SPQR_QTX) or Q X (SPQR_QX); X is p × k.
   Eigen::MatrixXd multiply_q(int method, Eigen::MatrixXd x) const {
     cholmod_dense xv = view(x);
-    DensePtr y = own(SuiteSparseQR_qmult<double>(method, h_.get(), tau_.get(), hpinv_.get(), &xv,
-                                                 c_.get()),
-                     c_);
+    DensePtr y = own(
+        SuiteSparseQR_qmult<double>(method, h_.get(), tau_.get(), hpinv_.get(), &xv, c_.get()), c_);
     if (!y) cholmod_failure("SuiteSparseQR_qmult", c_);
     return to_eigen(*y);
   }
@@ -146,16 +145,14 @@ class MinNormQr {
       if (!wide_) {  // X = E R⁻¹ (QᵀB)[0:n]
         DensePtr c = own(SuiteSparseQR_qmult<double>(SPQR_QTX, expert_.get(), &bv, c_.get()), c_);
         if (!c) cholmod_failure("SuiteSparseQR_qmult", c_);
-        DensePtr x = own(SuiteSparseQR_solve<double>(SPQR_RETX_EQUALS_B, expert_.get(), c.get(),
-                                                     c_.get()),
-                         c_);
+        DensePtr x = own(
+            SuiteSparseQR_solve<double>(SPQR_RETX_EQUALS_B, expert_.get(), c.get(), c_.get()), c_);
         if (!x) cholmod_failure("SuiteSparseQR_solve", c_);
         return to_eigen(*x);
       }
       // X = Q [R⁻ᵀ EᵀB; 0]  (SuiteSparseQR_min2norm's formula)
-      DensePtr z = own(SuiteSparseQR_solve<double>(SPQR_RTX_EQUALS_ETB, expert_.get(), &bv,
-                                                   c_.get()),
-                       c_);
+      DensePtr z =
+          own(SuiteSparseQR_solve<double>(SPQR_RTX_EQUALS_ETB, expert_.get(), &bv, c_.get()), c_);
       if (!z) cholmod_failure("SuiteSparseQR_solve", c_);
       DensePtr x = own(SuiteSparseQR_qmult<double>(SPQR_QX, expert_.get(), z.get(), c_.get()), c_);
       if (!x) cholmod_failure("SuiteSparseQR_qmult", c_);
@@ -183,9 +180,9 @@ class MinNormQr {
   bool wide_;
   Index rank_ = 0;
   double tol_used_ = 0;
-  QrPtr expert_;                     // full rank (or rank 0)
-  std::unique_ptr<QrFactor> f_;      // rank deficient: R explicit …
-  std::unique_ptr<MinNormQr> child_; // … and the sweep of Rᵀ
+  QrPtr expert_;                      // full rank (or rank 0)
+  std::unique_ptr<QrFactor> f_;       // rank deficient: R explicit …
+  std::unique_ptr<MinNormQr> child_;  // … and the sweep of Rᵀ
 };
 
 // [A; λI] in CSC, from the CSC of A.
@@ -220,7 +217,7 @@ SparsePtr stack_damping(const cholmod_sparse& a, double damp, CholmodCommon& c) 
 
 template <class Scalar>
 struct QrSolver<Scalar>::Impl {
-  detail::CholmodCommon common;  // first: destroyed last
+  detail::CholmodCommon common;                  // first: destroyed last
   detail::SparsePtr a{nullptr, {common.get()}};  // CSC of A, for the residual report
   std::unique_ptr<detail::MinNormQr> qr;
   double damp = 0;
@@ -277,8 +274,8 @@ QrSolver<Scalar>& QrSolver<Scalar>::compute(SparseRef<Scalar> a) {
   info_.qr_tolerance = impl->qr->tolerance();
   const Index full = options_.damp > 0 ? a.cols() : std::min(a.rows(), a.cols());
   info_.message = "SuiteSparseQR: rank " + std::to_string(info_.rank) + " of " +
-                  std::to_string(full) + (options_.damp > 0 ? " ([A; λI], " : " (") +
-                  "tol " + detail::number(info_.qr_tolerance) + ")" +
+                  std::to_string(full) + (options_.damp > 0 ? " ([A; λI], " : " (") + "tol " +
+                  detail::number(info_.qr_tolerance) + ")" +
                   (info_.rank < a.cols() ? ", minimum-norm solution" : "");
   impl_ = std::move(impl);
   return *this;

@@ -81,7 +81,8 @@ py::dict partial_py(const std::string& op, bool largest, const py::array& data,
                     const py::array& indices, const py::array& indptr, Index rows, Index cols,
                     Index count, Index subspace, Index max_iterations, double tolerance) {
   const SparseMatrixd a = matrix_from(op, data, indices, indptr, rows, cols);
-  const PartialSpectrumOptions options = partial_options(count, subspace, max_iterations, tolerance);
+  const PartialSpectrumOptions options =
+      partial_options(count, subspace, max_iterations, tolerance);
   PartialSingularValues s;
   {
     py::gil_scoped_release release;
@@ -123,8 +124,7 @@ Eigen::MatrixXd pseudo_inverse_py(const py::array& data, const py::array& indice
 
 py::dict transpose_versus_inverse_py(const py::array& data, const py::array& indices,
                                      const py::array& indptr, Index rows, Index cols,
-                                     const Eigen::VectorXd& x,
-                                     std::optional<double> rank_tolerance,
+                                     const Eigen::VectorXd& x, std::optional<double> rank_tolerance,
                                      std::optional<double> orthogonality_tolerance) {
   const SparseMatrixd a =
       matrix_from("transpose_versus_inverse", data, indices, indptr, rows, cols);
@@ -231,17 +231,15 @@ void bind_analysis(py::module_& m) {
         largest ? "The `count` largest singular values: Lanczos on the Gram matrix."
                 : "The `count` smallest singular values: shift-invert Lanczos on the Gram matrix.");
   }
-  m.def("condition_number", &condition_py, py::arg("data"), py::arg("indices"),
-        py::arg("indptr"), py::arg("rows"), py::arg("cols"), py::arg("subspace"),
-        py::arg("max_iterations"), py::arg("tolerance"),
-        "σ_max/σ_min by Lanczos: a dict of ConditionEstimate's fields.");
+  m.def("condition_number", &condition_py, py::arg("data"), py::arg("indices"), py::arg("indptr"),
+        py::arg("rows"), py::arg("cols"), py::arg("subspace"), py::arg("max_iterations"),
+        py::arg("tolerance"), "σ_max/σ_min by Lanczos: a dict of ConditionEstimate's fields.");
   m.def("pseudo_inverse", &pseudo_inverse_py, py::arg("data"), py::arg("indices"),
         py::arg("indptr"), py::arg("rows"), py::arg("cols"), py::arg("tolerance") = std::nullopt,
         "A⁺ (dense, n × m) by the SVD, singular values <= tolerance treated as zero.");
   m.def("transpose_versus_inverse", &transpose_versus_inverse_py, py::arg("data"),
-        py::arg("indices"), py::arg("indptr"), py::arg("rows"), py::arg("cols"),
-        py::arg("x"), py::arg("rank_tolerance") = std::nullopt,
-        py::arg("orthogonality_tolerance") = std::nullopt,
+        py::arg("indices"), py::arg("indptr"), py::arg("rows"), py::arg("cols"), py::arg("x"),
+        py::arg("rank_tolerance") = std::nullopt, py::arg("orthogonality_tolerance") = std::nullopt,
         "‖Aᵀ − A⁺‖/‖A⁺‖, the Gram fit and the reconstruction errors: a dict of "
         "TransposeVersusInverse's fields.");
   m.def("circular_singular_values", &circular_py, py::arg("spec"), py::arg("weight"),

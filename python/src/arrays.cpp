@@ -75,8 +75,8 @@ void require_shape(const std::string& op, const char* name, const py::array& a,
                    const Dims& expected, const ConvSpec& spec) {
   if (shape_of(a) != expected) {
     throw std::invalid_argument(op + ": " + name + " of shape " + dims_to_string(shape_of(a)) +
-                                " does not match the layer " + spec.to_string() +
-                                ", which needs " + dims_to_string(expected));
+                                " does not match the layer " + spec.to_string() + ", which needs " +
+                                dims_to_string(expected));
   }
 }
 
@@ -89,8 +89,8 @@ EigenCsr<Scalar> csr_from_arrays(const std::string& what, const py::array& data,
   const auto outer = py::array_t<std::int32_t, py::array::c_style>::ensure(indptr);
   if (!inner || !outer) throw py::error_already_set();
   const auto fail = [&](const std::string& rule) {
-    throw std::invalid_argument(what + ": not a valid CSR matrix of shape " +
-                                std::to_string(rows) + "x" + std::to_string(cols) + ": " + rule);
+    throw std::invalid_argument(what + ": not a valid CSR matrix of shape " + std::to_string(rows) +
+                                "x" + std::to_string(cols) + ": " + rule);
   };
   if (rows < 0 || cols < 0 || rows >= (Index(1) << 31) || cols >= (Index(1) << 31)) {
     fail("the dimensions must be in [0, 2^31)");
@@ -123,7 +123,6 @@ EigenCsr<Scalar> csr_from_arrays(const std::string& what, const py::array& data,
 template EigenCsr<float> csr_from_arrays<float>(const std::string&, const py::array&,
                                                 const py::array&, const py::array&, Index, Index);
 template EigenCsr<double> csr_from_arrays<double>(const std::string&, const py::array&,
-                                                  const py::array&, const py::array&, Index,
-                                                  Index);
+                                                  const py::array&, const py::array&, Index, Index);
 
 }  // namespace convmat::python

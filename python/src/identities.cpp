@@ -11,10 +11,10 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "convmat/core/conv_matrix.hpp"
-#include "convmat/analysis/transposed_factorization.hpp"
 #include "convmat/analysis/kernel_matrix.hpp"
+#include "convmat/analysis/transposed_factorization.hpp"
 #include "convmat/analysis/upsampling.hpp"
+#include "convmat/core/conv_matrix.hpp"
 
 namespace convmat::python {
 
@@ -146,8 +146,8 @@ py::tuple kernel_matrix_py(const ConvSpec& spec, const py::array& input, bool ba
   });
 }
 
-py::dict estimate_kernel_py(const ConvSpec& spec, const py::array& input,
-                            const py::array& output, bool batched, Index batch) {
+py::dict estimate_kernel_py(const ConvSpec& spec, const py::array& input, const py::array& output,
+                            bool batched, Index batch) {
   const std::string op = "estimate_kernel";
   const Dtype dtype = common_dtype(op, {{"input", &input}, {"output", &output}});
   check_input(op, input, spec, batched, batch);
@@ -184,8 +184,8 @@ void bind_identities(py::module_& m) {
         "size or scale_factor is absent).");
   m.def("bilinear_kernel", &bilinear_kernel_py, py::arg("channels"), py::arg("rank"),
         py::arg("dtype"), "The bilinear ×2 transposed-convolution weight (C, 1, 4, …).");
-  m.def("kernel_matrix", &kernel_matrix_py, py::arg("spec"), py::arg("input"),
-        py::arg("batched"), py::arg("batch"),
+  m.def("kernel_matrix", &kernel_matrix_py, py::arg("spec"), py::arg("input"), py::arg("batched"),
+        py::arg("batch"),
         "CSR tuple of A(x) (batch·output_numel × weight_numel): y = A(x)·vec(weight).");
   m.def("estimate_kernel", &estimate_kernel_py, py::arg("spec"), py::arg("input"),
         py::arg("output"), py::arg("batched"), py::arg("batch"),

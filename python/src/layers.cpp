@@ -28,8 +28,10 @@ enum class Method { matrix, loops };
 Method method_from_string(const std::string& name) {
   if (name == "matrix") return Method::matrix;
   if (name == "loops") return Method::loops;
-  throw std::invalid_argument("method must be 'matrix' (W·x, the sparse matrix) or 'loops' (the "
-                              "direct loops), got '" + name + "'");
+  throw std::invalid_argument(
+      "method must be 'matrix' (W·x, the sparse matrix) or 'loops' (the "
+      "direct loops), got '" +
+      name + "'");
 }
 
 // The full output shape of a call: (N, C_out, *out) or (C_out, *out) for an unbatched input.
@@ -108,8 +110,9 @@ void bind_layers(py::module_& m) {
                        "The validated geometry of one convolution or transposed-convolution layer "
                        "(C++ convmat::ConvSpec). Sizes are per spatial dimension; shapes are C "
                        "order without the batch.")
-      .def_property_readonly("kind", [](const ConvSpec& s) { return to_string(s.kind()); },
-                             "'convolution' or 'transposed'")
+      .def_property_readonly(
+          "kind", [](const ConvSpec& s) { return to_string(s.kind()); },
+          "'convolution' or 'transposed'")
       .def_property_readonly("rank", &ConvSpec::rank, "number of spatial dimensions (1-3)")
       .def_property_readonly("in_channels", &ConvSpec::in_channels)
       .def_property_readonly("out_channels", &ConvSpec::out_channels)
@@ -120,26 +123,28 @@ void bind_layers(py::module_& m) {
                              [](const ConvSpec& s) { return to_tuple(s.kernel_size()); })
       .def_property_readonly("stride", [](const ConvSpec& s) { return to_tuple(s.stride()); })
       .def_property_readonly("dilation", [](const ConvSpec& s) { return to_tuple(s.dilation()); })
-      .def_property_readonly("pad_begin", [](const ConvSpec& s) { return to_tuple(s.pad_begin()); },
-                             "padding at the begin of each dimension (ONNX pads[:rank])")
-      .def_property_readonly("pad_end", [](const ConvSpec& s) { return to_tuple(s.pad_end()); },
-                             "padding at the end of each dimension (ONNX pads[rank:])")
+      .def_property_readonly(
+          "pad_begin", [](const ConvSpec& s) { return to_tuple(s.pad_begin()); },
+          "padding at the begin of each dimension (ONNX pads[:rank])")
+      .def_property_readonly(
+          "pad_end", [](const ConvSpec& s) { return to_tuple(s.pad_end()); },
+          "padding at the end of each dimension (ONNX pads[rank:])")
       .def_property_readonly("output_padding",
                              [](const ConvSpec& s) { return to_tuple(s.output_padding()); })
       .def_property_readonly("padding_mode",
                              [](const ConvSpec& s) { return to_string(s.padding_mode()); })
       .def_property_readonly("output_size",
                              [](const ConvSpec& s) { return to_tuple(s.output_size()); })
-      .def_property_readonly("input_shape",
-                             [](const ConvSpec& s) { return to_tuple(s.input_shape()); },
-                             "(C_in, *input_size)")
-      .def_property_readonly("output_shape",
-                             [](const ConvSpec& s) { return to_tuple(s.output_shape()); },
-                             "(C_out, *output_size)")
-      .def_property_readonly("weight_shape",
-                             [](const ConvSpec& s) { return to_tuple(s.weight_shape()); },
-                             "PyTorch's layout: (C_out, C_in/groups, *k) for a convolution, "
-                             "(C_in, C_out/groups, *k) for a transposed convolution")
+      .def_property_readonly(
+          "input_shape", [](const ConvSpec& s) { return to_tuple(s.input_shape()); },
+          "(C_in, *input_size)")
+      .def_property_readonly(
+          "output_shape", [](const ConvSpec& s) { return to_tuple(s.output_shape()); },
+          "(C_out, *output_size)")
+      .def_property_readonly(
+          "weight_shape", [](const ConvSpec& s) { return to_tuple(s.weight_shape()); },
+          "PyTorch's layout: (C_out, C_in/groups, *k) for a convolution, "
+          "(C_in, C_out/groups, *k) for a transposed convolution")
       .def_property_readonly("input_numel", &ConvSpec::input_numel, "columns of the layer's matrix")
       .def_property_readonly("output_numel", &ConvSpec::output_numel, "rows of the layer's matrix")
       .def("as_convolution", &ConvSpec::as_convolution,
@@ -197,8 +202,8 @@ void bind_layers(py::module_& m) {
            py::arg("strides") = Dims{}, py::arg("output_padding") = Dims{},
            py::arg("output_shape") = Dims{});
 
-  m.def("torch_conv", &torch_conv, py::arg("input_shape"), py::arg("weight_shape"),
-        py::arg("args"), py::arg("rank") = 0,
+  m.def("torch_conv", &torch_conv, py::arg("input_shape"), py::arg("weight_shape"), py::arg("args"),
+        py::arg("rank") = 0,
         "F.conv{rank}d's arguments → LayerCall (rank 0: from the weight). ValueError on invalid "
         "arguments, with PyTorch's rule and the values.");
   m.def("torch_conv_transpose", &torch_conv_transpose, py::arg("input_shape"),

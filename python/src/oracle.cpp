@@ -88,8 +88,10 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
     }
   }
   // The oracle builds W in float64 and holds the output, its magnitudes and the candidate.
-  require_memory(spec, static_cast<std::uint64_t>(input.nbytes()) +
-                           3 * static_cast<std::uint64_t>(candidate.nbytes()), sizeof(double));
+  require_memory(spec,
+                 static_cast<std::uint64_t>(input.nbytes()) +
+                     3 * static_cast<std::uint64_t>(candidate.nbytes()),
+                 sizeof(double));
   CheckOptions options;
   options.tolerance.arithmetic = precision_from_string(arithmetic);
   options.tolerance.storage = precision_from_string(storage);

@@ -40,14 +40,16 @@ class PythonOperator final : public LinearOperator<Scalar> {
       : rows_(rows), cols_(cols), matvec_(std::move(matvec)), rmatvec_(std::move(rmatvec)) {}
   Index rows() const override { return rows_; }
   Index cols() const override { return cols_; }
-  void apply(const Scalar* x, Scalar* y) const override { call(matvec_, "matvec", x, cols_, y, rows_); }
+  void apply(const Scalar* x, Scalar* y) const override {
+    call(matvec_, "matvec", x, cols_, y, rows_);
+  }
   void apply_adjoint(const Scalar* y, Scalar* x) const override {
     call(rmatvec_, "rmatvec", y, rows_, x, cols_);
   }
 
  private:
-  static void call(const py::object& f, const char* name, const Scalar* in, Index n_in,
-                   Scalar* out, Index n_out) {
+  static void call(const py::object& f, const char* name, const Scalar* in, Index n_in, Scalar* out,
+                   Index n_out) {
     py::gil_scoped_acquire gil;
     py::array_t<Scalar> arg(n_in);
     std::copy(in, in + n_in, arg.mutable_data());
@@ -129,8 +131,7 @@ py::tuple lstsq_matrix(const py::array& data, const py::array& indices, const py
 }
 
 py::tuple lstsq_operator(Index rows, Index cols, py::object matvec, py::object rmatvec,
-                         const py::array& b, const std::string& method,
-                         const LsqOptions& options) {
+                         const py::array& b, const std::string& method, const LsqOptions& options) {
   const Dtype dtype = common_dtype("lstsq", {{"b", &b}});
   const LsqMethod m = lsq_method_from_string(method);
   check_rhs(b, rows);
@@ -190,8 +191,8 @@ void bind_solvers(py::module_& m) {
              return o;
            }),
            py::kw_only(), py::arg("damp") = 0.0, py::arg("atol") = 1e-6, py::arg("btol") = 1e-6,
-           py::arg("conlim") = 1e8, py::arg("iteration_limit") = 0,
-           py::arg("qr_tolerance") = -1.0, py::arg("cholesky_form") = "automatic");
+           py::arg("conlim") = 1e8, py::arg("iteration_limit") = 0, py::arg("qr_tolerance") = -1.0,
+           py::arg("cholesky_form") = "automatic");
   m.def("lstsq_matrix", &lstsq_matrix, py::arg("data"), py::arg("indices"), py::arg("indptr"),
         py::arg("rows"), py::arg("cols"), py::arg("b"), py::arg("method"), py::arg("options"),
         "(X (k, n), info dict) for a CSR matrix and B given as (k, m): every method.");

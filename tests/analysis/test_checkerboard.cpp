@@ -60,7 +60,8 @@ BOOST_AUTO_TEST_CASE(tap_counts_match_brute_force_on_random_transposed_layers) {
       // Weight sums: the scatter loops applied to an all-ones input.
       const auto w = test::integer_tensor<double>(t.weight_numel());
       const Checkerboard cw = checkerboard(t, w.data());
-      std::vector<double> ones(static_cast<std::size_t>(t.input_numel()), 1.0), y(static_cast<std::size_t>(t.output_numel()));
+      std::vector<double> ones(static_cast<std::size_t>(t.input_numel()), 1.0),
+          y(static_cast<std::size_t>(t.output_numel()));
       direct_forward(t, ones.data(), 1, w.data(), static_cast<const double*>(nullptr), y.data());
       BOOST_TEST(cw.weight_sum == y, boost::test_tools::per_element());
       BOOST_TEST(cw.channels == t.out_channels());
@@ -88,7 +89,8 @@ BOOST_AUTO_TEST_CASE(dilation_one_is_even_exactly_when_the_stride_divides_the_ke
         }
         for (Index k1 : {Index(2), Index(3), Index(4)}) {
           for (Index s1 : {Index(1), Index(2), Index(3)}) {
-            const ConvSpec t2 = ConvSpec::transposed(1, 1, {n, roomy_input(k1, s1, 1)}, {k, k1}, {s, s1}, {p, 0});
+            const ConvSpec t2 =
+                ConvSpec::transposed(1, 1, {n, roomy_input(k1, s1, 1)}, {k, k1}, {s, s1}, {p, 0});
             const Checkerboard c2 = checkerboard(t2);
             BOOST_TEST_CONTEXT(t2.to_string()) {
               BOOST_TEST(c2.even == (k % s == 0 && k1 % s1 == 0));
@@ -103,12 +105,14 @@ BOOST_AUTO_TEST_CASE(dilation_one_is_even_exactly_when_the_stride_divides_the_ke
   BOOST_TEST(uneven > 20);
 }
 
-// General dilation: the interior count is #{t < k : t·d ≡ r (mod s)}, even ⇔ gcd(d, s) = 1 and s | k.
+// General dilation: the interior count is #{t < k : t·d ≡ r (mod s)}, even ⇔ gcd(d, s) = 1 and s |
+// k.
 BOOST_AUTO_TEST_CASE(dilation_general_rule) {
   for (Index k = 1; k <= 6; ++k) {
     for (Index s = 1; s <= 4; ++s) {
       for (Index d = 1; d <= 4; ++d) {
-        const ConvSpec t = ConvSpec::transposed(1, 1, {roomy_input(k, s, d)}, {k}, {s}, {0}, {}, 1, {d});
+        const ConvSpec t =
+            ConvSpec::transposed(1, 1, {roomy_input(k, s, d)}, {k}, {s}, {0}, {}, 1, {d});
         const Checkerboard c = checkerboard(t);
         BOOST_TEST_CONTEXT(t.to_string()) {
           BOOST_TEST(c.even == (std::gcd(d, s) == 1 && k % s == 0));
@@ -125,7 +129,8 @@ BOOST_AUTO_TEST_CASE(dilation_general_rule) {
 BOOST_AUTO_TEST_CASE(kernel_three_stride_two) {
   const ConvSpec t1 = ConvSpec::transposed(1, 1, {6}, {3}, {2});
   const Checkerboard c1 = checkerboard(t1);
-  BOOST_TEST(c1.tap_count == (std::vector<Index>{1, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 1}), boost::test_tools::per_element());
+  BOOST_TEST(c1.tap_count == (std::vector<Index>{1, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 1}),
+             boost::test_tools::per_element());
   BOOST_TEST(c1.interior_begin[0] == 2);
   BOOST_TEST(c1.interior_end[0] == 11);
   BOOST_TEST(c1.interior_positions == 9);
@@ -136,7 +141,8 @@ BOOST_AUTO_TEST_CASE(kernel_three_stride_two) {
   const ConvSpec t2 = ConvSpec::transposed(1, 1, {8, 8}, {3, 3}, {2}, {1}, {1});
   const std::vector<double> ones(9, 1.0);
   const Checkerboard c2 = checkerboard(t2, ones.data());
-  BOOST_TEST(c2.period_pattern == (std::vector<Index>{4, 2, 2, 1}), boost::test_tools::per_element());
+  BOOST_TEST(c2.period_pattern == (std::vector<Index>{4, 2, 2, 1}),
+             boost::test_tools::per_element());
   BOOST_TEST(c2.min_taps == 1);
   BOOST_TEST(c2.max_taps == 4);
   for (std::size_t i = 0; i < c2.tap_count.size(); ++i) {
@@ -193,7 +199,8 @@ BOOST_AUTO_TEST_CASE(folded_padding_stays_out_of_the_interior) {
     BOOST_TEST_CONTEXT(folded.to_string()) {
       BOOST_TEST(a.interior_positions > 0);
       for (Index q = a.interior_begin[0]; q < a.interior_end[0]; ++q) {
-        BOOST_TEST(a.tap_count[static_cast<std::size_t>(q)] == b.tap_count[static_cast<std::size_t>(q)]);
+        BOOST_TEST(a.tap_count[static_cast<std::size_t>(q)] ==
+                   b.tap_count[static_cast<std::size_t>(q)]);
       }
     }
   }

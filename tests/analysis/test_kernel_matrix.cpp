@@ -8,9 +8,9 @@
 #include <cmath>
 #include <limits>
 
+#include "analysis_test_util.hpp"
 #include "convmat/analysis/kernel_matrix.hpp"
 #include "convmat/core/loops.hpp"
-#include "analysis_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace convmat;
@@ -29,7 +29,8 @@ template <class Scalar>
 std::vector<Scalar> forward(const ConvSpec& spec, const std::vector<Scalar>& x, Index batch,
                             const std::vector<Scalar>& weight) {
   std::vector<Scalar> y(static_cast<std::size_t>(batch * spec.output_numel()));
-  direct_forward(spec, x.data(), batch, weight.data(), static_cast<const Scalar*>(nullptr), y.data());
+  direct_forward(spec, x.data(), batch, weight.data(), static_cast<const Scalar*>(nullptr),
+                 y.data());
   return y;
 }
 
@@ -130,8 +131,10 @@ BOOST_AUTO_TEST_CASE(least_squares_recovers_the_kernel) {
       const auto& s = svd.singularValues();
       const double kappa = s(0) / s(s.size() - 1);
       const double err = (view(e.weight) - view(w)).norm() / view(w).norm();
-      BOOST_TEST(err <= 10 * kappa * std::numeric_limits<double>::epsilon() * static_cast<double>(y.size()));
-      BOOST_TEST(e.relative_residual <= 10 * std::numeric_limits<double>::epsilon() * static_cast<double>(y.size()));
+      BOOST_TEST(err <= 10 * kappa * std::numeric_limits<double>::epsilon() *
+                            static_cast<double>(y.size()));
+      BOOST_TEST(e.relative_residual <=
+                 10 * std::numeric_limits<double>::epsilon() * static_cast<double>(y.size()));
     }
   }
 }
@@ -141,11 +144,14 @@ BOOST_AUTO_TEST_CASE(estimate_kernel_refuses_large_problems) {
   const ConvSpec spec = ConvSpec::convolution(8, 4, {130, 130}, {3, 3}, {1}, {1});
   const std::vector<float> x(static_cast<std::size_t>(spec.input_numel()), 1.0f);
   const std::vector<float> y(static_cast<std::size_t>(spec.output_numel()), 1.0f);
-  BOOST_CHECK_EXCEPTION(estimate_kernel(spec, x.data(), y.data()), std::invalid_argument,
-                        [](const std::invalid_argument& e) {
-                          return std::string(e.what()).find("estimate_kernel: a dense 67600x288 matrix") != std::string::npos &&
-                                 std::string(e.what()).find("dense limit of 4194304 (2^22) entries") != std::string::npos;
-                        });
+  BOOST_CHECK_EXCEPTION(
+      estimate_kernel(spec, x.data(), y.data()), std::invalid_argument,
+      [](const std::invalid_argument& e) {
+        return std::string(e.what()).find("estimate_kernel: a dense 67600x288 matrix") !=
+                   std::string::npos &&
+               std::string(e.what()).find("dense limit of 4194304 (2^22) entries") !=
+                   std::string::npos;
+      });
   BOOST_CHECK_THROW(kernel_matrix(spec, static_cast<const float*>(nullptr)), std::invalid_argument);
   BOOST_CHECK_THROW(kernel_matrix(spec, x.data(), 0), std::invalid_argument);
 }

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <limits>
 
-#include "convmat/analysis/pseudo_inverse.hpp"
 #include "analysis_test_util.hpp"
+#include "convmat/analysis/pseudo_inverse.hpp"
 #include "test_util.hpp"
 
 using namespace convmat;
@@ -43,7 +43,8 @@ BOOST_AUTO_TEST_CASE(stride_equal_to_kernel_size_has_orthogonal_rows) {
   BOOST_TEST(!c.orthogonal_columns);
   BOOST_TEST(std::abs(c.relative_difference - 29) <= 64 * eps * 29);
   BOOST_TEST(c.scaled_relative_difference <= 64 * eps);
-  BOOST_TEST(std::abs(c.scaled_transpose_reconstruction_error - c.inverse_reconstruction_error) <= 64 * eps);
+  BOOST_TEST(std::abs(c.scaled_transpose_reconstruction_error - c.inverse_reconstruction_error) <=
+             64 * eps);
   BOOST_TEST(c.inverse_reconstruction_error > 0.1);  // wide: x's part in null(W) is lost
 
   const ConvMatrix<double> t(ConvSpec::transposed(1, 1, {2, 2}, {2, 2}, {2}), k.data());
@@ -76,13 +77,15 @@ BOOST_AUTO_TEST_CASE(stride_equal_to_kernel_size_has_orthogonal_rows) {
 // Wᵀ is not a multiple of W⁺.
 BOOST_AUTO_TEST_CASE(overlap_or_channels_break_orthogonality) {
   const std::vector<double> k{1, 2, 3, 4};
-  const TransposeVersusInverse seed = transpose_versus_inverse(ConvMatrix<double>(ConvSpec::convolution(1, 1, {3, 3}, {2, 2}), k.data()));
+  const TransposeVersusInverse seed = transpose_versus_inverse(
+      ConvMatrix<double>(ConvSpec::convolution(1, 1, {3, 3}, {2, 2}), k.data()));
   BOOST_TEST(!seed.orthogonal_rows);
   BOOST_TEST(seed.gram_error > 0.1);
   BOOST_TEST(seed.scaled_relative_difference > 0.1);
   std::mt19937_64 engine(2);
   const ConvSpec two = ConvSpec::convolution(1, 2, {6, 6}, {2, 2}, {2});
-  const TransposeVersusInverse r = transpose_versus_inverse(ConvMatrix<double>(two, test::random_real(8, engine).data()));
+  const TransposeVersusInverse r =
+      transpose_versus_inverse(ConvMatrix<double>(two, test::random_real(8, engine).data()));
   BOOST_TEST(!r.orthogonal_rows);
 }
 
@@ -110,14 +113,18 @@ BOOST_AUTO_TEST_CASE(agrees_with_complete_orthogonal_decomposition) {
     BOOST_TEST_CONTEXT(spec.to_string() << " κ = " << kappa) {
       BOOST_TEST((pseudo_inverse(a) - pinv).norm() <= tol * pinv.norm());
       const TransposeVersusInverse r = transpose_versus_inverse(layer, vec(x));
-      BOOST_TEST(std::abs(r.relative_difference - (dense.transpose() - pinv).norm() / pinv.norm()) <=
-                 tol * (1 + r.relative_difference));
+      BOOST_TEST(
+          std::abs(r.relative_difference - (dense.transpose() - pinv).norm() / pinv.norm()) <=
+          tol * (1 + r.relative_difference));
       const Eigen::VectorXd y = layer.apply(vec(x));
       const Eigen::VectorXd back = layer.apply_adjoint(y);
-      BOOST_TEST(std::abs(r.transpose_reconstruction_error - (back - vec(x)).norm() / vec(x).norm()) <=
-                 tol * (1 + r.transpose_reconstruction_error));
-      BOOST_TEST(std::abs(r.inverse_reconstruction_error - (cod.solve(y) - vec(x)).norm() / vec(x).norm()) <= tol);
-      if (a.rows() >= a.cols()) BOOST_TEST(r.inverse_reconstruction_error <= tol);  // full column rank
+      BOOST_TEST(
+          std::abs(r.transpose_reconstruction_error - (back - vec(x)).norm() / vec(x).norm()) <=
+          tol * (1 + r.transpose_reconstruction_error));
+      BOOST_TEST(std::abs(r.inverse_reconstruction_error -
+                          (cod.solve(y) - vec(x)).norm() / vec(x).norm()) <= tol);
+      if (a.rows() >= a.cols())
+        BOOST_TEST(r.inverse_reconstruction_error <= tol);  // full column rank
     }
   }
 }
@@ -139,14 +146,19 @@ BOOST_AUTO_TEST_CASE(rank_deficient_pseudo_inverse) {
 BOOST_AUTO_TEST_CASE(invalid_arguments_are_rejected_with_the_rule) {
   const std::vector<double> k{1, 2};
   const ConvMatrix<double> w(ConvSpec::convolution(1, 1, {5}, {2}), k.data());
-  BOOST_CHECK_EXCEPTION(transpose_versus_inverse(w, Eigen::VectorXd::Zero(4)), std::invalid_argument,
-                        [](const std::invalid_argument& e) {
-                          return std::string(e.what()) == "transpose_versus_inverse: x must have 5 entries (the columns of A), got 4";
-                        });
-  const ConvMatrix<float> big(ConvSpec::convolution(1, 1, {64, 64}, {1, 1}), std::vector<float>{1.0f}.data());
-  BOOST_CHECK_EXCEPTION(transpose_versus_inverse(big), std::invalid_argument, [](const std::invalid_argument& e) {
-    return std::string(e.what()).find("transpose_versus_inverse: a dense 4096x4096 matrix") != std::string::npos;
-  });
+  BOOST_CHECK_EXCEPTION(
+      transpose_versus_inverse(w, Eigen::VectorXd::Zero(4)), std::invalid_argument,
+      [](const std::invalid_argument& e) {
+        return std::string(e.what()) ==
+               "transpose_versus_inverse: x must have 5 entries (the columns of A), got 4";
+      });
+  const ConvMatrix<float> big(ConvSpec::convolution(1, 1, {64, 64}, {1, 1}),
+                              std::vector<float>{1.0f}.data());
+  BOOST_CHECK_EXCEPTION(
+      transpose_versus_inverse(big), std::invalid_argument, [](const std::invalid_argument& e) {
+        return std::string(e.what()).find("transpose_versus_inverse: a dense 4096x4096 matrix") !=
+               std::string::npos;
+      });
   BOOST_CHECK_THROW(pseudo_inverse(SparseMatrixd(4097, 1024)), std::invalid_argument);
   // The default input is fixed: two calls agree.
   BOOST_TEST(transpose_versus_inverse(w).transpose_reconstruction_error ==

@@ -11,8 +11,8 @@
 #include <cmath>
 #include <limits>
 
-#include "convmat/analysis/spectrum.hpp"
 #include "analysis_test_util.hpp"
+#include "convmat/analysis/spectrum.hpp"
 #include "test_util.hpp"
 
 using namespace convmat;
@@ -89,7 +89,8 @@ BOOST_AUTO_TEST_CASE(agrees_with_jacobi_svd_on_random_layers) {
 // not invertible; the transposed layer (9×4) has full column rank.
 BOOST_AUTO_TEST_CASE(seed_000_ranks) {
   const std::vector<double> k{1, 2, 3, 4};
-  const SingularValues conv = singular_values(layer(ConvSpec::convolution(1, 1, {3, 3}, {2, 2}), k));
+  const SingularValues conv =
+      singular_values(layer(ConvSpec::convolution(1, 1, {3, 3}, {2, 2}), k));
   BOOST_TEST(conv.rank == 4);
   BOOST_TEST(conv.nullity == 5);
   BOOST_TEST(std::isfinite(conv.condition_number));
@@ -111,7 +112,8 @@ BOOST_AUTO_TEST_CASE(known_null_spaces) {
   BOOST_TEST(std::isinf(s.condition_number));
   const double pi = std::acos(-1.0);
   BOOST_TEST(std::abs(s.effective_condition_number - 1 / std::sin(pi / n)) <= 64 * eps);
-  const SingularValues zero = singular_values(layer(ConvSpec::convolution(1, 2, {5}, {3}), {0, 0, 0, 0, 0, 0}));
+  const SingularValues zero =
+      singular_values(layer(ConvSpec::convolution(1, 2, {5}, {3}), {0, 0, 0, 0, 0, 0}));
   BOOST_TEST(zero.rank == 0);
   BOOST_TEST(zero.nullity == 5);
   BOOST_TEST(std::isinf(zero.condition_number));
@@ -123,11 +125,12 @@ BOOST_AUTO_TEST_CASE(known_null_spaces) {
 
 BOOST_AUTO_TEST_CASE(refuses_matrices_past_the_dense_limit) {
   SparseMatrixd big(4096, 1025);
-  BOOST_CHECK_EXCEPTION(singular_values(big), std::invalid_argument, [](const std::invalid_argument& e) {
-    return std::string(e.what()) ==
-           "singular_values: a dense 4096x1025 matrix has 4198400 entries, more than the dense "
-           "limit of 4194304 (2^22) entries";
-  });
+  BOOST_CHECK_EXCEPTION(
+      singular_values(big), std::invalid_argument, [](const std::invalid_argument& e) {
+        return std::string(e.what()) ==
+               "singular_values: a dense 4096x1025 matrix has 4198400 entries, more than the dense "
+               "limit of 4194304 (2^22) entries";
+      });
   BOOST_CHECK_NO_THROW(singular_values(SparseMatrixd(4096, 1024)));
 }
 
@@ -218,14 +221,20 @@ BOOST_AUTO_TEST_CASE(invalid_options_are_rejected_with_the_rule) {
   const SparseMatrixd a = layer(ConvSpec::convolution(1, 1, {6}, {2}), {1, 2});  // 5×6
   PartialSpectrumOptions o;
   o.count = 5;
-  BOOST_CHECK_EXCEPTION(largest_singular_values(a, o), std::invalid_argument, [](const std::invalid_argument& e) {
-    return std::string(e.what()).find("count must satisfy 1 <= count < min(rows, cols) = 5, got count = 5") != std::string::npos;
-  });
+  BOOST_CHECK_EXCEPTION(
+      largest_singular_values(a, o), std::invalid_argument, [](const std::invalid_argument& e) {
+        return std::string(e.what()).find(
+                   "count must satisfy 1 <= count < min(rows, cols) = 5, got count = 5") !=
+               std::string::npos;
+      });
   o.count = 2;
   o.subspace = 2;
-  BOOST_CHECK_EXCEPTION(smallest_singular_values(a, o), std::invalid_argument, [](const std::invalid_argument& e) {
-    return std::string(e.what()).find("subspace must satisfy count < subspace <= min(rows, cols) = 5") != std::string::npos;
-  });
+  BOOST_CHECK_EXCEPTION(
+      smallest_singular_values(a, o), std::invalid_argument, [](const std::invalid_argument& e) {
+        return std::string(e.what()).find(
+                   "subspace must satisfy count < subspace <= min(rows, cols) = 5") !=
+               std::string::npos;
+      });
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -249,7 +258,8 @@ BOOST_AUTO_TEST_CASE(fft_formula_equals_the_dense_svd) {
       BOOST_TEST(fft.by_frequency.rows() == spatial);
       BOOST_TEST(fft.by_frequency.cols() == std::min(spec.in_channels(), spec.out_channels()));
       BOOST_REQUIRE(fft.values.size() == dense.size());
-      BOOST_TEST((fft.values - dense).cwiseAbs().maxCoeff() <= svd_tolerance(dense, a.rows(), a.cols()));
+      BOOST_TEST((fft.values - dense).cwiseAbs().maxCoeff() <=
+                 svd_tolerance(dense, a.rows(), a.cols()));
     }
     ++by_rank[spec.rank() - 1];
     grouped += spec.groups() > 1;
@@ -273,7 +283,8 @@ BOOST_AUTO_TEST_CASE(float_weights) {
   const ConvSpec spec(p);
   const auto wf = test::integer_tensor<float>(spec.weight_numel());
   const std::vector<double> wd(wf.begin(), wf.end());
-  BOOST_TEST((circular_singular_values(spec, wf.data()).values == circular_singular_values(spec, wd.data()).values));
+  BOOST_TEST((circular_singular_values(spec, wf.data()).values ==
+              circular_singular_values(spec, wd.data()).values));
 }
 
 BOOST_AUTO_TEST_CASE(rejects_other_layers_with_the_rule) {
@@ -283,15 +294,20 @@ BOOST_AUTO_TEST_CASE(rejects_other_layers_with_the_rule) {
       circular_singular_values(spec, w.data());
       BOOST_ERROR("accepted " << spec.to_string());
     } catch (const std::invalid_argument& e) {
-      BOOST_TEST_CONTEXT(e.what()) { BOOST_TEST(std::string(e.what()).find(part) != std::string::npos); }
+      BOOST_TEST_CONTEXT(e.what()) {
+        BOOST_TEST(std::string(e.what()).find(part) != std::string::npos);
+      }
     }
   };
   rejected(ConvSpec::convolution(1, 1, {6}, {3}, {1}, {1}), "needs circular padding");
-  rejected(ConvSpec::convolution(1, 1, {6}, {3}, {2}, {1}, {1}, 1, PaddingMode::circular), "needs stride 1");
-  rejected(ConvSpec::convolution(1, 1, {6}, {3}, {1}, {0}, {1}, 1, PaddingMode::circular), "needs output size = input size");
+  rejected(ConvSpec::convolution(1, 1, {6}, {3}, {2}, {1}, {1}, 1, PaddingMode::circular),
+           "needs stride 1");
+  rejected(ConvSpec::convolution(1, 1, {6}, {3}, {1}, {0}, {1}, 1, PaddingMode::circular),
+           "needs output size = input size");
   rejected(ConvSpec::transposed(1, 1, {6}, {3}, {1}, {1}), "needs a convolution");
   // No padding at all (kernel 1): every padding mode is the same, accepted.
-  BOOST_TEST(circular_singular_values(ConvSpec::convolution(1, 1, {6}, {1}), w.data()).values.size() == 6);
+  BOOST_TEST(
+      circular_singular_values(ConvSpec::convolution(1, 1, {6}, {1}), w.data()).values.size() == 6);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

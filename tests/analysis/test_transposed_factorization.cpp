@@ -6,8 +6,8 @@
 
 #include <Eigen/Dense>
 
-#include "convmat/core/conv_matrix.hpp"
 #include "convmat/analysis/transposed_factorization.hpp"
+#include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/loops.hpp"
 #include "test_util.hpp"
 
@@ -51,7 +51,8 @@ BOOST_AUTO_TEST_CASE(seed_000_padding_and_flipped_kernel) {
   const ConvSpec t = ConvSpec::transposed(1, 1, {2, 2}, {2, 2});
   const std::vector<double> x{0, 1, 2, 3}, k{0, 1, 2, 3};
   const auto f = transposed_as_convolution(t, k.data());
-  BOOST_TEST(f.convolution_weight == (std::vector<double>{3, 2, 1, 0}), boost::test_tools::per_element());
+  BOOST_TEST(f.convolution_weight == (std::vector<double>{3, 2, 1, 0}),
+             boost::test_tools::per_element());
   BOOST_TEST(f.convolution_spec.input_size() == (Dims{4, 4}), boost::test_tools::per_element());
   const Eigen::Map<const Eigen::VectorXd> xv(x.data(), 4);
   const Eigen::VectorXd padded = f.padding * (f.zero_insertion * xv);
@@ -71,7 +72,8 @@ BOOST_AUTO_TEST_CASE(seed_000_stride_two) {
   const Eigen::VectorXd z = f.zero_insertion * Eigen::Map<const Eigen::VectorXd>(x.data(), 4);
   BOOST_TEST((z == (Eigen::VectorXd(9) << 0, 0, 1, 0, 0, 0, 2, 0, 3).finished()));
   const Eigen::VectorXd y = f.product() * Eigen::Map<const Eigen::VectorXd>(x.data(), 4);
-  BOOST_TEST((y == (Eigen::VectorXd(16) << 0, 0, 0, 1, 0, 0, 2, 3, 0, 2, 0, 3, 4, 6, 6, 9).finished()));
+  BOOST_TEST(
+      (y == (Eigen::VectorXd(16) << 0, 0, 0, 1, 0, 0, 2, 3, 0, 2, 0, 3, 4, 6, 6, 9).finished()));
 }
 
 // Z and P against the definitions z[c, i·s] = x[c, i] and p[c, i + b] = x[c, i], entry by entry.
@@ -110,7 +112,8 @@ BOOST_AUTO_TEST_CASE(zero_insertion_and_padding_by_index_arithmetic) {
         if (flat(qp, padded) >= 0) p_ref(c * pad + flat(qp, padded), c * in + i) = 1;
       }
     }
-    BOOST_TEST_CONTEXT("n=" << dims_to_string(n) << " s=" << dims_to_string(s) << " channels=" << channels) {
+    BOOST_TEST_CONTEXT("n=" << dims_to_string(n) << " s=" << dims_to_string(s)
+                            << " channels=" << channels) {
       BOOST_TEST((z == z_ref));
       BOOST_TEST((p == p_ref));
     }
@@ -127,7 +130,8 @@ BOOST_AUTO_TEST_CASE(transposed_convolution_is_a_convolution_on_random_layers) {
     BOOST_TEST_CONTEXT("layer " << i << ": " << t.to_string()) {
       const auto weight = test::integer_tensor<double>(t.weight_numel());
       const auto f = transposed_as_convolution(t, weight.data());
-      BOOST_TEST(f.convolution_spec.output_size() == t.output_size(), boost::test_tools::per_element());
+      BOOST_TEST(f.convolution_spec.output_size() == t.output_size(),
+                 boost::test_tools::per_element());
       const Dense product(f.product());
       const Dense layer(ConvMatrix<double>(t, weight.data()).matrix());
       BOOST_REQUIRE(product.rows() == layer.rows());
@@ -136,7 +140,8 @@ BOOST_AUTO_TEST_CASE(transposed_convolution_is_a_convolution_on_random_layers) {
       const auto x = test::integer_tensor<double>(t.input_numel());
       std::vector<double> y(static_cast<std::size_t>(t.output_numel()));
       direct_forward(t, x.data(), 1, weight.data(), static_cast<const double*>(nullptr), y.data());
-      const Eigen::VectorXd by_product = f.product() * Eigen::Map<const Eigen::VectorXd>(x.data(), t.input_numel());
+      const Eigen::VectorXd by_product =
+          f.product() * Eigen::Map<const Eigen::VectorXd>(x.data(), t.input_numel());
       BOOST_TEST((by_product == Eigen::Map<const Eigen::VectorXd>(y.data(), t.output_numel())));
     }
     ++by_rank[t.rank() - 1];
@@ -162,7 +167,8 @@ BOOST_AUTO_TEST_CASE(transposed_convolution_is_a_convolution_on_random_layers) {
 // flipped_weight: the PyTorch recipe w.flip(spatial).view(g, C_in/g, C_out/g, *k).transpose(1, 2),
 // written here index by index for a 2-d grouped layer.
 BOOST_AUTO_TEST_CASE(flipped_weight_swaps_channels_within_groups) {
-  const ConvSpec t = ConvSpec::transposed(4, 6, {3, 3}, {2, 3}, {1}, {0}, {}, 2);  // weight (4, 3, 2, 3)
+  const ConvSpec t =
+      ConvSpec::transposed(4, 6, {3, 3}, {2, 3}, {1}, {0}, {}, 2);  // weight (4, 3, 2, 3)
   std::vector<double> w(static_cast<std::size_t>(t.weight_numel()));
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<double>(i);
   const auto f = flipped_weight(t, w.data());  // (6, 2, 2, 3)
@@ -172,7 +178,8 @@ BOOST_AUTO_TEST_CASE(flipped_weight_swaps_channels_within_groups) {
         for (Index k1 = 0; k1 < 3; ++k1) {
           const Index g = o / 3;
           const Index src = (((g * 2 + i) * 3 + o % 3) * 2 + (1 - k0)) * 3 + (2 - k1);
-          BOOST_TEST(f[static_cast<std::size_t>(((o * 2 + i) * 2 + k0) * 3 + k1)] == w[static_cast<std::size_t>(src)]);
+          BOOST_TEST(f[static_cast<std::size_t>(((o * 2 + i) * 2 + k0) * 3 + k1)] ==
+                     w[static_cast<std::size_t>(src)]);
         }
       }
     }
@@ -181,12 +188,15 @@ BOOST_AUTO_TEST_CASE(flipped_weight_swaps_channels_within_groups) {
 
 BOOST_AUTO_TEST_CASE(invalid_arguments_are_rejected_with_the_rule) {
   const ConvSpec conv = ConvSpec::convolution(1, 1, {3}, {2});
-  BOOST_CHECK_EXCEPTION(flipped_convolution(conv), std::invalid_argument, [](const std::invalid_argument& e) {
-    return std::string(e.what()).find("needs a transposed convolution") != std::string::npos;
-  });
+  BOOST_CHECK_EXCEPTION(
+      flipped_convolution(conv), std::invalid_argument, [](const std::invalid_argument& e) {
+        return std::string(e.what()).find("needs a transposed convolution") != std::string::npos;
+      });
   BOOST_CHECK_EXCEPTION(zero_padding_matrix<double>(1, {3}, {-2}, {-1}), std::invalid_argument,
                         [](const std::invalid_argument& e) {
-                          return std::string(e.what()).find("padded size must be >= 1, got size[0] + pad_begin + pad_end = 3 + -2 + -1 = 0") != std::string::npos;
+                          return std::string(e.what()).find(
+                                     "padded size must be >= 1, got size[0] + pad_begin + pad_end "
+                                     "= 3 + -2 + -1 = 0") != std::string::npos;
                         });
   BOOST_CHECK_EXCEPTION(zero_insertion_matrix<double>(1, {3, 3}, {1, 0}), std::invalid_argument,
                         [](const std::invalid_argument& e) {

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <string>
 
+#include "convmat/analysis/upsampling.hpp"
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/loops.hpp"
-#include "convmat/analysis/upsampling.hpp"
 #include "test_util.hpp"
 
 using namespace convmat;
@@ -80,7 +80,10 @@ BOOST_AUTO_TEST_CASE(matches_pytorch_interpolate) {
     s >> colon;
     std::vector<double> expected;
     for (double v; s >> v;) expected.push_back(v);
-    p.mode = mode == "linear" ? interpolation_from_string(rank == 1 ? "linear" : rank == 2 ? "bilinear" : "trilinear", rank)
+    p.mode = mode == "linear" ? interpolation_from_string(rank == 1   ? "linear"
+                                                          : rank == 2 ? "bilinear"
+                                                                      : "trilinear",
+                                                          rank)
                               : interpolation_from_string(mode, rank);
     p.align_corners = align == "1";
     p.recompute_scale_factor = recompute == "1";
@@ -89,7 +92,8 @@ BOOST_AUTO_TEST_CASE(matches_pytorch_interpolate) {
       BOOST_REQUIRE(spec.output_numel() == static_cast<Index>(expected.size()));
       Index in_numel = 1;
       for (Index n : p.input_size) in_numel *= n;
-      const Eigen::VectorXd y = times(upsampling_matrix<double>(spec), table_input(p.channels, in_numel));
+      const Eigen::VectorXd y =
+          times(upsampling_matrix<double>(spec), table_input(p.channels, in_numel));
       double err = 0;
       for (std::size_t i = 0; i < expected.size(); ++i) {
         err = std::max(err, std::abs(y(static_cast<Index>(i)) - expected[i]));
@@ -99,7 +103,8 @@ BOOST_AUTO_TEST_CASE(matches_pytorch_interpolate) {
       const auto uf = upsampling_matrix<float>(spec);
       std::vector<float> x32;
       for (double v : table_input(p.channels, in_numel)) x32.push_back(static_cast<float>(v));
-      const Eigen::VectorXf yf = uf * Eigen::Map<const Eigen::VectorXf>(x32.data(), in_numel * p.channels);
+      const Eigen::VectorXf yf =
+          uf * Eigen::Map<const Eigen::VectorXf>(x32.data(), in_numel * p.channels);
       double err32 = 0;
       for (std::size_t i = 0; i < expected.size(); ++i) {
         err32 = std::max(err32, std::abs(double(yf(static_cast<Index>(i))) - expected[i]));
@@ -166,8 +171,10 @@ BOOST_AUTO_TEST_CASE(seed_002_upsampling_bilinear2d) {
         const long numerator = 5 + 6 * r + 2 * c;  // y = numerator / 5
         BOOST_TEST(std::lround(seed[r][c] * 10000) == 2000 * numerator);
         const double exact = static_cast<double>(numerator) / 5;
-        BOOST_TEST(std::abs(y(r * 6 + c) - exact) <= 4 * std::numeric_limits<double>::epsilon() * exact);
-        BOOST_TEST(std::abs(double(yf(r * 6 + c)) - exact) <= 4 * std::numeric_limits<float>::epsilon() * exact);
+        BOOST_TEST(std::abs(y(r * 6 + c) - exact) <=
+                   4 * std::numeric_limits<double>::epsilon() * exact);
+        BOOST_TEST(std::abs(double(yf(r * 6 + c)) - exact) <=
+                   4 * std::numeric_limits<float>::epsilon() * exact);
       }
     }
   }
@@ -199,8 +206,9 @@ BOOST_AUTO_TEST_CASE(bilinear_x2_is_a_transposed_convolution_away_from_the_borde
       BOOST_REQUIRE(t.output_size() == up.output_size());
       const auto x = test::integer_tensor<double>(up.input_numel());
       const Eigen::VectorXd by_upsampling = times(upsampling_matrix<double>(up), x);
-      const Eigen::VectorXd by_tconv = ConvMatrix<double>(t, k.data())
-                                           .apply(Eigen::Map<const Eigen::VectorXd>(x.data(), static_cast<Index>(x.size())));
+      const Eigen::VectorXd by_tconv =
+          ConvMatrix<double>(t, k.data())
+              .apply(Eigen::Map<const Eigen::VectorXd>(x.data(), static_cast<Index>(x.size())));
       // Walk the output (channel, *position) in C order.
       const Dims& o = up.output_size();
       Index positions = 1;
@@ -233,8 +241,10 @@ BOOST_AUTO_TEST_CASE(bilinear_x2_is_a_transposed_convolution_away_from_the_borde
         const ConvSpec replicate(rp);
         const std::vector<double> ones(static_cast<std::size_t>(channels), 1.0);
         const ConvMatrix<double> r(replicate, ones.data());
-        const ConvSpec t3 = ConvSpec::transposed(channels, channels, replicate.output_size(), {4}, {2}, {3}, {}, channels);
-        const Eigen::VectorXd padded = r.apply(Eigen::Map<const Eigen::VectorXd>(x.data(), static_cast<Index>(x.size())));
+        const ConvSpec t3 = ConvSpec::transposed(channels, channels, replicate.output_size(), {4},
+                                                 {2}, {3}, {}, channels);
+        const Eigen::VectorXd padded =
+            r.apply(Eigen::Map<const Eigen::VectorXd>(x.data(), static_cast<Index>(x.size())));
         const Eigen::VectorXd everywhere = ConvMatrix<double>(t3, k.data()).apply(padded);
         BOOST_TEST((everywhere == by_upsampling));
       }
@@ -264,10 +274,12 @@ BOOST_AUTO_TEST_CASE(linear_rows_are_convex_and_exact_for_align_corners) {
           first_moment += it.value() * static_cast<double>(it.col());
           BOOST_TEST(it.value() > 0);
         }
-        const double s = o > 1 && o != n ? static_cast<double>(j * (n - 1)) / static_cast<double>(o - 1)
-                                         : (o == n ? static_cast<double>(j) : 0.0);
+        const double s = o > 1 && o != n
+                             ? static_cast<double>(j * (n - 1)) / static_cast<double>(o - 1)
+                             : (o == n ? static_cast<double>(j) : 0.0);
         BOOST_TEST(std::abs(sum - 1) <= 2 * std::numeric_limits<double>::epsilon());
-        BOOST_TEST(std::abs(first_moment - s) <= 4 * std::numeric_limits<double>::epsilon() * static_cast<double>(n));
+        BOOST_TEST(std::abs(first_moment - s) <=
+                   4 * std::numeric_limits<double>::epsilon() * static_cast<double>(n));
       }
     }
   }

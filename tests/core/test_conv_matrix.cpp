@@ -36,10 +36,14 @@ void check_layer(const ConvSpec& spec, const std::vector<double>& x,
   std::vector<double> by_matrix(static_cast<std::size_t>(spec.output_numel()));
   std::vector<double> by_loops(by_matrix.size());
   w.apply(x.data(), by_matrix.data());
-  direct_forward(spec, x.data(), 1, weight.data(), static_cast<const double*>(nullptr), by_loops.data());
+  direct_forward(spec, x.data(), 1, weight.data(), static_cast<const double*>(nullptr),
+                 by_loops.data());
   const Eigen::Map<const Dense> m(by_matrix.data(), expected.rows(), expected.cols());
   const Eigen::Map<const Dense> l(by_loops.data(), expected.rows(), expected.cols());
-  BOOST_TEST_CONTEXT(spec.to_string() << "\nexpected\n" << expected << "\nby W\n" << m << "\nby loops\n" << l) {
+  BOOST_TEST_CONTEXT(spec.to_string() << "\nexpected\n"
+                                      << expected << "\nby W\n"
+                                      << m << "\nby loops\n"
+                                      << l) {
     BOOST_TEST(static_cast<Index>(by_matrix.size()) == expected.size());
     BOOST_TEST((m == expected));
     BOOST_TEST((l == expected));
@@ -146,8 +150,8 @@ void cross_check(const ConvSpec& spec) {
   const auto weight2 = integer_tensor<Scalar>(spec.weight_numel());
   w.refill(weight2.data());
   const ConvMatrix<Scalar> fresh(spec, weight2.data());
-  BOOST_TEST(std::equal(w.stored().values(), w.stored().values() + w.nnz(),
-                        fresh.stored().values()));
+  BOOST_TEST(
+      std::equal(w.stored().values(), w.stored().values() + w.nnz(), fresh.stored().values()));
   BOOST_TEST(w.stored().pattern() != fresh.stored().pattern());  // really two structures
 }
 
@@ -187,9 +191,11 @@ BOOST_AUTO_TEST_CASE(exported_matrix_columns_are_the_layer_on_unit_vectors) {
       bool all_equal = true;
       for (Index j = 0; j < m.cols(); ++j) {
         e[static_cast<std::size_t>(j)] = 1;
-        direct_forward(spec, e.data(), 1, weight.data(), static_cast<const double*>(nullptr), column.data());
+        direct_forward(spec, e.data(), 1, weight.data(), static_cast<const double*>(nullptr),
+                       column.data());
         e[static_cast<std::size_t>(j)] = 0;
-        for (Index i = 0; i < m.rows(); ++i) all_equal = all_equal && m(i, j) == column[static_cast<std::size_t>(i)];
+        for (Index i = 0; i < m.rows(); ++i)
+          all_equal = all_equal && m(i, j) == column[static_cast<std::size_t>(i)];
       }
       BOOST_TEST(all_equal);
     }
@@ -211,7 +217,8 @@ BOOST_AUTO_TEST_CASE(transposed_layer_is_the_transpose_of_its_convolution) {
       BOOST_TEST(c.input_shape() == t.output_shape(), boost::test_tools::per_element());
       bool output_padding_below_stride = true;
       for (int a = 0; a < t.rank(); ++a) {
-        output_padding_below_stride = output_padding_below_stride && t.output_padding()[a] < t.stride()[a];
+        output_padding_below_stride =
+            output_padding_below_stride && t.output_padding()[a] < t.stride()[a];
       }
       if (output_padding_below_stride) {
         BOOST_TEST(c.output_shape() == t.input_shape(), boost::test_tools::per_element());
@@ -248,7 +255,10 @@ BOOST_AUTO_TEST_CASE(transposed_layer_is_the_transpose_of_its_convolution) {
 // allows it), several taps fold onto one input position; their weights are summed.
 BOOST_AUTO_TEST_CASE(padding_modes_fold_and_sum) {
   const std::vector<double> k{1, 10, 100, 1000, 10000};  // the tap identifies itself
-  struct Case { PaddingMode mode; Dense expected; };
+  struct Case {
+    PaddingMode mode;
+    Dense expected;
+  };
   // Padded input (2 each side) of x = [a, b, c]: positions −2 … 4.
   const Case cases[] = {
       // reflect: c b | a b c | b a
@@ -293,7 +303,8 @@ BOOST_AUTO_TEST_CASE(groups_block_structure) {
   // Output position 2 reads inputs 2 − 2 + 2k = 0, 2, 4 for taps k = 0, 1, 2; input channel 3
   // is channel 1 of group 1: W[(co=4, 2), (ci=3, 2k)] = weight[4, 1, k].
   for (Index k = 0; k < 3; ++k) {
-    BOOST_TEST(m(4 * 5 + 2, 3 * 5 + 2 * k) == weight[static_cast<std::size_t>((4 * 2 + 1) * 3 + k)]);
+    BOOST_TEST(m(4 * 5 + 2, 3 * 5 + 2 * k) ==
+               weight[static_cast<std::size_t>((4 * 2 + 1) * 3 + k)]);
   }
   BOOST_TEST(m.row(4 * 5 + 2).cwiseAbs().sum() > 0);
   BOOST_TEST((m.row(4 * 5 + 2).array() != 0).count() == 2 * 3);  // 2 channels × 3 taps
@@ -344,7 +355,8 @@ BOOST_AUTO_TEST_CASE(parallel_products_equal_loops) {
     const auto g = integer_tensor<double>(batch * w.rows());
     std::vector<double> a(g.size()), b(g.size()), c(x.size()), d(x.size());
     w.apply(x.data(), a.data(), batch);
-    direct_forward(spec, x.data(), batch, weight.data(), static_cast<const double*>(nullptr), b.data());
+    direct_forward(spec, x.data(), batch, weight.data(), static_cast<const double*>(nullptr),
+                   b.data());
     w.apply_adjoint(g.data(), c.data(), batch);
     direct_adjoint(spec, g.data(), batch, weight.data(), d.data());
     BOOST_TEST(a == b, boost::test_tools::per_element());
@@ -378,8 +390,8 @@ void check_large_layer(const ConvSpec& spec) {
 
 BOOST_AUTO_TEST_CASE(large_layers_built_in_parallel) {
   check_large_layer<float>(ConvSpec::convolution(8, 8, {40, 40}, {3, 3}, {1}, {1}));
-  check_large_layer<double>(ConvSpec::convolution(4, 4, {40, 40}, {7, 7}, {1}, {5}, {1}, 1,
-                                                  PaddingMode::replicate));
+  check_large_layer<double>(
+      ConvSpec::convolution(4, 4, {40, 40}, {7, 7}, {1}, {5}, {1}, 1, PaddingMode::replicate));
   check_large_layer<float>(ConvSpec::transposed(8, 6, {20, 20}, {4, 4}, {2}, {1}, {1}, 2));
 }
 

@@ -76,7 +76,10 @@ BOOST_AUTO_TEST_CASE(formulas_with_asymmetric_padding) {
 
 // Seed 001: every Conv2d and ConvTranspose2d shape case, with its input and output sizes.
 BOOST_AUTO_TEST_CASE(seed_001_shape_cases) {
-  struct Case { bool transposed; Index n, k, s, p, expected; };
+  struct Case {
+    bool transposed;
+    Index n, k, s, p, expected;
+  };
   const Case cases[] = {
       {false, 4, 3, 1, 0, 2},  // nn.Conv2d(1,1,3): [4,4] -> [2,2]
       {false, 5, 4, 1, 2, 6},  // nn.Conv2d(1,1,4,padding=2): [5,5] -> [6,6]
@@ -118,7 +121,9 @@ BOOST_AUTO_TEST_CASE(dumoulin_visin_relationships) {
   };
   // For the transposed relationships the transposed layer takes the convolution's output i' = o
   // and must return i (or, with a = (i + 2p − k) mod s, reach it through output_padding).
-  const auto o_of = [](Index i, Index k, Index s, Index p, Index d) { return conv_o(i, k, s, p, d); };
+  const auto o_of = [](Index i, Index k, Index s, Index p, Index d) {
+    return conv_o(i, k, s, p, d);
+  };
   const Relationship table[] = {
       {1, "no padding, unit strides: o = i − k + 1",
        [](Index, Index, Index s, Index p, Index d) { return s == 1 && p == 0 && d == 1; },
@@ -129,7 +134,9 @@ BOOST_AUTO_TEST_CASE(dumoulin_visin_relationships) {
        [](Index i, Index k, Index, Index p, Index) { return i - k + 2 * p + 1; },
        [](Index i, Index k, Index, Index p, Index) { return conv_o(i, k, 1, p); }},
       {3, "half padding (k odd, p = ⌊k/2⌋): o = i",
-       [](Index, Index k, Index s, Index p, Index d) { return k % 2 == 1 && p == k / 2 && s == 1 && d == 1; },
+       [](Index, Index k, Index s, Index p, Index d) {
+         return k % 2 == 1 && p == k / 2 && s == 1 && d == 1;
+       },
        [](Index i, Index, Index, Index, Index) { return i; },
        [](Index i, Index k, Index, Index p, Index) { return conv_o(i, k, 1, p); }},
       {4, "full padding (p = k − 1): o = i + k − 1",
@@ -151,27 +158,51 @@ BOOST_AUTO_TEST_CASE(dumoulin_visin_relationships) {
       {8, "transposed, no padding, unit strides: o' = i' + k − 1",
        [](Index, Index, Index s, Index p, Index d) { return s == 1 && p == 0 && d == 1; },
        [=](Index i, Index k, Index s, Index p, Index d) { return o_of(i, k, s, p, d) + k - 1; },
-       [=](Index i, Index k, Index s, Index p, Index d) { return transposed_o(o_of(i, k, s, p, d), k); }},
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return transposed_o(o_of(i, k, s, p, d), k);
+       }},
       {9, "transposed, padding, unit strides: o' = i' + k − 1 − 2p",
        [](Index, Index, Index s, Index, Index d) { return s == 1 && d == 1; },
-       [=](Index i, Index k, Index s, Index p, Index d) { return o_of(i, k, s, p, d) + k - 1 - 2 * p; },
-       [=](Index i, Index k, Index s, Index p, Index d) { return transposed_o(o_of(i, k, s, p, d), k, 1, p); }},
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return o_of(i, k, s, p, d) + k - 1 - 2 * p;
+       },
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return transposed_o(o_of(i, k, s, p, d), k, 1, p);
+       }},
       {10, "transposed, half padding: o' = i'",
-       [](Index, Index k, Index s, Index p, Index d) { return k % 2 == 1 && p == k / 2 && s == 1 && d == 1; },
+       [](Index, Index k, Index s, Index p, Index d) {
+         return k % 2 == 1 && p == k / 2 && s == 1 && d == 1;
+       },
        [=](Index i, Index k, Index s, Index p, Index d) { return o_of(i, k, s, p, d); },
-       [=](Index i, Index k, Index s, Index p, Index d) { return transposed_o(o_of(i, k, s, p, d), k, 1, p); }},
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return transposed_o(o_of(i, k, s, p, d), k, 1, p);
+       }},
       {11, "transposed, full padding: o' = i' − (k − 1)",
        [](Index, Index k, Index s, Index p, Index d) { return p == k - 1 && s == 1 && d == 1; },
        [=](Index i, Index k, Index s, Index p, Index d) { return o_of(i, k, s, p, d) - (k - 1); },
-       [=](Index i, Index k, Index s, Index p, Index d) { return transposed_o(o_of(i, k, s, p, d), k, 1, p); }},
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return transposed_o(o_of(i, k, s, p, d), k, 1, p);
+       }},
       {12, "transposed, no padding, strides, s | i − k: o' = s(i' − 1) + k",
-       [](Index i, Index k, Index s, Index p, Index d) { return p == 0 && d == 1 && (i - k) % s == 0; },
-       [=](Index i, Index k, Index s, Index p, Index d) { return s * (o_of(i, k, s, p, d) - 1) + k; },
-       [=](Index i, Index k, Index s, Index p, Index d) { return transposed_o(o_of(i, k, s, p, d), k, s); }},
+       [](Index i, Index k, Index s, Index p, Index d) {
+         return p == 0 && d == 1 && (i - k) % s == 0;
+       },
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return s * (o_of(i, k, s, p, d) - 1) + k;
+       },
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return transposed_o(o_of(i, k, s, p, d), k, s);
+       }},
       {13, "transposed, padding, strides, s | i + 2p − k: o' = s(i' − 1) + k − 2p",
-       [](Index i, Index k, Index s, Index p, Index d) { return d == 1 && (i + 2 * p - k) % s == 0; },
-       [=](Index i, Index k, Index s, Index p, Index d) { return s * (o_of(i, k, s, p, d) - 1) + k - 2 * p; },
-       [=](Index i, Index k, Index s, Index p, Index d) { return transposed_o(o_of(i, k, s, p, d), k, s, p); }},
+       [](Index i, Index k, Index s, Index p, Index d) {
+         return d == 1 && (i + 2 * p - k) % s == 0;
+       },
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return s * (o_of(i, k, s, p, d) - 1) + k - 2 * p;
+       },
+       [=](Index i, Index k, Index s, Index p, Index d) {
+         return transposed_o(o_of(i, k, s, p, d), k, s, p);
+       }},
       {14, "transposed, padding, strides, a = (i + 2p − k) mod s: o' = s(i' − 1) + a + k − 2p = i",
        [](Index, Index, Index, Index, Index d) { return d == 1; },
        [](Index i, Index, Index, Index, Index) { return i; },
@@ -180,7 +211,9 @@ BOOST_AUTO_TEST_CASE(dumoulin_visin_relationships) {
        }},
       {15, "dilation: o = ⌊(i + 2p − k − (k − 1)(d − 1))/s⌋ + 1",
        [](Index, Index, Index, Index, Index) { return true; },
-       [](Index i, Index k, Index s, Index p, Index d) { return (i + 2 * p - k - (k - 1) * (d - 1)) / s + 1; },
+       [](Index i, Index k, Index s, Index p, Index d) {
+         return (i + 2 * p - k - (k - 1) * (d - 1)) / s + 1;
+       },
        [](Index i, Index k, Index s, Index p, Index d) { return conv_o(i, k, s, p, d); }},
   };
   for (const Relationship& r : table) {
@@ -224,7 +257,9 @@ BOOST_AUTO_TEST_CASE(rank_must_be_1_to_3) {
 BOOST_AUTO_TEST_CASE(vectors_need_one_entry_per_dimension) {
   ConvParams p = conv2d();
   p.stride = {1, 2, 3};
-  expect_rejected(p, {"stride must have one entry (for every dimension) or one per spatial dimension (2)", "got 3"});
+  expect_rejected(
+      p, {"stride must have one entry (for every dimension) or one per spatial dimension (2)",
+          "got 3"});
   p.stride = {2};
   BOOST_TEST(ConvSpec(p).stride() == (Dims{2, 2}), boost::test_tools::per_element());
 }
@@ -282,8 +317,8 @@ BOOST_AUTO_TEST_CASE(groups_must_divide_both_channel_counts) {
 BOOST_AUTO_TEST_CASE(output_padding_only_for_transposed) {
   ConvParams p = conv2d();
   p.output_padding = {0, 1};
-  expect_rejected(p, {"output_padding applies to transposed convolutions only",
-                      "output_padding[1] = 1"});
+  expect_rejected(
+      p, {"output_padding applies to transposed convolutions only", "output_padding[1] = 1"});
 }
 
 BOOST_AUTO_TEST_CASE(output_padding_smaller_than_stride_or_dilation) {
@@ -338,8 +373,8 @@ BOOST_AUTO_TEST_CASE(negative_padding_only_with_zeros) {
 
 BOOST_AUTO_TEST_CASE(output_size_at_least_one) {
   ConvParams p = conv2d(3, 5);
-  expect_rejected(p, {"output size must be >= 1, got -1 in dimension 0", "input_size 3",
-                      "kernel_size 5"});
+  expect_rejected(
+      p, {"output size must be >= 1, got -1 in dimension 0", "input_size 3", "kernel_size 5"});
   p = transposed2d(1, 1);
   p.pad_begin = {1, 0};
   p.pad_end = {0, 0};

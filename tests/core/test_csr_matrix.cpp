@@ -59,8 +59,12 @@ CsrMatrix<double> random_csr(Index m, Index n, double density, Dense& dense) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(products_match_dense) {
-  for (auto [m, n, density] : {std::tuple{1, 1, 1.0}, {7, 3, 0.5}, {3, 9, 0.3}, {0, 4, 0.5},
-                               {400, 700, 0.5}, {1000, 50, 0.02}}) {
+  for (auto [m, n, density] : {std::tuple{1, 1, 1.0},
+                               {7, 3, 0.5},
+                               {3, 9, 0.3},
+                               {0, 4, 0.5},
+                               {400, 700, 0.5},
+                               {1000, 50, 0.02}}) {
     Dense d;
     const CsrMatrix<double> a = random_csr(m, n, density, d);
     for (Index batch : {1, 3, 8, 11}) {
@@ -83,7 +87,8 @@ BOOST_AUTO_TEST_CASE(products_match_dense) {
 BOOST_AUTO_TEST_CASE(values_must_match_the_pattern) {
   Dense d;
   const CsrMatrix<double> a = random_csr(5, 5, 0.5, d);
-  BOOST_CHECK_THROW(CsrMatrix<double>(a.pattern(), Buffer<double>(a.nnz() + 1)), std::invalid_argument);
+  BOOST_CHECK_THROW(CsrMatrix<double>(a.pattern(), Buffer<double>(a.nnz() + 1)),
+                    std::invalid_argument);
 }
 
 namespace {
@@ -119,7 +124,8 @@ void check_every_kernel(Index rows, Index cols) {
     const Dense y = Dense::NullaryExpr(rows, batch, [] { return double(test::uniform(-4, 4)); });
     const Dense dx = d * x, dty = d.transpose() * y;
     const Block xs = x.cast<Scalar>(), ys = y.cast<Scalar>();
-    for (auto isa : {detail::KernelIsa::generic, detail::KernelIsa::avx2, detail::KernelIsa::avx512}) {
+    for (auto isa :
+         {detail::KernelIsa::generic, detail::KernelIsa::avx2, detail::KernelIsa::avx512}) {
       if (!detail::cpu_supports(isa)) {
         BOOST_TEST_MESSAGE("this CPU cannot run the " << detail::to_string(isa) << " kernels");
         continue;
@@ -128,8 +134,9 @@ void check_every_kernel(Index rows, Index cols) {
       Block ax(rows, batch), aty(cols, batch);
       a.multiply(xs.data(), ax.data(), batch);
       a.multiply_transposed(ys.data(), aty.data(), batch);
-      BOOST_TEST_CONTEXT(detail::to_string(isa) << " kernels, " << sizeof(Scalar) * 8 << "-bit, "
-                         << rows << "x" << cols << ", " << a.nnz() << " nonzeros, batch " << batch) {
+      BOOST_TEST_CONTEXT(detail::to_string(isa)
+                         << " kernels, " << sizeof(Scalar) * 8 << "-bit, " << rows << "x" << cols
+                         << ", " << a.nnz() << " nonzeros, batch " << batch) {
         BOOST_TEST((ax.template cast<double>() == dx));
         BOOST_TEST((aty.template cast<double>() == dty));
       }

@@ -9,9 +9,7 @@ using namespace convmat;
 using convmat::test::expect_error;
 namespace tt = boost::test_tools;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 BOOST_AUTO_TEST_SUITE(torch)
 
@@ -39,34 +37,63 @@ BOOST_AUTO_TEST_CASE(same_padding_puts_the_odd_one_at_the_end) {
   BOOST_TEST(c.spec.pad_end() == (Dims{2, 3}), tt::per_element());
   BOOST_TEST(c.spec.output_size() == (Dims{7, 7}), tt::per_element());
   a.stride = {2};
-  expect_error([&] { torch_conv({1, 2, 7, 7}, {1, 2, 4, 3}, a); },
-               "padding='same' is not supported for strided convolutions");
+  expect_error(
+      [&] {
+        torch_conv({1, 2, 7, 7}, {1, 2, 4, 3}, a);
+      },
+      "padding='same' is not supported for strided convolutions");
   a.padding_name = "valid";
-  BOOST_TEST(torch_conv({1, 2, 7, 7}, {1, 2, 4, 3}, a).spec.pad_begin() == (Dims{0, 0}), tt::per_element());
+  BOOST_TEST(torch_conv({1, 2, 7, 7}, {1, 2, 4, 3}, a).spec.pad_begin() == (Dims{0, 0}),
+             tt::per_element());
   a.padding_name = "full";
   expect_error([&] { torch_conv({1, 2, 7, 7}, {1, 2, 4, 3}, a); }, "invalid padding string 'full'");
 }
 
 BOOST_AUTO_TEST_CASE(torch_errors) {
   TorchConvArgs a;
-  expect_error([&] { torch_conv({1, 3, 5, 5}, {2, 4, 3, 3}, a, 2); },
-               "expected input[1, 3, 5, 5] to have 4 channels, but got 3 channels instead");
-  expect_error([&] { torch_conv({3, 5}, {2, 3, 3, 3}, a, 2); },
-               "expected 3D (unbatched) or 4D (batched) input");
+  expect_error(
+      [&] {
+        torch_conv({1, 3, 5, 5}, {2, 4, 3, 3}, a, 2);
+      },
+      "expected input[1, 3, 5, 5] to have 4 channels, but got 3 channels instead");
+  expect_error(
+      [&] {
+        torch_conv({3, 5}, {2, 3, 3, 3}, a, 2);
+      },
+      "expected 3D (unbatched) or 4D (batched) input");
   expect_error([&] { torch_conv({1, 3, 5, 5}, {2, 3, 3}, a, 2); }, "expected a 4D weight");
   a.stride = {1, 1, 1};
-  expect_error([&] { torch_conv({1, 3, 5, 5}, {2, 3, 3, 3}, a, 2); },
-               "expected stride to be a single integer value or a list of 2 values");
+  expect_error(
+      [&] {
+        torch_conv({1, 3, 5, 5}, {2, 3, 3, 3}, a, 2);
+      },
+      "expected stride to be a single integer value or a list of 2 values");
   a = TorchConvArgs{};
   a.padding = {-1};
-  expect_error([&] { torch_conv({1, 3, 5, 5}, {2, 3, 3, 3}, a, 2); }, "negative padding is not supported");
-  expect_error([&] { torch_conv_transpose({1, 3, 5, 5}, {3, 3, 3, 3}, a, 2); }, "negative padding is not supported");
+  expect_error(
+      [&] {
+        torch_conv({1, 3, 5, 5}, {2, 3, 3, 3}, a, 2);
+      },
+      "negative padding is not supported");
+  expect_error(
+      [&] {
+        torch_conv_transpose({1, 3, 5, 5}, {3, 3, 3, 3}, a, 2);
+      },
+      "negative padding is not supported");
   a = TorchConvArgs{};
   a.groups = 2;
-  expect_error([&] { torch_conv({1, 4, 5, 5}, {3, 2, 3, 3}, a, 2); }, "divisible by 2 at dimension 0");
+  expect_error(
+      [&] {
+        torch_conv({1, 4, 5, 5}, {3, 2, 3, 3}, a, 2);
+      },
+      "divisible by 2 at dimension 0");
   a = TorchConvArgs{};
   a.padding_mode = PaddingMode::reflect;
-  expect_error([&] { torch_conv_transpose({1, 3, 5, 5}, {3, 3, 3, 3}, a, 2); }, "only 'zeros' padding mode");
+  expect_error(
+      [&] {
+        torch_conv_transpose({1, 3, 5, 5}, {3, 3, 3, 3}, a, 2);
+      },
+      "only 'zeros' padding mode");
 }
 
 BOOST_AUTO_TEST_CASE(transposed_weight_layout_and_groups) {
@@ -85,11 +112,21 @@ BOOST_AUTO_TEST_CASE(rank_from_the_weight_still_checks_its_dimensions) {
   // rank = 0 takes the rank from the weight (the Python conv_matrix does this); an empty weight
   // dimension must be rejected on that path too, not reach ConvSpec as a zero-size kernel.
   TorchConvArgs a;
-  expect_error([&] { torch_conv({1, 2, 5, 5}, {3, 2, 0, 3}, a); },
-               "every dimension of the weight must be >= 1, got weight of shape [3, 2, 0, 3]");
-  expect_error([&] { torch_conv_transpose({1, 2, 5}, {2, 0, 3}, a); },
-               "every dimension of the weight must be >= 1");
-  expect_error([&] { torch_conv({1, 2, 5}, {3, 2}, a); }, "the weight must have 3, 4 or 5 dimensions");
+  expect_error(
+      [&] {
+        torch_conv({1, 2, 5, 5}, {3, 2, 0, 3}, a);
+      },
+      "every dimension of the weight must be >= 1, got weight of shape [3, 2, 0, 3]");
+  expect_error(
+      [&] {
+        torch_conv_transpose({1, 2, 5}, {2, 0, 3}, a);
+      },
+      "every dimension of the weight must be >= 1");
+  expect_error(
+      [&] {
+        torch_conv({1, 2, 5}, {3, 2}, a);
+      },
+      "the weight must have 3, 4 or 5 dimensions");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -119,10 +156,18 @@ BOOST_AUTO_TEST_CASE(conv_auto_pad) {
   BOOST_TEST(c.spec.pad_begin() == (Dims{0, 1}), tt::per_element());
   BOOST_TEST(c.spec.pad_end() == (Dims{2, 3}), tt::per_element());
   a.auto_pad = "SAME_UPPER";
-  expect_error([&] { onnx_conv({1, 1, 7, 6}, {1, 1, 3, 5}, a); }, "cannot be used together with auto_pad");
+  expect_error(
+      [&] {
+        onnx_conv({1, 1, 7, 6}, {1, 1, 3, 5}, a);
+      },
+      "cannot be used together with auto_pad");
   a.auto_pad = "SAME";
   a.pads = {};
-  expect_error([&] { onnx_conv({1, 1, 7, 6}, {1, 1, 3, 5}, a); }, "auto_pad must be NOTSET, SAME_UPPER");
+  expect_error(
+      [&] {
+        onnx_conv({1, 1, 7, 6}, {1, 1, 3, 5}, a);
+      },
+      "auto_pad must be NOTSET, SAME_UPPER");
 }
 
 // ONNX's backend test cases for ConvTranspose, shapes only (values are checked in Python).
@@ -130,8 +175,9 @@ BOOST_AUTO_TEST_CASE(conv_transpose_shapes) {
   OnnxConvAttributes a;
   a.strides = {3, 2};
   a.pads = {1, 2, 1, 2};  // test_convtranspose_pads: (1,1,3,3) → (1,2,7,3)
-  BOOST_TEST(onnx_conv_transpose({1, 1, 3, 3}, {1, 2, 3, 3}, a).spec.output_shape() ==
-                 (Dims{2, 7, 3}), tt::per_element());
+  BOOST_TEST(
+      onnx_conv_transpose({1, 1, 3, 3}, {1, 2, 3, 3}, a).spec.output_shape() == (Dims{2, 7, 3}),
+      tt::per_element());
   a = OnnxConvAttributes{};
   a.strides = {3, 2};
   a.output_shape = {10, 8};  // test_convtranspose_output_shape: natural 9×7, total −1 each
@@ -177,14 +223,21 @@ BOOST_AUTO_TEST_CASE(conv_transpose_shapes) {
   BOOST_TEST(onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a).spec.output_size() == (Dims{5}),
              tt::per_element());
   a.output_shape = {2, 1, 5};
-  expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); },
-               "output_shape [2, 1, 5] given as (N, M, *spatial) must start with X's N = 1 and "
-               "the layer's M = 1");
+  expect_error(
+      [&] {
+        onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a);
+      },
+      "output_shape [2, 1, 5] given as (N, M, *spatial) must start with X's N = 1 and "
+      "the layer's M = 1");
   a.output_shape = {1, 3, 5};
   expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); }, "the layer's M = 1");
   a.output_shape = {5};
   a.kernel_shape = {2};
-  expect_error([&] { onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a); }, "does not match W's spatial shape");
+  expect_error(
+      [&] {
+        onnx_conv_transpose({1, 1, 3}, {1, 1, 1}, a);
+      },
+      "does not match W's spatial shape");
 }
 
 BOOST_AUTO_TEST_CASE(bias_size) {
@@ -196,9 +249,12 @@ BOOST_AUTO_TEST_CASE(bias_size) {
 BOOST_AUTO_TEST_CASE(bias_shape) {
   const ConvSpec s = ConvSpec::convolution(2, 3, {4}, {2});
   BOOST_CHECK_NO_THROW(check_bias(s, Dims{3}));
-  expect_error([&] { check_bias(s, Dims{3, 1}); },
-               "expected bias to be 1-dimensional with 3 elements (one per output channel), but got "
-               "bias of shape [3, 1]");
+  expect_error(
+      [&] {
+        check_bias(s, Dims{3, 1});
+      },
+      "expected bias to be 1-dimensional with 3 elements (one per output channel), but got "
+      "bias of shape [3, 1]");
   expect_error([&] { check_bias(s, Dims{2}); }, "but got bias of shape [2]");
   expect_error([&] { check_bias(s, Dims{}); }, "but got bias of shape []");
 }

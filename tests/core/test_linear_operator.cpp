@@ -41,7 +41,8 @@ void expect_operator_equals(const LinearOperator<Scalar>& op, const DenseD& dens
 }
 
 DenseD random_integer(Index m, Index n) {
-  return DenseD::NullaryExpr(m, n, [] { return test::uniform(0, 2) ? 0.0 : double(test::uniform(-4, 4)); });
+  return DenseD::NullaryExpr(
+      m, n, [] { return test::uniform(0, 2) ? 0.0 : double(test::uniform(-4, 4)); });
 }
 
 }  // namespace

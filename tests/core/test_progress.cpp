@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(percent_lines_then_a_final_line) {
     p.status("step 2");
     p.advance(100);
     BOOST_TEST(sink.str().find('\n') == std::string::npos);  // one line, redrawn in place
-  }  // the destructor finishes
+  }                                                          // the destructor finishes
   const auto lines = drawn(sink.str());
   BOOST_TEST_REQUIRE(lines.size() == 4u);
   BOOST_TEST(lines[0] == "building W: 25%");

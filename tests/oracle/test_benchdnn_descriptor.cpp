@@ -3,8 +3,8 @@
 #define BOOST_TEST_MODULE descriptor
 #include <boost/test/unit_test.hpp>
 
-#include "convmat/oracle/benchdnn_descriptor.hpp"
 #include "convmat/core/loops.hpp"
+#include "convmat/oracle/benchdnn_descriptor.hpp"
 #include "test_util.hpp"
 
 using namespace convmat;
@@ -16,7 +16,9 @@ namespace {
 
 void expect_rejected(const std::string& text, const std::string& part,
                      ConvKind kind = ConvKind::convolution) {
-  BOOST_TEST_CONTEXT(text) { expect_error([&] { parse_benchdnn_descriptor(text, kind); }, part); }
+  BOOST_TEST_CONTEXT(text) {
+    expect_error([&] { parse_benchdnn_descriptor(text, kind); }, part);
+  }
 }
 
 // Both layers on the same integer-valued data by the direct loops: exact equality.
@@ -65,10 +67,10 @@ BOOST_AUTO_TEST_CASE(the_issue_example_with_output_size_deduced) {
 
 BOOST_AUTO_TEST_CASE(defaults_and_the_square_shorthand) {
   const BenchdnnDescriptor d = parse_benchdnn_descriptor("ic2oc4ih5kh3");
-  BOOST_TEST(d.input_size == (Dims{5, 5}), tt::per_element());   // w copies h
+  BOOST_TEST(d.input_size == (Dims{5, 5}), tt::per_element());  // w copies h
   BOOST_TEST(d.kernel_size == (Dims{3, 3}), tt::per_element());
   BOOST_TEST(d.stride == (Dims{1, 1}), tt::per_element());
-  BOOST_TEST(d.dilation == (Dims{0, 0}), tt::per_element());     // benchdnn's "none"
+  BOOST_TEST(d.dilation == (Dims{0, 0}), tt::per_element());  // benchdnn's "none"
   BOOST_TEST(d.pad_begin == (Dims{0, 0}), tt::per_element());
   expect_same_layer(d.spec(), ConvSpec::convolution(2, 4, {5, 5}, {3, 3}));
 }
@@ -95,8 +97,8 @@ BOOST_AUTO_TEST_CASE(padding_deduced_from_the_output_size) {
   const BenchdnnDescriptor same = parse_benchdnn_descriptor("ic1oc1ih8oh8kh3");
   BOOST_TEST(same.pad_begin == (Dims{1, 1}), tt::per_element());
   BOOST_TEST(same.pad_end == (Dims{1, 1}), tt::per_element());
-  // oh4, sh2: p = ⌊(3·2 − 8 + 3)/2⌋ = 0 at the begin, the implied end padding (3·2 − 8 + 3 − 0) = 1:
-  // ONNX's SAME_UPPER for n = 8, k = 3, s = 2.
+  // oh4, sh2: p = ⌊(3·2 − 8 + 3)/2⌋ = 0 at the begin, the implied end padding (3·2 − 8 + 3 − 0) =
+  // 1: ONNX's SAME_UPPER for n = 8, k = 3, s = 2.
   const BenchdnnDescriptor upper = parse_benchdnn_descriptor("ic1oc1ih8oh4kh3sh2");
   BOOST_TEST(upper.pad_begin == (Dims{0, 0}), tt::per_element());
   BOOST_TEST(upper.pad_end == (Dims{1, 1}), tt::per_element());
@@ -111,15 +113,18 @@ BOOST_AUTO_TEST_CASE(padding_deduced_from_the_output_size) {
 
 BOOST_AUTO_TEST_CASE(deconvolution_output_and_implied_end_padding) {
   // nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1) on 3×3: (3−1)·2 − 2 + 4 = 6
-  const BenchdnnDescriptor d = parse_benchdnn_descriptor("ic4ih3oc2kh4sh2ph1", ConvKind::transposed);
+  const BenchdnnDescriptor d =
+      parse_benchdnn_descriptor("ic4ih3oc2kh4sh2ph1", ConvKind::transposed);
   BOOST_TEST(d.output_size == (Dims{6, 6}), tt::per_element());
   expect_same_layer(d.spec(), ConvSpec::transposed(4, 2, {3, 3}, {4, 4}, {2}, {1}));
   // oh7: one more row at the end = PyTorch's output_padding=1
-  const BenchdnnDescriptor a = parse_benchdnn_descriptor("ic4ih3oc2oh7kh4sh2ph1", ConvKind::transposed);
+  const BenchdnnDescriptor a =
+      parse_benchdnn_descriptor("ic4ih3oc2oh7kh4sh2ph1", ConvKind::transposed);
   BOOST_TEST(a.pad_end == (Dims{0, 0}), tt::per_element());
   expect_same_layer(a.spec(), ConvSpec::transposed(4, 2, {3, 3}, {4, 4}, {2}, {1}, {1}));
   // Padding deduced for a deconvolution: ⌊((3−1)·2 − 6 + 4)/2⌋ = 1
-  const BenchdnnDescriptor deduced = parse_benchdnn_descriptor("ic4ih3oc2oh6kh4sh2", ConvKind::transposed);
+  const BenchdnnDescriptor deduced =
+      parse_benchdnn_descriptor("ic4ih3oc2oh6kh4sh2", ConvKind::transposed);
   BOOST_TEST(deduced.pad_begin == (Dims{1, 1}), tt::per_element());
 }
 
@@ -158,8 +163,12 @@ BOOST_AUTO_TEST_CASE(every_rule_names_the_entry) {
 }
 
 BOOST_AUTO_TEST_CASE(format_rejects_what_benchdnn_cannot_say) {
-  expect_error([] { format_benchdnn_descriptor(ConvSpec::convolution(1, 1, {5}, {3}, {1}, {1}, {1}, 1, PaddingMode::reflect)); },
-               "no padding modes");
+  expect_error(
+      [] {
+        format_benchdnn_descriptor(
+            ConvSpec::convolution(1, 1, {5}, {3}, {1}, {1}, {1}, 1, PaddingMode::reflect));
+      },
+      "no padding modes");
   ConvParams p;
   p.input_size = {6};
   p.kernel_size = {3};

@@ -60,14 +60,17 @@ BOOST_AUTO_TEST_CASE(value_magnitude_and_terms_equal_the_loops) {
       Dims shape{2};
       for (Index d : spec.output_shape()) shape.push_back(d);
       BOOST_TEST(y.shape == shape, tt::per_element());
-      BOOST_TEST(y.value == loops(spec, layer.input, 2, layer.weight, layer.bias), tt::per_element());
-      BOOST_TEST(y.magnitude == loops(spec, absolute(layer.input), 2, absolute(layer.weight), absolute(layer.bias)),
+      BOOST_TEST(y.value == loops(spec, layer.input, 2, layer.weight, layer.bias),
+                 tt::per_element());
+      BOOST_TEST(y.magnitude == loops(spec, absolute(layer.input), 2, absolute(layer.weight),
+                                      absolute(layer.bias)),
                  tt::per_element());
       // n_i: the loops on all-ones data count the products summed into each element.
       const Values count = loops(spec, Values(static_cast<std::size_t>(spec.input_numel()), 1.0), 1,
                                  Values(static_cast<std::size_t>(spec.weight_numel()), 1.0), {});
       std::vector<Index> expected(count.size());
-      std::transform(count.begin(), count.end(), expected.begin(), [](double v) { return static_cast<Index>(v); });
+      std::transform(count.begin(), count.end(), expected.begin(),
+                     [](double v) { return static_cast<Index>(v); });
       BOOST_TEST(y.terms == expected, tt::per_element());
     }
   }
@@ -107,7 +110,8 @@ BOOST_AUTO_TEST_CASE(a_float32_implementation_passes_and_float64_tolerance_rejec
   for (int trial = 0; trial < 200; ++trial) {
     const ConvSpec spec = random_spec(9);
     const Index batch = 2;
-    std::vector<float> xf(static_cast<std::size_t>(batch * spec.input_numel())), wf(static_cast<std::size_t>(spec.weight_numel())),
+    std::vector<float> xf(static_cast<std::size_t>(batch * spec.input_numel())),
+        wf(static_cast<std::size_t>(spec.weight_numel())),
         bf(static_cast<std::size_t>(spec.out_channels()));
     for (auto* v : {&xf, &wf, &bf}) {
       for (float& f : *v) f = static_cast<float>(u(g));
@@ -124,7 +128,8 @@ BOOST_AUTO_TEST_CASE(a_float32_implementation_passes_and_float64_tolerance_rejec
       BOOST_TEST(r.max_error_ratio <= 1.0);
       CheckOptions strict;
       strict.tolerance = exact_arithmetic();
-      rejected_at_float64 += check_output(layer, candidate.data(), layer.output_shape(), strict).bad > 0;
+      rejected_at_float64 +=
+          check_output(layer, candidate.data(), layer.output_shape(), strict).bad > 0;
     }
   }
   BOOST_TEST(rejected_at_float64 > 100);
@@ -136,7 +141,8 @@ BOOST_AUTO_TEST_CASE(the_arithmetic_term_covers_a_long_sequential_float32_sum) {
   const ConvSpec spec = ConvSpec::convolution(512, 2, {12}, {9});  // n = 4608 terms
   std::mt19937_64 g(11);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::vector<float> xf(static_cast<std::size_t>(spec.input_numel())), wf(static_cast<std::size_t>(spec.weight_numel()));
+  std::vector<float> xf(static_cast<std::size_t>(spec.input_numel())),
+      wf(static_cast<std::size_t>(spec.weight_numel()));
   for (float& f : xf) f = u(g);
   for (float& f : wf) f = u(g);
   std::vector<float> yf(static_cast<std::size_t>(spec.output_numel()));
@@ -178,7 +184,8 @@ std::set<std::pair<Dims, Dims>> taps_by_definition(const ConvSpec& s, const Dims
         inside = inside && pos[u] >= 0 && pos[u] < s.input_size()[u];
       } else {
         const Index num = o + s.pad_begin()[u] - k[u] * s.dilation()[u];
-        inside = inside && num >= 0 && num % s.stride()[u] == 0 && num / s.stride()[u] < s.input_size()[u];
+        inside = inside && num >= 0 && num % s.stride()[u] == 0 &&
+                 num / s.stride()[u] < s.input_size()[u];
         pos[u] = num / s.stride()[u];
       }
     }
@@ -269,7 +276,8 @@ BOOST_AUTO_TEST_CASE(tolerances_and_blame_counts_that_would_hide_errors_are_refu
   const auto with = [&](auto change) {
     CheckOptions o;
     change(o);
-    return [&layer, &candidate, o] { check_output(layer, candidate.data(), layer.output_shape(), o); };
+    return
+        [&layer, &candidate, o] { check_output(layer, candidate.data(), layer.output_shape(), o); };
   };
   const auto refused = [](auto call, const std::string& message) {
     BOOST_CHECK_EXCEPTION(call(), std::invalid_argument,
@@ -286,7 +294,11 @@ BOOST_AUTO_TEST_CASE(tolerances_and_blame_counts_that_would_hide_errors_are_refu
   refused(with([](CheckOptions& o) { o.max_blamed = -1; }),
           "max_blamed (the number of elements blamed) must be >= 0, got -1");
   BOOST_CHECK_THROW(diagnose(layer, candidate.data(), layer.output_shape(),
-                             [] { CheckOptions o; o.max_terms = -2; return o; }()),
+                             [] {
+                               CheckOptions o;
+                               o.max_terms = -2;
+                               return o;
+                             }()),
                     std::invalid_argument);
   CheckOptions zero;  // zero tolerances and no blame are legitimate
   zero.tolerance.atol = 0.0;
@@ -382,7 +394,9 @@ Values flip(const ConvSpec& s, const Values& w, const std::vector<int>& axes) {
       idx[a] = rest % shape[a];
       rest /= shape[a];
     }
-    for (int a : axes) idx[static_cast<std::size_t>(a + 2)] = shape[static_cast<std::size_t>(a + 2)] - 1 - idx[static_cast<std::size_t>(a + 2)];
+    for (int a : axes)
+      idx[static_cast<std::size_t>(a + 2)] =
+          shape[static_cast<std::size_t>(a + 2)] - 1 - idx[static_cast<std::size_t>(a + 2)];
     Index j = 0;
     for (std::size_t a = 0; a < shape.size(); ++a) j = j * shape[a] + idx[a];
     out[static_cast<std::size_t>(i)] = w[static_cast<std::size_t>(j)];
@@ -391,7 +405,8 @@ Values flip(const ConvSpec& s, const Values& w, const std::vector<int>& axes) {
 }
 
 // Channel axis (g, C/g) read as (C/g, g): result[j·(C/g) + i] = v[i·g + j] for each sample.
-Values interleaved(const Values& v, Index channels, Index groups, Index inner, bool inverse = false) {
+Values interleaved(const Values& v, Index channels, Index groups, Index inner,
+                   bool inverse = false) {
   Values out(v.size());
   const Index per = channels / groups;
   for (Index s = 0; s < static_cast<Index>(v.size()) / (channels * inner); ++s) {
@@ -409,13 +424,15 @@ Values interleaved(const Values& v, Index channels, Index groups, Index inner, b
   return out;
 }
 
-void expect_named(const LayerData& layer, const Values& candidate, const Dims& shape, const std::string& id) {
+void expect_named(const LayerData& layer, const Values& candidate, const Dims& shape,
+                  const std::string& id) {
   CheckOptions options;
   options.tolerance = exact_arithmetic();
   const Diagnosis d = diagnose(layer, candidate.data(), shape, options);
   BOOST_TEST_CONTEXT(layer.spec.to_string() << ", mistake " << id) {
     BOOST_TEST(!d.check.passed);
-    const bool named = std::find(d.reproducing.begin(), d.reproducing.end(), id) != d.reproducing.end();
+    const bool named =
+        std::find(d.reproducing.begin(), d.reproducing.end(), id) != d.reproducing.end();
     std::string all;
     for (const auto& r : d.reproducing) all += r + "; ";
     BOOST_TEST(named, "reproducing: " << all);
@@ -444,7 +461,9 @@ BOOST_AUTO_TEST_CASE(every_mistake_is_named) {
       const ConvSpec s(q);
       return std::make_pair(loops(s, x, batch, w, b), output_shape(s, batch));
     };
-    auto expect = [&](const std::pair<Values, Dims>& y, const std::string& id) { expect_named(layer, y.first, y.second, id); };
+    auto expect = [&](const std::pair<Values, Dims>& y, const std::string& id) {
+      expect_named(layer, y.first, y.second, id);
+    };
     const Values& x = layer.input;
     const Values& w = layer.weight;
     const Values& b = layer.bias;
@@ -505,10 +524,13 @@ BOOST_AUTO_TEST_CASE(every_mistake_is_named) {
       for (Index n = 0; n < batch * spec.out_channels(); ++n) {
         for (Index i = 0; i < o[0]; ++i) {
           for (Index j = 0; j < o[1]; ++j) {
-            const Index si = i + p.pad_begin[0] - p.output_padding[0], sj = j + p.pad_begin[1] - p.output_padding[1];
+            const Index si = i + p.pad_begin[0] - p.output_padding[0],
+                        sj = j + p.pad_begin[1] - p.output_padding[1];
             double v = 0;
-            if (si >= 0 && si < fo[0] && sj >= 0 && sj < fo[1]) v = y[static_cast<std::size_t>((n * fo[0] + si) * fo[1] + sj)];
-            cropped[static_cast<std::size_t>((n * o[0] + i) * o[1] + j)] = v + (b.empty() ? 0 : b[static_cast<std::size_t>(n % spec.out_channels())]);
+            if (si >= 0 && si < fo[0] && sj >= 0 && sj < fo[1])
+              v = y[static_cast<std::size_t>((n * fo[0] + si) * fo[1] + sj)];
+            cropped[static_cast<std::size_t>((n * o[0] + i) * o[1] + j)] =
+                v + (b.empty() ? 0 : b[static_cast<std::size_t>(n % spec.out_channels())]);
           }
         }
       }
@@ -533,10 +555,12 @@ BOOST_AUTO_TEST_CASE(every_mistake_is_named) {
       const Values xi = interleaved(x, spec.in_channels(), spec.groups(), in_inner);
       expect(run(p, xi, w, b), "groups_wrong_axis_input");
       const Values y = loops(spec, x, batch, w, b);
-      expect({interleaved(y, spec.out_channels(), spec.groups(), out_inner, true), layer.output_shape()},
+      expect({interleaved(y, spec.out_channels(), spec.groups(), out_inner, true),
+              layer.output_shape()},
              "groups_wrong_axis_output");
       const Values yb = loops(spec, xi, batch, w, b);
-      expect({interleaved(yb, spec.out_channels(), spec.groups(), out_inner, true), layer.output_shape()},
+      expect({interleaved(yb, spec.out_channels(), spec.groups(), out_inner, true),
+              layer.output_shape()},
              "groups_wrong_axis_both");
     }
     {

@@ -35,8 +35,8 @@ LsqOptions to_machine_precision() {
 // cond(M) over its nonzero singular values, and the rank (σ > max(m, n)·ε·σ₁·16).
 std::pair<double, Index> condition_and_rank(const DenseD& m) {
   const Eigen::VectorXd s = Eigen::JacobiSVD<DenseD>(m).singularValues();
-  const double cut = double(std::max(m.rows(), m.cols())) *
-                     std::numeric_limits<double>::epsilon() * s(0) * 16;
+  const double cut =
+      double(std::max(m.rows(), m.cols())) * std::numeric_limits<double>::epsilon() * s(0) * 16;
   Index r = 0;
   while (r < s.size() && s(r) > cut) ++r;
   return {s(0) / s(r - 1), r};
@@ -45,8 +45,8 @@ std::pair<double, Index> condition_and_rank(const DenseD& m) {
 template <class S>
 double rounding_tolerance(const DenseD& m) {
   const double kappa = condition_and_rank(m).first;
-  return 32 * double(std::numeric_limits<S>::epsilon()) *
-         double(std::max(m.rows(), m.cols())) * kappa * kappa;
+  return 32 * double(std::numeric_limits<S>::epsilon()) * double(std::max(m.rows(), m.cols())) *
+         kappa * kappa;
 }
 
 std::string grid(const Eigen::VectorXd& v, Index cols) {
@@ -141,8 +141,9 @@ BOOST_AUTO_TEST_CASE(seed_000_convolution_is_not_invertible) {
       BOOST_TEST(std::abs(v_exact.dot(xhat)) <= tol * v_exact.norm());
       BOOST_TEST(xhat.norm() < x.norm());
       BOOST_TEST_MESSAGE(to_string(method) << ": minimum-norm X̂ for Y = [[27, 37], [57, 67]] "
-                                              "(‖X̂‖ = " << xhat.norm() << " < ‖X‖ = "
-                                           << x.norm() << ") =\n" << grid(xhat, 3));
+                                              "(‖X̂‖ = "
+                                           << xhat.norm() << " < ‖X‖ = " << x.norm() << ") =\n"
+                                           << grid(xhat, 3));
     }
   }
 }
@@ -202,8 +203,8 @@ BOOST_AUTO_TEST_CASE(consistent_wide_strided_layer) {
       BOOST_TEST(std::abs(info.relative_residual - relative) <= 1e-14);
       // Minimum norm: x̂ lies in range(Wᵀ), so it is shorter than the x that made y.
       BOOST_TEST(xhat.norm() < x.norm());
-      BOOST_TEST_MESSAGE(to_string(method) << ": relative residual " << relative
-                                           << ", iterations " << info.iterations);
+      BOOST_TEST_MESSAGE(to_string(method) << ": relative residual " << relative << ", iterations "
+                                           << info.iterations);
     }
   }
   // Adjoint direction: g = Wᵀ y for y of the layer's output size; y is recovered.
@@ -236,15 +237,20 @@ BOOST_AUTO_TEST_CASE(loops_operator_matches_the_matrix) {
     o.damp = 1;
     o.atol = o.btol = 1e-13;
     for (bool adjoint : {false, true}) {
-      const LinearOperator<double>& a = adjoint ? static_cast<const LinearOperator<double>&>(matrix_adj) : matrix_op;
-      const LinearOperator<double>& l = adjoint ? static_cast<const LinearOperator<double>&>(loops_adj) : loops_op;
-      const Eigen::VectorXd b = Eigen::VectorXd::NullaryExpr(a.rows(), [] { return double(test::uniform(-5, 5)); });
+      const LinearOperator<double>& a =
+          adjoint ? static_cast<const LinearOperator<double>&>(matrix_adj) : matrix_op;
+      const LinearOperator<double>& l =
+          adjoint ? static_cast<const LinearOperator<double>&>(loops_adj) : loops_op;
+      const Eigen::VectorXd b =
+          Eigen::VectorXd::NullaryExpr(a.rows(), [] { return double(test::uniform(-5, 5)); });
       for (LsqMethod method : {LsqMethod::lsqr, LsqMethod::lsmr}) {
-        BOOST_TEST_CONTEXT(spec.to_string() << (adjoint ? ", adjoint, " : ", ") << to_string(method)) {
+        BOOST_TEST_CONTEXT(spec.to_string()
+                           << (adjoint ? ", adjoint, " : ", ") << to_string(method)) {
           const auto by_matrix = lstsq(a, b, method, o);
           const auto by_loops = lstsq(l, b, method, o);
           BOOST_TEST(by_loops.info.status == LsqStatus::success, by_loops.info.message);
-          BOOST_TEST((by_loops.x - by_matrix.x).norm() <= 1e-10 * std::max(1.0, by_matrix.x.norm()));
+          BOOST_TEST((by_loops.x - by_matrix.x).norm() <=
+                     1e-10 * std::max(1.0, by_matrix.x.norm()));
           const auto& hm = by_matrix.info.residual_history[0];
           const auto& hl = by_loops.info.residual_history[0];
           for (std::size_t k = 0; k < std::min<std::size_t>({hm.size(), hl.size(), 6}); ++k) {
@@ -261,13 +267,14 @@ BOOST_AUTO_TEST_CASE(loops_operator_matches_the_matrix) {
 BOOST_AUTO_TEST_CASE(batch_equals_samples) {
   const ConvSpec spec = ConvSpec::transposed(2, 1, {4, 5}, {3, 3}, {2}, {1}, {1});
   const auto weight = test::integer_tensor<float>(spec.weight_numel());
-  const Eigen::MatrixXf y =
-      Eigen::MatrixXf::NullaryExpr(spec.output_numel(), 3, [] { return float(test::uniform(-5, 5)); });
+  const Eigen::MatrixXf y = Eigen::MatrixXf::NullaryExpr(
+      spec.output_numel(), 3, [] { return float(test::uniform(-5, 5)); });
   for (LsqMethod method : all_methods) {
     BOOST_TEST_CONTEXT(to_string(method)) {
       const auto batch = deconvolve(spec, weight.data(), y, method, to_machine_precision<float>());
       for (Index j = 0; j < 3; ++j) {
-        const auto one = deconvolve(spec, weight.data(), y.col(j), method, to_machine_precision<float>());
+        const auto one =
+            deconvolve(spec, weight.data(), y.col(j), method, to_machine_precision<float>());
         BOOST_TEST((batch.x.col(j) == one.x.col(0)));
       }
     }

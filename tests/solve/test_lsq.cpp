@@ -33,8 +33,8 @@ struct Problem {
   std::string name;
   DenseD a, b;
   double damp = 0;
-  Index rank = 0;       // of A, from the dense SVD
-  double kappa = 1;     // condition number of the problem solved ([A; λI] when damped)
+  Index rank = 0;    // of A, from the dense SVD
+  double kappa = 1;  // condition number of the problem solved ([A; λI] when damped)
 };
 
 DenseD random_integer(Index m, Index n, double density) {
@@ -53,15 +53,15 @@ DenseD random_integer(Index m, Index n, double density) {
 void analyze(Problem& p) {
   const Eigen::JacobiSVD<DenseD> svd(p.a);
   const Eigen::VectorXd s = svd.singularValues();
-  const double cut = double(std::max(p.a.rows(), p.a.cols())) *
-                     std::numeric_limits<double>::epsilon() * s(0) * 16;
+  const double cut =
+      double(std::max(p.a.rows(), p.a.cols())) * std::numeric_limits<double>::epsilon() * s(0) * 16;
   p.rank = 0;
   while (p.rank < s.size() && s(p.rank) > cut) ++p.rank;
   if (p.damp > 0) {
     // [A; λI] has singular values √(σᵢ² + λ²), i = 1 … n (σᵢ = 0 past the rank).
     const double smallest = p.rank < p.a.cols() ? 0.0 : s(p.rank - 1);
-    p.kappa = std::sqrt(s(0) * s(0) + p.damp * p.damp) /
-              std::sqrt(smallest * smallest + p.damp * p.damp);
+    p.kappa =
+        std::sqrt(s(0) * s(0) + p.damp * p.damp) / std::sqrt(smallest * smallest + p.damp * p.damp);
   } else {
     p.kappa = p.rank > 0 ? s(0) / s(p.rank - 1) : 1;
   }
@@ -91,7 +91,9 @@ Problem random_problem(Shape shape, bool deficient, bool damped) {
     if (deficient && p.rank == std::min(m, n)) continue;
     if (!deficient && p.rank < std::min(m, n)) continue;
     if (p.kappa > 100) continue;
-    p.name = std::string(shape == Shape::tall ? "tall" : shape == Shape::wide ? "wide" : "square") +
+    p.name = std::string(shape == Shape::tall   ? "tall"
+                         : shape == Shape::wide ? "wide"
+                                                : "square") +
              (deficient ? " rank-deficient" : "") + (damped ? " damped" : "") + " " +
              std::to_string(m) + "x" + std::to_string(n) + " rank " + std::to_string(p.rank) +
              " λ " + std::to_string(p.damp) + " κ " + std::to_string(p.kappa);
@@ -118,8 +120,8 @@ DenseD reference(const Problem& p) {
 
 template <class S>
 double tolerance(const Problem& p) {
-  return 32 * double(std::numeric_limits<S>::epsilon()) *
-         double(std::max(p.a.rows(), p.a.cols())) * p.kappa * p.kappa;
+  return 32 * double(std::numeric_limits<S>::epsilon()) * double(std::max(p.a.rows(), p.a.cols())) *
+         p.kappa * p.kappa;
 }
 
 // Whether `method` can solve `p` at all: Cholesky without damping needs AᵀA (tall) or A Aᵀ
@@ -151,7 +153,8 @@ void check_method(const Problem& p, LsqMethod method, const DenseD& x_ref) {
   BOOST_TEST(info.status == LsqStatus::success, info.message);
   const DenseD xd = x.template cast<double>();
   const double err = (xd - x_ref).norm(), scale = std::max(x_ref.norm(), 1.0);
-  BOOST_TEST(err <= tolerance<S>(p) * scale, "error " << err << " > tol " << tolerance<S>(p) * scale);
+  BOOST_TEST(err <= tolerance<S>(p) * scale,
+             "error " << err << " > tol " << tolerance<S>(p) * scale);
   if (method == LsqMethod::qr) BOOST_TEST(info.rank == (p.damp > 0 ? n : p.rank));
   if (method == LsqMethod::lsqr || method == LsqMethod::lsmr) {
     BOOST_TEST(info.iterations >= 1);
@@ -277,7 +280,8 @@ BOOST_AUTO_TEST_CASE(cholesky_refactorizes) {
   o.damp = 0.7;
   solver.set_damping(0.7);
   const DenseD x_damped = solver.solve(p.b);
-  BOOST_TEST((x_damped - CholeskySolver<double>(a, o).solve(p.b)).norm() <= 1e-14 * x_damped.norm());
+  BOOST_TEST((x_damped - CholeskySolver<double>(a, o).solve(p.b)).norm() <=
+             1e-14 * x_damped.norm());
   Sparse<double> a2 = a;
   for (Index k = 0; k < a2.nonZeros(); ++k) a2.valuePtr()[k] *= 1 + 0.1 * double(k % 3);
   solver.factorize(a2);  // same pattern, new values, damping 0.7 kept
@@ -421,7 +425,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(invalid_input)
 
-
 BOOST_AUTO_TEST_CASE(documented_messages) {
   const Sparse<double> a = to_sparse(DenseD::Identity(4, 3));
   const DenseD b = DenseD::Ones(4, 1);
@@ -429,27 +432,32 @@ BOOST_AUTO_TEST_CASE(documented_messages) {
   for (LsqMethod method : all_methods) {
     BOOST_TEST_CONTEXT(to_string(method)) {
       test::expect_error([&] { lstsq(a, DenseD::Ones(5, 1), method); },
-                     "b must have A.rows() = 4 rows, got 5");
+                         "b must have A.rows() = 4 rows, got 5");
       DenseD nan_b = b;
       nan_b(2, 0) = std::nan("");
       test::expect_error([&] { lstsq(a, nan_b, method); }, "b must be finite, got b(2, 0) = nan");
       o = LsqOptions{};
       o.damp = -1;
-      test::expect_error([&] { lstsq(a, b, method, o); }, "damp must be finite and >= 0, got damp = -1");
+      test::expect_error([&] { lstsq(a, b, method, o); },
+                         "damp must be finite and >= 0, got damp = -1");
       o.damp = INFINITY;
-      test::expect_error([&] { lstsq(a, b, method, o); }, "damp must be finite and >= 0, got damp = inf");
+      test::expect_error([&] { lstsq(a, b, method, o); },
+                         "damp must be finite and >= 0, got damp = inf");
       o.damp = 1e155;
       test::expect_error([&] { lstsq(a, b, method, o); },
                          "damp² must be finite (damp <= 1.34e154), got damp = 1e+155");
       o = LsqOptions{};
       o.atol = -1e-3;
-      test::expect_error([&] { lstsq(a, b, method, o); }, "atol must be finite and >= 0, got atol = -0.001");
+      test::expect_error([&] { lstsq(a, b, method, o); },
+                         "atol must be finite and >= 0, got atol = -0.001");
       o = LsqOptions{};
       o.conlim = std::nan("");
-      test::expect_error([&] { lstsq(a, b, method, o); }, "conlim must be finite and >= 0 (0: no limit), got conlim = nan");
+      test::expect_error([&] { lstsq(a, b, method, o); },
+                         "conlim must be finite and >= 0 (0: no limit), got conlim = nan");
       o = LsqOptions{};
       o.iteration_limit = -3;
-      test::expect_error([&] { lstsq(a, b, method, o); }, "iteration_limit must be >= 0 (0: 2·cols), got iteration_limit = -3");
+      test::expect_error([&] { lstsq(a, b, method, o); },
+                         "iteration_limit must be >= 0 (0: 2·cols), got iteration_limit = -3");
     }
   }
   // A itself, for the methods that read it.
@@ -460,17 +468,18 @@ BOOST_AUTO_TEST_CASE(documented_messages) {
   }
   const Sparse<double> empty(0, 3);
   test::expect_error([&] { QrSolver<double>{SparseRef<double>(empty)}; },
-                 "A must have at least one row and column, got 0x3");
+                     "A must have at least one row and column, got 0x3");
   // Uncompressed Eigen matrices are refused rather than misread.
   Sparse<double> loose(3, 3);
   loose.insert(0, 0) = 1;
   test::expect_error([&] { SparseRef<double>{loose}; }, "must be compressed");
   // A matrix-free operator cannot be factorized.
   const EigenSparseOperator op(a);
-  test::expect_error([&] { lstsq(op, b, LsqMethod::qr); },
-                 "method qr needs the matrix's entries; a LinearOperator supports lsqr and lsmr only");
+  test::expect_error(
+      [&] { lstsq(op, b, LsqMethod::qr); },
+      "method qr needs the matrix's entries; a LinearOperator supports lsqr and lsmr only");
   test::expect_error([&] { lsq_method_from_string("svd"); },
-                 "unknown least-squares method 'svd': expected qr, cholesky, lsqr or lsmr");
+                     "unknown least-squares method 'svd': expected qr, cholesky, lsqr or lsmr");
   BOOST_TEST(lsq_method_from_string("lsmr") == LsqMethod::lsmr);
   // solve before compute is misuse: logic_error.
   BOOST_CHECK_THROW(QrSolver<double>{}.solve(b), std::logic_error);

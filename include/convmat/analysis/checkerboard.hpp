@@ -23,22 +23,22 @@
 namespace convmat {
 
 struct Checkerboard {
-  Dims size;                     // spatial size of the positions (C order below)
+  Dims size;  // spatial size of the positions (C order below)
   // Kernel taps reaching each position from one input channel, read from the structure
   // (ConvPattern::for_each_tap): Π size entries.
   std::vector<Index> tap_count;
-  Index channels = 0;            // output channels of the transposed layer (a convolution: input)
+  Index channels = 0;  // output channels of the transposed layer (a convolution: input)
   // The layer applied to an all-ones input (a convolution: its adjoint applied to all-ones),
   // channels × Π size: the total weight reaching each position. Empty without weights.
   std::vector<double> weight_sum;
   Dims interior_begin, interior_end;  // per axis, [begin, end); empty when begin >= end somewhere
   Index interior_positions = 0;
-  Index min_taps = 0, max_taps = 0;   // over the interior
+  Index min_taps = 0, max_taps = 0;  // over the interior
   double mean_taps = 0;
-  double tap_amplitude = 0;      // (max − min)/mean of tap_count over the interior (NaN if empty)
+  double tap_amplitude = 0;  // (max − min)/mean of tap_count over the interior (NaN if empty)
   std::vector<double> weight_amplitude;  // per channel: (max − min)/|mean| of weight_sum there
-  bool even = false;             // a non-empty interior with one tap count
-  Dims period;                   // the stride: the pattern repeats with this period
+  bool even = false;                     // a non-empty interior with one tap count
+  Dims period;                           // the stride: the pattern repeats with this period
   // Tap counts over one period (Π stride positions, C order) from interior_begin; empty when
   // the interior is shorter than the stride along some axis.
   std::vector<Index> period_pattern;

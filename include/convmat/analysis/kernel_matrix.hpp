@@ -21,8 +21,8 @@ namespace convmat {
 // x: batch samples of the layer's input (batch × input_numel, C order). Rows of A(x) are
 // (sample, out_channel, *output_position), columns the weight in PyTorch's layout.
 template <class Scalar>
-typename CsrMatrix<Scalar>::RowMajorEigen kernel_matrix(const ConvPattern& pattern,
-                                                        const Scalar* x, Index batch = 1);
+typename CsrMatrix<Scalar>::RowMajorEigen kernel_matrix(const ConvPattern& pattern, const Scalar* x,
+                                                        Index batch = 1);
 template <class Scalar>
 typename CsrMatrix<Scalar>::RowMajorEigen kernel_matrix(const ConvSpec& spec, const Scalar* x,
                                                         Index batch = 1) {
@@ -45,7 +45,9 @@ template <class Scalar>
 KernelEstimate estimate_kernel(const ConvSpec& spec, const Scalar* x, const Scalar* y,
                                Index batch = 1);
 
-extern template CsrMatrix<float>::RowMajorEigen kernel_matrix<float>(const ConvPattern&, const float*, Index);
-extern template CsrMatrix<double>::RowMajorEigen kernel_matrix<double>(const ConvPattern&, const double*, Index);
+extern template CsrMatrix<float>::RowMajorEigen kernel_matrix<float>(const ConvPattern&,
+                                                                     const float*, Index);
+extern template CsrMatrix<double>::RowMajorEigen kernel_matrix<double>(const ConvPattern&,
+                                                                       const double*, Index);
 
 }  // namespace convmat

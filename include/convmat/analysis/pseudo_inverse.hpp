@@ -19,15 +19,15 @@
 namespace convmat {
 
 // A⁺ = V Σ⁺ Uᵀ by LAPACK's dgesdd (dgesvd as fallback), singular values <= tolerance treated as
-// zero (default: default_rank_tolerance, MATLAB's pinv). n × m, dense; all NaN in the (practically unseen) case
-// that the SVD does not converge.
+// zero (default: default_rank_tolerance, MATLAB's pinv). n × m, dense; all NaN in the (practically
+// unseen) case that the SVD does not converge.
 Eigen::MatrixXd pseudo_inverse(const SparseMatrixd& a, std::optional<double> tolerance = {});
 
 struct TransposeVersusInverse {
   Index rows = 0, cols = 0;
   SpectrumStatus status = SpectrumStatus::converged;  // of the SVD behind A⁺
-  Index rank = 0;           // with the tolerance below
-  double tolerance = 0;     // rank tolerance of A⁺ (default_rank_tolerance unless given)
+  Index rank = 0;                                     // with the tolerance below
+  double tolerance = 0;  // rank tolerance of A⁺ (default_rank_tolerance unless given)
   // ‖Aᵀ − A⁺‖_F / ‖A⁺‖_F (NaN when A = 0).
   double relative_difference = 0;
   // c = trace(G)/min(m, n), and ‖G − c·I‖_F / ‖G‖_F (0 exactly when G = c·I).
@@ -43,8 +43,8 @@ struct TransposeVersusInverse {
   // Reconstructing x from y = A x (relative to ‖x‖):
   double transpose_reconstruction_error = 0;         // ‖Aᵀ y − x‖ / ‖x‖
   double scaled_transpose_reconstruction_error = 0;  // ‖Aᵀ y / c − x‖ / ‖x‖
-  double inverse_reconstruction_error = 0;           // ‖A⁺ y − x‖ / ‖x‖: 0 for full column rank;
-                                                     // else the part of x in null(A)
+  double inverse_reconstruction_error = 0;  // ‖A⁺ y − x‖ / ‖x‖: 0 for full column rank;
+                                            // else the part of x in null(A)
 };
 
 // x: the test input (n entries). Without x, a fixed one: uniform in [−1, 1] from

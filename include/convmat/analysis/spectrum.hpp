@@ -14,7 +14,8 @@
 
 namespace convmat {
 
-using SparseMatrixd = CsrMatrix<double>::RowMajorEigen;  // Eigen::SparseMatrix<double, RowMajor, int>
+using SparseMatrixd =
+    CsrMatrix<double>::RowMajorEigen;  // Eigen::SparseMatrix<double, RowMajor, int>
 
 // Numerical outcomes (never exceptions).
 enum class SpectrumStatus {
@@ -30,8 +31,8 @@ SparseMatrixd layer_matrix(const ConvMatrix<Scalar>& layer);
 
 // ----------------------------------------------------------------------------------------------
 // Dense: every singular value (LAPACK's dgesdd, values only: about 5 s for 2048 × 2048 on the
-// 2-core development machine). A may have at most dense_entry_limit entries (dense_limit.hpp: 2²², e.g. 2048 × 2048);
-// larger A throws std::invalid_argument.
+// 2-core development machine). A may have at most dense_entry_limit entries (dense_limit.hpp: 2²²,
+// e.g. 2048 × 2048); larger A throws std::invalid_argument.
 
 // MATLAB's rank() and NumPy's matrix_rank default: tol = max(m, n) · ε · σ_1 (ε = 2⁻⁵²).
 double default_rank_tolerance(Index rows, Index cols, double sigma_max);
@@ -68,8 +69,8 @@ SingularValues singular_values(const ConvMatrix<Scalar>& layer,
 // dense singular_values is exact about multiplicities.
 
 struct PartialSpectrumOptions {
-  Index count = 6;              // how many singular values (1 <= count < min(m, n))
-  Index subspace = 0;           // Lanczos basis size (Spectra's ncv); 0: min(min(m,n), max(2·count + 1, 20))
+  Index count = 6;     // how many singular values (1 <= count < min(m, n))
+  Index subspace = 0;  // Lanczos basis size (Spectra's ncv); 0: min(min(m,n), max(2·count + 1, 20))
   Index max_iterations = 1000;  // restarts
   double tolerance = 1e-10;     // Spectra's relative tolerance on the Ritz values
 };
@@ -77,9 +78,9 @@ struct PartialSpectrumOptions {
 struct PartialSingularValues {
   Eigen::VectorXd values;  // converged values: largest descending, smallest ascending
   SpectrumStatus status = SpectrumStatus::not_converged;
-  Index iterations = 0;    // Spectra's restarts
-  Index operations = 0;    // products with G (largest) or solves with G + δI (smallest)
-  Index gram_size = 0;     // min(m, n)
+  Index iterations = 0;  // Spectra's restarts
+  Index operations = 0;  // products with G (largest) or solves with G + δI (smallest)
+  Index gram_size = 0;   // min(m, n)
 };
 
 // Throws std::invalid_argument unless 1 <= count < min(m, n) and count < subspace <= min(m, n).
@@ -100,7 +101,8 @@ struct ConditionEstimate {
   double sigma_max = 0, sigma_min = 0, value = 0;
   SpectrumStatus status = SpectrumStatus::not_converged;
 };
-ConditionEstimate condition_number(const SparseMatrixd& a, const PartialSpectrumOptions& options = {});
+ConditionEstimate condition_number(const SparseMatrixd& a,
+                                   const PartialSpectrumOptions& options = {});
 
 // ----------------------------------------------------------------------------------------------
 // Circular convolution (Sedghi, Gupta & Long, "The singular values of convolutional layers",
@@ -115,8 +117,9 @@ ConditionEstimate condition_number(const SparseMatrixd& a, const PartialSpectrum
 // Computed with Eigen's FFT (kissfft) and a complex JacobiSVD per frequency, in double.
 
 struct CircularSpectrum {
-  Eigen::VectorXd values;        // all N · min(C_out, C_in), descending
-  Eigen::MatrixXd by_frequency;  // N × min(C_out, C_in): row f (C order over frequencies), descending
+  Eigen::VectorXd values;  // all N · min(C_out, C_in), descending
+  Eigen::MatrixXd
+      by_frequency;  // N × min(C_out, C_in): row f (C order over frequencies), descending
 };
 
 // Throws std::invalid_argument unless spec is a convolution with circular padding (or no

@@ -45,18 +45,19 @@ ConvSpec flipped_convolution(const ConvSpec& transposed);
 
 // C's weight (C_out, C_in/g, *k) from T's weight (C_in, C_out/g, *k) in PyTorch's layout:
 //   C[g·C_out/g + o, i, κ] = T[g·C_in/g + i, o, k − 1 − κ]   (κ flipped in every spatial axis)
-// (PyTorch: w.flip(spatial dims).view(g, C_in/g, C_out/g, *k).transpose(1, 2).reshape(C_out, C_in/g, *k)).
+// (PyTorch: w.flip(spatial dims).view(g, C_in/g, C_out/g, *k).transpose(1, 2).reshape(C_out,
+// C_in/g, *k)).
 template <class Scalar>
 std::vector<Scalar> flipped_weight(const ConvSpec& transposed, const Scalar* weight);
 
 template <class Scalar>
 struct TransposedAsConvolution {
   using Matrix = typename CsrMatrix<Scalar>::RowMajorEigen;
-  ConvSpec convolution_spec;             // flipped_convolution(T)
+  ConvSpec convolution_spec;               // flipped_convolution(T)
   std::vector<Scalar> convolution_weight;  // flipped_weight(T, weight)
-  Matrix zero_insertion;                 // Z
-  Matrix padding;                        // P
-  Matrix convolution;                    // C
+  Matrix zero_insertion;                   // Z
+  Matrix padding;                          // P
+  Matrix convolution;                      // C
   Matrix product() const { return Matrix(convolution * Matrix(padding * zero_insertion)); }
 };
 

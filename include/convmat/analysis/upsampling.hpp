@@ -13,18 +13,18 @@
 //                     else n / o                     (align_corners = false, and nearest)
 //                 r = (n − 1)/(o − 1), 0 when o = 1  (linear with align_corners = true)
 //   nearest        src(j) = min(⌊j · r⌋, n − 1)                   r and the product in float32
-//   nearest-exact  src(j) = min(⌊(j + ½) · r⌋, n − 1)             r in float32, the product in double
-//   linear         s(j) = r·j (align_corners), else max(r·(j + ½) − ½, 0);
+//   nearest-exact  src(j) = min(⌊(j + ½) · r⌋, n − 1)             r in float32, the product in
+//   double linear         s(j) = r·j (align_corners), else max(r·(j + ½) − ½, 0);
 //                  i₀ = ⌊s⌋, i₁ = min(i₀ + 1, n − 1), λ = s − i₀:  y[j] = (1 − λ)·x[i₀] + λ·x[i₁]
 //                  (o = n: the identity, whatever the scale factor — PyTorch's shortcut)
 //
 // So with a scale factor the source positions use 1/scale_factor, not n/o: for n = 4 and
 // scale_factor 2.2, o = 8 and r = 1/2.2 ≠ 4/8. (PyTorch 1.13's channels-last nearest kernel —
 // also taken by 2-d and 3-d inputs with one channel, which are channels-last contiguous too —
-// instead copies when o = n and takes ⌊j/2⌋ when o = 2n; U follows the channels-first kernel.) Arithmetic follows PyTorch's CPU kernels in the
-// matrix's scalar type (float for float, double for double), so a float U reproduces torch's
-// float32 results to within float32 rounding; the linear weights are products of the per-axis
-// (1 − λ, λ), exact zeros are not stored.
+// instead copies when o = n and takes ⌊j/2⌋ when o = 2n; U follows the channels-first kernel.)
+// Arithmetic follows PyTorch's CPU kernels in the matrix's scalar type (float for float, double for
+// double), so a float U reproduces torch's float32 results to within float32 rounding; the linear
+// weights are products of the per-axis (1 − λ, λ), exact zeros are not stored.
 
 #include <string>
 #include <string_view>

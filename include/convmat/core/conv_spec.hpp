@@ -35,14 +35,14 @@ PaddingMode padding_mode_from_string(std::string_view name);
 
 // The layer's hyperparameters as the user gives them; ConvSpec validates and completes them.
 // Spatial vectors have one entry per spatial dimension (the rank, 1 to 3), or one entry for all of
-// them (not input_size, which sets the rank). Optional vectors may be left empty: stride and dilation default to 1, padding to 0, pad_end to pad_begin, output_padding
-// to 0.
+// them (not input_size, which sets the rank). Optional vectors may be left empty: stride and
+// dilation default to 1, padding to 0, pad_end to pad_begin, output_padding to 0.
 struct ConvParams {
   ConvKind kind = ConvKind::convolution;
   Index in_channels = 1;
   Index out_channels = 1;
   Index groups = 1;
-  Dims input_size;      // spatial size of one input channel
+  Dims input_size;  // spatial size of one input channel
   Dims kernel_size;
   Dims stride;
   Dims dilation;
@@ -81,8 +81,8 @@ class ConvSpec {
   // The common cases, PyTorch's argument order. Spatial vectors as in ConvParams.
   static ConvSpec convolution(Index in_channels, Index out_channels, const Dims& input_size,
                               const Dims& kernel_size, const Dims& stride = {},
-                              const Dims& padding = {}, const Dims& dilation = {},
-                              Index groups = 1, PaddingMode mode = PaddingMode::zeros);
+                              const Dims& padding = {}, const Dims& dilation = {}, Index groups = 1,
+                              PaddingMode mode = PaddingMode::zeros);
   static ConvSpec transposed(Index in_channels, Index out_channels, const Dims& input_size,
                              const Dims& kernel_size, const Dims& stride = {},
                              const Dims& padding = {}, const Dims& output_padding = {},

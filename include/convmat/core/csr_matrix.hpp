@@ -55,8 +55,8 @@ class CsrMatrix {
   void multiply_transposed(const Scalar* x, Scalar* y, Index batch = 1) const;  // y = Aᵀ x
 
   // Copies into Eigen's formats (32-bit indices: throws std::length_error past 2³¹ − 1 nonzeros).
-  RowMajorEigen to_eigen() const;                // A
-  RowMajorEigen to_eigen_transposed() const;     // Aᵀ, built by one counting pass, no sort
+  RowMajorEigen to_eigen() const;             // A
+  RowMajorEigen to_eigen_transposed() const;  // Aᵀ, built by one counting pass, no sort
 
  private:
   std::shared_ptr<const SparsityPattern> pattern_;

@@ -50,11 +50,11 @@ struct OnnxConvAttributes {
   std::string auto_pad = "NOTSET";  // NOTSET | SAME_UPPER | SAME_LOWER | VALID
   Dims dilations;                   // empty: all 1
   Index group = 1;
-  Dims kernel_shape;                // empty: from the weight; otherwise must match it
-  Dims pads;                        // begin…, end…; empty: all 0
-  Dims strides;                     // empty: all 1
-  Dims output_padding;              // ConvTranspose: empty all 0
-  Dims output_shape;                // ConvTranspose: spatial (or N, M, spatial) output shape
+  Dims kernel_shape;    // empty: from the weight; otherwise must match it
+  Dims pads;            // begin…, end…; empty: all 0
+  Dims strides;         // empty: all 1
+  Dims output_padding;  // ConvTranspose: empty all 0
+  Dims output_shape;    // ConvTranspose: spatial (or N, M, spatial) output shape
 };
 
 // Conv: X (N, C, *spatial), W (M, C/group, *k).

@@ -64,10 +64,11 @@ struct BenchdnnDescriptor {
 BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text,
                                              ConvKind kind = ConvKind::convolution);
 
-// The canonical descriptor of `spec`, e.g. "g1mb2_ic16ih7iw7_oc16oh7ow7_kh3kw3_sh1sw1_ph1pw1_dh0dw0"
-// (plus "_n<name>" when a name is given). Parsing it with spec.kind() gives the same layer.
-// Throws std::invalid_argument for layers benchdnn cannot express: padding modes other than
-// zeros, a negative begin padding, or p_end + stride <= 0.
+// The canonical descriptor of `spec`, e.g.
+// "g1mb2_ic16ih7iw7_oc16oh7ow7_kh3kw3_sh1sw1_ph1pw1_dh0dw0" (plus "_n<name>" when a name is given).
+// Parsing it with spec.kind() gives the same layer. Throws std::invalid_argument for layers
+// benchdnn cannot express: padding modes other than zeros, a negative begin padding, or p_end +
+// stride <= 0.
 std::string format_benchdnn_descriptor(const ConvSpec& spec, Index minibatch = 2,
                                        std::string_view name = {});
 

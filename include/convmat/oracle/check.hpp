@@ -70,10 +70,10 @@ struct LayerData {
 
   ConvSpec spec;
   Index batch = 1;
-  bool batched = true;          // false: the input and output have no batch axis (batch == 1)
-  std::vector<double> input;    // batch × spec.input_numel()
-  std::vector<double> weight;   // spec.weight_numel()
-  std::vector<double> bias;     // spec.out_channels(), or empty for no bias
+  bool batched = true;         // false: the input and output have no batch axis (batch == 1)
+  std::vector<double> input;   // batch × spec.input_numel()
+  std::vector<double> weight;  // spec.weight_numel()
+  std::vector<double> bias;    // spec.out_channels(), or empty for no bias
 
   Dims input_shape() const;   // (batch, C_in, *input_size) or (C_in, *input_size)
   Dims output_shape() const;  // (batch, C_out, *output_size) or (C_out, *output_size)
@@ -107,31 +107,31 @@ struct BlameTerm {
 };
 
 struct Blame {
-  Dims index;              // in the expected output shape
-  double oracle = 0;       // the oracle's sum, Σ input·weight + bias
+  Dims index;         // in the expected output shape
+  double oracle = 0;  // the oracle's sum, Σ input·weight + bias
   double candidate = 0;
-  double error = 0;        // |candidate − oracle| (infinite when exactly one is NaN or infinite)
-  double tolerance = 0;    // atol_i + rtol_i·s_i
-  Index term_count = 0;    // n_i
+  double error = 0;      // |candidate − oracle| (infinite when exactly one is NaN or infinite)
+  double tolerance = 0;  // atol_i + rtol_i·s_i
+  Index term_count = 0;  // n_i
   std::vector<BlameTerm> terms;  // at most max_terms
   bool has_bias = false;
   double bias = 0;
 };
 
 struct CheckReport {
-  bool passed = false;          // shape_matches and bad == 0
+  bool passed = false;  // shape_matches and bad == 0
   Dims expected_shape;
   Dims candidate_shape;
   bool shape_matches = false;
-  Index elements = 0;           // compared (0 when the shapes differ)
-  Index bad = 0;                // outside the tolerance, non-finite mismatches included
-  Index nonfinite = 0;          // of those: NaN or infinity in the candidate or the oracle, not
-                                // alike in both
-  double max_abs_error = 0;     // max |c − o|
-  double max_rel_error = 0;     // max |c − o| / |o| over o ≠ 0
-  double max_error_ratio = 0;   // max |c − o| / tolerance_i (> 1 fails)
+  Index elements = 0;          // compared (0 when the shapes differ)
+  Index bad = 0;               // outside the tolerance, non-finite mismatches included
+  Index nonfinite = 0;         // of those: NaN or infinity in the candidate or the oracle, not
+                               // alike in both
+  double max_abs_error = 0;    // max |c − o|
+  double max_rel_error = 0;    // max |c − o| / |o| over o ≠ 0
+  double max_error_ratio = 0;  // max |c − o| / tolerance_i (> 1 fails)
   Index min_terms = 0, max_terms = 0;  // range of n_i (for stating the tolerance used)
-  std::vector<Blame> worst;     // failing elements, worst error/tolerance first
+  std::vector<Blame> worst;            // failing elements, worst error/tolerance first
 };
 
 // Compares `candidate` (Π candidate_shape values, C order) with the oracle's output.

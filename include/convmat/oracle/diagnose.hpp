@@ -34,9 +34,10 @@
 namespace convmat {
 
 struct Hypothesis {
-  std::string id;           // e.g. "pad_begin+1", "kernel_flipped[h]", "dilation+1 (size kept)"
-  std::string description;  // one sentence with the values, e.g. "padding off by one at the begin: …"
-  Dims shape;               // the output shape with the mistake
+  std::string id;  // e.g. "pad_begin+1", "kernel_flipped[h]", "dilation+1 (size kept)"
+  std::string
+      description;  // one sentence with the values, e.g. "padding off by one at the begin: …"
+  Dims shape;       // the output shape with the mistake
   bool comparable = false;  // the shape matches the candidate's
   bool reproduces = false;  // comparable and every element within the tolerance
   Index bad = 0;            // elements outside the tolerance (when comparable)
@@ -44,8 +45,8 @@ struct Hypothesis {
 };
 
 struct Diagnosis {
-  CheckReport check;                // the candidate against the correct layer
-  std::vector<Hypothesis> tried;    // every applicable entry, catalogue order
+  CheckReport check;                     // the candidate against the correct layer
+  std::vector<Hypothesis> tried;         // every applicable entry, catalogue order
   std::vector<std::string> reproducing;  // ids of the hypotheses that reproduce the candidate
 };
 

@@ -2,7 +2,8 @@
 // CholeskySolver<Scalar>: damped least squares by a sparse Cholesky factorization (CHOLMOD).
 //
 //   normal_equations:  (AᵀA + λ²I) x = Aᵀb                  n × n   (MATLAB: (A'*A + λ²I) \ (A'*b))
-//   min_norm:          x = Aᵀ (A Aᵀ + λ²I)⁻¹ b               m × m   (MATLAB: A' * ((A*A' + λ²I) \ b))
+//   min_norm:          x = Aᵀ (A Aᵀ + λ²I)⁻¹ b               m × m   (MATLAB: A' * ((A*A' + λ²I)
+//   \ b))
 //
 // For λ > 0 both give the same x. For λ = 0 the normal equations need full column rank (they
 // then give the least-squares solution) and the min-norm form needs full row rank (it then gives
@@ -61,7 +62,7 @@ class CholeskySolver : public detail::LsqSolverBase {
   // std::logic_error before factorize().
   DenseMatrix<Scalar> solve(const Eigen::Ref<const DenseMatrix<Scalar>>& b);
 
-  CholeskyForm form() const { return form_; }      // the form in use (never automatic)
+  CholeskyForm form() const { return form_; }  // the form in use (never automatic)
   // Estimate of λ_min/λ_max of the last factored matrix (≈ 1/cond(A)², or of [A; λI]).
   double rcond() const { return rcond_; }
   Index rows() const { return rows_; }

@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "convmat/solve/detail/lsq_solver_base.hpp"
 #include "convmat/core/linear_operator.hpp"
+#include "convmat/solve/detail/lsq_solver_base.hpp"
 #include "convmat/solve/lsq_types.hpp"
 
 namespace convmat {
@@ -39,11 +39,11 @@ struct KrylovReport {
   int stop_code = 0;  // istop, above; −1 when cancelled or a NaN/Inf appeared
   std::string message;
   Index iterations = 0;
-  double residual_norm = 0;         // estimate of ‖[b; 0] − [A; λI] x‖
-  double normal_residual_norm = 0;  // estimate of ‖Aᵀr − λ²x‖
-  double norm_estimate = 0;         // of ‖[A; λI]‖_F (LSQR) or ‖[A; λI]‖ (LSMR)
-  double condition_estimate = 0;    // of cond([A; λI])
-  double solution_norm = 0;         // ‖x‖
+  double residual_norm = 0;              // estimate of ‖[b; 0] − [A; λI] x‖
+  double normal_residual_norm = 0;       // estimate of ‖Aᵀr − λ²x‖
+  double norm_estimate = 0;              // of ‖[A; λI]‖_F (LSQR) or ‖[A; λI]‖ (LSMR)
+  double condition_estimate = 0;         // of cond([A; λI])
+  double solution_norm = 0;              // ‖x‖
   std::vector<double> residual_history;  // residual_norm after 0, 1, …, iterations steps
 };
 

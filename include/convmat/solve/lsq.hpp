@@ -18,9 +18,9 @@
 
 #include <type_traits>
 
+#include "convmat/core/linear_operator.hpp"
 #include "convmat/solve/cholesky_solver.hpp"
 #include "convmat/solve/iterative_lsq.hpp"
-#include "convmat/core/linear_operator.hpp"
 #include "convmat/solve/lsq_types.hpp"
 #include "convmat/solve/qr_solver.hpp"
 #include "convmat/solve/sparse_ref.hpp"
@@ -37,8 +37,8 @@ LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const LinearOperator<Scalar>& op,
 
 // LSQR/LSMR only.
 template <class Scalar>
-LsqResult<Scalar> lstsq(const LinearOperator<Scalar>& a, const RhsRef<Scalar>& b,
-                        LsqMethod method, const LsqOptions& options = {});
+LsqResult<Scalar> lstsq(const LinearOperator<Scalar>& a, const RhsRef<Scalar>& b, LsqMethod method,
+                        const LsqOptions& options = {});
 
 template <class Scalar>
 LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const RhsRef<Scalar>& b, LsqMethod method,
@@ -47,8 +47,8 @@ LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const RhsRef<Scalar>& b, LsqMethod 
 }
 
 template <class Scalar, int Options>
-LsqResult<Scalar> lstsq(const Eigen::SparseMatrix<Scalar, Options, int>& a,
-                        const RhsRef<Scalar>& b, LsqMethod method, const LsqOptions& options = {}) {
+LsqResult<Scalar> lstsq(const Eigen::SparseMatrix<Scalar, Options, int>& a, const RhsRef<Scalar>& b,
+                        LsqMethod method, const LsqOptions& options = {}) {
   return lstsq(SparseRef<Scalar>(a), EigenSparseOperator(a), b, method, options);
 }
 

@@ -38,8 +38,8 @@ enum class LsqMethod {
 };
 
 enum class LsqStatus {  // in increasing severity
-  success,                // solved (iterative: stopped by a tolerance test, SciPy's istop 0, 1, 2, 4, 5)
-  condition_limit,        // LSQR/LSMR: the estimate of cond([A; λI]) exceeded conlim or 1/ε (istop 3, 6)
+  success,          // solved (iterative: stopped by a tolerance test, SciPy's istop 0, 1, 2, 4, 5)
+  condition_limit,  // LSQR/LSMR: the estimate of cond([A; λI]) exceeded conlim or 1/ε (istop 3, 6)
   iteration_limit,        // LSQR/LSMR: the iteration limit was reached (istop 7)
   not_positive_definite,  // Cholesky: AᵀA + λ²I (or A Aᵀ + λ²I) is numerically singular
   cancelled,              // the progress callback returned false
@@ -113,16 +113,16 @@ void validate(const LsqOptions& options);
 struct LsqInfo {
   LsqMethod method = LsqMethod::qr;
   LsqStatus status = LsqStatus::success;  // the most severe over the right-hand sides
-  std::string message;  // why it stopped, one line
-  int stop_code = -1;   // LSQR/LSMR: SciPy's istop (0–7) behind `status`; −1 otherwise
-  Index rank = -1;      // QR: the estimated rank of A ([A; λI] when λ > 0); −1: not computed
-  Index iterations = 0; // LSQR/LSMR: the largest count over the right-hand sides
+  std::string message;                    // why it stopped, one line
+  int stop_code = -1;    // LSQR/LSMR: SciPy's istop (0–7) behind `status`; −1 otherwise
+  Index rank = -1;       // QR: the estimated rank of A ([A; λI] when λ > 0); −1: not computed
+  Index iterations = 0;  // LSQR/LSMR: the largest count over the right-hand sides
 
   // Recomputed from the returned X (not the solvers' running estimates):
-  double residual_norm = 0;         // ‖B − A X‖_F  (= ‖b − A x‖₂ for one right-hand side)
-  double relative_residual = 0;     // residual_norm / ‖B‖_F  (0 when B = 0)
+  double residual_norm = 0;  // ‖B − A X‖_F  (= ‖b − A x‖₂ for one right-hand side)
+  double relative_residual = 0;  // residual_norm / ‖B‖_F  (0 when B = 0)
   double normal_residual_norm = 0;  // ‖Aᵀ(B − A X) − λ² X‖_F: the objective's gradient, 0 at x̂
-  double solution_norm = 0;         // ‖X‖_F
+  double solution_norm = 0;  // ‖X‖_F
 
   // An estimate of cond([A; λI]): LSQR/LSMR their running estimate; Cholesky √(λ_max/λ_min) of
   // the factored matrix (CholeskySolver::rcond). 0: not computed (QR).

@@ -8,7 +8,7 @@
 // a column whose remaining 2-norm is <= tol is taken as dependent — LsqOptions::qr_tolerance,
 // SPQR's default 20·(p + q)·ε·max column norm):
 //  - tall or square (m >= n): A E = Q R.        r = n: X = E R⁻¹ (QᵀB)[0:n]   (ordinary LS)
-//  - wide (m < n): Aᵀ E = Q R, so A = E Rᵀ Qᵀ.   r = m: X = Q [R⁻ᵀ EᵀB; 0]   (SuiteSparseQR_min2norm)
+//  - wide (m < n): Aᵀ E = Q R, so A = E Rᵀ Qᵀ.   r = m: X = Q [R⁻ᵀ EᵀB; 0] (SuiteSparseQR_min2norm)
 //  - rank deficient (r < min(m, n)): R (r × ·) has full row rank and the same sweep is applied
 //    once more, to Rᵀ: a complete orthogonal decomposition, whose solution is the minimum-norm
 //    one (E is a permutation and Q orthogonal, so they keep norms). SuiteSparseQR's own "basic"

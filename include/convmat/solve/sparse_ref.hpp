@@ -76,7 +76,7 @@ class SparseRef {
 // y = A x and x = Aᵀ y on a SparseRef, for the iterative solvers and the residual reports:
 // the gather direction (rows of CSR, columns of CSC for Aᵀ) runs in parallel.
 template <class Scalar>
-void multiply(const SparseRef<Scalar>& a, const Scalar* x, Scalar* y);            // y = A x
+void multiply(const SparseRef<Scalar>& a, const Scalar* x, Scalar* y);  // y = A x
 template <class Scalar>
 void multiply_transposed(const SparseRef<Scalar>& a, const Scalar* y, Scalar* x);  // x = Aᵀ y
 
@@ -97,7 +97,6 @@ class SparseRefOperator final : public LinearOperator<Scalar> {
 extern template void multiply<float>(const SparseRef<float>&, const float*, float*);
 extern template void multiply<double>(const SparseRef<double>&, const double*, double*);
 extern template void multiply_transposed<float>(const SparseRef<float>&, const float*, float*);
-extern template void multiply_transposed<double>(const SparseRef<double>&, const double*,
-                                                 double*);
+extern template void multiply_transposed<double>(const SparseRef<double>&, const double*, double*);
 
 }  // namespace convmat

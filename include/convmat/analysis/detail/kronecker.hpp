@@ -39,7 +39,7 @@ Dims per_axis(const Dims& v, std::size_t rank, Index fill, const char* function,
 
 // I_channels ⊗ axes[0] ⊗ … ⊗ axes[rank−1] as a row-major Eigen matrix (rank 1 to 3).
 template <class Scalar>
-Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> kronecker(Index channels,
-                                                            const std::vector<KroneckerFactor<Scalar>>& axes);
+Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> kronecker(
+    Index channels, const std::vector<KroneckerFactor<Scalar>>& axes);
 
 }  // namespace convmat::detail

@@ -4,10 +4,11 @@
 // The library is compiled for plain x86-64 (or any other target) and carries AVX2 and AVX-512
 // copies of its batched products (several vectors interleaved, one SIMD lane each), chosen at run
 // time from what the CPU supports, so one binary is both portable and fast. (Products with one
-// vector use the same portable kernel everywhere: gathers did not pay, see csr_matrix.cpp.) The choice can be narrowed for tests and benchmarks: set_kernel_isa(), or the
-// environment variable CONVMAT_KERNELS=generic|avx2|avx512 read once at start-up (a name the
-// CPU cannot run is ignored). Results of different kernels may differ in the last bits (fused
-// multiply-adds, partial sums in another order); on integer-valued data they are equal.
+// vector use the same portable kernel everywhere: gathers did not pay, see csr_matrix.cpp.) The
+// choice can be narrowed for tests and benchmarks: set_kernel_isa(), or the environment variable
+// CONVMAT_KERNELS=generic|avx2|avx512 read once at start-up (a name the CPU cannot run is ignored).
+// Results of different kernels may differ in the last bits (fused multiply-adds, partial sums in
+// another order); on integer-valued data they are equal.
 
 #include <string>
 
