@@ -1,0 +1,44 @@
+# CONVMAT_SANITIZE: every C++ target of the tree built with GCC's or clang's run-time checkers.
+#
+#   cmake -S . -B build-sanitize -DCONVMAT_SANITIZE=address,undefined \
+#         -DCONVMAT_BUILD_PYTHON=OFF -DCONVMAT_BUILD_BENCH=OFF        (what scripts/sanitize.sh does)
+#
+# The flags go to every target of the tree (the library, the command line, every test executable
+# and the fuzz-corpus replays), compile and link, so a target added later is instrumented without
+# asking. Undefined behaviour stops the program (no recovery), and frame pointers are kept so
+# that the reports' stack traces are complete.
+#
+# Without an explicit CMAKE_BUILD_TYPE such a tree is built as `Sanitize`: -O1 -g1, assertions on
+# (no NDEBUG). -O1 measured fastest for building and running the suites together; -g1 gives the
+# reports file:line without full debug information; assertions are the library's own checks.
+#
+# The Python module is never built here: /usr/bin/python3 is not instrumented, and loading an
+# instrumented extension into it needs the sanitizer runtime preloaded into the interpreter,
+# whose own allocations then fill the leak reports.
+
+set(CONVMAT_SANITIZE "" CACHE STRING
+    "Comma-separated sanitizers for every C++ target: address, undefined, leak (empty: none)")
+
+set(CMAKE_CXX_FLAGS_SANITIZE "-O1 -g1" CACHE STRING "C++ flags of the Sanitize build type")
+
+if(CONVMAT_SANITIZE)
+  string(REPLACE "," ";" convmat_sanitizers "${CONVMAT_SANITIZE}")
+  foreach(s IN LISTS convmat_sanitizers)
+    if(NOT s MATCHES "^(address|undefined|leak)$")
+      message(FATAL_ERROR "CONVMAT_SANITIZE: '${s}' is not one of address, undefined, leak "
+                          "(CONVMAT_SANITIZE=${CONVMAT_SANITIZE})")
+    endif()
+  endforeach()
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "^(GNU|Clang)$")
+    message(FATAL_ERROR "CONVMAT_SANITIZE needs GCC or clang, got ${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+    set(CMAKE_BUILD_TYPE Sanitize CACHE STRING "Build type" FORCE)
+  endif()
+  set(convmat_sanitize_flags
+      -fsanitize=${CONVMAT_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_compile_options(${convmat_sanitize_flags})
+  add_link_options(${convmat_sanitize_flags})
+  message(STATUS "convmat: -fsanitize=${CONVMAT_SANITIZE} on every target "
+                 "(${CMAKE_BUILD_TYPE} build); the Python module is not built")
+endif()
