@@ -35,6 +35,8 @@ Index fold(Index q, Index n, PaddingMode mode) {
 
 AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index dilation,
                       Index pad_begin, PaddingMode mode) {
+  CONVMAT_ASSERT(rows >= 0 && cols >= 1 && kernel >= 1 && stride >= 1 && dilation >= 1,
+                 "make_axis_map: sizes of a valid ConvSpec");
   AxisMap m;
   m.rows = rows;
   m.cols = cols;
@@ -48,6 +50,8 @@ AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index 
     hits.clear();
     for (Index k = 0; k < kernel; ++k) {
       const Index i = fold(o * stride - pad_begin + k * dilation, cols, mode);
+      // One bounce or wrap reaches the input only for padding ConvSpec allows with the mode.
+      CONVMAT_ASSERT(i >= -1 && i < cols, "make_axis_map: a tap folds outside the input");
       if (i >= 0) hits.emplace_back(i, k);
     }
     std::stable_sort(hits.begin(), hits.end(),
@@ -222,6 +226,7 @@ void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemp
   const Index n2 = static_cast<Index>(t2.example.size());
   const Index n12 = static_cast<Index>(t1.example.size()) * n2;
   const Index spatial = m0.rows * m1.rows * m2.rows;
+  CONVMAT_ASSERT(0 <= r0 && r0 <= r1, "walk_rows: rows [r0, r1) in order");
   Index channel = r0 / spatial, rest = r0 % spatial;
   Index o2 = rest % m2.rows;
   rest /= m2.rows;
@@ -365,6 +370,8 @@ Index conv_matrix_nnz(const ConvSpec& spec) {
 
 template <class Scalar>
 void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
+  CONVMAT_ASSERT(weight != nullptr && (values != nullptr || nnz() == 0),
+                 "ConvPattern::fill: a weight tensor and nnz() values");
   const Index rows = sparsity_->rows;
   const RowPointer* row_ptr = sparsity_->row_ptr.data();
   const bool one_tap =

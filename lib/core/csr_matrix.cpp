@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "convmat/core/detail/assert.hpp"
 #include "convmat/core/detail/csr_product.hpp"
 #include "convmat/core/detail/kernel_isa.hpp"
 
@@ -216,7 +217,11 @@ CONVMAT_WIDE_KERNELS(avx512, CONVMAT_TARGET_AVX512, 64)
 // passes, for doubles too.
 using WidthSequence = std::integer_sequence<int, 1, 2, 4, 8, 16>;
 constexpr int max_width = 16;
-constexpr int width_slot(int w) { return std::countr_zero(static_cast<unsigned>(w)); }
+constexpr int width_slot(int w) {
+  CONVMAT_ASSERT(std::has_single_bit(static_cast<unsigned>(w)) && w <= max_width,
+                 "a kernel width is a power of two up to max_width");
+  return std::countr_zero(static_cast<unsigned>(w));
+}
 
 template <class Scalar, class RowIndex>
 struct KernelSet {
@@ -288,6 +293,7 @@ void for_row_blocks(const RowIndex* row_ptr, Index rows, F&& body) {
 // (denormals or NaNs would slow the whole vector down).
 template <class Scalar>
 void interleave(const Scalar* src, Index n, Index stride, int used, int width, Scalar* dst) {
+  CONVMAT_ASSERT(0 < used && used <= width, "interleave: at most `width` vectors");
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (Index i = 0; i < n; ++i) {
     for (int b = 0; b < used; ++b) dst[i * width + b] = src[b * stride + i];
@@ -297,6 +303,7 @@ void interleave(const Scalar* src, Index n, Index stride, int used, int width, S
 
 template <class Scalar>
 void deinterleave(const Scalar* src, Index n, int used, int width, Scalar* dst, Index stride) {
+  CONVMAT_ASSERT(0 < used && used <= width, "deinterleave: at most `width` vectors");
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (Index i = 0; i < n; ++i) {
     for (int b = 0; b < used; ++b) dst[b * stride + i] = src[i * width + b];
@@ -331,12 +338,35 @@ void batched(Index batch, Index in_len, Index out_len, const Scalar* x, Scalar* 
   }
 }
 
+// What the kernels rely on, checked in debug builds when a CsrMatrix is made: rows + 1 row
+// pointers from 0, non-decreasing; nnz column indices, ascending within each row and below cols.
+[[maybe_unused]] void check_structure(const SparsityPattern& s) {
+  CONVMAT_ASSERT(s.rows >= 0 && s.cols >= 0, "CsrMatrix: a shape");
+  CONVMAT_ASSERT(s.row_ptr.size() == static_cast<std::size_t>(s.rows + 1),
+                 "CsrMatrix: rows + 1 row pointers");
+  CONVMAT_ASSERT(s.row_ptr[0] == 0, "CsrMatrix: row pointers start at 0");
+  CONVMAT_ASSERT(s.col.size() == static_cast<std::size_t>(s.nnz()),
+                 "CsrMatrix: one column index per nonzero");
+  for (Index r = 0; r < s.rows; ++r) {
+    const RowPointer begin = s.row_ptr[static_cast<std::size_t>(r)],
+                     end = s.row_ptr[static_cast<std::size_t>(r + 1)];
+    CONVMAT_ASSERT(begin <= end, "CsrMatrix: row pointers non-decreasing");
+    for (RowPointer k = begin; k < end; ++k) {
+      const ColumnIndex c = s.col[static_cast<std::size_t>(k)];
+      CONVMAT_ASSERT(c >= 0 && c < s.cols, "CsrMatrix: column index out of range");
+      CONVMAT_ASSERT(k == begin || s.col[static_cast<std::size_t>(k - 1)] < c,
+                     "CsrMatrix: columns ascending within a row");
+    }
+  }
+}
+
 }  // namespace
 
 namespace detail {
 
 template <class Scalar, class RowIndex>
 void csr_multiply(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar* y, Index batch) {
+  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 1, "csr_multiply: a matrix and a batch");
   const auto& k = kernels<Scalar, RowIndex>();
   batched<Scalar>(batch, a.cols, a.rows, x, y, [&](int width, const Scalar* xs, Scalar* ys) {
     const RowKernel<Scalar, RowIndex> kernel = k.multiply[width_slot(width)];
@@ -349,6 +379,8 @@ void csr_multiply(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar*
 template <class Scalar, class RowIndex>
 void csr_multiply_transposed(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar* y,
                              Index batch) {
+  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 1,
+                 "csr_multiply_transposed: a matrix and a batch");
   const auto& k = kernels<Scalar, RowIndex>();
   const Index m = a.rows, n = a.cols;
   batched<Scalar>(batch, m, n, x, y, [&](int width, const Scalar* xs, Scalar* ys) {
@@ -405,6 +437,7 @@ CsrMatrix<Scalar>::CsrMatrix(std::shared_ptr<const SparsityPattern> pattern, Buf
                                 std::to_string(values_.size()) + " values for " +
                                 std::to_string(pattern_->nnz()) + " nonzeros");
   }
+  if constexpr (detail::assertions_enabled) check_structure(*pattern_);
 }
 
 template <class Scalar>
@@ -416,11 +449,13 @@ std::size_t CsrMatrix<Scalar>::memory_bytes() const {
 
 template <class Scalar>
 void CsrMatrix<Scalar>::multiply(const Scalar* x, Scalar* y, Index batch) const {
+  CONVMAT_ASSERT(pattern_, "CsrMatrix::multiply on an empty CsrMatrix");
   detail::csr_multiply(arrays(), x, y, batch);
 }
 
 template <class Scalar>
 void CsrMatrix<Scalar>::multiply_transposed(const Scalar* x, Scalar* y, Index batch) const {
+  CONVMAT_ASSERT(pattern_, "CsrMatrix::multiply_transposed on an empty CsrMatrix");
   detail::csr_multiply_transposed(arrays(), x, y, batch);
 }
 

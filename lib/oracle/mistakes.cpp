@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "convmat/core/detail/assert.hpp"
+
 namespace convmat::detail {
 
 std::optional<LayerData> with_params(const LayerData& l, const ConvParams& p) {
@@ -71,6 +73,8 @@ std::vector<double> kernel_reversed_along(const ConvSpec& spec, const std::vecto
                                           const std::vector<bool>& axes) {
   const Dims& k = spec.kernel_size();
   const Index taps = spec.kernel_numel();
+  CONVMAT_ASSERT(axes.size() == k.size() && static_cast<Index>(weight.size()) % taps == 0,
+                 "kernel_reversed_along: one flag per axis, whole kernels");
   std::vector<double> out(weight.size());
   for (Index base = 0; base < static_cast<Index>(weight.size()); base += taps) {
     for (Index t = 0; t < taps; ++t) {
@@ -90,6 +94,9 @@ std::vector<double> kernel_reversed_along(const ConvSpec& spec, const std::vecto
 // is channel i·g + j, where PyTorch's is j·(C/g) + i. permuted[j·(C/g) + i] = data[i·g + j].
 void interleave_channels(std::vector<double>& data, Index outer, Index channels, Index groups,
                          Index inner, bool inverse) {
+  CONVMAT_ASSERT(groups >= 1 && channels % groups == 0 &&
+                     static_cast<Index>(data.size()) == outer * channels * inner,
+                 "interleave_channels: whole groups of `outer` samples");
   const Index per = channels / groups;
   std::vector<double> tmp(static_cast<std::size_t>(channels * inner));
   for (Index n = 0; n < outer; ++n) {

@@ -14,6 +14,7 @@
 
 #include "convmat/core/conv_spec.hpp"
 #include "convmat/core/csr_matrix.hpp"
+#include "convmat/core/detail/assert.hpp"
 #include "convmat/core/detail/axis_map.hpp"
 
 namespace convmat {
@@ -48,7 +49,10 @@ class ConvPattern {
   template <class F>
   void for_each_tap(Index row, F&& f) const;
 
-  const detail::AxisMap& axis(int a) const { return axes_[static_cast<std::size_t>(a)]; }
+  const detail::AxisMap& axis(int a) const {
+    CONVMAT_ASSERT(a >= 0 && a < 3, "ConvPattern::axis: 0, 1 or 2 (ranks below 3 lead with 1s)");
+    return axes_[static_cast<std::size_t>(a)];
+  }
 
  private:
   ConvSpec spec_;
@@ -79,6 +83,7 @@ extern template void ConvPattern::fill<double>(const double*, double*) const;
 
 template <class F>
 void ConvPattern::for_each_tap(Index row, F&& f) const {
+  CONVMAT_ASSERT(row >= 0 && row < rows(), "ConvPattern::for_each_tap: row out of range");
   const detail::AxisMap& a0 = axes_[0];
   const detail::AxisMap& a1 = axes_[1];
   const detail::AxisMap& a2 = axes_[2];

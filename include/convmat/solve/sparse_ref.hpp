@@ -13,6 +13,7 @@
 
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/csr_matrix.hpp"
+#include "convmat/core/detail/assert.hpp"
 #include "convmat/core/linear_operator.hpp"
 
 namespace convmat {
@@ -52,9 +53,18 @@ class SparseRef {
   Index outer_size() const { return row_major_ ? rows_ : cols_; }
   Index nnz() const { return outer(outer_size()); }
   // Entries of row (CSR) or column (CSC) j: positions [outer(j), outer(j + 1)).
-  Index outer(Index j) const { return outer32_ ? Index(outer32_[j]) : Index(outer64_[j]); }
-  Index inner(Index k) const { return inner_[k]; }
-  Scalar value(Index k) const { return values_[k]; }
+  Index outer(Index j) const {
+    CONVMAT_ASSERT(j >= 0 && j <= outer_size(), "SparseRef::outer: index out of range");
+    return outer32_ ? Index(outer32_[j]) : Index(outer64_[j]);
+  }
+  Index inner(Index k) const {
+    CONVMAT_ASSERT(k >= 0 && k < nnz(), "SparseRef::inner: index out of range");
+    return inner_[k];
+  }
+  Scalar value(Index k) const {
+    CONVMAT_ASSERT(k >= 0 && k < nnz(), "SparseRef::value: index out of range");
+    return values_[k];
+  }
   // The borrowed arrays: the outer indices are 32-bit (an Eigen matrix) or 64-bit (a CsrMatrix),
   // exactly one of the two pointers is set.
   const std::int32_t* outer_index32() const { return outer32_; }
