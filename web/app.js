@@ -77,6 +77,12 @@ function tapColor(t, taps) {
   return `hsl(${hue.toFixed(0)}, 68%, 80%)`;
 }
 
+// A square in the colour of kernel tap `tap`: a cell of the kernel view, or an entry of W.
+function tapSquare(parent, x, y, size, cls, tap) {
+  const attrs = {x, y, width: size, height: size, class: cls, fill: tapColor(tap, model.taps)};
+  return svg("rect", attrs, parent);
+}
+
 // ------------------------------------------------------------------------------------------
 // convmat in WebAssembly
 
@@ -450,16 +456,7 @@ function drawKernel(parent, cs) {
       for (let t = 0; t < model.taps; ++t) {
         const wi = (a * outer[1] + b) * model.taps + t;
         const r = rank === 1 ? 0 : Math.floor(t / k), q = t % k;
-        const rect =
-            svg("rect", {
-              x: x0 + q * kcs,
-              y: y0 + r * kcs,
-              width: kcs,
-              height: kcs,
-              class: "cell kernel",
-              fill: tapColor(t, model.taps)
-            },
-                s);
+        const rect = tapSquare(s, x0 + q * kcs, y0 + r * kcs, kcs, "cell kernel", t);
         rect.dataset.weight = String(wi);
         rect.dataset.value = String(model.weight[wi]);
         fitText(
@@ -540,16 +537,7 @@ function drawMatrix() {
   for (let e = 0; e < model.nnz; ++e) {
     const r = model.entry.row[e], c = model.entry.col[e];
     const t = model.entry.weight[e] % model.taps;
-    const rect =
-        svg("rect", {
-          x: left + c * cs,
-          y: top + r * cs,
-          width: cs,
-          height: cs,
-          class: "entry",
-          fill: tapColor(t, model.taps)
-        },
-            s);
+    const rect = tapSquare(s, left + c * cs, top + r * cs, cs, "entry", t);
     rect.dataset.row = String(r);
     rect.dataset.col = String(c);
     rect.dataset.value = String(model.entry.value[e]);
@@ -601,8 +589,8 @@ function drawMatrix() {
       `<b>Wᵀ</b>, ${model.rows} × ${model.cols}: <span class="eq">y = Wᵀ x</span>` +
           `<div class="sub">W (${W} × ${
               Wc}) is the convolution with the same kernel, stride, padding ` +
-          `and dilation, from a ${model.outSpatial.join("×")} image to a ${
-              model.inSpatial.join("×")} one. ` +
+          `and dilation, taking this layer's ${model.outSpatial.join("×")} output back to its ` +
+          `${model.inSpatial.join("×")} input. ` +
           `Column j of Wᵀ is the patch that input j splats; row i, what output i collects.</div>` :
       `<b>W</b>, ${model.rows} × ${model.cols}: <span class="eq">y = W x</span>` +
           `<div class="sub">Row i of W is output i's window: the kernel, laid over the input. ` +
