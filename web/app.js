@@ -487,14 +487,17 @@ function drawMatrix() {
   box.innerHTML = "";
   const rows = model.rows, cols = model.cols;
   const width = Math.max(box.clientWidth || 700, 500) - 20;
-  const height = Math.max(window.innerHeight * 0.62, 360);
-  const cs = Math.max(
-      5, Math.min(36, Math.floor(width / (cols + 2.2)), Math.floor(height / (rows + 1.5))));
+  // Cells as large as the width allows (at most 36 px); a tall matrix is shrunk to fit the
+  // window's height, but not below 14 px when the width allows that: then the box scrolls.
+  const byWidth = Math.min(36, Math.floor(width / (cols + 2.2)));
+  const byHeight = Math.floor(Math.max(window.innerHeight * 0.62, 360) / (rows + 1.5));
+  const cs = Math.max(5, Math.min(byWidth, Math.max(byHeight, Math.min(byWidth, 14))));
   const hw = Math.max(cs * 1.6, 30), hh = Math.max(cs * 1.2, 22);
   const left = hw + 24, top = hh + 26;
-  const s = svg("svg", {width: left + cols * cs + 4, height: top + rows * cs + 4}, box);
+  const s = svg("svg", {width: Math.max(left + cols * cs + 4, left + 170), height: top + rows * cs + 4},
+                box);
   const showValues = cs >= 18;
-  text(s, left + (cols * cs) / 2, 10, `x  (${cols} inputs)`, "axis-label");
+  text(s, left, 10, `x  (${cols} inputs)`, "axis-label", "start");
   const yl = text(s, 10, top + (rows * cs) / 2, `y  (${rows} outputs)`, "axis-label");
   yl.setAttribute("transform", `rotate(-90 10 ${top + (rows * cs) / 2})`);
   svg("rect", {x: left, y: top, width: cols * cs, height: rows * cs, class: "mbg"}, s);
