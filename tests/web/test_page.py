@@ -77,7 +77,7 @@ class Page:
         return self.driver.execute_script(script, *args)
 
     def wait_ready(self):
-        for _ in range(300):
+        for _ in range(1200):                # up to a minute: generous for a loaded machine
             state = self.js("return document.body.dataset.ready || ''")
             if state:
                 break
@@ -415,7 +415,7 @@ def test_play(page):
     page.example("trans_conv_stride")
     page.set_controls(speed=5)
     page.find("#play").click()
-    for _ in range(100):
+    for _ in range(600):                     # four steps of 0.2 s; up to a minute under load
         if page.js("return document.getElementById('play').textContent").startswith("▶"):
             break
         time.sleep(0.1)
