@@ -16,11 +16,11 @@ build="$root/build-sanitize"
 jobs=$(nproc)
 
 "$root/scripts/setup.sh"
-# The tree holds exactly what the suites need (library, command line, tests, corpus replays), so
-# its default target is the set to build. Build type Sanitize: -O1 -g1, assertions on.
+# Build type Sanitize (-O1 -g1, assertions on); the target sanitize_suites is every executable of
+# the tree (library, command line, test programs, corpus replays) and nothing else.
 cmake -S "$root" -B "$build" -DCONVMAT_SANITIZE=address,undefined \
   -DCONVMAT_BUILD_PYTHON=OFF -DCONVMAT_BUILD_BENCH=OFF -DCONVMAT_BUILD_FUZZERS=OFF >/dev/null
-cmake --build "$build" -j "$jobs"
+cmake --build "$build" -j "$jobs" --target sanitize_suites
 
 # A sanitizer report ends the program with status 86: neither the 0/1/2 of `convmat` nor the 1
 # of a failed test, so a command-line test expecting "1: disagreement" cannot mistake a report
