@@ -88,21 +88,6 @@ std::string list_text(const Eigen::VectorXd& v) {
   return s;
 }
 
-std::string status_text(SpectrumStatus s) {
-  switch (s) {
-    case SpectrumStatus::converged: return "converged";
-    case SpectrumStatus::not_converged: return "not converged";
-    case SpectrumStatus::numerical_issue: return "numerical issue";
-  }
-  return "?";
-}
-
-std::string dims_text(const Dims& d, const char* separator = " x ") {
-  std::string s;
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? separator : "") + std::to_string(d[i]);
-  return s;
-}
-
 // Saturating: the estimates may pass 2⁶⁴ for impossible layers.
 std::uint64_t to_bytes(long double b) {
   return b >= 1.8e19L ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(b);
@@ -183,7 +168,7 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     const SingularValues& v = r.all;
     o << "singular values: all " << v.values.size() << " by a dense SVD (LAPACK dgesdd; " << r.why
       << ")";
-    if (v.status != SpectrumStatus::converged) o << ": " << status_text(v.status);
+    if (v.status != SpectrumStatus::converged) o << ": " << to_string(v.status);
     o << "\n";
     if (v.values.size() <= 12) {
       o << "  " << list_text(v.values) << "\n";
@@ -212,13 +197,13 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     if (r.gram_nnz > 0) o << " with " << static_cast<long long>(r.gram_nnz) << " nonzeros";
     o << "; " << r.why << ")\n";
     o << "  largest " << r.high.values.size() << ": " << list_text(r.high.values) << " ("
-      << status_text(r.high.status) << ", restarts: " << r.high.iterations << ")\n";
+      << to_string(r.high.status) << ", restarts: " << r.high.iterations << ")\n";
     if (!r.low_computed) {
       o << "  smallest: not computed (" << r.low_skipped << ")\n";
       o << "  rank and condition number: need the smallest singular values\n";
     } else {
       o << "  smallest " << r.low.values.size() << ": " << list_text(r.low.values) << " ("
-        << status_text(r.low.status) << ", restarts: " << r.low.iterations << ", shift-invert)\n";
+        << to_string(r.low.status) << ", restarts: " << r.low.iterations << ", shift-invert)\n";
       if (r.low.status == SpectrumStatus::converged && r.high.status == SpectrumStatus::converged &&
           r.low.values.size() > 0) {
         const double smin = r.low.values(0), smax = r.high.values(0);
@@ -283,10 +268,10 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
       << "; amplitude (max-min)/mean = " << short_number(c.tap_amplitude)
       << (c.even ? ": even" : ": uneven (a checkerboard)") << "\n";
     o << "  (dilation 1: even exactly when the stride divides the kernel size; kernel "
-      << dims_text(s.kernel_size()) << ", stride " << dims_text(s.stride()) << ", dilation "
-      << dims_text(s.dilation()) << ")\n";
+      << dims_to_string(s.kernel_size(), " x ") << ", stride " << dims_to_string(s.stride(), " x ")
+      << ", dilation " << dims_to_string(s.dilation(), " x ") << ")\n";
     if (!c.period_pattern.empty() && c.period_pattern.size() <= 256) {
-      o << "  one period (" << dims_text(c.period) << ") from the interior's start:\n";
+      o << "  one period (" << dims_to_string(c.period, " x ") << ") from the interior's start:\n";
       print_pattern(o, c.period, c.period_pattern, "    ");
     }
     o << "  weight sums (the layer on an all-ones input), amplitude (max-min)/|mean| over the "
@@ -298,7 +283,7 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     o << "\n";
   }
   if (c.tap_count.size() <= 1024 && c.size.back() <= 40) {
-    o << "  taps per output position (" << dims_text(c.size) << "):\n";
+    o << "  taps per output position (" << dims_to_string(c.size, " x ") << "):\n";
     print_pattern(o, c.size, c.tap_count, "    ");
   }
 }
@@ -335,7 +320,7 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
   j.field("converged", r.converged);
   if (r.dense) {
     const SingularValues& v = r.all;
-    j.field("status", status_text(v.status));
+    j.field("status", to_string(v.status));
     json_values(j, "values", v.values);
     j.field("sigma_max", v.values.size() ? v.values(0) : 0.0)
         .field("sigma_min", v.values.size() ? v.values(v.values.size() - 1) : 0.0);
@@ -345,12 +330,12 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
   } else {
     j.field("gram_size", r.high.gram_size);
     if (r.gram_nnz > 0) j.field("gram_nnz", static_cast<Index>(r.gram_nnz));
-    j.field("largest_status", status_text(r.high.status))
+    j.field("largest_status", to_string(r.high.status))
         .field("largest_restarts", r.high.iterations);
     json_values(j, "largest", r.high.values);
     j.field("sigma_max", r.high.values.size() ? r.high.values(0) : std::nan(""));
     if (r.low_computed) {
-      j.field("smallest_status", status_text(r.low.status))
+      j.field("smallest_status", to_string(r.low.status))
           .field("smallest_restarts", r.low.iterations);
       json_values(j, "smallest", r.low.values);
       j.field("rounding_level", r.rounding_level);
@@ -477,7 +462,7 @@ int run_analyze(const Arguments& args, Context& ctx) {
     weight_text = weight->path;
   } else {
     values = filled_weight(*fill, s.weight_numel());
-    weight_text = fill->text() + ", shape " + shape_text(s.weight_shape());
+    weight_text = fill->text() + ", shape " + dims_to_tuple(s.weight_shape());
   }
 
   Analysis a;

@@ -21,12 +21,6 @@ std::string number(double v) {
   return b;
 }
 
-std::string index_text(const Dims& d) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
 Precision precision_of(const NpyHeader& h) {
   if (!h.is_float()) return Precision::float64;
   return h.item_size == 2   ? Precision::float16
@@ -42,7 +36,7 @@ struct Problem {
   CheckOptions options;
 };
 
-Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
+Problem read_problem(const Arguments& args, Context& ctx, bool diagnose) {
   Problem p{
       LayerDescription{
           LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}},
@@ -55,15 +49,8 @@ Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
   if (!p.weight) throw UsageError("needs --weight W.npy");
   if (!p.candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
   p.layer = layer_from(args, p.input, p.weight, p.bias);
-  const ConvSpec& s = p.layer.call.spec;
-  const auto in = static_cast<std::uint64_t>(p.layer.call.batch * s.input_numel());
-  const auto out = static_cast<std::uint64_t>(p.layer.call.batch * s.output_numel());
-  const auto cand = static_cast<std::uint64_t>(p.candidate->header.numel);
-  // x and |x|; the weight, |w| and ones; the candidate; value, magnitude and the tap counts.
-  require_memory(memory_limit(args), s,
-                 8 * (static_cast<std::uint64_t>(array_copies) *
-                          (2 * in + 3 * out + 3 * static_cast<std::uint64_t>(s.weight_numel())) +
-                      cand));
+  require_oracle_memory(memory_limit(args), p.layer.call.spec, p.layer.call.batch,
+                        p.candidate->header.numel, diagnose);
 
   Tolerance& t = p.options.tolerance;
   t.storage = precision_of(p.candidate->header);
@@ -124,12 +111,12 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
   o << "layer: " << spec;
   if (spec.compare(0, layer.op.size(), layer.op) != 0) o << "  (" << layer.op << ")";
   o << "\n";
-  o << "candidate: " << candidate << " " << shape_text(r.candidate_shape) << " against the oracle "
-    << (layer.call.spec.is_transposed() ? "W^T x + b" : "W x + b") << " in float64 "
-    << shape_text(r.expected_shape) << "\n";
+  o << "candidate: " << candidate << " " << dims_to_tuple(r.candidate_shape)
+    << " against the oracle " << (layer.call.spec.is_transposed() ? "W^T x + b" : "W x + b")
+    << " in float64 " << dims_to_tuple(r.expected_shape) << "\n";
   if (!r.shape_matches) {
-    o << "result: FAIL, the candidate's shape " << shape_text(r.candidate_shape)
-      << " differs from the layer's output shape " << shape_text(r.expected_shape)
+    o << "result: FAIL, the candidate's shape " << dims_to_tuple(r.candidate_shape)
+      << " differs from the layer's output shape " << dims_to_tuple(r.expected_shape)
       << " (convmat diagnose tries the mistakes that change the output size)\n";
     return;
   }
@@ -149,7 +136,7 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
   if (r.worst.empty()) return;
   o << "worst elements (index in the output; the terms that W's row sums, largest |x*w| first):\n";
   for (const Blame& b : r.worst) {
-    o << "  y" << index_text(b.index) << ": candidate " << number(b.candidate) << ", oracle "
+    o << "  y" << dims_to_list(b.index) << ": candidate " << number(b.candidate) << ", oracle "
       << number(b.oracle) << " (error " << number(b.error) << ", tolerance " << number(b.tolerance)
       << ")\n";
     o << "    oracle = " << (b.has_bias ? "bias " + number(b.bias) + " + " : "") << "sum of "
@@ -157,8 +144,8 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
     if (b.term_count == 0) o << " (every tap of this output falls into the padding)";
     o << (b.terms.empty() ? "\n" : ":\n");
     for (const BlameTerm& t : b.terms) {
-      o << "      x" << index_text(t.input_index) << " = " << number(t.input) << "  *  w"
-        << index_text(t.weight_index) << " = " << number(t.weight) << "\n";
+      o << "      x" << dims_to_list(t.input_index) << " = " << number(t.input) << "  *  w"
+        << dims_to_list(t.weight_index) << " = " << number(t.weight) << "\n";
     }
     if (static_cast<Index>(b.terms.size()) < b.term_count) {
       o << "      ... and " << b.term_count - static_cast<Index>(b.terms.size())
@@ -225,7 +212,7 @@ void json_check(JsonWriter& j, const std::string& candidate, const LayerDescript
 }  // namespace
 
 int run_check(const Arguments& args, Context& ctx) {
-  Problem p = read_problem(args, ctx, 1);
+  Problem p = read_problem(args, ctx, false);
   const LayerData layer = layer_data(p);
   const CheckReport r =
       check_output(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
@@ -244,7 +231,7 @@ int run_check(const Arguments& args, Context& ctx) {
 }
 
 int run_diagnose(const Arguments& args, Context& ctx) {
-  Problem p = read_problem(args, ctx, 2);
+  Problem p = read_problem(args, ctx, true);
   p.options.max_blamed = 3;
   p.options.max_terms = 4;
   const LayerData layer = layer_data(p);

@@ -149,6 +149,15 @@ PartialSingularValues run(Solver& eigs, Spectra::SortRule selection, Spectra::So
 
 }  // namespace
 
+std::string to_string(SpectrumStatus status) {
+  switch (status) {
+    case SpectrumStatus::converged: return "converged";
+    case SpectrumStatus::not_converged: return "not_converged";
+    case SpectrumStatus::numerical_issue: return "numerical_issue";
+  }
+  return "?";
+}
+
 template <class Scalar>
 SparseMatrixd layer_matrix(const ConvMatrix<Scalar>& layer) {
   if constexpr (std::is_same_v<Scalar, double>) {

@@ -17,15 +17,11 @@ namespace convmat {
 
 namespace {
 
-std::string list(const Dims& d) {
+// "[h]": one axis of a mistake's id.
+std::string axis_suffix(int rank, int a) {
   std::string s = "[";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
-std::string axis_name(int rank, int a) {
-  static const char* names[3][3] = {{"w", "", ""}, {"h", "w", ""}, {"d", "h", "w"}};
-  return names[rank - 1][a];
+  s += spatial_axis_name(rank, a);
+  return s += "]";
 }
 
 // A catalogue entry made concrete: how to build the mistaken layer, and how the mistaken
@@ -116,8 +112,9 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
         for (int a = 0; a < rank; ++a) {
           if (p.kernel_size[static_cast<std::size_t>(a)] < 2) continue;
           Mistake ma;
-          ma.id = "kernel_flipped[" + axis_name(rank, a) + "]";
-          ma.description = "kernel reversed along axis " + axis_name(rank, a) + " only";
+          ma.id = "kernel_flipped" + axis_suffix(rank, a);
+          ma.description = "kernel reversed along axis ";
+          ma.description.append(spatial_axis_name(rank, a)).append(" only");
           ma.make = [a](const LayerData& l) -> std::optional<LayerData> {
             std::vector<bool> flip(static_cast<std::size_t>(l.spec.rank()), false);
             flip[static_cast<std::size_t>(a)] = true;
@@ -136,8 +133,9 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     Mistake m;
     m.id = "pads_swapped";
     m.description = "begin and end padding swapped (ONNX SAME_UPPER <-> SAME_LOWER): begin " +
-                    list(p.pad_end) + ", end " + list(p.pad_begin) + " instead of begin " +
-                    list(p.pad_begin) + ", end " + list(p.pad_end);
+                    dims_to_list(p.pad_end) + ", end " + dims_to_list(p.pad_begin) +
+                    " instead of begin " + dims_to_list(p.pad_begin) + ", end " +
+                    dims_to_list(p.pad_end);
     m.geometry = true;
     m.make = [](const LayerData& l) {
       ConvParams q = l.spec.params();
@@ -159,10 +157,10 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
           if (a < 0 || a == b) changed[static_cast<std::size_t>(b)] += delta;
         }
         Mistake m;
-        m.id = which + (delta > 0 ? "+1" : "-1") + (a >= 0 ? "[" + axis_name(rank, a) + "]" : "");
-        m.description = std::string("padding off by one at the ") + (begin ? "begin" : "end") +
-                        (a >= 0 ? " of axis " + axis_name(rank, a) : "") + ": " + list(changed) +
-                        " instead of " + list(base);
+        m.id = which + (delta > 0 ? "+1" : "-1") + (a >= 0 ? axis_suffix(rank, a) : "");
+        m.description = std::string("padding off by one at the ") + (begin ? "begin" : "end");
+        if (a >= 0) m.description.append(" of axis ").append(spatial_axis_name(rank, a));
+        m.description += ": " + dims_to_list(changed) + " instead of " + dims_to_list(base);
         m.geometry = true;
         m.keep_shape_variant = begin;  // the end padding only sets the output size
         m.make = [begin, changed](const LayerData& l) {
@@ -182,7 +180,7 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     if (any) {
       Mistake m;
       m.id = "output_padding_at_begin";
-      m.description = "output_padding " + list(p.output_padding) +
+      m.description = "output_padding " + dims_to_list(p.output_padding) +
                       " added at the begin of the output instead of the end";
       m.geometry = true;
       m.make = [](const LayerData& l) {
@@ -207,15 +205,15 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
       m.description =
           t ? "in/out channels swapped in the transposed weight: read as (groups, C_out/groups, "
               "C_in/groups, k...) = " +
-                  list({g, b, a_per}) +
+                  dims_to_list({g, b, a_per}) +
                   " (oneDNN's deconvolution layout) "
                   "instead of PyTorch's (C_in, C_out/groups, k...) = " +
-                  list({ws[0], b})
+                  dims_to_list({ws[0], b})
             : "in/out channels swapped in the weight: read as (groups, C_in/groups, C_out/groups, "
               "k...) "
               "= " +
-                  list({g, b, a_per}) +
-                  " instead of (C_out, C_in/groups, k...) = " + list({ws[0], b});
+                  dims_to_list({g, b, a_per}) +
+                  " instead of (C_out, C_in/groups, k...) = " + dims_to_list({ws[0], b});
       m.make = [g, a_per, b](const LayerData& l) -> std::optional<LayerData> {
         // W'[gi·a + ai, bi, k] = buffer[((gi·b + bi)·a + ai)·K + k]
         const Index taps = l.spec.kernel_numel();
@@ -291,7 +289,7 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
     Mistake m;
     m.id = delta > 0 ? "dilation+1" : "dilation-1";
     m.description = std::string("dilation taken as d") + (delta > 0 ? "+1" : "-1") + ": " +
-                    list(changed) + " instead of " + list(p.dilation);
+                    dims_to_list(changed) + " instead of " + dims_to_list(p.dilation);
     m.geometry = true;
     m.make = [changed](const LayerData& l) {
       ConvParams q = l.spec.params();
@@ -329,9 +327,9 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
   if (p.stride != p.dilation) {
     Mistake m;
     m.id = "stride_dilation_swapped";
-    m.description = "stride and dilation swapped: stride " + list(p.dilation) + ", dilation " +
-                    list(p.stride) + " instead of stride " + list(p.stride) + ", dilation " +
-                    list(p.dilation);
+    m.description = "stride and dilation swapped: stride " + dims_to_list(p.dilation) +
+                    ", dilation " + dims_to_list(p.stride) + " instead of stride " +
+                    dims_to_list(p.stride) + ", dilation " + dims_to_list(p.dilation);
     m.geometry = true;
     m.make = [](const LayerData& l) {
       ConvParams q = l.spec.params();
@@ -357,8 +355,8 @@ std::vector<Mistake> catalogue(const LayerData& layer) {
 }
 
 // The mistaken layer with its end padding changed so that its spatial output size equals the
-// candidate's: conv p₁ = (o−1)s − n − p₀ + d(k−1) + 1; transposed p₁ = (n−1)s − p₀ + d(k−1) + a + 1
-// − o.
+// candidate's: the begin padding kept, the end padding the rest of padding_for_output (for a
+// convolution the smallest end padding that gives that size).
 std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candidate_shape) {
   const ConvSpec& s = l.spec;
   const int rank = s.rank();
@@ -367,10 +365,9 @@ std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candid
   for (int a = 0; a < rank; ++a) {
     const auto u = static_cast<std::size_t>(a);
     const Index o = candidate_shape[candidate_shape.size() - static_cast<std::size_t>(rank) + u];
-    const Index n = q.input_size[u], k = q.kernel_size[u], st = q.stride[u], d = q.dilation[u];
-    q.pad_end[u] = s.is_transposed()
-                       ? (n - 1) * st - q.pad_begin[u] + d * (k - 1) + q.output_padding[u] + 1 - o
-                       : (o - 1) * st - n - q.pad_begin[u] + d * (k - 1) + 1;
+    q.pad_end[u] = padding_for_output(s.kind(), q.input_size[u], q.kernel_size[u], q.stride[u],
+                                      q.dilation[u], q.output_padding[u], o) -
+                   q.pad_begin[u];
   }
   return with_params(l, q);
 }

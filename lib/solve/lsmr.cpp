@@ -18,7 +18,7 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
   using Vec = detail::KrylovVector<Scalar>;
   validate(o);
   const Index n = a.cols();
-  const Index limit = detail::iteration_limit(o, n);
+  const Index limit = iteration_limit(o, n);
   const double damp = o.damp;
   Eigen::Map<Vec> x(x_data, n);
   x.setZero();

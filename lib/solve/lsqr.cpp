@@ -16,7 +16,7 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
   using Vec = detail::KrylovVector<Scalar>;
   validate(o);
   const Index n = a.cols();
-  const Index limit = detail::iteration_limit(o, n);
+  const Index limit = iteration_limit(o, n);
   const double eps = std::numeric_limits<Scalar>::epsilon();
   const double damp = o.damp, dampsq = damp * damp;
   Eigen::Map<Vec> x(x_data, n);

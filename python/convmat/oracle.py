@@ -82,7 +82,7 @@ def _number(v):
 
 
 def _index(i):
-    return "[" + ", ".join(str(v) for v in i) + "]"
+    return _core.dims_to_list(list(i))
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
     options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form)
     y, w, b = _a.array(output, fn, "output"), _a.array(weight, fn, "weight"), _a.array(bias)
     description = _layers.layer(fn, op, layer)
-    batched = y.ndim == w.ndim or description.onnx
+    batched = y.ndim == w.ndim or description.batch_required
     batch = y.shape[0] if batched and y.ndim > 0 else None
     call = description.resolve(fn, description.input_shape(fn, w.shape, input_size, batch),
                                w.shape)

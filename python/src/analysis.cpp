@@ -20,15 +20,6 @@ namespace convmat::python {
 
 namespace {
 
-std::string status_name(SpectrumStatus s) {
-  switch (s) {
-    case SpectrumStatus::converged: return "converged";
-    case SpectrumStatus::not_converged: return "not_converged";
-    case SpectrumStatus::numerical_issue: return "numerical_issue";
-  }
-  return "unknown";
-}
-
 py::tuple to_tuple(const Dims& d) {
   py::tuple t(d.size());
   for (std::size_t i = 0; i < d.size(); ++i) t[i] = py::int_(d[i]);
@@ -57,7 +48,7 @@ py::dict singular_values_py(const py::array& data, const py::array& indices,
   py::dict d;
   d["rows"] = s.rows;
   d["cols"] = s.cols;
-  d["status"] = status_name(s.status);
+  d["status"] = to_string(s.status);
   d["values"] = s.values;
   d["tolerance"] = s.tolerance;
   d["rank"] = s.rank;
@@ -90,7 +81,7 @@ py::dict partial_py(const std::string& op, bool largest, const py::array& data,
   }
   py::dict d;
   d["values"] = s.values;
-  d["status"] = status_name(s.status);
+  d["status"] = to_string(s.status);
   d["iterations"] = s.iterations;
   d["operations"] = s.operations;
   d["gram_size"] = s.gram_size;
@@ -110,7 +101,7 @@ py::dict condition_py(const py::array& data, const py::array& indices, const py:
   d["sigma_max"] = c.sigma_max;
   d["sigma_min"] = c.sigma_min;
   d["value"] = c.value;
-  d["status"] = status_name(c.status);
+  d["status"] = to_string(c.status);
   return d;
 }
 
@@ -136,7 +127,7 @@ py::dict transpose_versus_inverse_py(const py::array& data, const py::array& ind
   py::dict d;
   d["rows"] = r.rows;
   d["cols"] = r.cols;
-  d["status"] = status_name(r.status);
+  d["status"] = to_string(r.status);
   d["rank"] = r.rank;
   d["tolerance"] = r.tolerance;
   d["relative_difference"] = r.relative_difference;

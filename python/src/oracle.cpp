@@ -87,11 +87,8 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
       throw py::type_error("oracle: arrays must be float64 here (convmat.check converts them)");
     }
   }
-  // The oracle builds W in float64 and holds the output, its magnitudes and the candidate.
-  require_memory(spec,
-                 static_cast<std::uint64_t>(input.nbytes()) +
-                     3 * static_cast<std::uint64_t>(candidate.nbytes()),
-                 sizeof(double));
+  require_oracle_memory(memory_limit(), spec, batch, static_cast<Index>(candidate.size()),
+                        with_diagnosis);
   CheckOptions options;
   options.tolerance.arithmetic = precision_from_string(arithmetic);
   options.tolerance.storage = precision_from_string(storage);

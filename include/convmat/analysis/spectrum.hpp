@@ -9,6 +9,8 @@
 
 #include <Eigen/Core>
 #include <optional>
+#include <ostream>
+#include <string>
 
 #include "convmat/core/conv_matrix.hpp"
 
@@ -24,6 +26,9 @@ enum class SpectrumStatus {
                    // dense: LAPACK's bidiagonal QR failed, practically never)
   numerical_issue  // the factorization of G + δI failed, or the Lanczos process broke down
 };
+// "converged" | "not_converged" | "numerical_issue".
+std::string to_string(SpectrumStatus status);
+inline std::ostream& operator<<(std::ostream& os, SpectrumStatus s) { return os << to_string(s); }
 
 // M in double: the layer's map (W, or Wᵀ for a transposed convolution) as an Eigen matrix.
 template <class Scalar>

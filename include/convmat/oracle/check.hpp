@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/memory_limit.hpp"
 
 namespace convmat {
 
@@ -137,5 +138,12 @@ struct CheckReport {
 // Compares `candidate` (Π candidate_shape values, C order) with the oracle's output.
 CheckReport check_output(const LayerData& layer, const double* candidate,
                          const Dims& candidate_shape, const CheckOptions& options = {});
+
+// The memory guard of check_output (diagnose = false) and diagnose (true), before the data is read:
+// W in float64 and the float64 arrays they hold — x and |x|, the weight, |w| and its ones, the
+// output's values, magnitudes and term counts, and the candidate; diagnose holds a second layer
+// (one mistaken layer at a time). Throws MemoryLimitExceeded as require_memory does.
+void require_oracle_memory(const MemoryLimit& limit, const ConvSpec& spec, Index batch,
+                           Index candidate_numel, bool diagnose);
 
 }  // namespace convmat

@@ -110,6 +110,10 @@ struct LsqOptions {
 // iteration_limit >= 0; qr_tolerance not NaN.
 void validate(const LsqOptions& options);
 
+// LSQR's and LSMR's iteration limit per right-hand side for an A of `cols` columns:
+// options.iteration_limit, or 2·cols when it is 0 (SciPy's lsqr default).
+Index iteration_limit(const LsqOptions& options, Index cols);
+
 struct LsqInfo {
   LsqMethod method = LsqMethod::qr;
   LsqStatus status = LsqStatus::success;  // the most severe over the right-hand sides
