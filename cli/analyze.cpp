@@ -14,19 +14,13 @@
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/pseudo_inverse.hpp"
 #include "convmat/analysis/spectrum.hpp"
+#include "convmat/analysis/spectrum_method.hpp"
 #include "json.hpp"
 #include "session.hpp"
 
 namespace convmat::cli {
 
 namespace {
-
-constexpr double eps = std::numeric_limits<double>::epsilon();
-
-// Bytes per entry of M held densely by the dense analyses: transpose_versus_inverse holds M, Mᵀ,
-// the SVD's copy and factors U and Vᵀ, M⁺ and a product at once (about 7 matrices of m · n
-// doubles); singular_values alone holds two.
-constexpr double dense_bytes_per_entry = 8.0 * 8;
 
 // --weight-fill ones | random | random:SEED
 struct WeightFill {
@@ -104,7 +98,8 @@ struct SpectrumResult {
   bool low_computed = false;
   std::string low_skipped;  // why the smallest were not computed
   double rounding_level = 0;  // Lanczos: √(max(m, n)·ε)·σ_1, the Gram matrix's rounding level in σ
-  long double gram_nnz = 0;  // Lanczos: nonzeros of G
+  std::optional<LanczosRankVerdict> verdict;  // Lanczos: when both ends converged
+  long double gram_nnz = 0;                   // Lanczos: nonzeros of G
   bool converged = true;
 };
 
@@ -193,7 +188,7 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     o << "\n";
   } else {
     o << "singular values: by Lanczos (Spectra, on the " << r.high.gram_size << " x "
-      << r.high.gram_size << " Gram matrix " << (a.rows <= a.cols ? "M M^T" : "M^T M");
+      << r.high.gram_size << " Gram matrix " << (gram_of_rows(a.rows, a.cols) ? "M M^T" : "M^T M");
     if (r.gram_nnz > 0) o << " with " << static_cast<long long>(r.gram_nnz) << " nonzeros";
     o << "; " << r.why << ")\n";
     o << "  largest " << r.high.values.size() << ": " << list_text(r.high.values) << " ("
@@ -204,23 +199,23 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     } else {
       o << "  smallest " << r.low.values.size() << ": " << list_text(r.low.values) << " ("
         << to_string(r.low.status) << ", restarts: " << r.low.iterations << ", shift-invert)\n";
-      if (r.low.status == SpectrumStatus::converged && r.high.status == SpectrumStatus::converged &&
-          r.low.values.size() > 0) {
-        const double smin = r.low.values(0), smax = r.high.values(0);
-        if (smin <= r.rounding_level) {
+      if (r.verdict) {
+        const double smin = r.low.values(0);
+        if (!r.verdict->full_rank) {
           o << "  rank: not resolved: sigma_min = " << short_number(smin)
             << " is at or below the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = "
             << short_number(r.rounding_level)
             << ", so M is rank deficient or within rounding of it (deconv --method qr reports the "
                "rank)\n";
-          o << "  condition number: at least about " << short_number(smax / r.rounding_level)
+          o << "  condition number: at least about " << short_number(r.verdict->condition_at_least)
             << "\n";
         } else {
           o << "  rank: full (" << std::min(a.rows, a.cols)
             << "): sigma_min = " << short_number(smin)
             << " is above the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = "
             << short_number(r.rounding_level) << "\n";
-          o << "  condition number sigma_1/sigma_min = " << short_number(smax / smin) << "\n";
+          o << "  condition number sigma_1/sigma_min = "
+            << short_number(r.verdict->condition_number) << "\n";
         }
       }
     }
@@ -230,8 +225,8 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     const TransposeVersusInverse& v = *a.tvi;
     o << "transposed versus inverse (dense; the same numbers for W and W^T):\n";
     o << "  ||M^T - M^+||_F / ||M^+||_F = " << short_number(v.relative_difference) << "\n";
-    o << "  tight frame (G = " << (a.rows <= a.cols ? "M M^T" : "M^T M") << " = c*I, orthogonal "
-      << (a.rows <= a.cols ? "rows" : "columns")
+    o << "  tight frame (G = " << (gram_of_rows(a.rows, a.cols) ? "M M^T" : "M^T M")
+      << " = c*I, orthogonal " << (gram_of_rows(a.rows, a.cols) ? "rows" : "columns")
       << " of equal norm): " << (v.orthogonal_rows || v.orthogonal_columns ? "yes" : "no")
       << ", ||G - c*I||_F / ||G||_F = " << short_number(v.gram_error)
       << " with c = trace(G)/min(m, n) = " << short_number(v.scale) << " (tolerance "
@@ -339,19 +334,17 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
           .field("smallest_restarts", r.low.iterations);
       json_values(j, "smallest", r.low.values);
       j.field("rounding_level", r.rounding_level);
-      if (r.high.status == SpectrumStatus::converged && r.low.status == SpectrumStatus::converged &&
-          r.low.values.size() > 0) {
-        const double smin = r.low.values(0);
+      if (r.verdict) {
         // "full" when σ_min is above G's rounding level; else "unresolved" (deficient, or within
         // rounding of it), with a lower bound on the condition number.
-        const bool full = smin > r.rounding_level;
-        j.field("sigma_min", smin).field("rank", full ? "full" : "unresolved");
-        if (full) {
-          j.field("condition_number", r.high.values(0) / smin);
+        j.field("sigma_min", r.low.values(0))
+            .field("rank", r.verdict->full_rank ? "full" : "unresolved");
+        if (r.verdict->full_rank) {
+          j.field("condition_number", r.verdict->condition_number);
         } else {
           j.key("condition_number")
               .null()
-              .field("condition_at_least", r.high.values(0) / r.rounding_level);
+              .field("condition_at_least", r.verdict->condition_at_least);
         }
       } else {
         j.key("sigma_min").null().key("rank").null().key("condition_number").null();
@@ -471,10 +464,11 @@ int run_analyze(const Arguments& args, Context& ctx) {
   a.bytes64 = static_cast<double>(w_bytes);
   a.bytes32 = static_cast<double>(conv_matrix_bytes(s, sizeof(float)));
   const Index k = std::min(a.rows, a.cols);
-  const long double dense_entries =
-      static_cast<long double>(a.rows) * static_cast<long double>(a.cols);
-  const bool dense_size_ok = dense_entries <= static_cast<long double>(dense_entry_limit);
-  const long double dense_bytes = dense_entries * dense_bytes_per_entry;
+  // Whether the dense analyses fit (spectrum_method.hpp), with W held beside them.
+  const DenseFeasibility dense =
+      dense_feasibility(a.rows, a.cols, static_cast<long double>(limit.bytes) - base);
+  const bool dense_size_ok = dense != DenseFeasibility::too_many_entries;
+  const long double dense_bytes = dense_analysis_bytes(a.rows, a.cols);
 
   // The checkerboard first: it builds its own W, freed before ours.
   if (!s.is_transposed()) {
@@ -492,11 +486,11 @@ int run_analyze(const Arguments& args, Context& ctx) {
 
   SpectrumResult& r = a.spectrum;
   if (mode == SpectrumMode::dense || mode == SpectrumMode::automatic) {
-    if (!dense_size_ok) {
+    if (dense == DenseFeasibility::too_many_entries) {
       if (mode == SpectrumMode::dense)
         throw UsageError("--spectrum dense: " + dense_limit_text(a.rows, a.cols) + "; use lanczos");
       r.why = dense_limit_text(a.rows, a.cols);
-    } else if (!fits(dense_bytes)) {
+    } else if (dense == DenseFeasibility::over_memory) {
       if (mode == SpectrumMode::dense)
         throw UsageError("--spectrum dense: the dense SVD needs " + over_limit(dense_bytes));
       r.why = "the dense SVD would need " + over_limit(dense_bytes);
@@ -521,10 +515,9 @@ int run_analyze(const Arguments& args, Context& ctx) {
     r.high = largest_singular_values(matrix, options);
     r.converged = r.high.status == SpectrumStatus::converged;
     const double sigma_max = r.high.values.size() ? r.high.values(0) : 0.0;
-    r.rounding_level = std::sqrt(static_cast<double>(std::max(a.rows, a.cols)) * eps) * sigma_max;
-    // G and its LDLᵀ factor (Eigen: 8-byte values, 4-byte indices).
-    if (mode != SpectrumMode::largest) r.gram_nnz = gram_nnz(s, a.rows <= a.cols);
-    const long double gram = r.gram_nnz * 12 * (1 + factor_fill_estimate);
+    r.rounding_level = gram_rounding_level(a.rows, a.cols, sigma_max);
+    if (mode != SpectrumMode::largest) r.gram_nnz = gram_nnz(s, gram_of_rows(a.rows, a.cols));
+    const long double gram = shift_invert_bytes(r.gram_nnz);
     if (mode == SpectrumMode::largest) {
       r.low_skipped = "--spectrum largest";
     } else if (!fits(gram)) {
@@ -533,12 +526,14 @@ int run_analyze(const Arguments& args, Context& ctx) {
       r.low = smallest_singular_values(matrix, options);
       r.low_computed = true;
       r.converged = r.converged && r.low.status == SpectrumStatus::converged;
+      if (r.converged && r.low.values.size() > 0)
+        r.verdict = lanczos_rank_verdict(a.rows, a.cols, sigma_max, r.low.values(0));
     }
   }
 
-  if (!dense_size_ok) {
+  if (dense == DenseFeasibility::too_many_entries) {
     a.tvi_skipped = "needs the dense pseudo-inverse; " + dense_limit_text(a.rows, a.cols);
-  } else if (!fits(dense_bytes)) {
+  } else if (dense == DenseFeasibility::over_memory) {
     a.tvi_skipped = "the dense pseudo-inverse would need " + over_limit(dense_bytes);
   } else {
     a.tvi = transpose_versus_inverse(matrix);

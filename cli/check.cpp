@@ -44,7 +44,7 @@ Problem read_problem(const Arguments& args, Context& ctx, bool diagnose) {
       npy_input(args, Opt::weight),
       npy_input(args, Opt::bias),
       npy_input(args, Opt::candidate),
-      {}};
+      diagnose ? diagnose_check_options() : CheckOptions{}};
   if (!p.input) throw UsageError("needs --input X.npy");
   if (!p.weight) throw UsageError("needs --weight W.npy");
   if (!p.candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
@@ -60,8 +60,11 @@ Problem read_problem(const Arguments& args, Context& ctx, bool diagnose) {
   if (args.has(Opt::rtol)) t.rtol = parse_nonnegative(Opt::rtol, args.get(Opt::rtol));
   const auto count = [&](Opt o) {
     const Index v = parse_index(o, args.get(o));
-    if (v < 0)
+    try {
+      require_blame_count(option_name(o), v);
+    } catch (const std::invalid_argument&) {
       throw UsageError(option_name(o) + ": expected an integer >= 0, got '" + args.get(o) + "'");
+    }
     return v;
   };
   if (args.has(Opt::blame)) p.options.max_blamed = count(Opt::blame);
@@ -232,8 +235,6 @@ int run_check(const Arguments& args, Context& ctx) {
 
 int run_diagnose(const Arguments& args, Context& ctx) {
   Problem p = read_problem(args, ctx, true);
-  p.options.max_blamed = 3;
-  p.options.max_terms = 4;
   const LayerData layer = layer_data(p);
   const Diagnosis d =
       diagnose(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "convmat/core/layer_ops.hpp"
+#include "convmat/oracle/check.hpp"
 
 namespace convmat::cli {
 
@@ -29,11 +30,18 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }  // namespace
 
 const std::vector<OptionSpec>& option_table() {
+  // The ops of the library's table (layer_ops.hpp), each with its own keywords as options.
+  static const std::string op_help =
+      "one of " + layer_op_names() +
+      ": torch.nn.functional's conv*d and conv_transpose*d (conv and conv_transpose take the "
+      "rank from the weight) and ONNX's Conv and ConvTranspose, each with its own options";
+  static const std::string blame_help =
+      "blame the N worst elements (default " + std::to_string(CheckOptions{}.max_blamed) + ")";
+  static const std::string blame_terms_help =
+      "list the N largest terms of each blamed element (default " +
+      std::to_string(CheckOptions{}.max_terms) + ")";
   static const std::vector<OptionSpec> table{
-      {Opt::op, "op", "", "NAME",
-       "conv1d | conv2d | conv3d | conv_transpose1d | conv_transpose2d | conv_transpose3d "
-       "(torch.nn.functional's conventions) | onnx_conv | onnx_conv_transpose (ONNX Conv, "
-       "ConvTranspose)"},
+      {Opt::op, "op", "", "NAME", op_help},
       {Opt::desc, "desc", "", "DESCRIPTOR",
        "the layer as a oneDNN benchdnn descriptor instead of --op and the layer options, e.g. "
        "g1mb1ic16ih7iw7oc16kh3kw3sh1sw1ph1pw1 (dilation written benchdnn's way: PyTorch's d - 1); "
@@ -85,9 +93,8 @@ const std::vector<OptionSpec>& option_table() {
       {Opt::precision, "precision", "", "P",
        "the precision the candidate summed in: float16 | bfloat16 | tfloat32 | float32 | float64 "
        "(default: the candidate's dtype)"},
-      {Opt::blame, "blame", "", "N", "blame the N worst elements (default 5)"},
-      {Opt::blame_terms, "blame-terms", "", "N",
-       "list the N largest terms of each blamed element (default 8)"},
+      {Opt::blame, "blame", "", "N", blame_help},
+      {Opt::blame_terms, "blame-terms", "", "N", blame_terms_help},
       {Opt::weight_fill, "weight-fill", "", "ones|random[:SEED]",
        "instead of --weight: every weight 1, or uniform in [-1, 1] from std::mt19937_64 seeded "
        "with SEED "

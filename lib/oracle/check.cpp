@@ -338,15 +338,23 @@ void validate(const CheckOptions& options) {
   };
   bound("atol", options.tolerance.atol);
   bound("rtol", options.tolerance.rtol);
-  const auto count = [](const char* name, Index v) {
-    if (v < 0)
-      throw std::invalid_argument(std::string(name) + " must be >= 0, got " + std::to_string(v));
-  };
-  count("max_blamed (the number of elements blamed)", options.max_blamed);
-  count("max_terms (the number of terms listed per blamed element)", options.max_terms);
+  require_blame_count("max_blamed (the number of elements blamed)", options.max_blamed);
+  require_blame_count("max_terms (the number of terms listed per blamed element)",
+                      options.max_terms);
 }
 
 }  // namespace detail
+
+CheckOptions diagnose_check_options() {
+  CheckOptions o;
+  o.max_blamed = 3;
+  o.max_terms = 4;
+  return o;
+}
+
+void require_blame_count(const std::string& name, Index count) {
+  if (count < 0) throw std::invalid_argument(name + " must be >= 0, got " + std::to_string(count));
+}
 
 void require_oracle_memory(const MemoryLimit& limit, const ConvSpec& spec, Index batch,
                            Index candidate_numel, bool diagnose) {

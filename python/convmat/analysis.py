@@ -269,7 +269,9 @@ def condition_number(A, method="auto", ncv=None, tol=1e-10, maxiter=1000):
     if method not in ("auto", "dense", "lanczos"):
         raise ValueError(f"{op}: method must be 'auto', 'dense' or 'lanczos', got {method!r}")
     data, indices, indptr, rows, cols = _matrix(op, A)
-    if method == "dense" or (method == "auto" and rows * cols <= DENSE_ENTRY_LIMIT):
+    if method == "auto":  # the library's choice (spectrum_method.hpp)
+        method = _core.automatic_spectrum_method(rows, cols)
+    if method == "dense":
         return _core.singular_values(data, indices, indptr, rows, cols)["condition_number"]
     d = _core.condition_number(data, indices, indptr, rows, cols,
                                subspace=0 if ncv is None else _a.integer(op, "ncv", ncv),

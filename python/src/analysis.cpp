@@ -15,6 +15,7 @@
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/pseudo_inverse.hpp"
 #include "convmat/analysis/spectrum.hpp"
+#include "convmat/analysis/spectrum_method.hpp"
 
 namespace convmat::python {
 
@@ -203,6 +204,11 @@ py::dict checkerboard_py(const ConvSpec& spec, const std::optional<py::array>& w
 
 void bind_analysis(py::module_& m) {
   m.attr("dense_entry_limit") = dense_entry_limit;
+  m.def(
+      "automatic_spectrum_method",
+      [](Index rows, Index cols) { return to_string(automatic_spectrum_method(rows, cols)); },
+      py::arg("rows"), py::arg("cols"),
+      "'dense' when an m x n matrix fits the dense SVD (dense_entry_limit), else 'lanczos'.");
   m.def("singular_values", &singular_values_py, py::arg("data"), py::arg("indices"),
         py::arg("indptr"), py::arg("rows"), py::arg("cols"), py::arg("tolerance") = std::nullopt,
         "Every singular value of the CSR matrix (dense LAPACK SVD), rank, nullity, condition "

@@ -139,6 +139,15 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
 }  // namespace
 
 void bind_oracle(py::module_& m) {
+  m.def(
+      "blame_defaults",
+      [](bool diagnosis) {
+        const CheckOptions o = diagnosis ? diagnose_check_options() : CheckOptions{};
+        return py::make_tuple(o.max_blamed, o.max_terms);
+      },
+      py::arg("diagnose"), "(blame, blame_terms) by default for check or diagnose.");
+  m.def("require_blame_count", &require_blame_count, py::arg("name"), py::arg("count"),
+        "ValueError '<name> must be >= 0, got <count>' for a negative count.");
   m.def("run_oracle", &run_oracle, py::arg("spec"), py::arg("batch"), py::arg("batched"),
         py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("candidate"),
         py::arg("arithmetic"), py::arg("storage"), py::arg("atol"), py::arg("rtol"),

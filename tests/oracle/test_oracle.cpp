@@ -329,6 +329,17 @@ BOOST_AUTO_TEST_CASE(non_finite_values_and_shapes) {
   BOOST_CHECK_THROW(LayerData(spec, 1, Values(16), Values(4), Values(2)), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(blame_counts) {
+  // Counts >= 0, zero included; diagnose blames fewer (its report lists the catalogue too).
+  BOOST_CHECK_NO_THROW(require_blame_count("blame", 0));
+  test::expect_error([] { require_blame_count("--blame", -1); }, "--blame must be >= 0, got -1");
+  const CheckOptions c, d = diagnose_check_options();
+  BOOST_TEST(c.max_blamed == 5);
+  BOOST_TEST(c.max_terms == 8);
+  BOOST_TEST(d.max_blamed == 3);
+  BOOST_TEST(d.max_terms == 4);
+}
+
 BOOST_AUTO_TEST_CASE(memory_guard_counts_w_and_the_arrays) {
   // W in float64 and, per layer held, x and |x|, three weight-sized and three output-sized arrays;
   // the candidate once; diagnose holds two layers.

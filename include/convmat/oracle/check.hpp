@@ -98,6 +98,13 @@ struct CheckOptions {
   Index max_blamed = 5;  // elements blamed, worst first
   Index max_terms = 8;   // terms listed per blamed element, largest |input·weight| first
 };
+// diagnose's defaults: its report lists the catalogue too, so it blames 3 elements, 4 terms each.
+CheckOptions diagnose_check_options();
+
+// The rule for max_blamed and max_terms: a count >= 0 (a negative one could only hide
+// disagreements). std::invalid_argument "<name> must be >= 0, got <count>" otherwise, `name` as
+// the caller spells it.
+void require_blame_count(const std::string& name, Index count);
 
 // One product w·x summed into a blamed element.
 struct BlameTerm {
