@@ -314,25 +314,29 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
       .field("why", r.why);
   j.field("converged", r.converged);
   if (r.dense) {
+    // SingularValues' fields, and the extremes and the tolerance under their earlier names.
     const SingularValues& v = r.all;
-    j.field("status", to_string(v.status));
-    json_values(j, "values", v.values);
+    write_fields(j, v);
     j.field("sigma_max", v.values.size() ? v.values(0) : 0.0)
         .field("sigma_min", v.values.size() ? v.values(v.values.size() - 1) : 0.0);
-    j.field("rank", v.rank).field("rank_tolerance", v.tolerance).field("nullity", v.nullity);
-    j.field("condition_number", v.condition_number)
-        .field("effective_condition_number", v.effective_condition_number);
+    j.field("rank_tolerance", v.tolerance);
   } else {
+    // Each end's PartialSingularValues fields, prefixed (largest_status, largest_values, …),
+    // and the values, restarts and G's size under their earlier names.
+    const auto partial = [&](const std::string& prefix, const PartialSingularValues& p) {
+      for_each_field(p, [&](const char* name, const auto& value) {
+        j.key(prefix + name);
+        write_value(j, value);
+      });
+      json_values(j, prefix.substr(0, prefix.size() - 1).c_str(), p.values);
+      j.field(prefix + "restarts", p.iterations);
+    };
     j.field("gram_size", r.high.gram_size);
     if (r.gram_nnz > 0) j.field("gram_nnz", static_cast<Index>(r.gram_nnz));
-    j.field("largest_status", to_string(r.high.status))
-        .field("largest_restarts", r.high.iterations);
-    json_values(j, "largest", r.high.values);
+    partial("largest_", r.high);
     j.field("sigma_max", r.high.values.size() ? r.high.values(0) : std::nan(""));
     if (r.low_computed) {
-      j.field("smallest_status", to_string(r.low.status))
-          .field("smallest_restarts", r.low.iterations);
-      json_values(j, "smallest", r.low.values);
+      partial("smallest_", r.low);
       j.field("rounding_level", r.rounding_level);
       if (r.verdict) {
         // "full" when σ_min is above G's rounding level; else "unresolved" (deficient, or within
@@ -358,41 +362,17 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
   j.key("transpose_vs_inverse");
   if (a.tvi) {
     const TransposeVersusInverse& v = *a.tvi;
-    j.begin_object().field("relative_difference", v.relative_difference).field("rank", v.rank);
-    j.field("tight_frame", v.orthogonal_rows || v.orthogonal_columns)
-        .field("orthogonal_rows", v.orthogonal_rows);
-    j.field("orthogonal_columns", v.orthogonal_columns)
-        .field("scale", v.scale)
-        .field("gram_error", v.gram_error);
-    j.field("orthogonality_tolerance", v.orthogonality_tolerance)
-        .field("scaled_relative_difference", v.scaled_relative_difference);
-    j.field("transpose_reconstruction_error", v.transpose_reconstruction_error);
-    j.field("scaled_transpose_reconstruction_error", v.scaled_transpose_reconstruction_error);
-    j.field("inverse_reconstruction_error", v.inverse_reconstruction_error).end_object();
+    j.begin_object();
+    write_fields(j, v);
+    j.field("tight_frame", v.orthogonal_rows || v.orthogonal_columns).end_object();
   } else {
     j.begin_object().field("skipped", a.tvi_skipped).end_object();
   }
 
   j.key("checkerboard");
   if (a.board) {
-    const Checkerboard& c = *a.board;
-    j.begin_object()
-        .field("size", c.size)
-        .field("interior_begin", c.interior_begin)
-        .field("interior_end", c.interior_end);
-    j.field("interior_positions", c.interior_positions)
-        .field("min_taps", c.min_taps)
-        .field("max_taps", c.max_taps);
-    j.field("mean_taps", c.mean_taps)
-        .field("tap_amplitude", c.tap_amplitude)
-        .field("even", c.even)
-        .field("period", c.period);
-    j.field("period_pattern", Dims(c.period_pattern.begin(), c.period_pattern.end()));
-    j.key("weight_amplitude").begin_array();
-    for (double v : c.weight_amplitude) j.value(v);
-    j.end_array();
-    if (c.tap_count.size() <= 65536)
-      j.field("tap_count", Dims(c.tap_count.begin(), c.tap_count.end()));
+    j.begin_object();
+    write_fields(j, *a.board);
     j.end_object();
   } else {
     j.begin_object().field("skipped", a.board_skipped).end_object();

@@ -189,36 +189,17 @@ int run_deconv(const Arguments& args, Context& ctx) {
   const std::string map = s.is_transposed() ? "W^T" : "W";
 
   if (args.has(Opt::json)) {
+    // The command's own keys, then the solver's report (LsqInfo's fields).
     JsonWriter j;
     j.begin_object().field("op", layer.op).field("layer", s.to_string()).field("layer_is", map);
-    j.field("method", to_string(method)).field("damp", options.damp).field("converged", ok);
-    j.field("status", to_string(info.status))
-        .field("message", info.message)
-        .field("stop_code", info.stop_code);
+    j.field("damp", options.damp).field("converged", ok);
     j.field("rows", rows).field("cols", cols).field("samples", batch);
-    j.key("rank");
-    if (info.rank >= 0)
-      j.value(info.rank);
-    else
-      j.null();
-    j.field("iterations", info.iterations).field("residual_norm", info.residual_norm);
-    j.field("relative_residual", info.relative_residual)
-        .field("normal_residual_norm", info.normal_residual_norm);
-    j.field("solution_norm", info.solution_norm)
-        .field("condition_estimate", info.condition_estimate);
-    if (method == LsqMethod::qr) j.field("qr_tolerance", info.qr_tolerance);
+    write_fields(j, info);
     if (iterative) {
       j.field("atol", options.atol)
           .field("btol", options.btol)
           .field("conlim", options.conlim)
           .field("iteration_limit", limit);
-      j.key("residual_history").begin_array();
-      for (const std::vector<double>& h : info.residual_history) {
-        j.begin_array();
-        for (double v : h) j.value(v);
-        j.end_array();
-      }
-      j.end_array();
     }
     if (truth) j.field("error_vs_input", error).field("input_residual", truth_residual);
     j.key("output");

@@ -345,6 +345,19 @@ void validate(const CheckOptions& options) {
 
 }  // namespace detail
 
+ToleranceReport tolerance_report(const Tolerance& tolerance, const CheckReport& report) {
+  ToleranceReport t;
+  t.arithmetic = tolerance.arithmetic;
+  t.storage = tolerance.storage;
+  t.eps = machine_epsilon(tolerance.arithmetic);
+  t.eps_out = machine_epsilon(tolerance.storage);
+  t.rtol = tolerance.rtol;
+  t.atol = tolerance.atol;
+  t.rtol_at_max_terms = tolerance.rtol_for(report.max_terms);
+  t.atol_at_max_terms = tolerance.atol_for(report.max_terms);
+  return t;
+}
+
 CheckOptions diagnose_check_options() {
   CheckOptions o;
   o.max_blamed = 3;

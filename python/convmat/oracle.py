@@ -258,9 +258,7 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
                          _count(fn, "blame_terms", blame_terms),
                          fn == "diagnose")
     report = d["check"]
-    worst = [Blame(index=r["index"], candidate=r["candidate"], oracle=r["oracle"],
-                   error=r["error"], tolerance=r["tolerance"], term_count=r["term_count"],
-                   terms=[BlameTerm(**t) for t in r["terms"]], bias=r["bias"])
+    worst = [Blame(**dict(r, terms=[BlameTerm(**t) for t in r["terms"]]))
              for r in report.pop("worst")]
     result = CheckResult(op=op, layer=str(call.spec),
                          tolerance=Tolerance(**d["tolerance"]), worst=worst, **report)

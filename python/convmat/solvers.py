@@ -56,7 +56,9 @@ def _is_operator(A):
 
 
 def _info(info, columns):
-    """The C++ info dict; one residual history (an array) for a 1-d b."""
+    """The C++ info dict (LsqInfo's fields) with SciPy's name istop for stop_code; one residual
+    history (an array) for a 1-d b."""
+    info = {("istop" if k == "stop_code" else k): v for k, v in info.items()}
     if columns is None:
         info["residual_history"] = (info["residual_history"][0] if info["residual_history"]
                                     else np.zeros(0))

@@ -12,6 +12,7 @@
 #include "bindings.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/oracle/diagnose.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -20,60 +21,6 @@ namespace {
 std::vector<double> values_of(const py::array& a) {
   const auto c = c_contiguous<double>(a);
   return std::vector<double>(c.data(), c.data() + c.size());
-}
-
-py::dict check_dict(const CheckReport& r) {
-  py::list worst;
-  for (const Blame& b : r.worst) {
-    py::list terms;
-    for (const BlameTerm& t : b.terms) {
-      py::dict term;
-      term["input_index"] = py::tuple(py::cast(t.input_index));
-      term["weight_index"] = py::tuple(py::cast(t.weight_index));
-      term["input"] = t.input;
-      term["weight"] = t.weight;
-      terms.append(term);
-    }
-    py::dict blame;
-    blame["index"] = py::tuple(py::cast(b.index));
-    blame["oracle"] = b.oracle;
-    blame["candidate"] = b.candidate;
-    blame["error"] = b.error;
-    blame["tolerance"] = b.tolerance;
-    blame["term_count"] = b.term_count;
-    blame["terms"] = terms;
-    blame["bias"] = b.has_bias ? py::object(py::float_(b.bias)) : py::object(py::none());
-    worst.append(blame);
-  }
-  py::dict d;
-  d["passed"] = r.passed;
-  d["expected_shape"] = py::tuple(py::cast(r.expected_shape));
-  d["candidate_shape"] = py::tuple(py::cast(r.candidate_shape));
-  d["shape_matches"] = r.shape_matches;
-  d["elements"] = r.elements;
-  d["bad"] = r.bad;
-  d["nonfinite"] = r.nonfinite;
-  d["max_abs_error"] = r.max_abs_error;
-  d["max_rel_error"] = r.max_rel_error;
-  d["max_error_ratio"] = r.max_error_ratio;
-  d["min_terms"] = r.min_terms;
-  d["max_terms"] = r.max_terms;
-  d["worst"] = worst;
-  return d;
-}
-
-py::dict tolerance_dict(const Tolerance& t, const CheckReport& r) {
-  py::dict d;
-  d["arithmetic"] = to_string(t.arithmetic);
-  d["storage"] = to_string(t.storage);
-  d["eps"] = machine_epsilon(t.arithmetic);
-  d["eps_out"] = machine_epsilon(t.storage);
-  d["rtol"] = t.rtol ? py::object(py::float_(*t.rtol)) : py::object(py::none());
-  d["atol"] = t.atol ? py::object(py::float_(*t.atol)) : py::object(py::none());
-  // The values the formula gives at the largest term count (the loosest bound used).
-  d["rtol_at_max_terms"] = t.rtol_for(r.max_terms);
-  d["atol_at_max_terms"] = t.atol_for(r.max_terms);
-  return d;
 }
 
 py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::array& input,
@@ -108,8 +55,8 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
       py::gil_scoped_release release;
       r = check_output(layer, c.data(), candidate_shape, options);
     }
-    d["check"] = check_dict(r);
-    d["tolerance"] = tolerance_dict(options.tolerance, r);
+    d["check"] = to_dict(r);
+    d["tolerance"] = to_dict(tolerance_report(options.tolerance, r));
     return d;
   }
   Diagnosis diagnosis;
@@ -117,22 +64,8 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
     py::gil_scoped_release release;
     diagnosis = diagnose(layer, c.data(), candidate_shape, options);
   }
-  d["check"] = check_dict(diagnosis.check);
-  d["tolerance"] = tolerance_dict(options.tolerance, diagnosis.check);
-  py::list tried;
-  for (const Hypothesis& h : diagnosis.tried) {
-    py::dict t;
-    t["id"] = h.id;
-    t["description"] = h.description;
-    t["shape"] = py::tuple(py::cast(h.shape));
-    t["comparable"] = h.comparable;
-    t["reproduces"] = h.reproduces;
-    t["bad"] = h.bad;
-    t["max_error_ratio"] = h.max_error_ratio;
-    tried.append(t);
-  }
-  d["tried"] = tried;
-  d["reproducing"] = diagnosis.reproducing;
+  d = to_dict(diagnosis);
+  d["tolerance"] = to_dict(tolerance_report(options.tolerance, diagnosis.check));
   return d;
 }
 

@@ -138,6 +138,24 @@ struct LsqInfo {
   std::vector<std::vector<double>> residual_history;
 };
 
+// Its fields (core/fields.hpp).
+template <class Visit>
+void for_each_field(const LsqInfo& info, Visit&& visit) {
+  visit("method", info.method);
+  visit("status", info.status);
+  visit("message", info.message);
+  visit("stop_code", info.stop_code);
+  visit("rank", info.rank);
+  visit("iterations", info.iterations);
+  visit("residual_norm", info.residual_norm);
+  visit("relative_residual", info.relative_residual);
+  visit("normal_residual_norm", info.normal_residual_norm);
+  visit("solution_norm", info.solution_norm);
+  visit("condition_estimate", info.condition_estimate);
+  visit("qr_tolerance", info.qr_tolerance);
+  visit("residual_history", info.residual_history);
+}
+
 template <class Scalar>
 struct LsqResult {
   DenseMatrix<Scalar> x;  // A.cols() × B.cols()
