@@ -16,31 +16,6 @@
 
 namespace convmat::cli {
 
-namespace json_detail {
-
-template <class T>
-inline constexpr bool is_vector = false;
-template <class T>
-inline constexpr bool is_vector<std::vector<T>> = true;
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
-template <class T>
-inline constexpr bool is_shaped = false;
-template <class T>
-inline constexpr bool is_shaped<ShapedValues<T>> = true;
-template <class T>
-concept Result = requires(const T& t) {
-  for_each_field(t, [](const char*, const auto&) {});
-};
-template <class T>
-concept Named = std::is_enum_v<T> && requires(T t) {
-  to_string(t);
-};
-
-}  // namespace json_detail
-
 class JsonWriter {
  public:
   JsonWriter& begin_object() { return open('{'); }
@@ -192,9 +167,9 @@ template <class T>
 void write_fields(JsonWriter& j, const T& result) {
   for_each_field(result, [&](const char* name, const auto& value) {
     using V = std::decay_t<decltype(value)>;
-    if constexpr (json_detail::is_shaped<V>) {
+    if constexpr (fields::is_shaped<V>) {
       if (value.values.size() > json_array_limit) return;
-    } else if constexpr (json_detail::is_vector<V>) {
+    } else if constexpr (fields::is_vector<V>) {
       if (value.size() > json_array_limit) return;
     }
     j.key(name);
@@ -204,7 +179,7 @@ void write_fields(JsonWriter& j, const T& result) {
 
 template <class T>
 void write_value(JsonWriter& j, const T& value) {
-  using namespace json_detail;
+  using namespace fields;
   if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) {
     j.value(value);
   } else if constexpr (std::is_integral_v<T>) {

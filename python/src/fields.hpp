@@ -38,28 +38,6 @@ py::dict to_dict(const T& result) {
 namespace detail {
 
 template <class T>
-inline constexpr bool is_vector = false;
-template <class T>
-inline constexpr bool is_vector<std::vector<T>> = true;
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
-template <class T>
-inline constexpr bool is_shaped = false;
-template <class T>
-inline constexpr bool is_shaped<ShapedValues<T>> = true;
-
-template <class T>
-concept Result = requires(const T& t) {
-  for_each_field(t, [](const char*, const auto&) {});
-};
-template <class T>
-concept Named = std::is_enum_v<T> && requires(T t) {
-  to_string(t);
-};
-
-template <class T>
 py::array array_of(const std::vector<T>& v, const Dims& shape) {
   py::array_t<T> a(std::vector<py::ssize_t>(shape.begin(), shape.end()));
   std::copy(v.begin(), v.end(), a.mutable_data());
@@ -73,18 +51,18 @@ py::object to_python(const T& value) {
   if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T> ||
                 std::is_same_v<T, std::string>) {
     return py::cast(value);
-  } else if constexpr (detail::Named<T>) {
+  } else if constexpr (fields::Named<T>) {
     return py::str(to_string(value));
-  } else if constexpr (detail::is_optional<T>) {
+  } else if constexpr (fields::is_optional<T>) {
     return value ? to_python(*value) : py::object(py::none());
   } else if constexpr (std::is_same_v<T, Dims>) {
     return py::tuple(py::cast(value));
-  } else if constexpr (detail::is_shaped<T>) {
+  } else if constexpr (fields::is_shaped<T>) {
     if (value.values.empty()) return py::none();
     return detail::array_of(value.values, value.shape);
-  } else if constexpr (detail::Result<T>) {
+  } else if constexpr (fields::Result<T>) {
     return to_dict(value);
-  } else if constexpr (detail::is_vector<T>) {
+  } else if constexpr (fields::is_vector<T>) {
     using Item = typename T::value_type;
     if constexpr (std::is_arithmetic_v<Item>) {
       return detail::array_of(value, Dims{static_cast<Index>(value.size())});

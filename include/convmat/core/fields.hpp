@@ -11,6 +11,8 @@
 // to_string (statuses, methods, precisions), Eigen vectors and matrices, std::vector of numbers,
 // of strings or of results, other results, and ShapedValues below.
 
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "convmat/core/index.hpp"
@@ -24,5 +26,33 @@ struct ShapedValues {
   const std::vector<T>& values;
   Dims shape;
 };
+
+// What the front ends' adapters (Python's to_dict, the command line's write_fields) tell apart.
+namespace fields {
+
+template <class T>
+inline constexpr bool is_vector = false;
+template <class T>
+inline constexpr bool is_vector<std::vector<T>> = true;
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
+template <class T>
+inline constexpr bool is_shaped = false;
+template <class T>
+inline constexpr bool is_shaped<ShapedValues<T>> = true;
+// A result: it has a field list.
+template <class T>
+concept Result = requires(const T& t) {
+  for_each_field(t, [](const char*, const auto&) {});
+};
+// An enum with a to_string: a status, a method, a precision.
+template <class T>
+concept Named = std::is_enum_v<T> && requires(T t) {
+  to_string(t);
+};
+
+}  // namespace fields
 
 }  // namespace convmat
