@@ -14,7 +14,9 @@ Methods (include/convmat/lsq.hpp):
 
 Numerical outcomes -- iteration limit, condition limit, a matrix that is not positive definite --
 are reported in ``info["status"]``, never raised. Invalid input raises ValueError (the C++
-message), wrong types TypeError.
+message), wrong types TypeError. A solve whose estimated memory (A, the arrays, and for QR and
+Cholesky the factor: 8 times the nonzeros of the Gram matrix) passes convmat.memory_limit() raises
+convmat.MemoryLimitExceeded before it runs, with the estimate.
 """
 
 import numpy as np
