@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
@@ -180,8 +181,11 @@ void write_fields(JsonWriter& j, const T& result) {
 template <class T>
 void write_value(JsonWriter& j, const T& value) {
   using namespace fields;
-  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) {
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
+                std::is_same_v<T, std::string_view>) {
     j.value(value);
+  } else if constexpr (is_variant<T>) {
+    std::visit([&](const auto& v) { write_value(j, v); }, value);
   } else if constexpr (std::is_integral_v<T>) {
     j.value(static_cast<Index>(value));
   } else if constexpr (std::is_floating_point_v<T>) {

@@ -9,6 +9,7 @@
 #include "convmat/analysis/kernel_matrix.hpp"
 #include "convmat/analysis/pseudo_inverse.hpp"
 #include "convmat/analysis/spectrum.hpp"
+#include "convmat/core/layer_ops.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/oracle/diagnose.hpp"
 #include "convmat/solve/lsq_types.hpp"
@@ -43,6 +44,8 @@ void bind_fields(py::module_& m) {
   d["ToleranceReport"] = names<ToleranceReport>();
   d["Hypothesis"] = names<Hypothesis>();
   d["Diagnosis"] = names<Diagnosis>();
+  d["LayerOp"] = names<LayerOp>();
+  d["LayerKeyword"] = names<LayerKeyword>();
   m.attr("fields") = d;
 }
 

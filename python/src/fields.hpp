@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "convmat/core/fields.hpp"
@@ -51,6 +53,10 @@ py::object to_python(const T& value) {
   if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T> ||
                 std::is_same_v<T, std::string>) {
     return py::cast(value);
+  } else if constexpr (std::is_same_v<T, std::string_view>) {
+    return py::str(value.data(), value.size());
+  } else if constexpr (fields::is_variant<T>) {
+    return std::visit([](const auto& v) { return to_python(v); }, value);
   } else if constexpr (fields::Named<T>) {
     return py::str(to_string(value));
   } else if constexpr (fields::is_optional<T>) {

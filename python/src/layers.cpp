@@ -4,8 +4,6 @@
 
 #include <pybind11/stl.h>
 
-#include <string_view>
-
 #include <array>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +14,7 @@
 #include "convmat/core/layer_args.hpp"
 #include "convmat/core/layer_ops.hpp"
 #include "convmat/core/loops.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -158,32 +157,12 @@ void bind_layers(py::module_& m) {
       "layer_ops",
       [] {
         py::list ops;
-        for (const LayerOp& op : layer_ops()) {
-          py::list keywords;
-          for (const LayerKeyword& k : op.keywords) {
-            py::dict d;
-            d["name"] = std::string(k.name);
-            d["kind"] = to_string(k.kind);
-            d["default"] = k.default_value;
-            d["per_axis"] = k.per_axis;
-            keywords.append(d);
-          }
-          py::list aliases;
-          for (std::string_view a : op.aliases) aliases.append(std::string(a));
-          py::dict d;
-          d["name"] = std::string(op.name);
-          d["aliases"] = aliases;
-          d["convention"] = std::string(op.convention);
-          d["kind"] = to_string(op.kind);
-          d["rank"] = op.rank;
-          d["batch_required"] = op.batch_required;
-          d["keywords"] = keywords;
-          ops.append(d);
-        }
+        for (const LayerOp& op : layer_ops()) ops.append(to_dict(op));
         return ops;
       },
-      "The op table (layer_ops.hpp): a dict per op with its name, aliases, convention, kind, rank "
-      "(0: from the data), batch_required and keywords (name, kind, default, per_axis).");
+      "The op table (layer_ops.hpp): a dict of LayerOp's fields per op — name, aliases, "
+      "convention, kind, rank (0: from the data), batch_required, keywords (name, kind, default, "
+      "per_axis).");
   m.def(
       "resolve_layer",
       [](const std::string& op, const Dims& input_shape, const Dims& weight_shape,

@@ -59,6 +59,10 @@ class Fields(unittest.TestCase):
         y = convmat.conv2d(x, w)
         _, info = convmat.estimate_kernel(x, y, w.shape, op="conv2d")
         self.assertEqual(["weight"] + list(info), core.fields["KernelEstimate"])
+        for op in core.layer_ops():  # the op table that convmat._layers reads
+            self.assertEqual(list(op), core.fields["LayerOp"])
+            for keyword in op["keywords"]:
+                self.assertEqual(list(keyword), core.fields["LayerKeyword"])
 
     def test_field_values_arrive_in_their_python_forms(self):
         c = convmat.checkerboard((1, 1, 3, 3), 8, stride=2)

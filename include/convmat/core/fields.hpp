@@ -7,12 +7,14 @@
 // command line into JSON keys. A field may be derived (a value that is absent: std::optional) and
 // its name is the one the front ends show, usually the member's.
 //
-// Values are bool, Index, int, double, std::string, Dims, std::optional of those, enums with a
-// to_string (statuses, methods, precisions), Eigen vectors and matrices, std::vector of numbers,
-// of strings or of results, other results, and ShapedValues below.
+// Values are bool, Index, int, double, std::string (or string_view), Dims, std::optional and
+// std::variant of those, enums with a to_string (statuses, methods, precisions), Eigen vectors and
+// matrices, std::vector of numbers, of strings or of results, other results, and ShapedValues
+// below.
 
 #include <optional>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "convmat/core/index.hpp"
@@ -38,6 +40,10 @@ template <class T>
 inline constexpr bool is_optional = false;
 template <class T>
 inline constexpr bool is_optional<std::optional<T>> = true;
+template <class T>
+inline constexpr bool is_variant = false;
+template <class... T>
+inline constexpr bool is_variant<std::variant<T...>> = true;
 template <class T>
 inline constexpr bool is_shaped = false;
 template <class T>

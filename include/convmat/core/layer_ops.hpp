@@ -88,6 +88,25 @@ struct LayerOp {
                             const LayerKeywords& keywords = {}) const;
 };
 
+// Their fields (core/fields.hpp): what the front ends read of the table.
+template <class Visit>
+void for_each_field(const LayerKeyword& k, Visit&& visit) {
+  visit("name", k.name);
+  visit("kind", k.kind);
+  visit("default", k.default_value);
+  visit("per_axis", k.per_axis);
+}
+template <class Visit>
+void for_each_field(const LayerOp& op, Visit&& visit) {
+  visit("name", op.name);
+  visit("aliases", op.aliases);
+  visit("convention", op.convention);
+  visit("kind", op.kind);
+  visit("rank", op.rank);
+  visit("batch_required", op.batch_required);
+  visit("keywords", op.keywords);
+}
+
 // Every op, in the order of the table above.
 const std::vector<LayerOp>& layer_ops();
 // The op named `name` (or one of its aliases), or nullptr.
