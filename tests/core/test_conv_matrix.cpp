@@ -525,3 +525,39 @@ BOOST_AUTO_TEST_CASE(empty_rows_and_columns) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A batch of no samples (PyTorch accepts an input of shape (0, C, ...), and so does layer_args):
+// the products compute nothing and touch no memory, so the arrays may be empty (null). Checked on
+// a layer with nonzeros and on one without, both directions, float and double.
+BOOST_AUTO_TEST_SUITE(empty_batch)
+
+template <class Scalar>
+void check_empty_batch(const ConvSpec& spec) {
+  const auto weight = integer_tensor<Scalar>(spec.weight_numel());
+  const auto bias = integer_tensor<Scalar>(spec.out_channels());
+  const ConvMatrix<Scalar> w(spec, weight.data());
+  std::vector<Scalar> none;
+  w.apply(none.data(), none.data(), 0);
+  w.apply_adjoint(none.data(), none.data(), 0);
+  w.forward(none.data(), bias.data(), none.data(), 0);
+  // A sentinel next to an empty batch is left alone.
+  std::vector<Scalar> x(static_cast<std::size_t>(spec.input_numel()), Scalar(7)),
+      y(static_cast<std::size_t>(spec.output_numel()), Scalar(7));
+  w.forward(x.data(), bias.data(), y.data(), 0);
+  w.apply_adjoint(y.data(), x.data(), 0);
+  BOOST_TEST_CONTEXT(spec.to_string() << ", " << sizeof(Scalar) * 8 << "-bit") {
+    BOOST_TEST(std::all_of(y.begin(), y.end(), [](Scalar v) { return v == 7; }));
+    BOOST_TEST(std::all_of(x.begin(), x.end(), [](Scalar v) { return v == 7; }));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(products_of_no_samples) {
+  for (const ConvSpec& spec : {ConvSpec::convolution(2, 4, {6, 5}, {3, 2}, {2}, {1}, {1}, 2),
+                               ConvSpec::transposed(2, 3, {4}, {3}, {2}, {1}, {1}),
+                               ConvSpec::convolution(2, 2, {1}, {1}, {2}, {1})}) {
+    check_empty_batch<float>(spec);
+    check_empty_batch<double>(spec);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
