@@ -1134,9 +1134,9 @@ def test_empty():
     check(np.load("y.npy").shape == ref.shape == (0, 3, 4), "apply, batch 0: an empty (0, 3, 4) output like torch")
     run("check", *L, "--input", "x0.npy", "--candidate", "y0.npy", expect=0)
     run("diagnose", *L, "--input", "x0.npy", "--candidate", "y0.npy", expect=0)
-    for method in ["qr", "lsqr", "lsmr"]:
+    for method, extra in [("qr", []), ("lsqr", []), ("lsmr", []), ("cholesky", ["--damp", 1])]:
         j = deconv("--op", "conv1d", "--weight", "w.npy", "--input-shape", "0,2,5", "--observed", "y0.npy",
-                   "--method", method, "-o", "x.npy")
+                   "--method", method, *extra, "-o", "x.npy")
         check(j["status"] == "success" and np.load("x.npy").shape == (0, 2, 5), f"deconv {method}, batch 0: an empty x")
 
     # Stride 2 over padding 1 of an input of 1: the taps of a 1-wide kernel land on positions -1 and 1.
