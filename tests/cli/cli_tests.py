@@ -199,6 +199,16 @@ def test_shape():
                     "--padding", 1, expect=0)
     check("floor((7 + 1 + 1 - 1*(3-1) - 1) / 2) + 1 = 4" in out, "shape prints the formula's terms")
     check("benchdnn: g1mb1_ic3ih7iw7_oc16oh4ow4_kh3kw3_sh2sw2_ph1pw1_dh0dw0" in out, "shape prints the benchdnn descriptor")
+    # One value for every spatial axis of a 2-d layer: PyTorch's keywords (--stride 2), and ONNX's
+    # per-axis attributes, which the command line repeats (--strides 2: two values, --pads 1: four).
+    x, w = torch.zeros(1, 2, 9, 12), torch.zeros(3, 2, 3, 2)
+    expected = list(F.conv2d(x, w, stride=2, padding=1, dilation=2).shape)
+    for op, extra in (("conv2d", ["--stride", 2, "--padding", 1, "--dilation", 2]),
+                      ("onnx_conv", ["--strides", 2, "--pads", 1, "--dilations", 2])):
+        j = shape_of("--op", op, "--input-shape", "1,2,9,12", "--weight-shape", "3,2,3,2", *extra)
+        check(j["output_shape"] == expected, f"{op} {extra}: output shape {j['output_shape']} vs torch {expected}")
+        check([(a["stride"], a["dilation"], a["pad_begin"], a["pad_end"]) for a in j["axes"]] == [(2, 2, 1, 1)] * 2,
+              f"{op} {extra}: one value on every axis: {j['axes']}")
     # Every op against torch (ONNX through explicit padding), W's nonzeros against a dense W from torch.
     layers = [
         ("conv1d", [2, 3, 11], [4, 3, 3], ["--stride", 2, "--padding", 1, "--dilation", 2],
