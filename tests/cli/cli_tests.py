@@ -746,31 +746,34 @@ def test_bad_input():
 
 def test_interrupt():
     """A signal while the output is being written (SIGTERM, and SIGPIPE and SIGXFSZ, whose default
-    action also ends the process): neither the target nor the temporary file remains."""
+    action also ends the process): neither the target nor the temporary file remains.
+
+    The driver (argv[3], tests/cli/interrupt_driver.cpp) is convmat stopping itself (SIGSTOP)
+    right after its first write into the temporary file; the signal is sent while it is stopped and
+    delivered when SIGCONT resumes it, in the middle of the write on every run."""
     import signal
-    import time
+    driver = os.path.abspath(sys.argv[3])
+    args = [driver, "matrix", "--op", "conv2d", "--input-shape", "1,4,32,32", "--weight-shape", "4,4,3,3", "-o", "big.mtx"]
+
+    def stopped_in_write(**popen):
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+        _, status = os.waitpid(p.pid, os.WUNTRACED)
+        check(os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP, f"the driver stopped in the write ({status})")
+        check([f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")] and not os.path.exists("big.mtx"),
+              f"stopped with the temporary file only: {os.listdir('.')}")
+        return p
+
     for sig in (signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
-        p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128",
-                              "--weight-shape", "16,16,3,3", "-o", "big.mtx"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             restore_signals=True)
-        deadline = time.time() + 120
-        while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
-            time.sleep(0.02)
-        check(p.poll() is None, f"the write was still running when {sig.name} came")
+        p = stopped_in_write(restore_signals=True)
         p.send_signal(sig)
+        p.send_signal(signal.SIGCONT)
         p.wait(timeout=60)
         check(p.returncode == -sig, f"ended by {sig.name} (status {p.returncode})")
         check(os.listdir(".") == [], f"{sig.name}: nothing left behind: {os.listdir('.')}")
     # A signal the caller ignores (nohup's SIGHUP) stays ignored: the write completes.
-    p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128",
-                          "--weight-shape", "16,16,3,3", "-o", "big.mtx"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
-    deadline = time.time() + 120
-    while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
-        time.sleep(0.02)
+    p = stopped_in_write(preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
     p.send_signal(signal.SIGHUP)
+    p.send_signal(signal.SIGCONT)
     p.wait(timeout=300)
     check(p.returncode == 0 and os.listdir(".") == ["big.mtx"],
           f"an ignored SIGHUP stays ignored (status {p.returncode}, {os.listdir('.')})")
