@@ -97,13 +97,14 @@ void check_groups(const std::string& op, Index groups, const Dims& input_shape,
   const Index expected = transposed ? weight_shape[0] : weight_shape[1] * groups;
   if (channels != expected) {
     fail(op + ": given " + (transposed ? "transposed=1" : "groups=" + std::to_string(groups)) +
-         ", weight of size " + dims_to_list(weight_shape) + ", expected input" + dims_to_list(input_shape) +
-         " to have " + std::to_string(expected) + " channels, but got " + std::to_string(channels) +
-         " channels instead");
+         ", weight of size " + dims_to_list(weight_shape) + ", expected input" +
+         dims_to_list(input_shape) + " to have " + std::to_string(expected) +
+         " channels, but got " + std::to_string(channels) + " channels instead");
   }
   if (weight_shape[0] % groups != 0) {
     fail(op + ": given groups=" + std::to_string(groups) + ", expected weight to be divisible by " +
-         std::to_string(groups) + " at dimension 0, but got weight of size " + dims_to_list(weight_shape));
+         std::to_string(groups) + " at dimension 0, but got weight of size " +
+         dims_to_list(weight_shape));
   }
 }
 
@@ -113,6 +114,35 @@ Dims batched_shape(const Dims& sample, Index batch, bool batched) {
   Dims shape = sample;
   if (batched) shape.insert(shape.begin(), batch);
   return shape;
+}
+
+Layout LayerCall::given_input_layout() const {
+  return batched ? input_layout : input_layout.without_axis(0);
+}
+
+Layout LayerCall::given_output_layout() const {
+  return batched ? output_layout : output_layout.without_axis(0);
+}
+
+Dims LayerCall::given_weight_shape() const {
+  return weight_shape_given.empty() ? weight_layout.from_canonical(spec.weight_shape())
+                                    : weight_shape_given;
+}
+
+Dims LayerCall::given_index(Tensor tensor, const Dims& index) const {
+  if (tensor == Tensor::input) return given_input_layout().from_canonical(index);
+  if (tensor == Tensor::output) return given_output_layout().from_canonical(index);
+  const Dims stored = weight_layout.from_canonical(index);
+  if (weight_shape_given.empty()) return stored;
+  const Dims shape = weight_layout.from_canonical(spec.weight_shape());
+  Index flat = 0;
+  for (std::size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + stored[a];
+  return unravel_index(flat, weight_shape_given);
+}
+
+bool LayerCall::has_layouts() const {
+  return !input_layout.is_identity() || !weight_layout.is_identity() ||
+         !output_layout.is_identity();
 }
 
 LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const TorchConvArgs& args,

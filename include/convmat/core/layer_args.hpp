@@ -14,8 +14,10 @@
 //    defines them (opsets 11–22).
 
 #include <string>
+#include <utility>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/layout.hpp"
 
 namespace convmat {
 
@@ -24,12 +26,43 @@ Dims batched_shape(const Dims& sample, Index batch, bool batched);
 
 // The layer a call describes, and how its input was given.
 struct LayerCall {
+  LayerCall(ConvSpec spec, Index batch = 1, bool batched = true)
+      : spec(std::move(spec)), batch(batch), batched(batched) {}
+
   ConvSpec spec;
   Index batch = 1;      // N, or 1 for an unbatched input
   bool batched = true;  // input (N, C, *spatial); false: (C, *spatial) as PyTorch also accepts
 
+  // How the caller stores the tensors (layout.hpp), relative to convmat's order of a batched
+  // input (N, C, *spatial), the weight (ConvSpec::weight_shape) and a batched output; empty:
+  // convmat's own order.
+  Layout input_layout;
+  Layout weight_layout;
+  Layout output_layout;
+  // The weight's shape as the caller gave it, when it is not the weight layout's permutation of
+  // spec.weight_shape() but holds the same elements in the same order (TensorFlow's depthwise
+  // filter (h, w, C, multiplier) is the (h, w, C·multiplier, 1) of the layout "HWOI"). Empty
+  // otherwise.
+  Dims weight_shape_given;
+
+  // In convmat's order, batched_shape of the spec's shapes.
   Dims input_shape() const { return batched_shape(spec.input_shape(), batch, batched); }
   Dims output_shape() const { return batched_shape(spec.output_shape(), batch, batched); }
+
+  // The layouts of the tensors as passed (the batch axis dropped for an unbatched input), and the
+  // shapes in them: what the caller passes and receives.
+  Layout given_input_layout() const;
+  Layout given_output_layout() const;
+  Dims given_input_shape() const { return given_input_layout().from_canonical(input_shape()); }
+  Dims given_output_shape() const { return given_output_layout().from_canonical(output_shape()); }
+  Dims given_weight_shape() const;
+  // An index of the input, weight or output in convmat's order (as the oracle's blame names
+  // them; the input's and output's with a batch axis when the call is batched) → the same element's
+  // index in the tensor as the caller stores it.
+  enum class Tensor { input, weight, output };
+  Dims given_index(Tensor tensor, const Dims& index) const;
+  // Whether any tensor is stored in an order other than convmat's.
+  bool has_layouts() const;
 };
 
 struct TorchConvArgs {
