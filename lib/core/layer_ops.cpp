@@ -88,6 +88,27 @@ LayerCall onnx_translation(const LayerOp& op, const Dims& x_shape, const Dims& w
   return onnx_conv(x_shape, w_shape, a);
 }
 
+// TensorFlow's tf.nn.convolution, conv_transpose, depthwise_conv2d (layer_args.hpp: tf_conv, …).
+LayerCall tf_translation(const LayerOp& op, const Dims& input_shape, const Dims& filter_shape,
+                         const LayerKeywords& k) {
+  TfConvArgs a;
+  a.data_format = text(k, "data_format");
+  a.strides = ints(k, "strides");
+  a.dilations = ints(k, "dilations");
+  if (const auto* name = std::get_if<std::string>(&value(k, "padding"))) {
+    a.padding = *name;
+  } else {
+    a.padding = "EXPLICIT";
+    a.explicit_paddings = ints(k, "padding");
+  }
+  if (op.name == "tf_depthwise_conv2d") return tf_depthwise_conv2d(input_shape, filter_shape, a);
+  if (op.kind == ConvKind::transposed) {
+    a.output_shape = ints(k, "output_shape");
+    return tf_conv_transpose(input_shape, filter_shape, a);
+  }
+  return tf_conv(input_shape, filter_shape, a);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rows.
 
@@ -120,6 +141,30 @@ std::vector<LayerKeyword> onnx_keywords(ConvKind kind) {
     k.push_back({"output_shape", KeywordKind::optional_ints, d.output_shape});
   }
   return k;
+}
+
+// TensorFlow's arguments, in its order; padding "SAME"/"VALID" or the explicit pairs, flattened.
+std::vector<LayerKeyword> tf_keywords(std::string_view name, ConvKind kind) {
+  std::vector<LayerKeyword> k;
+  if (kind == ConvKind::transposed) {
+    k.push_back({"output_shape", KeywordKind::optional_ints, Dims{}});
+  }
+  k.push_back({"strides", KeywordKind::optional_ints, Dims{}});
+  k.push_back({"padding", KeywordKind::ints_or_name,
+               std::string(kind == ConvKind::transposed ? "SAME" : "VALID")});
+  k.push_back({"data_format", KeywordKind::name, std::string()});
+  k.push_back({"dilations", KeywordKind::optional_ints, Dims{}});
+  (void)name;
+  return k;
+}
+
+// Channels last by default; filters [*k, in, out] ("*IO"), transposed [*k, out, in] ("*OI"),
+// depthwise [*k, in, multiplier] (read as "*IO": I the channels, O the multiplier).
+LayerOp tf_op(std::string_view name, std::string_view alias, ConvKind kind, int rank) {
+  return {name,           {alias}, "TensorFlow",
+          "argument",     kind,    rank,
+          true,           "",      tf_keywords(name, kind),
+          tf_translation, true,    kind == ConvKind::transposed ? "*OI" : "*IO"};
 }
 
 LayerOp torch_op(std::string_view name, ConvKind kind, int rank) {
@@ -252,7 +297,13 @@ LayerCall LayerOp::resolve(const Dims& input_shape, const Dims& weight_shape,
   LayerCall call = translate(*this, input.to_canonical(input_shape),
                              l.weight.to_canonical(weight_shape), complete(*this, l.own));
   call.input_layout = call.output_layout = l.data;
-  call.weight_layout = l.weight;
+  if (call.weight_shape_given.empty()) {
+    call.weight_layout = l.weight;
+  } else if (call.given_weight_shape() != weight_shape) {  // a translation's own filter order
+    fail("op " + std::string(name) + " takes its weight as " +
+         dims_to_list(call.given_weight_shape()) + " here, got weight of shape " +
+         dims_to_list(weight_shape) + " (weight_format " + l.weight.format() + ")");
+  }
   return call;
 }
 
@@ -265,9 +316,11 @@ Dims LayerOp::input_shape_for_size(const Dims& given_weight_shape, const Dims& s
   const Dims weight_shape = l.weight.to_canonical(given_weight_shape);
   // PyTorch's weight layout, which ONNX shares: (C_out, C_in/groups, *k), transposed
   // (C_in, C_out/groups, *k).
-  const Index channels = kind == ConvKind::transposed
-                             ? weight_shape[0]
-                             : weight_shape[1] * integer(complete(*this, l.own), groups_keyword);
+  const Index channels =
+      kind == ConvKind::transposed
+          ? weight_shape[0]
+          : weight_shape[1] *
+                (groups_keyword.empty() ? 1 : integer(complete(*this, l.own), groups_keyword));
   Dims shape;
   if (batch || batch_required) shape.push_back(batch.value_or(1));
   shape.push_back(channels);
@@ -289,6 +342,9 @@ const std::vector<LayerOp>& layer_ops() {
       torch_op("conv_transpose3d", ConvKind::transposed, 3),
       onnx_op("onnx_conv", "Conv", ConvKind::convolution),
       onnx_op("onnx_conv_transpose", "ConvTranspose", ConvKind::transposed),
+      tf_op("tf_conv", "tf.nn.convolution", ConvKind::convolution, 0),
+      tf_op("tf_conv_transpose", "tf.nn.conv_transpose", ConvKind::transposed, 0),
+      tf_op("tf_depthwise_conv2d", "tf.nn.depthwise_conv2d", ConvKind::convolution, 2),
   };
   return ops;
 }

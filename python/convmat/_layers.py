@@ -43,7 +43,12 @@ def _value(caller, keyword, value):
     if kind == "ints":
         return _a.ints(caller, name, value)
     if kind == "ints_or_name":
-        return value if isinstance(value, str) else _a.ints(caller, name, value)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, (list, tuple)) for v in value):  # pairs (TensorFlow's paddings)
+            return [v for pair in value for v in _a.ints(caller, name, pair)]
+        return _a.ints(caller, name, value)
     if kind == "integer":
         return _a.integer(caller, name, value)
     if kind == "name":
@@ -90,11 +95,11 @@ def layer(caller, op, keywords):
         raise TypeError(f"{caller}: op must be one of {', '.join(map(repr, _OPS))}, got {op!r}")
     row = _OPS[op]
     taken = {k["name"]: k for k in row["keywords"]}
-    taken.update({name: {"name": name, "kind": "name"} for name in _LAYOUT_KEYWORDS
-                  if name not in taken})
-    unknown = [name for name in keywords if name not in taken]
+    unknown = [name for name in keywords if name not in taken and name not in _LAYOUT_KEYWORDS]
     if unknown:
         raise TypeError(f"{caller}: op={op!r} takes the keywords {', '.join(taken)}; got "
                         f"{', '.join(map(repr, unknown))}")
+    taken.update({name: {"name": name, "kind": "name"} for name in _LAYOUT_KEYWORDS
+                  if name not in taken})
     return Layer(op, row, {name: _value(caller, taken[name], value)
                            for name, value in keywords.items()})

@@ -109,6 +109,44 @@ LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttr
 LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
                               const OnnxConvAttributes& attrs);
 
+// TensorFlow's convolutions, as the documentation of tf.nn defines them (tf.nn.convolution and
+// conv{1,2,3}d, tf.nn.conv_transpose and conv{2,3}d_transpose, tf.nn.depthwise_conv2d), on
+// shapes already in convmat's order: the op table (layer_ops.hpp) turns the data_format and
+// TensorFlow's filter order — [*k, in, out]; transposed [*k, out, in]; depthwise
+// [*k, in, multiplier] — into it (layout.hpp).
+//   SAME   output ⌈n/s⌉, total padding P = max((⌈n/s⌉ − 1)s + d(k − 1) + 1 − n, 0), ⌊P/2⌋ at
+//          the begin and the odd one at the end (ONNX's SAME_UPPER; SAME_LOWER differs);
+//   VALID  no padding, output ⌈(n − d(k − 1))/s⌉;
+//   an explicit padding: (before, after) for every dimension of data_format, 0 for N and C.
+// A transposed layer is the gradient of the convolution of an input of output_shape: that
+// convolution (the rules above on output_shape) must give the input's size n, and the transposed
+// layer is its Wᵀ — total padding P split ⌊P/2⌋ at the begin, never negative, and the r rows
+// that the convolution's windows do not reach, (m + P − d(k − 1) − 1) − (n − 1)s, as
+// output_padding. (ONNX ConvTranspose with output_shape splits the same total the other way,
+// the odd one at the begin unless SAME_UPPER, and lets it go negative.)
+struct TfConvArgs {
+  std::string data_format = "NHWC";  // the order of strides, dilations, paddings with N+2 entries
+  Dims strides;  // empty (all 1), one value, one per spatial axis, or N+2 (N and C entries 1)
+  std::string padding = "VALID";  // "SAME", "VALID", or "EXPLICIT" with explicit_paddings
+  Dims explicit_paddings;         // 2(N+2) values: (before, after) per dimension of data_format
+  Dims dilations;                 // as strides
+  Dims output_shape;              // transposed: N+2 values in data_format order, or N spatial
+};
+
+// input (N, C, *n); filter (C_out, C_in/groups, *k): TensorFlow's grouped convolution, groups =
+// C / filter in_channels. Strides > 1 and dilations > 1 together are refused (tf.nn.convolution).
+LayerCall tf_conv(const Dims& input_shape, const Dims& filter_shape, const TfConvArgs& args,
+                  const std::string& op = "tf.nn.convolution");
+// input (N, C_in, *n); filter (C_in, C_out, *k).
+LayerCall tf_conv_transpose(const Dims& input_shape, const Dims& filter_shape,
+                            const TfConvArgs& args);
+// input (N, C, h, w); filter (multiplier, C, kh, kw) — TensorFlow's [kh, kw, C, multiplier] in
+// convmat's order. Output channel k·multiplier + q reads input channel k with filter[…, k, q]:
+// the convolution with groups = C and weight (C·multiplier, 1, kh, kw), which is the filter as
+// stored ("HWOI" of that weight; LayerCall::weight_shape_given keeps TensorFlow's shape).
+LayerCall tf_depthwise_conv2d(const Dims& input_shape, const Dims& filter_shape,
+                              const TfConvArgs& args);
+
 // Throws unless a bias of `size` entries fits the layer (one per output channel).
 void check_bias(const ConvSpec& spec, Index size);
 // Throws unless a bias tensor of shape `shape` fits the layer: 1-D, one value per output channel

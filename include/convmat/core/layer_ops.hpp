@@ -7,6 +7,9 @@
 //   conv, conv_transpose                         the same, the rank taken from the weight
 //   onnx_conv (Conv), onnx_conv_transpose        ONNX Conv, ConvTranspose
 //     (ConvTranspose)
+//   tf_conv, tf_conv_transpose,                  tf.nn.convolution, tf.nn.conv_transpose,
+//     tf_depthwise_conv2d                          tf.nn.depthwise_conv2d (channels last and
+//                                                  TensorFlow's filter order by default)
 //
 // Adding an op (another framework's convention) is adding a row to layer_ops() and its
 // translation function, which turns the shapes and the keywords into a LayerCall — usually by
@@ -65,7 +68,8 @@ struct LayerOp {
   ConvKind kind = ConvKind::convolution;
   int rank = 0;                     // 1–3, or 0: from the weight (PyTorch) or the input (ONNX)
   bool batch_required = false;      // the input must be (N, C, *spatial); else also (C, *spatial)
-  std::string_view groups_keyword;  // the keyword that holds the groups ("groups", "group")
+  std::string_view groups_keyword;  // the keyword that holds the groups ("groups", "group"), or
+                                    // "" (TensorFlow: from the channels)
   std::vector<LayerKeyword> keywords;  // in the documented order
   LayerTranslation translate = nullptr;
   // The convention's layouts (layout.hpp) when data_format / weight_format are not given:
