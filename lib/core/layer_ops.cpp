@@ -238,12 +238,7 @@ OpLayouts op_layouts(const LayerOp& op, const Dims& weight_shape, const LayerKey
     }
   }
   l.data = data_layout(formats[0], rank);
-  l.weight = weight_layout(formats[1], rank, op.kind);
-  if (weight_shape.size() != l.weight.axes().size() && !l.weight.is_identity()) {
-    fail("op " + std::string(op.name) + ": weight_format '" + formats[1] + "' describes a " +
-         std::to_string(l.weight.axes().size()) + "D weight, got weight of shape " +
-         dims_to_list(weight_shape));
-  }
+  l.weight = weight_layout(formats[1], rank, op.kind);  // rank + 2 letters: the weight's
   if (op.keyword(layout[0].name)) l.own[std::string(layout[0].name)] = formats[0];
   return l;
 }
