@@ -179,6 +179,32 @@ Layout weight_layout(std::string_view format, int rank, ConvKind kind) {
                              spatial_letters(rank), "weight_format");
 }
 
+ConvLayouts conv_dimension_numbers(std::string_view lhs, std::string_view rhs,
+                                   std::string_view out) {
+  const std::string given =
+      "('" + std::string(lhs) + "', '" + std::string(rhs) + "', '" + std::string(out) + "')";
+  if (lhs.size() != rhs.size() || rhs.size() != out.size() || rhs.size() < 3) {
+    fail("dimension_numbers must be three strings of the same length (2 + the spatial rank), got " +
+         given);
+  }
+  std::string spatial;  // rhs's spatial letters, in its order
+  for (char c : rhs) {
+    if (c != 'O' && c != 'I') spatial += c;
+  }
+  auto parse = [&](std::string_view spec, std::string_view outer, int which) {
+    std::string_view names[] = {"lhs", "rhs", "out"};
+    for (char c : spec) {
+      if (outer.find(c) == std::string_view::npos && spatial.find(c) == std::string::npos) {
+        fail("dimension_numbers: every string must have the same spatial letters, got " + given);
+      }
+    }
+    return layout_from_letters(
+        spec, outer, spatial,
+        "dimension_numbers[" + std::to_string(which) + "] (" + std::string(names[which]) + ")");
+  };
+  return {parse(lhs, "NC", 0), parse(rhs, "OI", 1), parse(out, "NC", 2)};
+}
+
 template <class T>
 void permute_from_canonical(const T* canonical, const Dims& shape, const Layout& layout, T* out) {
   require_size(layout, shape, "tensor");

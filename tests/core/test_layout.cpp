@@ -136,3 +136,33 @@ BOOST_AUTO_TEST_CASE(a_call_in_a_layout_is_the_same_layer) {
       },
       "op conv2d: data_format must be a name, got 1");
 }
+
+// XLA/JAX dimension_numbers: any permutation, spatial axes matched by letter in the order of the
+// kernel's string (jax.lax.conv_general_permutations).
+BOOST_AUTO_TEST_CASE(xla_dimension_numbers_are_any_permutation) {
+  const ConvLayouts tf = conv_dimension_numbers("NHWC", "HWIO", "NHWC");
+  BOOST_TEST((tf.input == data_layout("NHWC", 2)));
+  BOOST_TEST((tf.weight == weight_layout("HWIO", 2, ConvKind::convolution)));
+  BOOST_TEST((tf.output == data_layout("NHWC", 2)));
+  // spatial letters in the kernel's order: lhs "NWHC" with kernel "OIHW" is (N, W, H, C) of
+  // (N, C, H, W); the output "CHNW" is (C, H, N, W)
+  const ConvLayouts odd = conv_dimension_numbers("NWHC", "OIHW", "CHNW");
+  BOOST_TEST(axes_of(odd.input) == (std::vector<int>{0, 3, 2, 1}),
+             boost::test_tools::per_element());
+  BOOST_TEST(axes_of(odd.output) == (std::vector<int>{1, 2, 0, 3}),
+             boost::test_tools::per_element());
+  // other spatial letters, ordered by the kernel: "01" in the kernel "1O0I" makes 1 the first
+  const ConvLayouts digits = conv_dimension_numbers("N01C", "1O0I", "NC01");
+  BOOST_TEST(axes_of(digits.weight) == (std::vector<int>{2, 0, 3, 1}),
+             boost::test_tools::per_element());
+  BOOST_TEST(axes_of(digits.input) == (std::vector<int>{0, 3, 2, 1}),
+             boost::test_tools::per_element());
+  BOOST_TEST(axes_of(digits.output) == (std::vector<int>{0, 1, 3, 2}),
+             boost::test_tools::per_element());
+  expect_error([] { conv_dimension_numbers("NHWC", "HWIO", "NHW"); },
+               "dimension_numbers must be three strings of the same length");
+  expect_error([] { conv_dimension_numbers("NHXC", "HWIO", "NHWC"); },
+               "every string must have the same spatial letters");
+  expect_error([] { conv_dimension_numbers("NHWC", "HWIO", "NHHC"); },
+               "dimension_numbers[2] (out) must order the 4 letters NCHW");
+}

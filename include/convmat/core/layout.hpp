@@ -81,6 +81,18 @@ Layout weight_layout(std::string_view format, int rank, ConvKind kind);
 // The channels-first / channels-last data format of a rank: "NCHW" / "NHWC" for 2.
 std::string data_format_name(int rank, bool channels_last);
 
+// XLA's and JAX's dimension_numbers (lax.conv_general_dilated): three strings such as
+// ("NHWC", "HWIO", "NHWC") naming the axes of lhs (N, C), rhs (O, I) and the output (N, C), each
+// with the same spatial letters, which may be any other characters. The spatial axes are matched
+// by letter, in the order of rhs's string (as conv_general_permutations orders them; the
+// window_strides, padding and dilations follow it). std::invalid_argument naming the rule and
+// the strings otherwise.
+struct ConvLayouts {
+  Layout input, weight, output;
+};
+ConvLayouts conv_dimension_numbers(std::string_view lhs, std::string_view rhs,
+                                   std::string_view out);
+
 // user = np.transpose(canonical, layout.axes()) for a C-order tensor of canonical shape `shape`,
 // and the inverse. `out` must not overlap `in`.
 template <class T>
