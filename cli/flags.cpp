@@ -407,6 +407,11 @@ LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims
     out.op = name;
     const std::size_t rank = input_shape->size() > 2 ? input_shape->size() - 2 : 1;
     out.call = op->resolve(*input_shape, *weight_shape, keywords_from(flags, *op, rank));
+    if (out.call.has_layouts()) {  // the arrays would be read in convmat's order
+      throw UsageError("--op " + name + ": tensors in " + std::string(op->convention) +
+                       "'s channels-last layouts are taken by the Python module only (convmat." +
+                       name + ", check(op='" + name + "'))");
+    }
   }
   out.input_shape = out.call.input_shape();
   out.output_shape = out.call.output_shape();
