@@ -16,9 +16,19 @@ int main(int argc, char** argv) {
   std::vector<std::filesystem::path> files;
   for (int i = 1; i < argc; ++i) {
     const std::filesystem::path p(argv[i]);
+    // A missing corpus, or an empty one, replays nothing: a failure, not a pass.
+    if (!std::filesystem::exists(p)) {
+      std::fprintf(stderr, "replay: %s does not exist\n", argv[i]);
+      return 2;
+    }
     if (std::filesystem::is_directory(p)) {
+      const std::size_t before = files.size();
       for (const auto& e : std::filesystem::directory_iterator(p)) {
         if (e.is_regular_file()) files.push_back(e.path());
+      }
+      if (files.size() == before) {
+        std::fprintf(stderr, "replay: the corpus directory %s has no files\n", argv[i]);
+        return 2;
       }
     } else {
       files.push_back(p);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -401,11 +400,12 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
           }
         }
       }
+      // std::copy_n, not memcpy: a row without taps copies nothing, and a W without nonzeros
+      // has no value array at all (null), which memcpy does not accept even for zero bytes.
       for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
         walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
-          std::memcpy(values + row_ptr[row.row],
-                      blocks.data() + row.channel * per_channel + cpg * tm.ptr[row.combination],
-                      static_cast<std::size_t>(cpg * row.len) * sizeof(Scalar));
+          std::copy_n(blocks.data() + row.channel * per_channel + cpg * tm.ptr[row.combination],
+                      cpg * row.len, values + row_ptr[row.row]);
         });
       });
       return;

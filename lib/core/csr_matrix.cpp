@@ -317,7 +317,8 @@ void deinterleave(const Scalar* src, Index n, int used, int width, Scalar* dst, 
 }
 
 // A batch of `batch` vectors in C order (batch × in_len → batch × out_len), in chunks of at most
-// max_width: product(width, x, y) computes one chunk in the interleaved layout.
+// max_width: product(width, x, y) computes one chunk in the interleaved layout. A batch of 0
+// computes nothing (x and y may then be null).
 template <class Scalar, class Product>
 void batched(Index batch, Index in_len, Index out_len, const Scalar* x, Scalar* y,
              Product&& product) {
@@ -372,7 +373,7 @@ namespace detail {
 
 template <class Scalar, class RowIndex>
 void csr_multiply(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar* y, Index batch) {
-  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 1, "csr_multiply: a matrix and a batch");
+  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 0, "csr_multiply: a matrix and a batch");
   const auto& k = kernels<Scalar, RowIndex>();
   batched<Scalar>(batch, a.cols, a.rows, x, y, [&](int width, const Scalar* xs, Scalar* ys) {
     const RowKernel<Scalar, RowIndex> kernel = k.multiply[width_slot(width)];
@@ -385,7 +386,7 @@ void csr_multiply(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar*
 template <class Scalar, class RowIndex>
 void csr_multiply_transposed(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar* y,
                              Index batch) {
-  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 1,
+  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 0,
                  "csr_multiply_transposed: a matrix and a batch");
   const auto& k = kernels<Scalar, RowIndex>();
   const Index m = a.rows, n = a.cols;

@@ -61,13 +61,17 @@ template SparsePtr to_cholmod<float>(const SparseRef<float>&, bool, CholmodCommo
 template SparsePtr to_cholmod<double>(const SparseRef<double>&, bool, CholmodCommon&);
 
 cholmod_dense view(double* data, Index rows, Index cols) {
+  // CHOLMOD refuses a dense matrix whose value pointer is null ("invalid xtype"), even with no
+  // entries, and an empty Eigen block (no right-hand sides: a batch of 0) has a null data():
+  // such a block points at a placeholder that is never read or written.
+  static double no_entries = 0;
   cholmod_dense d;
   std::memset(&d, 0, sizeof d);
   d.nrow = static_cast<std::size_t>(rows);
   d.ncol = static_cast<std::size_t>(cols);
   d.nzmax = d.nrow * d.ncol;
   d.d = d.nrow;
-  d.x = data;
+  d.x = data != nullptr || d.nzmax > 0 ? data : &no_entries;
   d.xtype = CHOLMOD_REAL;
   d.dtype = CHOLMOD_DOUBLE;
   return d;

@@ -1132,6 +1132,48 @@ def test_json():
     check(json.loads(outputs[6])["error"].startswith("missing.npy: cannot open"), "errors as JSON with --json")
 
 
+def test_empty():
+    """Empty arrays and an empty W, which the instrumented build checks for reads and writes
+    through null pointers: a batch of no samples (PyTorch accepts (0, C, *spatial)) through every
+    command that takes one, and a layer whose every tap lands on padding (W has no nonzeros: the
+    output is the bias alone), against PyTorch."""
+    r = rng(11)
+    w = r.standard_normal((3, 2, 2))
+    save("w.npy", w), save("b.npy", r.standard_normal(3))
+    save("x0.npy", np.zeros((0, 2, 5))), save("y0.npy", np.zeros((0, 3, 4)))
+    L = ["--op", "conv1d", "--weight", "w.npy", "--bias", "b.npy"]
+    run("apply", *L, "--input", "x0.npy", "-o", "y.npy", expect=0)
+    ref = F.conv1d(torch.zeros(0, 2, 5, dtype=torch.float64), torch.from_numpy(w)).numpy()
+    check(np.load("y.npy").shape == ref.shape == (0, 3, 4), "apply, batch 0: an empty (0, 3, 4) output like torch")
+    run("check", *L, "--input", "x0.npy", "--candidate", "y0.npy", expect=0)
+    run("diagnose", *L, "--input", "x0.npy", "--candidate", "y0.npy", expect=0)
+    for method, extra in [("qr", []), ("lsqr", []), ("lsmr", []), ("cholesky", ["--damp", 1])]:
+        j = deconv("--op", "conv1d", "--weight", "w.npy", "--input-shape", "0,2,5", "--observed", "y0.npy",
+                   "--method", method, *extra, "-o", "x.npy")
+        check(j["status"] == "success" and np.load("x.npy").shape == (0, 2, 5), f"deconv {method}, batch 0: an empty x")
+
+    # Stride 2 over padding 1 of an input of 1: the taps of a 1-wide kernel land on positions -1 and 1.
+    x = r.standard_normal((2, 2, 1))
+    w1, b = r.standard_normal((3, 2, 1)), r.standard_normal(3)
+    save("x.npy", x), save("w1.npy", w1), save("b.npy", b)
+    E = ["--op", "conv1d", "--input", "x.npy", "--weight", "w1.npy", "--bias", "b.npy", "--stride", 2, "--padding", 1]
+    _, out, _ = run("apply", *E, "-o", "y.npy", "--json", expect=0)
+    ref = F.conv1d(torch.from_numpy(x), torch.from_numpy(w1), torch.from_numpy(b), stride=2, padding=1).numpy()
+    y = np.load("y.npy")
+    check(y.shape == ref.shape == (2, 3, 2) and np.array_equal(y, ref) and np.array_equal(y, np.broadcast_to(b[:, None], y.shape)),
+          f"apply, W without nonzeros: the bias alone, as torch ({y.tolist()})")
+    run("check", *E, "--candidate", "y.npy", expect=0)
+    _, out, _ = run("matrix", *E[:6], "--stride", 2, "--padding", 1, "--json", expect=0)
+    check(json.loads(out)["nnz"] == 0, "matrix: W has no nonzeros")
+    yo = F.conv1d(torch.from_numpy(x), torch.from_numpy(w1), stride=2, padding=1).numpy()
+    save("yo.npy", yo)
+    for method in ["qr", "lsqr", "lsmr"]:
+        j = deconv("--op", "conv1d", "--weight", "w1.npy", "--input-shape", "2,2,1", "--stride", 2, "--padding", 1,
+                   "--observed", "yo.npy", "--method", method, "-o", "x.npy")
+        check(j["status"] == "success" and np.array_equal(np.load("x.npy"), np.zeros((2, 2, 1))),
+              f"deconv {method}, W = 0: the minimum-norm solution 0")
+
+
 GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

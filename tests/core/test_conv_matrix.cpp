@@ -5,6 +5,8 @@
 
 #include <Eigen/Dense>
 
+#include <algorithm>
+
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/loops.hpp"
 #include "test_util.hpp"
@@ -441,6 +443,120 @@ BOOST_AUTO_TEST_CASE(nonzero_count_without_building_equals_the_pattern) {
         }
       }
     }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Layers whose W has empty rows, or no nonzeros at all. ConvSpec accepts them (every size is
+// at least 1) and PyTorch computes them: positions that only padding reaches. W then has no
+// value array (null); building, refilling, exporting and applying it must neither copy into
+// nor read from it, and the layer is its bias alone.
+BOOST_AUTO_TEST_SUITE(without_nonzeros)
+
+template <class Scalar>
+void check_empty_layer(const ConvSpec& spec) {
+  BOOST_TEST(conv_matrix_nnz(spec) == 0);
+  const auto weight = integer_tensor<Scalar>(spec.weight_numel(), 1, 9);  // no zero weights
+  ConvMatrix<Scalar> w(spec, weight.data());
+  BOOST_TEST(w.nnz() == 0);
+  const auto m = w.matrix();
+  BOOST_TEST(m.rows() == spec.output_numel());
+  BOOST_TEST(m.cols() == spec.input_numel());
+  BOOST_TEST(m.nonZeros() == 0);
+  // Every batch width of the products (1, the 2–16 lanes, and more than one chunk of 16); the
+  // outputs start as a sentinel that must be overwritten.
+  const auto bias = integer_tensor<Scalar>(spec.out_channels(), 1, 9);
+  const Index per_channel = spec.output_numel() / spec.out_channels();
+  for (Index batch : {1, 3, 17}) {
+    const auto x = integer_tensor<Scalar>(batch * spec.input_numel());
+    const auto g = integer_tensor<Scalar>(batch * spec.output_numel());
+    std::vector<Scalar> y(g.size(), Scalar(99)), gx(x.size(), Scalar(99));
+    w.forward(x.data(), bias.data(), y.data(), batch);
+    w.apply_adjoint(g.data(), gx.data(), batch);
+    bool y_is_bias = true;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const auto channel =
+          static_cast<std::size_t>(static_cast<Index>(i) / per_channel % spec.out_channels());
+      y_is_bias = y_is_bias && y[i] == bias[channel];
+    }
+    BOOST_TEST_CONTEXT(spec.to_string() << ", " << sizeof(Scalar) * 8 << "-bit, batch " << batch) {
+      BOOST_TEST(y_is_bias);
+      BOOST_TEST(std::all_of(gx.begin(), gx.end(), [](Scalar v) { return v == 0; }));
+    }
+  }
+  // The same against the loops, with a refill.
+  randomized::cross_check<Scalar>(spec);
+}
+
+BOOST_AUTO_TEST_CASE(layers_whose_matrix_has_no_nonzeros) {
+  const ConvSpec empty[] = {
+      // Stride 2 over padding 1 of an input of 1: the taps land on positions -1 and 1.
+      ConvSpec::convolution(2, 2, {1}, {1}, {2}, {1}),
+      // Kernel 2 dilated by 3 over padding 2: positions -2, 1 and -1, 2; in 2 groups, so no
+      // group has a tap either.
+      ConvSpec::convolution(4, 2, {1, 1}, {2, 2}, {1}, {2}, {3}, 2),
+      ConvSpec::convolution(1, 3, {1, 1, 1}, {1, 1, 1}, {2}, {1}),
+      // Transposed: the input of 1 splats onto positions -1 and 2 of an output of 2.
+      ConvSpec::transposed(1, 1, {1}, {2}, {1}, {1}, {}, 1, {3}),
+      ConvSpec::transposed(2, 4, {1, 1}, {2, 2}, {1}, {1}, {}, 2, {3}),
+      // output_padding 1 >= stride 1 (below dilation 3): positions -2 and 1 of an output of 1.
+      ConvSpec::transposed(1, 1, {1}, {2}, {1}, {2}, {1}, 1, {3}),
+  };
+  for (const ConvSpec& spec : empty) {
+    check_empty_layer<float>(spec);
+    check_empty_layer<double>(spec);
+  }
+}
+
+// Padding 2 around an input of 2 with a 1-tap kernel: W is 6×2 with four empty rows, and the
+// transposed layer of the same geometry is its transpose, with four empty columns.
+BOOST_AUTO_TEST_CASE(empty_rows_and_columns) {
+  const std::vector<double> k{5};
+  const Dense w = rows({{0, 0}, {0, 0}, {5, 0}, {0, 5}, {0, 0}, {0, 0}});
+  check_layer(ConvSpec::convolution(1, 1, {2}, {1}, {1}, {2}), {1, 2}, k,
+              rows({{0, 0, 5, 10, 0, 0}}));
+  BOOST_TEST(
+      (dense(ConvMatrix<double>(ConvSpec::convolution(1, 1, {2}, {1}, {1}, {2}), k.data())) == w));
+  check_layer(ConvSpec::transposed(1, 1, {6}, {1}, {1}, {2}), {1, 2, 3, 4, 5, 6}, k,
+              rows({{15, 20}}));
+  BOOST_TEST((dense(ConvMatrix<double>(ConvSpec::transposed(1, 1, {6}, {1}, {1}, {2}), k.data())) ==
+              Dense(w.transpose())));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A batch of no samples (PyTorch accepts an input of shape (0, C, ...), and so does layer_args):
+// the products compute nothing and touch no memory, so the arrays may be empty (null). Checked on
+// a layer with nonzeros and on one without, both directions, float and double.
+BOOST_AUTO_TEST_SUITE(empty_batch)
+
+template <class Scalar>
+void check_empty_batch(const ConvSpec& spec) {
+  const auto weight = integer_tensor<Scalar>(spec.weight_numel());
+  const auto bias = integer_tensor<Scalar>(spec.out_channels());
+  const ConvMatrix<Scalar> w(spec, weight.data());
+  std::vector<Scalar> none;
+  w.apply(none.data(), none.data(), 0);
+  w.apply_adjoint(none.data(), none.data(), 0);
+  w.forward(none.data(), bias.data(), none.data(), 0);
+  // A sentinel next to an empty batch is left alone.
+  std::vector<Scalar> x(static_cast<std::size_t>(spec.input_numel()), Scalar(7)),
+      y(static_cast<std::size_t>(spec.output_numel()), Scalar(7));
+  w.forward(x.data(), bias.data(), y.data(), 0);
+  w.apply_adjoint(y.data(), x.data(), 0);
+  BOOST_TEST_CONTEXT(spec.to_string() << ", " << sizeof(Scalar) * 8 << "-bit") {
+    BOOST_TEST(std::all_of(y.begin(), y.end(), [](Scalar v) { return v == 7; }));
+    BOOST_TEST(std::all_of(x.begin(), x.end(), [](Scalar v) { return v == 7; }));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(products_of_no_samples) {
+  for (const ConvSpec& spec : {ConvSpec::convolution(2, 4, {6, 5}, {3, 2}, {2}, {1}, {1}, 2),
+                               ConvSpec::transposed(2, 3, {4}, {3}, {2}, {1}, {1}),
+                               ConvSpec::convolution(2, 2, {1}, {1}, {2}, {1})}) {
+    check_empty_batch<float>(spec);
+    check_empty_batch<double>(spec);
   }
 }
 

@@ -63,6 +63,7 @@ BOOST_AUTO_TEST_CASE(products_match_dense) {
                                {7, 3, 0.5},
                                {3, 9, 0.3},
                                {0, 4, 0.5},
+                               {6, 4, 0.0},  // no nonzeros: null value and column arrays
                                {400, 700, 0.5},
                                {1000, 50, 0.02}}) {
     Dense d;

@@ -282,3 +282,91 @@ BOOST_AUTO_TEST_CASE(batch_equals_samples) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Layers whose W has no nonzeros (every tap lands on padding; test_conv_matrix.cpp) and batches
+// of no samples. W = 0 is a valid, maximally rank-deficient system: the minimum-norm solution is
+// x̂ = 0 for any y (lsq_types.hpp), its residual is y itself, QR finds rank 0, LSQR and LSMR stop
+// at once (Aᵀy = 0: SciPy's istop 0, "x = 0 is the exact solution"), and Cholesky reports the
+// singular normal equations unless damped, when it too returns 0. W's arrays are then empty
+// (null values and column indices) on their way into SuiteSparse and the products.
+BOOST_AUTO_TEST_SUITE(empty)
+
+template <class S>
+void check_layer_without_nonzeros(const ConvSpec& spec) {
+  const auto weight = test::integer_tensor<S>(spec.weight_numel(), 1, 5);
+  const ConvMatrix<S> layer(spec, weight.data());
+  BOOST_TEST(layer.nnz() == 0);
+  for (bool adjoint : {false, true}) {
+    const Index n = adjoint ? layer.rows() : layer.cols(),
+                m = adjoint ? layer.cols() : layer.rows();
+    const DenseMatrix<S> b =
+        DenseMatrix<S>::NullaryExpr(m, 2, [] { return S(test::uniform(1, 5)); });
+    for (LsqMethod method : all_methods) {
+      for (double damp : {0.0, 1.0}) {
+        BOOST_TEST_CONTEXT(spec.to_string()
+                           << (adjoint ? ", adjoint, " : ", ") << method << ", damp " << damp
+                           << ", " << sizeof(S) * 8 << "-bit") {
+          LsqOptions o;
+          o.damp = damp;
+          const auto [x, info] =
+              adjoint ? deconvolve_adjoint(layer, b, method, o) : deconvolve(layer, b, method, o);
+          BOOST_TEST(x.rows() == n);
+          BOOST_TEST(x.cols() == 2);
+          if (method == LsqMethod::cholesky && damp == 0) {
+            BOOST_TEST(info.status == LsqStatus::not_positive_definite, info.message);
+            continue;
+          }
+          BOOST_TEST(info.status == LsqStatus::success, info.message);
+          BOOST_TEST((x.array() == S(0)).all());
+          BOOST_TEST(info.solution_norm == 0);
+          // ‖y − W·0‖ / ‖y‖, the two norms possibly summed in different orders.
+          BOOST_TEST(std::abs(info.relative_residual - 1) <=
+                     8 * double(std::numeric_limits<S>::epsilon()));
+          if (method == LsqMethod::qr && damp == 0) BOOST_TEST(info.rank == 0);
+          if (method == LsqMethod::lsqr || method == LsqMethod::lsmr) {
+            BOOST_TEST(info.iterations == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(layer_without_nonzeros) {
+  for (const ConvSpec& spec : {ConvSpec::convolution(2, 2, {1}, {1}, {2}, {1}),
+                               ConvSpec::convolution(4, 2, {1, 1}, {2, 2}, {1}, {2}, {3}, 2),
+                               ConvSpec::transposed(2, 4, {1, 1}, {2, 2}, {1}, {1}, {}, 2, {3})}) {
+    check_layer_without_nonzeros<double>(spec);
+    check_layer_without_nonzeros<float>(spec);
+  }
+}
+
+// No right-hand sides (a batch of 0 samples): no solutions, status success, every norm 0.
+BOOST_AUTO_TEST_CASE(batch_of_no_samples) {
+  for (const ConvSpec& spec : {ConvSpec::convolution(2, 3, {5, 4}, {3, 2}, {2}, {1}),
+                               ConvSpec::convolution(2, 2, {1}, {1}, {2}, {1})}) {
+    const auto weight = test::integer_tensor<double>(spec.weight_numel(), 1, 5);
+    const ConvMatrix<double> layer(spec, weight.data());
+    for (bool adjoint : {false, true}) {
+      const Index n = adjoint ? layer.rows() : layer.cols(),
+                  m = adjoint ? layer.cols() : layer.rows();
+      const DenseD none(m, 0);
+      for (LsqMethod method : all_methods) {
+        BOOST_TEST_CONTEXT(spec.to_string() << (adjoint ? ", adjoint, " : ", ") << method) {
+          LsqOptions o;
+          o.damp = 1;  // Cholesky then succeeds on the empty layer too
+          const auto [x, info] = adjoint ? deconvolve_adjoint(layer, none, method, o)
+                                         : deconvolve(layer, none, method, o);
+          BOOST_TEST(x.rows() == n);
+          BOOST_TEST(x.cols() == 0);
+          BOOST_TEST(info.status == LsqStatus::success, info.message);
+          BOOST_TEST(info.residual_norm == 0);
+          BOOST_TEST(info.relative_residual == 0);
+          BOOST_TEST(info.solution_norm == 0);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -5,7 +5,8 @@
 // shared_ptr, so matrices with the same structure and different values (a layer with new weights)
 // share it. Row pointers are 64-bit, column indices 32-bit (see index.hpp).
 //
-// Products take dense blocks in NumPy's C order: a batch of `batch` vectors, each contiguous.
+// Products take dense blocks in NumPy's C order: a batch of `batch` vectors, each contiguous
+// (batch >= 0: a batch of 0 touches neither array).
 //   multiply:            y = A x     x: batch × cols,  y: batch × rows    (y = x @ A.T in NumPy)
 //   multiply_transposed: y = Aᵀ x    x: batch × rows,  y: batch × cols
 // Both run in parallel (OpenMP) above 2·64 Ki nonzeros; Aᵀx uses one private accumulator of
