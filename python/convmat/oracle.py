@@ -101,6 +101,10 @@ class CheckResult:
     elements: int            # compared
     bad: int                 # outside the tolerance
     nonfinite: int           # of those, NaN or inf in the candidate or the oracle, not alike
+    overflow: int            # accepted: the candidate's inf (or NaN) where the oracle's value
+                             # overflows the candidate's precision
+    padded_nonfinite: int    # NaN in the oracle: an inf or NaN weight meets zero padding
+    padding_skipped: int     # of those, computed by the candidate without the padded taps
     max_abs_error: float
     max_rel_error: float
     max_error_ratio: float   # max |c - o| / tolerance_i: > 1 fails
@@ -108,6 +112,7 @@ class CheckResult:
     max_terms: int
     tolerance: Tolerance
     worst: List[Blame] = field(default_factory=list)
+    ieee: str = ""           # the IEEE rules that applied (oracle/check.hpp), or empty
 
     def __bool__(self):
         return self.passed
@@ -130,6 +135,8 @@ class CheckResult:
         lines.append(f"tolerance: |candidate - oracle| <= atol + rtol * sum|w*x|, n = {n} terms "
                      f"per element; rtol = {rtol} ({t.arithmetic} arithmetic, {t.storage} "
                      f"output), atol = {atol}")
+        if self.ieee:
+            lines.append(f"IEEE: {self.ieee}")
         summary = (f"max abs error {_number(self.max_abs_error)}, max rel error "
                    f"{_number(self.max_rel_error)}, worst error/tolerance "
                    f"{_number(self.max_error_ratio)}")
@@ -261,7 +268,8 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
     worst = [Blame(**dict(r, terms=[BlameTerm(**t) for t in r["terms"]]))
              for r in report.pop("worst")]
     result = CheckResult(op=op, layer=str(call.spec),
-                         tolerance=Tolerance(**d["tolerance"]), worst=worst, **report)
+                         tolerance=Tolerance(**d["tolerance"]), worst=worst, ieee=d["ieee"],
+                         **report)
     if fn == "check":
         return result
     return Diagnosis(check=result, tried=[Hypothesis(**h) for h in d["tried"]],
@@ -278,16 +286,18 @@ op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".
     "onnx_conv", "onnx_conv_transpose"
 **layer : that op's keywords, e.g. stride=2, padding=1, output_padding=1, groups=2 (PyTorch)
     or auto_pad="SAME_UPPER", strides=[2, 2] (ONNX)
-precision : the precision the candidate summed in: "float16", "bfloat16", "tfloat32",
-    "float32" or "float64"; default the candidate's dtype (use "tfloat32" for GPU matmuls with
-    TF32, "bfloat16" for a bf16 kernel whose output you converted to float32)
+precision : the precision the candidate summed in: {precisions}; default the candidate's dtype
+    (use "tfloat32" for GPU matmuls with TF32, "bfloat16" for a bf16 kernel whose output you
+    converted to float32)
 atol, rtol : replace the formulas of the tolerance (module docstring)
 blame : how many failing elements to blame, worst first
 blame_terms : how many terms to list per blamed element, largest |x*w| first
 
 Raises ValueError when the layer's arguments are invalid or the arrays do not fit it (the
 PyTorch/ONNX rule and the values), TypeError for an unknown op or keyword or a non-real dtype.
-"""
+""".replace("{precisions}", ", ".join(
+    name + (f" (or {', '.join(aliases)})" if aliases else "")
+    for name, aliases in _core.precision_names()))
 
 
 def check(candidate, input, weight, bias=None, *, op="conv", precision=None, atol=None,
