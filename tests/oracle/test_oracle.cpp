@@ -581,6 +581,32 @@ std::vector<Case> cases() {
   return out;
 }
 
+// The ONNX corners: ConvTranspose SAME_UPPER with no output_shape, n = 5, k = 2, s = 4: output
+// n·s = 20 from a full splat of (5 − 1)·4 + 2 = 18, total padding −2 (−1 at each end); and
+// output_padding 2 >= stride 1, below dilation 3.
+std::vector<Case> onnx_corner_cases() {
+  Case same{"onnx ConvTranspose SAME_UPPER, negative padding", {}};
+  same.params.kind = ConvKind::transposed;
+  same.params.in_channels = 2;
+  same.params.out_channels = 2;
+  same.params.input_size = {5};
+  same.params.kernel_size = {2};
+  same.params.stride = {4};
+  same.params.pad_begin = {-1};
+  same.params.pad_end = {-1};
+  Case wide{"conv_transpose1d output_padding 2 >= stride 1, < dilation 3", {}};
+  wide.params.kind = ConvKind::transposed;
+  wide.params.in_channels = 2;
+  wide.params.out_channels = 3;
+  wide.params.input_size = {6};
+  wide.params.kernel_size = {3};
+  wide.params.dilation = {3};
+  wide.params.pad_begin = {1};
+  wide.params.pad_end = {1};
+  wide.params.output_padding = {2};
+  return {same, wide};
+}
+
 // w[a, b, k…] reversed along the axes in `axes`.
 Values flip(const ConvSpec& s, const Values& w, const std::vector<int>& axes) {
   const Dims shape = s.weight_shape();
@@ -814,14 +840,18 @@ BOOST_AUTO_TEST_CASE(the_catalogue_is_tried_in_the_documented_order) {
                                                "bias_missing",
                                                "bias_twice",
                                                "stride_dilation_swapped",
-                                               "padding_mode_zeros"};
+                                               "padding_mode_zeros",
+                                               "negative_padding_clamped",
+                                               "output_padding_clamped"};
   // "pad_begin+1[h] (size kept)" -> "pad_begin", "groups_wrong_axis_both" -> "groups_wrong_axis".
   auto family = [](const std::string& id) {
     std::string f = id.substr(0, id.find_first_of("[+- ("));
     return f.rfind("groups_wrong_axis", 0) == 0 ? std::string("groups_wrong_axis") : f;
   };
   std::set<std::string> seen;
-  for (const Case& c : cases()) {
+  std::vector<Case> all = cases();
+  for (const Case& c : onnx_corner_cases()) all.push_back(c);
+  for (const Case& c : all) {
     const ConvSpec spec(c.params);
     const LayerData layer = random_layer(spec, c.batch, c.bias);
     const Values noise = integer_tensor<double>(c.batch * spec.output_numel(), -50, 50);
@@ -839,6 +869,30 @@ BOOST_AUTO_TEST_CASE(the_catalogue_is_tried_in_the_documented_order) {
     }
   }
   BOOST_TEST(seen.size() == documented.size());  // the cases exercise every family
+}
+
+BOOST_AUTO_TEST_CASE(onnx_corners_are_named) {
+  const std::vector<Case> c = onnx_corner_cases();
+  {
+    // ONNX Runtime's reading: the padding clamped to 0, the splat of 18 rows, not 20.
+    const ConvSpec spec(c[0].params);
+    BOOST_TEST(spec.output_size()[0] == 20);
+    const LayerData layer = random_layer(spec, 2, true);
+    const ConvSpec clamped = ConvSpec::transposed(2, 2, {5}, {2}, {4}, {0});
+    BOOST_TEST(clamped.output_size()[0] == 18);
+    expect_named(layer, loops(clamped, layer.input, 2, layer.weight, layer.bias),
+                 output_shape(clamped, 2), "negative_padding_clamped");
+  }
+  {
+    const ConvSpec spec(c[1].params);
+    const LayerData layer = random_layer(spec, 2, true);
+    ConvParams q = c[1].params;
+    q.output_padding = {0};  // stride 1: output_padding < stride means 0
+    const ConvSpec clamped(q);
+    BOOST_TEST(clamped.output_size()[0] + 2 == spec.output_size()[0]);
+    expect_named(layer, loops(clamped, layer.input, 2, layer.weight, layer.bias),
+                 output_shape(clamped, 2), "output_padding_clamped");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_mistake_that_changes_the_output_size_is_also_tried_with_the_size_kept) {
