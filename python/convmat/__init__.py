@@ -15,6 +15,7 @@ Layers (NumPy in and out, float32 or float64, batched (N, C, *) or unbatched (C,
     conv1d, conv2d, conv3d                          torch.nn.functional.conv*d (+ padding_mode)
     conv_transpose1d, conv_transpose2d, conv_transpose3d
     onnx_conv, onnx_conv_transpose                  ONNX Conv / ConvTranspose attributes
+    onnx_conv_integer, onnx_qlinear_conv            ONNX ConvInteger / QLinearConv, exactly
 Matrices (scipy.sparse.csr_matrix):
     conv_matrix                                     W
     conv_transpose_matrix                           Wᵀ, the transposed layer's matrix
@@ -42,7 +43,7 @@ the C++ rule and values; wrong types and dtypes raise TypeError.
 from convmat.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
                                 conv_transpose3d)
 from convmat.matrices import conv_matrix, conv_transpose_matrix
-from convmat.onnx import onnx_conv, onnx_conv_transpose
+from convmat.onnx import onnx_conv, onnx_conv_integer, onnx_conv_transpose, onnx_qlinear_conv
 from convmat.analysis import (DENSE_ENTRY_LIMIT, checkerboard, circular_singular_values,
                               condition_number, largest_singular_values, pseudo_inverse,
                               singular_values, smallest_singular_values,
@@ -56,7 +57,7 @@ from convmat.memory import MemoryLimitExceeded, memory_limit, set_memory_limit
 __all__ = [
     "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "onnx_conv", "onnx_conv_transpose",
+    "onnx_conv", "onnx_conv_transpose", "onnx_conv_integer", "onnx_qlinear_conv",
     "conv_matrix", "conv_transpose_matrix",
     "upsampling_matrix", "interpolate", "bilinear_kernel",
     "transposed_as_convolution", "kernel_matrix", "estimate_kernel",
