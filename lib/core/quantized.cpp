@@ -24,6 +24,12 @@ void require_count(const char* what, std::size_t given, Index expected, bool per
 
 }  // namespace
 
+const std::vector<QuantizedOp>& quantized_ops() {
+  static const std::vector<QuantizedOp> ops{{"onnx_conv_integer", "ConvInteger", false},
+                                            {"onnx_qlinear_conv", "QLinearConv", true}};
+  return ops;
+}
+
 std::vector<std::int64_t> conv_integer(const ConvSpec& spec, Index batch,
                                        const std::vector<std::int64_t>& x,
                                        std::int64_t x_zero_point,

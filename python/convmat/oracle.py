@@ -356,13 +356,14 @@ class QuantizedCheckResult:
 
 
 # The quantized ops check compares exactly (core/quantized.hpp), with ONNX's input names.
-_QUANTIZED_OPS = {"onnx_conv_integer": "ConvInteger", "ConvInteger": "ConvInteger",
-                  "onnx_qlinear_conv": "QLinearConv", "QLinearConv": "QLinearConv"}
+# op name or alias -> whether it requantizes (QLinearConv) or not (ConvInteger).
+_QUANTIZED_OPS = {name: requantizes for op, alias, requantizes in _core.quantized_ops()
+                  for name in (op, alias)}
 
 
 def _check_quantized(candidate, input, weight, bias, op, blame, precision, atol, rtol, layer):
     from convmat import onnx as _onnx
-    name = _QUANTIZED_OPS[op]
+    name = "QLinearConv" if _QUANTIZED_OPS[op] else "ConvInteger"
     if precision is not None or atol is not None or rtol is not None:
         raise TypeError(f"check: op={op!r} compares integers exactly; precision, atol and rtol "
                         "do not apply")

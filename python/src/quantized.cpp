@@ -34,6 +34,16 @@ py::array_t<std::int64_t> shaped(const std::vector<std::int64_t>& v, const Dims&
 
 void bind_quantized(py::module_& m) {
   m.def(
+      "quantized_ops",
+      [] {
+        py::list ops;
+        for (const QuantizedOp& op : quantized_ops()) {
+          ops.append(py::make_tuple(std::string(op.name), std::string(op.alias), op.requantizes));
+        }
+        return ops;
+      },
+      "[(name, alias, requantizes)]: the ops check compares exactly (quantized.hpp).");
+  m.def(
       "conv_integer",
       [](const LayerCall& call, const py::array& x, std::int64_t x_zero_point, const py::array& w,
          const std::vector<std::int64_t>& w_zero_point,

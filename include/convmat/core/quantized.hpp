@@ -21,11 +21,22 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
 
 namespace convmat {
+
+// The quantized ops, by name and ONNX alias: onnx_conv_integer (ConvInteger) and
+// onnx_qlinear_conv (QLinearConv, which requantizes). Their geometry is ONNX Conv's (the op
+// table's onnx_conv row); their check compares integers exactly (compare_quantized), so they are
+// not rows of the op table, whose ops the floating-point oracle serves.
+struct QuantizedOp {
+  std::string_view name, alias;
+  bool requantizes = false;
+};
+const std::vector<QuantizedOp>& quantized_ops();
 
 // The int32 accumulators acc (batch × spec.output_numel(), C order) of ConvInteger, plus
 // bias[m] when given (QLinearConv's B). x: batch × spec.input_numel(); w: spec.weight_numel();
