@@ -212,6 +212,7 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
     return;
   }
   o << tolerance_text(t, r);
+  if (const std::string ieee = ieee_note(r, t); !ieee.empty()) o << "IEEE: " << ieee << "\n";
   if (r.passed) {
     o << "result: ok, all " << r.elements << " elements within the tolerance (max abs error "
       << number(r.max_abs_error) << ", max rel error " << number(r.max_rel_error)

@@ -14,3 +14,4 @@ include "convmat/core/layout.hpp"            // Layout: NHWC, HWIO, … as permu
 #include "convmat/core/loops.hpp"            // direct loops, the independent reference
 #include "convmat/core/memory_limit.hpp"     // the memory guard; W's and its Gram's nonzeros
 #include "convmat/core/progress.hpp"         // the progress line of long builds and solves
+#include "convmat/core/quantized.hpp"        // ONNX ConvInteger and QLinearConv, exactly

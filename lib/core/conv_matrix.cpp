@@ -1,7 +1,9 @@
 #include "convmat/core/conv_matrix.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace convmat {
@@ -30,20 +32,79 @@ ConvMatrix<Scalar>::ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const
   Buffer<Scalar> values(static_cast<std::size_t>(pattern_->nnz()));
   pattern_->fill(weight, values.data());
   w_ = CsrMatrix<Scalar>(pattern_->sparsity(), std::move(values));
+  nan_rows_ = pattern_->nonfinite_padding_rows(weight);
+  if (pattern_->folds()) folded_weight_.assign(weight, weight + spec().weight_numel());
 }
 
 template <class Scalar>
 void ConvMatrix<Scalar>::refill(const Scalar* weight) {
   if (weight == nullptr) throw std::invalid_argument("ConvMatrix::refill needs a weight tensor");
   pattern_->fill(weight, w_.values());
+  nan_rows_ = pattern_->nonfinite_padding_rows(weight);
+  if (pattern_->folds()) folded_weight_.assign(weight, weight + spec().weight_numel());
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::refold_gather(const Scalar* x, Scalar* y, Index batch) const {
+  if (folded_weight_.empty()) return;
+  const Index rows = w_.rows(), cols = w_.cols();
+  for (Index n = 0; n < batch; ++n) {
+    const Scalar* xn = x + n * cols;
+    if (std::all_of(xn, xn + cols, [](Scalar v) { return std::isfinite(v); })) continue;
+    for (Index r = 0; r < rows; ++r) {
+      bool meets = false;
+      pattern_->for_each_tap(r, [&](Index, Index col, Index) { meets |= !std::isfinite(xn[col]); });
+      if (!meets) continue;
+      Scalar sum(0);
+      pattern_->for_each_tap(
+          r, [&](Index, Index col, Index w) { sum += folded_weight_[w] * xn[col]; });
+      y[n * rows + r] = sum;
+    }
+  }
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::refold_scatter(const Scalar* x, Scalar* y, Index batch) const {
+  if (folded_weight_.empty()) return;
+  const Index rows = w_.rows(), cols = w_.cols();
+  std::vector<char> meets(static_cast<std::size_t>(cols));
+  for (Index n = 0; n < batch; ++n) {
+    const Scalar* xn = x + n * rows;
+    Scalar* yn = y + n * cols;
+    if (std::all_of(xn, xn + rows, [](Scalar v) { return std::isfinite(v); })) continue;
+    std::fill(meets.begin(), meets.end(), 0);
+    for (Index r = 0; r < rows; ++r) {
+      if (!std::isfinite(xn[r]))
+        pattern_->for_each_tap(r, [&](Index, Index col, Index) { meets[col] = 1; });
+    }
+    for (Index c = 0; c < cols; ++c) {
+      if (meets[c]) yn[c] = Scalar(0);
+    }
+    for (Index r = 0; r < rows; ++r) {
+      pattern_->for_each_tap(r, [&](Index, Index col, Index w) {
+        if (meets[col]) yn[col] += folded_weight_[w] * xn[r];
+      });
+    }
+  }
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::set_nonfinite_padding_rows(Scalar* y, Index batch) const {
+  const Index rows = w_.rows();
+  for (Index n = 0; n < batch; ++n) {
+    for (Index r : nan_rows_) y[n * rows + r] = std::numeric_limits<Scalar>::quiet_NaN();
+  }
 }
 
 template <class Scalar>
 void ConvMatrix<Scalar>::apply(const Scalar* x, Scalar* y, Index batch) const {
   if (spec().is_transposed()) {
     w_.multiply_transposed(x, y, batch);
+    refold_scatter(x, y, batch);
   } else {
     w_.multiply(x, y, batch);
+    refold_gather(x, y, batch);
+    set_nonfinite_padding_rows(y, batch);
   }
 }
 
@@ -51,8 +112,11 @@ template <class Scalar>
 void ConvMatrix<Scalar>::apply_adjoint(const Scalar* y, Scalar* x, Index batch) const {
   if (spec().is_transposed()) {
     w_.multiply(y, x, batch);
+    refold_gather(y, x, batch);
+    set_nonfinite_padding_rows(x, batch);
   } else {
     w_.multiply_transposed(y, x, batch);
+    refold_scatter(y, x, batch);
   }
 }
 

@@ -3,6 +3,8 @@
 #include "convmat/core/progress.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -429,7 +431,56 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
   });
 }
 
+template <class Scalar>
+std::vector<Index> ConvPattern::nonfinite_padding_rows(const Scalar* weight) const {
+  std::vector<Index> rows;
+  if (spec_.padding_mode() != PaddingMode::zeros) return rows;
+  const Index kernel_numel = axes_[0].taps * axes_[1].taps * axes_[2].taps;
+  const Index weight_numel = row_channels_ * col_channels_per_group_ * kernel_numel;
+  if (std::all_of(weight, weight + weight_numel, [](Scalar w) { return std::isfinite(w); }))
+    return rows;
+  // reads[a][o·taps + k]: along axis a, tap k of row position o reads the input (not padding).
+  std::array<std::vector<char>, 3> reads;
+  for (std::size_t a = 0; a < 3; ++a) {
+    const detail::AxisMap& m = axes_[a];
+    reads[a].assign(static_cast<std::size_t>(m.rows * m.taps), 0);
+    for (Index o = 0; o < m.rows; ++o) {
+      for (Index e = m.entry_ptr[o]; e < m.entry_ptr[o + 1]; ++e) {
+        for (Index t = m.tap_ptr[e]; t < m.tap_ptr[e + 1]; ++t) reads[a][o * m.taps + m.tap[t]] = 1;
+      }
+    }
+  }
+  const Index spatial_rows = axes_[0].rows * axes_[1].rows * axes_[2].rows;
+  std::vector<Index> bad_taps;  // (k0, k1, k2) flattened, of one row channel
+  for (Index channel = 0; channel < row_channels_; ++channel) {
+    bad_taps.clear();
+    for (Index k = 0; k < kernel_numel; ++k) {
+      for (Index c = 0; c < col_channels_per_group_; ++c) {
+        if (!std::isfinite(weight[(channel * col_channels_per_group_ + c) * kernel_numel + k])) {
+          bad_taps.push_back(k);
+          break;
+        }
+      }
+    }
+    if (bad_taps.empty()) continue;
+    for (Index r = 0; r < spatial_rows; ++r) {
+      const Index o2 = r % axes_[2].rows, o1 = r / axes_[2].rows % axes_[1].rows,
+                  o0 = r / (axes_[2].rows * axes_[1].rows);
+      const bool padded = std::any_of(bad_taps.begin(), bad_taps.end(), [&](Index k) {
+        const Index k2 = k % axes_[2].taps, k1 = k / axes_[2].taps % axes_[1].taps,
+                    k0 = k / (axes_[2].taps * axes_[1].taps);
+        return !(reads[0][o0 * axes_[0].taps + k0] && reads[1][o1 * axes_[1].taps + k1] &&
+                 reads[2][o2 * axes_[2].taps + k2]);
+      });
+      if (padded) rows.push_back(channel * spatial_rows + r);
+    }
+  }
+  return rows;
+}
+
 template void ConvPattern::fill<float>(const float*, float*) const;
 template void ConvPattern::fill<double>(const double*, double*) const;
+template std::vector<Index> ConvPattern::nonfinite_padding_rows<float>(const float*) const;
+template std::vector<Index> ConvPattern::nonfinite_padding_rows<double>(const double*) const;
 
 }  // namespace convmat

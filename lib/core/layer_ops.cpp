@@ -62,11 +62,11 @@ LayerCall torch_translation(const LayerOp& op, const Dims& input_shape, const Di
   }
   a.dilation = ints(k, "dilation");
   a.groups = integer(k, "groups");
+  a.padding_mode = padding_mode_from_string(text(k, "padding_mode"));
   if (op.kind == ConvKind::transposed) {
     a.output_padding = ints(k, "output_padding");
     return torch_conv_transpose(input_shape, weight_shape, a, op.rank);
   }
-  a.padding_mode = padding_mode_from_string(text(k, "padding_mode"));
   return torch_conv(input_shape, weight_shape, a, op.rank);
 }
 
@@ -119,7 +119,9 @@ std::vector<LayerKeyword> torch_keywords(ConvKind kind) {
             {"padding", KeywordKind::ints_or_name, d.padding},
             {"output_padding", KeywordKind::ints, d.output_padding},
             {"groups", KeywordKind::integer, d.groups},
-            {"dilation", KeywordKind::ints, d.dilation}};
+            {"dilation", KeywordKind::ints, d.dilation},
+            // nn.ConvTransposeNd's: "zeros", the only mode it supports
+            {"padding_mode", KeywordKind::name, to_string(d.padding_mode)}};
   }
   return {{"stride", KeywordKind::ints, d.stride},
           {"padding", KeywordKind::ints_or_name, d.padding},

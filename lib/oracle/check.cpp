@@ -30,18 +30,37 @@ std::string to_string(Precision p) {
   return "?";
 }
 
+const std::vector<PrecisionName>& precision_names() {
+  static const std::vector<PrecisionName> names{
+      {Precision::float16, "float16", {"half", "fp16", "f16"}},
+      {Precision::bfloat16, "bfloat16", {"bf16"}},
+      {Precision::tfloat32, "tfloat32", {"tf32"}},
+      {Precision::float32, "float32", {"float", "fp32", "f32"}},
+      {Precision::float64, "float64", {"double", "fp64", "f64"}},
+  };
+  return names;
+}
+
+std::string precision_names_text() {
+  std::string s;
+  for (const PrecisionName& p : precision_names()) {
+    s += (s.empty() ? "" : ", ") + std::string(p.name);
+    for (std::size_t i = 0; i < p.aliases.size(); ++i)
+      s += (i == 0 ? " (or " : ", ") + std::string(p.aliases[i]);
+    if (!p.aliases.empty()) s += ")";
+  }
+  return s;
+}
+
 Precision precision_from_string(std::string_view name) {
-  if (name == "float16" || name == "half" || name == "fp16" || name == "f16")
-    return Precision::float16;
-  if (name == "bfloat16" || name == "bf16") return Precision::bfloat16;
-  if (name == "tfloat32" || name == "tf32") return Precision::tfloat32;
-  if (name == "float32" || name == "float" || name == "fp32" || name == "f32")
-    return Precision::float32;
-  if (name == "float64" || name == "double" || name == "fp64" || name == "f64")
-    return Precision::float64;
-  throw std::invalid_argument(
-      "precision must be one of float16, bfloat16, tfloat32, float32, float64, got '" +
-      std::string(name) + "'");
+  for (const PrecisionName& p : precision_names()) {
+    if (p.name == name) return p.precision;
+    for (std::string_view alias : p.aliases) {
+      if (alias == name) return p.precision;
+    }
+  }
+  throw std::invalid_argument("precision must be one of " + precision_names_text() + ", got '" +
+                              std::string(name) + "'");
 }
 
 double machine_epsilon(Precision p) {
@@ -64,6 +83,12 @@ double smallest_normal(Precision p) {
     case Precision::float64: return std::ldexp(1.0, -1022);
   }
   return 0;
+}
+
+double overflow_threshold(Precision p) {
+  if (p == Precision::float64) return std::numeric_limits<double>::infinity();
+  const int emax = p == Precision::float16 ? 15 : 127;
+  return std::ldexp(2.0 - machine_epsilon(p) / 2, emax);
 }
 
 double Tolerance::atol_for(Index terms) const {
@@ -136,8 +161,21 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
   r.terms.assign(static_cast<std::size_t>(out), 0);
 
   ConvMatrix<double> m(pattern, layer.weight.data());
-  m.forward(layer.input.data(), layer.bias.empty() ? nullptr : layer.bias.data(), r.value.data(),
-            layer.batch);
+  const double* bias = layer.bias.empty() ? nullptr : layer.bias.data();
+  m.forward(layer.input.data(), bias, r.value.data(), layer.batch);
+  // A convolution whose non-finite weights meet zero padding: ConvMatrix gave NaN on those rows;
+  // the sums without the padded taps are W's own rows.
+  const bool padded_nan = !spec.is_transposed() && !m.nonfinite_padding_rows().empty();
+  const auto without_padded_taps = [&](const double* x, const double* b, double* y) {
+    m.stored().multiply(x, y, layer.batch);
+    if (!b) return;
+    const Index per_channel = out / spec.out_channels();
+    for (std::size_t i = 0; i < total; ++i) y[i] += b[static_cast<Index>(i) % out / per_channel];
+  };
+  if (padded_nan) {
+    r.without_padded_taps.resize(total);
+    without_padded_taps(layer.input.data(), bias, r.without_padded_taps.data());
+  }
 
   // s = |M|·|x| + |b|: W filled with |w| sums |w_t| over the taps that fold onto one entry.
   std::vector<double> abs_weight(layer.weight.size()), abs_input(layer.input.size());
@@ -149,8 +187,13 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
   std::transform(layer.bias.begin(), layer.bias.end(), abs_bias.begin(),
                  [](double v) { return std::fabs(v); });
   m.refill(abs_weight.data());
-  m.forward(abs_input.data(), abs_bias.empty() ? nullptr : abs_bias.data(), r.magnitude.data(),
-            layer.batch);
+  if (padded_nan) {  // the padded taps add nothing to the magnitude of what is summed
+    without_padded_taps(abs_input.data(), abs_bias.empty() ? nullptr : abs_bias.data(),
+                        r.magnitude.data());
+  } else {
+    m.forward(abs_input.data(), abs_bias.empty() ? nullptr : abs_bias.data(), r.magnitude.data(),
+              layer.batch);
+  }
 
   // n = M₁·1: W filled with ones counts the taps of every element (exact small integers).
   std::vector<double> ones_weight(layer.weight.size(), 1.0),
@@ -162,6 +205,25 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
     r.terms[i] = static_cast<Index>(std::llround(count[i]));
   return r;
 }
+
+namespace {
+
+// Whether the candidate's non-finite v may come from a finite oracle value o (sum of terms of
+// magnitude s) by overflow: ±inf when a value within the tolerance of o rounds to ±inf in the
+// output precision; +inf (−inf) when the positive (negative) terms, P = (s + o)/2
+// (N = (s − o)/2), may overflow the arithmetic precision in a partial sum; NaN when both may.
+bool overflow_allows(double o, double s, Index terms, const Tolerance& tol, double v) {
+  const double rtol = tol.rtol_for(terms), atol = tol.atol_for(terms);
+  const double arithmetic = overflow_threshold(tol.arithmetic);
+  const bool positive = (s + o) / 2 * (1 + rtol) + atol >= arithmetic;
+  const bool negative = (s - o) / 2 * (1 + rtol) + atol >= arithmetic;
+  if (std::isnan(v)) return positive && negative;
+  const bool rounds = o != 0 && (v > 0) == (o > 0) &&
+                      std::fabs(o) + atol + rtol * s >= overflow_threshold(tol.storage);
+  return rounds || (v > 0 ? positive : negative);
+}
+
+}  // namespace
 
 Comparison compare(const OracleOutput& oracle, const double* candidate, const Tolerance& tol,
                    Index keep) {
@@ -180,11 +242,22 @@ Comparison compare(const OracleOutput& oracle, const double* candidate, const To
     const double bound = tol.bound(terms, oracle.magnitude[i]);
     double error = 0, ratio = 0;
     bool nonfinite = false;
-    if (std::isfinite(o) && std::isfinite(v)) {
-      error = std::fabs(v - o);
+    const auto within = [&](double expected) {
+      error = std::fabs(v - expected);
       ratio = error == 0 ? 0 : (bound > 0 ? error / bound : inf);
+    };
+    const bool padded = !oracle.without_padded_taps.empty() && std::isnan(o) &&
+                        !std::isnan(oracle.without_padded_taps[i]);
+    if (padded) ++c.padded_nonfinite;
+    if (std::isfinite(o) && std::isfinite(v)) {
+      within(o);
     } else if ((std::isnan(o) && std::isnan(v)) || o == v) {
       error = 0;  // the same NaN or the same infinity
+    } else if (padded && std::isfinite(v)) {
+      within(oracle.without_padded_taps[i]);  // the padded taps skipped
+      if (ratio <= 1) ++c.padding_skipped;
+    } else if (std::isfinite(o) && overflow_allows(o, oracle.magnitude[i], terms, tol, v)) {
+      ++c.overflow;
     } else {
       error = ratio = inf;
       nonfinite = true;
@@ -272,6 +345,9 @@ CheckReport report(const LayerData& layer, const OracleOutput& oracle, const Con
   rep.elements = static_cast<Index>(oracle.value.size());
   rep.bad = c.bad;
   rep.nonfinite = c.nonfinite;
+  rep.overflow = c.overflow;
+  rep.padded_nonfinite = c.padded_nonfinite;
+  rep.padding_skipped = c.padding_skipped;
   rep.max_abs_error = c.max_abs;
   rep.max_rel_error = c.max_rel;
   rep.max_error_ratio = c.max_ratio;
@@ -356,6 +432,26 @@ ToleranceReport tolerance_report(const Tolerance& tolerance, const CheckReport& 
   t.rtol_at_max_terms = tolerance.rtol_for(report.max_terms);
   t.atol_at_max_terms = tolerance.atol_for(report.max_terms);
   return t;
+}
+
+std::string ieee_note(const CheckReport& r, const Tolerance& t) {
+  const auto elements = [](Index n) {
+    return std::to_string(n) + (n == 1 ? " element is" : " elements are");
+  };
+  std::string s;
+  if (r.padded_nonfinite) {
+    s += elements(r.padded_nonfinite) +
+         " NaN in the oracle because an infinite or NaN weight meets zero padding (IEEE: "
+         "0*inf = NaN), accepted as NaN or as the sum without the padded taps (" +
+         std::to_string(r.padding_skipped) + " computed so)";
+  }
+  if (r.overflow) {
+    s += std::string(s.empty() ? "" : "; ") + std::to_string(r.overflow) +
+         (r.overflow == 1 ? " element overflows" : " elements overflow") +
+         " the candidate's precision: its infinity (or NaN) accepted (" + to_string(t.storage) +
+         " output, " + to_string(t.arithmetic) + " arithmetic)";
+  }
+  return s;
 }
 
 CheckOptions diagnose_check_options() {

@@ -63,6 +63,7 @@ Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& 
       // values and magnitudes move.
       m.rearrange_output(mistaken, y.value);
       m.rearrange_output(mistaken, y.magnitude);
+      if (!y.without_padded_taps.empty()) m.rearrange_output(mistaken, y.without_padded_taps);
     }
     h.shape = y.shape;
     h.comparable = shapes_match(y.shape, candidate_shape);

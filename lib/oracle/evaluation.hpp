@@ -21,7 +21,7 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
 
 // The candidate against one oracle output: counts, maxima and the worst elements.
 struct Comparison {
-  Index bad = 0, nonfinite = 0;
+  Index bad = 0, nonfinite = 0, overflow = 0, padded_nonfinite = 0, padding_skipped = 0;
   double max_abs = 0, max_rel = 0, max_ratio = 0;
   Index min_terms = 0, max_terms = 0;
   std::vector<std::pair<double, Index>> worst;  // (error / tolerance, flat index), failing only

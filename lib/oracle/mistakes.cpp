@@ -322,22 +322,71 @@ void padding_mode_zeros(const LayerData& layer, std::vector<Mistake>& out) {
                                [](ConvParams& q) { q.padding_mode = PaddingMode::zeros; }));
 }
 
+// Negative padding clamped to 0. ONNX ConvTranspose with auto_pad SAME_UPPER/SAME_LOWER and no
+// output_shape asks for the output n·s, which needs a negative total padding when the full splat
+// (n − 1)s + d(k − 1) + output_padding + 1 is shorter: convmat (like ONNX's documentation) adds
+// the zero rows; ONNX Runtime clamps the padding to 0 and gives the shorter splat.
+void negative_padding_clamped(const LayerData& layer, std::vector<Mistake>& out) {
+  const ConvParams& p = layer.spec.params();
+  const auto negative = [](const Dims& d) {
+    return std::any_of(d.begin(), d.end(), [](Index v) { return v < 0; });
+  };
+  if (!negative(p.pad_begin) && !negative(p.pad_end)) return;
+  out.push_back(geometry_mistake(
+      "negative_padding_clamped",
+      "negative padding clamped to 0 (pads " + dims_to_list(p.pad_begin) + " / " +
+          dims_to_list(p.pad_end) +
+          (layer.spec.is_transposed()
+               ? "; ONNX Runtime's ConvTranspose with auto_pad SAME_*, whose output is then "
+                 "shorter than n*stride)"
+               : ")"),
+      [](ConvParams& q) {
+        for (Dims* d : {&q.pad_begin, &q.pad_end}) {
+          for (Index& v : *d) v = std::max<Index>(v, 0);
+        }
+      }));
+}
+
+// Transposed: output_padding >= stride (PyTorch allows it below the dilation) clamped to
+// stride − 1, the largest that runtimes enforcing output_padding < stride accept.
+void output_padding_clamped(const LayerData& layer, std::vector<Mistake>& out) {
+  const ConvParams& p = layer.spec.params();
+  if (!layer.spec.is_transposed()) return;
+  bool above = false;
+  Dims clamped = p.output_padding;
+  for (std::size_t i = 0; i < clamped.size(); ++i) {
+    if (clamped[i] >= p.stride[i]) {
+      above = true;
+      clamped[i] = p.stride[i] - 1;
+    }
+  }
+  if (!above) return;
+  out.push_back(geometry_mistake(
+      "output_padding_clamped",
+      "output_padding " + dims_to_list(p.output_padding) + " (>= stride " + dims_to_list(p.stride) +
+          ", allowed below the dilation) clamped to " + dims_to_list(clamped) +
+          " (output_padding < stride, as some runtimes require)",
+      [clamped](ConvParams& q) { q.output_padding = clamped; }));
+}
+
 // A family adds its entries for `layer` to `out` (none when it does not apply).
 using Family = void (*)(const LayerData& layer, std::vector<Mistake>& out);
 
 // The catalogue: the families in the order diagnose tries them.
 constexpr Family families[] = {
-    kernel_flipped,           // the kernel reversed (all axes, one axis)
-    pads_swapped,             // begin and end padding swapped
-    padding_off_by_one,       // pad_begin±1, pad_end±1 (all axes, one axis)
-    output_padding_at_begin,  // transposed: output_padding at the begin
-    weight_channels_swapped,  // the weight's two channel axes swapped within each group
-    groups_wrong_axis,        // channels grouped as (C/g, g): input, output, both
-    dilation_off_by_one,      // dilation−1, dilation+1
-    bias_missing,             // the bias left out
-    bias_twice,               // the bias added twice
-    stride_dilation_swapped,  // stride and dilation swapped
-    padding_mode_zeros,       // reflect/replicate/circular padding done as zeros
+    kernel_flipped,            // the kernel reversed (all axes, one axis)
+    pads_swapped,              // begin and end padding swapped
+    padding_off_by_one,        // pad_begin±1, pad_end±1 (all axes, one axis)
+    output_padding_at_begin,   // transposed: output_padding at the begin
+    weight_channels_swapped,   // the weight's two channel axes swapped within each group
+    groups_wrong_axis,         // channels grouped as (C/g, g): input, output, both
+    dilation_off_by_one,       // dilation−1, dilation+1
+    bias_missing,              // the bias left out
+    bias_twice,                // the bias added twice
+    stride_dilation_swapped,   // stride and dilation swapped
+    padding_mode_zeros,        // reflect/replicate/circular padding done as zeros
+    negative_padding_clamped,  // negative padding clamped to 0 (ONNX Runtime, SAME_* transposed)
+    output_padding_clamped,    // transposed: output_padding >= stride clamped to stride − 1
 };
 
 }  // namespace

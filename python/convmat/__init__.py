@@ -17,6 +17,7 @@ Layers (NumPy in and out, float32 or float64, batched (N, C, *) or unbatched (C,
     onnx_conv, onnx_conv_transpose                  ONNX Conv / ConvTranspose attributes
     tf_conv, tf_conv_transpose, tf_depthwise_conv2d tf.nn.convolution, conv_transpose,
                                                     depthwise_conv2d (channels last, HWIO)
+    onnx_conv_integer, onnx_qlinear_conv            ONNX ConvInteger / QLinearConv, exactly
 Matrices (scipy.sparse.csr_matrix):
     conv_matrix                                     W
     conv_transpose_matrix                           Wᵀ, the transposed layer's matrix
@@ -46,7 +47,7 @@ the C++ rule and values; wrong types and dtypes raise TypeError.
 from convmat.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
                                 conv_transpose3d)
 from convmat.matrices import conv_matrix, conv_transpose_matrix
-from convmat.onnx import onnx_conv, onnx_conv_transpose
+from convmat.onnx import onnx_conv, onnx_conv_integer, onnx_conv_transpose, onnx_qlinear_conv
 from convmat.tensorflow import tf_conv, tf_conv_transpose, tf_depthwise_conv2d
 from convmat.analysis import (DENSE_ENTRY_LIMIT, checkerboard, circular_singular_values,
                               condition_number, largest_singular_values, pseudo_inverse,
@@ -61,7 +62,7 @@ from convmat.memory import MemoryLimitExceeded, memory_limit, set_memory_limit
 __all__ = [
     "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "onnx_conv", "onnx_conv_transpose",
+    "onnx_conv", "onnx_conv_transpose", "onnx_conv_integer", "onnx_qlinear_conv",
     "tf_conv", "tf_conv_transpose", "tf_depthwise_conv2d",
     "conv_matrix", "conv_transpose_matrix",
     "upsampling_matrix", "interpolate", "bilinear_kernel",

@@ -9,7 +9,8 @@ estimate_kernel, deconvolve) accepts ``op=`` one of
 
 ("conv" and "conv_transpose" take the rank from the weight) and then exactly the keywords of
 that function -- stride, padding, dilation, groups, padding_mode for conv*d; stride, padding,
-output_padding, groups, dilation for conv_transpose*d; auto_pad, dilations, group, kernel_shape,
+output_padding, groups, dilation (and padding_mode, "zeros" only, as nn.ConvTransposeNd) for
+conv_transpose*d; auto_pad, dilations, group, kernel_shape,
 pads, strides (+ output_padding, output_shape) for ONNX -- with the same defaults and meaning.
 A keyword of another op is a TypeError, as it would be for the function itself.
 

@@ -37,7 +37,7 @@ from convmat import _convmat as _core
 from convmat import _layers
 
 __all__ = ["check", "diagnose", "CheckResult", "Blame", "BlameTerm", "Tolerance", "Diagnosis",
-           "Hypothesis"]
+           "Hypothesis", "QuantizedCheckResult", "QuantizedMismatch"]
 
 _PRECISION_OF_DTYPE = {"float16": "float16", "float32": "float32", "float64": "float64",
                        "bfloat16": "bfloat16"}
@@ -102,6 +102,10 @@ class CheckResult:
     elements: int            # compared
     bad: int                 # outside the tolerance
     nonfinite: int           # of those, NaN or inf in the candidate or the oracle, not alike
+    overflow: int            # accepted: the candidate's inf (or NaN) where the oracle's value
+                             # overflows the candidate's precision
+    padded_nonfinite: int    # NaN in the oracle: an inf or NaN weight meets zero padding
+    padding_skipped: int     # of those, computed by the candidate without the padded taps
     max_abs_error: float
     max_rel_error: float
     max_error_ratio: float   # max |c - o| / tolerance_i: > 1 fails
@@ -109,6 +113,7 @@ class CheckResult:
     max_terms: int
     tolerance: Tolerance
     worst: List[Blame] = field(default_factory=list)
+    ieee: str = ""           # the IEEE rules that applied (oracle/check.hpp), or empty
 
     def __bool__(self):
         return self.passed
@@ -131,6 +136,8 @@ class CheckResult:
         lines.append(f"tolerance: |candidate - oracle| <= atol + rtol * sum|w*x|, n = {n} terms "
                      f"per element; rtol = {rtol} ({t.arithmetic} arithmetic, {t.storage} "
                      f"output), atol = {atol}")
+        if self.ieee:
+            lines.append(f"IEEE: {self.ieee}")
         summary = (f"max abs error {_number(self.max_abs_error)}, max rel error "
                    f"{_number(self.max_rel_error)}, worst error/tolerance "
                    f"{_number(self.max_error_ratio)}")
@@ -284,7 +291,8 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
         report.update(expected_shape=tuple(call.given_output_shape),
                       candidate_shape=tuple(candidate_shape))
     result = CheckResult(op=op, layer=str(call.spec),
-                         tolerance=Tolerance(**d["tolerance"]), worst=worst, **report)
+                         tolerance=Tolerance(**d["tolerance"]), worst=worst, ieee=d["ieee"],
+                         **report)
     if fn == "check":
         return result
     tried = [Hypothesis(**h) for h in d["tried"]]
@@ -302,24 +310,128 @@ candidate : the output to check: an ndarray or a torch tensor of the layer's out
     (leading dimensions of size 1 may be missing or extra); its dtype sets the output precision
 input, weight, bias : the layer's data (bias may be None), arrays or tensors of any real dtype
 op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
-    "onnx_conv", "onnx_conv_transpose"
+    "onnx_conv", "onnx_conv_transpose"; for check also "onnx_conv_integer" ("ConvInteger") and
+    "onnx_qlinear_conv" ("QLinearConv"), compared exactly (a QuantizedCheckResult listing each
+    mismatch with its int32 accumulator and the value before rounding), their quantization
+    inputs as keywords: x_zero_point, w_zero_point (and x_scale, w_scale, y_scale,
+    y_zero_point for QLinearConv; bias is its B)
 **layer : that op's keywords, e.g. stride=2, padding=1, output_padding=1, groups=2 (PyTorch)
     or auto_pad="SAME_UPPER", strides=[2, 2] (ONNX); and data_format="NHWC" /
     weight_format="HWIO" for arrays in another layout (the report's indices are then in it)
-precision : the precision the candidate summed in: "float16", "bfloat16", "tfloat32",
-    "float32" or "float64"; default the candidate's dtype (use "tfloat32" for GPU matmuls with
-    TF32, "bfloat16" for a bf16 kernel whose output you converted to float32)
+precision : the precision the candidate summed in: {precisions}; default the candidate's dtype
+    (use "tfloat32" for GPU matmuls with TF32, "bfloat16" for a bf16 kernel whose output you
+    converted to float32)
 atol, rtol : replace the formulas of the tolerance (module docstring)
 blame : how many failing elements to blame, worst first
 blame_terms : how many terms to list per blamed element, largest |x*w| first
 
 Raises ValueError when the layer's arguments are invalid or the arrays do not fit it (the
 PyTorch/ONNX rule and the values), TypeError for an unknown op or keyword or a non-real dtype.
-"""
+""".replace("{precisions}", ", ".join(
+    name + (f" (or {', '.join(aliases)})" if aliases else "")
+    for name, aliases in _core.precision_names()))
+
+
+@dataclass(frozen=True)
+class QuantizedMismatch:
+    """One element of a quantized output that differs from ONNX's definition."""
+    index: tuple         # in the output's shape
+    expected: int
+    candidate: int
+    accumulator: int     # the exact int32 sum (+ B)
+    real: float          # accumulator * multiplier before rounding (NaN for ConvInteger)
+
+
+@dataclass(frozen=True)
+class QuantizedCheckResult:
+    """The verdict of check() for ConvInteger / QLinearConv: exact, element by element."""
+    passed: bool
+    op: str
+    expected_shape: tuple
+    candidate_shape: tuple
+    shape_matches: bool
+    elements: int
+    mismatches: int
+    off_by_one: int      # of those, one unit off
+    max_difference: int
+    worst: List[QuantizedMismatch] = field(default_factory=list)
+
+    def __bool__(self):
+        return self.passed
+
+    def __str__(self):
+        lines = [f"op: {self.op}, candidate {self.candidate_shape} against ONNX's definition "
+                 f"{self.expected_shape}, exact integer comparison"]
+        if not self.shape_matches:
+            lines.append(f"result: FAIL, the candidate's shape {self.candidate_shape} differs "
+                         f"from the layer's output shape {self.expected_shape}")
+        elif self.passed:
+            lines.append(f"result: ok, all {self.elements} elements equal")
+        else:
+            lines.append(f"result: FAIL, {self.mismatches} of {self.elements} elements differ "
+                         f"({self.off_by_one} by one unit; largest difference "
+                         f"{self.max_difference})")
+            for m in self.worst:
+                real = "" if np.isnan(m.real) else (
+                    f", before rounding {m.real!r}"
+                    + (" (a rounding tie within float32's precision)"
+                       if abs(abs(m.real - np.floor(m.real)) - 0.5)
+                       <= 4 * np.finfo(np.float32).eps * max(1.0, abs(m.real)) else ""))
+                unit = " (one unit)" if abs(m.candidate - m.expected) == 1 else ""
+                lines.append(f"  y{_index(m.index)}: candidate {m.candidate}, expected "
+                             f"{m.expected}{unit}; accumulator {m.accumulator}{real}")
+        return "\n".join(lines)
+
+
+# The quantized ops check compares exactly (core/quantized.hpp), with ONNX's input names.
+# op name or alias -> whether it requantizes (QLinearConv) or not (ConvInteger).
+_QUANTIZED_OPS = {name: requantizes for op, alias, requantizes in _core.quantized_ops()
+                  for name in (op, alias)}
+
+
+def _check_quantized(candidate, input, weight, bias, op, blame, precision, atol, rtol, layer):
+    from convmat import onnx as _onnx
+    name = "QLinearConv" if _QUANTIZED_OPS[op] else "ConvInteger"
+    if precision is not None or atol is not None or rtol is not None:
+        raise TypeError(f"check: op={op!r} compares integers exactly; precision, atol and rtol "
+                        "do not apply")
+    c = np.asarray(candidate.detach().cpu().numpy() if hasattr(candidate, "detach")
+                   else candidate)
+    zero_points = {k: layer.pop(k, None) for k in ("x_zero_point", "w_zero_point")}
+    if name == "ConvInteger":
+        if bias is not None:
+            raise TypeError("check: ConvInteger has no bias (B is QLinearConv's)")
+        expected = _onnx.onnx_conv_integer(input, weight, **zero_points, **layer)
+        acc, real = expected.astype(np.int64), None
+    else:
+        q = {k: layer.pop(k, None) for k in ("x_scale", "w_scale", "y_scale", "y_zero_point")}
+        expected, acc, real = _onnx.onnx_qlinear_conv(
+            input, q["x_scale"], zero_points["x_zero_point"], weight, q["w_scale"],
+            zero_points["w_zero_point"], q["y_scale"], q["y_zero_point"], bias,
+            return_accumulators=True, **layer)
+    shape_matches = tuple(c.shape) == tuple(expected.shape)
+    if not shape_matches or c.dtype.kind not in "iub":
+        if c.dtype.kind not in "iub":
+            raise TypeError(f"check: a {name} candidate must hold integers, got {c.dtype}")
+        return QuantizedCheckResult(False, op, expected.shape, c.shape, False, 0, 0, 0, 0)
+    d = _core.compare_quantized(expected.astype(np.int64), c.astype(np.int64), acc,
+                                None if real is None else real.reshape(-1).tolist(),
+                                _count("check", "blame", blame))
+    worst = [QuantizedMismatch(index=tuple(int(v) for v in np.unravel_index(w["index"],
+                                                                           expected.shape)),
+                               expected=w["expected"], candidate=w["candidate"],
+                               accumulator=w["accumulator"], real=w["real"])
+             for w in d["worst"]]
+    return QuantizedCheckResult(d["mismatches"] == 0, op, expected.shape, c.shape, True,
+                                d["elements"], d["mismatches"], d["off_by_one"],
+                                d["max_difference"], worst)
 
 
 def check(candidate, input, weight, bias=None, *, op="conv", precision=None, atol=None,
           rtol=None, blame=_CHECK_BLAME, blame_terms=_CHECK_BLAME_TERMS, **layer):
+    if isinstance(op, str) and op in _QUANTIZED_OPS:
+        return _check_quantized(candidate, input, weight, bias, op, blame, precision, atol, rtol,
+                                dict(layer))
     return _run("check", candidate, input, weight, bias, op, precision, atol, rtol, blame,
                 blame_terms, layer)
 

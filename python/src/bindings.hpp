@@ -12,5 +12,6 @@ void bind_identities(pybind11::module_& m);  // identities.cpp: Z·P·C, upsampl
 void bind_oracle(pybind11::module_& m);      // oracle.cpp: check_output and diagnose
 void bind_solvers(pybind11::module_& m);     // solvers.cpp: lstsq and deconvolve
 void bind_fields(pybind11::module_& m);      // fields.cpp: the results' field names
+void bind_quantized(pybind11::module_& m);   // quantized.cpp: ConvInteger, QLinearConv
 
 }  // namespace convmat::python

@@ -26,4 +26,5 @@ PYBIND11_MODULE(_convmat, m) {
   convmat::python::bind_oracle(m);
   convmat::python::bind_solvers(m);
   convmat::python::bind_fields(m);
+  convmat::python::bind_quantized(m);
 }

@@ -57,6 +57,7 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
     }
     d["check"] = to_dict(r);
     d["tolerance"] = to_dict(tolerance_report(options.tolerance, r));
+    d["ieee"] = ieee_note(r, options.tolerance);
     return d;
   }
   Diagnosis diagnosis;
@@ -66,6 +67,7 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
   }
   d = to_dict(diagnosis);
   d["tolerance"] = to_dict(tolerance_report(options.tolerance, diagnosis.check));
+  d["ieee"] = ieee_note(diagnosis.check, options.tolerance);
   return d;
 }
 
@@ -79,6 +81,17 @@ void bind_oracle(py::module_& m) {
         return py::make_tuple(o.max_blamed, o.max_terms);
       },
       py::arg("diagnose"), "(blame, blame_terms) by default for check or diagnose.");
+  m.def(
+      "precision_names",
+      [] {
+        py::list names;
+        for (const PrecisionName& p : precision_names()) {
+          std::vector<std::string> aliases(p.aliases.begin(), p.aliases.end());
+          names.append(py::make_tuple(std::string(p.name), aliases));
+        }
+        return names;
+      },
+      "[(name, [aliases])]: the precision names check and diagnose accept (oracle/check.hpp).");
   m.def("require_blame_count", &require_blame_count, py::arg("name"), py::arg("count"),
         "ValueError '<name> must be >= 0, got <count>' for a negative count.");
   m.def("shapes_match", &shapes_match, py::arg("expected"), py::arg("candidate"),
@@ -87,7 +100,8 @@ void bind_oracle(py::module_& m) {
         py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("candidate"),
         py::arg("arithmetic"), py::arg("storage"), py::arg("atol"), py::arg("rtol"),
         py::arg("max_blamed"), py::arg("max_terms"), py::arg("diagnose"),
-        "check_output (diagnose=False) or diagnose on float64 arrays: {'check', 'tolerance'[, "
+        "check_output (diagnose=False) or diagnose on float64 arrays: {'check', 'tolerance', "
+        "'ieee'[, "
         "'tried', 'reproducing']}. ValueError for sizes that do not fit the layer or an unknown "
         "precision.");
 }

@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <Eigen/Dense>
+#include <cmath>
+#include <limits>
 
 #include <algorithm>
 
@@ -558,6 +560,116 @@ BOOST_AUTO_TEST_CASE(products_of_no_samples) {
     check_empty_batch<float>(spec);
     check_empty_batch<double>(spec);
   }
+// IEEE special values: W·x and the loops give the same NaN, ±inf and finite values when weights
+// and inputs hold infinities and NaN. The loops multiply the padding's zeros by the kernel, so a
+// non-finite weight meeting zero padding gives NaN (0·inf); W has no entry there and sets those
+// rows to NaN itself (ConvPattern::nonfinite_padding_rows).
+BOOST_AUTO_TEST_SUITE(ieee)
+
+namespace {
+
+// The same IEEE value: both NaN, or equal (±inf included).
+template <class Scalar>
+bool same(const std::vector<Scalar>& a, const std::vector<Scalar>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!((std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i])) return false;
+  }
+  return true;
+}
+
+template <class Scalar>
+void plant(std::vector<Scalar>& v, int count) {
+  const Scalar specials[] = {std::numeric_limits<Scalar>::infinity(),
+                             -std::numeric_limits<Scalar>::infinity(),
+                             std::numeric_limits<Scalar>::quiet_NaN()};
+  for (int i = 0; i < count && !v.empty(); ++i) {
+    v[static_cast<std::size_t>(test::uniform(0, static_cast<Index>(v.size()) - 1))] =
+        specials[test::uniform(0, 2)];
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_issue_repro_and_pytorch_values) {
+  // PyTorch 2: F.conv1d([1, 2, 3], [inf, 1, 1], padding=1) = [nan, inf, inf];
+  // F.conv_transpose1d(same, padding=1) = [inf, inf, 5] (the scatter never meets the padding);
+  // its input gradient (the adjoint, a gather over the uncropped frame) = [nan, inf, inf].
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> x{1, 2, 3}, w{inf, 1, 1};
+  const ConvSpec conv = ConvSpec::convolution(1, 1, {3}, {3}, {1}, {1});
+  const ConvMatrix<double> m(conv, w.data());
+  std::vector<double> y(3), by_loops(3);
+  m.apply(x.data(), y.data());
+  BOOST_TEST(std::isnan(y[0]));
+  BOOST_TEST((y[1] == inf && y[2] == inf));
+  direct_forward(conv, x.data(), 1, w.data(), static_cast<const double*>(nullptr), by_loops.data());
+  BOOST_TEST(same(y, by_loops));
+  BOOST_TEST(m.nonfinite_padding_rows() == (std::vector<Index>{0}),
+             boost::test_tools::per_element());
+
+  const ConvSpec t = ConvSpec::transposed(1, 1, {3}, {3}, {1}, {1});
+  const ConvMatrix<double> mt(t, w.data());
+  mt.apply(x.data(), y.data());
+  BOOST_TEST((y == std::vector<double>{inf, inf, 5}), boost::test_tools::per_element());
+  const std::vector<double> ones{1, 1, 1};
+  mt.apply_adjoint(ones.data(), y.data());
+  BOOST_TEST(std::isnan(y[0]));
+  BOOST_TEST((y[1] == inf && y[2] == inf));
+  direct_adjoint(t, ones.data(), 1, w.data(), by_loops.data());
+  BOOST_TEST(same(y, by_loops));
+
+  // Finite weights, or a padding mode without zeros: no such rows.
+  const std::vector<double> finite{1, 1, 1};
+  BOOST_TEST(ConvMatrix<double>(conv, finite.data()).nonfinite_padding_rows().empty());
+  const ConvSpec reflect =
+      ConvSpec::convolution(1, 1, {3}, {3}, {1}, {1}, {}, 1, PaddingMode::reflect);
+  BOOST_TEST(ConvMatrix<double>(reflect, w.data()).nonfinite_padding_rows().empty());
+}
+
+template <class Scalar>
+void ieee_cross_check(const ConvSpec& spec, bool special_input) {
+  const Index batch = test::uniform(1, 2);
+  auto weight = integer_tensor<Scalar>(spec.weight_numel());
+  auto x = integer_tensor<Scalar>(batch * spec.input_numel());
+  auto g = integer_tensor<Scalar>(batch * spec.output_numel());
+  plant(weight, static_cast<int>(test::uniform(1, 2)));
+  if (special_input) {
+    plant(x, 1);
+    plant(g, 1);
+  }
+  ConvMatrix<Scalar> w(spec, weight.data());
+  std::vector<Scalar> y_matrix(g.size()), y_loops(g.size());
+  w.apply(x.data(), y_matrix.data(), batch);
+  direct_forward(spec, x.data(), batch, weight.data(), static_cast<const Scalar*>(nullptr),
+                 y_loops.data());
+  BOOST_TEST(same(y_matrix, y_loops));
+  std::vector<Scalar> gx_matrix(x.size()), gx_loops(x.size());
+  w.apply_adjoint(g.data(), gx_matrix.data(), batch);
+  direct_adjoint(spec, g.data(), batch, weight.data(), gx_loops.data());
+  BOOST_TEST(same(gx_matrix, gx_loops));
+  // A refill with finite weights clears the rows.
+  const auto finite = integer_tensor<Scalar>(spec.weight_numel());
+  w.refill(finite.data());
+  BOOST_TEST(w.nonfinite_padding_rows().empty());
+}
+
+BOOST_AUTO_TEST_CASE(matrix_equals_loops_with_infinities_and_nan) {
+  int padded_nan_layers = 0;
+  for (int n = 0; n < 1500; ++n) {
+    const ConvSpec spec = test::random_spec();
+    BOOST_TEST_CONTEXT("layer " << n << ": " << spec.to_string()) {
+      if (n % 2 == 0) {
+        ieee_cross_check<double>(spec, n % 4 == 0);
+      } else {
+        ieee_cross_check<float>(spec, n % 4 == 1);
+      }
+    }
+    const std::vector<double> inf_weight(static_cast<std::size_t>(spec.weight_numel()), INFINITY);
+    padded_nan_layers +=
+        !ConvMatrix<double>(spec, inf_weight.data()).nonfinite_padding_rows().empty();
+  }
+  BOOST_TEST(padded_nan_layers > 150);  // the generator reached the padded rows
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(keywords_in_the_documented_order) {
   BOOST_TEST(layer_op("conv2d").keyword_names() ==
              "stride, padding, dilation, groups, padding_mode");
   BOOST_TEST(layer_op("conv_transpose").keyword_names() ==
-             "stride, padding, output_padding, groups, dilation");
+             "stride, padding, output_padding, groups, dilation, padding_mode");
   BOOST_TEST(layer_op("onnx_conv").keyword_names() ==
              "auto_pad, dilations, group, kernel_shape, pads, strides");
   BOOST_TEST(
@@ -113,6 +113,20 @@ BOOST_AUTO_TEST_CASE(each_rule_of_the_convention_still_applies) {
         layer_op("onnx_conv").resolve({1, 1, 5, 5}, {1, 1, 3, 3}, {{"pads", Dims{1}}});
       },
       "Conv: pads must have 4 values");
+}
+
+BOOST_AUTO_TEST_CASE(a_transposed_layer_takes_padding_mode_zeros_only) {
+  // nn.ConvTranspose1d(..., padding_mode="zeros") is valid; other modes raise in PyTorch.
+  BOOST_TEST(layer_op("conv_transpose1d")
+                 .resolve({1, 1, 5}, {1, 1, 3}, {{"padding_mode", std::string("zeros")}})
+                 .spec.is_transposed());
+  expect_error(
+      [] {
+        layer_op("conv_transpose1d")
+            .resolve({1, 1, 5}, {1, 1, 3}, {{"padding_mode", std::string("reflect")}});
+      },
+      "conv_transpose1d: only 'zeros' padding mode is supported for transposed convolutions, got "
+      "'reflect'");
 }
 
 BOOST_AUTO_TEST_CASE(other_keywords_and_other_kinds_are_refused) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "convmat/core/conv_matrix.hpp"
@@ -95,6 +96,27 @@ BOOST_AUTO_TEST_CASE(tolerance_formula) {
   BOOST_TEST(machine_epsilon(Precision::float64) == std::ldexp(1.0, -52));
   BOOST_CHECK(precision_from_string("bf16") == Precision::bfloat16);
   BOOST_CHECK_THROW(precision_from_string("float8"), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(precision_names_and_aliases_are_one_table) {
+  // Every name and alias of the table answers to its precision, and the refusal lists them all.
+  int answered = 0;
+  for (const PrecisionName& p : precision_names()) {
+    BOOST_CHECK(precision_from_string(p.name) == p.precision);
+    BOOST_TEST(to_string(p.precision) == std::string(p.name));
+    for (std::string_view alias : p.aliases) {
+      BOOST_CHECK(precision_from_string(alias) == p.precision);
+      ++answered;
+    }
+  }
+  BOOST_TEST(answered == 11);
+  BOOST_TEST(precision_names_text() ==
+             "float16 (or half, fp16, f16), bfloat16 (or bf16), tfloat32 (or tf32), float32 (or "
+             "float, fp32, f32), float64 (or double, fp64, f64)");
+  test::expect_error([] { precision_from_string("BF16"); },
+                     "precision must be one of float16 (or half, fp16, f16), bfloat16 (or bf16), "
+                     "tfloat32 (or tf32), float32 (or float, fp32, f32), float64 (or double, "
+                     "fp64, f64), got 'BF16'");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -329,6 +351,151 @@ BOOST_AUTO_TEST_CASE(non_finite_values_and_shapes) {
   BOOST_CHECK_THROW(LayerData(spec, 1, Values(16), Values(4), Values(2)), std::invalid_argument);
 }
 
+// IEEE special values (check.hpp): the values below are IEEE arithmetic done by hand and match
+// PyTorch 2's F.conv1d on the same data.
+namespace {
+
+LayerData conv1d_layer(Values x, Values w, Index padding) {
+  const auto n = static_cast<Index>(x.size()), k = static_cast<Index>(w.size());
+  return LayerData(ConvSpec::convolution(1, 1, {n}, {k}, {1}, {padding}), 1, std::move(x),
+                   std::move(w));
+}
+
+Tolerance precision(Precision p) {
+  Tolerance t;
+  t.arithmetic = t.storage = p;
+  return t;
+}
+
+CheckReport check_with(const LayerData& layer, const Values& candidate, const Tolerance& t) {
+  CheckOptions o;
+  o.tolerance = t;
+  return check_output(layer, candidate.data(), layer.output_shape(), o);
+}
+
+bool same_values(const Values& a, const Values& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!((std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i])) return false;
+  }
+  return true;
+}
+
+const double inf = std::numeric_limits<double>::infinity();
+const double nan = std::numeric_limits<double>::quiet_NaN();
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_non_finite_weight_meeting_zero_padding_gives_nan) {
+  // conv1d x = [1, 2, 3], w = [inf, 1, 1], padding 1: y[0] = inf·0 + 1·1 + 1·2 = NaN.
+  const LayerData layer = conv1d_layer({1, 2, 3}, {inf, 1, 1}, 1);
+  const OracleOutput y = oracle_forward(layer);
+  BOOST_TEST(same_values(y.value, {nan, inf, inf}));
+  BOOST_TEST(same_values(y.without_padded_taps, {3, inf, inf}));
+  const CheckReport ieee = check_with(layer, {nan, inf, inf}, precision(Precision::float32));
+  BOOST_TEST(ieee.passed);
+  BOOST_TEST(ieee.padded_nonfinite == 1);
+  BOOST_TEST(ieee.padding_skipped == 0);
+  // An implementation that skips the padded taps: accepted, and counted.
+  const CheckReport skipped = check_with(layer, {3, inf, inf}, precision(Precision::float32));
+  BOOST_TEST(skipped.passed);
+  BOOST_TEST(skipped.padding_skipped == 1);
+  // Neither: a wrong sum there, or an infinity, fails.
+  const CheckReport wrong = check_with(layer, {4, inf, inf}, precision(Precision::float32));
+  BOOST_TEST(!wrong.passed);
+  BOOST_TEST(wrong.bad == 1);
+  BOOST_TEST(!check_with(layer, {inf, inf, inf}, precision(Precision::float32)).passed);
+  // A NaN weight does the same; with finite weights nothing is padded-NaN.
+  BOOST_TEST(std::isnan(oracle_forward(conv1d_layer({1, 2, 3}, {1, 1, nan}, 1)).value[2]));
+  const OracleOutput finite = oracle_forward(conv1d_layer({1, 2, 3}, {1, 1, 1}, 1));
+  BOOST_TEST(finite.without_padded_taps.empty());
+  // Without padding the weight's infinity only meets the input: no NaN.
+  BOOST_TEST(same_values(oracle_forward(conv1d_layer({1, 2, 3}, {inf, 1, 1}, 0)).value, {inf}));
+}
+
+BOOST_AUTO_TEST_CASE(nan_and_infinite_inputs_propagate_as_in_ieee_arithmetic) {
+  // w = [1, 2, 1]: without padding y = [inf + 2 − inf, 1 − 2inf + 2] = [NaN, −inf]; with
+  // padding 1: [0 + 2inf + 1, NaN, −inf, −inf + 4 + 0] = [inf, NaN, −inf, −inf].
+  BOOST_TEST(same_values(oracle_forward(conv1d_layer({inf, 1, -inf, 2}, {1, 2, 1}, 0)).value,
+                         {nan, -inf}));
+  const LayerData padded = conv1d_layer({inf, 1, -inf, 2}, {1, 2, 1}, 1);
+  BOOST_TEST(same_values(oracle_forward(padded).value, {inf, nan, -inf, -inf}));
+  BOOST_TEST(check_with(padded, {inf, nan, -inf, -inf}, precision(Precision::float32)).passed);
+  const CheckReport sign =
+      check_with(padded, {-inf, nan, -inf, -inf}, precision(Precision::float32));
+  BOOST_TEST(!sign.passed);
+  BOOST_TEST(sign.nonfinite == 1);
+  // A NaN input: every element that reads it is NaN, and a finite candidate there fails.
+  const LayerData with_nan = conv1d_layer({1, nan, 3, 4}, {1, 1}, 0);
+  BOOST_TEST(same_values(oracle_forward(with_nan).value, {nan, nan, 7}));
+  BOOST_TEST(check_with(with_nan, {nan, nan, 7}, precision(Precision::float32)).passed);
+  BOOST_TEST(check_with(with_nan, {1, nan, 7}, precision(Precision::float32)).nonfinite == 1);
+  // 0·inf in the data itself (not padding) is NaN too: W stores the zero weight.
+  BOOST_TEST(same_values(oracle_forward(conv1d_layer({inf, 1}, {0, 1}, 0)).value, {nan}));
+}
+
+BOOST_AUTO_TEST_CASE(signed_zeros_compare_equal) {
+  // A sum's sign of zero is not defined by the layer (PyTorch starts its sums at +0 and gives
+  // +0 for x = [−0], w = [1]); the oracle computes +0 and accepts either sign.
+  const LayerData layer = conv1d_layer({-0.0}, {1}, 0);
+  const OracleOutput y = oracle_forward(layer);
+  BOOST_TEST(y.value[0] == 0.0);
+  BOOST_TEST(!std::signbit(y.value[0]));
+  BOOST_TEST(check_with(layer, {-0.0}, precision(Precision::float64)).passed);
+  BOOST_TEST(check_with(layer, {0.0}, precision(Precision::float64)).passed);
+}
+
+BOOST_AUTO_TEST_CASE(overflow_in_the_candidates_precision_is_accepted_and_reported) {
+  BOOST_TEST(overflow_threshold(Precision::float32) == std::ldexp(2.0 - std::ldexp(1.0, -24), 127));
+  BOOST_TEST(overflow_threshold(Precision::float16) == 65520.0);  // 65504 + 32/2
+  BOOST_TEST(std::isinf(overflow_threshold(Precision::float64)));
+  // float32: 3e38 + 3e38 = 6e38 rounds to inf (PyTorch and convmat.conv1d give inf).
+  const LayerData big = conv1d_layer({3e38, 3e38}, {1, 1}, 0);
+  const CheckReport r = check_with(big, {inf}, precision(Precision::float32));
+  BOOST_TEST(r.passed);
+  BOOST_TEST(r.overflow == 1);
+  BOOST_TEST(r.bad == 0);
+  BOOST_TEST(!check_with(big, {-inf}, precision(Precision::float32)).passed);  // the wrong sign
+  BOOST_TEST(!check_with(big, {nan}, precision(Precision::float32)).passed);
+  // In float64 6e38 is finite: inf is wrong.
+  const CheckReport wide = check_with(big, {inf}, precision(Precision::float64));
+  BOOST_TEST(!wide.passed);
+  BOOST_TEST(wide.nonfinite == 1);
+  // 1e38 + 1e38 = 2e38 is a float32 number: inf is wrong.
+  BOOST_TEST(
+      !check_with(conv1d_layer({1e38, 1e38}, {1, 1}, 0), {inf}, precision(Precision::float32))
+           .passed);
+  // float16 output: 40000 + 40000 overflows 65504.
+  BOOST_TEST(
+      check_with(conv1d_layer({40000, 40000}, {1, 1}, 0), {inf}, precision(Precision::float16))
+          .passed);
+  // A float32 accumulator whose partial sums may overflow: 3e38 + 3e38 − 3e38 is 3e38 summed
+  // from the right, inf from the left (PyTorch gives inf). Only the positive terms can overflow,
+  // so −inf and NaN (inf − inf) are wrong.
+  const LayerData partial = conv1d_layer({3e38, 3e38, -3e38}, {1, 1, 1}, 0);
+  for (double v : {3e38, inf}) {
+    const CheckReport p = check_with(partial, {v}, precision(Precision::float32));
+    BOOST_TEST_CONTEXT("candidate " << v) {
+      BOOST_TEST(p.passed);
+      BOOST_TEST(p.overflow == (std::isfinite(v) ? 0 : 1));
+    }
+  }
+  BOOST_TEST(!check_with(partial, {-inf}, precision(Precision::float32)).passed);
+  BOOST_TEST(!check_with(partial, {nan}, precision(Precision::float32)).passed);
+  // Both signs may overflow: 3e38 + 3e38 − 3e38 − 3e38 is 0, ±inf or NaN by the order.
+  const LayerData both = conv1d_layer({3e38, 3e38, -3e38, -3e38}, {1, 1, 1, 1}, 0);
+  for (double v : {0.0, inf, -inf, nan}) {
+    BOOST_TEST_CONTEXT("candidate " << v) {
+      BOOST_TEST(check_with(both, {v}, precision(Precision::float32)).passed);
+    }
+  }
+  // Stored in float32 but summed in float64: no partial sum overflows, and 3e38 is finite.
+  Tolerance mixed;
+  mixed.arithmetic = Precision::float64;
+  mixed.storage = Precision::float32;
+  BOOST_TEST(!check_with(partial, {inf}, mixed).passed);
+}
+
 BOOST_AUTO_TEST_CASE(blame_counts) {
   // Counts >= 0, zero included; diagnose blames fewer (its report lists the catalogue too).
   BOOST_CHECK_NO_THROW(require_blame_count("blame", 0));
@@ -412,6 +579,32 @@ std::vector<Case> cases() {
   reflect.params.padding_mode = PaddingMode::reflect;
   out.push_back(reflect);
   return out;
+}
+
+// The ONNX corners: ConvTranspose SAME_UPPER with no output_shape, n = 5, k = 2, s = 4: output
+// n·s = 20 from a full splat of (5 − 1)·4 + 2 = 18, total padding −2 (−1 at each end); and
+// output_padding 2 >= stride 1, below dilation 3.
+std::vector<Case> onnx_corner_cases() {
+  Case same{"onnx ConvTranspose SAME_UPPER, negative padding", {}};
+  same.params.kind = ConvKind::transposed;
+  same.params.in_channels = 2;
+  same.params.out_channels = 2;
+  same.params.input_size = {5};
+  same.params.kernel_size = {2};
+  same.params.stride = {4};
+  same.params.pad_begin = {-1};
+  same.params.pad_end = {-1};
+  Case wide{"conv_transpose1d output_padding 2 >= stride 1, < dilation 3", {}};
+  wide.params.kind = ConvKind::transposed;
+  wide.params.in_channels = 2;
+  wide.params.out_channels = 3;
+  wide.params.input_size = {6};
+  wide.params.kernel_size = {3};
+  wide.params.dilation = {3};
+  wide.params.pad_begin = {1};
+  wide.params.pad_end = {1};
+  wide.params.output_padding = {2};
+  return {same, wide};
 }
 
 // w[a, b, k…] reversed along the axes in `axes`.
@@ -647,14 +840,18 @@ BOOST_AUTO_TEST_CASE(the_catalogue_is_tried_in_the_documented_order) {
                                                "bias_missing",
                                                "bias_twice",
                                                "stride_dilation_swapped",
-                                               "padding_mode_zeros"};
+                                               "padding_mode_zeros",
+                                               "negative_padding_clamped",
+                                               "output_padding_clamped"};
   // "pad_begin+1[h] (size kept)" -> "pad_begin", "groups_wrong_axis_both" -> "groups_wrong_axis".
   auto family = [](const std::string& id) {
     std::string f = id.substr(0, id.find_first_of("[+- ("));
     return f.rfind("groups_wrong_axis", 0) == 0 ? std::string("groups_wrong_axis") : f;
   };
   std::set<std::string> seen;
-  for (const Case& c : cases()) {
+  std::vector<Case> all = cases();
+  for (const Case& c : onnx_corner_cases()) all.push_back(c);
+  for (const Case& c : all) {
     const ConvSpec spec(c.params);
     const LayerData layer = random_layer(spec, c.batch, c.bias);
     const Values noise = integer_tensor<double>(c.batch * spec.output_numel(), -50, 50);
@@ -672,6 +869,30 @@ BOOST_AUTO_TEST_CASE(the_catalogue_is_tried_in_the_documented_order) {
     }
   }
   BOOST_TEST(seen.size() == documented.size());  // the cases exercise every family
+}
+
+BOOST_AUTO_TEST_CASE(onnx_corners_are_named) {
+  const std::vector<Case> c = onnx_corner_cases();
+  {
+    // ONNX Runtime's reading: the padding clamped to 0, the splat of 18 rows, not 20.
+    const ConvSpec spec(c[0].params);
+    BOOST_TEST(spec.output_size()[0] == 20);
+    const LayerData layer = random_layer(spec, 2, true);
+    const ConvSpec clamped = ConvSpec::transposed(2, 2, {5}, {2}, {4}, {0});
+    BOOST_TEST(clamped.output_size()[0] == 18);
+    expect_named(layer, loops(clamped, layer.input, 2, layer.weight, layer.bias),
+                 output_shape(clamped, 2), "negative_padding_clamped");
+  }
+  {
+    const ConvSpec spec(c[1].params);
+    const LayerData layer = random_layer(spec, 2, true);
+    ConvParams q = c[1].params;
+    q.output_padding = {0};  // stride 1: output_padding < stride means 0
+    const ConvSpec clamped(q);
+    BOOST_TEST(clamped.output_size()[0] + 2 == spec.output_size()[0]);
+    expect_named(layer, loops(clamped, layer.input, 2, layer.weight, layer.bias),
+                 output_shape(clamped, 2), "output_padding_clamped");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_mistake_that_changes_the_output_size_is_also_tried_with_the_size_kept) {

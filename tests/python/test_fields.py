@@ -40,7 +40,7 @@ class Fields(unittest.TestCase):
                                     ("interior",))),
             (BlameTerm, sorted(f["BlameTerm"])),
             (Blame, sorted(f["Blame"])),
-            (CheckResult, replaced(f["CheckReport"], (), ("op", "layer", "tolerance"))),
+            (CheckResult, replaced(f["CheckReport"], (), ("op", "layer", "tolerance", "ieee"))),
             (Tolerance, sorted(f["ToleranceReport"])),
             (Hypothesis, sorted(f["Hypothesis"])),
             (Diagnosis, sorted(f["Diagnosis"])),

@@ -251,7 +251,8 @@ class Errors(unittest.TestCase):
             (lambda: convmat.check(y.astype(complex), x, w), TypeError,
              "check: candidate has dtype complex128, not a real number type"),
             (lambda: convmat.check(y, x, w, precision="fp8"), ValueError,
-             "precision must be one of float16, bfloat16, tfloat32, float32, float64, got 'fp8'"),
+             "precision must be one of float16 (or half, fp16, f16), bfloat16 (or bf16), tfloat32 "
+             "(or tf32), float32 (or float, fp32, f32), float64 (or double, fp64, f64), got 'fp8'"),
             (lambda: convmat.check(y, x, w, atol="0"), TypeError, "atol must be a number"),
             (lambda: convmat.check(None, x, w), TypeError, "must be arrays"),
             (lambda: convmat.check(y, x, w, atol=-1.0), ValueError,
@@ -269,3 +270,129 @@ class Errors(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IeeeSpecialValues(unittest.TestCase):
+    """NaN and infinities: convmat's W, its loops and PyTorch give the same IEEE values, and the
+    oracle accepts them (oracle/check.hpp: zero padding meeting a non-finite weight, overflow)."""
+
+    def test_inf_weight_meeting_zero_padding(self):
+        x = np.array([[[1.0, 2.0, 3.0]]], dtype=np.float32)
+        w = np.array([[[np.inf, 1.0, 1.0]]], dtype=np.float32)
+        y = F.conv1d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
+        np.testing.assert_array_equal(y, [[[np.nan, np.inf, np.inf]]])  # PyTorch's IEEE answer
+        for method in ("matrix", "loops"):
+            np.testing.assert_array_equal(convmat.conv1d(x, w, padding=1, method=method), y)
+        r = convmat.check(y, x, w, op="conv1d", padding=1)
+        self.assertTrue(r, str(r))
+        self.assertEqual((r.padded_nonfinite, r.padding_skipped), (1, 0))
+        self.assertIn("IEEE: 1 element is NaN in the oracle because an infinite or NaN weight "
+                      "meets zero padding", str(r))
+        # An implementation that skips the padded taps gives 3 there: accepted and counted.
+        skipped = convmat.check(np.array([[[3.0, np.inf, np.inf]]], np.float32), x, w,
+                                op="conv1d", padding=1)
+        self.assertTrue(skipped, str(skipped))
+        self.assertEqual(skipped.padding_skipped, 1)
+        wrong = convmat.check(np.array([[[4.0, np.inf, np.inf]]], np.float32), x, w,
+                              op="conv1d", padding=1)
+        self.assertFalse(wrong)
+        self.assertEqual(wrong.bad, 1)
+
+    def test_random_layers_with_nan_and_infinities_equal_pytorch(self):
+        # Integer data in float64 with infinities and NaN planted in the weight and the input:
+        # every value (NaN, +-inf, finite) equals PyTorch's exactly, by W and by the loops, and the
+        # oracle passes PyTorch's output.
+        rng = h.rng(977)
+        padded_nan = 0
+        for i in range(150):
+            transposed = bool(i % 3 == 2)
+            case = (h.random_conv_transpose if transposed else h.random_conv)(rng)
+            x, w, b = h.conv_tensors(rng, case, np.float64, True, transposed)
+            for a, count in ((w, 2), (x, 1 if i % 2 else 0)):
+                flat = a.reshape(-1)
+                for _ in range(count if flat.size else 0):
+                    flat[rng.integers(flat.size)] = rng.choice([np.inf, -np.inf, np.nan])
+            y = h.torch_forward(case, h.as_torch(h.batched(x, case)), h.as_torch(w),
+                                h.as_torch(b), transposed).numpy()
+            y = h.unbatched(y, case)
+            context = f"case {i}: {case}"
+            for method in ("matrix", "loops"):
+                np.testing.assert_array_equal(
+                    h.convmat_forward(case, x, w, b, transposed, method=method), y,
+                    err_msg=f"{context}, {method}")
+            op = ("conv_transpose" if transposed else "conv") + f"{case['rank']}d"
+            r = convmat.check(y, x, w, b, op=op, **h.layer_keywords(case, transposed))
+            self.assertTrue(r, f"{context}\n{r}")
+            padded_nan += r.padded_nonfinite > 0
+        self.assertGreater(padded_nan, 10)  # the cases reached padding with non-finite weights
+
+    def test_infinite_and_nan_inputs(self):
+        w = np.array([[[1.0, 2.0, 1.0]]])
+        x = np.array([[[np.inf, 1.0, -np.inf, 2.0]]])
+        for padding, want in ((0, [np.nan, -np.inf]), (1, [np.inf, np.nan, -np.inf, -np.inf])):
+            y = F.conv1d(torch.from_numpy(x), torch.from_numpy(w), padding=padding).numpy()
+            np.testing.assert_array_equal(y[0, 0], want)
+            np.testing.assert_array_equal(convmat.conv1d(x, w, padding=padding), y)
+            self.assertTrue(convmat.check(y, x, w, op="conv1d", padding=padding))
+            flipped = -y
+            self.assertEqual(convmat.check(flipped, x, w, op="conv1d", padding=padding).nonfinite,
+                             np.count_nonzero(np.isinf(y)))
+        xn = np.array([[[1.0, np.nan, 3.0, 4.0]]])
+        y = F.conv1d(torch.from_numpy(xn), torch.from_numpy(w[..., :2])).numpy()
+        np.testing.assert_array_equal(y[0, 0], [np.nan, np.nan, 11.0])  # 3*1 + 4*2
+        self.assertTrue(convmat.check(y, xn, w[..., :2], op="conv1d"))
+        self.assertFalse(convmat.check(np.array([[[1.0, np.nan, 11.0]]]), xn, w[..., :2],
+                                       op="conv1d"))
+
+    def test_signed_zero(self):
+        # PyTorch sums from +0: conv1d([-0.], [1.]) is +0, as convmat's; -0 is accepted too.
+        x, w = np.array([[[-0.0]]]), np.array([[[1.0]]])
+        y = F.conv1d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+        self.assertFalse(np.signbit(y[0, 0, 0]))
+        self.assertFalse(np.signbit(convmat.conv1d(x, w)[0, 0, 0]))
+        self.assertTrue(convmat.check(y, x, w, op="conv1d"))
+        self.assertTrue(convmat.check(-y, x, w, op="conv1d"))
+
+    def test_overflow_in_float32(self):
+        x = np.array([[[3e38, 3e38]]], dtype=np.float32)
+        w = np.array([[[1.0, 1.0]]], dtype=np.float32)
+        y = F.conv1d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+        self.assertEqual(y[0, 0, 0], np.inf)
+        self.assertEqual(convmat.conv1d(x, w)[0, 0, 0], np.inf)
+        r = convmat.check(y, x, w, op="conv1d")
+        self.assertTrue(r, str(r))
+        self.assertEqual(r.overflow, 1)
+        self.assertIn("1 element overflows the candidate's precision", str(r))
+        # In float64 the sum 6e38 is finite: inf is wrong there.
+        wide = convmat.check(y.astype(np.float64), x, w, op="conv1d")
+        self.assertFalse(wide)
+        self.assertEqual(wide.nonfinite, 1)
+        self.assertFalse(convmat.check(-y, x, w, op="conv1d"))
+
+
+class SmallThings(unittest.TestCase):
+
+    def test_conv_transpose_takes_padding_mode_zeros(self):
+        x, w = np.ones((1, 1, 4), np.float32), np.ones((1, 1, 3), np.float32)
+        y = torch.nn.ConvTranspose1d(1, 1, 3, padding=1, padding_mode="zeros", bias=False)
+        with torch.no_grad():
+            y.weight.copy_(torch.from_numpy(w))
+            out = y(torch.from_numpy(x)).numpy()
+        r = convmat.check(out, x, w, op="conv_transpose1d", padding=1, padding_mode="zeros")
+        self.assertTrue(r, str(r))
+        with self.assertRaisesRegex(ValueError, "only 'zeros' padding mode is supported"):
+            convmat.check(out, x, w, op="conv_transpose1d", padding=1, padding_mode="reflect")
+
+    def test_precision_aliases_are_the_documented_table(self):
+        x, w = np.ones((1, 1, 4), np.float32), np.ones((1, 1, 3), np.float32)
+        y = convmat.conv1d(x, w)
+        names = dict(convmat.oracle._core.precision_names())
+        self.assertEqual(names["bfloat16"], ["bf16"])
+        for name, aliases in names.items():
+            for alias in [name] + aliases:
+                self.assertEqual(convmat.check(y, x, w, op="conv1d",
+                                               precision=alias).tolerance.arithmetic, name)
+                self.assertIn(alias, convmat.check.__doc__)
+        with self.assertRaisesRegex(ValueError, r"precision must be one of float16 \(or half, "
+                                    r"fp16, f16\), bfloat16 \(or bf16\).*got 'BF16'"):
+            convmat.check(y, x, w, op="conv1d", precision="BF16")

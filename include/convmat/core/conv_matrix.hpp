@@ -19,6 +19,7 @@
 #include <Eigen/Core>
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "convmat/core/conv_pattern.hpp"
 #include "convmat/core/conv_spec.hpp"
@@ -46,6 +47,18 @@ class ConvMatrix {
   // The stored W (see the top of this file).
   const CsrMatrix<Scalar>& stored() const { return w_; }
 
+  // The rows of the stored W where a non-finite weight meets zero padding
+  // (ConvPattern::nonfinite_padding_rows): the products that gather along W's rows (apply of a
+  // convolution, apply_adjoint of a transposed convolution) give NaN there, as IEEE arithmetic
+  // gives for the padded taps' 0·inf, so W·x agrees with the direct loops. Empty for finite
+  // weights.
+  const std::vector<Index>& nonfinite_padding_rows() const { return nan_rows_; }
+  // Where padding folds several taps onto one input position, W holds their sum, and
+  // (w₁ + w₂)·x differs from w₁·x + w₂·x when x is infinite or NaN (1·inf − 2·inf is NaN, −inf
+  // by the sum). The products therefore recompute, tap by tap as the loops do, the elements
+  // that meet a non-finite value of x — which are non-finite anyway, so finite results keep W's
+  // rounding. (A folding layer keeps a copy of the weight for this.)
+
   // The layer map M: W for a convolution, Wᵀ for a transposed convolution.
   Index rows() const { return spec().output_numel(); }
   Index cols() const { return spec().input_numel(); }
@@ -68,6 +81,16 @@ class ConvMatrix {
  private:
   std::shared_ptr<const ConvPattern> pattern_;
   CsrMatrix<Scalar> w_;
+  std::vector<Index> nan_rows_;
+  std::vector<Scalar> folded_weight_;  // the weight, kept when the pattern folds taps
+
+  // Tap by tap, the elements of W·x (gather) or Wᵀ·x (scatter) that meet a non-finite x, for a
+  // folding pattern (see above). x and y as in CsrMatrix::multiply / multiply_transposed.
+  void refold_gather(const Scalar* x, Scalar* y, Index batch) const;
+  void refold_scatter(const Scalar* x, Scalar* y, Index batch) const;
+
+  // Sets the rows nan_rows_ of `batch` products with W (batch × stored rows) to NaN.
+  void set_nonfinite_padding_rows(Scalar* y, Index batch) const;
 };
 
 // Seed 000's kernel2matrix, generalized: M for `spec` and `weight` as an Eigen matrix.

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "convmat/core/conv_spec.hpp"
 #include "convmat/core/csr_matrix.hpp"
@@ -49,6 +50,23 @@ class ConvPattern {
   template <class F>
   void for_each_tap(Index row, F&& f) const;
 
+  // Whether some nonzero of W sums several taps (padding folds them onto one input position:
+  // reflect, replicate or circular padding of a small input).
+  bool folds() const {
+    return !(axes_[0].one_tap_per_entry && axes_[1].one_tap_per_entry &&
+             axes_[2].one_tap_per_entry);
+  }
+
+  // The rows of W whose window meets a zero-padding position with a tap whose weight is
+  // infinite or NaN (for some column channel of the row's group), ascending. W has no entry for a
+  // padded tap, but the layer's definition multiplies it by the padding's zero, and IEEE
+  // arithmetic gives 0·inf = 0·NaN = NaN: the direct loops, PyTorch and oneDNN compute these
+  // rows as NaN, and ConvMatrix sets them to NaN where it gathers along W's rows (a
+  // convolution's forward, a transposed convolution's adjoint). Empty unless the padding mode is
+  // zeros and some weight is not finite (one pass over the weight otherwise).
+  template <class Scalar>
+  std::vector<Index> nonfinite_padding_rows(const Scalar* weight) const;
+
   const detail::AxisMap& axis(int a) const {
     CONVMAT_ASSERT(a >= 0 && a < 3, "ConvPattern::axis: 0, 1 or 2 (ranks below 3 lead with 1s)");
     return axes_[static_cast<std::size_t>(a)];
@@ -78,6 +96,8 @@ Index conv_matrix_nnz(const ConvSpec& spec);
 
 extern template void ConvPattern::fill<float>(const float*, float*) const;
 extern template void ConvPattern::fill<double>(const double*, double*) const;
+extern template std::vector<Index> ConvPattern::nonfinite_padding_rows<float>(const float*) const;
+extern template std::vector<Index> ConvPattern::nonfinite_padding_rows<double>(const double*) const;
 
 // ---------------------------------------------------------------------------------------------
 

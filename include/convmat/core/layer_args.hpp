@@ -8,7 +8,7 @@
 //  - torch.nn.functional.conv{1,2,3}d(input, weight, bias, stride, padding, dilation, groups),
 //    padding an int/tuple or "same"/"valid", plus nn.ConvNd's padding_mode;
 //  - torch.nn.functional.conv_transpose{1,2,3}d(input, weight, bias, stride, padding,
-//    output_padding, groups, dilation);
+//    output_padding, groups, dilation), plus nn.ConvTransposeNd's padding_mode ("zeros" only);
 //  - ONNX Conv and ConvTranspose (attributes auto_pad, dilations, group, kernel_shape, pads,
 //    strides; output_padding and output_shape for ConvTranspose), as the operator documentation
 //    defines them (opsets 11–22).
@@ -73,7 +73,7 @@ struct TorchConvArgs {
   Dims output_padding{0};    // transposed only
   std::string padding_name;  // "same" or "valid" instead of `padding` (convolution only)
   Index groups = 1;
-  PaddingMode padding_mode = PaddingMode::zeros;  // convolution only
+  PaddingMode padding_mode = PaddingMode::zeros;  // transposed: zeros only (PyTorch's rule)
 };
 
 // input_shape: (N, C_in, *spatial) or (C_in, *spatial); weight_shape: PyTorch's layout.

@@ -24,6 +24,24 @@
 // every summation order (pairwise, blocked, split-K); algorithms that transform the data
 // (Winograd, FFT) or round inputs (TF32) need a larger rtol or the matching precision.
 //
+// IEEE special values. The oracle's sums are IEEE sums: NaN and ±inf in the data propagate as
+// they do in any implementation (inf·0 = NaN, inf − inf = NaN), and a NaN or an infinity in the
+// candidate agrees with the same in the oracle. Two rules complete the comparison:
+//  - Zero padding meets a non-finite weight. The layer's definition multiplies a padded tap by
+//    the padding's zero, and 0·inf = 0·NaN = NaN, so the oracle's value is NaN there
+//    (ConvPattern::nonfinite_padding_rows, as the direct loops, PyTorch and oneDNN compute). An
+//    implementation that skips the padded taps gives the sum of the others; both are accepted
+//    (the latter within the tolerance), and the report counts the elements (padded_nonfinite) and
+//    how many of them the candidate computed without the padded taps (padding_skipped).
+//  - Overflow. A candidate's ±inf agrees with a finite oracle value o of the same sign when a
+//    value within the tolerance of o rounds to infinity in the output precision,
+//    |o| + atol_i + rtol_i·s_i >= overflow_threshold(storage). A partial sum may overflow the
+//    arithmetic precision in some summation order even where o does not: every partial sum lies
+//    in [−N_i, P_i], the sums of the negative and the positive terms (P_i = (s_i + o)/2,
+//    N_i = (s_i − o)/2), so +inf agrees when P_i·(1 + rtol_i) + atol_i >=
+//    overflow_threshold(arithmetic), −inf when N_i does, and NaN (inf − inf) when both do.
+//    The report counts these elements (overflow).
+//
 // Blame. For the worst elements outside the tolerance: the output index, the oracle's sum, the
 // candidate's value, and the terms read off W: input position, kernel tap (weight index), their
 // values — for a convolution row i of W (ConvPattern::for_each_tap), for a transposed
@@ -43,11 +61,25 @@ namespace convmat {
 // The precision a candidate computed or stored in.
 enum class Precision { float16, bfloat16, tfloat32, float32, float64 };
 std::string to_string(Precision p);
-// "float16" | "bfloat16" | "tfloat32" | "float32" | "float64" (also "half", "float", "double",
-// "fp16", "bf16", "tf32", "fp32", "fp64"); anything else throws std::invalid_argument.
+// The names a precision answers to: its name and its aliases, the one list that every front end
+// accepts (Python's precision=, the command line's --precision) and prints.
+struct PrecisionName {
+  Precision precision;
+  std::string_view name;                  // "bfloat16"
+  std::vector<std::string_view> aliases;  // "bf16"
+};
+const std::vector<PrecisionName>& precision_names();
+// "float16 (or half, fp16, f16), bfloat16 (or bf16), …": the list for help texts and messages.
+std::string precision_names_text();
+// A name or an alias of precision_names(); anything else throws std::invalid_argument
+// "precision must be one of <precision_names_text()>, got '<name>'".
 Precision precision_from_string(std::string_view name);
 double machine_epsilon(Precision p);  // 2^-(mantissa bits): 2⁻¹⁰, 2⁻⁷, 2⁻¹⁰, 2⁻²³, 2⁻⁵²
 double smallest_normal(Precision p);  // 2⁻¹⁴, 2⁻¹²⁶, 2⁻¹²⁶, 2⁻¹²⁶, 2⁻¹⁰²²
+// The smallest magnitude that rounds to infinity (round to nearest, ties to even): the largest
+// finite number plus half its unit in the last place, (2 − ε/2)·2^emax with emax = 15 (float16),
+// 127 (bfloat16, tfloat32, float32), 1023 (float64: infinity itself).
+double overflow_threshold(Precision p);
 
 // The tolerance formula at the top of this file.
 struct Tolerance {
@@ -86,6 +118,9 @@ struct OracleOutput {
   std::vector<double> value;      // M x + b
   std::vector<double> magnitude;  // s_i = Σ_t |w_t|·|x_t| + |b_c|
   std::vector<Index> terms;       // n_i for the elements of one sample (output_numel entries)
+  // Empty unless a non-finite weight meets zero padding (value is NaN there, see the top of this
+  // file); then the value of every element without the padded taps (equal to value elsewhere).
+  std::vector<double> without_padded_taps;
 };
 OracleOutput oracle_forward(const LayerData& layer);
 
@@ -155,6 +190,10 @@ struct CheckReport {
   Index bad = 0;               // outside the tolerance, non-finite mismatches included
   Index nonfinite = 0;         // of those: NaN or infinity in the candidate or the oracle, not
                                // alike in both
+  Index overflow = 0;          // accepted as overflow: the candidate's ±inf (or NaN) where the
+                               // oracle's finite value overflows the candidate's precision
+  Index padded_nonfinite = 0;  // NaN in the oracle because a non-finite weight meets zero padding
+  Index padding_skipped = 0;   // of those, computed by the candidate without the padded taps
   double max_abs_error = 0;    // max |c − o|
   double max_rel_error = 0;    // max |c − o| / |o| over o ≠ 0
   double max_error_ratio = 0;  // max |c − o| / tolerance_i (> 1 fails)
@@ -172,6 +211,9 @@ void for_each_field(const CheckReport& r, Visit&& visit) {
   visit("elements", r.elements);
   visit("bad", r.bad);
   visit("nonfinite", r.nonfinite);
+  visit("overflow", r.overflow);
+  visit("padded_nonfinite", r.padded_nonfinite);
+  visit("padding_skipped", r.padding_skipped);
   visit("max_abs_error", r.max_abs_error);
   visit("max_rel_error", r.max_rel_error);
   visit("max_error_ratio", r.max_error_ratio);
@@ -202,6 +244,13 @@ void for_each_field(const ToleranceReport& t, Visit&& visit) {
   visit("rtol_at_max_terms", t.rtol_at_max_terms);
   visit("atol_at_max_terms", t.atol_at_max_terms);
 }
+
+// The report's sentence on the IEEE rules that applied (the top of this file), for the front
+// ends to print: e.g. "1 element is NaN in the oracle because an infinite or NaN weight meets zero
+// padding (IEEE: 0·inf = NaN), accepted as NaN or as the sum without the padded taps (1 computed
+// so); 1 element overflows: the candidate's infinity accepted (float32 output, float32
+// arithmetic)". Empty when none applied.
+std::string ieee_note(const CheckReport& report, const Tolerance& tolerance);
 
 // Compares `candidate` (Π candidate_shape values, C order) with the oracle's output.
 CheckReport check_output(const LayerData& layer, const double* candidate,

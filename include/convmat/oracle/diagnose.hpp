@@ -21,6 +21,14 @@
 //   bias_missing, bias_twice  the bias left out or added twice
 //   stride_dilation_swapped   stride and dilation swapped
 //   padding_mode_zeros        reflect/replicate/circular padding done as zeros
+//   negative_padding_clamped  negative padding clamped to 0: ONNX Runtime's reading of
+//                             ConvTranspose with auto_pad SAME_UPPER/SAME_LOWER and no
+//                             output_shape when the full splat is shorter than n·stride (the
+//                             total padding is negative). convmat reads ONNX's rule literally:
+//                             the output is n·stride, the missing rows are zeros (+ bias)
+//   output_padding_clamped    transposed: output_padding >= stride (valid in PyTorch below the
+//                             dilation) clamped to stride − 1, as runtimes that require
+//                             output_padding < stride would compute it
 // A geometry mistake that changes the output size is also tried "with the output size kept"
 // (the buggy loop runs over the candidate's output positions): same begin padding, the end
 // padding chosen so that the output has the candidate's spatial size.

@@ -1,0 +1,92 @@
+#pragma once
+// Quantized convolution as ONNX defines it, computed exactly: ConvInteger and QLinearConv.
+//
+//   ConvInteger   acc[n, m, o] = Σ_taps (x − x_zero_point)·(w[m, …] − w_zero_point[m])    int32
+//   QLinearConv   acc = the same sum + B[m]                                                 int32
+//                 y = saturate(round_half_to_even(acc · x_scale·w_scale[m] / y_scale)
+//                              + y_zero_point)                         int8 / uint8
+// over the taps of ONNX Conv with the same attributes (layer_args.hpp: onnx_conv). Padding holds
+// x_zero_point, so a padded tap adds 0. w_zero_point and w_scale hold one value (per tensor) or
+// one per output channel m; x_zero_point, x_scale, y_scale and y_zero_point one value.
+//
+// Exactness: the accumulators are computed by W (conv_matrix.hpp) in float64, where every partial
+// sum of 8-bit products is an integer below 2⁵³, so they are the exact integers; one outside the
+// int32 range is refused. The requantization multiplies in float64 (the scales are float32, their
+// product and quotient are computed in float64 and rounded once more by the product with acc),
+// rounds half to even (ONNX's rule) and saturates to the output type's range. Implementations
+// that multiply in float32 (ONNX Runtime; PyTorch's fbgemm and qnnpack) can differ by one unit
+// where acc · multiplier lies within float32's rounding of a tie; compare_quantized reports every
+// mismatch with its accumulator and the real value acc · multiplier, so such a unit reads as what
+// it is.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convmat/core/conv_spec.hpp"
+
+namespace convmat {
+
+// The quantized ops, by name and ONNX alias: onnx_conv_integer (ConvInteger) and
+// onnx_qlinear_conv (QLinearConv, which requantizes). Their geometry is ONNX Conv's (the op
+// table's onnx_conv row); their check compares integers exactly (compare_quantized), so they are
+// not rows of the op table, whose ops the floating-point oracle serves.
+struct QuantizedOp {
+  std::string_view name, alias;
+  bool requantizes = false;
+};
+const std::vector<QuantizedOp>& quantized_ops();
+
+// The int32 accumulators acc (batch × spec.output_numel(), C order) of ConvInteger, plus
+// bias[m] when given (QLinearConv's B). x: batch × spec.input_numel(); w: spec.weight_numel();
+// w_zero_point: 1 or spec.out_channels() values; bias: empty or spec.out_channels() values.
+// std::invalid_argument for sizes that do not fit the layer and for an accumulator outside
+// int32 (naming the element and its value). spec must be a convolution.
+std::vector<std::int64_t> conv_integer(const ConvSpec& spec, Index batch,
+                                       const std::vector<std::int64_t>& x,
+                                       std::int64_t x_zero_point,
+                                       const std::vector<std::int64_t>& w,
+                                       const std::vector<std::int64_t>& w_zero_point,
+                                       const std::vector<std::int64_t>& bias = {});
+
+// QLinearConv's output type's range: int8 [−128, 127] or uint8 [0, 255].
+struct QuantizedRange {
+  std::int64_t lo = -128, hi = 127;
+};
+
+// round_half_to_even(acc · multiplier) + zero_point, saturated to [range.lo, range.hi].
+std::int64_t requantize(std::int64_t acc, double multiplier, std::int64_t zero_point,
+                        QuantizedRange range);
+
+// The multiplier of output channel m: x_scale · w_scale[m] / y_scale (w_scale: 1 or C_out
+// values). std::invalid_argument unless every scale is finite and > 0.
+std::vector<double> requantization_multipliers(double x_scale, const std::vector<double>& w_scale,
+                                               double y_scale, Index out_channels);
+
+// QLinearConv's output for the accumulators `acc` of conv_integer (with B): batch × output_numel
+// values of the output type.
+std::vector<std::int64_t> qlinear_requantize(const ConvSpec& spec,
+                                             const std::vector<std::int64_t>& acc,
+                                             const std::vector<double>& multipliers,
+                                             std::int64_t y_zero_point, QuantizedRange range);
+
+// A candidate's quantized output against the expected one, exactly: every mismatch counted, the
+// worst `max_listed` listed (largest |difference| first, then by index) with the accumulator and
+// the real value acc · multiplier before rounding (NaN for ConvInteger, which does not round).
+struct QuantizedMismatch {
+  Index index = 0;  // flat, C order
+  std::int64_t expected = 0, candidate = 0, accumulator = 0;
+  double real = 0;
+};
+struct QuantizedComparison {
+  Index elements = 0, mismatches = 0, off_by_one = 0;  // off_by_one: |difference| == 1
+  std::int64_t max_difference = 0;
+  std::vector<QuantizedMismatch> worst;
+};
+QuantizedComparison compare_quantized(const std::vector<std::int64_t>& expected,
+                                      const std::vector<std::int64_t>& candidate,
+                                      const std::vector<std::int64_t>& accumulators,
+                                      const std::vector<double>& real, Index max_listed = 5);
+
+}  // namespace convmat

@@ -1,0 +1,155 @@
+#include "convmat/core/quantized.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "convmat/core/conv_matrix.hpp"
+
+namespace convmat {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw std::invalid_argument(message); }
+
+void require_count(const char* what, std::size_t given, Index expected, bool per_tensor) {
+  const auto n = static_cast<std::size_t>(expected);
+  if (given == n || (per_tensor && given == 1)) return;
+  fail(std::string(what) + " must have " + (per_tensor ? "1 (per tensor) or " : "") +
+       std::to_string(expected) + (per_tensor ? " (per output channel)" : "") + " values, got " +
+       std::to_string(given));
+}
+
+}  // namespace
+
+const std::vector<QuantizedOp>& quantized_ops() {
+  static const std::vector<QuantizedOp> ops{{"onnx_conv_integer", "ConvInteger", false},
+                                            {"onnx_qlinear_conv", "QLinearConv", true}};
+  return ops;
+}
+
+std::vector<std::int64_t> conv_integer(const ConvSpec& spec, Index batch,
+                                       const std::vector<std::int64_t>& x,
+                                       std::int64_t x_zero_point,
+                                       const std::vector<std::int64_t>& w,
+                                       const std::vector<std::int64_t>& w_zero_point,
+                                       const std::vector<std::int64_t>& bias) {
+  if (spec.is_transposed()) fail("conv_integer: the layer must be a convolution");
+  if (batch < 0) fail("conv_integer: batch must be >= 0, got " + std::to_string(batch));
+  require_count("x", x.size(), batch * spec.input_numel(), false);
+  require_count("w", w.size(), spec.weight_numel(), false);
+  require_count("w_zero_point", w_zero_point.size(), spec.out_channels(), true);
+  if (!bias.empty()) require_count("B", bias.size(), spec.out_channels(), false);
+
+  // (x − x_zero_point) and (w − w_zero_point[m]) in float64: exact small integers.
+  std::vector<double> xd(x.size()), wd(w.size()), bd(bias.begin(), bias.end());
+  std::transform(x.begin(), x.end(), xd.begin(),
+                 [&](std::int64_t v) { return static_cast<double>(v - x_zero_point); });
+  const Index per_channel = spec.weight_numel() / spec.out_channels();
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const std::int64_t zp =
+        w_zero_point[w_zero_point.size() == 1 ? 0 : i / static_cast<std::size_t>(per_channel)];
+    wd[i] = static_cast<double>(w[i] - zp);
+  }
+  std::vector<double> acc(static_cast<std::size_t>(batch * spec.output_numel()));
+  ConvMatrix<double>(spec, wd.data())
+      .forward(xd.data(), bd.empty() ? nullptr : bd.data(), acc.data(), batch);
+
+  std::vector<std::int64_t> out(acc.size());
+  constexpr double lo = std::numeric_limits<std::int32_t>::min(),
+                   hi = std::numeric_limits<std::int32_t>::max();
+  for (std::size_t i = 0; i < acc.size(); ++i) {
+    if (!(acc[i] >= lo && acc[i] <= hi)) {
+      std::ostringstream s;
+      s.precision(17);
+      s << "the int32 accumulator overflows: element " << i << " (C order) sums to " << acc[i]
+        << ", outside [" << lo << ", " << hi << "]";
+      fail(s.str());
+    }
+    out[i] = static_cast<std::int64_t>(acc[i]);
+  }
+  return out;
+}
+
+std::int64_t requantize(std::int64_t acc, double multiplier, std::int64_t zero_point,
+                        QuantizedRange range) {
+  // std::nearbyint rounds half to even in the default rounding mode.
+  const double rounded = std::nearbyint(static_cast<double>(acc) * multiplier);
+  const double shifted = rounded + static_cast<double>(zero_point);
+  return static_cast<std::int64_t>(
+      std::clamp(shifted, static_cast<double>(range.lo), static_cast<double>(range.hi)));
+}
+
+std::vector<double> requantization_multipliers(double x_scale, const std::vector<double>& w_scale,
+                                               double y_scale, Index out_channels) {
+  require_count("w_scale", w_scale.size(), out_channels, true);
+  const auto positive = [](const char* name, double v) {
+    if (!(std::isfinite(v) && v > 0)) {
+      std::ostringstream s;
+      s.precision(9);
+      s << name << " must be finite and > 0, got " << v;
+      fail(s.str());
+    }
+  };
+  positive("x_scale", x_scale);
+  positive("y_scale", y_scale);
+  for (double s : w_scale) positive("w_scale", s);
+  std::vector<double> m(static_cast<std::size_t>(out_channels));
+  for (std::size_t c = 0; c < m.size(); ++c)
+    m[c] = x_scale * w_scale[w_scale.size() == 1 ? 0 : c] / y_scale;
+  return m;
+}
+
+std::vector<std::int64_t> qlinear_requantize(const ConvSpec& spec,
+                                             const std::vector<std::int64_t>& acc,
+                                             const std::vector<double>& multipliers,
+                                             std::int64_t y_zero_point, QuantizedRange range) {
+  require_count("multipliers", multipliers.size(), spec.out_channels(), false);
+  if (y_zero_point < range.lo || y_zero_point > range.hi) {
+    fail("y_zero_point must lie in the output type's range [" + std::to_string(range.lo) + ", " +
+         std::to_string(range.hi) + "], got " + std::to_string(y_zero_point));
+  }
+  const Index per_channel = spec.output_numel() / spec.out_channels();
+  std::vector<std::int64_t> y(acc.size());
+  for (std::size_t i = 0; i < acc.size(); ++i) {
+    const auto c =
+        static_cast<std::size_t>(static_cast<Index>(i) % spec.output_numel() / per_channel);
+    y[i] = requantize(acc[i], multipliers[c], y_zero_point, range);
+  }
+  return y;
+}
+
+QuantizedComparison compare_quantized(const std::vector<std::int64_t>& expected,
+                                      const std::vector<std::int64_t>& candidate,
+                                      const std::vector<std::int64_t>& accumulators,
+                                      const std::vector<double>& real, Index max_listed) {
+  if (candidate.size() != expected.size() || accumulators.size() != expected.size() ||
+      (!real.empty() && real.size() != expected.size())) {
+    fail("compare_quantized: the candidate has " + std::to_string(candidate.size()) +
+         " values, the expected output " + std::to_string(expected.size()));
+  }
+  QuantizedComparison c;
+  c.elements = static_cast<Index>(expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const std::int64_t d =
+        candidate[i] > expected[i] ? candidate[i] - expected[i] : expected[i] - candidate[i];
+    if (d == 0) continue;
+    ++c.mismatches;
+    if (d == 1) ++c.off_by_one;
+    c.max_difference = std::max(c.max_difference, d);
+    c.worst.push_back({static_cast<Index>(i), expected[i], candidate[i], accumulators[i],
+                       real.empty() ? std::numeric_limits<double>::quiet_NaN() : real[i]});
+  }
+  const auto gap = [](const QuantizedMismatch& m) {
+    return m.candidate > m.expected ? m.candidate - m.expected : m.expected - m.candidate;
+  };
+  std::stable_sort(c.worst.begin(), c.worst.end(),
+                   [&](const auto& a, const auto& b) { return gap(a) > gap(b); });
+  c.worst.resize(std::min<std::size_t>(c.worst.size(),
+                                       static_cast<std::size_t>(std::max<Index>(max_listed, 0))));
+  return c;
+}
+
+}  // namespace convmat

@@ -1,0 +1,171 @@
+// ONNX ConvInteger and QLinearConv (quantized.hpp): the accumulators against a plain integer
+// loop written here from ONNX's definition (pad x with x_zero_point, slide the window, sum
+// (x − x_zp)(w − w_zp) in int64), the requantization's rounding (half to even) and saturation,
+// the int32 overflow refusal and the exact comparison.
+#define BOOST_TEST_MODULE quantized
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "convmat/core/quantized.hpp"
+#include "test_util.hpp"
+
+using namespace convmat;
+using Ints = std::vector<std::int64_t>;
+
+namespace {
+
+// ONNX Conv on the padded input, one output at a time, ranks 1–3 (run as rank 3).
+Ints reference_accumulators(const ConvSpec& s, Index batch, const Ints& x, std::int64_t xz,
+                            const Ints& w, const Ints& wz, const Ints& bias) {
+  Dims in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, st{1, 1, 1}, d{1, 1, 1}, p{0, 0, 0};
+  const auto off = static_cast<std::size_t>(3 - s.rank());
+  for (std::size_t a = 0; a < static_cast<std::size_t>(s.rank()); ++a) {
+    in[off + a] = s.input_size()[a];
+    out[off + a] = s.output_size()[a];
+    k[off + a] = s.kernel_size()[a];
+    st[off + a] = s.stride()[a];
+    d[off + a] = s.dilation()[a];
+    p[off + a] = s.pad_begin()[a];
+  }
+  const Index cin_g = s.in_channels() / s.groups(), cout_g = s.out_channels() / s.groups();
+  Ints y;
+  for (Index n = 0; n < batch; ++n) {
+    for (Index m = 0; m < s.out_channels(); ++m) {
+      const std::int64_t zp = wz[wz.size() == 1 ? 0 : static_cast<std::size_t>(m)];
+      for (Index o0 = 0; o0 < out[0]; ++o0)
+        for (Index o1 = 0; o1 < out[1]; ++o1)
+          for (Index o2 = 0; o2 < out[2]; ++o2) {
+            std::int64_t acc = bias.empty() ? 0 : bias[static_cast<std::size_t>(m)];
+            for (Index j = 0; j < cin_g; ++j) {
+              const Index c = m / cout_g * cin_g + j;
+              for (Index k0 = 0; k0 < k[0]; ++k0)
+                for (Index k1 = 0; k1 < k[1]; ++k1)
+                  for (Index k2 = 0; k2 < k[2]; ++k2) {
+                    const Index i0 = o0 * st[0] + k0 * d[0] - p[0];
+                    const Index i1 = o1 * st[1] + k1 * d[1] - p[1];
+                    const Index i2 = o2 * st[2] + k2 * d[2] - p[2];
+                    const bool inside =
+                        i0 >= 0 && i1 >= 0 && i2 >= 0 && i0 < in[0] && i1 < in[1] && i2 < in[2];
+                    const std::int64_t xv =
+                        inside
+                            ? x[static_cast<std::size_t>(
+                                  (((n * s.in_channels() + c) * in[0] + i0) * in[1] + i1) * in[2] +
+                                  i2)]
+                            : xz;
+                    const std::int64_t wv = w[static_cast<std::size_t>(
+                        (((m * cin_g + j) * k[0] + k0) * k[1] + k1) * k[2] + k2)];
+                    acc += (xv - xz) * (wv - zp);
+                  }
+            }
+            y.push_back(acc);
+          }
+    }
+  }
+  return y;
+}
+
+Ints random_ints(Index n, std::int64_t lo, std::int64_t hi) {
+  Ints v(static_cast<std::size_t>(n));
+  for (auto& e : v) e = test::uniform(lo, hi);
+  return v;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(accumulators_equal_the_integer_loop) {
+  int per_channel = 0, layers = 0;
+  for (int trial = 0; trial < 1200; ++trial) {
+    ConvSpec spec = test::random_spec();
+    if (spec.is_transposed() || spec.padding_mode() != PaddingMode::zeros) continue;
+    const bool is_unsigned = trial % 2 == 0;  // uint8 [0, 255] or int8 [−128, 127]
+    const std::int64_t lo = is_unsigned ? 0 : -128, hi = is_unsigned ? 255 : 127;
+    const Index batch = test::uniform(1, 2);
+    const Ints x = random_ints(batch * spec.input_numel(), lo, hi);
+    const Ints w = random_ints(spec.weight_numel(), lo, hi);
+    const std::int64_t xz = test::uniform(lo, hi);
+    const Ints wz = random_ints(trial % 3 == 0 ? spec.out_channels() : 1, lo, hi);
+    per_channel += wz.size() > 1;
+    ++layers;
+    const Ints bias = trial % 4 == 0 ? Ints{} : random_ints(spec.out_channels(), -100000, 100000);
+    BOOST_TEST_CONTEXT(spec.to_string()) {
+      const Ints acc = conv_integer(spec, batch, x, xz, w, wz, bias);
+      const Ints ref = reference_accumulators(spec, batch, x, xz, w, wz, bias);
+      BOOST_TEST(acc == ref, boost::test_tools::per_element());
+    }
+  }
+  BOOST_TEST(layers > 100);  // the generator's convolutions with zero padding
+  BOOST_TEST(per_channel > 25);
+}
+
+BOOST_AUTO_TEST_CASE(requantization_rounds_half_to_even_then_saturates) {
+  const QuantizedRange int8{-128, 127}, uint8{0, 255};
+  BOOST_TEST(requantize(5, 0.5, 0, int8) == 2);    // 2.5 → 2
+  BOOST_TEST(requantize(7, 0.5, 0, int8) == 4);    // 3.5 → 4
+  BOOST_TEST(requantize(-5, 0.5, 0, int8) == -2);  // −2.5 → −2
+  BOOST_TEST(requantize(-7, 0.5, 0, int8) == -4);  // −3.5 → −4
+  BOOST_TEST(requantize(5, 0.5, 1, int8) == 3);    // the zero point after the rounding
+  BOOST_TEST(requantize(11, 0.3, 0, int8) == 3);   // 3.3 → 3
+  BOOST_TEST(requantize(1000, 1.0, 0, int8) == 127);
+  BOOST_TEST(requantize(-1000, 1.0, 0, int8) == -128);
+  BOOST_TEST(requantize(-5, 1.0, 3, uint8) == 0);
+  BOOST_TEST(requantize(300, 1.0, 0, uint8) == 255);
+  // Per output channel: channel m uses its own multiplier.
+  const ConvSpec spec = ConvSpec::convolution(1, 2, {1}, {1});
+  const std::vector<double> m = requantization_multipliers(0.5, {1.0, 2.0}, 0.5, 2);
+  BOOST_TEST(m == (std::vector<double>{1.0, 2.0}), boost::test_tools::per_element());
+  BOOST_TEST(qlinear_requantize(spec, {3, 3}, m, 10, int8) == (Ints{13, 16}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_rule) {
+  const ConvSpec spec = ConvSpec::convolution(2, 3, {4}, {2});
+  const Ints x(8, 1), w(12, 1);
+  test::expect_error(
+      [&] {
+        conv_integer(spec, 1, x, 0, w, {0, 0});
+      },
+      "w_zero_point must have 1 (per tensor) or 3 (per output channel) values, "
+      "got 2");
+  test::expect_error([&] { conv_integer(spec, 1, Ints(7), 0, w, {0}); },
+                     "x must have 8 values, got 7");
+  test::expect_error([&] { requantization_multipliers(0.0, {1.0}, 1.0, 3); },
+                     "x_scale must be finite and > 0, got 0");
+  test::expect_error(
+      [&] {
+        requantization_multipliers(1.0, {1.0, 1.0}, 1.0, 3);
+      },
+      "w_scale must have 1 (per tensor) or 3 (per output channel) values, got 2");
+  test::expect_error(
+      [&] {
+        qlinear_requantize(spec, Ints(9), {1, 1, 1}, 300, QuantizedRange{0, 255});
+      },
+      "y_zero_point must lie in the output type's range [0, 255], got 300");
+  // 33100 taps of 255·255 sum to 2152327500 > 2³¹ − 1: the int32 accumulator overflows.
+  const ConvSpec wide = ConvSpec::convolution(33100, 1, {1}, {1});
+  test::expect_error([&] { conv_integer(wide, 1, Ints(33100, 255), 0, Ints(33100, 255), {0}); },
+                     "the int32 accumulator overflows: element 0 (C order) sums to 2152327500");
+  BOOST_TEST(conv_integer(wide, 1, Ints(33100, 255), 0, Ints(33100, 254), {0})[0] ==
+             33100LL * 255 * 254);  // 2143890600 fits
+}
+
+BOOST_AUTO_TEST_CASE(an_exact_comparison_names_one_unit_with_its_accumulator) {
+  const QuantizedComparison c =
+      compare_quantized({10, 20, 30, 40}, {10, 21, 30, 37}, {100, 201, 300, 400}, {});
+  BOOST_TEST(c.elements == 4);
+  BOOST_TEST(c.mismatches == 2);
+  BOOST_TEST(c.off_by_one == 1);
+  BOOST_TEST(c.max_difference == 3);
+  BOOST_TEST(c.worst.size() == 2u);
+  BOOST_TEST(c.worst[0].index == 3);  // the larger difference first
+  BOOST_TEST(c.worst[1].index == 1);
+  BOOST_TEST(c.worst[1].accumulator == 201);
+  BOOST_TEST(std::isnan(c.worst[1].real));
+  test::expect_error(
+      [] {
+        compare_quantized({1, 2}, {1}, {1, 2}, {});
+      },
+      "compare_quantized: the candidate has 1 values, the expected output 2");
+}
