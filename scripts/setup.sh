@@ -12,6 +12,8 @@ packages=(
   python3 python3-numpy python3-scipy python3-torch python3-matplotlib
   python3-nbclient python3-ipykernel python3-nbformat python3-nbconvert pybind11-dev python3-dev
   python3-skimage python3-onnx libonnx-testdata
+  python3-venv python3-pip python3-setuptools python3-wheel python3-mypy dpkg-dev
+  doxygen python3-sphinx python3-breathe python3-myst-parser
   emscripten chromium chromium-driver python3-selenium
 )
 

@@ -44,6 +44,7 @@ independent direct loops) where it computes a layer. Invalid arguments raise Val
 the C++ rule and values; wrong types and dtypes raise TypeError.
 """
 
+from convmat._convmat import __version__
 from convmat.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
                                 conv_transpose3d)
 from convmat.matrices import conv_matrix, conv_transpose_matrix

@@ -15,16 +15,41 @@ from convmat import _layers
 __all__ = ["conv_matrix", "conv_transpose_matrix"]
 
 
-def _matrix(op, transposed, weight, input_size, **keywords):
+FORMATS = ("scipy", "torch")
+
+
+def check_format(op, format):
+    """ValueError unless format is one of FORMATS (checked before any work)."""
+    if not isinstance(format, str) or format not in FORMATS:
+        raise ValueError(f"{op}: format must be one of {', '.join(map(repr, FORMATS))}, "
+                         f"got {format!r}")
+
+
+def as_format(op, matrix, format):
+    """A scipy CSR matrix in the format a matrix function was asked for (its ``format=``):
+    "scipy" returns it; "torch" returns a ``torch.sparse_csr_tensor`` on the CPU sharing its three
+    arrays (values, column indices, row pointers, of one index dtype as scipy keeps them) without
+    a copy -- ``W.to("cuda")`` and ``torch.sparse.mm(W, x)`` then work as for any CSR tensor."""
+    check_format(op, format)
+    if format == "scipy":
+        return matrix
+    import torch
+    return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr), torch.from_numpy(matrix.indices),
+                                   torch.from_numpy(matrix.data), size=matrix.shape)
+
+
+def _matrix(op, transposed, weight, input_size, format, **keywords):
+    check_format(op, format)
     w = _a.array(weight, op, "weight")
     layer = _layers.layer(op, "conv_transpose" if transposed else "conv", keywords)
     call = layer.resolve(op, layer.input_shape(op, w.shape, input_size), w.shape)
     data, indices, indptr, shape = _core.layer_matrix(call.spec, w, op)
-    return scipy.sparse.csr_matrix((data, indices, indptr), shape=shape, copy=False)
+    return as_format(op, scipy.sparse.csr_matrix((data, indices, indptr), shape=shape, copy=False),
+                     format)
 
 
 def conv_matrix(weight, input_size, stride=1, padding=0, dilation=1, groups=1,
-                padding_mode="zeros"):
+                padding_mode="zeros", format="scipy"):
     """The convolution's matrix W (scipy.sparse.csr_matrix): ``conv{1,2,3}d(x) == W @ x.ravel()``.
 
     Parameters
@@ -33,6 +58,7 @@ def conv_matrix(weight, input_size, stride=1, padding=0, dilation=1, groups=1,
     input_size : the input's spatial size -- an int (every dimension) or a tuple of rank ints --
         or its shape (C_in, *spatial), also (N, C_in, *spatial)
     stride, padding, dilation, groups, padding_mode : as in conv2d (padding also "same"/"valid")
+    format : "scipy" (default) or "torch": a torch.sparse_csr_tensor sharing the same arrays
 
     Returns
     -------
@@ -51,12 +77,12 @@ def conv_matrix(weight, input_size, stride=1, padding=0, dilation=1, groups=1,
            [0., 0., 0., 1., 2., 0., 3., 4., 0.],
            [0., 0., 0., 0., 1., 2., 0., 3., 4.]])
     """
-    return _matrix("conv_matrix", False, weight, input_size, stride=stride, padding=padding,
+    return _matrix("conv_matrix", False, weight, input_size, format, stride=stride, padding=padding,
                    dilation=dilation, groups=groups, padding_mode=padding_mode)
 
 
 def conv_transpose_matrix(weight, input_size, stride=1, padding=0, output_padding=0, groups=1,
-                          dilation=1):
+                          dilation=1, format="scipy"):
     """The transposed convolution's matrix Wᵀ (scipy.sparse.csr_matrix):
     ``conv_transpose{1,2,3}d(y) == Wᵀ @ y.ravel()``.
 
@@ -72,6 +98,7 @@ def conv_transpose_matrix(weight, input_size, stride=1, padding=0, output_paddin
     input_size : the transposed layer's input spatial size (int or tuple) or its shape
         (C_in, *spatial), also (N, C_in, *spatial)
     stride, padding, output_padding, groups, dilation : as in conv_transpose2d
+    format : "scipy" (default) or "torch": a torch.sparse_csr_tensor sharing the same arrays
 
     Returns
     -------
@@ -81,6 +108,6 @@ def conv_transpose_matrix(weight, input_size, stride=1, padding=0, output_paddin
     Memory: Wᵀ is built once from W in C++ (one counting pass) and handed to scipy without a
     further copy.
     """
-    return _matrix("conv_transpose_matrix", True, weight, input_size, stride=stride,
+    return _matrix("conv_transpose_matrix", True, weight, input_size, format, stride=stride,
                    padding=padding, dilation=dilation, groups=groups,
                    output_padding=output_padding)

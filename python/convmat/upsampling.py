@@ -17,6 +17,7 @@ import scipy.sparse
 
 from convmat import _arguments as _a
 from convmat import _convmat as _core
+from convmat import matrices as _matrices
 
 __all__ = ["upsampling_matrix", "interpolate", "bilinear_kernel"]
 
@@ -57,7 +58,7 @@ def _matrix(op, input_size, size, scale_factor, mode, align_corners, channels,
 
 def upsampling_matrix(input_size, size=None, scale_factor=None, mode="nearest",
                       align_corners=None, channels=1, recompute_scale_factor=None,
-                      dtype=np.float64):
+                      dtype=np.float64, format="scipy"):
     """The matrix U of ``torch.nn.functional.interpolate``: ``interpolate(x) == U @ x.ravel()``
     for one sample x of shape (channels, *input_size).
 
@@ -71,6 +72,7 @@ def upsampling_matrix(input_size, size=None, scale_factor=None, mode="nearest",
     channels : the number of channels (U is block diagonal, one block per channel)
     recompute_scale_factor : as F.interpolate: True uses n/out instead of 1/scale_factor
     dtype : numpy.float64 (default) or numpy.float32 (PyTorch's float32 arithmetic)
+    format : "scipy" (default) or "torch": a torch.sparse_csr_tensor sharing the same arrays
 
     Returns
     -------
@@ -85,8 +87,11 @@ def upsampling_matrix(input_size, size=None, scale_factor=None, mode="nearest",
     >>> (U @ numpy.arange(1.0, 10.0)).reshape(6, 6)[0]   # nn.UpsamplingBilinear2d, seed 002
     array([1. , 1.4, 1.8, 2.2, 2.6, 3. ])
     """
-    return _matrix("upsampling_matrix", input_size, size, scale_factor, mode, align_corners,
-                   channels, recompute_scale_factor, dtype)[0]
+    _matrices.check_format("upsampling_matrix", format)
+    return _matrices.as_format(
+        "upsampling_matrix", _matrix("upsampling_matrix", input_size, size, scale_factor, mode,
+                                     align_corners, channels, recompute_scale_factor, dtype)[0],
+        format)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,

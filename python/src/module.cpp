@@ -15,6 +15,7 @@
 
 PYBIND11_MODULE(_convmat, m) {
   m.doc() = "convmat's C++ core (use the convmat package, not this module directly)";
+  m.attr("__version__") = CONVMAT_VERSION;  // the project's version, from CMake
   pybind11::register_exception<convmat::MemoryLimitExceeded>(m, "MemoryLimitExceeded",
                                                              PyExc_MemoryError);
   m.def("set_memory_limit", &convmat::python::set_memory_limit, pybind11::arg("bytes"));
