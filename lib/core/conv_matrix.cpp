@@ -30,12 +30,14 @@ ConvMatrix<Scalar>::ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const
   Buffer<Scalar> values(static_cast<std::size_t>(pattern_->nnz()));
   pattern_->fill(weight, values.data());
   w_ = CsrMatrix<Scalar>(pattern_->sparsity(), std::move(values));
+  weight_.assign(weight, weight + spec().weight_numel());
 }
 
 template <class Scalar>
 void ConvMatrix<Scalar>::refill(const Scalar* weight) {
   if (weight == nullptr) throw std::invalid_argument("ConvMatrix::refill needs a weight tensor");
   pattern_->fill(weight, w_.values());
+  std::copy(weight, weight + spec().weight_numel(), weight_.begin());
 }
 
 template <class Scalar>

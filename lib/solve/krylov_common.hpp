@@ -94,11 +94,14 @@ inline Rotation sym_ortho(double a, double b) {
 // The quantities the stopping rules compare (Paige & Saunders §6, Fong & Saunders §3.5):
 //   test1 = ‖r‖/‖b‖,  test2 = ‖Aᵀr‖/(‖A‖‖r‖),  test3 = 1/cond(A),
 //   t1 = test1 / (1 + ‖A‖‖x‖/‖b‖),  rtol = btol + atol·‖A‖‖x‖/‖b‖.
+// With a preconditioner, ‖r‖ in test1 is the true residual and ‖b‖ b's own norm; ‖A‖, ‖x‖,
+// cond(A) and test2 are the preconditioned problem's (iterative_lsq.hpp).
 struct StopTests {
   double test1, test2, test3, t1, rtol;
 };
 
-// SciPy's istop for iteration `itn` (0 = keep going); later rules take precedence, as there.
+// SciPy's istop for iteration `itn` (0 = keep going); later rules take precedence, as there;
+// the discrepancy principle (8, test1 <= τ·noise_level) before all of them.
 // "1 + t <= 1" is evaluated in Scalar: machine precision is Scalar's.
 template <class Scalar>
 int stop_code(Index itn, Index limit, const StopTests& t, const LsqOptions& o) {
@@ -112,6 +115,7 @@ int stop_code(Index itn, Index limit, const StopTests& t, const LsqOptions& o) {
   if (t.test3 <= ctol) istop = 3;
   if (t.test2 <= o.atol) istop = 2;
   if (t.test1 <= t.rtol) istop = 1;
+  if (o.noise_level > 0 && t.test1 <= o.discrepancy_factor * o.noise_level) istop = 8;
   return istop;
 }
 

@@ -1,7 +1,8 @@
 // LSMR, Fong & Saunders (2011): Algorithm LSMR of §2.6 (the damped form of §2.7 through the
 // rotation Q̂ that folds λ into ᾱ), the ‖r_k‖ estimate of §3.1 and the ‖A‖, cond(A) estimates of
 // §3.3–3.4; the order of operations follows SciPy's lsmr so that its iteration counts are
-// comparable.
+// comparable. The starting vector and the preconditioner enter through KrylovProblem
+// (krylov_problem.hpp).
 
 #include <algorithm>
 #include <cmath>
@@ -9,23 +10,33 @@
 #include <string>
 
 #include "krylov_common.hpp"
+#include "krylov_problem.hpp"
 
 namespace convmat {
 
 template <class Scalar>
-KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar* x_data,
-                  const LsqOptions& o, Index column, Index columns) {
+KrylovReport lsmr(const LinearOperator<Scalar>& a_in, const Scalar* b_data, Scalar* x_data,
+                  const LsqOptions& o, const KrylovSetup<Scalar>& setup) {
   using Vec = detail::KrylovVector<Scalar>;
   validate(o);
+  const detail::KrylovProblem<Scalar> problem(a_in, b_data, setup.x0, o.damp,
+                                              setup.preconditioner);
+  const LinearOperator<Scalar>& a = problem.op();
+  const bool preconditioned = problem.preconditioned();
   const Index n = a.cols();
-  const Index limit = detail::iteration_limit(o, n);
-  const double damp = o.damp;
-  Eigen::Map<Vec> x(x_data, n);
-  x.setZero();
+  const Index limit = detail::iteration_limit(o, a_in.cols());
+  const double damp = problem.inner_damp();
+  // Without a preconditioner x̃ is x itself, started at x0 (SciPy's, whose ‖x‖ includes x0).
+  Vec xt = Vec::Zero(n);
+  if (!preconditioned && setup.x0) xt = Eigen::Map<const Vec>(setup.x0, n);
   KrylovReport rep;
+  detail::ResidualTracker<Scalar> tracker(problem);
 
-  detail::Bidiagonalization<Scalar> gk(a, b_data);
-  const double normb = gk.beta;
+  detail::Bidiagonalization<Scalar> gk(a, problem.rhs());
+  // ‖b‖ of the tests: b's own (SciPy's, also with x0); the preconditioned right-hand side's
+  // for the ratios of the preconditioned problem.
+  const double normb = setup.x0 || preconditioned ? problem.b_norm() : gk.beta;
+  const double rhs_norm = preconditioned ? gk.beta : normb;
 
   // The bidiagonal QR (ρ, c, s), the second QR (ρ̄, c̄, s̄), and ζ̄: §2.3.
   double zetabar = gk.alpha * gk.beta, alphabar = gk.alpha;
@@ -37,16 +48,25 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
   double norma2 = gk.alpha * gk.alpha, maxrbar = 0, minrbar = 1e100, norma = std::sqrt(norma2);
   double conda = 1, normx = 0;
   double normr = gk.beta, normar = gk.alpha * gk.beta;
-  rep.residual_history.push_back(normr);
+  double true_normr = tracker.on() ? detail::KrylovProblem<Scalar>::norm(problem.r0()) : normr;
+  double direction = 0;  // θ_{k+1}/ρ_k of the last step: h ← v − (θ/ρ)h
+  rep.residual_history.push_back(true_normr);
   auto done = [&](int istop) {
-    return detail::finish(rep, istop, {normr, normar, norma, conda, normx});
+    problem.finish(preconditioned ? setup.x0 : nullptr, xt.data(), x_data);
+    return detail::finish(rep, istop, {true_normr, normar, norma, conda, normx});
   };
-  if (normar == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0
+  if (normar == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0 (or x0)
+  if (normb == 0) {  // SciPy: b = 0 with x0 ≠ 0 returns x = 0
+    xt.setZero();
+    problem.finish(nullptr, xt.data(), x_data);
+    return detail::finish(rep, 0, {true_normr, normar, norma, conda, normx});
+  }
 
   while (rep.iterations < limit) {
     ++rep.iterations;
     gk.step();
     const double alpha = gk.alpha, beta = gk.beta;
+    tracker.first_direction(direction);
 
     // Q̂_{k,2k+1}: fold the damping into ᾱ_k.
     const detail::Rotation qhat = detail::sym_ortho(alphabar, damp);
@@ -68,9 +88,13 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
 
     // h̄_k = h_k − (θ̄ρ/(ρ_{k−1}ρ̄_{k−1})) h̄_{k−1},  x_k = x_{k−1} + (ζ/(ρρ̄)) h̄_k,
     // h_{k+1} = v_{k+1} − (θ_{k+1}/ρ) h_k.
-    hbar = h - Scalar(thetabar * rho / (rhoold * rhobarold)) * hbar;
-    x += Scalar(zeta / (rho * rhobar)) * hbar;
+    const double hbar_factor = thetabar * rho / (rhoold * rhobarold);
+    hbar = h - Scalar(hbar_factor) * hbar;
+    tracker.second_direction(hbar_factor);
+    xt += Scalar(zeta / (rho * rhobar)) * hbar;
+    const double tracked = tracker.step(zeta / (rho * rhobar), true);
     h = gk.v - Scalar(thetanew / rho) * h;
+    direction = thetanew / rho;
 
     // ‖r_k‖: apply Q̂ and Q to (β̈, 0), then the rotation Q̃ of the upper-bidiagonal R̃.
     const double betaacute = qhat.c * betadd, betacheck = -qhat.s * betadd;
@@ -85,6 +109,7 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     const double taud = (zeta - thetatilde * tautildeold) / rhodold;
     d += betacheck * betacheck;
     normr = std::sqrt(d + (betad - taud) * (betad - taud) + betadd * betadd);
+    true_normr = tracker.on() ? tracked : normr;
 
     // ‖A‖ (Frobenius norm of the bidiagonal so far) and cond(A) from the diagonal of R̄.
     norma2 += beta * beta;
@@ -95,25 +120,27 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     conda = std::max(maxrbar, rhotemp) / std::min(minrbar, rhotemp);
 
     normar = std::abs(zetabar);
-    normx = detail::norm2(x);
+    normx = detail::norm2(xt);
 
     detail::StopTests t;
-    t.test1 = normr / normb;
+    t.test1 = true_normr / normb;
     t.test2 = norma * normr != 0 ? normar / (norma * normr) : INFINITY;
     t.test3 = 1 / conda;
-    t.t1 = t.test1 / (1 + norma * normx / normb);
-    t.rtol = o.btol + o.atol * norma * normx / normb;
-    const bool finite = std::isfinite(normr) && std::isfinite(normar) && std::isfinite(normx);
-    const int next = detail::after_iteration<Scalar>(rep, t, finite, o, LsqMethod::lsmr, column,
-                                                     columns, limit, normr, normb);
+    t.t1 = t.test1 / (1 + norma * normx / rhs_norm);
+    t.rtol = o.btol + o.atol * norma * normx / rhs_norm;
+    const bool finite = std::isfinite(normr) && std::isfinite(normar) && std::isfinite(normx) &&
+                        std::isfinite(true_normr);
+    const int next = detail::after_iteration<Scalar>(rep, t, finite, o, LsqMethod::lsmr,
+                                                     setup.column, setup.columns, limit,
+                                                     true_normr, normb);
     if (next != 0) return done(next);
   }
   return done(7);
 }
 
 template KrylovReport lsmr<float>(const LinearOperator<float>&, const float*, float*,
-                                  const LsqOptions&, Index, Index);
+                                  const LsqOptions&, const KrylovSetup<float>&);
 template KrylovReport lsmr<double>(const LinearOperator<double>&, const double*, double*,
-                                   const LsqOptions&, Index, Index);
+                                   const LsqOptions&, const KrylovSetup<double>&);
 
 }  // namespace convmat

@@ -19,6 +19,7 @@
 #include <Eigen/Core>
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "convmat/core/conv_pattern.hpp"
 #include "convmat/core/conv_spec.hpp"
@@ -45,11 +46,16 @@ class ConvMatrix {
   const std::shared_ptr<const ConvPattern>& pattern() const { return pattern_; }
   // The stored W (see the top of this file).
   const CsrMatrix<Scalar>& stored() const { return w_; }
+  // The weight tensor W was filled from (a copy, spec().weight_numel() values): what the
+  // preconditioners built from the layer's spec and weight read (preconditioner.hpp).
+  const Scalar* weight() const { return weight_.data(); }
 
   // The layer map M: W for a convolution, Wᵀ for a transposed convolution.
   Index rows() const { return spec().output_numel(); }
   Index cols() const { return spec().input_numel(); }
   Index nnz() const { return w_.nnz(); }
+  // Bytes W holds (values and structure; the weight copy is not counted).
+  std::size_t memory_bytes() const { return w_.memory_bytes(); }
 
   // y = M x for `batch` samples: x is batch × cols(), y is batch × rows(), C order.
   void apply(const Scalar* x, Scalar* y, Index batch = 1) const;
@@ -68,6 +74,7 @@ class ConvMatrix {
  private:
   std::shared_ptr<const ConvPattern> pattern_;
   CsrMatrix<Scalar> w_;
+  std::vector<Scalar> weight_;
 };
 
 // Seed 000's kernel2matrix, generalized: M for `spec` and `weight` as an Eigen matrix.
