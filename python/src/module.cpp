@@ -25,4 +25,5 @@ PYBIND11_MODULE(_convmat, m) {
   convmat::python::bind_identities(m);
   convmat::python::bind_oracle(m);
   convmat::python::bind_solvers(m);
+  convmat::python::bind_layer(m);
 }
