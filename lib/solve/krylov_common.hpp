@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "convmat/solve/iterative_lsq.hpp"
+#include "krylov_problem.hpp"
 #include "lsq_common.hpp"
 
 namespace convmat::detail {
@@ -100,6 +101,16 @@ struct StopTests {
   double test1, test2, test3, t1, rtol;
 };
 
+// The tests from the running estimates of ‖r‖, ‖b‖, ‖A‖ and ‖x‖, with test2 and test3 as each
+// algorithm forms them. `scale` is the norm of the right-hand side the iteration runs on, which
+// ‖A‖‖x‖ is compared with: ‖b‖ itself, or with a preconditioner the preconditioned one.
+inline StopTests stop_tests(double rnorm, double bnorm, double anorm, double xnorm, double test2,
+                            double test3, const LsqOptions& o, double scale) {
+  const double test1 = rnorm / bnorm;
+  return {test1, test2, test3, test1 / (1 + anorm * xnorm / scale),
+          o.btol + o.atol * anorm * xnorm / scale};
+}
+
 // SciPy's istop for iteration `itn` (0 = keep going); later rules take precedence, as there;
 // the discrepancy principle (8, test1 <= τ·noise_level) before all of them.
 // "1 + t <= 1" is evaluated in Scalar: machine precision is Scalar's.
@@ -178,5 +189,98 @@ inline KrylovReport finish(KrylovReport& r, int istop, const Estimates& e) {
   }
   return r;
 }
+
+// One run of LSQR or LSMR on one right-hand side, what both algorithms do around their own
+// recurrences: the options validated (first of all), the problem they iterate on (A, or with a
+// starting vector and a preconditioner the shifted and preconditioned one: krylov_problem.hpp),
+// the iteration limit, the bidiagonalization started from its right-hand side, the true
+// residual (tracked on the left), the stopping tests, and x mapped back at the end. The report's
+// residual history starts with ‖r₀‖ = ‖b − A x0‖.
+template <class Scalar>
+class KrylovRun {
+ public:
+  using Vec = KrylovVector<Scalar>;
+
+  // x: a.cols() entries, written by finish(); setup: x0, S and the progress labels.
+  KrylovRun(const LinearOperator<Scalar>& a, const Scalar* b, Scalar* x, const LsqOptions& o,
+            LsqMethod method, const KrylovSetup<Scalar>& setup)
+      : o_((validate(o), o)),
+        method_(method),
+        setup_(setup),
+        x_out_(x),
+        x_size_(a.cols()),
+        problem(a, b, setup.x0, o.damp, setup.preconditioner),
+        limit(iteration_limit(o, a.cols())),
+        damp(problem.inner_damp()),
+        xt(start(problem, setup.x0)),
+        gk(problem.op(), problem.rhs()),
+        tracker(problem),
+        // ‖b‖ of the tests: b's own (SciPy's, also with x0); ‖A‖‖x‖ of the preconditioned
+        // problem is compared with its own right-hand side.
+        bnorm(setup.x0 || problem.preconditioned() ? problem.b_norm() : gk.beta),
+        scale(problem.preconditioned() ? gk.beta : bnorm),
+        true_rnorm(tracker.on() ? KrylovProblem<Scalar>::norm(problem.r0()) : gk.beta) {
+    report_.residual_history.push_back(true_rnorm);
+  }
+
+  // Counts the next iteration; false at the iteration limit.
+  bool next_iteration() {
+    if (report_.iterations >= limit) return false;
+    ++report_.iterations;
+    return true;
+  }
+  Index iterations() const { return report_.iterations; }
+
+  // The true residual after an iteration: the algorithm's own estimate `rnorm`, or the tracked
+  // one on the left (`tracked`, what tracker.step returned).
+  void set_residual(double rnorm, double tracked) { true_rnorm = tracker.on() ? tracked : rnorm; }
+
+  // After an iteration (after_iteration above) with the algorithm's estimates of ‖A‖, ‖x̃‖, test2
+  // and test3: 0 to go on, else the code to finish with.
+  int after_iteration(double anorm, double xnorm, double test2, double test3, bool finite) {
+    const StopTests t = stop_tests(true_rnorm, bnorm, anorm, xnorm, test2, test3, o_, scale);
+    return detail::after_iteration<Scalar>(report_, t, finite && std::isfinite(true_rnorm), o_,
+                                           method_, setup_.column, setup_.columns, limit,
+                                           true_rnorm, bnorm);
+  }
+  // x from x̃ and the report of the finished run (finish above; its residual is the true one).
+  KrylovReport finish(int istop, Estimates e) {
+    problem.finish(problem.preconditioned() ? setup_.x0 : nullptr, xt.data(), x_out_);
+    e.residual = true_rnorm;
+    return detail::finish(report_, istop, e);
+  }
+  // SciPy's LSMR for b = 0 with a starting vector: x = 0 (not x0), reported as stop code 0.
+  KrylovReport finish_at_zero(Estimates e) {
+    Eigen::Map<Vec>(x_out_, x_size_).setZero();
+    e.residual = true_rnorm;
+    return detail::finish(report_, 0, e);
+  }
+
+ private:
+  // x̃'s start: x0 itself without a preconditioner (SciPy's order of operations), else 0 (the
+  // correction, x0 added back by finish).
+  static Vec start(const KrylovProblem<Scalar>& p, const Scalar* x0) {
+    Vec v = Vec::Zero(p.unknowns());
+    if (!p.preconditioned() && x0) v = Eigen::Map<const Vec>(x0, v.size());
+    return v;
+  }
+
+  const LsqOptions& o_;
+  LsqMethod method_;
+  KrylovSetup<Scalar> setup_;
+  Scalar* x_out_;
+  Index x_size_;
+  KrylovReport report_;
+
+ public:
+  const KrylovProblem<Scalar> problem;
+  const Index limit;
+  const double damp;  // the damp the recurrences apply (0 when folded into the problem)
+  Vec xt;             // the iterate of the problem's own unknowns
+  Bidiagonalization<Scalar> gk;
+  ResidualTracker<Scalar> tracker;
+  const double bnorm, scale;
+  double true_rnorm;
+};
 
 }  // namespace convmat::detail

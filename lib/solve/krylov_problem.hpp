@@ -14,7 +14,10 @@
 // applies S A_λ — two vector updates of length m per iteration, no extra product.
 
 #include <Eigen/Core>
+#include <cmath>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "convmat/core/linear_operator.hpp"
@@ -45,11 +48,11 @@ class KrylovProblem {
     const bool left = s_->side() == PreconditionerSide::left;
     const Index expected = left ? m : n;
     if (s_->rows() != expected || s_->cols() != expected) {
-      throw std::invalid_argument(
-          std::string("the ") + (left ? "left" : "right") + " preconditioner must be " +
-          std::to_string(expected) + "x" + std::to_string(expected) + " (A is " +
-          std::to_string(m) + "x" + std::to_string(n) + "), got " + std::to_string(s_->rows()) +
-          "x" + std::to_string(s_->cols()));
+      throw std::invalid_argument(std::string("the ") + (left ? "left" : "right") +
+                                  " preconditioner must be " + std::to_string(expected) + "x" +
+                                  std::to_string(expected) + " (A is " + std::to_string(m) + "x" +
+                                  std::to_string(n) + "), got " + std::to_string(s_->rows()) + "x" +
+                                  std::to_string(s_->cols()));
     }
     if (left) {
       inner_ = std::make_unique<Augmented>(a, damp, /*wide=*/true);
@@ -99,7 +102,9 @@ class KrylovProblem {
   class Augmented final : public LinearOperator<Scalar> {
    public:
     Augmented(const LinearOperator<Scalar>& a, double damp, bool wide)
-        : a_(a), damp_(static_cast<Scalar>(damp)), wide_(wide && damp > 0),
+        : a_(a),
+          damp_(static_cast<Scalar>(damp)),
+          wide_(wide && damp > 0),
           tall_(!wide && damp > 0) {}
     Index rows() const override { return a_.rows() + (tall_ ? a_.cols() : 0); }
     Index cols() const override { return a_.cols() + (wide_ ? a_.rows() : 0); }

@@ -1,7 +1,7 @@
 // LSMR, Fong & Saunders (2011): Algorithm LSMR of §2.6 (the damped form of §2.7 through the
 // rotation Q̂ that folds λ into ᾱ), the ‖r_k‖ estimate of §3.1 and the ‖A‖, cond(A) estimates of
 // §3.3–3.4; the order of operations follows SciPy's lsmr so that its iteration counts are
-// comparable. The starting vector and the preconditioner enter through KrylovProblem
+// comparable. The starting vector and the preconditioner enter through KrylovRun's problem
 // (krylov_problem.hpp).
 
 #include <algorithm>
@@ -10,33 +10,18 @@
 #include <string>
 
 #include "krylov_common.hpp"
-#include "krylov_problem.hpp"
 
 namespace convmat {
 
 template <class Scalar>
-KrylovReport lsmr(const LinearOperator<Scalar>& a_in, const Scalar* b_data, Scalar* x_data,
+KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar* x_data,
                   const LsqOptions& o, const KrylovSetup<Scalar>& setup) {
   using Vec = detail::KrylovVector<Scalar>;
-  validate(o);
-  const detail::KrylovProblem<Scalar> problem(a_in, b_data, setup.x0, o.damp,
-                                              setup.preconditioner);
-  const LinearOperator<Scalar>& a = problem.op();
-  const bool preconditioned = problem.preconditioned();
-  const Index n = a.cols();
-  const Index limit = detail::iteration_limit(o, a_in.cols());
-  const double damp = problem.inner_damp();
-  // Without a preconditioner x̃ is x itself, started at x0 (SciPy's, whose ‖x‖ includes x0).
-  Vec xt = Vec::Zero(n);
-  if (!preconditioned && setup.x0) xt = Eigen::Map<const Vec>(setup.x0, n);
-  KrylovReport rep;
-  detail::ResidualTracker<Scalar> tracker(problem);
-
-  detail::Bidiagonalization<Scalar> gk(a, problem.rhs());
-  // ‖b‖ of the tests: b's own (SciPy's, also with x0); the preconditioned right-hand side's
-  // for the ratios of the preconditioned problem.
-  const double normb = setup.x0 || preconditioned ? problem.b_norm() : gk.beta;
-  const double rhs_norm = preconditioned ? gk.beta : normb;
+  detail::KrylovRun<Scalar> run(a, b_data, x_data, o, LsqMethod::lsmr, setup);
+  auto& x = run.xt;
+  auto& gk = run.gk;
+  const Index n = x.size();
+  const double damp = run.damp;
 
   // The bidiagonal QR (ρ, c, s), the second QR (ρ̄, c̄, s̄), and ζ̄: §2.3.
   double zetabar = gk.alpha * gk.beta, alphabar = gk.alpha;
@@ -48,25 +33,15 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a_in, const Scalar* b_data, Scal
   double norma2 = gk.alpha * gk.alpha, maxrbar = 0, minrbar = 1e100, norma = std::sqrt(norma2);
   double conda = 1, normx = 0;
   double normr = gk.beta, normar = gk.alpha * gk.beta;
-  double true_normr = tracker.on() ? detail::KrylovProblem<Scalar>::norm(problem.r0()) : normr;
-  double direction = 0;  // θ_{k+1}/ρ_k of the last step: h ← v − (θ/ρ)h
-  rep.residual_history.push_back(true_normr);
-  auto done = [&](int istop) {
-    problem.finish(preconditioned ? setup.x0 : nullptr, xt.data(), x_data);
-    return detail::finish(rep, istop, {true_normr, normar, norma, conda, normx});
-  };
+  double direction = 0;  // θ_{k+1}/ρ_k of the last step: h ← v − (θ/ρ)h (the tracker mirrors it)
+  auto done = [&](int istop) { return run.finish(istop, {normr, normar, norma, conda, normx}); };
   if (normar == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0 (or x0)
-  if (normb == 0) {  // SciPy: b = 0 with x0 ≠ 0 returns x = 0
-    xt.setZero();
-    problem.finish(nullptr, xt.data(), x_data);
-    return detail::finish(rep, 0, {true_normr, normar, norma, conda, normx});
-  }
+  if (run.bnorm == 0) return run.finish_at_zero({normr, normar, norma, conda, normx});
 
-  while (rep.iterations < limit) {
-    ++rep.iterations;
+  while (run.next_iteration()) {
     gk.step();
     const double alpha = gk.alpha, beta = gk.beta;
-    tracker.first_direction(direction);
+    run.tracker.first_direction(direction);
 
     // Q̂_{k,2k+1}: fold the damping into ᾱ_k.
     const detail::Rotation qhat = detail::sym_ortho(alphabar, damp);
@@ -90,9 +65,9 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a_in, const Scalar* b_data, Scal
     // h_{k+1} = v_{k+1} − (θ_{k+1}/ρ) h_k.
     const double hbar_factor = thetabar * rho / (rhoold * rhobarold);
     hbar = h - Scalar(hbar_factor) * hbar;
-    tracker.second_direction(hbar_factor);
-    xt += Scalar(zeta / (rho * rhobar)) * hbar;
-    const double tracked = tracker.step(zeta / (rho * rhobar), true);
+    run.tracker.second_direction(hbar_factor);
+    x += Scalar(zeta / (rho * rhobar)) * hbar;
+    const double tracked = run.tracker.step(zeta / (rho * rhobar), true);
     h = gk.v - Scalar(thetanew / rho) * h;
     direction = thetanew / rho;
 
@@ -109,30 +84,22 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a_in, const Scalar* b_data, Scal
     const double taud = (zeta - thetatilde * tautildeold) / rhodold;
     d += betacheck * betacheck;
     normr = std::sqrt(d + (betad - taud) * (betad - taud) + betadd * betadd);
-    true_normr = tracker.on() ? tracked : normr;
+    run.set_residual(normr, tracked);
 
     // ‖A‖ (Frobenius norm of the bidiagonal so far) and cond(A) from the diagonal of R̄.
     norma2 += beta * beta;
     norma = std::sqrt(norma2);
     norma2 += alpha * alpha;
     maxrbar = std::max(maxrbar, rhobarold);
-    if (rep.iterations > 1) minrbar = std::min(minrbar, rhobarold);
+    if (run.iterations() > 1) minrbar = std::min(minrbar, rhobarold);
     conda = std::max(maxrbar, rhotemp) / std::min(minrbar, rhotemp);
 
     normar = std::abs(zetabar);
-    normx = detail::norm2(xt);
+    normx = detail::norm2(x);
 
-    detail::StopTests t;
-    t.test1 = true_normr / normb;
-    t.test2 = norma * normr != 0 ? normar / (norma * normr) : INFINITY;
-    t.test3 = 1 / conda;
-    t.t1 = t.test1 / (1 + norma * normx / rhs_norm);
-    t.rtol = o.btol + o.atol * norma * normx / rhs_norm;
-    const bool finite = std::isfinite(normr) && std::isfinite(normar) && std::isfinite(normx) &&
-                        std::isfinite(true_normr);
-    const int next = detail::after_iteration<Scalar>(rep, t, finite, o, LsqMethod::lsmr,
-                                                     setup.column, setup.columns, limit,
-                                                     true_normr, normb);
+    const bool finite = std::isfinite(normr) && std::isfinite(normar) && std::isfinite(normx);
+    const int next = run.after_iteration(
+        norma, normx, norma * normr != 0 ? normar / (norma * normr) : INFINITY, 1 / conda, finite);
     if (next != 0) return done(next);
   }
   return done(7);
