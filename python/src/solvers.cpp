@@ -17,6 +17,8 @@
 #include "convmat/solve/deconvolve.hpp"
 #include "convmat/solve/lsq.hpp"
 #include "convmat/solve/preconditioner.hpp"
+#include "convmat/solve/solver_memory.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -92,33 +94,6 @@ class PythonPreconditioner final : public Preconditioner<Scalar> {
   PreconditionerSide side_;
 };
 
-py::dict info_dict(const LsqInfo& info) {
-  py::dict d;
-  d["method"] = to_string(info.method);
-  d["status"] = to_string(info.status);
-  d["message"] = info.message;
-  d["istop"] = info.stop_code;
-  d["rank"] = info.rank;
-  d["iterations"] = info.iterations;
-  d["residual_norm"] = info.residual_norm;
-  d["relative_residual"] = info.relative_residual;
-  d["normal_residual_norm"] = info.normal_residual_norm;
-  d["solution_norm"] = info.solution_norm;
-  d["condition_estimate"] = info.condition_estimate;
-  d["qr_tolerance"] = info.qr_tolerance;
-  d["damp"] = info.damp;
-  d["preconditioner"] = info.preconditioner;
-  d["preconditioner_side"] = info.preconditioner_side.empty() ? py::object(py::none())
-                                                               : py::object(py::str(info.preconditioner_side));
-  d["preconditioner_delta"] = info.preconditioner_delta;
-  py::list history;
-  for (const std::vector<double>& h : info.residual_history) {
-    history.append(py::array_t<double>(static_cast<py::ssize_t>(h.size()), h.data()));
-  }
-  d["residual_history"] = history;
-  return d;
-}
-
 // X (n × k, column-major) → a C-order (k, n) array.
 template <class Scalar>
 py::array solution_array(const DenseMatrix<Scalar>& x) {
@@ -129,7 +104,21 @@ py::array solution_array(const DenseMatrix<Scalar>& x) {
 
 template <class Scalar>
 py::tuple result_tuple(const LsqResult<Scalar>& r) {
-  return py::make_tuple(solution_array(r.x), info_dict(r.info));
+  return py::make_tuple(solution_array(r.x), to_dict(r.info));
+}
+
+// The bytes of k right-hand sides (rows each) and their solutions (cols each).
+template <class Scalar>
+long double solution_bytes(Index rows, Index cols, Index k) {
+  return static_cast<long double>(sizeof(Scalar)) * static_cast<long double>(k) *
+         static_cast<long double>(rows + cols);
+}
+
+// An Eigen CSR matrix's bytes: values, 32-bit column indices and row pointers.
+template <class Matrix>
+long double csr_bytes(const Matrix& a) {
+  return static_cast<long double>(a.nonZeros()) * (sizeof(typename Matrix::Scalar) + sizeof(int)) +
+         static_cast<long double>(a.rows() + 1) * sizeof(int);
 }
 
 void check_rhs(const py::array& b, Index rows) {
@@ -153,6 +142,10 @@ py::tuple lstsq_matrix(const py::array& data, const py::array& indices, const py
     const EigenCsr<Scalar> a = csr_from_arrays<Scalar>("lstsq", data, indices, indptr, rows, cols);
     const auto rhs = c_contiguous<Scalar>(b);
     const KrylovInputs<Scalar> in = krylov_inputs<Scalar>(x0, cols, b.shape(0), preconditioner);
+    // A's copy (above), b and the solution, and the solver's own (solver_memory.hpp).
+    const auto k = static_cast<Index>(rhs.ndim() == 2 ? rhs.shape(0) : 0);
+    require_solver_memory(memory_limit(), SparseRef<Scalar>(a), csr_bytes(a), m, options, k,
+                          solution_bytes<Scalar>(rows, cols, k));
     LsqResult<Scalar> r;
     {
       py::gil_scoped_release release;
@@ -174,6 +167,9 @@ py::tuple lstsq_operator(Index rows, Index cols, py::object matvec, py::object r
     const PythonOperator<Scalar> op(rows, cols, matvec, rmatvec);
     const auto rhs = c_contiguous<Scalar>(b);
     const KrylovInputs<Scalar> in = krylov_inputs<Scalar>(x0, cols, b.shape(0), preconditioner);
+    const auto k = static_cast<Index>(rhs.ndim() == 2 ? rhs.shape(0) : 0);
+    require_solver_memory(memory_limit(), rows, cols, m, options, k,
+                          solution_bytes<Scalar>(rows, cols, k));
     LsqResult<Scalar> r;
     {
       py::gil_scoped_release release;
@@ -200,8 +196,10 @@ py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py:
   }
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
-    // W and the right-hand sides with the solution (the factorizations need more; W is the floor)
-    require_memory(spec, 2 * static_cast<std::uint64_t>(y.nbytes()), sizeof(Scalar));
+    // W, the right-hand sides and the solutions, and the solver's own (solver_memory.hpp).
+    const auto batch = static_cast<Index>(y.shape(0));
+    require_solver_memory(memory_limit(), spec, sizeof(Scalar), m, options, batch,
+                          solution_bytes<Scalar>(spec.output_numel(), spec.input_numel(), batch));
     const auto w = c_contiguous<Scalar>(weight);
     const auto rhs = c_contiguous<Scalar>(y);
     const KrylovInputs<Scalar> in =
