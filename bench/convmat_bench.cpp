@@ -405,7 +405,6 @@ struct LsqProblem {
   std::string name;
 };
 
-
 LsqProblem lsq_problem(const Args& args) {
   const std::string problem = args.get("problem", "gauss");
   const double sigma = std::stod(args.get("sigma", "1"));

@@ -16,13 +16,14 @@ namespace {
 // Least squares on M (adjoint = false) or Mᵀ: the layer's damp rule and preconditioner resolved
 // here, then the general lstsq.
 template <class Scalar>
-LsqResult<Scalar> solve_layer(const ConvMatrix<Scalar>& layer, bool adjoint, const RhsRef<Scalar>& y,
-                              LsqMethod method, const LsqOptions& options,
+LsqResult<Scalar> solve_layer(const ConvMatrix<Scalar>& layer, bool adjoint,
+                              const RhsRef<Scalar>& y, LsqMethod method, const LsqOptions& options,
                               const KrylovInputs<Scalar>& inputs) {
   const ConvOperator<Scalar> m(layer);
   const AdjointOperator<Scalar> mt(m);
   const LinearOperator<Scalar>& op = adjoint ? static_cast<const LinearOperator<Scalar>&>(mt) : m;
-  const SparseRef<Scalar> a = adjoint ? SparseRef<Scalar>(layer).transposed() : SparseRef<Scalar>(layer);
+  const SparseRef<Scalar> a =
+      adjoint ? SparseRef<Scalar>(layer).transposed() : SparseRef<Scalar>(layer);
   validate(options);
   detail::check_rhs<Scalar>(adjoint ? "deconvolve_adjoint" : "deconvolve", op.rows(), y);
   LsqOptions o = options;
@@ -48,9 +49,8 @@ LsqResult<Scalar> solve_layer(const ConvMatrix<Scalar>& layer, bool adjoint, con
     auto p = layer_preconditioner(o.preconditioner, o.damp);
     double delta = o.preconditioner_delta;
     if (delta < 0) {
-      delta = o.noise_level > 0
-                  ? discrepancy_damp(*p, op, y, o.noise_level, o.discrepancy_factor)
-                  : 0.0;
+      delta = o.noise_level > 0 ? discrepancy_damp(*p, op, y, o.noise_level, o.discrepancy_factor)
+                                : 0.0;
       // b below the noise level: x = 0 is the answer; keep δ finite (S ≈ I/δ).
       if (!std::isfinite(delta)) delta = 1e8 * std::sqrt(p->gram().max_eigenvalue());
     }
@@ -104,7 +104,6 @@ template LsqResult<double> deconvolve_adjoint<double>(const ConvMatrix<double>&,
 template LsqResult<float> lstsq<float>(const ConvMatrix<float>&, const RhsRef<float>&, LsqMethod,
                                        const LsqOptions&, const KrylovInputs<float>&);
 template LsqResult<double> lstsq<double>(const ConvMatrix<double>&, const RhsRef<double>&,
-                                         LsqMethod, const LsqOptions&,
-                                         const KrylovInputs<double>&);
+                                         LsqMethod, const LsqOptions&, const KrylovInputs<double>&);
 
 }  // namespace convmat

@@ -59,10 +59,10 @@ DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
   const std::string who = (method == LsqMethod::lsqr ? "LsqrSolver" : "LsmrSolver");
   if (!a_) throw std::logic_error(who + "::solve: no operator (call compute() first)");
   if (x0.rows() != a_->cols() || x0.cols() != b.cols()) {
-    throw std::invalid_argument(who + "::solve: x0 must be A.cols() x k = " +
-                                std::to_string(a_->cols()) + "x" + std::to_string(b.cols()) +
-                                " (one starting vector per right-hand side), got " +
-                                std::to_string(x0.rows()) + "x" + std::to_string(x0.cols()));
+    throw std::invalid_argument(
+        who + "::solve: x0 must be A.cols() x k = " + std::to_string(a_->cols()) + "x" +
+        std::to_string(b.cols()) + " (one starting vector per right-hand side), got " +
+        std::to_string(x0.rows()) + "x" + std::to_string(x0.cols()));
   }
   detail::check_rhs<Scalar>((who + "::solve (x0)").c_str(), a_->cols(), x0);
   const DenseMatrix<Scalar> start = x0;

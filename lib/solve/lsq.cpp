@@ -31,14 +31,16 @@ void check_inputs(LsqMethod method, const LsqOptions& o, const KrylovInputs<Scal
   const bool layer_kind = o.preconditioner == PreconditionerKind::dct ||
                           o.preconditioner == PreconditionerKind::circulant;
   if (!iterative(method)) {
-    const char* what = in.x0.size() != 0 ? "a starting vector x0"
+    const char* what = in.x0.size() != 0                 ? "a starting vector x0"
                        : in.preconditioner || layer_kind ? "a preconditioner"
-                       : o.noise_level > 0              ? "a noise level (the discrepancy "
-                                                          "principle stops an iteration)"
-                                                        : nullptr;
+                       : o.noise_level > 0               ? "a noise level (the discrepancy "
+                                                           "principle stops an iteration)"
+                                                         : nullptr;
     if (what) {
-      throw std::invalid_argument("lstsq: " + std::string(what) + " is for the iterative methods "
-                                  "lsqr and lsmr, got method " + to_string(method));
+      throw std::invalid_argument("lstsq: " + std::string(what) +
+                                  " is for the iterative methods "
+                                  "lsqr and lsmr, got method " +
+                                  to_string(method));
     }
   } else if (layer_kind && !in.preconditioner) {
     throw std::invalid_argument("lstsq: the preconditioner '" + to_string(o.preconditioner) +
@@ -92,8 +94,9 @@ LsqResult<Scalar> lstsq(const LinearOperator<Scalar>& a, const RhsRef<Scalar>& b
   validate(options);
   check_inputs(method, options, inputs);
   if (options.damp_rule == DampRule::gcv) {
-    throw std::invalid_argument("lstsq: damp_rule gcv needs the matrix's entries (the direct "
-                                "problem's SVD) or a layer; an operator has neither");
+    throw std::invalid_argument(
+        "lstsq: damp_rule gcv needs the matrix's entries (the direct "
+        "problem's SVD) or a layer; an operator has neither");
   }
   LsqResult<Scalar> result;
   const auto solve = [&](auto&& solver) {
@@ -119,7 +122,6 @@ template LsqResult<double> lstsq<double>(SparseRef<double>, const LinearOperator
 template LsqResult<float> lstsq<float>(const LinearOperator<float>&, const RhsRef<float>&,
                                        LsqMethod, const LsqOptions&, const KrylovInputs<float>&);
 template LsqResult<double> lstsq<double>(const LinearOperator<double>&, const RhsRef<double>&,
-                                         LsqMethod, const LsqOptions&,
-                                         const KrylovInputs<double>&);
+                                         LsqMethod, const LsqOptions&, const KrylovInputs<double>&);
 
 }  // namespace convmat

@@ -57,9 +57,7 @@ CholeskyForm cholesky_form_from_string(std::string_view name) {
                               "': expected automatic, normal_equations or min_norm");
 }
 
-std::string to_string(DampRule rule) {
-  return rule == DampRule::gcv ? "gcv" : "given";
-}
+std::string to_string(DampRule rule) { return rule == DampRule::gcv ? "gcv" : "given"; }
 
 DampRule damp_rule_from_string(std::string_view name) {
   if (name == "given") return DampRule::given;
@@ -127,9 +125,10 @@ void validate(const LsqOptions& o) {
         detail::number(o.noise_level));
   }
   if (!(std::isfinite(o.discrepancy_factor) && o.discrepancy_factor >= 1)) {
-    throw std::invalid_argument("discrepancy_factor must be finite and >= 1, got "
-                                "discrepancy_factor = " +
-                                detail::number(o.discrepancy_factor));
+    throw std::invalid_argument(
+        "discrepancy_factor must be finite and >= 1, got "
+        "discrepancy_factor = " +
+        detail::number(o.discrepancy_factor));
   }
 }
 

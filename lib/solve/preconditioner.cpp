@@ -60,8 +60,9 @@ LayerPreconditioner<Scalar>::LayerPreconditioner(const ConvSpec& spec, const Sca
     : delta_(o.delta), damp_(o.damp) {
   if (weight == nullptr) throw std::invalid_argument("LayerPreconditioner needs a weight tensor");
   if (o.kind == PreconditionerKind::none) {
-    throw std::invalid_argument("LayerPreconditioner: the kind must be dct, circulant or "
-                                "automatic, got none");
+    throw std::invalid_argument(
+        "LayerPreconditioner: the kind must be dct, circulant or "
+        "automatic, got none");
   }
   check_number("delta", o.delta);
   check_number("damp", o.damp);
@@ -129,8 +130,9 @@ SpectralEstimate spectral_singular_value_estimate(const ConvSpec& spec, const Sc
     throw std::invalid_argument("spectral_singular_value_estimate needs a weight tensor");
   }
   if (kind == PreconditionerKind::none) {
-    throw std::invalid_argument("spectral_singular_value_estimate: the kind must be dct, "
-                                "circulant or automatic, got none");
+    throw std::invalid_argument(
+        "spectral_singular_value_estimate: the kind must be dct, "
+        "circulant or automatic, got none");
   }
   const PreconditionerSide side = preconditioner_side(spec.output_numel(), spec.input_numel());
   detail::GramGenerator g = detail::gram_generator(spec, weight, rows_of_w(spec, side));
@@ -152,8 +154,7 @@ template PreconditionerKind automatic_preconditioner<double>(const ConvSpec&, co
                                                              PreconditionerSide);
 template SpectralEstimate spectral_singular_value_estimate<float>(const ConvSpec&, const float*,
                                                                   PreconditionerKind);
-template SpectralEstimate spectral_singular_value_estimate<double>(const ConvSpec&,
-                                                                   const double*,
+template SpectralEstimate spectral_singular_value_estimate<double>(const ConvSpec&, const double*,
                                                                    PreconditionerKind);
 
 }  // namespace convmat

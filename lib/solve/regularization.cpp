@@ -33,10 +33,11 @@ SpectralData spectral_data(const LayerPreconditioner<Scalar>& p, const LinearOpe
   const detail::SpectralGram& g = p.gram();
   const bool left = p.side() == PreconditionerSide::left;
   if (b.rows() != m.rows() || p.rows() != (left ? m.rows() : m.cols())) {
-    throw std::invalid_argument("the damp of the diagonalized problem needs b with M.rows() = " +
-                                std::to_string(m.rows()) + " rows and the layer's own "
-                                "preconditioner, got b with " +
-                                std::to_string(b.rows()) + " rows");
+    throw std::invalid_argument(
+        "the damp of the diagonalized problem needs b with M.rows() = " + std::to_string(m.rows()) +
+        " rows and the layer's own "
+        "preconditioner, got b with " +
+        std::to_string(b.rows()) + " rows");
   }
   SpectralData d;
   d.base = left ? 0.0 : static_cast<double>(m.rows() - m.cols());
@@ -46,9 +47,9 @@ SpectralData spectral_data(const LayerPreconditioner<Scalar>& p, const LinearOpe
   d.count.resize(d.eigenvalue.size());
   // The transform grid may be larger than the side (a strided layer's polyphase grid): count
   // each eigenvalue in proportion.
-  const double stored = static_cast<double>(g.generator().groups * g.generator().block *
-                                            g.generator().grid[0] * g.generator().grid[1] *
-                                            g.generator().grid[2]);
+  const double stored =
+      static_cast<double>(g.generator().groups * g.generator().block * g.generator().grid[0] *
+                          g.generator().grid[1] * g.generator().grid[2]);
   const double scale = static_cast<double>(g.size()) / stored;
   for (std::size_t i = 0; i < d.count.size(); ++i) {
     d.count[i] = g.multiplicity()[i / static_cast<std::size_t>(per_frequency)] * scale;
@@ -81,7 +82,6 @@ SpectralData spectral_data(const LayerPreconditioner<Scalar>& p, const LinearOpe
   }
   return d;
 }
-
 
 // ‖b − A x_λ‖² (summed over the columns) and trace(I − A (AᵀA + λ²)⁻¹ Aᵀ) at λ² = mu.
 std::pair<double, double> residual_and_trace(const SpectralData& d, double mu) {
@@ -177,7 +177,8 @@ double minimize_gcv(const SpectralData& d) {
 }  // namespace
 
 template <class Scalar>
-double gcv_damp(SparseRef<Scalar> a, const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b) {
+double gcv_damp(SparseRef<Scalar> a,
+                const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b) {
   return minimize_gcv(dense_data(a, b));
 }
 
@@ -189,13 +190,13 @@ double gcv_damp(const LayerPreconditioner<Scalar>& p, const LinearOperator<Scala
 
 template <class Scalar>
 double discrepancy_damp(const LayerPreconditioner<Scalar>& p, const LinearOperator<Scalar>& m,
-                        const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b, double noise_level,
-                        double discrepancy_factor) {
+                        const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b,
+                        double noise_level, double discrepancy_factor) {
   if (!(noise_level > 0 && noise_level < 1 && discrepancy_factor >= 1)) {
-    throw std::invalid_argument("discrepancy_damp: noise_level must be in (0, 1) and "
-                                "discrepancy_factor >= 1, got " +
-                                detail::number(noise_level) + " and " +
-                                detail::number(discrepancy_factor));
+    throw std::invalid_argument(
+        "discrepancy_damp: noise_level must be in (0, 1) and "
+        "discrepancy_factor >= 1, got " +
+        detail::number(noise_level) + " and " + detail::number(discrepancy_factor));
   }
   const SpectralData d = spectral_data(p, m, b);
   const double target = std::pow(discrepancy_factor * noise_level, 2) * d.total;
@@ -216,8 +217,7 @@ template double gcv_damp<float>(SparseRef<float>, const Eigen::Ref<const DenseMa
 template double gcv_damp<double>(SparseRef<double>, const Eigen::Ref<const DenseMatrix<double>>&);
 template double gcv_damp<float>(const LayerPreconditioner<float>&, const LinearOperator<float>&,
                                 const Eigen::Ref<const DenseMatrix<float>>&);
-template double gcv_damp<double>(const LayerPreconditioner<double>&,
-                                 const LinearOperator<double>&,
+template double gcv_damp<double>(const LayerPreconditioner<double>&, const LinearOperator<double>&,
                                  const Eigen::Ref<const DenseMatrix<double>>&);
 template double discrepancy_damp<float>(const LayerPreconditioner<float>&,
                                         const LinearOperator<float>&,

@@ -25,7 +25,8 @@ std::mutex& fftw_planner_lock() {
 template <class T>
 class FftwBuffer {
  public:
-  explicit FftwBuffer(Index n) : p_(static_cast<T*>(fftw_malloc(sizeof(T) * std::max<Index>(n, 1)))) {
+  explicit FftwBuffer(Index n)
+      : p_(static_cast<T*>(fftw_malloc(sizeof(T) * std::max<Index>(n, 1)))) {
     if (!p_) throw std::bad_alloc();
   }
   ~FftwBuffer() { fftw_free(p_); }
@@ -136,7 +137,8 @@ GramGenerator gram_generator(const ConvSpec& spec, const Scalar* weight, bool ro
   }
   const auto delta_index = [&](const std::array<Index, 3>& from, const std::array<Index, 3>& to) {
     Index idx = 0;  // Δ = to − from, shifted into the box
-    for (std::size_t a = 0; a < 3; ++a) idx = idx * g.box(static_cast<int>(a)) + (to[a] - from[a] + g.span[a]);
+    for (std::size_t a = 0; a < 3; ++a)
+      idx = idx * g.box(static_cast<int>(a)) + (to[a] - from[a] + g.span[a]);
     return idx;
   };
   const Index phases = s[0] * s[1] * s[2];
@@ -254,8 +256,8 @@ SpectralGram::SpectralGram(GramGenerator generator, PreconditionerKind kind)
       lambda.setZero();
       for (Index d : offsets) {
         const Index i0 = d / (b1 * b2), i1 = d / b2 % b1, i2 = d % b2;
-        const std::complex<double> phase = factor[0][k0 * g_.box(0) + i0] *
-                                           factor[1][k1 * b1 + i1] * factor[2][k2 * b2 + i2];
+        const std::complex<double> phase =
+            factor[0][k0 * g_.box(0) + i0] * factor[1][k1 * b1 + i1] * factor[2][k2 * b2 + i2];
         const double* gam = g_.gamma.data() + (gr * box + d) * bb;
         for (Index r = 0; r < b; ++r) {
           for (Index c = 0; c < b; ++c) lambda(r, c) += phase * gam[r * b + c];
@@ -274,8 +276,10 @@ SpectralGram::SpectralGram(GramGenerator generator, PreconditionerKind kind)
                 vectors_.data() + (f * groups + gr) * bb);
     }
   }
-  max_eigenvalue_ = eigenvalues_.empty() ? 0 : *std::max_element(eigenvalues_.begin(), eigenvalues_.end());
-  min_eigenvalue_ = eigenvalues_.empty() ? 0 : *std::min_element(eigenvalues_.begin(), eigenvalues_.end());
+  max_eigenvalue_ =
+      eigenvalues_.empty() ? 0 : *std::max_element(eigenvalues_.begin(), eigenvalues_.end());
+  min_eigenvalue_ =
+      eigenvalues_.empty() ? 0 : *std::min_element(eigenvalues_.begin(), eigenvalues_.end());
 
   // One plan per channel (executed on every channel's slice, hence FFTW_UNALIGNED).
   transform_ = std::make_unique<Transform>();
@@ -299,9 +303,8 @@ SpectralGram::SpectralGram(GramGenerator generator, PreconditionerKind kind)
     transform_->scale = 8.0 * static_cast<double>(transform_->grid_size);  // Π 2·M_a
   }
   if (!transform_->forward || !transform_->backward) {
-    throw std::runtime_error("FFTW could not plan a transform of the grid " +
-                             std::to_string(M[0]) + "x" + std::to_string(M[1]) + "x" +
-                             std::to_string(M[2]));
+    throw std::runtime_error("FFTW could not plan a transform of the grid " + std::to_string(M[0]) +
+                             "x" + std::to_string(M[1]) + "x" + std::to_string(M[2]));
   }
 }
 
@@ -470,7 +473,10 @@ std::vector<double> SpectralGram::eigen_energies(const double* x) const {
           for (Index c = 0; c < b; ++c) {
             const fftw_complex& v = spectrum.get()[(gr * b + c) * F + f];
             const std::complex<double> vc(v[0], v[1]);
-            s += b == 1 ? vc : std::conj(vectors_[static_cast<std::size_t>((f * groups + gr) * b * b + c + i * b)]) * vc;
+            s += b == 1 ? vc
+                        : std::conj(vectors_[static_cast<std::size_t>((f * groups + gr) * b * b +
+                                                                      c + i * b)]) *
+                              vc;
           }
           e[static_cast<std::size_t>((f * groups + gr) * b + i)] = std::norm(s) * w;
         }
@@ -489,7 +495,10 @@ std::vector<double> SpectralGram::eigen_energies(const double* x) const {
           std::complex<double> s = 0;
           for (Index c = 0; c < b; ++c) {
             const double v = spectrum.get()[(gr * b + c) * F + f];
-            s += b == 1 ? v : std::conj(vectors_[static_cast<std::size_t>((f * groups + gr) * b * b + c + i * b)]) * v;
+            s += b == 1 ? v
+                        : std::conj(vectors_[static_cast<std::size_t>((f * groups + gr) * b * b +
+                                                                      c + i * b)]) *
+                              v;
           }
           e[static_cast<std::size_t>((f * groups + gr) * b + i)] = std::norm(s) * w;
         }

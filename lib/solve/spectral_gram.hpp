@@ -29,9 +29,9 @@ namespace convmat::detail {
 // block × block matrix per group and offset.
 struct GramGenerator {
   bool rows_side = true;
-  std::array<Index, 3> grid{1, 1, 1};     // the transform grid M_a (polyphase for cols)
-  std::array<Index, 3> actual{1, 1, 1};   // the side's own grid (cols: the input size)
-  std::array<Index, 3> stride{1, 1, 1};   // polyphase factors (cols side; 1 on the rows side)
+  std::array<Index, 3> grid{1, 1, 1};    // the transform grid M_a (polyphase for cols)
+  std::array<Index, 3> actual{1, 1, 1};  // the side's own grid (cols: the input size)
+  std::array<Index, 3> stride{1, 1, 1};  // polyphase factors (cols side; 1 on the rows side)
   std::array<Index, 3> span{0, 0, 0};
   Index groups = 1;
   Index channels_per_group = 1;  // of the side itself (C_out/g or C_in/g)

@@ -140,18 +140,18 @@ class Layer {
                            dtype() + " values; they must have the same dtype");
     }
     if (b.ndim() != 2 || b.shape(1) != spec_.output_numel()) {
-      throw std::invalid_argument("lstsq: b must have A.shape[0] = " +
-                                  std::to_string(spec_.output_numel()) + " rows, got shape " +
-                                  dims_to_string(shape_of(b)) +
-                                  " (one right-hand side per row here)");
+      throw std::invalid_argument(
+          "lstsq: b must have A.shape[0] = " + std::to_string(spec_.output_numel()) +
+          " rows, got shape " + dims_to_string(shape_of(b)) +
+          " (one right-hand side per row here)");
     }
     const LsqMethod lm = lsq_method_from_string(method);
     return std::visit(
         [&](const auto& m) -> py::tuple {
           using Scalar = typename std::decay_t<decltype(*m)>::Vector::Scalar;
           const auto rhs = c_contiguous<Scalar>(b);
-          const KrylovInputs<Scalar> in = krylov_inputs<Scalar>(x0, spec_.input_numel(),
-                                                                b.shape(0), preconditioner);
+          const KrylovInputs<Scalar> in =
+              krylov_inputs<Scalar>(x0, spec_.input_numel(), b.shape(0), preconditioner);
           const Eigen::Map<const DenseMatrix<Scalar>> block(rhs.data(), spec_.output_numel(),
                                                             b.shape(0));
           LsqResult<Scalar> r;

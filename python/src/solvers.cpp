@@ -133,8 +133,7 @@ py::tuple lstsq_matrix(const py::array& data, const py::array& indices, const py
                        Index rows, Index cols, const py::array& b, const std::string& method,
                        const LsqOptions& options, const std::optional<py::array>& x0,
                        const std::optional<py::tuple>& preconditioner) {
-  const Dtype dtype =
-      common_dtype("lstsq", {{"A", &data}, {"b", &b}, {"x0", x0 ? &*x0 : nullptr}});
+  const Dtype dtype = common_dtype("lstsq", {{"A", &data}, {"b", &b}, {"x0", x0 ? &*x0 : nullptr}});
   const LsqMethod m = lsq_method_from_string(method);
   check_rhs(b, rows);
   return dispatch(dtype, [&](auto scalar) {
@@ -185,9 +184,8 @@ py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py:
                         const std::string& method, const LsqOptions& options,
                         const std::optional<py::array>& x0,
                         const std::optional<py::tuple>& preconditioner) {
-  const Dtype dtype = common_dtype("deconvolve", {{"output", &y},
-                                                  {"weight", &weight},
-                                                  {"x0", x0 ? &*x0 : nullptr}});
+  const Dtype dtype = common_dtype(
+      "deconvolve", {{"output", &y}, {"weight", &weight}, {"x0", x0 ? &*x0 : nullptr}});
   const LsqMethod m = lsq_method_from_string(method);
   require_shape("deconvolve", "weight", weight, spec.weight_shape(), spec);
   if (y.ndim() != 2 || y.shape(1) != spec.output_numel()) {
@@ -223,9 +221,11 @@ KrylovInputs<Scalar> krylov_inputs(const std::optional<py::array>& x0, Index col
   KrylovInputs<Scalar> in;
   if (x0) {
     if (x0->ndim() != 2 || x0->shape(0) != k || x0->shape(1) != cols) {
-      throw std::invalid_argument("lstsq: x0 must have one starting vector of A.shape[1] = " +
-                                  std::to_string(cols) + " entries per right-hand side, got "
-                                  "shape " + dims_to_string(shape_of(*x0)));
+      throw std::invalid_argument(
+          "lstsq: x0 must have one starting vector of A.shape[1] = " + std::to_string(cols) +
+          " entries per right-hand side, got "
+          "shape " +
+          dims_to_string(shape_of(*x0)));
     }
     const auto a = c_contiguous<Scalar>(*x0);
     in.x0 = Eigen::Map<const DenseMatrix<Scalar>>(a.data(), cols, k);
@@ -257,8 +257,7 @@ void bind_solvers(py::module_& m) {
       .def(py::init([](double damp, double atol, double btol, double conlim, Index iteration_limit,
                        double qr_tolerance, const std::string& cholesky_form,
                        const std::string& damp_rule, const std::string& preconditioner,
-                       double preconditioner_delta, double noise_level,
-                       double discrepancy_factor) {
+                       double preconditioner_delta, double noise_level, double discrepancy_factor) {
              LsqOptions o;
              o.damp = damp;
              o.damp_rule = damp_rule_from_string(damp_rule);

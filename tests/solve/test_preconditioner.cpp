@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_SUITE(transforms)
 BOOST_AUTO_TEST_CASE(circulant_inverts_the_gram_matrix_of_a_circular_layer) {
   const ConvSpec specs[] = {
       circular(1, 1, {12}, {3}, {1}, {1}, {1}),
-      circular(1, 1, {7}, {4}, {1}, {2}, {1}),              // odd size, asymmetric padding
+      circular(1, 1, {7}, {4}, {1}, {2}, {1}),  // odd size, asymmetric padding
       circular(2, 3, {6, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
       circular(4, 4, {6, 4}, {3, 1}, {1, 1}, {1, 0}, {1, 0}, 2),  // groups
       circular(2, 2, {4, 3, 4}, {3, 3, 1}, {1, 1, 1}, {1, 1, 0}, {1, 1, 0}),
@@ -111,8 +111,8 @@ BOOST_AUTO_TEST_CASE(circulant_inverts_the_gram_matrix_of_a_circular_layer) {
     const DenseD m = dense(ConvMatrix<double>(spec, w.data()));
     for (PreconditionerSide side : {PreconditionerSide::left, PreconditionerSide::right}) {
       BOOST_TEST_CONTEXT(spec.to_string() << ", " << to_string(side)) {
-        const LayerPreconditioner<double> s(
-            spec, w.data(), options(PreconditionerKind::circulant, side));
+        const LayerPreconditioner<double> s(spec, w.data(),
+                                            options(PreconditionerKind::circulant, side));
         BOOST_TEST(s.kind() == PreconditionerKind::circulant);
         check_inverts(s, side == PreconditionerSide::left ? DenseD(m * m.transpose())
                                                           : DenseD(m.transpose() * m));
@@ -125,8 +125,8 @@ BOOST_AUTO_TEST_CASE(circulant_inverts_the_gram_matrix_of_a_circular_layer) {
 // circulant on the output grid, the input-side one on the polyphase grid (input position 2q + φ
 // as channel φ) — tall layers, so that WᵀW is invertible; also as transposed layers' sides.
 BOOST_AUTO_TEST_CASE(circulant_on_strided_layers_and_the_polyphase_grid) {
-  const ConvSpec wide = circular(1, 1, {12}, {3}, {2}, {1}, {0});          // 6 × 12
-  const ConvSpec tall = circular(1, 4, {12}, {3}, {2}, {1}, {0});          // 24 × 12
+  const ConvSpec wide = circular(1, 1, {12}, {3}, {2}, {1}, {0});                  // 6 × 12
+  const ConvSpec tall = circular(1, 4, {12}, {3}, {2}, {1}, {0});                  // 24 × 12
   const ConvSpec tall2d = circular(1, 5, {4, 6}, {3, 2}, {2, 2}, {1, 0}, {0, 0});  // 30 × 24
   const ConvSpec tall_groups = circular(2, 10, {6}, {3}, {2}, {1}, {0}, 2);
   for (const ConvSpec& spec : {wide, tall, tall2d, tall_groups}) {
@@ -134,12 +134,13 @@ BOOST_AUTO_TEST_CASE(circulant_on_strided_layers_and_the_polyphase_grid) {
     const DenseD m = dense(ConvMatrix<double>(spec, w.data()));
     const bool is_wide = m.rows() <= m.cols();
     BOOST_TEST_CONTEXT(spec.to_string()) {
-      const LayerPreconditioner<double> s(spec, w.data(), options(PreconditionerKind::circulant,
-                                                                 preconditioner_side(m.rows(), m.cols())));
+      const LayerPreconditioner<double> s(
+          spec, w.data(),
+          options(PreconditionerKind::circulant, preconditioner_side(m.rows(), m.cols())));
       check_inverts(s, is_wide ? DenseD(m * m.transpose()) : DenseD(m.transpose() * m));
       // The adjoint map Mᵀ takes the other side.
-      LayerPreconditionerOptions o = options(PreconditionerKind::circulant,
-                                             preconditioner_side(m.cols(), m.rows()));
+      LayerPreconditionerOptions o =
+          options(PreconditionerKind::circulant, preconditioner_side(m.cols(), m.rows()));
       o.adjoint = true;
       const LayerPreconditioner<double> t(spec, w.data(), o);
       check_inverts(t, is_wide ? DenseD(m * m.transpose()) : DenseD(m.transpose() * m));
@@ -237,8 +238,8 @@ void check_same_answer(const ConvSpec& spec, const std::vector<double>& w, doubl
   const auto reference = solve(LsqMethod::qr, o);
   BOOST_TEST(reference.info.status == LsqStatus::success);
   const Eigen::VectorXd s = Eigen::JacobiSVD<DenseD>(m).singularValues();
-  const double kappa = std::sqrt((s(0) * s(0) + damp * damp) /
-                                 (s(s.size() - 1) * s(s.size() - 1) + damp * damp));
+  const double kappa =
+      std::sqrt((s(0) * s(0) + damp * damp) / (s(s.size() - 1) * s(s.size() - 1) + damp * damp));
   o.atol = 0;
   o.btol = 1e-12;
   o.conlim = 0;
@@ -253,14 +254,13 @@ void check_same_answer(const ConvSpec& spec, const std::vector<double>& w, doubl
     }
     const auto a = solve(method, plain);
     const auto b = solve(method, pre);
-    BOOST_TEST_CONTEXT(to_string(method) << ", " << b.info.preconditioner << " on the "
-                                         << b.info.preconditioner_side << ", cond " << kappa
-                                         << ", iterations " << b.info.iterations << " vs "
-                                         << a.info.iterations << ": " << b.info.message) {
+    BOOST_TEST_CONTEXT(to_string(method)
+                       << ", " << b.info.preconditioner << " on the " << b.info.preconditioner_side
+                       << ", cond " << kappa << ", iterations " << b.info.iterations << " vs "
+                       << a.info.iterations << ": " << b.info.message) {
       BOOST_TEST(b.info.status == LsqStatus::success);
       BOOST_TEST(b.info.preconditioner != "none");
-      BOOST_TEST(b.info.preconditioner_side ==
-                 to_string(preconditioner_side(m.rows(), m.cols())));
+      BOOST_TEST(b.info.preconditioner_side == to_string(preconditioner_side(m.rows(), m.cols())));
       BOOST_TEST((b.x - reference.x).norm() <= tol * reference.x.norm());
       // The point of it, where there is something to gain (a well-conditioned problem may take
       // a few more iterations with an approximate preconditioner than without).
@@ -278,7 +278,8 @@ BOOST_AUTO_TEST_CASE(equals_the_minimum_norm_solution) {
   // A symmetric blur (dct) and random kernels (circulant), wide and tall, valid and padded.
   std::vector<double> blur;
   for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 5; ++j) blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
+    for (int j = 0; j < 5; ++j)
+      blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
   const auto automatic = PreconditionerKind::automatic;
   // wide: a valid single-channel blur (the deconvolution problem, small)
   check_same_answer(ConvSpec::convolution(1, 1, {20, 20}, {5, 5}), blur, 0, automatic);
@@ -324,7 +325,8 @@ BOOST_AUTO_TEST_CASE(equals_the_minimum_norm_solution) {
 BOOST_AUTO_TEST_CASE(a_right_preconditioner_on_a_wide_layer_changes_the_answer) {
   std::vector<double> blur;
   for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 5; ++j) blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
+    for (int j = 0; j < 5; ++j)
+      blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
   const ConvSpec spec = ConvSpec::convolution(1, 1, {20, 20}, {5, 5});
   const ConvMatrix<double> layer(spec, blur.data());
   const VectorD y = random_vector(layer.rows());
@@ -339,7 +341,7 @@ BOOST_AUTO_TEST_CASE(a_right_preconditioner_on_a_wide_layer_changes_the_answer) 
   po.side = PreconditionerSide::right;
   in.preconditioner = std::make_shared<LayerPreconditioner<double>>(spec, blur.data(), po);
   const auto r = deconvolve(layer, y, LsqMethod::lsqr, o, in);
-  BOOST_TEST(r.info.relative_residual <= 1e-10);  // a solution of W x = y ...
+  BOOST_TEST(r.info.relative_residual <= 1e-10);                        // a solution of W x = y ...
   BOOST_TEST((r.x - reference.x).norm() >= 0.01 * reference.x.norm());  // ... not the least one
 }
 
@@ -405,7 +407,8 @@ class Gcv {
 BOOST_AUTO_TEST_CASE(gcv_of_the_direct_problem) {
   std::vector<double> blur;
   for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 5; ++j) blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
+    for (int j = 0; j < 5; ++j)
+      blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
   const ConvSpec spec = ConvSpec::convolution(1, 1, {14, 14}, {5, 5}, {1}, {2});
   const ConvMatrix<double> layer(spec, blur.data());
   const DenseD a = dense(layer);
@@ -457,7 +460,8 @@ BOOST_AUTO_TEST_CASE(fft_diagonalized_damps_are_exact_for_a_circular_layer) {
 BOOST_AUTO_TEST_CASE(discrepancy_principle_stops_at_the_noise_level) {
   std::vector<double> blur;
   for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 5; ++j) blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
+    for (int j = 0; j < 5; ++j)
+      blur.push_back(std::exp(-0.5 * ((i - 2) * (i - 2) + (j - 2) * (j - 2))));
   const ConvSpec spec = ConvSpec::convolution(1, 1, {24, 24}, {5, 5});
   const ConvMatrix<double> layer(spec, blur.data());
   VectorD y = layer.apply(random_vector(layer.cols()));
@@ -472,9 +476,9 @@ BOOST_AUTO_TEST_CASE(discrepancy_principle_stops_at_the_noise_level) {
       const auto r = deconvolve(layer, y, method, o);
       const auto& h = r.info.residual_history[0];
       const double target = o.discrepancy_factor * o.noise_level * y.norm();
-      BOOST_TEST_CONTEXT(to_string(kind) << ", " << to_string(method) << ", δ "
-                                         << r.info.preconditioner_delta << ", "
-                                         << r.info.iterations << " iterations") {
+      BOOST_TEST_CONTEXT(to_string(kind)
+                         << ", " << to_string(method) << ", δ " << r.info.preconditioner_delta
+                         << ", " << r.info.iterations << " iterations") {
         BOOST_TEST(r.info.stop_code == 8);
         BOOST_TEST(h.back() <= target);
         BOOST_TEST(h[h.size() - 2] > target);  // the first such iterate
@@ -512,10 +516,10 @@ BOOST_AUTO_TEST_CASE(invalid_input_is_named) {
   po.delta = -1;
   test::expect_error([&] { LayerPreconditioner<double>(spec, w.data(), po); }, "delta");
   KrylovInputs<double> wrong;
-  const LayerPreconditioner<double> right(spec, w.data(), options(PreconditionerKind::dct,
-                                                                   PreconditionerSide::right));
-  wrong.preconditioner = std::make_shared<OperatorPreconditioner<double>>(
-      right, PreconditionerSide::left);
+  const LayerPreconditioner<double> right(
+      spec, w.data(), options(PreconditionerKind::dct, PreconditionerSide::right));
+  wrong.preconditioner =
+      std::make_shared<OperatorPreconditioner<double>>(right, PreconditionerSide::left);
   test::expect_error([&] { deconvolve(layer, y, LsqMethod::lsqr, {}, wrong); },
                      "left preconditioner must be 16x16");
 }

@@ -70,7 +70,7 @@ template <class Scalar>
 struct KrylovSetup {
   const Scalar* x0 = nullptr;  // starting vector, a.cols() entries (default 0)
   const Preconditioner<Scalar>* preconditioner = nullptr;  // S on its side (default none)
-  Index column = 0, columns = 1;  // only label the progress callbacks
+  Index column = 0, columns = 1;                           // only label the progress callbacks
 };
 
 // One right-hand side: b has a.rows() entries, x (output) a.cols(). Throws

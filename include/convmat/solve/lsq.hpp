@@ -76,14 +76,14 @@ extern template LsqResult<float> lstsq<float>(SparseRef<float>, const LinearOper
                                               const RhsRef<float>&, LsqMethod, const LsqOptions&,
                                               const KrylovInputs<float>&);
 extern template LsqResult<double> lstsq<double>(SparseRef<double>, const LinearOperator<double>&,
-                                                const RhsRef<double>&, LsqMethod,
-                                                const LsqOptions&, const KrylovInputs<double>&);
+                                                const RhsRef<double>&, LsqMethod, const LsqOptions&,
+                                                const KrylovInputs<double>&);
 extern template LsqResult<float> lstsq<float>(const LinearOperator<float>&, const RhsRef<float>&,
                                               LsqMethod, const LsqOptions&,
                                               const KrylovInputs<float>&);
 extern template LsqResult<double> lstsq<double>(const LinearOperator<double>&,
-                                                const RhsRef<double>&, LsqMethod,
-                                                const LsqOptions&, const KrylovInputs<double>&);
+                                                const RhsRef<double>&, LsqMethod, const LsqOptions&,
+                                                const KrylovInputs<double>&);
 extern template LsqResult<float> lstsq<float>(const ConvMatrix<float>&, const RhsRef<float>&,
                                               LsqMethod, const LsqOptions&,
                                               const KrylovInputs<float>&);

@@ -108,7 +108,7 @@ struct LsqProgress {
 };
 
 struct LsqOptions {
-  double damp = 0;  // λ >= 0
+  double damp = 0;                       // λ >= 0
   DampRule damp_rule = DampRule::given;  // gcv: λ from the data instead (LsqInfo::damp)
 
   // LSQR and LSMR stop at the first of these (SciPy's rules and defaults):

@@ -108,12 +108,12 @@ PreconditionerKind automatic_preconditioner(const ConvSpec& spec, const Scalar* 
 
 struct LayerPreconditionerOptions {
   PreconditionerKind kind = PreconditionerKind::automatic;  // dct, circulant or automatic
-  double delta = 0;  // δ >= 0: S inverts G + δ²I
+  double delta = 0;                                         // δ >= 0: S inverts G + δ²I
   // λ >= 0 of a damped solve: S then inverts G + (λ² + δ²)I, the Gram matrix of the augmented
   // system the solvers precondition (see above).
   double damp = 0;
   std::optional<PreconditionerSide> side;  // default: preconditioner_side of the operator
-  bool adjoint = false;  // precondition Mᵀ instead of M (deconvolve_adjoint)
+  bool adjoint = false;                    // precondition Mᵀ instead of M (deconvolve_adjoint)
 };
 
 // The FFT- or DCT-diagonalized preconditioner of a layer's map M (W, or Wᵀ when transposed).

@@ -29,7 +29,8 @@ namespace convmat {
 
 // The direct problem: B is A.rows() × k. Throws std::invalid_argument beyond the dense limit.
 template <class Scalar>
-double gcv_damp(SparseRef<Scalar> a, const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b);
+double gcv_damp(SparseRef<Scalar> a,
+                const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b);
 
 // The FFT-diagonalized problem of `m` (the layer's map, or its adjoint — whatever `p` was built
 // for), B m.rows() × k.
@@ -38,7 +39,7 @@ double gcv_damp(const LayerPreconditioner<Scalar>& p, const LinearOperator<Scala
                 const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b);
 template <class Scalar>
 double discrepancy_damp(const LayerPreconditioner<Scalar>& p, const LinearOperator<Scalar>& m,
-                        const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b, double noise_level,
-                        double discrepancy_factor = 1.01);
+                        const std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>& b,
+                        double noise_level, double discrepancy_factor = 1.01);
 
 }  // namespace convmat
