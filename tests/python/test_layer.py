@@ -115,6 +115,20 @@ class LinearOperatorProtocol(unittest.TestCase):
         x_qr, info_qr = convmat.lstsq(layer, b, method="qr")
         np.testing.assert_allclose(x_qr, theirs[0], rtol=0, atol=1e-8 * np.abs(theirs[0]).max())
 
+    def test_size_and_memory(self):
+        # W in CSR: the values and 4-byte column indices per nonzero, 8-byte row pointers (one
+        # per stored row + 1); a transposed layer stores the W of its convolution (rows = its
+        # input size).
+        for op, w, size, keywords, dtype in (
+                ("conv2d", np.ones((3, 2, 3, 3)), 7, dict(padding=1), np.float64),
+                ("conv_transpose2d", np.ones((3, 2, 4, 4)), 5, dict(stride=2), np.float32)):
+            layer = convmat.Layer(op, w.astype(dtype), size, **keywords)
+            A = layer.matrix()
+            self.assertEqual(layer.nnz, A.nnz, op)
+            stored_rows = layer.shape[1] if op.startswith("conv_transpose") else layer.shape[0]
+            self.assertEqual(layer.memory_bytes,
+                             A.nnz * (np.dtype(dtype).itemsize + 4) + (stored_rows + 1) * 8, op)
+
     def test_refill(self):
         rng = h.rng(705)
         w1 = rng.integers(-3, 4, (4, 2, 3, 3)).astype(np.float32)

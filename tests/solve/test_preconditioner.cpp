@@ -121,6 +121,29 @@ BOOST_AUTO_TEST_CASE(circulant_inverts_the_gram_matrix_of_a_circular_layer) {
   }
 }
 
+// The FFT estimate of σ_min and σ_max is exact for a stride-1 layer with circular padding: the
+// extreme singular values of the dense W (its smaller side).
+BOOST_AUTO_TEST_CASE(spectral_estimate_is_exact_for_a_circular_layer) {
+  const ConvSpec specs[] = {
+      circular(1, 1, {12}, {3}, {1}, {1}, {1}),
+      circular(2, 3, {6, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      circular(4, 4, {6, 4}, {3, 1}, {1, 1}, {1, 0}, {1, 0}, 2),
+  };
+  for (const ConvSpec& spec : specs) {
+    const auto w = random_tensor(spec.weight_numel());
+    const DenseD m = dense(ConvMatrix<double>(spec, w.data()));
+    const Eigen::VectorXd sv = Eigen::JacobiSVD<DenseD>(m).singularValues();
+    const SpectralEstimate e =
+        spectral_singular_value_estimate(spec, w.data(), PreconditionerKind::circulant);
+    const double tol = 1e3 * std::numeric_limits<double>::epsilon() * sv(0);
+    BOOST_TEST_CONTEXT(spec.to_string()) {
+      BOOST_TEST(e.kind == PreconditionerKind::circulant);
+      BOOST_TEST(std::abs(e.sigma_max - sv(0)) <= tol);
+      BOOST_TEST(std::abs(e.sigma_min - sv(sv.size() - 1)) <= tol);
+    }
+  }
+}
+
 // Stride 2 with circular padding and sizes divisible by 2: the output-side Gram matrix is
 // circulant on the output grid, the input-side one on the polyphase grid (input position 2q + φ
 // as channel φ) — tall layers, so that WᵀW is invertible; also as transposed layers' sides.
