@@ -6,7 +6,10 @@
 //   convmat_bench apply   LAYER [--dtype float|double] --batch B --reps R [--stored-transpose 1]
 //                         [--triad-elements N]
 //   convmat_bench refill  LAYER [--dtype float|double] --reps R
-//   convmat_bench lsq     --method qr|cholesky|lsqr|lsmr [--btol T] [--size N] [--sigma S] --reps R
+//   convmat_bench lsq     --method qr|cholesky|lsqr|lsmr [--problem gauss|multi|stride2] [--btol T]
+//                         [--size N] [--sigma S] [--preconditioner none|auto|dct|circulant]
+//                         [--delta D] [--noise L] [--damp-rule given|gcv] [--reference 1]
+//                         [--best-error K] --reps R
 //   convmat_bench oracle  --configs FILE --candidates FILE --reps R
 //   LAYER: --kind conv|transposed --in C --out C --size N[xN..] --kernel K --stride S --pad P
 //          [--output-padding A]   (PyTorch's arguments; one value per spatial axis or one for all)
@@ -28,6 +31,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -39,6 +43,7 @@
 #include "convmat/core/detail/kernel_isa.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/solve/deconvolve.hpp"
+#include "convmat/solve/preconditioner.hpp"
 
 using namespace convmat;
 
@@ -380,69 +385,146 @@ double splitmix64_uniform(std::uint64_t& state) {
   return double(z >> 11) * 0x1.0p-53;
 }
 
-// The least-squares problem of issue 6 (and of the README's deconvolution table): an N×N input
-// (default 128), a 7×7 Gaussian (σ default 1) normalized to sum 1, no padding — W is
-// (N−6)² × N² — and a consistent y = W x for x uniform in [0, 1) (splitmix64, seed 3), as
-// baselines.lsq_problem builds it for SciPy. Times one method; for LSQR and LSMR atol = 0,
-// conlim = 0 and btol the target relative residual. The residual is recomputed from x̂.
+// The least-squares problems. --problem (default gauss):
+//   gauss    issue 6's (and the README's deconvolution table's): an N×N input (default 128), a 7×7
+//            Gaussian (σ default 1) normalized to sum 1, no padding — W is (N−6)² × N²;
+//   multi    3 → 3 channels, N×N (default 64), 5×5 kernels uniform in [−1, 1) (splitmix64, seed
+//            5), no padding;
+//   stride2  the Gaussian of gauss with stride 2, no padding: W is ((N−7)/2+1)² × N².
+// x is uniform in [0, 1) (splitmix64, seed 3) and y = W x, as baselines.lsq_problem builds them for
+// SciPy; with --noise L, y += e with e Gaussian (Box–Muller on splitmix64, seed 11) scaled to
+// ‖e‖ = L·‖W x‖. Times one method; LSQR and LSMR run with atol = 0, conlim = 0, btol the target
+// relative residual, the preconditioner --preconditioner (none|auto|dct|circulant; δ --delta,
+// default automatic) and, with --noise, the discrepancy principle at that noise level. Reports
+// the residual (recomputed from x̂), ‖x̂ − x‖/‖x‖ and, with --reference 1, ‖x̂ − x_qr‖/‖x_qr‖
+// against QR's minimum-norm solution. With --best-error K (noisy data), also plain LSQR's best
+// ‖x_k − x‖/‖x‖ over k <= K (LSQR run to each k).
+struct LsqProblem {
+  std::unique_ptr<ConvMatrix<double>> w;
+  Eigen::VectorXd x, y;
+  std::string name;
+};
+
+LsqProblem lsq_problem(const Args& args) {
+  const std::string problem = args.get("problem", "gauss");
+  const double sigma = std::stod(args.get("sigma", "1"));
+  LsqProblem p;
+  p.name = problem;
+  std::vector<double> kernel;
+  ConvSpec spec = ConvSpec::convolution(1, 1, {1}, {1});
+  if (problem == "gauss" || problem == "stride2") {
+    const Index n = args.integer("size", "128");
+    kernel.resize(49);
+    double sum = 0;
+    for (int i = 0; i < 7; ++i) {
+      for (int j = 0; j < 7; ++j) {
+        const double d2 = double((i - 3) * (i - 3) + (j - 3) * (j - 3));
+        sum += kernel[std::size_t(i * 7 + j)] = std::exp(-d2 / (2 * sigma * sigma));
+      }
+    }
+    for (double& k : kernel) k /= sum;
+    spec = ConvSpec::convolution(1, 1, {n, n}, {7, 7}, {problem == "stride2" ? 2 : 1});
+  } else if (problem == "multi") {
+    const Index n = args.integer("size", "64");
+    spec = ConvSpec::convolution(3, 3, {n, n}, {5, 5});
+    std::uint64_t state = 5;
+    kernel.resize(static_cast<std::size_t>(spec.weight_numel()));
+    for (double& k : kernel) k = 2 * splitmix64_uniform(state) - 1;
+  } else {
+    throw std::invalid_argument("--problem must be gauss, multi or stride2, got '" + problem + "'");
+  }
+  p.w = std::make_unique<ConvMatrix<double>>(spec, kernel.data());
+  std::uint64_t state = 3;
+  p.x.resize(p.w->cols());
+  for (Index i = 0; i < p.x.size(); ++i) p.x(i) = splitmix64_uniform(state);
+  p.y = p.w->apply(p.x);
+  const double noise = std::stod(args.get("noise", "0"));
+  if (noise > 0) {
+    std::uint64_t s = 11;
+    Eigen::VectorXd e(p.y.size());
+    for (Index i = 0; i < e.size(); ++i) {
+      const double u1 = 1 - splitmix64_uniform(s), u2 = splitmix64_uniform(s);
+      e(i) = std::sqrt(-2 * std::log(u1)) * std::cos(2 * 3.141592653589793 * u2);
+    }
+    p.y += e * (noise * p.y.norm() / e.norm());
+  }
+  return p;
+}
+
 void lsq(const Args& args) {
   const Index reps = args.integer("reps", "1");
-  const Index n = args.integer("size", "128");
-  const double sigma = std::stod(args.get("sigma", "1"));
   const std::string method_name = args.get("method");
   const double btol = std::stod(args.get("btol", "1e-8"));
-  std::vector<double> kernel(49);
-  double sum = 0;
-  for (int i = 0; i < 7; ++i) {
-    for (int j = 0; j < 7; ++j) {
-      const double d2 = double((i - 3) * (i - 3) + (j - 3) * (j - 3));
-      sum += kernel[std::size_t(i * 7 + j)] = std::exp(-d2 / (2 * sigma * sigma));
-    }
-  }
-  for (double& k : kernel) k /= sum;
-  const ConvMatrix<double> w(ConvSpec::convolution(1, 1, {n, n}, {7, 7}), kernel.data());
-  std::uint64_t state = 3;
-  Eigen::VectorXd x(w.cols());
-  for (Index i = 0; i < x.size(); ++i) x(i) = splitmix64_uniform(state);
-  const Eigen::VectorXd y = w.apply(x);
-
-  LsqMethod method;
-  if (method_name == "qr") {
-    method = LsqMethod::qr;
-  } else if (method_name == "cholesky") {
-    method = LsqMethod::cholesky;
-  } else if (method_name == "lsqr") {
-    method = LsqMethod::lsqr;
-  } else if (method_name == "lsmr") {
-    method = LsqMethod::lsmr;
-  } else {
-    throw std::invalid_argument("--method must be qr, cholesky, lsqr or lsmr, got '" + method_name +
-                                "'");
-  }
+  const double noise = std::stod(args.get("noise", "0"));
+  const LsqProblem p = lsq_problem(args);
+  const ConvMatrix<double>& w = *p.w;
+  const LsqMethod method = lsq_method_from_string(method_name);
   LsqOptions o;
-  o.cholesky_form = CholeskyForm::min_norm;  // W is wide: x = Wᵀ(W Wᵀ)⁻¹y
+  o.cholesky_form = CholeskyForm::automatic;  // the smaller Gram matrix: W Wᵀ for a wide W
   o.atol = 0;
   o.btol = btol;
   o.conlim = 0;
-  o.iteration_limit = 1000000;
+  o.iteration_limit = args.integer("iteration-limit", "1000000");
+  o.preconditioner = preconditioner_kind_from_string(args.get("preconditioner", "none"));
+  o.preconditioner_delta = std::stod(args.get("delta", "-1"));
+  o.noise_level = method == LsqMethod::lsqr || method == LsqMethod::lsmr ? noise : 0.0;
+  o.damp_rule = damp_rule_from_string(args.get("damp-rule", "given"));
   std::vector<double> t;
   LsqInfo info;
+  Eigen::VectorXd xhat;
   for (Index r = 0; r < reps; ++r) {
     const auto t0 = Clock::now();
-    const auto result = deconvolve(w, y, method, o);
+    auto result = deconvolve(w, p.y, method, o);
     t.push_back(seconds_since(t0));
     info = result.info;
+    xhat = result.x.col(0);
+  }
+  const double error = (xhat - p.x).norm() / p.x.norm();
+  double reference_error = -1;
+  if (args.integer("reference", "0") != 0) {
+    LsqOptions q;
+    const auto ref = deconvolve(w, p.y, LsqMethod::qr, q);
+    reference_error = (xhat - ref.x.col(0)).norm() / ref.x.col(0).norm();
+  }
+  // Plain LSQR's best error to x over its first K iterates (each run from the start to k).
+  const Index best_k = args.integer("best-error", "0");
+  double best_error = -1;
+  Index best_at = 0;
+  if (best_k > 0) {
+    LsqOptions plain;
+    plain.atol = 0;
+    plain.btol = 0;
+    plain.conlim = 0;
+    for (Index k = 1; k <= best_k; ++k) {
+      plain.iteration_limit = k;
+      const auto r = deconvolve(w, p.y, LsqMethod::lsqr, plain);
+      const double e = (r.x.col(0) - p.x).norm() / p.x.norm();
+      if (best_error < 0 || e < best_error) {
+        best_error = e;
+        best_at = k;
+      }
+    }
   }
   emit({{"command", quoted("lsq")},
+        {"problem", quoted(p.name)},
         {"method", quoted(method_name)},
+        {"preconditioner", quoted(info.preconditioner)},
+        {"preconditioner_delta", num(info.preconditioner_delta)},
+        {"damp", num(info.damp)},
         {"rows", num(double(w.rows()))},
         {"cols", num(double(w.cols()))},
         {"nnz", num(double(w.nnz()))},
         {"btol", num(btol)},
+        {"noise", num(noise)},
         {"status", quoted(to_string(info.status))},
+        {"stop_code", num(info.stop_code)},
         {"iterations", num(double(info.iterations))},
         {"rank", num(double(info.rank))},
         {"relative_residual", num(info.relative_residual)},
+        {"error", num(error)},
+        {"reference_error", num(reference_error)},
+        {"best_error", num(best_error)},
+        {"best_error_iteration", num(double(best_at))},
         {"seconds", json_list(t)}});
 }
 

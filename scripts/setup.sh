@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libeigen3-dev libsuitesparse-dev libopenblas-dev libspectra-dev liblapack-dev
+  libeigen3-dev libsuitesparse-dev libopenblas-dev libspectra-dev liblapack-dev libfftw3-dev
   libboost-test-dev
   libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev libomp-14-dev

@@ -33,7 +33,7 @@ ConvMatrix<Scalar>::ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const
   pattern_->fill(weight, values.data());
   w_ = CsrMatrix<Scalar>(pattern_->sparsity(), std::move(values));
   nan_rows_ = pattern_->nonfinite_padding_rows(weight);
-  if (pattern_->folds()) folded_weight_.assign(weight, weight + spec().weight_numel());
+  weight_.assign(weight, weight + spec().weight_numel());
 }
 
 template <class Scalar>
@@ -41,12 +41,12 @@ void ConvMatrix<Scalar>::refill(const Scalar* weight) {
   if (weight == nullptr) throw std::invalid_argument("ConvMatrix::refill needs a weight tensor");
   pattern_->fill(weight, w_.values());
   nan_rows_ = pattern_->nonfinite_padding_rows(weight);
-  if (pattern_->folds()) folded_weight_.assign(weight, weight + spec().weight_numel());
+  weight_.assign(weight, weight + spec().weight_numel());
 }
 
 template <class Scalar>
 void ConvMatrix<Scalar>::refold_gather(const Scalar* x, Scalar* y, Index batch) const {
-  if (folded_weight_.empty()) return;
+  if (!pattern_->folds()) return;
   const Index rows = w_.rows(), cols = w_.cols();
   for (Index n = 0; n < batch; ++n) {
     const Scalar* xn = x + n * cols;
@@ -57,7 +57,7 @@ void ConvMatrix<Scalar>::refold_gather(const Scalar* x, Scalar* y, Index batch) 
       if (!meets) continue;
       Scalar sum(0);
       pattern_->for_each_tap(
-          r, [&](Index, Index col, Index w) { sum += folded_weight_[w] * xn[col]; });
+          r, [&](Index, Index col, Index w) { sum += weight_[w] * xn[col]; });
       y[n * rows + r] = sum;
     }
   }
@@ -65,7 +65,7 @@ void ConvMatrix<Scalar>::refold_gather(const Scalar* x, Scalar* y, Index batch) 
 
 template <class Scalar>
 void ConvMatrix<Scalar>::refold_scatter(const Scalar* x, Scalar* y, Index batch) const {
-  if (folded_weight_.empty()) return;
+  if (!pattern_->folds()) return;
   const Index rows = w_.rows(), cols = w_.cols();
   std::vector<char> meets(static_cast<std::size_t>(cols));
   for (Index n = 0; n < batch; ++n) {
@@ -82,7 +82,7 @@ void ConvMatrix<Scalar>::refold_scatter(const Scalar* x, Scalar* y, Index batch)
     }
     for (Index r = 0; r < rows; ++r) {
       pattern_->for_each_tap(r, [&](Index, Index col, Index w) {
-        if (meets[col]) yn[col] += folded_weight_[w] * xn[r];
+        if (meets[col]) yn[col] += weight_[w] * xn[r];
       });
     }
   }

@@ -17,6 +17,7 @@ std::string krylov_stop_message(int stop_code) {
     case 5: return "the least-squares solution is good enough for this machine precision";
     case 6: return "cond([A; λI]) seems too large for this machine precision";
     case 7: return "the iteration limit has been reached";
+    case 8: return "the residual reached the noise level (discrepancy principle)";
   }
   return "unknown stop code " + std::to_string(stop_code);
 }
@@ -48,6 +49,29 @@ KrylovSolver<Scalar, method>& KrylovSolver<Scalar, method>::compute(
 template <class Scalar, LsqMethod method>
 DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
     const Eigen::Ref<const DenseMatrix<Scalar>>& b) {
+  return run(b, nullptr);
+}
+
+template <class Scalar, LsqMethod method>
+DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
+    const Eigen::Ref<const DenseMatrix<Scalar>>& b,
+    const Eigen::Ref<const DenseMatrix<Scalar>>& x0) {
+  const std::string who = (method == LsqMethod::lsqr ? "LsqrSolver" : "LsmrSolver");
+  if (!a_) throw std::logic_error(who + "::solve: no operator (call compute() first)");
+  if (x0.rows() != a_->cols() || x0.cols() != b.cols()) {
+    throw std::invalid_argument(
+        who + "::solve: x0 must be A.cols() x k = " + std::to_string(a_->cols()) + "x" +
+        std::to_string(b.cols()) + " (one starting vector per right-hand side), got " +
+        std::to_string(x0.rows()) + "x" + std::to_string(x0.cols()));
+  }
+  detail::check_rhs<Scalar>((who + "::solve (x0)").c_str(), a_->cols(), x0);
+  const DenseMatrix<Scalar> start = x0;
+  return run(b, &start);
+}
+
+template <class Scalar, LsqMethod method>
+DenseMatrix<Scalar> KrylovSolver<Scalar, method>::run(
+    const Eigen::Ref<const DenseMatrix<Scalar>>& b, const DenseMatrix<Scalar>* x0) {
   const std::string who = (method == LsqMethod::lsqr ? "LsqrSolver" : "LsmrSolver");
   if (!a_) throw std::logic_error(who + "::solve: no operator (call compute() first)");
   detail::check_rhs<Scalar>((who + "::solve").c_str(), a_->rows(), b);
@@ -56,10 +80,20 @@ DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
   DenseMatrix<Scalar> x = DenseMatrix<Scalar>::Zero(n, k);
   reset_report(method);
   columns_.clear();
+  if (preconditioner_) {
+    info_.preconditioner = preconditioner_->name();
+    info_.preconditioner_side = to_string(preconditioner_->side());
+    info_.preconditioner_delta = preconditioner_->delta();
+  }
   for (Index j = 0; j < k; ++j) {
+    KrylovSetup<Scalar> setup;
+    setup.x0 = x0 ? x0->col(j).data() : nullptr;
+    setup.preconditioner = preconditioner_.get();
+    setup.column = j;
+    setup.columns = k;
     KrylovReport r = method == LsqMethod::lsqr
-                         ? lsqr(*a_, bc.col(j).data(), x.col(j).data(), options_, j, k)
-                         : lsmr(*a_, bc.col(j).data(), x.col(j).data(), options_, j, k);
+                         ? lsqr(*a_, bc.col(j).data(), x.col(j).data(), options_, setup)
+                         : lsmr(*a_, bc.col(j).data(), x.col(j).data(), options_, setup);
     if (j == 0 || r.status > info_.status) {
       info_.status = r.status;
       info_.stop_code = r.stop_code;
@@ -71,12 +105,16 @@ DenseMatrix<Scalar> KrylovSolver<Scalar, method>::solve(
     info_.residual_history.push_back(r.residual_history);
     const bool cancelled = r.status == LsqStatus::cancelled;
     columns_.push_back(std::move(r));
-    if (cancelled) break;  // the remaining columns stay zero
+    if (cancelled) {  // the remaining columns stay at their start
+      for (Index i = j + 1; i < k && x0; ++i) x.col(i) = x0->col(i);
+      break;
+    }
   }
   detail::fill_residuals(
       info_, m, n, bc.data(), x.data(), k, options_.damp,
       [&](const Scalar* in, Scalar* out) { a_->apply(in, out); },
-      [&](const Scalar* in, Scalar* out) { a_->apply_adjoint(in, out); });
+      [&](const Scalar* in, Scalar* out) { a_->apply_adjoint(in, out); },
+      x0 ? x0->data() : nullptr);
   return x;
 }
 

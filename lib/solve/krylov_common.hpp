@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "convmat/solve/iterative_lsq.hpp"
+#include "krylov_problem.hpp"
 #include "lsq_common.hpp"
 
 namespace convmat::detail {
@@ -94,20 +95,24 @@ inline Rotation sym_ortho(double a, double b) {
 // The quantities the stopping rules compare (Paige & Saunders §6, Fong & Saunders §3.5):
 //   test1 = ‖r‖/‖b‖,  test2 = ‖Aᵀr‖/(‖A‖‖r‖),  test3 = 1/cond(A),
 //   t1 = test1 / (1 + ‖A‖‖x‖/‖b‖),  rtol = btol + atol·‖A‖‖x‖/‖b‖.
+// With a preconditioner, ‖r‖ in test1 is the true residual and ‖b‖ b's own norm; ‖A‖, ‖x‖,
+// cond(A) and test2 are the preconditioned problem's (iterative_lsq.hpp).
 struct StopTests {
   double test1, test2, test3, t1, rtol;
 };
 
 // The tests from the running estimates of ‖r‖, ‖b‖, ‖A‖ and ‖x‖, with test2 and test3 as each
-// algorithm forms them.
+// algorithm forms them. `scale` is the norm of the right-hand side the iteration runs on, which
+// ‖A‖‖x‖ is compared with: ‖b‖ itself, or with a preconditioner the preconditioned one.
 inline StopTests stop_tests(double rnorm, double bnorm, double anorm, double xnorm, double test2,
-                            double test3, const LsqOptions& o) {
+                            double test3, const LsqOptions& o, double scale) {
   const double test1 = rnorm / bnorm;
-  return {test1, test2, test3, test1 / (1 + anorm * xnorm / bnorm),
-          o.btol + o.atol * anorm * xnorm / bnorm};
+  return {test1, test2, test3, test1 / (1 + anorm * xnorm / scale),
+          o.btol + o.atol * anorm * xnorm / scale};
 }
 
-// SciPy's istop for iteration `itn` (0 = keep going); later rules take precedence, as there.
+// SciPy's istop for iteration `itn` (0 = keep going); later rules take precedence, as there;
+// the discrepancy principle (8, test1 <= τ·noise_level) before all of them.
 // "1 + t <= 1" is evaluated in Scalar: machine precision is Scalar's.
 template <class Scalar>
 int stop_code(Index itn, Index limit, const StopTests& t, const LsqOptions& o) {
@@ -121,6 +126,7 @@ int stop_code(Index itn, Index limit, const StopTests& t, const LsqOptions& o) {
   if (t.test3 <= ctol) istop = 3;
   if (t.test2 <= o.atol) istop = 2;
   if (t.test1 <= t.rtol) istop = 1;
+  if (o.noise_level > 0 && t.test1 <= o.discrepancy_factor * o.noise_level) istop = 8;
   return istop;
 }
 
@@ -181,22 +187,36 @@ inline KrylovReport finish(KrylovReport& r, int istop, const Estimates& e) {
 }
 
 // One run of LSQR or LSMR on one right-hand side, what both algorithms do around their own
-// recurrences: the options validated (first of all), x = 0, the iteration limit, the
-// bidiagonalization started from b, and the report with ‖r₀‖ = ‖b‖ in its residual history.
+// recurrences: the options validated (first of all), the problem they iterate on (A, or with a
+// starting vector and a preconditioner the shifted and preconditioned one: krylov_problem.hpp),
+// the iteration limit, the bidiagonalization started from its right-hand side, the true
+// residual (tracked on the left), the stopping tests, and x mapped back at the end. The report's
+// residual history starts with ‖r₀‖ = ‖b − A x0‖.
 template <class Scalar>
 class KrylovRun {
  public:
-  // x: a.cols() entries; `column`/`columns` only label the progress callbacks.
+  using Vec = KrylovVector<Scalar>;
+
+  // x: a.cols() entries, written by finish(); setup: x0, S and the progress labels.
   KrylovRun(const LinearOperator<Scalar>& a, const Scalar* b, Scalar* x, const LsqOptions& o,
-            LsqMethod method, Index column, Index columns)
+            LsqMethod method, const KrylovSetup<Scalar>& setup)
       : o_((validate(o), o)),
         method_(method),
-        column_(column),
-        columns_(columns),
+        setup_(setup),
+        x_out_(x),
+        x_size_(a.cols()),
+        problem(a, b, setup.x0, o.damp, setup.preconditioner),
         limit(iteration_limit(o, a.cols())),
-        x(zeroed(x, a.cols())),
-        gk(a, b) {
-    report_.residual_history.push_back(gk.beta);
+        damp(problem.inner_damp()),
+        xt(start(problem, setup.x0)),
+        gk(problem.op(), problem.rhs()),
+        tracker(problem),
+        // ‖b‖ of the tests: b's own (SciPy's, also with x0); ‖A‖‖x‖ of the preconditioned
+        // problem is compared with its own right-hand side.
+        bnorm(setup.x0 || problem.preconditioned() ? problem.b_norm() : gk.beta),
+        scale(problem.preconditioned() ? gk.beta : bnorm),
+        true_rnorm(tracker.on() ? KrylovProblem<Scalar>::norm(problem.r0()) : gk.beta) {
+    report_.residual_history.push_back(true_rnorm);
   }
 
   // Counts the next iteration; false at the iteration limit.
@@ -207,30 +227,56 @@ class KrylovRun {
   }
   Index iterations() const { return report_.iterations; }
 
-  // After an iteration (after_iteration above): 0 to go on, else the code to finish with.
-  int after_iteration(const StopTests& t, bool finite, double rnorm, double bnorm) {
-    return detail::after_iteration<Scalar>(report_, t, finite, o_, method_, column_, columns_,
-                                           limit, rnorm, bnorm);
+  // The true residual after an iteration: the algorithm's own estimate `rnorm`, or the tracked
+  // one on the left (`tracked`, what tracker.step returned).
+  void set_residual(double rnorm, double tracked) { true_rnorm = tracker.on() ? tracked : rnorm; }
+
+  // After an iteration (after_iteration above) with the algorithm's estimates of ‖A‖, ‖x̃‖, test2
+  // and test3: 0 to go on, else the code to finish with.
+  int after_iteration(double anorm, double xnorm, double test2, double test3, bool finite) {
+    const StopTests t = stop_tests(true_rnorm, bnorm, anorm, xnorm, test2, test3, o_, scale);
+    return detail::after_iteration<Scalar>(report_, t, finite && std::isfinite(true_rnorm), o_,
+                                           method_, setup_.column, setup_.columns, limit,
+                                           true_rnorm, bnorm);
   }
-  // The report of the finished run (finish above).
-  KrylovReport finish(int istop, const Estimates& e) { return detail::finish(report_, istop, e); }
+  // x from x̃ and the report of the finished run (finish above; its residual is the true one).
+  KrylovReport finish(int istop, Estimates e) {
+    problem.finish(problem.preconditioned() ? setup_.x0 : nullptr, xt.data(), x_out_);
+    e.residual = true_rnorm;
+    return detail::finish(report_, istop, e);
+  }
+  // SciPy's LSMR for b = 0 with a starting vector: x = 0 (not x0), reported as stop code 0.
+  KrylovReport finish_at_zero(Estimates e) {
+    Eigen::Map<Vec>(x_out_, x_size_).setZero();
+    e.residual = true_rnorm;
+    return detail::finish(report_, 0, e);
+  }
 
  private:
-  static Eigen::Map<KrylovVector<Scalar>> zeroed(Scalar* x, Index n) {
-    Eigen::Map<KrylovVector<Scalar>> v(x, n);
-    v.setZero();
+  // x̃'s start: x0 itself without a preconditioner (SciPy's order of operations), else 0 (the
+  // correction, x0 added back by finish).
+  static Vec start(const KrylovProblem<Scalar>& p, const Scalar* x0) {
+    Vec v = Vec::Zero(p.unknowns());
+    if (!p.preconditioned() && x0) v = Eigen::Map<const Vec>(x0, v.size());
     return v;
   }
 
   const LsqOptions& o_;
   LsqMethod method_;
-  Index column_, columns_;
+  KrylovSetup<Scalar> setup_;
+  Scalar* x_out_;
+  Index x_size_;
   KrylovReport report_;
 
  public:
+  const KrylovProblem<Scalar> problem;
   const Index limit;
-  Eigen::Map<KrylovVector<Scalar>> x;
+  const double damp;  // the damp the recurrences apply (0 when folded into the problem)
+  Vec xt;             // the iterate of the problem's own unknowns
   Bidiagonalization<Scalar> gk;
+  ResidualTracker<Scalar> tracker;
+  const double bnorm, scale;
+  double true_rnorm;
 };
 
 }  // namespace convmat::detail

@@ -1,7 +1,8 @@
 // LSMR, Fong & Saunders (2011): Algorithm LSMR of §2.6 (the damped form of §2.7 through the
 // rotation Q̂ that folds λ into ᾱ), the ‖r_k‖ estimate of §3.1 and the ‖A‖, cond(A) estimates of
 // §3.3–3.4; the order of operations follows SciPy's lsmr so that its iteration counts are
-// comparable.
+// comparable. The starting vector and the preconditioner enter through KrylovRun's problem
+// (krylov_problem.hpp).
 
 #include <algorithm>
 #include <cmath>
@@ -14,15 +15,13 @@ namespace convmat {
 
 template <class Scalar>
 KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar* x_data,
-                  const LsqOptions& o, Index column, Index columns) {
+                  const LsqOptions& o, const KrylovSetup<Scalar>& setup) {
   using Vec = detail::KrylovVector<Scalar>;
-  detail::KrylovRun<Scalar> run(a, b_data, x_data, o, LsqMethod::lsmr, column, columns);
-  auto& x = run.x;
+  detail::KrylovRun<Scalar> run(a, b_data, x_data, o, LsqMethod::lsmr, setup);
+  auto& x = run.xt;
   auto& gk = run.gk;
-  const Index n = a.cols();
-  const double damp = o.damp;
-
-  const double normb = gk.beta;
+  const Index n = x.size();
+  const double damp = run.damp;
 
   // The bidiagonal QR (ρ, c, s), the second QR (ρ̄, c̄, s̄), and ζ̄: §2.3.
   double zetabar = gk.alpha * gk.beta, alphabar = gk.alpha;
@@ -34,12 +33,15 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
   double norma2 = gk.alpha * gk.alpha, maxrbar = 0, minrbar = 1e100, norma = std::sqrt(norma2);
   double conda = 1, normx = 0;
   double normr = gk.beta, normar = gk.alpha * gk.beta;
+  double direction = 0;  // θ_{k+1}/ρ_k of the last step: h ← v − (θ/ρ)h (the tracker mirrors it)
   auto done = [&](int istop) { return run.finish(istop, {normr, normar, norma, conda, normx}); };
-  if (normar == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0
+  if (normar == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0 (or x0)
+  if (run.bnorm == 0) return run.finish_at_zero({normr, normar, norma, conda, normx});
 
   while (run.next_iteration()) {
     gk.step();
     const double alpha = gk.alpha, beta = gk.beta;
+    run.tracker.first_direction(direction);
 
     // Q̂_{k,2k+1}: fold the damping into ᾱ_k.
     const detail::Rotation qhat = detail::sym_ortho(alphabar, damp);
@@ -61,9 +63,13 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
 
     // h̄_k = h_k − (θ̄ρ/(ρ_{k−1}ρ̄_{k−1})) h̄_{k−1},  x_k = x_{k−1} + (ζ/(ρρ̄)) h̄_k,
     // h_{k+1} = v_{k+1} − (θ_{k+1}/ρ) h_k.
-    hbar = h - Scalar(thetabar * rho / (rhoold * rhobarold)) * hbar;
+    const double hbar_factor = thetabar * rho / (rhoold * rhobarold);
+    hbar = h - Scalar(hbar_factor) * hbar;
+    run.tracker.second_direction(hbar_factor);
     x += Scalar(zeta / (rho * rhobar)) * hbar;
+    const double tracked = run.tracker.step(zeta / (rho * rhobar), true);
     h = gk.v - Scalar(thetanew / rho) * h;
+    direction = thetanew / rho;
 
     // ‖r_k‖: apply Q̂ and Q to (β̈, 0), then the rotation Q̃ of the upper-bidiagonal R̃.
     const double betaacute = qhat.c * betadd, betacheck = -qhat.s * betadd;
@@ -78,6 +84,7 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     const double taud = (zeta - thetatilde * tautildeold) / rhodold;
     d += betacheck * betacheck;
     normr = std::sqrt(d + (betad - taud) * (betad - taud) + betadd * betadd);
+    run.set_residual(normr, tracked);
 
     // ‖A‖ (Frobenius norm of the bidiagonal so far) and cond(A) from the diagonal of R̄.
     norma2 += beta * beta;
@@ -92,17 +99,15 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
 
     const bool finite = std::isfinite(normr) && std::isfinite(normar) && std::isfinite(normx);
     const int next = run.after_iteration(
-        detail::stop_tests(normr, normb, norma, normx,
-                           norma * normr != 0 ? normar / (norma * normr) : INFINITY, 1 / conda, o),
-        finite, normr, normb);
+        norma, normx, norma * normr != 0 ? normar / (norma * normr) : INFINITY, 1 / conda, finite);
     if (next != 0) return done(next);
   }
   return done(7);
 }
 
 template KrylovReport lsmr<float>(const LinearOperator<float>&, const float*, float*,
-                                  const LsqOptions&, Index, Index);
+                                  const LsqOptions&, const KrylovSetup<float>&);
 template KrylovReport lsmr<double>(const LinearOperator<double>&, const double*, double*,
-                                   const LsqOptions&, Index, Index);
+                                   const LsqOptions&, const KrylovSetup<double>&);
 
 }  // namespace convmat

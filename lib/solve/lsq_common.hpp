@@ -29,11 +29,12 @@ template <class Scalar>
 void check_finite(const char* who, const SparseRef<Scalar>& a);
 
 // Fills residual_norm, relative_residual, normal_residual_norm and solution_norm of `info`
-// from R = B − A X and G = Aᵀ R − λ² X, column by column. `apply(x, y)` gives y = A x and
-// `adjoint(y, x)` x = Aᵀ y on contiguous columns of type S. Norms are accumulated in double.
+// from R = B − A X and G = Aᵀ R − λ² (X − X0) (X0 = 0 unless starting vectors are given),
+// column by column. `apply(x, y)` gives y = A x and `adjoint(y, x)` x = Aᵀ y on contiguous
+// columns of type S. Norms are accumulated in double.
 template <class S, class Apply, class Adjoint>
 void fill_residuals(LsqInfo& info, Index m, Index n, const S* b, const S* x, Index k, double damp,
-                    Apply&& apply, Adjoint&& adjoint) {
+                    Apply&& apply, Adjoint&& adjoint, const S* x0 = nullptr) {
   using Vec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
   Vec r(m), g(n);
   double rr = 0, bb = 0, gg = 0, xx = 0;
@@ -43,6 +44,7 @@ void fill_residuals(LsqInfo& info, Index m, Index n, const S* b, const S* x, Ind
     r = bj - r;
     adjoint(r.data(), g.data());
     g -= S(damp * damp) * xj;
+    if (x0) g += S(damp * damp) * Eigen::Map<const Vec>(x0 + j * n, n);
     rr += r.template cast<double>().squaredNorm();
     bb += bj.template cast<double>().squaredNorm();
     gg += g.template cast<double>().squaredNorm();

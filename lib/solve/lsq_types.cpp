@@ -57,6 +57,35 @@ CholeskyForm cholesky_form_from_string(std::string_view name) {
                               "': expected automatic, normal_equations or min_norm");
 }
 
+std::string to_string(DampRule rule) { return rule == DampRule::gcv ? "gcv" : "given"; }
+
+DampRule damp_rule_from_string(std::string_view name) {
+  if (name == "given") return DampRule::given;
+  if (name == "gcv") return DampRule::gcv;
+  throw std::invalid_argument("unknown damp rule '" + std::string(name) +
+                              "': expected given or gcv");
+}
+
+std::string to_string(PreconditionerKind kind) {
+  switch (kind) {
+    case PreconditionerKind::none: return "none";
+    case PreconditionerKind::automatic: return "automatic";
+    case PreconditionerKind::dct: return "dct";
+    case PreconditionerKind::circulant: return "circulant";
+  }
+  return "?";
+}
+
+PreconditionerKind preconditioner_kind_from_string(std::string_view name) {
+  if (name == "auto") return PreconditionerKind::automatic;
+  for (PreconditionerKind k : {PreconditionerKind::none, PreconditionerKind::automatic,
+                               PreconditionerKind::dct, PreconditionerKind::circulant}) {
+    if (name == to_string(k)) return k;
+  }
+  throw std::invalid_argument("unknown preconditioner '" + std::string(name) +
+                              "': expected none, auto, dct or circulant");
+}
+
 namespace {
 
 void require_nonnegative(const char* name, double v, const char* extra = "") {
@@ -84,6 +113,22 @@ void validate(const LsqOptions& o) {
   if (std::isnan(o.qr_tolerance)) {
     throw std::invalid_argument(
         "qr_tolerance must be a number (negative: SPQR's default), got qr_tolerance = nan");
+  }
+  if (!std::isfinite(o.preconditioner_delta)) {
+    throw std::invalid_argument(
+        "preconditioner_delta must be finite (negative: automatic), got preconditioner_delta = " +
+        detail::number(o.preconditioner_delta));
+  }
+  if (!(std::isfinite(o.noise_level) && o.noise_level >= 0 && o.noise_level < 1)) {
+    throw std::invalid_argument(
+        "noise_level (the relative noise ‖e‖/‖b‖) must be >= 0 and < 1, got noise_level = " +
+        detail::number(o.noise_level));
+  }
+  if (!(std::isfinite(o.discrepancy_factor) && o.discrepancy_factor >= 1)) {
+    throw std::invalid_argument(
+        "discrepancy_factor must be finite and >= 1, got "
+        "discrepancy_factor = " +
+        detail::number(o.discrepancy_factor));
   }
 }
 

@@ -1,6 +1,7 @@
 // LSQR, Paige & Saunders (1982), Algorithm LSQR of §4 with the damping of §2 eliminated by one
 // extra rotation per step, and the norm and condition estimates of §5; the order of operations
-// follows SciPy's lsqr so that its iteration counts are comparable.
+// follows SciPy's lsqr so that its iteration counts are comparable. The starting vector and the
+// preconditioner enter through KrylovRun's problem (krylov_problem.hpp).
 
 #include <cmath>
 #include <stdexcept>
@@ -12,21 +13,21 @@ namespace convmat {
 
 template <class Scalar>
 KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar* x_data,
-                  const LsqOptions& o, Index column, Index columns) {
-  detail::KrylovRun<Scalar> run(a, b_data, x_data, o, LsqMethod::lsqr, column, columns);
-  auto& x = run.x;
+                  const LsqOptions& o, const KrylovSetup<Scalar>& setup) {
+  detail::KrylovRun<Scalar> run(a, b_data, x_data, o, LsqMethod::lsqr, setup);
+  auto& x = run.xt;
   auto& gk = run.gk;
   const double eps = std::numeric_limits<Scalar>::epsilon();
-  const double damp = o.damp, dampsq = damp * damp;
+  const double damp = run.damp, dampsq = damp * damp;
 
   detail::KrylovVector<Scalar> w = gk.v;
-  const double bnorm = gk.beta;
   double rhobar = gk.alpha, phibar = gk.beta;
   double anorm = 0, acond = 0, ddnorm = 0, res2 = 0, xnorm = 0, xxnorm = 0, z = 0;
   double cs2 = -1, sn2 = 0;
   double rnorm = gk.beta, arnorm = gk.alpha * gk.beta;
+  double direction = 0;  // θ/ρ of the last step: w ← v − (θ/ρ)w (the tracker mirrors it)
   auto done = [&](int istop) { return run.finish(istop, {rnorm, arnorm, anorm, acond, xnorm}); };
-  if (arnorm == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0
+  if (arnorm == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0 (or x0)
 
   while (run.next_iteration()) {
     // ‖B_k‖_F grows by the α, β of this step (and λ).
@@ -34,6 +35,7 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     gk.step();
     const double alpha = gk.alpha, beta = gk.beta;
     if (beta > 0) anorm = std::sqrt(anorm * anorm + alpha_old * alpha_old + beta * beta + dampsq);
+    run.tracker.first_direction(direction);
 
     // Eliminate the damping: rotate (ρ̄, λ) into ρ̄₁; ψ carries the damped part of the residual.
     double rhobar1 = rhobar, psi = 0;
@@ -55,7 +57,9 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     // x_k = x_{k−1} + (φ/ρ) w,  w = v − (θ/ρ) w;  ‖D_k‖_F² accumulates ‖w/ρ‖² for cond(A).
     ddnorm += double(w.squaredNorm()) / (rho * rho);
     x += Scalar(phi / rho) * w;
+    const double tracked = run.tracker.step(phi / rho, false);
     w = gk.v - Scalar(theta / rho) * w;
+    direction = theta / rho;
 
     // ‖x_k‖ from the lower-bidiagonal factor (§5.4), without forming x's norm.
     const double delta = sn2 * rho, gambar = -cs2 * rho;
@@ -72,20 +76,19 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     res2 += psi * psi;
     rnorm = std::sqrt(phibar * phibar + res2);
     arnorm = alpha * std::abs(tau);
+    run.set_residual(rnorm, tracked);
 
     const bool finite = std::isfinite(rnorm) && std::isfinite(arnorm) && std::isfinite(xnorm);
-    const int next = run.after_iteration(
-        detail::stop_tests(rnorm, bnorm, anorm, xnorm, arnorm / (anorm * rnorm + eps),
-                           1 / (acond + eps), o),
-        finite, rnorm, bnorm);
+    const int next = run.after_iteration(anorm, xnorm, arnorm / (anorm * rnorm + eps),
+                                         1 / (acond + eps), finite);
     if (next != 0) return done(next);
   }
   return done(7);  // limit = 0 iterations asked for cannot happen (limit >= 1 for n >= 1)
 }
 
 template KrylovReport lsqr<float>(const LinearOperator<float>&, const float*, float*,
-                                  const LsqOptions&, Index, Index);
+                                  const LsqOptions&, const KrylovSetup<float>&);
 template KrylovReport lsqr<double>(const LinearOperator<double>&, const double*, double*,
-                                   const LsqOptions&, Index, Index);
+                                   const LsqOptions&, const KrylovSetup<double>&);
 
 }  // namespace convmat

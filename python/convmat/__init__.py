@@ -27,8 +27,11 @@ Matrices (scipy.sparse.csr_matrix):
 Analysis (how far is Wᵀ from the inverse W⁺?):
     singular_values, largest_singular_values, smallest_singular_values, condition_number,
     pseudo_inverse, transpose_versus_inverse, circular_singular_values, checkerboard
+A layer held in convmat's storage (W built once; a scipy LinearOperator):
+    Layer                                           forward, apply, apply_adjoint, refill, matrix
 Least squares (the real inverse; info dicts with rank, iterations, stop reason, residuals):
-    lstsq                                           QR, Cholesky, LSQR, LSMR on a matrix or operator
+    lstsq                                           QR, Cholesky, LSQR, LSMR on a matrix, operator
+                                                    or Layer; preconditioned LSQR/LSMR on a layer
     deconvolve                                      a layer's input from its output, both directions
 The oracle (another implementation's output checked, blamed and diagnosed):
     check, diagnose
@@ -57,6 +60,7 @@ from convmat.analysis import (DENSE_ENTRY_LIMIT, checkerboard, circular_singular
 from convmat.identities import estimate_kernel, kernel_matrix, transposed_as_convolution
 from convmat.upsampling import bilinear_kernel, interpolate, upsampling_matrix
 from convmat.oracle import check, diagnose
+from convmat.layer import Layer
 from convmat.solvers import deconvolve, lstsq
 from convmat.memory import MemoryLimitExceeded, memory_limit, set_memory_limit
 
@@ -71,6 +75,6 @@ __all__ = [
     "singular_values", "largest_singular_values", "smallest_singular_values", "condition_number",
     "pseudo_inverse", "transpose_versus_inverse", "circular_singular_values", "checkerboard",
     "check", "diagnose",
-    "lstsq", "deconvolve",
+    "Layer", "lstsq", "deconvolve",
     "MemoryLimitExceeded", "memory_limit", "set_memory_limit",
 ]

@@ -25,23 +25,77 @@ import scipy.sparse
 from convmat import _arguments as _a
 from convmat import _convmat as _core
 from convmat import _layers
+from convmat.layer import Layer
 
 __all__ = ["lstsq", "deconvolve"]
 
 _METHODS = ("qr", "cholesky", "lsqr", "lsmr")
 
 
-def _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form):
+def _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form,
+             preconditioner="none", preconditioner_delta=None, noise_level=None,
+             discrepancy_factor=1.01):
     if iter_lim is not None and maxiter is not None:
         raise TypeError(f"{fn}: give iter_lim (scipy's lsqr) or maxiter (scipy's lsmr), not both")
     limit = iter_lim if iter_lim is not None else maxiter
+    rule = "given"
+    if isinstance(damp, str):
+        if damp != "gcv":
+            raise ValueError(f"{fn}: damp must be a number or 'gcv', got {damp!r}")
+        rule, damp = "gcv", 0.0
     return _core.LsqOptions(
         damp=_a.number(fn, "damp", damp), atol=_a.number(fn, "atol", atol),
         btol=_a.number(fn, "btol", btol), conlim=_a.number(fn, "conlim", conlim),
         iteration_limit=0 if limit is None else _a.integer(
             fn, "iter_lim" if iter_lim is not None else "maxiter", limit),
         qr_tolerance=-1.0 if qr_tol is None else _a.number(fn, "qr_tol", qr_tol),
-        cholesky_form=_a.string(fn, "cholesky_form", cholesky_form))
+        cholesky_form=_a.string(fn, "cholesky_form", cholesky_form), damp_rule=rule,
+        preconditioner=preconditioner,
+        preconditioner_delta=-1.0 if preconditioner_delta is None else _a.number(
+            fn, "preconditioner_delta", preconditioner_delta),
+        noise_level=0.0 if noise_level is None else _a.number(fn, "noise_level", noise_level),
+        discrepancy_factor=_a.number(fn, "discrepancy_factor", discrepancy_factor))
+
+
+def _preconditioner(fn, preconditioner, side, shape):
+    """(kind for LsqOptions, (size, matvec, rmatvec, side) for an operator or None).
+
+    A string names a layer preconditioner (the C++ core reads the name and decides whether it
+    applies: preconditioner_kind_from_string, ValueError for an unknown one); anything
+    with matvec and rmatvec is a user-supplied square operator S on `side` ("left": S A, size
+    A.shape[0]; "right": A S, size A.shape[1]; default: left for a wide or square A, else right).
+    """
+    if preconditioner is None:
+        return "none", None
+    if isinstance(preconditioner, str):
+        if side is not None:
+            raise TypeError(f"{fn}: preconditioner_side is for a preconditioner operator; "
+                            f"{preconditioner!r} picks its own side")
+        return preconditioner, None
+    if not _is_operator(preconditioner):
+        raise TypeError(f"{fn}: preconditioner must be a string or an operator with matvec and "
+                        f"rmatvec, got {type(preconditioner).__name__}")
+    if side is None:
+        side = "left" if shape[0] <= shape[1] else "right"
+    side = _a.string(fn, "preconditioner_side", side)
+    size = shape[0] if side == "left" else shape[1]
+    pshape = tuple(getattr(preconditioner, "shape", (size, size)))
+    if pshape != (size, size):
+        raise ValueError(f"{fn}: a {side} preconditioner for A of shape {tuple(shape)} must be "
+                         f"{size}x{size}, got shape {pshape}")
+    return "none", (size, preconditioner.matvec, preconditioner.rmatvec, side)
+
+
+def _starting_vectors(fn, x0, columns, n):
+    """x0 as the (k, n) C-order block the C++ core takes (one starting vector per row)."""
+    if x0 is None:
+        return None
+    a = _a.array(x0)
+    want = (n,) if columns is None else (n, columns)
+    if a.shape != want:
+        raise ValueError(f"{fn}: x0 must have shape {want} (one starting vector per right-hand "
+                         f"side), got {a.shape}")
+    return np.ascontiguousarray(a.reshape(n, -1).T)
 
 
 def _method(fn, method):
@@ -68,7 +122,9 @@ def _info(info, columns):
 
 
 def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *,
-          maxiter=None, qr_tol=None, cholesky_form="automatic"):
+          maxiter=None, qr_tol=None, cholesky_form="automatic", x0=None, preconditioner=None,
+          preconditioner_side=None, preconditioner_delta=None, noise_level=None,
+          discrepancy_factor=1.01):
     """x = argmin ||A x - b||^2 + damp^2 ||x||^2, the minimum-norm one among the minimizers.
 
     For damp = 0 that is the pseudo-inverse solution A+ b (numpy.linalg.lstsq(A, b)[0],
@@ -76,12 +132,15 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
 
     Parameters
     ----------
-    A : scipy.sparse matrix or 2-D array (float32 or float64: every method), or an operator --
+    A : scipy.sparse matrix or 2-D array (float32 or float64: every method), a convmat.Layer
+        (every method, on the layer's own W, and its preconditioners), or an operator --
         scipy.sparse.linalg.LinearOperator or any object with ``shape``, ``matvec(x)`` and
         ``rmatvec(y)`` (A x and A.T y) -- for "lsqr" and "lsmr" only
     b : ndarray (m,) or (m, k): one or k right-hand sides, A's dtype (an operator takes b's)
     method : "qr" (default), "cholesky", "lsqr" or "lsmr"
-    damp : the regularization lambda >= 0 (every method)
+    damp : the regularization lambda >= 0 (every method), or "gcv": lambda by generalized
+        cross-validation (exact from A's SVD up to 2**22 entries; for a larger Layer on its
+        FFT-diagonalized problem); info["damp"] is the one used
     atol, btol, conlim : LSQR/LSMR stopping rules, SciPy's: stop when ||r|| <= btol ||b|| +
         atol ||A|| ||x|| (a consistent system is solved), when ||A.T r - damp^2 x|| <= atol ||A||
         ||r|| (a least-squares solution is found), or when cond estimate >= conlim (0: none)
@@ -90,6 +149,17 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
     qr_tol : QR's rank tolerance on column norms (default SuiteSparseQR's 20 (m + n) eps max
         column norm; 0: only exact dependence)
     cholesky_form : "automatic" (the smaller Gram matrix), "normal_equations" or "min_norm"
+    x0 : LSQR/LSMR starting vectors, shape (n,) or (n, k) like x (SciPy's x0: the damping then
+        applies to x - x0; the minimum-norm limit needs x0 in the range of A.T, e.g. 0)
+    preconditioner : LSQR/LSMR. None (default); for a Layer "auto", "dct" or "circulant" (its
+        FFT-diagonalized Gram matrix, include/convmat/solve/preconditioner.hpp: the answer is
+        still the minimum-norm solution, in far fewer iterations); or an operator S (matvec,
+        rmatvec) applied on preconditioner_side ("left": S A x ~ S b, "right": x = S y)
+    preconditioner_delta : delta >= 0: the layer preconditioner inverts G + delta^2 I (noisy
+        data); default automatic (0, or with noise_level the discrepancy damp of the
+        FFT-diagonalized problem)
+    noise_level, discrepancy_factor : LSQR/LSMR on noisy data, ||e|| / ||b||: stop at the first
+        iterate with ||b - A x|| <= discrepancy_factor * noise_level * ||b|| (istop 8)
 
     Returns
     -------
@@ -99,8 +169,9 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
         istop (SciPy's stop code for LSQR/LSMR, -1 otherwise), rank (QR; -1 otherwise),
         iterations, residual_norm ||b - A x|| (Frobenius over columns), relative_residual,
         normal_residual_norm ||A.T (b - A x) - damp^2 x||, solution_norm, condition_estimate,
-        qr_tolerance, residual_history (LSQR/LSMR: the residual estimate after each iteration,
-        an array -- a list of arrays for a 2-d b).
+        qr_tolerance, damp, preconditioner ("none", "dct", "circulant", "custom"),
+        preconditioner_side, preconditioner_delta, residual_history (LSQR/LSMR: the residual
+        after each iteration, an array -- a list of arrays for a 2-d b).
 
     Example
     -------
@@ -111,7 +182,11 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
     """
     fn = "lstsq"
     method = _method(fn, method)
-    options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form)
+    shape = tuple(getattr(A, "shape", ()))
+    kind, operator = _preconditioner(fn, preconditioner, preconditioner_side,
+                                     shape if len(shape) == 2 else (0, 0))
+    options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form,
+                       kind, preconditioner_delta, noise_level, discrepancy_factor)
     rhs = _a.array(b)
     if rhs is None or rhs.ndim not in (1, 2):
         raise ValueError(f"{fn}: b must be a 1-d or 2-d array, got "
@@ -125,7 +200,10 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
                          f"column, got A of shape {shape} and b of shape {rhs.shape}")
     columns = None if rhs.ndim == 1 else rhs.shape[1]
     block = np.ascontiguousarray(rhs.reshape(rhs.shape[0], -1).T)  # (k, m): C++'s column-major
-    if _is_operator(A):
+    start = _starting_vectors(fn, x0, columns, shape[1]) if len(shape) == 2 else None
+    if isinstance(A, Layer):
+        x, info = A._lstsq(block, method, options, start, operator)
+    elif _is_operator(A):
         if method in ("qr", "cholesky"):
             raise TypeError(f"{fn}: method {method!r} factorizes the matrix and needs its entries;"
                             f" an operator ({type(A).__name__}) works with 'lsqr' or 'lsmr' -- or "
@@ -135,20 +213,23 @@ def lstsq(A, b, method="qr", damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_li
         except (AttributeError, TypeError, ValueError):
             raise TypeError(f"{fn}: the operator A must have shape (m, n), got "
                             f"{getattr(A, 'shape', None)!r}") from None
-        x, info = _core.lstsq_operator(rows, cols, A.matvec, A.rmatvec, block, method, options)
+        x, info = _core.lstsq_operator(rows, cols, A.matvec, A.rmatvec, block, method, options,
+                                       start, operator)
     else:
         if isinstance(A, (str, bytes)) or A is None or not (
                 scipy.sparse.issparse(A) or hasattr(A, "__array__") or isinstance(A, list)):
             raise TypeError(f"{fn}: A must be a scipy.sparse matrix, a 2-d array, or an operator "
                             f"with shape, matvec and rmatvec; got {type(A).__name__}")
-        x, info = _core.lstsq_matrix(*_a.csr(fn, "A", A), block, method, options)
+        x, info = _core.lstsq_matrix(*_a.csr(fn, "A", A), block, method, options, start,
+                                     operator)
     x = x[0] if columns is None else np.ascontiguousarray(x.T)
     return x, _info(info, columns)
 
 
 def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", damp=0.0,
                atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *, maxiter=None, qr_tol=None,
-               cholesky_form="automatic", **layer):
+               cholesky_form="automatic", x0=None, preconditioner=None, preconditioner_side=None,
+               preconditioner_delta=None, noise_level=None, discrepancy_factor=1.01, **layer):
     """The layer's input recovered from its output by least squares: deconvolution.
 
     x = argmin ||M x - y||^2 + damp^2 ||x||^2 per sample, M the layer's matrix (W for a
@@ -170,6 +251,9 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
     **layer : that op's keywords (stride, padding, dilation, groups, output_padding, ...), and
         data_format / weight_format for arrays in another layout (x is returned in it)
     method, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form : as in lstsq
+    x0 : LSQR/LSMR starting input, the shape of x (as in lstsq)
+    preconditioner, preconditioner_side, preconditioner_delta, noise_level, discrepancy_factor :
+        as in lstsq ("auto", "dct", "circulant": the layer's own preconditioner)
 
     Returns
     -------
@@ -186,7 +270,6 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
     """
     fn = "deconvolve"
     method = _method(fn, method)
-    options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form)
     y, w, b = _a.array(output, fn, "output"), _a.array(weight, fn, "weight"), _a.array(bias)
     description = _layers.layer(fn, op, layer)
     batched = y.ndim == w.ndim or description.batch_required
@@ -209,7 +292,20 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
                             f"must have the same dtype (float32 or float64)")
         y = y - b.reshape((-1,) + (1,) * (y.ndim - (2 if batched else 1)))
     samples = y.reshape(call.batch, call.spec.output_numel)
-    x, info = _core.deconvolve(call.spec, w, samples, method, options)
+    shape = (call.spec.output_numel, call.spec.input_numel)
+    kind, operator = _preconditioner(fn, preconditioner, preconditioner_side, shape)
+    options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form,
+                       kind, preconditioner_delta, noise_level, discrepancy_factor)
+    start = None
+    if x0 is not None:
+        start = _a.array(x0)
+        if call.has_layouts:  # in the input's layout, like x
+            start = _core.layout_array(call, "input", start, True)
+        if start.shape != tuple(call.input_shape):
+            raise ValueError(f"{fn}: x0 must have the input's shape {tuple(call.input_shape)}, "
+                             f"got {start.shape}")
+        start = np.ascontiguousarray(start.reshape(call.batch, call.spec.input_numel))
+    x, info = _core.deconvolve(call.spec, w, samples, method, options, start, operator)
     x = x.reshape(tuple(call.input_shape))
     if call.has_layouts:
         x = _core.layout_array(call, "input", x, False)

@@ -13,5 +13,6 @@ void bind_oracle(pybind11::module_& m);      // oracle.cpp: check_output and dia
 void bind_solvers(pybind11::module_& m);     // solvers.cpp: lstsq and deconvolve
 void bind_fields(pybind11::module_& m);      // fields.cpp: the results' field names
 void bind_quantized(pybind11::module_& m);   // quantized.cpp: ConvInteger, QLinearConv
+void bind_layer(pybind11::module_& m);       // layer.cpp: convmat.Layer's held W
 
 }  // namespace convmat::python

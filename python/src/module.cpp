@@ -28,4 +28,5 @@ PYBIND11_MODULE(_convmat, m) {
   convmat::python::bind_solvers(m);
   convmat::python::bind_fields(m);
   convmat::python::bind_quantized(m);
+  convmat::python::bind_layer(m);
 }

@@ -8,6 +8,7 @@
 
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,16 @@
 #include "bindings.hpp"
 #include "convmat/solve/deconvolve.hpp"
 #include "convmat/solve/lsq.hpp"
+#include "convmat/solve/preconditioner.hpp"
 #include "convmat/solve/solver_memory.hpp"
 #include "fields.hpp"
 
 namespace convmat::python {
+
+// The optional inputs of an iterative solve (defined below; layer.cpp uses them too).
+template <class Scalar>
+KrylovInputs<Scalar> krylov_inputs(const std::optional<py::array>& x0, Index cols, Index k,
+                                   const std::optional<py::tuple>& preconditioner);
 
 namespace {
 
@@ -70,6 +77,23 @@ class PythonOperator final : public LinearOperator<Scalar> {
   py::object matvec_, rmatvec_;
 };
 
+// A Python preconditioner (matvec/rmatvec callables, square) on the given side.
+template <class Scalar>
+class PythonPreconditioner final : public Preconditioner<Scalar> {
+ public:
+  PythonPreconditioner(Index size, py::object matvec, py::object rmatvec, PreconditionerSide side)
+      : op_(size, size, std::move(matvec), std::move(rmatvec)), side_(side) {}
+  Index rows() const override { return op_.rows(); }
+  Index cols() const override { return op_.cols(); }
+  void apply(const Scalar* x, Scalar* y) const override { op_.apply(x, y); }
+  void apply_adjoint(const Scalar* y, Scalar* x) const override { op_.apply_adjoint(y, x); }
+  PreconditionerSide side() const override { return side_; }
+
+ private:
+  PythonOperator<Scalar> op_;
+  PreconditionerSide side_;
+};
+
 // X (n × k, column-major) → a C-order (k, n) array.
 template <class Scalar>
 py::array solution_array(const DenseMatrix<Scalar>& x) {
@@ -107,14 +131,16 @@ void check_rhs(const py::array& b, Index rows) {
 
 py::tuple lstsq_matrix(const py::array& data, const py::array& indices, const py::array& indptr,
                        Index rows, Index cols, const py::array& b, const std::string& method,
-                       const LsqOptions& options) {
-  const Dtype dtype = common_dtype("lstsq", {{"A", &data}, {"b", &b}});
+                       const LsqOptions& options, const std::optional<py::array>& x0,
+                       const std::optional<py::tuple>& preconditioner) {
+  const Dtype dtype = common_dtype("lstsq", {{"A", &data}, {"b", &b}, {"x0", x0 ? &*x0 : nullptr}});
   const LsqMethod m = lsq_method_from_string(method);
   check_rhs(b, rows);
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
     const EigenCsr<Scalar> a = csr_from_arrays<Scalar>("lstsq", data, indices, indptr, rows, cols);
     const auto rhs = c_contiguous<Scalar>(b);
+    const KrylovInputs<Scalar> in = krylov_inputs<Scalar>(x0, cols, b.shape(0), preconditioner);
     // A's copy (above), b and the solution, and the solver's own (solver_memory.hpp).
     const auto k = static_cast<Index>(rhs.ndim() == 2 ? rhs.shape(0) : 0);
     require_solver_memory(memory_limit(), SparseRef<Scalar>(a), csr_bytes(a), m, options, k,
@@ -122,28 +148,32 @@ py::tuple lstsq_matrix(const py::array& data, const py::array& indices, const py
     LsqResult<Scalar> r;
     {
       py::gil_scoped_release release;
-      r = lstsq(a, block_of(rhs, rows), m, options);
+      r = lstsq(a, block_of(rhs, rows), m, options, in);
     }
     return result_tuple(r);
   });
 }
 
 py::tuple lstsq_operator(Index rows, Index cols, py::object matvec, py::object rmatvec,
-                         const py::array& b, const std::string& method, const LsqOptions& options) {
-  const Dtype dtype = common_dtype("lstsq", {{"b", &b}});
+                         const py::array& b, const std::string& method, const LsqOptions& options,
+                         const std::optional<py::array>& x0,
+                         const std::optional<py::tuple>& preconditioner) {
+  const Dtype dtype = common_dtype("lstsq", {{"b", &b}, {"x0", x0 ? &*x0 : nullptr}});
   const LsqMethod m = lsq_method_from_string(method);
   check_rhs(b, rows);
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
     const PythonOperator<Scalar> op(rows, cols, matvec, rmatvec);
     const auto rhs = c_contiguous<Scalar>(b);
+    const KrylovInputs<Scalar> in = krylov_inputs<Scalar>(x0, cols, b.shape(0), preconditioner);
     const auto k = static_cast<Index>(rhs.ndim() == 2 ? rhs.shape(0) : 0);
     require_solver_memory(memory_limit(), rows, cols, m, options, k,
                           solution_bytes<Scalar>(rows, cols, k));
     LsqResult<Scalar> r;
     {
       py::gil_scoped_release release;
-      r = lstsq(static_cast<const LinearOperator<Scalar>&>(op), block_of(rhs, rows), m, options);
+      r = lstsq(static_cast<const LinearOperator<Scalar>&>(op), block_of(rhs, rows), m, options,
+                in);
     }
     return result_tuple(r);
   });
@@ -151,8 +181,11 @@ py::tuple lstsq_operator(Index rows, Index cols, py::object matvec, py::object r
 
 // y: (batch, output_numel) C-order, the layer's outputs without bias.
 py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py::array& y,
-                        const std::string& method, const LsqOptions& options) {
-  const Dtype dtype = common_dtype("deconvolve", {{"output", &y}, {"weight", &weight}});
+                        const std::string& method, const LsqOptions& options,
+                        const std::optional<py::array>& x0,
+                        const std::optional<py::tuple>& preconditioner) {
+  const Dtype dtype = common_dtype(
+      "deconvolve", {{"output", &y}, {"weight", &weight}, {"x0", x0 ? &*x0 : nullptr}});
   const LsqMethod m = lsq_method_from_string(method);
   require_shape("deconvolve", "weight", weight, spec.weight_shape(), spec);
   if (y.ndim() != 2 || y.shape(1) != spec.output_numel()) {
@@ -167,10 +200,12 @@ py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py:
                           solution_bytes<Scalar>(spec.output_numel(), spec.input_numel(), batch));
     const auto w = c_contiguous<Scalar>(weight);
     const auto rhs = c_contiguous<Scalar>(y);
+    const KrylovInputs<Scalar> in =
+        krylov_inputs<Scalar>(x0, spec.input_numel(), y.shape(0), preconditioner);
     LsqResult<Scalar> r;
     {
       py::gil_scoped_release release;
-      r = deconvolve(spec, w.data(), block_of(rhs, spec.output_numel()), m, options);
+      r = deconvolve(spec, w.data(), block_of(rhs, spec.output_numel()), m, options, in);
     }
     return result_tuple(r);
   });
@@ -178,12 +213,58 @@ py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py:
 
 }  // namespace
 
+// The optional inputs of an iterative solve: x0 as (k, n) C-order (the columns of X0) and a
+// Python preconditioner given as (size, matvec, rmatvec, side).
+template <class Scalar>
+KrylovInputs<Scalar> krylov_inputs(const std::optional<py::array>& x0, Index cols, Index k,
+                                   const std::optional<py::tuple>& preconditioner) {
+  KrylovInputs<Scalar> in;
+  if (x0) {
+    if (x0->ndim() != 2 || x0->shape(0) != k || x0->shape(1) != cols) {
+      throw std::invalid_argument(
+          "lstsq: x0 must have one starting vector of A.shape[1] = " + std::to_string(cols) +
+          " entries per right-hand side, got "
+          "shape " +
+          dims_to_string(shape_of(*x0)));
+    }
+    const auto a = c_contiguous<Scalar>(*x0);
+    in.x0 = Eigen::Map<const DenseMatrix<Scalar>>(a.data(), cols, k);
+  }
+  if (preconditioner) {
+    const py::tuple& t = *preconditioner;
+    const Index size = t[0].cast<Index>();
+    const std::string side = t[3].cast<std::string>();
+    if (side != "left" && side != "right") {
+      throw std::invalid_argument("preconditioner_side must be 'left' or 'right', got '" + side +
+                                  "'");
+    }
+    in.preconditioner = std::make_shared<PythonPreconditioner<Scalar>>(
+        size, t[1], t[2], side == "left" ? PreconditionerSide::left : PreconditionerSide::right);
+  }
+  return in;
+}
+
+template KrylovInputs<float> krylov_inputs<float>(const std::optional<py::array>&, Index, Index,
+                                                  const std::optional<py::tuple>&);
+template KrylovInputs<double> krylov_inputs<double>(const std::optional<py::array>&, Index, Index,
+                                                    const std::optional<py::tuple>&);
+
+py::tuple lstsq_result(const LsqResult<float>& r) { return result_tuple(r); }
+py::tuple lstsq_result(const LsqResult<double>& r) { return result_tuple(r); }
+
 void bind_solvers(py::module_& m) {
   py::class_<LsqOptions>(m, "LsqOptions", "Least-squares options (C++ LsqOptions), validated.")
       .def(py::init([](double damp, double atol, double btol, double conlim, Index iteration_limit,
-                       double qr_tolerance, const std::string& cholesky_form) {
+                       double qr_tolerance, const std::string& cholesky_form,
+                       const std::string& damp_rule, const std::string& preconditioner,
+                       double preconditioner_delta, double noise_level, double discrepancy_factor) {
              LsqOptions o;
              o.damp = damp;
+             o.damp_rule = damp_rule_from_string(damp_rule);
+             o.preconditioner = preconditioner_kind_from_string(preconditioner);
+             o.preconditioner_delta = preconditioner_delta;
+             o.noise_level = noise_level;
+             o.discrepancy_factor = discrepancy_factor;
              o.atol = atol;
              o.btol = btol;
              o.conlim = conlim;
@@ -195,15 +276,21 @@ void bind_solvers(py::module_& m) {
            }),
            py::kw_only(), py::arg("damp") = 0.0, py::arg("atol") = 1e-6, py::arg("btol") = 1e-6,
            py::arg("conlim") = 1e8, py::arg("iteration_limit") = 0, py::arg("qr_tolerance") = -1.0,
-           py::arg("cholesky_form") = "automatic");
+           py::arg("cholesky_form") = "automatic", py::arg("damp_rule") = "given",
+           py::arg("preconditioner") = "none", py::arg("preconditioner_delta") = -1.0,
+           py::arg("noise_level") = 0.0, py::arg("discrepancy_factor") = 1.01);
   m.def("lstsq_matrix", &lstsq_matrix, py::arg("data"), py::arg("indices"), py::arg("indptr"),
         py::arg("rows"), py::arg("cols"), py::arg("b"), py::arg("method"), py::arg("options"),
-        "(X (k, n), info dict) for a CSR matrix and B given as (k, m): every method.");
+        py::arg("x0") = std::nullopt, py::arg("preconditioner") = std::nullopt,
+        "(X (k, n), info dict) for a CSR matrix and B given as (k, m): every method. x0: (k, n); "
+        "preconditioner: (size, matvec, rmatvec, side).");
   m.def("lstsq_operator", &lstsq_operator, py::arg("rows"), py::arg("cols"), py::arg("matvec"),
         py::arg("rmatvec"), py::arg("b"), py::arg("method"), py::arg("options"),
+        py::arg("x0") = std::nullopt, py::arg("preconditioner") = std::nullopt,
         "(X (k, n), info dict) for an operator given by Python callables: lsqr and lsmr.");
   m.def("deconvolve", &deconvolve_py, py::arg("spec"), py::arg("weight"), py::arg("output"),
-        py::arg("method"), py::arg("options"),
+        py::arg("method"), py::arg("options"), py::arg("x0") = std::nullopt,
+        py::arg("preconditioner") = std::nullopt,
         "(X (batch, input_numel), info dict): argmin ‖M x − y‖² + λ²‖x‖² for every sample.");
 }
 

@@ -253,6 +253,138 @@ class Deconvolve(unittest.TestCase):
             np.testing.assert_allclose(got.ravel(), want, rtol=0, atol=1e-10, err_msg=method)
 
 
+class StartingVectorsAndPreconditioners(unittest.TestCase):
+    """x0 (SciPy's, checked against SciPy), the layer preconditioners (the answer stays QR's
+    minimum-norm one), a user-supplied preconditioner, the discrepancy principle, GCV."""
+
+    def test_x0_follows_scipy(self):
+        rng = h.rng(511)
+        for name, A, b, damp in problems(rng):
+            x0 = rng.standard_normal(A.shape[1])
+            for method, scipy_solver in (("lsqr", sla.lsqr), ("lsmr", sla.lsmr)):
+                for atol in (1e-8, 1e-12):
+                    limit = {"iter_lim": 500} if method == "lsqr" else {"maxiter": 500}
+                    ref = scipy_solver(A, b, damp=damp, atol=atol, btol=atol, x0=x0, **limit)
+                    x, info = convmat.lstsq(A, b, method=method, damp=damp, atol=atol, btol=atol,
+                                            x0=x0, **limit)
+                    context = f"{name}, {method}, atol {atol}: {info['message']}"
+                    self.assertEqual(info["istop"], ref[1], context)
+                    self.assertLessEqual(abs(info["iterations"] - ref[2]), 1, context)
+                    scale = np.linalg.norm(ref[0])
+                    cond = info["condition_estimate"]
+                    bound = max(1e3 * cond * atol, 1e-10) if ref[1] in (1, 2, 4, 5) else 1e-6
+                    self.assertLessEqual(np.linalg.norm(x - ref[0]), bound * scale, context)
+            # From the (undamped) solution itself: no iteration is needed.
+            if damp == 0:
+                want, _ = convmat.lstsq(A, b, method="qr")
+                x, info = convmat.lstsq(A, b, method="lsqr", x0=want, atol=1e-10, btol=1e-10)
+                self.assertLessEqual(info["iterations"], 1, name)
+
+    def test_layer_preconditioners_keep_the_minimum_norm_answer(self):
+        rng = h.rng(512)
+        d = np.arange(5) - 2
+        blur = np.exp(-(d[:, None] ** 2 + d[None, :] ** 2) / 2.0)[None, None]
+        cases = [("conv2d", blur, (18, 18), {}),                              # wide, dct
+                 ("conv2d", rng.standard_normal((2, 3, 3, 3)), (9, 9), {}),  # wide, circulant
+                 ("conv_transpose2d", blur, (12, 12), {}),                    # tall
+                 ("conv2d", blur, (19, 19), dict(stride=2)),                  # stride 2
+                 ("conv_transpose2d", rng.standard_normal((4, 2, 4, 4)), (6, 6),
+                  dict(stride=2, padding=1))]
+        for op, w, size, keywords in cases:
+            layer = convmat.Layer(op, w, size, **keywords)
+            b = rng.standard_normal(layer.shape[0])
+            want, _ = convmat.lstsq(layer, b, method="qr")
+            plain, info_plain = convmat.lstsq(layer, b, method="lsqr", atol=0, btol=1e-12,
+                                              conlim=0, iter_lim=100000)
+            for kind in ("auto", "dct", "circulant"):
+                for method in ("lsqr", "lsmr"):
+                    x, info = convmat.lstsq(layer, b, method=method, atol=0, btol=1e-12,
+                                            conlim=0, iter_lim=100000, preconditioner=kind)
+                    context = f"{op} {keywords} {size}, {kind}, {method}: {info['message']}"
+                    self.assertEqual(info["status"], "success", context)
+                    self.assertIn(info["preconditioner"], ("dct", "circulant"), context)
+                    side = "left" if layer.shape[0] <= layer.shape[1] else "right"
+                    self.assertEqual(info["preconditioner_side"], side, context)
+                    np.testing.assert_allclose(x, want, rtol=0,
+                                               atol=1e-7 * np.linalg.norm(want), err_msg=context)
+            # through deconvolve, batched, with the layer's arguments
+            y = np.stack([b, b[::-1]]).reshape((2,) + layer.output_shape)
+            got, info = convmat.deconvolve(y, w, size, op=op, method="lsmr", atol=0, btol=1e-12,
+                                           conlim=0, preconditioner="auto", **keywords)
+            np.testing.assert_allclose(got[0].ravel(), want, rtol=0,
+                                       atol=1e-7 * np.linalg.norm(want), err_msg=op)
+
+    def test_a_user_supplied_preconditioner(self):
+        rng = h.rng(513)
+        A = scipy.sparse.random(40, 60, density=0.2, random_state=7, format="csr")
+        A = A + scipy.sparse.eye(40, 60)
+        b = rng.standard_normal(40)
+        want = dense_solution(A, b)
+        # S = diag(1/row norms) on the left: Jacobi scaling of A Aᵀ.
+        scale = 1 / np.sqrt(np.asarray(A.multiply(A).sum(axis=1)).ravel())
+        S = sla.LinearOperator((40, 40), matvec=lambda v: scale * v.ravel(),
+                               rmatvec=lambda v: scale * v.ravel(), dtype=np.float64)
+        x, info = convmat.lstsq(A, b, method="lsqr", atol=0, btol=1e-12, preconditioner=S)
+        self.assertEqual(info["preconditioner"], "custom")
+        self.assertEqual(info["preconditioner_side"], "left")
+        np.testing.assert_allclose(x, want, rtol=0, atol=1e-9 * np.linalg.norm(want))
+
+    def test_discrepancy_principle_and_gcv(self):
+        rng = h.rng(514)
+        d = np.arange(5) - 2
+        blur = np.exp(-(d[:, None] ** 2 + d[None, :] ** 2) / 2.0)[None, None]
+        layer = convmat.Layer("conv2d", blur, (20, 20))
+        x_true = rng.random(layer.shape[1])
+        y = layer.matvec(x_true)
+        e = rng.standard_normal(y.shape)
+        y_noisy = y + 0.02 * np.linalg.norm(y) / np.linalg.norm(e) * e
+        level = np.linalg.norm(y_noisy - y) / np.linalg.norm(y_noisy)
+        for kind in (None, "auto"):
+            x, info = convmat.lstsq(layer, y_noisy, method="lsqr", noise_level=level,
+                                    preconditioner=kind)
+            history = info["residual_history"]
+            target = 1.01 * level * np.linalg.norm(y_noisy)
+            self.assertEqual(info["istop"], 8, kind)
+            self.assertLessEqual(history[-1], target)
+            self.assertGreater(history[-2], target)
+        # GCV on the direct problem: no λ on a fine grid gives a smaller GCV value.
+        W = layer.matrix().toarray()
+        U, s, _ = np.linalg.svd(W, full_matrices=False)
+        c = U.T @ y_noisy
+
+        def gcv(lam):
+            f = lam ** 2 / (s ** 2 + lam ** 2)
+            return np.sum((f * c) ** 2) / np.sum(f) ** 2
+        x, info = convmat.lstsq(layer, y_noisy, method="qr", damp="gcv")
+        grid = min(gcv(lam) for lam in s[0] * np.logspace(-7, 0, 3000))
+        self.assertLessEqual(gcv(info["damp"]), grid * (1 + 1e-9))
+        np.testing.assert_allclose(x, dense_solution(W, y_noisy, info["damp"]), rtol=0,
+                                   atol=1e-9 * np.linalg.norm(x))
+
+    def test_messages(self):
+        A = scipy.sparse.eye(4, format="csr")
+        layer = convmat.Layer("conv2d", np.ones((1, 1, 2, 2)), 3)
+        h.assert_errors(self, [
+            (lambda: convmat.lstsq(A, np.ones(4), method="lsqr", preconditioner="dct"), ValueError,
+             "built from a layer"),
+            (lambda: convmat.lstsq(A, np.ones(4), preconditioner="fft"), ValueError,
+             "unknown preconditioner 'fft': expected none, auto, dct or circulant"),
+            (lambda: convmat.lstsq(A, np.ones(4), x0=np.ones(4)), ValueError,
+             "a starting vector x0 is for the iterative methods"),
+            (lambda: convmat.lstsq(A, np.ones(4), method="lsqr", x0=np.ones(3)), ValueError,
+             "x0 must have shape (4,)"),
+            (lambda: convmat.lstsq(A, np.ones(4), method="lsqr", noise_level=2.0), ValueError,
+             "noise_level"),
+            (lambda: convmat.lstsq(A, np.ones(4), damp="lcurve"), ValueError,
+             "damp must be a number or 'gcv'"),
+            (lambda: convmat.lstsq(layer, np.ones(4), method="qr", preconditioner="dct"),
+             ValueError, "a preconditioner is for the iterative methods"),
+            (lambda: convmat.lstsq(A, np.ones(4), method="lsqr",
+                                   preconditioner=sla.aslinearoperator(scipy.sparse.eye(3))),
+             ValueError, "must be 4x4"),
+        ])
+
+
 class Operator:
     """A 4 x 4 duck-typed operator: shape, matvec (given) and rmatvec (the identity)."""
     shape = (4, 4)

@@ -46,6 +46,9 @@ class ConvMatrix {
   const std::shared_ptr<const ConvPattern>& pattern() const { return pattern_; }
   // The stored W (see the top of this file).
   const CsrMatrix<Scalar>& stored() const { return w_; }
+  // The weight tensor W was filled from (a copy, spec().weight_numel() values): what the
+  // preconditioners built from the layer's spec and weight read (preconditioner.hpp).
+  const Scalar* weight() const { return weight_.data(); }
 
   // The rows of the stored W where a non-finite weight meets zero padding
   // (ConvPattern::nonfinite_padding_rows): the products that gather along W's rows (apply of a
@@ -57,12 +60,14 @@ class ConvMatrix {
   // (w₁ + w₂)·x differs from w₁·x + w₂·x when x is infinite or NaN (1·inf − 2·inf is NaN, −inf
   // by the sum). The products therefore recompute, tap by tap as the loops do, the elements
   // that meet a non-finite value of x — which are non-finite anyway, so finite results keep W's
-  // rounding. (A folding layer keeps a copy of the weight for this.)
+  // rounding. (The weight tensor is kept for this, and for weight().)
 
   // The layer map M: W for a convolution, Wᵀ for a transposed convolution.
   Index rows() const { return spec().output_numel(); }
   Index cols() const { return spec().input_numel(); }
   Index nnz() const { return w_.nnz(); }
+  // Bytes W holds (values and structure; the weight copy is not counted).
+  std::size_t memory_bytes() const { return w_.memory_bytes(); }
 
   // y = M x for `batch` samples: x is batch × cols(), y is batch × rows(), C order.
   void apply(const Scalar* x, Scalar* y, Index batch = 1) const;
@@ -82,7 +87,7 @@ class ConvMatrix {
   std::shared_ptr<const ConvPattern> pattern_;
   CsrMatrix<Scalar> w_;
   std::vector<Index> nan_rows_;
-  std::vector<Scalar> folded_weight_;  // the weight, kept when the pattern folds taps
+  std::vector<Scalar> weight_;  // the weight tensor W was filled from (weight(); refolding)
 
   // Tap by tap, the elements of W·x (gather) or Wᵀ·x (scatter) that meet a non-finite x, for a
   // folding pattern (see above). x and y as in CsrMatrix::multiply / multiply_transposed.

@@ -23,37 +23,51 @@
 
 namespace convmat {
 
+// LSQR/LSMR on a layer take options.preconditioner (preconditioner.hpp): dct, circulant or
+// automatic build the layer's preconditioner from its spec and weight (on the side that keeps the
+// minimum-norm answer); its δ is options.preconditioner_delta, or automatic — 0, or with a noise
+// level the discrepancy-principle damp of the FFT-diagonalized problem (regularization.hpp). A
+// preconditioner in `inputs` overrides all of that. damp_rule = gcv chooses λ by GCV: exactly
+// (dense SVD) when M fits the dense limit, on the FFT-diagonalized problem otherwise.
 template <class Scalar>
 LsqResult<Scalar> deconvolve(const ConvMatrix<Scalar>& layer, const RhsRef<Scalar>& y,
-                             LsqMethod method, const LsqOptions& options = {});
+                             LsqMethod method, const LsqOptions& options = {},
+                             const KrylovInputs<Scalar>& inputs = {});
 
 template <class Scalar>
 LsqResult<Scalar> deconvolve_adjoint(const ConvMatrix<Scalar>& layer, const RhsRef<Scalar>& g,
-                                     LsqMethod method, const LsqOptions& options = {});
+                                     LsqMethod method, const LsqOptions& options = {},
+                                     const KrylovInputs<Scalar>& inputs = {});
 
 // From the layer's description: weight has spec.weight_numel() values in PyTorch's layout.
 template <class Scalar>
 LsqResult<Scalar> deconvolve(const ConvSpec& spec, const Scalar* weight, const RhsRef<Scalar>& y,
-                             LsqMethod method, const LsqOptions& options = {}) {
-  return deconvolve(ConvMatrix<Scalar>(spec, weight), y, method, options);
+                             LsqMethod method, const LsqOptions& options = {},
+                             const KrylovInputs<Scalar>& inputs = {}) {
+  return deconvolve(ConvMatrix<Scalar>(spec, weight), y, method, options, inputs);
 }
 template <class Scalar>
 LsqResult<Scalar> deconvolve_adjoint(const ConvSpec& spec, const Scalar* weight,
                                      const RhsRef<Scalar>& g, LsqMethod method,
-                                     const LsqOptions& options = {}) {
-  return deconvolve_adjoint(ConvMatrix<Scalar>(spec, weight), g, method, options);
+                                     const LsqOptions& options = {},
+                                     const KrylovInputs<Scalar>& inputs = {}) {
+  return deconvolve_adjoint(ConvMatrix<Scalar>(spec, weight), g, method, options, inputs);
 }
 
 extern template LsqResult<float> deconvolve<float>(const ConvMatrix<float>&, const RhsRef<float>&,
-                                                   LsqMethod, const LsqOptions&);
+                                                   LsqMethod, const LsqOptions&,
+                                                   const KrylovInputs<float>&);
 extern template LsqResult<double> deconvolve<double>(const ConvMatrix<double>&,
                                                      const RhsRef<double>&, LsqMethod,
-                                                     const LsqOptions&);
+                                                     const LsqOptions&,
+                                                     const KrylovInputs<double>&);
 extern template LsqResult<float> deconvolve_adjoint<float>(const ConvMatrix<float>&,
                                                            const RhsRef<float>&, LsqMethod,
-                                                           const LsqOptions&);
+                                                           const LsqOptions&,
+                                                           const KrylovInputs<float>&);
 extern template LsqResult<double> deconvolve_adjoint<double>(const ConvMatrix<double>&,
                                                              const RhsRef<double>&, LsqMethod,
-                                                             const LsqOptions&);
+                                                             const LsqOptions&,
+                                                             const KrylovInputs<double>&);
 
 }  // namespace convmat

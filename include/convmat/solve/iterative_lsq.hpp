@@ -20,16 +20,31 @@
 //   6  cond([A; λI]) >= 1/ε
 //   7  the iteration limit was reached
 // (‖A‖, cond and the norms are the algorithms' running estimates; ε is Scalar's epsilon.)
-// Codes 0–2, 4, 5 are LsqStatus::success, 3 and 6 condition_limit, 7 iteration_limit.
+// and convmat's own
+//   8  ‖b − A x‖ <= discrepancy_factor · noise_level · ‖b‖ (the discrepancy principle; only with
+//      LsqOptions::noise_level > 0)
+// Codes 0–2, 4, 5, 8 are LsqStatus::success, 3 and 6 condition_limit, 7 iteration_limit.
+//
+// A starting vector x0 (SciPy's x0) shifts the problem to the correction: r0 = b − A x0 is solved
+// for dx and x = x0 + dx; the damping applies to dx (min ‖A x − b‖² + λ²‖x − x0‖²) and the tests
+// still compare with ‖b‖. The iterates stay in x0 + range(Aᵀ): the minimum-norm limit needs x0
+// in range(Aᵀ) (0, or an earlier solution).
+//
+// With a preconditioner (preconditioner.hpp) the methods iterate on the preconditioned problem;
+// the limit is unchanged (see there). Rule 1, 4 and 8 then test the true residual ‖b − A x‖
+// (with λ > 0: that of the augmented system), rules 2, 3, 5, 6 the preconditioned problem's own
+// estimates (‖Ã‖, cond(Ã), ‖Ãᵀr̃‖), and residual_history records the true residual.
 //
 // Vectors are kept in Scalar (float runs in float); the scalar recurrences and norms in double.
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "convmat/core/linear_operator.hpp"
 #include "convmat/solve/detail/lsq_solver_base.hpp"
 #include "convmat/solve/lsq_types.hpp"
+#include "convmat/solve/preconditioner.hpp"
 
 namespace convmat {
 
@@ -50,14 +65,32 @@ struct KrylovReport {
 // The meaning of an istop code, one line.
 std::string krylov_stop_message(int stop_code);
 
-// One right-hand side: b has a.rows() entries, x (output) a.cols(). `column`/`columns` only
-// label the progress callbacks. Throws std::invalid_argument for invalid options.
+// What one run takes beyond A, b and the options, all optional.
+template <class Scalar>
+struct KrylovSetup {
+  const Scalar* x0 = nullptr;  // starting vector, a.cols() entries (default 0)
+  const Preconditioner<Scalar>* preconditioner = nullptr;  // S on its side (default none)
+  Index column = 0, columns = 1;                           // only label the progress callbacks
+};
+
+// One right-hand side: b has a.rows() entries, x (output) a.cols(). Throws
+// std::invalid_argument for invalid options or a preconditioner of the wrong size. The options'
+// `preconditioner` kind is not read here (lstsq builds a layer's); pass S in `setup`.
 template <class Scalar>
 KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b, Scalar* x,
-                  const LsqOptions& options, Index column = 0, Index columns = 1);
+                  const LsqOptions& options, const KrylovSetup<Scalar>& setup = {});
 template <class Scalar>
 KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b, Scalar* x,
-                  const LsqOptions& options, Index column = 0, Index columns = 1);
+                  const LsqOptions& options, const KrylovSetup<Scalar>& setup = {});
+
+// What lstsq, deconvolve and the solver objects take beyond the options, for a block of
+// right-hand sides: starting vectors (A.cols() × k, or empty for zero) and a user-supplied
+// preconditioner (overrides LsqOptions::preconditioner).
+template <class Scalar>
+struct KrylovInputs {
+  DenseMatrix<Scalar> x0;
+  std::shared_ptr<const Preconditioner<Scalar>> preconditioner;
+};
 
 // The solver object (Eigen style) for LsqMethod::lsqr or LsqMethod::lsmr: compute(A) keeps a
 // reference to the operator (it must outlive the solver); solve(B) runs one column at a time.
@@ -76,10 +109,18 @@ class KrylovSolver : public detail::LsqSolverBase {
   }
 
   KrylovSolver& compute(const LinearOperator<Scalar>& a);
+  // S for the following solves (null: none); it must outlive them.
+  KrylovSolver& set_preconditioner(std::shared_ptr<const Preconditioner<Scalar>> s) {
+    preconditioner_ = std::move(s);
+    return *this;
+  }
 
-  // X (cols × k) for B (rows × k). std::invalid_argument if B has not A.rows() rows or is not
-  // finite; std::logic_error before compute().
+  // X (cols × k) for B (rows × k), from x0 = 0 or from the columns of X0 (cols × k).
+  // std::invalid_argument if B has not A.rows() rows, X0 has not A.cols() × k entries, or either
+  // is not finite; std::logic_error before compute().
   DenseMatrix<Scalar> solve(const Eigen::Ref<const DenseMatrix<Scalar>>& b);
+  DenseMatrix<Scalar> solve(const Eigen::Ref<const DenseMatrix<Scalar>>& b,
+                            const Eigen::Ref<const DenseMatrix<Scalar>>& x0);
 
   Index iterations() const { return info_.iterations; }
   double residual_norm() const { return info_.residual_norm; }  // ‖B − A X‖_F, recomputed
@@ -87,7 +128,11 @@ class KrylovSolver : public detail::LsqSolverBase {
   const std::vector<KrylovReport>& column_reports() const { return columns_; }
 
  private:
+  DenseMatrix<Scalar> run(const Eigen::Ref<const DenseMatrix<Scalar>>& b,
+                          const DenseMatrix<Scalar>* x0);
+
   const LinearOperator<Scalar>* a_ = nullptr;
+  std::shared_ptr<const Preconditioner<Scalar>> preconditioner_;
   std::vector<KrylovReport> columns_;
 };
 

@@ -30,50 +30,65 @@ namespace convmat {
 template <class Scalar>
 using RhsRef = std::type_identity_t<Eigen::Ref<const DenseMatrix<Scalar>>>;
 
+// `inputs` (iterative_lsq.hpp): starting vectors and a user-supplied preconditioner, LSQR and
+// LSMR only (QR and Cholesky refuse them, and a noise level, with std::invalid_argument). The
+// layer preconditioners of options.preconditioner (dct, circulant) need a layer: lstsq on a
+// ConvMatrix or deconvolve; elsewhere they are std::invalid_argument and `automatic` means none.
+// damp_rule = gcv needs the entries (the direct problem's SVD) or a layer.
+
 // The general form: `a` for QR/Cholesky and `op` (the same A, as an operator) for LSQR/LSMR.
 template <class Scalar>
 LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const LinearOperator<Scalar>& op,
-                        const RhsRef<Scalar>& b, LsqMethod method, const LsqOptions& options = {});
+                        const RhsRef<Scalar>& b, LsqMethod method, const LsqOptions& options = {},
+                        const KrylovInputs<Scalar>& inputs = {});
 
 // LSQR/LSMR only.
 template <class Scalar>
 LsqResult<Scalar> lstsq(const LinearOperator<Scalar>& a, const RhsRef<Scalar>& b, LsqMethod method,
-                        const LsqOptions& options = {});
+                        const LsqOptions& options = {}, const KrylovInputs<Scalar>& inputs = {});
 
 template <class Scalar>
 LsqResult<Scalar> lstsq(SparseRef<Scalar> a, const RhsRef<Scalar>& b, LsqMethod method,
-                        const LsqOptions& options = {}) {
-  return lstsq(a, SparseRefOperator<Scalar>(a), b, method, options);
+                        const LsqOptions& options = {}, const KrylovInputs<Scalar>& inputs = {}) {
+  return lstsq(a, SparseRefOperator<Scalar>(a), b, method, options, inputs);
 }
 
 template <class Scalar, int Options>
 LsqResult<Scalar> lstsq(const Eigen::SparseMatrix<Scalar, Options, int>& a, const RhsRef<Scalar>& b,
-                        LsqMethod method, const LsqOptions& options = {}) {
-  return lstsq(SparseRef<Scalar>(a), EigenSparseOperator(a), b, method, options);
+                        LsqMethod method, const LsqOptions& options = {},
+                        const KrylovInputs<Scalar>& inputs = {}) {
+  return lstsq(SparseRef<Scalar>(a), EigenSparseOperator(a), b, method, options, inputs);
 }
 
 template <class Scalar>
 LsqResult<Scalar> lstsq(const CsrMatrix<Scalar>& a, const RhsRef<Scalar>& b, LsqMethod method,
-                        const LsqOptions& options = {}) {
-  return lstsq(SparseRef<Scalar>(a), CsrOperator<Scalar>(a), b, method, options);
+                        const LsqOptions& options = {}, const KrylovInputs<Scalar>& inputs = {}) {
+  return lstsq(SparseRef<Scalar>(a), CsrOperator<Scalar>(a), b, method, options, inputs);
 }
 
-// The layer map M of a ConvMatrix (see deconvolve.hpp for the layer-oriented names).
+// The layer map M of a ConvMatrix: deconvolve (deconvolve.hpp), which also builds the layer's
+// preconditioner and its damps.
 template <class Scalar>
 LsqResult<Scalar> lstsq(const ConvMatrix<Scalar>& a, const RhsRef<Scalar>& b, LsqMethod method,
-                        const LsqOptions& options = {}) {
-  return lstsq(SparseRef<Scalar>(a), ConvOperator<Scalar>(a), b, method, options);
-}
+                        const LsqOptions& options = {}, const KrylovInputs<Scalar>& inputs = {});
 
 extern template LsqResult<float> lstsq<float>(SparseRef<float>, const LinearOperator<float>&,
-                                              const RhsRef<float>&, LsqMethod, const LsqOptions&);
+                                              const RhsRef<float>&, LsqMethod, const LsqOptions&,
+                                              const KrylovInputs<float>&);
 extern template LsqResult<double> lstsq<double>(SparseRef<double>, const LinearOperator<double>&,
-                                                const RhsRef<double>&, LsqMethod,
-                                                const LsqOptions&);
+                                                const RhsRef<double>&, LsqMethod, const LsqOptions&,
+                                                const KrylovInputs<double>&);
 extern template LsqResult<float> lstsq<float>(const LinearOperator<float>&, const RhsRef<float>&,
-                                              LsqMethod, const LsqOptions&);
+                                              LsqMethod, const LsqOptions&,
+                                              const KrylovInputs<float>&);
 extern template LsqResult<double> lstsq<double>(const LinearOperator<double>&,
-                                                const RhsRef<double>&, LsqMethod,
-                                                const LsqOptions&);
+                                                const RhsRef<double>&, LsqMethod, const LsqOptions&,
+                                                const KrylovInputs<double>&);
+extern template LsqResult<float> lstsq<float>(const ConvMatrix<float>&, const RhsRef<float>&,
+                                              LsqMethod, const LsqOptions&,
+                                              const KrylovInputs<float>&);
+extern template LsqResult<double> lstsq<double>(const ConvMatrix<double>&, const RhsRef<double>&,
+                                                LsqMethod, const LsqOptions&,
+                                                const KrylovInputs<double>&);
 
 }  // namespace convmat

@@ -38,12 +38,31 @@ enum class LsqMethod {
 };
 
 enum class LsqStatus {  // in increasing severity
-  success,          // solved (iterative: stopped by a tolerance test, SciPy's istop 0, 1, 2, 4, 5)
+  success,          // solved (iterative: stopped by a tolerance test, SciPy's istop 0, 1, 2, 4, 5,
+                    // or by the discrepancy principle, convmat's stop code 8)
   condition_limit,  // LSQR/LSMR: the estimate of cond([A; λI]) exceeded conlim or 1/ε (istop 3, 6)
   iteration_limit,        // LSQR/LSMR: the iteration limit was reached (istop 7)
   not_positive_definite,  // Cholesky: AᵀA + λ²I (or A Aᵀ + λ²I) is numerically singular
   cancelled,              // the progress callback returned false
   numerical_issue,        // a NaN/Inf appeared, or SuiteSparse failed (out of memory); see message
+};
+
+// The preconditioner of LSQR and LSMR on a layer (preconditioner.hpp): an approximation of the
+// layer's Gram matrix diagonalized by a fast transform, applied in O(n log n) with FFTW.
+enum class PreconditionerKind {
+  none,       // plain LSQR/LSMR
+  automatic,  // the layer's best: circulant for circular padding or a kernel without mirror
+              // symmetry, DCT otherwise (automatic_preconditioner); nothing for QR and Cholesky
+  dct,        // reflective boundary: diagonalized by the DCT-II (exact for symmetric kernels)
+  circulant,  // periodic boundary: diagonalized by the FFT (Strang's circulant; exact for
+              // circular padding)
+};
+
+// How the damp λ is chosen (regularization.hpp).
+enum class DampRule {
+  given,  // LsqOptions::damp
+  gcv,    // generalized cross-validation: exact (dense SVD) when A fits the dense limit,
+          // otherwise the layer's FFT-diagonalized problem (a layer only)
 };
 
 // Which matrix the Cholesky method factorizes.
@@ -62,9 +81,18 @@ std::string to_string(LsqStatus status);
 // "automatic" | "normal_equations" | "min_norm" (and back).
 std::string to_string(CholeskyForm form);
 CholeskyForm cholesky_form_from_string(std::string_view name);
+// "given" | "gcv" (and back).
+std::string to_string(DampRule rule);
+DampRule damp_rule_from_string(std::string_view name);
+// "none" | "automatic" | "dct" | "circulant" (and back; "auto" is read as automatic).
+std::string to_string(PreconditionerKind kind);
+PreconditionerKind preconditioner_kind_from_string(std::string_view name);
 inline std::ostream& operator<<(std::ostream& os, LsqMethod m) { return os << to_string(m); }
 inline std::ostream& operator<<(std::ostream& os, LsqStatus s) { return os << to_string(s); }
 inline std::ostream& operator<<(std::ostream& os, CholeskyForm f) { return os << to_string(f); }
+inline std::ostream& operator<<(std::ostream& os, PreconditionerKind k) {
+  return os << to_string(k);
+}
 
 // Handed to LsqOptions::progress: after each LSQR/LSMR iteration, and before each phase of QR and
 // Cholesky (analyze, factorize, solve).
@@ -80,7 +108,8 @@ struct LsqProgress {
 };
 
 struct LsqOptions {
-  double damp = 0;  // λ >= 0
+  double damp = 0;                       // λ >= 0
+  DampRule damp_rule = DampRule::given;  // gcv: λ from the data instead (LsqInfo::damp)
 
   // LSQR and LSMR stop at the first of these (SciPy's rules and defaults):
   //   ‖r‖ <= btol·‖b‖ + atol·‖A‖·‖x‖    (istop 1: a consistent system is solved)
@@ -100,6 +129,23 @@ struct LsqOptions {
 
   CholeskyForm cholesky_form = CholeskyForm::automatic;
 
+  // LSQR/LSMR on a layer: precondition with the layer's FFT-diagonalized Gram matrix
+  // (preconditioner.hpp). The limit is still the minimum-norm least-squares solution (see there
+  // for the conditions). An operator that is not a layer takes a user-supplied preconditioner
+  // (KrylovInputs) or none; QR and Cholesky take none (automatic means none for them).
+  PreconditionerKind preconditioner = PreconditionerKind::none;
+  // δ >= 0: the preconditioner inverts G + δ²I instead of the Gram matrix G, so that it stops
+  // amplifying the components whose singular values are below δ (noisy data). Negative:
+  // automatic — 0 without a noise level; with one, the damp at which the Tikhonov solution of the
+  // FFT-diagonalized problem meets the discrepancy principle.
+  double preconditioner_delta = -1;
+
+  // LSQR/LSMR, noisy data b = A x + e: ‖e‖/‖b‖ > 0 stops at the first iterate whose residual
+  // ‖b − A x‖ <= discrepancy_factor · noise_level · ‖b‖ (Morozov's discrepancy principle; stop
+  // code 8). 0: no such rule.
+  double noise_level = 0;
+  double discrepancy_factor = 1.01;  // τ >= 1
+
   // Optional. Called as described at LsqProgress; returning false stops the solve with
   // LsqStatus::cancelled (the solution is then the last iterate, or zero for QR/Cholesky).
   // Called every iteration: throttle inside the callback if printing.
@@ -107,7 +153,8 @@ struct LsqOptions {
 };
 
 // Throws std::invalid_argument unless: damp, atol, btol, conlim finite and >= 0;
-// iteration_limit >= 0; qr_tolerance not NaN.
+// iteration_limit >= 0; qr_tolerance not NaN; preconditioner_delta finite (negative: automatic);
+// noise_level finite, >= 0 and < 1; discrepancy_factor finite and >= 1.
 void validate(const LsqOptions& options);
 
 // LSQR's and LSMR's iteration limit per right-hand side for an A of `cols` columns:
@@ -132,6 +179,13 @@ struct LsqInfo {
   // the factored matrix (CholeskySolver::rcond). 0: not computed (QR).
   double condition_estimate = 0;
   double qr_tolerance = 0;  // QR: the rank tolerance SPQR used
+  double damp = 0;          // the λ used (chosen by GCV when damp_rule = gcv)
+
+  // LSQR/LSMR with a preconditioner: which one ("none", "dct", "circulant", "custom"), on which
+  // side of A ("left", "right"; empty without one), and the δ it used.
+  std::string preconditioner = "none";
+  std::string preconditioner_side;
+  double preconditioner_delta = 0;
 
   // LSQR/LSMR, one list per right-hand side: the estimate of ‖[b; 0] − [A; λI] x_k‖ for
   // k = 0 … iterations (= ‖b − A x_k‖ when λ = 0). Empty for QR and Cholesky.
@@ -153,6 +207,10 @@ void for_each_field(const LsqInfo& info, Visit&& visit) {
   visit("solution_norm", info.solution_norm);
   visit("condition_estimate", info.condition_estimate);
   visit("qr_tolerance", info.qr_tolerance);
+  visit("damp", info.damp);
+  visit("preconditioner", info.preconditioner);
+  visit("preconditioner_side", info.preconditioner_side);
+  visit("preconditioner_delta", info.preconditioner_delta);
   visit("residual_history", info.residual_history);
 }
 
