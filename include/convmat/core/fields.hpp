@@ -29,7 +29,7 @@ struct ShapedValues {
   Dims shape;
 };
 
-// What the front ends' adapters (Python's to_dict, the command line's write_fields) tell apart.
+// What the front ends' adapters (Python's to_dict, the command line's to_json) tell apart.
 namespace fields {
 
 template <class T>
