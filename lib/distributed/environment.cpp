@@ -37,6 +37,22 @@ void ensure_slepc() {
   if (!slepc) CONVMAT_PETSC(SlepcInitializeNoArguments());
 }
 
+void check_petsc(PetscErrorCode code, const char* call) {
+  if (code == 0) return;
+  const char* text = nullptr;
+  PetscErrorMessage(code, &text, nullptr);
+  throw std::runtime_error(std::string("PETSc: ") + call +
+                           " failed: " + (text ? text : "error " + std::to_string(code)));
+}
+
+void check_mpi(int code, const char* call) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw std::runtime_error(std::string("MPI: ") + call + " failed: " + std::string(text, length));
+}
+
 int rank_of(MPI_Comm comm) {
   int r = 0;
   CONVMAT_MPI(MPI_Comm_rank(comm, &r));

@@ -15,19 +15,11 @@
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/pseudo_inverse.hpp"
 #include "convmat/analysis/spectrum.hpp"
+#include "results.hpp"
 
 namespace convmat::python {
 
 namespace {
-
-std::string status_name(SpectrumStatus s) {
-  switch (s) {
-    case SpectrumStatus::converged: return "converged";
-    case SpectrumStatus::not_converged: return "not_converged";
-    case SpectrumStatus::numerical_issue: return "numerical_issue";
-  }
-  return "unknown";
-}
 
 py::tuple to_tuple(const Dims& d) {
   py::tuple t(d.size());
@@ -67,16 +59,6 @@ py::dict singular_values_py(const py::array& data, const py::array& indices,
   return d;
 }
 
-PartialSpectrumOptions partial_options(Index count, Index subspace, Index max_iterations,
-                                       double tolerance) {
-  PartialSpectrumOptions o;
-  o.count = count;
-  o.subspace = subspace;
-  o.max_iterations = max_iterations;
-  o.tolerance = tolerance;
-  return o;
-}
-
 py::dict partial_py(const std::string& op, bool largest, const py::array& data,
                     const py::array& indices, const py::array& indptr, Index rows, Index cols,
                     Index count, Index subspace, Index max_iterations, double tolerance) {
@@ -88,13 +70,7 @@ py::dict partial_py(const std::string& op, bool largest, const py::array& data,
     py::gil_scoped_release release;
     s = largest ? largest_singular_values(a, options) : smallest_singular_values(a, options);
   }
-  py::dict d;
-  d["values"] = s.values;
-  d["status"] = status_name(s.status);
-  d["iterations"] = s.iterations;
-  d["operations"] = s.operations;
-  d["gram_size"] = s.gram_size;
-  return d;
+  return partial_spectrum_dict(s);
 }
 
 py::dict condition_py(const py::array& data, const py::array& indices, const py::array& indptr,
@@ -106,12 +82,7 @@ py::dict condition_py(const py::array& data, const py::array& indices, const py:
     py::gil_scoped_release release;
     c = condition_number(a, partial_options(1, subspace, max_iterations, tolerance));
   }
-  py::dict d;
-  d["sigma_max"] = c.sigma_max;
-  d["sigma_min"] = c.sigma_min;
-  d["value"] = c.value;
-  d["status"] = status_name(c.status);
-  return d;
+  return condition_dict(c);
 }
 
 Eigen::MatrixXd pseudo_inverse_py(const py::array& data, const py::array& indices,

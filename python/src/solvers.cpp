@@ -15,6 +15,7 @@
 #include "bindings.hpp"
 #include "convmat/solve/deconvolve.hpp"
 #include "convmat/solve/lsq.hpp"
+#include "results.hpp"
 
 namespace convmat::python {
 
@@ -68,28 +69,6 @@ class PythonOperator final : public LinearOperator<Scalar> {
   py::object matvec_, rmatvec_;
 };
 
-py::dict info_dict(const LsqInfo& info) {
-  py::dict d;
-  d["method"] = to_string(info.method);
-  d["status"] = to_string(info.status);
-  d["message"] = info.message;
-  d["istop"] = info.stop_code;
-  d["rank"] = info.rank;
-  d["iterations"] = info.iterations;
-  d["residual_norm"] = info.residual_norm;
-  d["relative_residual"] = info.relative_residual;
-  d["normal_residual_norm"] = info.normal_residual_norm;
-  d["solution_norm"] = info.solution_norm;
-  d["condition_estimate"] = info.condition_estimate;
-  d["qr_tolerance"] = info.qr_tolerance;
-  py::list history;
-  for (const std::vector<double>& h : info.residual_history) {
-    history.append(py::array_t<double>(static_cast<py::ssize_t>(h.size()), h.data()));
-  }
-  d["residual_history"] = history;
-  return d;
-}
-
 // X (n × k, column-major) → a C-order (k, n) array.
 template <class Scalar>
 py::array solution_array(const DenseMatrix<Scalar>& x) {
@@ -100,7 +79,7 @@ py::array solution_array(const DenseMatrix<Scalar>& x) {
 
 template <class Scalar>
 py::tuple result_tuple(const LsqResult<Scalar>& r) {
-  return py::make_tuple(solution_array(r.x), info_dict(r.info));
+  return py::make_tuple(solution_array(r.x), lsq_info_dict(r.info));
 }
 
 void check_rhs(const py::array& b, Index rows) {

@@ -9,6 +9,7 @@
 // forever for the others.
 
 #include <mpi.h>
+#include <petscsys.h>
 
 #include <exception>
 #include <functional>
@@ -39,6 +40,11 @@ void agree(MPI_Comm comm, std::exception_ptr error);
 
 // Collective on comm: runs `local` on this rank, then agree()s on its outcome.
 void collectively(MPI_Comm comm, const std::function<void()>& local);
+
+// Throws std::runtime_error("PETSc: <call> failed: <PETSc's message>") for a nonzero PETSc error
+// code, and the same for an MPI error code ("MPI: …").
+void check_petsc(PetscErrorCode code, const char* call);
+void check_mpi(int code, const char* call);
 
 // The rank of this process in comm and the number of ranks.
 int rank_of(MPI_Comm comm);
