@@ -1,5 +1,9 @@
 #include "convmat/distributed/conv_matrix.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -61,6 +65,15 @@ void attach(Mat m, const std::shared_ptr<MatrixStorage>& storage) {
 
 // The number of spatial row positions per channel in a slab of `positions` along axis 0.
 Index inner_rows(const SlabLayout& l) { return l.rows().inner(); }
+
+// The chunks' structure and values, once freed, stay in the C library's heap (below W's arrays,
+// which it cannot shrink past): a rank would hold W's share plus most of the chunks it ever built.
+// glibc's malloc_trim hands such free pages back to the system.
+void release_freed_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
 
 // Builds and refills one rank's rows of W in PETSc's split arrays.
 class Builder {
@@ -148,6 +161,7 @@ class Builder {
       Buffer<double> values(static_cast<std::size_t>(part.nnz()));
       part.fill(weight, values.data());
       chunk(part, values.data(), b, structure);
+      release_freed_memory();
     }
   }
 
