@@ -10,6 +10,8 @@ packages=(
   clang libclang-rt-14-dev libomp-14-dev
   python3 python3-numpy python3-scipy python3-torch python3-matplotlib
   python3-nbclient python3-ipykernel python3-nbformat python3-nbconvert pybind11-dev python3-dev
+  python3-skimage
+  emscripten chromium chromium-driver python3-selenium
   # the distributed W (lib/distributed/, convmat.petsc): PETSc, SLEPc, MUMPS and Open MPI
   petsc-dev slepc-dev python3-petsc4py python3-slepc4py openmpi-bin
 )

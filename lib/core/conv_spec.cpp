@@ -28,7 +28,8 @@ void complete(Dims& v, std::size_t rank, Index fill, const char* name) {
   if (v.empty()) {
     v.assign(rank, fill);
   } else if (v.size() == 1) {
-    v.assign(rank, v[0]);
+    const Index value = v[0];  // assign(n, t) requires t not to refer into v (libc++ reallocates)
+    v.assign(rank, value);
   } else if (v.size() != rank) {
     fail(std::string(name) +
          " must have one entry (for every dimension) or one per spatial dimension (" +

@@ -1,6 +1,12 @@
 #include "convmat/core/csr_matrix.hpp"
 
+#ifdef _OPENMP
 #include <omp.h>
+#else  // built without OpenMP (the WebAssembly page): one thread
+inline int omp_get_max_threads() { return 1; }
+inline int omp_get_thread_num() { return 0; }
+inline int omp_get_num_threads() { return 1; }
+#endif
 
 #include <algorithm>
 #include <atomic>

@@ -7,6 +7,7 @@ check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv.
 """
 import io
 import json
+import re
 import os
 import stat
 import subprocess
@@ -81,10 +82,94 @@ def test_help():
         check(json.loads(out) == {"error": error, "exit_status": 2}, f"{args}: JSON error {out!r}")
 
 
+def demo_blocks(out):
+    """The matrices `convmat demo` prints side by side, as (title, array): a block is a run of
+    lines with a "[...]" row starting at the same column, its title the text above that column."""
+    lines = out.splitlines()
+    found, active = [], {}
+    for i, line in enumerate(lines):
+        groups = {}
+        if re.match(r"^\s+\[", line):
+            groups = {m.start(): [float(v) for v in m.group(1).split()]
+                      for m in re.finditer(r"\[([^\[\],]*)\]", line)}
+        for col in [c for c in active if c not in groups]:
+            found.append(active.pop(col))
+        for col, row in groups.items():
+            if col in active:
+                active[col][1].append(row)
+            else:
+                active[col] = [lines[i - 1][col:].split("    ")[0].strip(), [row]]
+    found.extend(active.values())
+    return [(title, np.array(rows)) for title, rows in found]
+
+
+def layer_matrix_torch(f, in_shape):
+    """The matrix of the linear map f (torch, float64) column by column: f of each unit vector."""
+    n = int(np.prod(in_shape))
+    return np.stack([f(torch.eye(n, dtype=torch.float64)[j].reshape(in_shape)).reshape(-1).numpy()
+                     for j in range(n)], axis=1)
+
+
 def test_demo():
     _, out, _ = run("demo", expect=0)
     check("0 disagree" in out and "MISMATCH" not in out, "demo: every seed example agrees")
-    check("[     1      2      0      3      4      0      0      0      0]" in out, "demo prints seed 000's W")
+    blocks = demo_blocks(out)
+
+    def occurrences(expected, rtol=0.0):
+        expected = np.asarray(expected, dtype=np.float64)
+        return [t for t, b in blocks if b.shape == expected.shape
+                and np.allclose(b, expected, rtol=rtol, atol=0)]
+
+    def once(expected, what, rtol=0.0, title=None, times=1):
+        where = occurrences(expected, rtol)
+        check(len(where) == times, f"demo prints {what} {times} time(s), found {len(where)}")
+        if title is not None and where:
+            check(title in where[0], f"demo: {what} is titled {where[0]!r}, expected {title!r} in it")
+
+    T = lambda a: torch.tensor(a, dtype=torch.float64).reshape(1, 1, *np.shape(a))
+    ct = lambda x, k, **kw: F.conv_transpose2d(T(x), T(k), **kw)[0, 0].numpy()
+    X = K = [[0, 1], [2, 3]]
+    # seed 000: trans_conv, with padding 1, with stride 2 -- each result once, next to its Wᵀ
+    for keywords in ({}, {"padding": 1}, {"stride": 2}):
+        once(ct(X, K, **keywords), f"trans_conv {keywords}")
+        Wt = layer_matrix_torch(lambda x: F.conv_transpose2d(x, T(K), **keywords), (1, 1, 2, 2))
+        once(Wt, f"the transposed layer's matrix {keywords}", title="Wᵀ")
+    # kernel2matrix: the note's W and [[27, 37], [57, 67]]
+    W = [[1, 2, 0, 3, 4, 0, 0, 0, 0], [0, 1, 2, 0, 3, 4, 0, 0, 0],
+         [0, 0, 0, 1, 2, 0, 3, 4, 0], [0, 0, 0, 0, 1, 2, 0, 3, 4]]
+    once(W, "seed 000's W (kernel2matrix)", title="W (4x9)")
+    Y = F.conv2d(T(np.arange(9.0).reshape(3, 3)), T([[1, 2], [3, 4]]))[0, 0].numpy()
+    once(Y, "W·x = [[27, 37], [57, 67]]")
+    once(np.array(W).T, "Wᵀ (9x4) of kernel2matrix", title="Wᵀ")
+    # transposed is not inverse: Wᵀ·y and the minimum-norm W⁺·y, with 4 significant digits
+    wty = ct(Y, [[1, 2], [3, 4]])
+    once(wty, "Wᵀ·y = trans_conv(Y, K)", times=2)   # the name, then next to X: not inverse
+    pinv = (np.linalg.pinv(np.array(W, dtype=np.float64)) @ Y.reshape(-1)).reshape(3, 3)
+    once(pinv, "W⁺·y (least squares)", rtol=1e-3, title="W⁺")
+    check("rank 4 of 9" in out, "demo: the rank of seed 000's W")
+    # seed 002: the four splatting steps, Wᵀ (16x4), the stride-1 overlap
+    x, k = np.array([[5.0, 6.0], [7.0, 8.0]]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    for j in range(4):
+        first = x.reshape(-1).copy()
+        first[j + 1:] = 0
+        once(ct(first.reshape(2, 2), k, stride=2), f"seed 002 step {j + 2}")
+    once(layer_matrix_torch(lambda v: F.conv_transpose2d(v, T(k), stride=2), (1, 1, 2, 2)),
+         "seed 002's Wᵀ (16x4)", title="Wᵀ")
+    taps = np.zeros((3, 3))
+    for i in range(2):
+        for j in range(2):
+            taps[i:i + 2, j:j + 2] += 1
+    once(taps, "the stride-1 overlap map", title="taps")
+    once(ct(x, k), "the stride-1 splat")
+    once(F.interpolate(T(x), scale_factor=2, mode="nearest")[0, 0].numpy(), "nearest upsampling")
+    bilinear = torch.nn.UpsamplingBilinear2d(scale_factor=2)(T(np.arange(1.0, 10.0).reshape(3, 3)))
+    once(bilinear[0, 0].numpy(), "bilinear upsampling", rtol=1e-3)
+    # the lesson's form: Wᵀ named so, verdicts one line each and as many as the tally
+    check("W^T" not in out, "demo: the transposed matrix is called Wᵀ, not W^T")
+    verdicts = [line for line in out.splitlines() if "verdict:" in line]
+    agree = int(re.search(r"(\d+) example\(s\) agree", out).group(1))
+    check(len(verdicts) == agree == 22, f"demo: {len(verdicts)} verdict lines, {agree} examples agree")
+    check(all(len(line) <= 100 for line in out.splitlines()), "demo: no line is wider than 100 columns")
     run("demo", "--json", expect=2)
 
 
