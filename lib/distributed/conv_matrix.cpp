@@ -17,6 +17,7 @@
 
 #include "convmat/core/buffer.hpp"
 #include "convmat/core/conv_pattern.hpp"
+#include "convmat/core/csr_matrix.hpp"
 #include "convmat/core/detail/axis_map.hpp"
 #include "convmat/distributed/environment.hpp"
 #include "convmat/distributed/memory_guard.hpp"
@@ -30,15 +31,27 @@ namespace detail {
 // split into the block of its own columns (i, j local, a) and the block of the other ranks'
 // columns (oi, oj global — PETSc renumbers oj in place to its compact halo numbering — oa). A
 // PetscContainer composed into the matrix owns them, so they live exactly as long as it.
+//
+// The block of own columns, nearly all of W's share, is also a convmat CsrMatrix over the same
+// column indices and values (j and a are its arrays; only its 64-bit row pointers are extra, 8
+// bytes a row): its products are convmat's kernels (csr_matrix.hpp: partial sums, software
+// prefetch, OpenMP threads within a rank), plugged into PETSc's block with MatSetOperation, while
+// PETSc exchanges the halo and applies the small off-rank block.
 struct MatrixStorage {
   MatrixStorage(const ConvSpec& s, int ranks, int p) : spec(s), layout(s, ranks), rank(p) {}
   ConvSpec spec;
   SlabLayout layout;
   int rank;
   Index nnz = 0;  // all ranks
-  Buffer<PetscInt> i, j, oi, oj;
-  Buffer<PetscScalar> a, oa;
+  Buffer<PetscInt> i, oi, oj;
+  Buffer<PetscScalar> oa;
+  CsrMatrix<double> own;     // the block of own columns: its col_index() is j, values() a
+  PetscInt* j = nullptr;     // = own's column indices (PetscInt and ColumnIndex are int32)
+  PetscScalar* a = nullptr;  // = own's values
 };
+
+static_assert(sizeof(PetscInt) == sizeof(ColumnIndex) && sizeof(PetscScalar) == sizeof(double),
+              "the block of own columns is shared between PETSc and convmat's CsrMatrix");
 
 }  // namespace detail
 
@@ -61,6 +74,38 @@ void attach(Mat m, const std::shared_ptr<MatrixStorage>& storage) {
   CONVMAT_PETSC(PetscObjectCompose(reinterpret_cast<PetscObject>(m), storage_key,
                                    reinterpret_cast<PetscObject>(c)));
   CONVMAT_PETSC(PetscContainerDestroy(&c));
+}
+
+// The storage composed into a matrix (null when there is none), for PETSc's callbacks.
+PetscErrorCode storage_of(Mat m, MatrixStorage** storage) {
+  PetscObject found = nullptr;
+  void* pointer = nullptr;
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectQuery(reinterpret_cast<PetscObject>(m), storage_key, &found));
+  PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the block carries no convmat storage");
+  PetscCall(PetscContainerGetPointer(reinterpret_cast<PetscContainer>(found), &pointer));
+  *storage = static_cast<std::shared_ptr<MatrixStorage>*>(pointer)->get();
+  PetscFunctionReturn(0);
+}
+
+// The block of own columns' y = A x and y = Aᵀ x by convmat's CSR kernels (MatSetOperation).
+template <bool transposed>
+PetscErrorCode own_product(Mat block, Vec x, Vec y) {
+  MatrixStorage* s = nullptr;
+  const PetscScalar* in = nullptr;
+  PetscScalar* out = nullptr;
+  PetscFunctionBeginUser;
+  PetscCall(storage_of(block, &s));
+  PetscCall(VecGetArrayRead(x, &in));
+  PetscCall(VecGetArrayWrite(y, &out));
+  if (transposed) {
+    s->own.multiply_transposed(in, out);
+  } else {
+    s->own.multiply(in, out);
+  }
+  PetscCall(VecRestoreArrayWrite(y, &out));
+  PetscCall(VecRestoreArrayRead(x, &in));
+  PetscFunctionReturn(0);
 }
 
 // The number of spatial row positions per channel in a slab of `positions` along axis 0.
@@ -189,8 +234,8 @@ class Builder {
         const Index length = sp.row_ptr[static_cast<std::size_t>(r + 1)] - first;
         const ColumnIndex* cols = sp.col.data() + first;
         const double* vals = values + first;
-        PetscInt* j = s_.j.data() + s_.i[lu];
-        double* a = s_.a.data() + s_.i[lu];
+        PetscInt* j = s_.j + s_.i[lu];
+        double* a = s_.a + s_.i[lu];
         const Index own = s_.i[lu + 1] - s_.i[lu], other = s_.oi[lu + 1] - s_.oi[lu];
         if (length == 0) {  // zero padding can leave a row without entries
           if (own + other != 0) {
@@ -291,20 +336,39 @@ DistributedConvMatrix::DistributedConvMatrix(MPI_Comm comm, const ConvSpec& spec
   });
   Builder builder(s);
   const auto [own, other] = builder.row_pointers();
-  s.j = Buffer<PetscInt>(static_cast<std::size_t>(std::max<Index>(own, 1)));
-  s.a = Buffer<PetscScalar>(static_cast<std::size_t>(std::max<Index>(own, 1)));
+  const auto m = static_cast<PetscInt>(l.rows().local_size(rank));
+  const auto n = static_cast<PetscInt>(l.cols().local_size(rank));
+  auto pattern = std::make_shared<SparsityPattern>();
+  pattern->rows = m;
+  pattern->cols = n;
+  pattern->row_ptr = Buffer<RowPointer>(static_cast<std::size_t>(m) + 1);
+  std::copy(s.i.begin(), s.i.end(), pattern->row_ptr.begin());
+  pattern->col = Buffer<ColumnIndex>(static_cast<std::size_t>(own));
+  Buffer<double> values(static_cast<std::size_t>(own));
+  s.j = pattern->col.data();
+  s.a = values.data();
   s.oj = Buffer<PetscInt>(static_cast<std::size_t>(std::max<Index>(other, 1)));
   s.oa = Buffer<PetscScalar>(static_cast<std::size_t>(std::max<Index>(other, 1)));
   builder.rows(weight, true);
+  s.own = CsrMatrix<double>(pattern, std::move(values));  // the same arrays, now read-only shape
   const Index local = own + other;
   CONVMAT_MPI(MPI_Allreduce(&local, &s.nnz, 1, MPI_INT64_T, MPI_SUM, comm));
 
-  const auto m = static_cast<PetscInt>(l.rows().local_size(rank));
-  const auto n = static_cast<PetscInt>(l.cols().local_size(rank));
-  CONVMAT_PETSC(MatCreateMPIAIJWithSplitArrays(
-      comm, m, n, static_cast<PetscInt>(l.rows().size()), static_cast<PetscInt>(l.cols().size()),
-      s.i.data(), s.j.data(), s.a.data(), s.oi.data(), s.oj.data(), s.oa.data(), w_.out()));
+  // PETSc wants arrays even for an empty block.
+  static PetscInt no_index = 0;
+  static PetscScalar no_value = 0;
+  CONVMAT_PETSC(MatCreateMPIAIJWithSplitArrays(comm, m, n, static_cast<PetscInt>(l.rows().size()),
+                                               static_cast<PetscInt>(l.cols().size()), s.i.data(),
+                                               own ? s.j : &no_index, own ? s.a : &no_value,
+                                               s.oi.data(), s.oj.data(), s.oa.data(), w_.out()));
   attach(w_, storage_);
+  Mat diagonal = nullptr;
+  CONVMAT_PETSC(MatMPIAIJGetSeqAIJ(w_, &diagonal, nullptr, nullptr));
+  attach(diagonal, storage_);
+  CONVMAT_PETSC(
+      MatSetOperation(diagonal, MATOP_MULT, reinterpret_cast<void (*)(void)>(own_product<false>)));
+  CONVMAT_PETSC(MatSetOperation(diagonal, MATOP_MULT_TRANSPOSE,
+                                reinterpret_cast<void (*)(void)>(own_product<true>)));
   if (spec.is_transposed()) {
     CONVMAT_PETSC(MatCreateTranspose(w_, m_.out()));
     attach(m_, storage_);
@@ -356,7 +420,7 @@ const ConvSpec& DistributedConvMatrix::spec() const { return storage_->spec; }
 const SlabLayout& DistributedConvMatrix::layout() const { return storage_->layout; }
 Index DistributedConvMatrix::nnz() const { return storage_->nnz; }
 Index DistributedConvMatrix::local_nnz() const {
-  return storage_->i[storage_->i.size() - 1] + storage_->oi[storage_->oi.size() - 1];
+  return storage_->own.nnz() + storage_->oi[storage_->oi.size() - 1];
 }
 
 void DistributedConvMatrix::refill(const double* weight) {

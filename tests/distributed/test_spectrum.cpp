@@ -10,9 +10,7 @@
 
 #include "convmat/analysis/spectrum.hpp"
 #include "convmat/core/conv_matrix.hpp"
-#include "convmat/distributed/conv_matrix.hpp"
-#include "convmat/distributed/environment.hpp"
-#include "convmat/distributed/spectrum.hpp"
+#include "convmat/distributed.hpp"
 #include "mpi_fixture.hpp"
 #include "test_util.hpp"
 
