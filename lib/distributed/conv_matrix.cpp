@@ -198,7 +198,7 @@ class Builder {
     const Index thickness = slab_.end - slab_.begin;
     if (thickness == 0) return;
     // Chunks of about 1/16 of the slab (at least one position): the chunk's own structure and
-    // values are the only memory beyond the final arrays.
+    // values are the only memory beyond W's arrays.
     const Index per_chunk = std::max<Index>(1, (thickness + 15) / 16);
     for (Index b = slab_.begin; b < slab_.end; b += per_chunk) {
       const Index e = std::min(slab_.end, b + per_chunk);
@@ -211,15 +211,73 @@ class Builder {
   }
 
  private:
-  // Writes the rows of one chunk into the split arrays, in parallel.
+  // Places one row of W — its global columns `cols` and `values`, `length` of them, in convmat's
+  // order — as this rank's local row `local`: the entries in its own columns at [i[local],
+  // i[local + 1]) of j (local column numbers) and a, the others at [oi[local], oi[local + 1]) of oj
+  // (PETSc's global numbers) and oa. Only the values when `structure` is false. Returns false when
+  // the row's counts disagree with i and oi.
+  bool place_row(const ColumnIndex* cols, const double* values, Index length, Index local,
+                 bool structure, std::vector<std::pair<PetscInt, double>>& others) {
+    const auto lu = static_cast<std::size_t>(local);
+    PetscInt* j = s_.j + s_.i[lu];
+    double* a = s_.a + s_.i[lu];
+    const Index own = s_.i[lu + 1] - s_.i[lu], other = s_.oi[lu + 1] - s_.oi[lu];
+    if (length == 0) return own + other == 0;  // zero padding can leave a row without entries
+    const Index col_inner = l_.cols().inner();
+    const Index thickness = col_end_ - col_begin_;
+    if (other == 0) {
+      // Every column is this rank's: per column channel c the local column is the global one
+      // shifted by c·(thickness·inner − plane) − b_p·inner (the slab's offset).
+      const Index block = length / cpg_;
+      const Index c0 = cols[0] / plane_;
+      for (Index k = 0; k < cpg_; ++k) {
+        const Index shift = (c0 + k) * (thickness * col_inner - plane_) - col_begin_ * col_inner;
+        if (structure) {
+          for (Index e = k * block; e < (k + 1) * block; ++e)
+            j[e] = static_cast<PetscInt>(cols[e] + shift);
+        }
+      }
+      std::memcpy(a, values, sizeof(double) * static_cast<std::size_t>(length));
+      return own == length;
+    }
+    // A row at a slab's border: columns of several ranks. Own columns keep convmat's order,
+    // which is PETSc's within one rank; the others are sorted by PETSc's global index.
+    others.clear();
+    Index written = 0;
+    for (Index e = 0; e < length; ++e) {
+      const Index col = cols[e];
+      const Index position = col % plane_ / col_inner;
+      if (position >= col_begin_ && position < col_end_) {
+        if (structure) {
+          const Index channel = col / plane_, within = col % col_inner;
+          j[written] = static_cast<PetscInt>(
+              (channel * thickness + position - col_begin_) * col_inner + within);
+        }
+        a[written++] = values[e];
+      } else {
+        others.emplace_back(static_cast<PetscInt>(l_.cols().petsc_index(col)), values[e]);
+      }
+    }
+    std::sort(others.begin(), others.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (written != own || static_cast<Index>(others.size()) != other) return false;
+    PetscInt* oj = s_.oj.data() + s_.oi[lu];
+    double* oa = s_.oa.data() + s_.oi[lu];
+    for (std::size_t k = 0; k < others.size(); ++k) {
+      if (structure) oj[k] = others[k].first;
+      oa[k] = others[k].second;
+    }
+    return true;
+  }
+
+  // Writes the rows of one chunk (a pattern of a few positions) into the split arrays, in
+  // parallel.
   void chunk(const ConvPattern& part, const double* values, Index b, bool structure) {
     const SparsityPattern& sp = *part.sparsity();
     const Index inner = inner_rows(l_);
     const Index chunk_per_channel = (part.slab().end - part.slab().begin) * inner;
     const Index rank_per_channel = (slab_.end - slab_.begin) * inner;
     const Index rows = part.rows();
-    const Index col_inner = l_.cols().inner();
-    const Index thickness_cols = col_end_ - col_begin_;
     bool mismatch = false;
 #pragma omp parallel if (part.nnz() > (1 << 17))
     {
@@ -229,71 +287,11 @@ class Builder {
         const Index channel = r / chunk_per_channel;
         const Index local =
             channel * rank_per_channel + (b - slab_.begin) * inner + r % chunk_per_channel;
-        const auto lu = static_cast<std::size_t>(local);
         const RowPointer first = sp.row_ptr[static_cast<std::size_t>(r)];
         const Index length = sp.row_ptr[static_cast<std::size_t>(r + 1)] - first;
-        const ColumnIndex* cols = sp.col.data() + first;
-        const double* vals = values + first;
-        PetscInt* j = s_.j + s_.i[lu];
-        double* a = s_.a + s_.i[lu];
-        const Index own = s_.i[lu + 1] - s_.i[lu], other = s_.oi[lu + 1] - s_.oi[lu];
-        if (length == 0) {  // zero padding can leave a row without entries
-          if (own + other != 0) {
-#pragma omp atomic write
-            mismatch = true;
-          }
-          continue;
-        }
-        if (other == 0) {
-          // Every column is this rank's: per column channel c the local column is the global
-          // one shifted by c·(thickness·inner − plane) − b_p·inner (the slab's offset).
-          const Index block = length / cpg_;
-          const Index c0 = cols[0] / plane_;
-          for (Index k = 0; k < cpg_; ++k) {
-            const Index shift =
-                (c0 + k) * (thickness_cols * col_inner - plane_) - col_begin_ * col_inner;
-            if (structure) {
-              for (Index e = k * block; e < (k + 1) * block; ++e)
-                j[e] = static_cast<PetscInt>(cols[e] + shift);
-            }
-            std::memcpy(a + k * block, vals + k * block, sizeof(double) * block);
-          }
-          if (own != length) {
-#pragma omp atomic write
-            mismatch = true;
-          }
-          continue;
-        }
-        // A row at a slab's border: columns of several ranks. Own columns keep convmat's order,
-        // which is PETSc's within one rank; the others are sorted by PETSc's global index.
-        others.clear();
-        Index written = 0;
-        for (Index e = 0; e < length; ++e) {
-          const Index col = cols[e];
-          const Index position = col % plane_ / col_inner;
-          if (position >= col_begin_ && position < col_end_) {
-            if (structure) {
-              const Index channel_c = col / plane_, within = col % col_inner;
-              j[written] = static_cast<PetscInt>(
-                  (channel_c * thickness_cols + position - col_begin_) * col_inner + within);
-            }
-            a[written++] = vals[e];
-          } else {
-            others.emplace_back(static_cast<PetscInt>(l_.cols().petsc_index(col)), vals[e]);
-          }
-        }
-        std::sort(others.begin(), others.end(),
-                  [](const auto& x, const auto& y) { return x.first < y.first; });
-        if (written != own || static_cast<Index>(others.size()) != other) {
+        if (!place_row(sp.col.data() + first, values + first, length, local, structure, others)) {
 #pragma omp atomic write
           mismatch = true;
-          continue;
-        }
-        PetscInt* oj = s_.oj.data() + s_.oi[lu];
-        double* oa = s_.oa.data() + s_.oi[lu];
-        for (std::size_t k = 0; k < others.size(); ++k) {
-          if (structure) oj[k] = others[k].first;
-          oa[k] = others[k].second;
         }
       }
     }
@@ -338,6 +336,8 @@ DistributedConvMatrix::DistributedConvMatrix(MPI_Comm comm, const ConvSpec& spec
   const auto [own, other] = builder.row_pointers();
   const auto m = static_cast<PetscInt>(l.rows().local_size(rank));
   const auto n = static_cast<PetscInt>(l.cols().local_size(rank));
+  s.oj = Buffer<PetscInt>(static_cast<std::size_t>(std::max<Index>(other, 1)));
+  s.oa = Buffer<PetscScalar>(static_cast<std::size_t>(std::max<Index>(other, 1)));
   auto pattern = std::make_shared<SparsityPattern>();
   pattern->rows = m;
   pattern->cols = n;
@@ -347,8 +347,6 @@ DistributedConvMatrix::DistributedConvMatrix(MPI_Comm comm, const ConvSpec& spec
   Buffer<double> values(static_cast<std::size_t>(own));
   s.j = pattern->col.data();
   s.a = values.data();
-  s.oj = Buffer<PetscInt>(static_cast<std::size_t>(std::max<Index>(other, 1)));
-  s.oa = Buffer<PetscScalar>(static_cast<std::size_t>(std::max<Index>(other, 1)));
   builder.rows(weight, true);
   s.own = CsrMatrix<double>(pattern, std::move(values));  // the same arrays, now read-only shape
   const Index local = own + other;
