@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "convmat/core/detail/assert.hpp"
+
 namespace convmat::detail {
 
 Dims per_axis(const Dims& v, std::size_t rank, Index fill, const char* function, const char* name) {
@@ -22,6 +24,7 @@ Dims per_axis(const Dims& v, std::size_t rank, Index fill, const char* function,
 
 template <class Scalar>
 void KroneckerFactor<Scalar>::add(Index c, Scalar w) {
+  CONVMAT_ASSERT(c >= 0 && c < cols, "KroneckerFactor::add: column out of range");
   const Index begin = ptr.back();
   for (Index e = begin; e < static_cast<Index>(col.size()); ++e) {
     if (col[static_cast<std::size_t>(e)] == c) {
@@ -60,6 +63,7 @@ Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> kronecker(
   one.add(0, Scalar(1));
   one.end_row();
   const KroneckerFactor<Scalar>* a[3] = {&one, &one, &one};
+  CONVMAT_ASSERT(!axes.empty() && axes.size() <= 3, "kronecker: one factor per axis, 1 to 3");
   const std::size_t offset = 3 - axes.size();
   for (std::size_t i = 0; i < axes.size(); ++i) a[offset + i] = &axes[i];
 

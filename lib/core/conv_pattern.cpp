@@ -35,6 +35,8 @@ Index fold(Index q, Index n, PaddingMode mode) {
 
 AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index dilation,
                       Index pad_begin, PaddingMode mode) {
+  CONVMAT_ASSERT(rows >= 0 && cols >= 1 && kernel >= 1 && stride >= 1 && dilation >= 1,
+                 "make_axis_map: sizes of a valid ConvSpec");
   AxisMap m;
   m.rows = rows;
   m.cols = cols;
@@ -48,6 +50,8 @@ AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index 
     hits.clear();
     for (Index k = 0; k < kernel; ++k) {
       const Index i = fold(o * stride - pad_begin + k * dilation, cols, mode);
+      // One bounce or wrap reaches the input only for padding ConvSpec allows with the mode.
+      CONVMAT_ASSERT(i >= -1 && i < cols, "make_axis_map: a tap folds outside the input");
       if (i >= 0) hits.emplace_back(i, k);
     }
     std::stable_sort(hits.begin(), hits.end(),
@@ -225,7 +229,8 @@ void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemp
   const Index n2 = static_cast<Index>(t2.example.size());
   const Index n12 = static_cast<Index>(t1.example.size()) * n2;
   const Index spatial = extent[0] * extent[1] * extent[2];
-  if (r0 >= r1 || spatial == 0) return;
+  CONVMAT_ASSERT(0 <= r0 && r0 <= r1, "walk_rows: rows [r0, r1) in order");
+  if (r0 == r1 || spatial == 0) return;
   const Index end0 = first[0] + extent[0], end1 = first[1] + extent[1];
   const Index end2 = first[2] + extent[2];
   Index channel = r0 / spatial, rest = r0 % spatial;
@@ -307,8 +312,8 @@ ConvPattern::ConvPattern(const ConvSpec& spec, RowSlab slab)
   const Dims& col_size = t ? spec.output_size() : spec.input_size();
   row_channels_ = t ? spec.in_channels() : spec.out_channels();
   col_channels_ = t ? spec.out_channels() : spec.in_channels();
-  channels_per_group_ = col_channels_ / spec.groups();
-  rows_per_group_ = row_channels_ / spec.groups();
+  col_channels_per_group_ = col_channels_ / spec.groups();
+  row_channels_per_group_ = row_channels_ / spec.groups();
 
   const int offset = 3 - spec.rank();
   for (int a = 0; a < spec.rank(); ++a) {
@@ -333,7 +338,7 @@ ConvPattern::ConvPattern(const ConvSpec& spec, RowSlab slab)
   // for every channel, so one spatial pass gives all row lengths.
   std::vector<RowPointer> spatial_count(static_cast<std::size_t>(spatial_rows));
   walk_rows(axes_, *templates_, first_, extent_, 0, spatial_rows, [&](const RowShape& row) {
-    spatial_count[static_cast<std::size_t>(row.row)] = channels_per_group_ * row.len;
+    spatial_count[static_cast<std::size_t>(row.row)] = col_channels_per_group_ * row.len;
   });
   RowPointer total = 0;
   s->row_ptr[0] = 0;
@@ -349,7 +354,7 @@ ConvPattern::ConvPattern(const ConvSpec& spec, RowSlab slab)
   // block[cpg·ptr[k] + c·len + e] = c·plane + col[ptr[k] + e]; a row is its block plus one base,
   // a loop the compiler vectorizes.
   const detail::RowTemplates& tm = *templates_;
-  const Index cpg = channels_per_group_;
+  const Index cpg = col_channels_per_group_;
   std::vector<ColumnIndex> blocks(static_cast<std::size_t>(cpg) * tm.col.size());
   for (std::size_t k = 0; k + 1 < tm.ptr.size(); ++k) {
     const Index len = tm.ptr[k + 1] - tm.ptr[k];
@@ -366,8 +371,8 @@ ConvPattern::ConvPattern(const ConvSpec& spec, RowSlab slab)
     walk_rows(axes_, tm, first_, extent_, r0, r1, [&](const RowShape& row) {
       ColumnIndex* out = col + row_ptr[row.row];
       const ColumnIndex* block = blocks.data() + cpg * tm.ptr[row.combination];
-      const ColumnIndex base =
-          static_cast<ColumnIndex>(row.channel / rows_per_group_ * cpg * plane + row.offset);
+      const ColumnIndex base = static_cast<ColumnIndex>(
+          row.channel / row_channels_per_group_ * cpg * plane + row.offset);
       for (Index j = 0, n = cpg * row.len; j < n; ++j) out[j] = base + block[j];
     });
   });
@@ -407,6 +412,8 @@ Index conv_matrix_nnz(const ConvSpec& spec, RowSlab slab) {
 
 template <class Scalar>
 void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
+  CONVMAT_ASSERT(weight != nullptr && (values != nullptr || nnz() == 0),
+                 "ConvPattern::fill: a weight tensor and nnz() values");
   const Index rows = sparsity_->rows;
   const RowPointer* row_ptr = sparsity_->row_ptr.data();
   const bool one_tap =
@@ -418,7 +425,7 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
     // weight[(channel·cpg + c)·Π taps + tap[ptr[k] + e]], and copied into its rows — unless
     // there are too few rows per block for that to pay.
     const detail::RowTemplates& tm = *templates_;
-    const Index cpg = channels_per_group_;
+    const Index cpg = col_channels_per_group_;
     const Index kernel_numel = axes_[0].taps * axes_[1].taps * axes_[2].taps;
     const Index per_channel = cpg * static_cast<Index>(tm.col.size());  // Σ_k cpg·len_k
     const Index spatial_rows = extent_[0] * extent_[1] * extent_[2];

@@ -83,50 +83,67 @@ Index transposed_output_size(Index n, Index k, Index s, Index d, Index p0, Index
   return (n - 1) * s - p0 - p1 + d * (k - 1) + a + 1;
 }
 
-ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
-  const bool transposed = p_.kind == ConvKind::transposed;
-  const std::size_t rank = p_.input_size.size();
+namespace {
+
+// The constructor's steps, in the order their rules are checked (the order of the list in
+// conv_spec.hpp); each throws std::invalid_argument naming the rule and the values.
+
+// The rank from input_size; every other spatial vector completed to one entry per dimension
+// (stride and dilation 1, padding 0, pad_end = pad_begin, output_padding 0).
+void complete_defaults(ConvParams& p) {
+  const std::size_t rank = p.input_size.size();
   if (rank < 1 || rank > 3) {
     fail("the spatial rank must be 1, 2 or 3, got input_size with " + std::to_string(rank) +
          " entries");
   }
-  if (p_.kernel_size.empty()) fail("kernel_size is required");
-  complete(p_.kernel_size, rank, 0, "kernel_size");
-  complete(p_.stride, rank, 1, "stride");
-  complete(p_.dilation, rank, 1, "dilation");
-  complete(p_.pad_begin, rank, 0, "pad_begin");
-  if (p_.pad_end.empty()) p_.pad_end = p_.pad_begin;
-  complete(p_.pad_end, rank, 0, "pad_end");
-  complete(p_.output_padding, rank, 0, "output_padding");
+  if (p.kernel_size.empty()) fail("kernel_size is required");
+  complete(p.kernel_size, rank, 0, "kernel_size");
+  complete(p.stride, rank, 1, "stride");
+  complete(p.dilation, rank, 1, "dilation");
+  complete(p.pad_begin, rank, 0, "pad_begin");
+  if (p.pad_end.empty()) p.pad_end = p.pad_begin;
+  complete(p.pad_end, rank, 0, "pad_end");
+  complete(p.output_padding, rank, 0, "output_padding");
+}
 
-  if (p_.in_channels < 1) fail("in_channels must be >= 1, got " + std::to_string(p_.in_channels));
-  if (p_.out_channels < 1) {
-    fail("out_channels must be >= 1, got " + std::to_string(p_.out_channels));
+// Channels and groups >= 1; groups divides both channel counts.
+void check_channels(const ConvParams& p) {
+  if (p.in_channels < 1) fail("in_channels must be >= 1, got " + std::to_string(p.in_channels));
+  if (p.out_channels < 1) {
+    fail("out_channels must be >= 1, got " + std::to_string(p.out_channels));
   }
-  if (p_.groups < 1) fail("groups must be >= 1, got " + std::to_string(p_.groups));
-  if (p_.in_channels % p_.groups != 0) {
-    fail("groups must divide in_channels, got in_channels = " + std::to_string(p_.in_channels) +
-         ", groups = " + std::to_string(p_.groups));
+  if (p.groups < 1) fail("groups must be >= 1, got " + std::to_string(p.groups));
+  if (p.in_channels % p.groups != 0) {
+    fail("groups must divide in_channels, got in_channels = " + std::to_string(p.in_channels) +
+         ", groups = " + std::to_string(p.groups));
   }
-  if (p_.out_channels % p_.groups != 0) {
-    fail("groups must divide out_channels, got out_channels = " + std::to_string(p_.out_channels) +
-         ", groups = " + std::to_string(p_.groups));
+  if (p.out_channels % p.groups != 0) {
+    fail("groups must divide out_channels, got out_channels = " + std::to_string(p.out_channels) +
+         ", groups = " + std::to_string(p.groups));
   }
-  require_positive(p_.input_size, "input_size");
-  require_positive(p_.kernel_size, "kernel_size");
-  require_positive(p_.stride, "stride");
-  require_positive(p_.dilation, "dilation");
+}
 
-  for (std::size_t i = 0; i < rank; ++i) {
+void check_sizes(const ConvParams& p) {
+  require_positive(p.input_size, "input_size");
+  require_positive(p.kernel_size, "kernel_size");
+  require_positive(p.stride, "stride");
+  require_positive(p.dilation, "dilation");
+}
+
+// Per dimension: the padding's sign (negative only with zeros padding), then output_padding
+// (transposed only, >= 0, smaller than the stride or the dilation).
+void check_padding(const ConvParams& p) {
+  const bool transposed = p.kind == ConvKind::transposed;
+  for (std::size_t i = 0; i < p.input_size.size(); ++i) {
     const int di = static_cast<int>(i);
-    for (const auto* pad : {&p_.pad_begin, &p_.pad_end}) {
-      const char* name = pad == &p_.pad_begin ? "pad_begin" : "pad_end";
-      if (p_.padding_mode != PaddingMode::zeros && (*pad)[i] < 0) {
-        fail("padding must be >= 0 with padding_mode '" + convmat::to_string(p_.padding_mode) +
+    for (const auto* pad : {&p.pad_begin, &p.pad_end}) {
+      const char* name = pad == &p.pad_begin ? "pad_begin" : "pad_end";
+      if (p.padding_mode != PaddingMode::zeros && (*pad)[i] < 0) {
+        fail("padding must be >= 0 with padding_mode '" + convmat::to_string(p.padding_mode) +
              "', got " + dim_name(name, di) + " = " + std::to_string((*pad)[i]));
       }
     }
-    const Index a = p_.output_padding[i];
+    const Index a = p.output_padding[i];
     if (!transposed && a != 0) {
       fail("output_padding applies to transposed convolutions only, got " +
            dim_name("output_padding", di) + " = " + std::to_string(a));
@@ -135,48 +152,52 @@ ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
       fail("output_padding must be >= 0, got " + dim_name("output_padding", di) + " = " +
            std::to_string(a));
     }
-    if (a >= p_.stride[i] && a >= p_.dilation[i]) {
+    if (a >= p.stride[i] && a >= p.dilation[i]) {
       fail("output_padding must be smaller than either stride or dilation, got " +
            dim_name("output_padding", di) + " = " + std::to_string(a) + ", " +
-           dim_name("stride", di) + " = " + std::to_string(p_.stride[i]) + ", " +
-           dim_name("dilation", di) + " = " + std::to_string(p_.dilation[i]));
+           dim_name("stride", di) + " = " + std::to_string(p.stride[i]) + ", " +
+           dim_name("dilation", di) + " = " + std::to_string(p.dilation[i]));
     }
   }
+}
 
-  if (p_.padding_mode != PaddingMode::zeros) {
-    if (transposed) {
-      fail("padding_mode '" + convmat::to_string(p_.padding_mode) +
-           "' is not supported for transposed convolutions, only 'zeros'");
-    }
-    for (std::size_t i = 0; i < rank; ++i) {
-      const int di = static_cast<int>(i);
-      const Index n = p_.input_size[i];
-      for (const auto* pad : {&p_.pad_begin, &p_.pad_end}) {
-        const char* name = pad == &p_.pad_begin ? "pad_begin" : "pad_end";
-        const Index p = (*pad)[i];
-        if (p_.padding_mode == PaddingMode::reflect && p >= n) {
-          fail("reflect padding must be smaller than the input size, got " + dim_name(name, di) +
-               " = " + std::to_string(p) + ", " + dim_name("input_size", di) + " = " +
-               std::to_string(n));
-        }
-        if (p_.padding_mode == PaddingMode::circular && p > n) {
-          fail("circular padding must not exceed the input size, got " + dim_name(name, di) +
-               " = " + std::to_string(p) + ", " + dim_name("input_size", di) + " = " +
-               std::to_string(n));
-        }
+// Reflect, replicate and circular padding: convolutions only; reflect padding < input size,
+// circular padding <= input size.
+void check_padding_mode(const ConvParams& p) {
+  if (p.padding_mode == PaddingMode::zeros) return;
+  if (p.kind == ConvKind::transposed) {
+    fail("padding_mode '" + convmat::to_string(p.padding_mode) +
+         "' is not supported for transposed convolutions, only 'zeros'");
+  }
+  for (std::size_t i = 0; i < p.input_size.size(); ++i) {
+    const int di = static_cast<int>(i);
+    const Index n = p.input_size[i];
+    for (const auto* pad : {&p.pad_begin, &p.pad_end}) {
+      const char* name = pad == &p.pad_begin ? "pad_begin" : "pad_end";
+      const Index q = (*pad)[i];
+      if (p.padding_mode == PaddingMode::reflect && q >= n) {
+        fail("reflect padding must be smaller than the input size, got " + dim_name(name, di) +
+             " = " + std::to_string(q) + ", " + dim_name("input_size", di) + " = " +
+             std::to_string(n));
+      }
+      if (p.padding_mode == PaddingMode::circular && q > n) {
+        fail("circular padding must not exceed the input size, got " + dim_name(name, di) + " = " +
+             std::to_string(q) + ", " + dim_name("input_size", di) + " = " + std::to_string(n));
       }
     }
   }
+}
 
-  // Guard the formulas themselves against overflow before evaluating them: with every term
-  // below 2³⁰ in magnitude, (n−1)s + d(k−1) + n + p0 + p1 + a stays far below 2⁶³.
-  // (Element counts must stay below 2³¹ anyway, so no real layer comes near the bound.)
-  for (std::size_t i = 0; i < rank; ++i) {
+// Guards the formulas themselves against overflow before they are evaluated: with every term
+// below 2³⁰ in magnitude, (n−1)s + d(k−1) + n + p0 + p1 + a stays far below 2⁶³.
+// (Element counts must stay below 2³¹ anyway, so no real layer comes near the bound.)
+void check_magnitudes(const ConvParams& p) {
+  for (std::size_t i = 0; i < p.input_size.size(); ++i) {
     const Index limit = Index{1} << 30;
     const std::pair<const char*, Index> terms[] = {
-        {"input_size", p_.input_size[i]}, {"kernel_size", p_.kernel_size[i]},
-        {"stride", p_.stride[i]},         {"dilation", p_.dilation[i]},
-        {"pad_begin", p_.pad_begin[i]},   {"pad_end", p_.pad_end[i]}};
+        {"input_size", p.input_size[i]}, {"kernel_size", p.kernel_size[i]},
+        {"stride", p.stride[i]},         {"dilation", p.dilation[i]},
+        {"pad_begin", p.pad_begin[i]},   {"pad_end", p.pad_end[i]}};
     for (const auto& [name, v] : terms) {
       if (v >= limit || v <= -limit) {
         fail(
@@ -185,84 +206,116 @@ ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
       }
     }
   }
+}
 
-  output_size_.resize(rank);
-  for (std::size_t i = 0; i < rank; ++i) {
-    const Index o = transposed
-                        ? transposed_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i],
-                                                 p_.dilation[i], p_.pad_begin[i], p_.pad_end[i],
-                                                 p_.output_padding[i])
-                        : conv_output_size(p_.input_size[i], p_.kernel_size[i], p_.stride[i],
-                                           p_.dilation[i], p_.pad_begin[i], p_.pad_end[i]);
+// The output size of every dimension (the formulas at the top of conv_spec.hpp), each >= 1.
+Dims output_sizes(const ConvParams& p) {
+  const bool transposed = p.kind == ConvKind::transposed;
+  Dims out(p.input_size.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const Index o = transposed ? transposed_output_size(p.input_size[i], p.kernel_size[i],
+                                                        p.stride[i], p.dilation[i], p.pad_begin[i],
+                                                        p.pad_end[i], p.output_padding[i])
+                               : conv_output_size(p.input_size[i], p.kernel_size[i], p.stride[i],
+                                                  p.dilation[i], p.pad_begin[i], p.pad_end[i]);
     if (o < 1) {
       std::ostringstream m;
       m << "output size must be >= 1, got " << o << " in dimension " << i << " (input_size "
-        << p_.input_size[i] << ", kernel_size " << p_.kernel_size[i] << ", stride " << p_.stride[i]
-        << ", dilation " << p_.dilation[i] << ", padding " << p_.pad_begin[i] << "+"
-        << p_.pad_end[i];
-      if (transposed) m << ", output_padding " << p_.output_padding[i];
+        << p.input_size[i] << ", kernel_size " << p.kernel_size[i] << ", stride " << p.stride[i]
+        << ", dilation " << p.dilation[i] << ", padding " << p.pad_begin[i] << "+" << p.pad_end[i];
+      if (transposed) m << ", output_padding " << p.output_padding[i];
       m << ")";
       fail(m.str());
     }
-    output_size_[i] = o;
+    out[i] = o;
   }
+  return out;
+}
 
+struct ElementCounts {
+  Index input = 0, output = 0, kernel = 0, weight = 0;
+};
+
+// Input, output and weight element counts, each below 2³¹ (the column index type); and the bound
+// on W's nonzeros, rows · (channels per group) · Π k, within 64 bits.
+ElementCounts element_counts(const ConvParams& p, const Dims& output_size) {
+  const bool transposed = p.kind == ConvKind::transposed;
   const Index lim = max_vector_length;
   Index in_spatial = 1, out_spatial = 1, kernel = 1;
-  for (std::size_t i = 0; i < rank; ++i) {
-    in_spatial = checked_product(in_spatial, p_.input_size[i], lim, "the input element count");
-    out_spatial = checked_product(out_spatial, output_size_[i], lim, "the output element count");
-    kernel = checked_product(kernel, p_.kernel_size[i], lim, "the kernel element count");
+  for (std::size_t i = 0; i < output_size.size(); ++i) {
+    in_spatial = checked_product(in_spatial, p.input_size[i], lim, "the input element count");
+    out_spatial = checked_product(out_spatial, output_size[i], lim, "the output element count");
+    kernel = checked_product(kernel, p.kernel_size[i], lim, "the kernel element count");
   }
-  input_numel_ = checked_product(p_.in_channels, in_spatial, lim, "the input element count");
-  output_numel_ = checked_product(p_.out_channels, out_spatial, lim, "the output element count");
-  kernel_numel_ = kernel;
+  ElementCounts n;
+  n.input = checked_product(p.in_channels, in_spatial, lim, "the input element count");
+  n.output = checked_product(p.out_channels, out_spatial, lim, "the output element count");
+  n.kernel = kernel;
   const Index channels_per_group =
-      transposed ? p_.out_channels / p_.groups : p_.in_channels / p_.groups;
-  const Index weight_channels = transposed ? p_.in_channels : p_.out_channels;
-  weight_numel_ = checked_product(
+      transposed ? p.out_channels / p.groups : p.in_channels / p.groups;
+  const Index weight_channels = transposed ? p.in_channels : p.out_channels;
+  n.weight = checked_product(
       checked_product(weight_channels, channels_per_group, lim, "the weight element count"), kernel,
       lim, "the weight element count");
-  // Every row of W has at most (channels per group) · Π k nonzeros: the bound must fit in 64 bits.
-  const Index rows = transposed ? input_numel_ : output_numel_;
+  const Index rows = transposed ? n.input : n.output;
   checked_product(rows, checked_product(channels_per_group, kernel, INT64_MAX, "the nonzero bound"),
                   INT64_MAX, "the bound on the number of nonzeros");
+  return n;
 }
+
+}  // namespace
+
+ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
+  complete_defaults(p_);
+  check_channels(p_);
+  check_sizes(p_);
+  check_padding(p_);
+  check_padding_mode(p_);
+  check_magnitudes(p_);
+  output_size_ = output_sizes(p_);
+  const ElementCounts n = element_counts(p_, output_size_);
+  input_numel_ = n.input;
+  output_numel_ = n.output;
+  kernel_numel_ = n.kernel;
+  weight_numel_ = n.weight;
+}
+
+namespace {
+
+// The factories' layer: PyTorch's arguments, the same padding at the begin and the end.
+ConvParams symmetric_params(ConvKind kind, Index in_channels, Index out_channels,
+                            const Dims& input_size, const Dims& kernel_size, const Dims& stride,
+                            const Dims& padding, const Dims& dilation, Index groups,
+                            const Dims& output_padding, PaddingMode mode) {
+  return ConvParams{.kind = kind,
+                    .in_channels = in_channels,
+                    .out_channels = out_channels,
+                    .groups = groups,
+                    .input_size = input_size,
+                    .kernel_size = kernel_size,
+                    .stride = stride,
+                    .dilation = dilation,
+                    .pad_begin = padding,
+                    .pad_end = padding,
+                    .output_padding = output_padding,
+                    .padding_mode = mode};
+}
+
+}  // namespace
 
 ConvSpec ConvSpec::convolution(Index in_channels, Index out_channels, const Dims& input_size,
                                const Dims& kernel_size, const Dims& stride, const Dims& padding,
                                const Dims& dilation, Index groups, PaddingMode mode) {
-  ConvParams p;
-  p.kind = ConvKind::convolution;
-  p.in_channels = in_channels;
-  p.out_channels = out_channels;
-  p.groups = groups;
-  p.input_size = input_size;
-  p.kernel_size = kernel_size;
-  p.stride = stride;
-  p.dilation = dilation;
-  p.pad_begin = padding;
-  p.pad_end = padding;
-  p.padding_mode = mode;
-  return ConvSpec(p);
+  return ConvSpec(symmetric_params(ConvKind::convolution, in_channels, out_channels, input_size,
+                                   kernel_size, stride, padding, dilation, groups, {}, mode));
 }
 
 ConvSpec ConvSpec::transposed(Index in_channels, Index out_channels, const Dims& input_size,
                               const Dims& kernel_size, const Dims& stride, const Dims& padding,
                               const Dims& output_padding, Index groups, const Dims& dilation) {
-  ConvParams p;
-  p.kind = ConvKind::transposed;
-  p.in_channels = in_channels;
-  p.out_channels = out_channels;
-  p.groups = groups;
-  p.input_size = input_size;
-  p.kernel_size = kernel_size;
-  p.stride = stride;
-  p.dilation = dilation;
-  p.pad_begin = padding;
-  p.pad_end = padding;
-  p.output_padding = output_padding;
-  return ConvSpec(p);
+  return ConvSpec(symmetric_params(ConvKind::transposed, in_channels, out_channels, input_size,
+                                   kernel_size, stride, padding, dilation, groups, output_padding,
+                                   PaddingMode::zeros));
 }
 
 Dims ConvSpec::input_shape() const {

@@ -18,6 +18,8 @@ inline int omp_get_num_threads() { return 1; }
 #include <utility>
 #include <vector>
 
+#include "convmat/core/detail/assert.hpp"
+#include "convmat/core/detail/csr_product.hpp"
 #include "convmat/core/detail/kernel_isa.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -39,8 +41,10 @@ using detail::KernelIsa;
 // A kernel computes the rows [r0, r1) of a product with `width` interleaved vectors:
 //   multiply:            y[r·w + b]      = Σ_nz val[nz] · x[col[nz]·w + b]
 //   multiply_transposed: y[col[nz]·w + b] += val[nz] · x[r·w + b]     (y accumulates)
-template <class Scalar>
-using RowKernel = void (*)(const RowPointer* row_ptr, const ColumnIndex* col, const Scalar* val,
+// RowIndex is the type of the row pointers: CsrMatrix's 64-bit RowPointer, or the 32-bit outer
+// indices of an Eigen matrix that a SparseRef borrows.
+template <class Scalar, class RowIndex>
+using RowKernel = void (*)(const RowIndex* row_ptr, const ColumnIndex* col, const Scalar* val,
                            const Scalar* x, Scalar* y, Index r0, Index r1);
 
 // Software prefetch distance along W's arrays, bytes of column indices ahead. W is streamed once
@@ -50,7 +54,7 @@ constexpr Index prefetch_ahead = prefetch_bytes / sizeof(ColumnIndex);
 
 template <class Scalar>
 [[gnu::always_inline]] inline void prefetch_row_arrays(const ColumnIndex* col, const Scalar* val,
-                                                       RowPointer nz) {
+                                                       Index nz) {
   __builtin_prefetch(col + nz + prefetch_ahead);
   __builtin_prefetch(val + nz + prefetch_ahead);
   if constexpr (sizeof(Scalar) > sizeof(ColumnIndex)) {
@@ -60,13 +64,13 @@ template <class Scalar>
 
 // --- one vector, any CPU: four partial sums per row, so that the additions overlap -----------
 
-template <class Scalar>
-void multiply_one_generic(const RowPointer* row_ptr, const ColumnIndex* col, const Scalar* val,
+template <class Scalar, class RowIndex>
+void multiply_one_generic(const RowIndex* row_ptr, const ColumnIndex* col, const Scalar* val,
                           const Scalar* x, Scalar* y, Index r0, Index r1) {
   for (Index r = r0; r < r1; ++r) {
     Scalar s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    RowPointer nz = row_ptr[r];
-    const RowPointer end = row_ptr[r + 1];
+    Index nz = row_ptr[r];
+    const Index end = row_ptr[r + 1];
     for (; nz + 16 <= end; nz += 16) {
       prefetch_row_arrays(col, val, nz);
       for (int k = 0; k < 16; k += 4) {
@@ -81,14 +85,14 @@ void multiply_one_generic(const RowPointer* row_ptr, const ColumnIndex* col, con
   }
 }
 
-template <class Scalar>
-void multiply_transposed_one_generic(const RowPointer* row_ptr, const ColumnIndex* col,
+template <class Scalar, class RowIndex>
+void multiply_transposed_one_generic(const RowIndex* row_ptr, const ColumnIndex* col,
                                      const Scalar* val, const Scalar* x, Scalar* y, Index r0,
                                      Index r1) {
   for (Index r = r0; r < r1; ++r) {
     const Scalar xr = x[r];
-    RowPointer nz = row_ptr[r];
-    const RowPointer end = row_ptr[r + 1];
+    Index nz = row_ptr[r];
+    const Index end = row_ptr[r + 1];
     for (; nz + 16 <= end; nz += 16) {
       prefetch_row_arrays(col, val, nz);
       for (int k = 0; k < 16; ++k) y[col[nz + k]] += val[nz + k] * xr;
@@ -143,22 +147,22 @@ struct LaneBlock {
   }
 };
 
-template <int Width, int RegisterBytes, class Scalar>
-[[gnu::always_inline]] inline void multiply_wide_body(const RowPointer* row_ptr,
+template <int Width, int RegisterBytes, class Scalar, class RowIndex>
+[[gnu::always_inline]] inline void multiply_wide_body(const RowIndex* row_ptr,
                                                       const ColumnIndex* col, const Scalar* val,
                                                       const Scalar* x, Scalar* y, Index r0,
                                                       Index r1) {
   for (Index r = r0; r < r1; ++r) {
     LaneBlock<Width, RegisterBytes, Scalar> acc;
     acc.zero();
-    RowPointer nz = row_ptr[r];
-    const RowPointer end = row_ptr[r + 1];
+    Index nz = row_ptr[r];
+    const Index end = row_ptr[r + 1];
     for (; nz + 16 <= end; nz += 16) {
       prefetch_row_arrays(col, val, nz);
       for (int k = 0; k < 16; ++k) {
         // The lanes of x that the nonzero 16 places on needs: they come from L2 or L3 (x is
         // cols × Width scalars), and without this the core waits on each in turn.
-        const RowPointer ahead = std::min<RowPointer>(nz + k + x_ahead, end - 1);
+        const Index ahead = std::min<Index>(nz + k + x_ahead, end - 1);
         __builtin_prefetch(x + static_cast<Index>(col[ahead]) * Width);
         acc.add_scaled(val[nz + k], x + static_cast<Index>(col[nz + k]) * Width);
       }
@@ -168,16 +172,16 @@ template <int Width, int RegisterBytes, class Scalar>
   }
 }
 
-template <int Width, int RegisterBytes, class Scalar>
-[[gnu::always_inline]] inline void multiply_transposed_wide_body(const RowPointer* row_ptr,
+template <int Width, int RegisterBytes, class Scalar, class RowIndex>
+[[gnu::always_inline]] inline void multiply_transposed_wide_body(const RowIndex* row_ptr,
                                                                  const ColumnIndex* col,
                                                                  const Scalar* val, const Scalar* x,
                                                                  Scalar* y, Index r0, Index r1) {
   for (Index r = r0; r < r1; ++r) {
     LaneBlock<Width, RegisterBytes, Scalar> xr;
     xr.load(x + r * Width);
-    RowPointer nz = row_ptr[r];
-    const RowPointer end = row_ptr[r + 1];
+    Index nz = row_ptr[r];
+    const Index end = row_ptr[r + 1];
     for (; nz < end; ++nz) {
       if ((nz & 15) == 0) prefetch_row_arrays(col, val, nz);
       if (nz + x_ahead < end) {
@@ -194,14 +198,14 @@ template <int Width, int RegisterBytes, class Scalar>
 
 // One instantiation per instruction set of every body above.
 #define CONVMAT_WIDE_KERNELS(suffix, target, register_bytes)                                   \
-  template <int Width, class Scalar>                                                           \
-  target void multiply_wide_##suffix(const RowPointer* rp, const ColumnIndex* col,             \
+  template <int Width, class Scalar, class RowIndex>                                           \
+  target void multiply_wide_##suffix(const RowIndex* rp, const ColumnIndex* col,               \
                                      const Scalar* val, const Scalar* x, Scalar* y, Index r0,  \
                                      Index r1) {                                               \
     multiply_wide_body<Width, register_bytes>(rp, col, val, x, y, r0, r1);                     \
   }                                                                                            \
-  template <int Width, class Scalar>                                                           \
-  target void multiply_transposed_wide_##suffix(const RowPointer* rp, const ColumnIndex* col,  \
+  template <int Width, class Scalar, class RowIndex>                                           \
+  target void multiply_transposed_wide_##suffix(const RowIndex* rp, const ColumnIndex* col,    \
                                                 const Scalar* val, const Scalar* x, Scalar* y, \
                                                 Index r0, Index r1) {                          \
     multiply_transposed_wide_body<Width, register_bytes>(rp, col, val, x, y, r0, r1);          \
@@ -219,24 +223,29 @@ CONVMAT_WIDE_KERNELS(avx512, CONVMAT_TARGET_AVX512, 64)
 // passes, for doubles too.
 using WidthSequence = std::integer_sequence<int, 1, 2, 4, 8, 16>;
 constexpr int max_width = 16;
-constexpr int width_slot(int w) { return std::countr_zero(static_cast<unsigned>(w)); }
+constexpr int width_slot(int w) {
+  CONVMAT_ASSERT(std::has_single_bit(static_cast<unsigned>(w)) && w <= max_width,
+                 "a kernel width is a power of two up to max_width");
+  return std::countr_zero(static_cast<unsigned>(w));
+}
 
-template <class Scalar>
+template <class Scalar, class RowIndex>
 struct KernelSet {
-  RowKernel<Scalar> multiply[WidthSequence::size()];
-  RowKernel<Scalar> multiply_transposed[WidthSequence::size()];
+  RowKernel<Scalar, RowIndex> multiply[WidthSequence::size()];
+  RowKernel<Scalar, RowIndex> multiply_transposed[WidthSequence::size()];
 };
 
 // The kernels of one instruction set at every width. One vector (width 1) uses the generic kernels
 // everywhere: gathering x with AVX2 (8 lanes) measured 1.5–3× slower than four scalar partial sums
 // with prefetching on this Cascade Lake, and AVX-512 gathers (16 lanes) no faster overall; the
 // scatter of Wᵀ·y has no gather-free vector form.
-#define CONVMAT_KERNEL_SET(suffix)                                                              \
-  template <class Scalar, int... W>                                                             \
-  constexpr KernelSet<Scalar> kernels_##suffix(std::integer_sequence<int, W...>) {              \
-    return {{(W == 1 ? &multiply_one_generic<Scalar> : &multiply_wide_##suffix<W, Scalar>)...}, \
-            {(W == 1 ? &multiply_transposed_one_generic<Scalar>                                 \
-                     : &multiply_transposed_wide_##suffix<W, Scalar>)...}};                     \
+#define CONVMAT_KERNEL_SET(suffix)                                                           \
+  template <class Scalar, class RowIndex, int... W>                                          \
+  constexpr KernelSet<Scalar, RowIndex> kernels_##suffix(std::integer_sequence<int, W...>) { \
+    return {{(W == 1 ? &multiply_one_generic<Scalar, RowIndex>                               \
+                     : &multiply_wide_##suffix<W, Scalar, RowIndex>)...},                    \
+            {(W == 1 ? &multiply_transposed_one_generic<Scalar, RowIndex>                    \
+                     : &multiply_transposed_wide_##suffix<W, Scalar, RowIndex>)...}};        \
   }
 
 CONVMAT_KERNEL_SET(generic)
@@ -245,12 +254,14 @@ CONVMAT_KERNEL_SET(avx2)
 CONVMAT_KERNEL_SET(avx512)
 #endif
 
-template <class Scalar>
-const KernelSet<Scalar>& kernels() {
-  static const KernelSet<Scalar> generic = kernels_generic<Scalar>(WidthSequence{});
+template <class Scalar, class RowIndex>
+const KernelSet<Scalar, RowIndex>& kernels() {
+  static const KernelSet<Scalar, RowIndex> generic =
+      kernels_generic<Scalar, RowIndex>(WidthSequence{});
 #if CONVMAT_X86
-  static const KernelSet<Scalar> avx2 = kernels_avx2<Scalar>(WidthSequence{});
-  static const KernelSet<Scalar> avx512 = kernels_avx512<Scalar>(WidthSequence{});
+  static const KernelSet<Scalar, RowIndex> avx2 = kernels_avx2<Scalar, RowIndex>(WidthSequence{});
+  static const KernelSet<Scalar, RowIndex> avx512 =
+      kernels_avx512<Scalar, RowIndex>(WidthSequence{});
   switch (detail::kernel_isa()) {
     case KernelIsa::avx512: return avx512;
     case KernelIsa::avx2: return avx2;
@@ -269,14 +280,14 @@ int thread_count(Index nnz) {
 
 // Rows are split into one contiguous block per thread by nonzero count, so that threads read
 // equal shares of W (a row count split would unbalance layers whose border rows are short).
-template <class F>
-void for_row_blocks(const RowPointer* row_ptr, Index rows, F&& body) {
+template <class RowIndex, class F>
+void for_row_blocks(const RowIndex* row_ptr, Index rows, F&& body) {
   const Index nnz = row_ptr[rows];
 #pragma omp parallel num_threads(thread_count(nnz))
   {
     const int t = omp_get_thread_num();
     const int nt = omp_get_num_threads();
-    const RowPointer lo = nnz * t / nt, hi = nnz * (t + 1) / nt;
+    const Index lo = nnz * t / nt, hi = nnz * (t + 1) / nt;
     const Index r0 = std::lower_bound(row_ptr, row_ptr + rows, lo) - row_ptr;
     const Index r1 = t + 1 == nt ? rows : std::lower_bound(row_ptr, row_ptr + rows, hi) - row_ptr;
     body(t, nt, r0, r1);
@@ -288,6 +299,7 @@ void for_row_blocks(const RowPointer* row_ptr, Index rows, F&& body) {
 // (denormals or NaNs would slow the whole vector down).
 template <class Scalar>
 void interleave(const Scalar* src, Index n, Index stride, int used, int width, Scalar* dst) {
+  CONVMAT_ASSERT(0 < used && used <= width, "interleave: at most `width` vectors");
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (Index i = 0; i < n; ++i) {
     for (int b = 0; b < used; ++b) dst[i * width + b] = src[b * stride + i];
@@ -297,6 +309,7 @@ void interleave(const Scalar* src, Index n, Index stride, int used, int width, S
 
 template <class Scalar>
 void deinterleave(const Scalar* src, Index n, int used, int width, Scalar* dst, Index stride) {
+  CONVMAT_ASSERT(0 < used && used <= width, "deinterleave: at most `width` vectors");
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (Index i = 0; i < n; ++i) {
     for (int b = 0; b < used; ++b) dst[b * stride + i] = src[i * width + b];
@@ -331,7 +344,95 @@ void batched(Index batch, Index in_len, Index out_len, const Scalar* x, Scalar* 
   }
 }
 
+// What the kernels rely on, checked in debug builds when a CsrMatrix is made: rows + 1 row
+// pointers from 0, non-decreasing; nnz column indices, ascending within each row and below cols.
+[[maybe_unused]] void check_structure(const SparsityPattern& s) {
+  CONVMAT_ASSERT(s.rows >= 0 && s.cols >= 0, "CsrMatrix: a shape");
+  CONVMAT_ASSERT(s.row_ptr.size() == static_cast<std::size_t>(s.rows + 1),
+                 "CsrMatrix: rows + 1 row pointers");
+  CONVMAT_ASSERT(s.row_ptr[0] == 0, "CsrMatrix: row pointers start at 0");
+  CONVMAT_ASSERT(s.col.size() == static_cast<std::size_t>(s.nnz()),
+                 "CsrMatrix: one column index per nonzero");
+  for (Index r = 0; r < s.rows; ++r) {
+    const RowPointer begin = s.row_ptr[static_cast<std::size_t>(r)],
+                     end = s.row_ptr[static_cast<std::size_t>(r + 1)];
+    CONVMAT_ASSERT(begin <= end, "CsrMatrix: row pointers non-decreasing");
+    for (RowPointer k = begin; k < end; ++k) {
+      const ColumnIndex c = s.col[static_cast<std::size_t>(k)];
+      CONVMAT_ASSERT(c >= 0 && c < s.cols, "CsrMatrix: column index out of range");
+      CONVMAT_ASSERT(k == begin || s.col[static_cast<std::size_t>(k - 1)] < c,
+                     "CsrMatrix: columns ascending within a row");
+    }
+  }
+}
+
 }  // namespace
+
+namespace detail {
+
+template <class Scalar, class RowIndex>
+void csr_multiply(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar* y, Index batch) {
+  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 1, "csr_multiply: a matrix and a batch");
+  const auto& k = kernels<Scalar, RowIndex>();
+  batched<Scalar>(batch, a.cols, a.rows, x, y, [&](int width, const Scalar* xs, Scalar* ys) {
+    const RowKernel<Scalar, RowIndex> kernel = k.multiply[width_slot(width)];
+    for_row_blocks(a.row_ptr, a.rows, [&](int, int, Index r0, Index r1) {
+      kernel(a.row_ptr, a.col, a.val, xs, ys, r0, r1);
+    });
+  });
+}
+
+template <class Scalar, class RowIndex>
+void csr_multiply_transposed(const CsrArrays<Scalar, RowIndex>& a, const Scalar* x, Scalar* y,
+                             Index batch) {
+  CONVMAT_ASSERT(a.row_ptr != nullptr && batch >= 1,
+                 "csr_multiply_transposed: a matrix and a batch");
+  const auto& k = kernels<Scalar, RowIndex>();
+  const Index m = a.rows, n = a.cols;
+  batched<Scalar>(batch, m, n, x, y, [&](int width, const Scalar* xs, Scalar* ys) {
+    const RowKernel<Scalar, RowIndex> kernel = k.multiply_transposed[width_slot(width)];
+    const Index len = n * width;
+    const int threads = thread_count(a.row_ptr[m]);
+    if (threads == 1) {
+      std::fill(ys, ys + len, Scalar(0));
+      kernel(a.row_ptr, a.col, a.val, xs, ys, 0, m);
+      return;
+    }
+    // Thread 0 accumulates into ys itself, the others into private copies summed at the end:
+    // (threads − 1) · cols · width scalars of scratch, A itself is never copied.
+    Buffer<Scalar> partial(static_cast<std::size_t>(len * (threads - 1)));
+    for_row_blocks(a.row_ptr, m, [&](int t, int nt, Index r0, Index r1) {
+      Scalar* acc = t == 0 ? ys : partial.data() + (t - 1) * len;
+      // Each thread zeroes its share of every accumulator, then all of them are ready.
+      for (int b = 0; b < nt; ++b) {
+        Scalar* buf = b == 0 ? ys : partial.data() + (b - 1) * len;
+        std::fill(buf + len * t / nt, buf + len * (t + 1) / nt, Scalar(0));
+      }
+#pragma omp barrier
+      kernel(a.row_ptr, a.col, a.val, xs, acc, r0, r1);
+#pragma omp barrier
+      for (int b = 1; b < nt; ++b) {
+        const Scalar* buf = partial.data() + (b - 1) * len;
+        for (Index i = len * t / nt; i < len * (t + 1) / nt; ++i) ys[i] += buf[i];
+      }
+    });
+  });
+}
+
+template void csr_multiply(const CsrArrays<float, RowPointer>&, const float*, float*, Index);
+template void csr_multiply(const CsrArrays<double, RowPointer>&, const double*, double*, Index);
+template void csr_multiply(const CsrArrays<float, std::int32_t>&, const float*, float*, Index);
+template void csr_multiply(const CsrArrays<double, std::int32_t>&, const double*, double*, Index);
+template void csr_multiply_transposed(const CsrArrays<float, RowPointer>&, const float*, float*,
+                                      Index);
+template void csr_multiply_transposed(const CsrArrays<double, RowPointer>&, const double*, double*,
+                                      Index);
+template void csr_multiply_transposed(const CsrArrays<float, std::int32_t>&, const float*, float*,
+                                      Index);
+template void csr_multiply_transposed(const CsrArrays<double, std::int32_t>&, const double*,
+                                      double*, Index);
+
+}  // namespace detail
 
 template <class Scalar>
 CsrMatrix<Scalar>::CsrMatrix(std::shared_ptr<const SparsityPattern> pattern, Buffer<Scalar> values)
@@ -342,6 +443,7 @@ CsrMatrix<Scalar>::CsrMatrix(std::shared_ptr<const SparsityPattern> pattern, Buf
                                 std::to_string(values_.size()) + " values for " +
                                 std::to_string(pattern_->nnz()) + " nonzeros");
   }
+  if constexpr (detail::assertions_enabled) check_structure(*pattern_);
 }
 
 template <class Scalar>
@@ -353,52 +455,14 @@ std::size_t CsrMatrix<Scalar>::memory_bytes() const {
 
 template <class Scalar>
 void CsrMatrix<Scalar>::multiply(const Scalar* x, Scalar* y, Index batch) const {
-  const RowPointer* rp = row_ptr();
-  const ColumnIndex* ci = col_index();
-  const Scalar* v = values();
-  const Index m = rows();
-  const KernelSet<Scalar>& k = kernels<Scalar>();
-  batched<Scalar>(batch, cols(), m, x, y, [&](int width, const Scalar* xs, Scalar* ys) {
-    const RowKernel<Scalar> kernel = k.multiply[width_slot(width)];
-    for_row_blocks(rp, m, [&](int, int, Index r0, Index r1) { kernel(rp, ci, v, xs, ys, r0, r1); });
-  });
+  CONVMAT_ASSERT(pattern_, "CsrMatrix::multiply on an empty CsrMatrix");
+  detail::csr_multiply(arrays(), x, y, batch);
 }
 
 template <class Scalar>
 void CsrMatrix<Scalar>::multiply_transposed(const Scalar* x, Scalar* y, Index batch) const {
-  const RowPointer* rp = row_ptr();
-  const ColumnIndex* ci = col_index();
-  const Scalar* v = values();
-  const Index m = rows(), n = cols();
-  const KernelSet<Scalar>& k = kernels<Scalar>();
-  batched<Scalar>(batch, m, n, x, y, [&](int width, const Scalar* xs, Scalar* ys) {
-    const RowKernel<Scalar> kernel = k.multiply_transposed[width_slot(width)];
-    const Index len = n * width;
-    const int threads = thread_count(nnz());
-    if (threads == 1) {
-      std::fill(ys, ys + len, Scalar(0));
-      kernel(rp, ci, v, xs, ys, 0, m);
-      return;
-    }
-    // Thread 0 accumulates into ys itself, the others into private copies summed at the end:
-    // (threads − 1) · cols · width scalars of scratch, W itself is never copied.
-    Buffer<Scalar> partial(static_cast<std::size_t>(len * (threads - 1)));
-    for_row_blocks(rp, m, [&](int t, int nt, Index r0, Index r1) {
-      Scalar* acc = t == 0 ? ys : partial.data() + (t - 1) * len;
-      // Each thread zeroes its share of every accumulator, then all of them are ready.
-      for (int a = 0; a < nt; ++a) {
-        Scalar* buf = a == 0 ? ys : partial.data() + (a - 1) * len;
-        std::fill(buf + len * t / nt, buf + len * (t + 1) / nt, Scalar(0));
-      }
-#pragma omp barrier
-      kernel(rp, ci, v, xs, acc, r0, r1);
-#pragma omp barrier
-      for (int a = 1; a < nt; ++a) {
-        const Scalar* buf = partial.data() + (a - 1) * len;
-        for (Index i = len * t / nt; i < len * (t + 1) / nt; ++i) ys[i] += buf[i];
-      }
-    });
-  });
+  CONVMAT_ASSERT(pattern_, "CsrMatrix::multiply_transposed on an empty CsrMatrix");
+  detail::csr_multiply_transposed(arrays(), x, y, batch);
 }
 
 template <class Scalar>

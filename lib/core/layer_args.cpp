@@ -82,6 +82,26 @@ std::string torch_name(const char* base, int rank) {
   return std::string(base) + std::to_string(rank) + "d";
 }
 
+// PyTorch's rules for groups, in its order and words: groups >= 1; the input has the channels the
+// weight expects (convolution (C_out, C_in/groups, *k): groups · C_in/groups; transposed
+// (C_in, C_out/groups, *k): C_in); the weight's dimension 0 divisible by groups.
+void check_groups(const std::string& op, Index groups, const Dims& input_shape,
+                  const Dims& weight_shape, Index channels, bool transposed) {
+  if (groups < 1)
+    fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(groups));
+  const Index expected = transposed ? weight_shape[0] : weight_shape[1] * groups;
+  if (channels != expected) {
+    fail(op + ": given " + (transposed ? "transposed=1" : "groups=" + std::to_string(groups)) +
+         ", weight of size " + list(weight_shape) + ", expected input" + list(input_shape) +
+         " to have " + std::to_string(expected) + " channels, but got " + std::to_string(channels) +
+         " channels instead");
+  }
+  if (weight_shape[0] % groups != 0) {
+    fail(op + ": given groups=" + std::to_string(groups) + ", expected weight to be divisible by " +
+         std::to_string(groups) + " at dimension 0, but got weight of size " + list(weight_shape));
+  }
+}
+
 }  // namespace
 
 LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const TorchConvArgs& args,
@@ -93,21 +113,7 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
   Dims spatial;
   split_input(input_shape, r, op, call, channels, spatial);
 
-  if (args.groups < 1)
-    fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
-  if (channels != weight_shape[1] * args.groups) {
-    fail(op + ": given groups=" + std::to_string(args.groups) + ", weight of size " +
-         list(weight_shape) + ", expected input" + list(input_shape) + " to have " +
-         std::to_string(weight_shape[1] * args.groups) + " channels, but got " +
-         std::to_string(channels) + " channels instead");
-  }
-  if (weight_shape[0] % args.groups != 0) {
-    fail(op + ": given groups=" + std::to_string(args.groups) +
-         ", expected weight to be "
-         "divisible by " +
-         std::to_string(args.groups) + " at dimension 0, but got weight of size " +
-         list(weight_shape));
-  }
+  check_groups(op, args.groups, input_shape, weight_shape, channels, false);
 
   ConvParams p;
   p.kind = ConvKind::convolution;
@@ -176,20 +182,7 @@ LayerCall torch_conv_transpose(const Dims& input_shape, const Dims& weight_shape
     fail(op + ": only 'zeros' padding mode is supported for transposed convolutions, got '" +
          to_string(args.padding_mode) + "'");
   }
-  if (args.groups < 1)
-    fail(op + ": non-positive groups is not supported, got groups=" + std::to_string(args.groups));
-  if (channels != weight_shape[0]) {
-    fail(op + ": given transposed=1, weight of size " + list(weight_shape) + ", expected input" +
-         list(input_shape) + " to have " + std::to_string(weight_shape[0]) + " channels, but got " +
-         std::to_string(channels) + " channels instead");
-  }
-  if (weight_shape[0] % args.groups != 0) {
-    fail(op + ": given groups=" + std::to_string(args.groups) +
-         ", expected weight to be "
-         "divisible by " +
-         std::to_string(args.groups) + " at dimension 0, but got weight of size " +
-         list(weight_shape));
-  }
+  check_groups(op, args.groups, input_shape, weight_shape, channels, true);
 
   ConvParams p;
   p.kind = ConvKind::transposed;
@@ -221,6 +214,21 @@ namespace {
 struct OnnxCommon {
   int rank = 0;
   Dims kernel, strides, dilations;
+
+  // The layer without its padding: X's channels and spatial size, W's kernel, these strides and
+  // dilations.
+  ConvParams params(ConvKind kind, const Dims& x_shape, Index out_channels, Index group) const {
+    ConvParams p;
+    p.kind = kind;
+    p.in_channels = x_shape[1];
+    p.out_channels = out_channels;
+    p.groups = group;
+    p.input_size.assign(x_shape.begin() + 2, x_shape.end());
+    p.kernel_size = kernel;
+    p.stride = strides;
+    p.dilation = dilations;
+    return p;
+  }
 };
 
 OnnxCommon onnx_common(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttributes& a,
@@ -302,15 +310,7 @@ LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttr
     fail(op + ": group=" + std::to_string(a.group) +
          " must divide M = W.shape[0] = " + std::to_string(w_shape[0]));
   }
-  ConvParams p;
-  p.kind = ConvKind::convolution;
-  p.in_channels = x_shape[1];
-  p.out_channels = w_shape[0];
-  p.groups = a.group;
-  p.input_size.assign(x_shape.begin() + 2, x_shape.end());
-  p.kernel_size = c.kernel;
-  p.stride = c.strides;
-  p.dilation = c.dilations;
+  ConvParams p = c.params(ConvKind::convolution, x_shape, w_shape[0], a.group);
   p.pad_begin.assign(static_cast<std::size_t>(c.rank), 0);
   p.pad_end = p.pad_begin;
   if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
@@ -343,15 +343,7 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
     fail(op + ": group=" + std::to_string(a.group) +
          " must divide C = W.shape[0] = " + std::to_string(w_shape[0]));
   }
-  ConvParams p;
-  p.kind = ConvKind::transposed;
-  p.in_channels = x_shape[1];
-  p.out_channels = w_shape[1] * a.group;
-  p.groups = a.group;
-  p.input_size.assign(x_shape.begin() + 2, x_shape.end());
-  p.kernel_size = c.kernel;
-  p.stride = c.strides;
-  p.dilation = c.dilations;
+  ConvParams p = c.params(ConvKind::transposed, x_shape, w_shape[1] * a.group, a.group);
   if (a.output_padding.empty()) {
     p.output_padding.assign(static_cast<std::size_t>(c.rank), 0);
   } else if (a.output_padding.size() == static_cast<std::size_t>(c.rank)) {

@@ -10,6 +10,8 @@
 //    input position i and tap k; the output is the full splat cropped by p0 at the begin (and
 //    continued with zeros past its end). Forward scatters along the walk and crops; the adjoint
 //    un-crops the gradient into the full frame and gathers along the walk.
+// Both walks are the same strided walk q = p·s + k·d, seen from a convolution's outputs and from a
+// transposed convolution's inputs.
 
 #include "convmat/core/loops.hpp"
 
@@ -26,6 +28,15 @@ struct Extent3 {
   Index at(Index a, Index b, Index c) const { return (a * v[1] + b) * v[2] + c; }
   bool contains(Index a, Index b, Index c) const {
     return a >= 0 && b >= 0 && c >= 0 && a < v[0] && b < v[1] && c < v[2];
+  }
+  // f(a, b, c) for every position, in C order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (Index a = 0; a < v[0]; ++a) {
+      for (Index b = 0; b < v[1]; ++b) {
+        for (Index c = 0; c < v[2]; ++c) f(a, b, c);
+      }
+    }
   }
 };
 
@@ -88,68 +99,49 @@ struct Geometry {
   }
 };
 
+// The walk of both kinds, from one side of the layer: for every channel c of that side (grouped
+// `per_group` to a group), position p of `positions`, channel m of the same group on the other
+// side (`members` to a group, m = group·members + j) and kernel tap k, the frame position
+// q = p·s + k·d, when it lies in the frame:
+//   f(c·|positions| + p, m·|frame| + q, (c·members + j)·|k| + k).
+// The weight index is PyTorch's layout either way: (C_out, C_in/groups, *k) walked from a
+// convolution's outputs, (C_in, C_out/groups, *k) walked from a transposed convolution's inputs.
+template <class F>
+void strided_walk(const Geometry& g, Index channels, Index per_group, Index members,
+                  const Extent3& positions, F&& f) {
+  for (Index c = 0; c < channels; ++c) {
+    const Index group = c / per_group;
+    positions.for_each([&](Index p0, Index p1, Index p2) {
+      for (Index j = 0; j < members; ++j) {
+        const Index m = group * members + j;
+        g.k.for_each([&](Index k0, Index k1, Index k2) {
+          const Index q0 = p0 * g.s.v[0] + k0 * g.d.v[0];
+          const Index q1 = p1 * g.s.v[1] + k1 * g.d.v[1];
+          const Index q2 = p2 * g.s.v[2] + k2 * g.d.v[2];
+          if (!g.frame.contains(q0, q1, q2)) return;
+          f(c * positions.size() + positions.at(p0, p1, p2),
+            m * g.frame.size() + g.frame.at(q0, q1, q2),
+            (c * members + j) * g.k.size() + g.k.at(k0, k1, k2));
+        });
+      }
+    });
+  }
+}
+
 // Convolution: f(output index, padded-input index, weight index) for every output
 // position, input channel of its group and kernel tap whose window position lies in the padded
 // input (with negative padding the window can start before the cropped input).
 template <class F>
 void window_walk(const Geometry& g, F&& f) {
-  for (Index co = 0; co < g.cout; ++co) {
-    const Index group = co / g.cout_g;
-    for (Index o0 = 0; o0 < g.out.v[0]; ++o0) {
-      for (Index o1 = 0; o1 < g.out.v[1]; ++o1) {
-        for (Index o2 = 0; o2 < g.out.v[2]; ++o2) {
-          for (Index cl = 0; cl < g.cin_g; ++cl) {
-            const Index ci = group * g.cin_g + cl;
-            for (Index k0 = 0; k0 < g.k.v[0]; ++k0) {
-              for (Index k1 = 0; k1 < g.k.v[1]; ++k1) {
-                for (Index k2 = 0; k2 < g.k.v[2]; ++k2) {
-                  const Index q0 = o0 * g.s.v[0] + k0 * g.d.v[0];
-                  const Index q1 = o1 * g.s.v[1] + k1 * g.d.v[1];
-                  const Index q2 = o2 * g.s.v[2] + k2 * g.d.v[2];
-                  if (!g.frame.contains(q0, q1, q2)) continue;
-                  // weight (C_out, C_in/groups, *k)
-                  f(co * g.out.size() + g.out.at(o0, o1, o2),
-                    ci * g.frame.size() + g.frame.at(q0, q1, q2),
-                    (co * g.cin_g + cl) * g.k.size() + g.k.at(k0, k1, k2));
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  strided_walk(g, g.cout, g.cout_g, g.cin_g, g.out, f);
 }
 
 // Transposed convolution: f(input index, full-splat index, weight index) for every input element,
-// output channel of its group and kernel tap: input (ci, i) lands on (co, i·s + k·d).
+// output channel of its group and kernel tap: input (ci, i) lands on (co, i·s + k·d), always
+// inside the full splat.
 template <class F>
 void splat_walk(const Geometry& g, F&& f) {
-  for (Index ci = 0; ci < g.cin; ++ci) {
-    const Index group = ci / g.cin_g;
-    for (Index i0 = 0; i0 < g.in.v[0]; ++i0) {
-      for (Index i1 = 0; i1 < g.in.v[1]; ++i1) {
-        for (Index i2 = 0; i2 < g.in.v[2]; ++i2) {
-          for (Index cl = 0; cl < g.cout_g; ++cl) {
-            const Index co = group * g.cout_g + cl;
-            for (Index k0 = 0; k0 < g.k.v[0]; ++k0) {
-              for (Index k1 = 0; k1 < g.k.v[1]; ++k1) {
-                for (Index k2 = 0; k2 < g.k.v[2]; ++k2) {
-                  const Index f0 = i0 * g.s.v[0] + k0 * g.d.v[0];
-                  const Index f1 = i1 * g.s.v[1] + k1 * g.d.v[1];
-                  const Index f2 = i2 * g.s.v[2] + k2 * g.d.v[2];
-                  // weight (C_in, C_out/groups, *k)
-                  f(ci * g.in.size() + g.in.at(i0, i1, i2),
-                    co * g.frame.size() + g.frame.at(f0, f1, f2),
-                    (ci * g.cout_g + cl) * g.k.size() + g.k.at(k0, k1, k2));
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  strided_walk(g, g.cin, g.cin_g, g.cout_g, g.in, f);
 }
 
 // Convolution's boundary: f(padded index, input index or −1) for every channel and padded
@@ -157,18 +149,14 @@ void splat_walk(const Geometry& g, F&& f) {
 template <class F>
 void padding_map(const Geometry& g, F&& f) {
   for (Index c = 0; c < g.cin; ++c) {
-    for (Index q0 = 0; q0 < g.frame.v[0]; ++q0) {
-      for (Index q1 = 0; q1 < g.frame.v[1]; ++q1) {
-        for (Index q2 = 0; q2 < g.frame.v[2]; ++q2) {
-          const Index i0 = padded_source(q0, g.p0.v[0], g.in.v[0], g.mode);
-          const Index i1 = padded_source(q1, g.p0.v[1], g.in.v[1], g.mode);
-          const Index i2 = padded_source(q2, g.p0.v[2], g.in.v[2], g.mode);
-          const bool inside = i0 >= 0 && i1 >= 0 && i2 >= 0;
-          f(c * g.frame.size() + g.frame.at(q0, q1, q2),
-            inside ? c * g.in.size() + g.in.at(i0, i1, i2) : Index{-1});
-        }
-      }
-    }
+    g.frame.for_each([&](Index q0, Index q1, Index q2) {
+      const Index i0 = padded_source(q0, g.p0.v[0], g.in.v[0], g.mode);
+      const Index i1 = padded_source(q1, g.p0.v[1], g.in.v[1], g.mode);
+      const Index i2 = padded_source(q2, g.p0.v[2], g.in.v[2], g.mode);
+      const bool inside = i0 >= 0 && i1 >= 0 && i2 >= 0;
+      f(c * g.frame.size() + g.frame.at(q0, q1, q2),
+        inside ? c * g.in.size() + g.in.at(i0, i1, i2) : Index{-1});
+    });
   }
 }
 
@@ -177,16 +165,11 @@ void padding_map(const Geometry& g, F&& f) {
 template <class F>
 void crop_map(const Geometry& g, F&& f) {
   for (Index co = 0; co < g.cout; ++co) {
-    for (Index o0 = 0; o0 < g.out.v[0]; ++o0) {
-      for (Index o1 = 0; o1 < g.out.v[1]; ++o1) {
-        for (Index o2 = 0; o2 < g.out.v[2]; ++o2) {
-          const Index f0 = o0 + g.p0.v[0], f1 = o1 + g.p0.v[1], f2 = o2 + g.p0.v[2];
-          f(co * g.out.size() + g.out.at(o0, o1, o2),
-            g.frame.contains(f0, f1, f2) ? co * g.frame.size() + g.frame.at(f0, f1, f2)
-                                         : Index{-1});
-        }
-      }
-    }
+    g.out.for_each([&](Index o0, Index o1, Index o2) {
+      const Index f0 = o0 + g.p0.v[0], f1 = o1 + g.p0.v[1], f2 = o2 + g.p0.v[2];
+      f(co * g.out.size() + g.out.at(o0, o1, o2),
+        g.frame.contains(f0, f1, f2) ? co * g.frame.size() + g.frame.at(f0, f1, f2) : Index{-1});
+    });
   }
 }
 

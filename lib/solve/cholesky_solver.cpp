@@ -123,11 +123,7 @@ CholeskySolver<Scalar>& CholeskySolver<Scalar>::analyze_pattern(SparseRef<Scalar
   form_ = options_.cholesky_form != CholeskyForm::automatic ? options_.cholesky_form
           : rows_ >= cols_                                  ? CholeskyForm::normal_equations
                                                             : CholeskyForm::min_norm;
-  if (!detail::keep_going(options_, {LsqMethod::cholesky, "analyze"})) {
-    info_.status = LsqStatus::cancelled;
-    info_.message = "cancelled by the progress callback before the analysis";
-    return *this;
-  }
+  if (!proceed({LsqMethod::cholesky, "analyze"}, "analysis")) return *this;
   auto impl = std::make_unique<Impl>();
   detail::CholmodCommon::clear_message();
   try {
@@ -135,8 +131,7 @@ CholeskySolver<Scalar>& CholeskySolver<Scalar>::analyze_pattern(SparseRef<Scalar
     impl->l = detail::own(cholmod_l_analyze(impl->c.get(), impl->common.get()), impl->common);
     if (!impl->l) detail::cholmod_failure("cholmod_l_analyze", impl->common);
   } catch (const detail::CholmodError& e) {
-    info_.status = LsqStatus::numerical_issue;
-    info_.message = e.what();
+    report_failure(e);
     return *this;
   }
   impl_ = std::move(impl);
@@ -184,11 +179,7 @@ template <class Scalar>
 void CholeskySolver<Scalar>::refactorize() {
   factorized_ = false;
   reset_report(LsqMethod::cholesky);
-  if (!detail::keep_going(options_, {LsqMethod::cholesky, "factorize"})) {
-    info_.status = LsqStatus::cancelled;
-    info_.message = "cancelled by the progress callback before the factorization";
-    return;
-  }
+  if (!proceed({LsqMethod::cholesky, "factorize"}, "factorization")) return;
   cholmod_common* cc = impl_->common.get();
   detail::CholmodCommon::clear_message();
   double beta[2] = {options_.damp * options_.damp, 0};
@@ -213,8 +204,7 @@ void CholeskySolver<Scalar>::refactorize() {
   try {
     rcond_ = estimate_rcond(impl_->c.get(), impl_->l.get(), beta[0], impl_->common);
   } catch (const detail::CholmodError& e) {
-    info_.status = LsqStatus::numerical_issue;
-    info_.message = e.what();
+    report_failure(e);
     return;
   }
   info_.condition_estimate = rcond_ > 0 ? 1 / std::sqrt(rcond_) : INFINITY;
@@ -237,9 +227,7 @@ DenseMatrix<Scalar> CholeskySolver<Scalar>::solve(const Eigen::Ref<const DenseMa
   detail::check_rhs<Scalar>("CholeskySolver::solve", rows_, b);
   const Index k = b.cols();
   if (!factorized_) return DenseMatrix<Scalar>::Zero(cols_, k);  // info_ says why
-  if (!detail::keep_going(options_, {LsqMethod::cholesky, "solve", 0, k})) {
-    info_.status = LsqStatus::cancelled;
-    info_.message = "cancelled by the progress callback before the solve";
+  if (!proceed({LsqMethod::cholesky, "solve", 0, k}, "solve")) {
     factorized_ = false;
     return DenseMatrix<Scalar>::Zero(cols_, k);
   }
@@ -266,18 +254,10 @@ DenseMatrix<Scalar> CholeskySolver<Scalar>::solve(const Eigen::Ref<const DenseMa
       const Eigen::MatrixXd zd = detail::to_eigen(*z);
       detail::multiply(c, true, zd.data(), xd.data(), k, common);
     }
-    DenseMatrix<Scalar> x = xd.cast<Scalar>();
-    info_.status = x.allFinite() ? LsqStatus::success : LsqStatus::numerical_issue;
-    const Eigen::MatrixXd xr = x.template cast<double>();
     // A x = Cᵀ x (normal) or C x (min_norm).
-    detail::fill_residuals(
-        info_, rows_, cols_, bd.data(), xr.data(), k, options_.damp,
-        [&](const double* in, double* out) { detail::multiply(c, normal, in, out, 1, common); },
-        [&](const double* in, double* out) { detail::multiply(c, !normal, in, out, 1, common); });
-    return x;
+    return detail::returned_solution<Scalar>(info_, xd, bd, options_.damp, c, normal, common);
   } catch (const detail::CholmodError& e) {
-    info_.status = LsqStatus::numerical_issue;
-    info_.message = e.what();
+    report_failure(e);
     return DenseMatrix<Scalar>::Zero(cols_, k);
   }
 }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "convmat/solve/sparse_ref.hpp"
+#include "lsq_common.hpp"
 
 namespace convmat::detail {
 
@@ -84,5 +85,24 @@ struct CholmodError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 [[noreturn]] void cholmod_failure(const char* what, CholmodCommon& c);
+
+// What QR and Cholesky return for the double solution `xd` of B = `bd`: X rounded to Scalar, the
+// status by its finiteness, and the residual report of that X (lsq_common.hpp's fill_residuals,
+// in double), with A x = `a`·x (Aᵀ x = `a`ᵀ·x) when `a_is_transpose` is false, the other way round
+// when it is true.
+template <class Scalar>
+DenseMatrix<Scalar> returned_solution(LsqInfo& info, const Eigen::MatrixXd& xd,
+                                      const Eigen::MatrixXd& bd, double damp, cholmod_sparse* a,
+                                      bool a_is_transpose, CholmodCommon& c) {
+  DenseMatrix<Scalar> x = xd.cast<Scalar>();
+  info.status = x.allFinite() ? LsqStatus::success : LsqStatus::numerical_issue;
+  // The report is about the X returned (for float: after rounding), computed in double.
+  const Eigen::MatrixXd xr = x.template cast<double>();
+  fill_residuals(
+      info, bd.rows(), xr.rows(), bd.data(), xr.data(), bd.cols(), damp,
+      [&](const double* in, double* out) { multiply(a, a_is_transpose, in, out, 1, c); },
+      [&](const double* in, double* out) { multiply(a, !a_is_transpose, in, out, 1, c); });
+  return x;
+}
 
 }  // namespace convmat::detail

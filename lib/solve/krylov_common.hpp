@@ -98,6 +98,15 @@ struct StopTests {
   double test1, test2, test3, t1, rtol;
 };
 
+// The tests from the running estimates of ‖r‖, ‖b‖, ‖A‖ and ‖x‖, with test2 and test3 as each
+// algorithm forms them.
+inline StopTests stop_tests(double rnorm, double bnorm, double anorm, double xnorm, double test2,
+                            double test3, const LsqOptions& o) {
+  const double test1 = rnorm / bnorm;
+  return {test1, test2, test3, test1 / (1 + anorm * xnorm / bnorm),
+          o.btol + o.atol * anorm * xnorm / bnorm};
+}
+
 // SciPy's istop for iteration `itn` (0 = keep going); later rules take precedence, as there.
 // "1 + t <= 1" is evaluated in Scalar: machine precision is Scalar's.
 template <class Scalar>
@@ -174,5 +183,58 @@ inline KrylovReport finish(KrylovReport& r, int istop, const Estimates& e) {
   }
   return r;
 }
+
+// One run of LSQR or LSMR on one right-hand side, what both algorithms do around their own
+// recurrences: the options validated (first of all), x = 0, the iteration limit, the
+// bidiagonalization started from b, and the report with ‖r₀‖ = ‖b‖ in its residual history.
+template <class Scalar>
+class KrylovRun {
+ public:
+  // x: a.cols() entries; `column`/`columns` only label the progress callbacks.
+  KrylovRun(const LinearOperator<Scalar>& a, const Scalar* b, Scalar* x, const LsqOptions& o,
+            LsqMethod method, Index column, Index columns)
+      : o_((validate(o), o)),
+        method_(method),
+        column_(column),
+        columns_(columns),
+        limit(iteration_limit(o, a.cols())),
+        x(zeroed(x, a.cols())),
+        gk(a, b) {
+    report_.residual_history.push_back(gk.beta);
+  }
+
+  // Counts the next iteration; false at the iteration limit.
+  bool next_iteration() {
+    if (report_.iterations >= limit) return false;
+    ++report_.iterations;
+    return true;
+  }
+  Index iterations() const { return report_.iterations; }
+
+  // After an iteration (after_iteration above): 0 to go on, else the code to finish with.
+  int after_iteration(const StopTests& t, bool finite, double rnorm, double bnorm) {
+    return detail::after_iteration<Scalar>(report_, t, finite, o_, method_, column_, columns_,
+                                           limit, rnorm, bnorm);
+  }
+  // The report of the finished run (finish above).
+  KrylovReport finish(int istop, const Estimates& e) { return detail::finish(report_, istop, e); }
+
+ private:
+  static Eigen::Map<KrylovVector<Scalar>> zeroed(Scalar* x, Index n) {
+    Eigen::Map<KrylovVector<Scalar>> v(x, n);
+    v.setZero();
+    return v;
+  }
+
+  const LsqOptions& o_;
+  LsqMethod method_;
+  Index column_, columns_;
+  KrylovReport report_;
+
+ public:
+  const Index limit;
+  Eigen::Map<KrylovVector<Scalar>> x;
+  Bidiagonalization<Scalar> gk;
+};
 
 }  // namespace convmat::detail

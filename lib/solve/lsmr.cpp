@@ -16,15 +16,12 @@ template <class Scalar>
 KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar* x_data,
                   const LsqOptions& o, Index column, Index columns) {
   using Vec = detail::KrylovVector<Scalar>;
-  validate(o);
+  detail::KrylovRun<Scalar> run(a, b_data, x_data, o, LsqMethod::lsmr, column, columns);
+  auto& x = run.x;
+  auto& gk = run.gk;
   const Index n = a.cols();
-  const Index limit = detail::iteration_limit(o, n);
   const double damp = o.damp;
-  Eigen::Map<Vec> x(x_data, n);
-  x.setZero();
-  KrylovReport rep;
 
-  detail::Bidiagonalization<Scalar> gk(a, b_data);
   const double normb = gk.beta;
 
   // The bidiagonal QR (ρ, c, s), the second QR (ρ̄, c̄, s̄), and ζ̄: §2.3.
@@ -37,14 +34,10 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
   double norma2 = gk.alpha * gk.alpha, maxrbar = 0, minrbar = 1e100, norma = std::sqrt(norma2);
   double conda = 1, normx = 0;
   double normr = gk.beta, normar = gk.alpha * gk.beta;
-  rep.residual_history.push_back(normr);
-  auto done = [&](int istop) {
-    return detail::finish(rep, istop, {normr, normar, norma, conda, normx});
-  };
+  auto done = [&](int istop) { return run.finish(istop, {normr, normar, norma, conda, normx}); };
   if (normar == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0
 
-  while (rep.iterations < limit) {
-    ++rep.iterations;
+  while (run.next_iteration()) {
     gk.step();
     const double alpha = gk.alpha, beta = gk.beta;
 
@@ -91,21 +84,17 @@ KrylovReport lsmr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     norma = std::sqrt(norma2);
     norma2 += alpha * alpha;
     maxrbar = std::max(maxrbar, rhobarold);
-    if (rep.iterations > 1) minrbar = std::min(minrbar, rhobarold);
+    if (run.iterations() > 1) minrbar = std::min(minrbar, rhobarold);
     conda = std::max(maxrbar, rhotemp) / std::min(minrbar, rhotemp);
 
     normar = std::abs(zetabar);
     normx = detail::norm2(x);
 
-    detail::StopTests t;
-    t.test1 = normr / normb;
-    t.test2 = norma * normr != 0 ? normar / (norma * normr) : INFINITY;
-    t.test3 = 1 / conda;
-    t.t1 = t.test1 / (1 + norma * normx / normb);
-    t.rtol = o.btol + o.atol * norma * normx / normb;
     const bool finite = std::isfinite(normr) && std::isfinite(normar) && std::isfinite(normx);
-    const int next = detail::after_iteration<Scalar>(rep, t, finite, o, LsqMethod::lsmr, column,
-                                                     columns, limit, normr, normb);
+    const int next = run.after_iteration(
+        detail::stop_tests(normr, normb, norma, normx,
+                           norma * normr != 0 ? normar / (norma * normr) : INFINITY, 1 / conda, o),
+        finite, normr, normb);
     if (next != 0) return done(next);
   }
   return done(7);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "convmat/solve/detail/lsq_solver_base.hpp"
 #include "convmat/solve/lsq_types.hpp"
 #include "convmat/solve/sparse_ref.hpp"
 
@@ -51,11 +52,6 @@ void fill_residuals(LsqInfo& info, Index m, Index n, const S* b, const S* x, Ind
   info.relative_residual = bb > 0 ? std::sqrt(rr / bb) : 0.0;
   info.normal_residual_norm = std::sqrt(gg);
   info.solution_norm = std::sqrt(xx);
-}
-
-// The progress callback, if any: false means "cancel".
-inline bool keep_going(const LsqOptions& options, const LsqProgress& p) {
-  return !options.progress || options.progress(p);
 }
 
 }  // namespace convmat::detail

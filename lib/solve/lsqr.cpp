@@ -13,31 +13,22 @@ namespace convmat {
 template <class Scalar>
 KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar* x_data,
                   const LsqOptions& o, Index column, Index columns) {
-  using Vec = detail::KrylovVector<Scalar>;
-  validate(o);
-  const Index n = a.cols();
-  const Index limit = detail::iteration_limit(o, n);
+  detail::KrylovRun<Scalar> run(a, b_data, x_data, o, LsqMethod::lsqr, column, columns);
+  auto& x = run.x;
+  auto& gk = run.gk;
   const double eps = std::numeric_limits<Scalar>::epsilon();
   const double damp = o.damp, dampsq = damp * damp;
-  Eigen::Map<Vec> x(x_data, n);
-  x.setZero();
-  KrylovReport rep;
 
-  detail::Bidiagonalization<Scalar> gk(a, b_data);
-  Vec w = gk.v;
+  detail::KrylovVector<Scalar> w = gk.v;
   const double bnorm = gk.beta;
   double rhobar = gk.alpha, phibar = gk.beta;
   double anorm = 0, acond = 0, ddnorm = 0, res2 = 0, xnorm = 0, xxnorm = 0, z = 0;
   double cs2 = -1, sn2 = 0;
   double rnorm = gk.beta, arnorm = gk.alpha * gk.beta;
-  rep.residual_history.push_back(rnorm);
-  auto done = [&](int istop) {
-    return detail::finish(rep, istop, {rnorm, arnorm, anorm, acond, xnorm});
-  };
+  auto done = [&](int istop) { return run.finish(istop, {rnorm, arnorm, anorm, acond, xnorm}); };
   if (arnorm == 0) return done(0);  // b = 0 or Aᵀb = 0: x = 0
 
-  while (rep.iterations < limit) {
-    ++rep.iterations;
+  while (run.next_iteration()) {
     // ‖B_k‖_F grows by the α, β of this step (and λ).
     const double alpha_old = gk.alpha;
     gk.step();
@@ -82,15 +73,11 @@ KrylovReport lsqr(const LinearOperator<Scalar>& a, const Scalar* b_data, Scalar*
     rnorm = std::sqrt(phibar * phibar + res2);
     arnorm = alpha * std::abs(tau);
 
-    detail::StopTests t;
-    t.test1 = rnorm / bnorm;
-    t.test2 = arnorm / (anorm * rnorm + eps);
-    t.test3 = 1 / (acond + eps);
-    t.t1 = t.test1 / (1 + anorm * xnorm / bnorm);
-    t.rtol = o.btol + o.atol * anorm * xnorm / bnorm;
     const bool finite = std::isfinite(rnorm) && std::isfinite(arnorm) && std::isfinite(xnorm);
-    const int next = detail::after_iteration<Scalar>(rep, t, finite, o, LsqMethod::lsqr, column,
-                                                     columns, limit, rnorm, bnorm);
+    const int next = run.after_iteration(
+        detail::stop_tests(rnorm, bnorm, anorm, xnorm, arnorm / (anorm * rnorm + eps),
+                           1 / (acond + eps), o),
+        finite, rnorm, bnorm);
     if (next != 0) return done(next);
   }
   return done(7);  // limit = 0 iterations asked for cannot happen (limit >= 1 for n >= 1)

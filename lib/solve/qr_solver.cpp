@@ -245,11 +245,7 @@ QrSolver<Scalar>& QrSolver<Scalar>::compute(SparseRef<Scalar> a) {
   reset_report(LsqMethod::qr);
   rows_ = a.rows();
   cols_ = a.cols();
-  if (!detail::keep_going(options_, {LsqMethod::qr, "factorize"})) {
-    info_.status = LsqStatus::cancelled;
-    info_.message = "cancelled by the progress callback before the factorization";
-    return *this;
-  }
+  if (!proceed({LsqMethod::qr, "factorize"}, "factorization")) return *this;
   auto impl = std::make_unique<Impl>();
   detail::CholmodCommon::clear_message();
   const double tol = options_.qr_tolerance < 0 ? SPQR_DEFAULT_TOL : options_.qr_tolerance;
@@ -266,8 +262,7 @@ QrSolver<Scalar>& QrSolver<Scalar>::compute(SparseRef<Scalar> a) {
       impl->qr = std::make_unique<detail::MinNormQr>(impl->common, at.get(), true, tol);
     }
   } catch (const detail::CholmodError& e) {
-    info_.status = LsqStatus::numerical_issue;
-    info_.message = e.what();
+    report_failure(e);
     return *this;
   }
   info_.rank = impl->qr->rank();
@@ -292,11 +287,7 @@ DenseMatrix<Scalar> QrSolver<Scalar>::solve(const Eigen::Ref<const DenseMatrix<S
   }
   detail::check_rhs<Scalar>("QrSolver::solve", rows_, b);
   const Index k = b.cols();
-  if (!detail::keep_going(options_, {LsqMethod::qr, "solve", 0, k})) {
-    info_.status = LsqStatus::cancelled;
-    info_.message = "cancelled by the progress callback before the solve";
-    return DenseMatrix<Scalar>::Zero(cols_, k);
-  }
+  if (!proceed({LsqMethod::qr, "solve", 0, k}, "solve")) return DenseMatrix<Scalar>::Zero(cols_, k);
   const Eigen::MatrixXd bd = b.template cast<double>();
   try {
     Eigen::MatrixXd xd;
@@ -307,22 +298,10 @@ DenseMatrix<Scalar> QrSolver<Scalar>::solve(const Eigen::Ref<const DenseMatrix<S
     } else {
       xd = impl_->qr->solve(bd);
     }
-    DenseMatrix<Scalar> x = xd.cast<Scalar>();
-    info_.status = x.allFinite() ? LsqStatus::success : LsqStatus::numerical_issue;
-    // The report is about the X returned (for float: after rounding), computed in double.
-    const Eigen::MatrixXd xr = x.template cast<double>();
-    detail::fill_residuals(
-        info_, rows_, cols_, bd.data(), xr.data(), k, impl_->damp,
-        [&](const double* in, double* out) {
-          detail::multiply(impl_->a.get(), false, in, out, 1, impl_->common);
-        },
-        [&](const double* in, double* out) {
-          detail::multiply(impl_->a.get(), true, in, out, 1, impl_->common);
-        });
-    return x;
+    return detail::returned_solution<Scalar>(info_, xd, bd, impl_->damp, impl_->a.get(), false,
+                                             impl_->common);
   } catch (const detail::CholmodError& e) {
-    info_.status = LsqStatus::numerical_issue;
-    info_.message = e.what();
+    report_failure(e);
     return DenseMatrix<Scalar>::Zero(cols_, k);
   }
 }

@@ -1,31 +1,22 @@
 #include "convmat/solve/sparse_ref.hpp"
 
-#include <algorithm>
+#include "convmat/core/detail/csr_product.hpp"
 
 namespace convmat {
 
 namespace {
 
-// y[j] = Σ_k value[k]·x[inner[k]] over the entries of outer index j: A x for CSR, Aᵀ y for CSC.
-template <class Scalar>
-void gather(const SparseRef<Scalar>& a, const Scalar* x, Scalar* y) {
-  const Index n = a.outer_size();
-#pragma omp parallel for schedule(static) if (a.nnz() > 65536)
-  for (Index j = 0; j < n; ++j) {
-    Scalar s = 0;
-    for (Index k = a.outer(j); k < a.outer(j + 1); ++k) s += a.value(k) * x[a.inner(k)];
-    y[j] = s;
-  }
-}
-
-// y[inner[k]] += value[k]·x[j]: Aᵀ y for CSR, A x for CSC (serial: the writes collide).
-template <class Scalar>
-void scatter(const SparseRef<Scalar>& a, const Scalar* x, Scalar* y, Index y_size) {
-  std::fill(y, y + y_size, Scalar(0));
-  const Index n = a.outer_size();
-  for (Index j = 0; j < n; ++j) {
-    const Scalar xj = x[j];
-    for (Index k = a.outer(j); k < a.outer(j + 1); ++k) y[a.inner(k)] += a.value(k) * xj;
+// f(arrays): the borrowed arrays as the CSR matrix they are — A itself when `a` is CSR, Aᵀ when
+// it is CSC — with 32- or 64-bit row pointers, whichever `a` holds.
+template <class Scalar, class F>
+void with_csr_arrays(const SparseRef<Scalar>& a, F&& f) {
+  const Index rows = a.outer_size(), cols = a.row_major() ? a.cols() : a.rows();
+  if (a.outer_index32()) {
+    f(detail::CsrArrays<Scalar, std::int32_t>{rows, cols, a.outer_index32(), a.inner_index(),
+                                              a.values()});
+  } else {
+    f(detail::CsrArrays<Scalar, std::int64_t>{rows, cols, a.outer_index64(), a.inner_index(),
+                                              a.values()});
   }
 }
 
@@ -33,11 +24,14 @@ void scatter(const SparseRef<Scalar>& a, const Scalar* x, Scalar* y, Index y_siz
 
 template <class Scalar>
 void multiply(const SparseRef<Scalar>& a, const Scalar* x, Scalar* y) {
-  if (a.row_major()) {
-    gather(a, x, y);
-  } else {
-    scatter(a, x, y, a.rows());
-  }
+  // CSC holds Aᵀ in CSR: A x = (Aᵀ)ᵀ x.
+  with_csr_arrays(a, [&](const auto& csr) {
+    if (a.row_major()) {
+      detail::csr_multiply(csr, x, y, 1);
+    } else {
+      detail::csr_multiply_transposed(csr, x, y, 1);
+    }
+  });
 }
 
 template <class Scalar>

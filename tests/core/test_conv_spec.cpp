@@ -409,6 +409,55 @@ BOOST_AUTO_TEST_CASE(index_counts_must_fit_the_index_type) {
   expect_rejected(p, {"must be below 2^30 in magnitude", "dilation[0] = 1073741824"});
 }
 
+// One layer with a mistake against every rule, repaired one rule at a time: each repair brings
+// the next rule's message, so the rules are checked in the order ConvSpec documents.
+BOOST_AUTO_TEST_CASE(rules_are_checked_in_order) {
+  ConvParams p = conv2d(4, 3);
+  p.input_size = {4, 4, 4, 4};
+  p.kernel_size = {};
+  p.stride = {1, 2, 3};
+  p.in_channels = 0;
+  p.groups = 2;
+  p.padding_mode = PaddingMode::reflect;
+  expect_rejected(p, {"rank must be 1, 2 or 3"});
+  p.input_size = {4, 0};
+  expect_rejected(p, {"kernel_size is required"});
+  p.kernel_size = {3};
+  expect_rejected(p, {"stride must have one entry"});
+  p.stride = {1, 0};
+  expect_rejected(p, {"in_channels must be >= 1, got 0"});
+  p.in_channels = 3;
+  expect_rejected(p, {"groups must divide in_channels"});
+  p.in_channels = 4;
+  expect_rejected(p, {"input_size must be >= 1", "input_size[1] = 0"});
+  p.input_size = {4, 4};
+  expect_rejected(p, {"stride must be >= 1", "stride[1] = 0"});
+  p.stride = {1, 1};
+  // Per dimension: the padding's sign, then output_padding; dimension 0 before dimension 1.
+  p.pad_begin = {0, -1};
+  p.output_padding = {1, 0};
+  expect_rejected(p, {"output_padding applies to transposed convolutions only",
+                      "output_padding[0] = 1"});
+  p.output_padding = {};
+  expect_rejected(p, {"padding must be >= 0 with padding_mode 'reflect'", "pad_begin[1] = -1"});
+  p.pad_begin = {4, 0};
+  p.pad_end = {0, 0};
+  p.dilation = {Index{1} << 30, 1};
+  expect_rejected(p, {"reflect padding must be smaller than the input size", "pad_begin[0] = 4"});
+  p.pad_begin = {0, 0};
+  expect_rejected(p, {"must be below 2^30 in magnitude", "dilation[0] = 1073741824"});
+  p.dilation = {2, 1};
+  expect_rejected(p, {"output size must be >= 1, got 0 in dimension 0"});
+  p.dilation = {1, 1};
+  p.in_channels = 1 << 16;
+  p.out_channels = 2;
+  p.input_size = {1 << 8, 1 << 8};
+  p.kernel_size = {1};
+  expect_rejected(p, {"the input element count overflows"});
+  p.input_size = {4, 4};
+  BOOST_CHECK_NO_THROW(ConvSpec{p});
+}
+
 BOOST_AUTO_TEST_CASE(padding_mode_names) {
   BOOST_TEST(padding_mode_from_string("circular") == PaddingMode::circular);
   try {

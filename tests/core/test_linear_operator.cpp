@@ -70,6 +70,38 @@ BOOST_AUTO_TEST_CASE(eigen_and_sparse_ref_adapters) {
   }
 }
 
+// Above 2 · 65536 nonzeros the products of a SparseRef run on several threads (the CSR kernels of
+// CsrMatrix, with 32-bit row pointers for Eigen's matrices): CSR and CSC, both directions, float
+// and double, against Eigen's own products on integer data.
+template <class Scalar>
+void check_parallel_sparse_ref_products() {
+  using Vec = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+  const Index m = 1500, n = 1300;
+  const DenseD d = DenseD::NullaryExpr(
+      m, n, [] { return test::uniform(0, 9) ? 0.0 : double(test::uniform(-4, 4)); });
+  const Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> row = d.cast<Scalar>().sparseView();
+  const Eigen::SparseMatrix<Scalar, Eigen::ColMajor, int> col = d.cast<Scalar>().sparseView();
+  BOOST_TEST_REQUIRE(row.nonZeros() > 2 * 65536);
+  const Vec x = Vec::NullaryExpr(n, [] { return Scalar(test::uniform(-3, 3)); });
+  const Vec y = Vec::NullaryExpr(m, [] { return Scalar(test::uniform(-3, 3)); });
+  const Vec ax = row * x, aty = row.transpose() * y;
+  for (const SparseRef<Scalar>& a : {SparseRef<Scalar>(row), SparseRef<Scalar>(col)}) {
+    BOOST_TEST_CONTEXT((a.row_major() ? "CSR" : "CSC") << ", " << sizeof(Scalar) * 8 << " bit") {
+      Vec out(m);
+      multiply(a, x.data(), out.data());
+      BOOST_TEST((out == ax));
+      out.resize(n);
+      multiply_transposed(a, y.data(), out.data());
+      BOOST_TEST((out == aty));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sparse_ref_products_in_parallel) {
+  check_parallel_sparse_ref_products<float>();
+  check_parallel_sparse_ref_products<double>();
+}
+
 // A layer, four ways: its exported matrix (the reference), CsrOperator on the stored W,
 // ConvOperator, SparseRef of the ConvMatrix, and the direct loops — for both kinds of layer.
 BOOST_AUTO_TEST_CASE(layer_adapters_agree_with_the_exported_matrix) {

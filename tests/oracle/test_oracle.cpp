@@ -602,6 +602,47 @@ BOOST_AUTO_TEST_CASE(every_mistake_is_named) {
   }
 }
 
+// The families of diagnose.hpp, in the order listed there: every hypothesis belongs to one, and
+// they are tried in that order (Diagnosis::tried is in catalogue order).
+BOOST_AUTO_TEST_CASE(the_catalogue_is_tried_in_the_documented_order) {
+  const std::vector<std::string> documented = {"kernel_flipped",
+                                               "pads_swapped",
+                                               "pad_begin",
+                                               "pad_end",
+                                               "output_padding_at_begin",
+                                               "weight_channels_swapped",
+                                               "groups_wrong_axis",
+                                               "dilation",
+                                               "bias_missing",
+                                               "bias_twice",
+                                               "stride_dilation_swapped",
+                                               "padding_mode_zeros"};
+  // "pad_begin+1[h] (size kept)" -> "pad_begin", "groups_wrong_axis_both" -> "groups_wrong_axis".
+  auto family = [](const std::string& id) {
+    std::string f = id.substr(0, id.find_first_of("[+- ("));
+    return f.rfind("groups_wrong_axis", 0) == 0 ? std::string("groups_wrong_axis") : f;
+  };
+  std::set<std::string> seen;
+  for (const Case& c : cases()) {
+    const ConvSpec spec(c.params);
+    const LayerData layer = random_layer(spec, c.batch, c.bias);
+    const Values noise = integer_tensor<double>(c.batch * spec.output_numel(), -50, 50);
+    const Diagnosis d = diagnose(layer, noise.data(), layer.output_shape());
+    BOOST_TEST_CONTEXT(c.name) {
+      std::size_t next = 0;  // the families before `next` are done
+      for (const Hypothesis& h : d.tried) {
+        const auto at = std::find(documented.begin(), documented.end(), family(h.id));
+        BOOST_TEST_REQUIRE((at != documented.end()), "undocumented family: " << h.id);
+        const auto index = static_cast<std::size_t>(at - documented.begin());
+        BOOST_TEST((index + 1 >= next), "out of order: " << h.id);
+        next = std::max(next, index + 1);
+        seen.insert(*at);
+      }
+    }
+  }
+  BOOST_TEST(seen.size() == documented.size());  // the cases exercise every family
+}
+
 BOOST_AUTO_TEST_CASE(a_mistake_that_changes_the_output_size_is_also_tried_with_the_size_kept) {
   // conv1d, dilation 2 taken as 3 inside a loop over the correct 6 output positions: the
   // candidate is the first 6 outputs of a layer with dilation 3 and enough end padding.

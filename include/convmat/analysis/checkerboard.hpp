@@ -13,8 +13,9 @@
 // tap could reach, i.e. only divisibility decides: (k − 1)d − p0 <= q <= (n − 1)s − p0 (and, for
 // a convolution with reflect / replicate / circular padding, at least max(p0, p1) + 1 away from
 // both ends, where folded taps land). There the tap count is #{t : t·d ≡ q + p0 (mod s)}: for
-// d = 1 it is ⌊k/s⌋ or ⌈k/s⌉, even exactly when s divides k (tests/test_checkerboard.cpp proves
-// this over a grid of k, s, 1-d and 2-d); in general even exactly when gcd(d, s) = 1 and s | k.
+// d = 1 it is ⌊k/s⌋ or ⌈k/s⌉, even exactly when s divides k (proved over a grid of k, s, 1-d and
+// 2-d by tests/analysis/test_checkerboard.cpp); in general even exactly when gcd(d, s) = 1 and
+// s | k.
 
 #include <vector>
 

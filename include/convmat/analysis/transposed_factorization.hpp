@@ -14,7 +14,8 @@
 // (Dumoulin & Visin 2016, §4: a transposed convolution is a direct convolution on a
 // zero-inserted, zero-padded input.) Z and P are 0/1 selection matrices built here directly,
 // C is ConvMatrix of flipped_convolution(T) with flipped_weight(T, weight); the identity holds
-// exactly (every entry of the product is a single weight), tests/test_identities.cpp checks it.
+// exactly (every entry of the product is a single weight),
+// tests/analysis/test_transposed_factorization.cpp checks it.
 
 #include <vector>
 

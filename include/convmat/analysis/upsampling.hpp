@@ -94,7 +94,7 @@ typename CsrMatrix<Scalar>::RowMajorEigen upsampling_matrix(const UpsamplingSpec
 // groups = C, one copy per channel, weight shape (C, 1, 4, …). Away from the border it equals
 // bilinear (linear / trilinear) ×2 upsampling with align_corners = false; on the first and last
 // position of each axis the upsampling gives the edge value weight 1, the transposed
-// convolution only 3/4 (tests/test_upsampling.cpp).
+// convolution only 3/4 (tests/analysis/test_upsampling.cpp).
 template <class Scalar>
 std::vector<Scalar> bilinear_kernel(Index channels, int rank);
 

@@ -11,6 +11,8 @@
 #include <new>
 #include <type_traits>
 
+#include "convmat/core/detail/assert.hpp"
+
 namespace convmat {
 
 namespace detail {
@@ -35,8 +37,14 @@ class Buffer {
   const T* data() const { return data_.get(); }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  T& operator[](std::size_t i) { return data_.get()[i]; }
-  const T& operator[](std::size_t i) const { return data_.get()[i]; }
+  T& operator[](std::size_t i) {
+    CONVMAT_ASSERT(i < size_, "Buffer index out of range");
+    return data_.get()[i];
+  }
+  const T& operator[](std::size_t i) const {
+    CONVMAT_ASSERT(i < size_, "Buffer index out of range");
+    return data_.get()[i];
+  }
   T* begin() { return data(); }
   T* end() { return data() + size_; }
   const T* begin() const { return data(); }

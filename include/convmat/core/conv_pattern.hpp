@@ -19,6 +19,7 @@
 
 #include "convmat/core/conv_spec.hpp"
 #include "convmat/core/csr_matrix.hpp"
+#include "convmat/core/detail/assert.hpp"
 #include "convmat/core/detail/axis_map.hpp"
 
 namespace convmat {
@@ -69,7 +70,10 @@ class ConvPattern {
   template <class F>
   void for_each_tap(Index row, F&& f) const;
 
-  const detail::AxisMap& axis(int a) const { return axes_[static_cast<std::size_t>(a)]; }
+  const detail::AxisMap& axis(int a) const {
+    CONVMAT_ASSERT(a >= 0 && a < 3, "ConvPattern::axis: 0, 1 or 2 (ranks below 3 lead with 1s)");
+    return axes_[static_cast<std::size_t>(a)];
+  }
 
  private:
   ConvSpec spec_;
@@ -80,10 +84,10 @@ class ConvPattern {
   // The slab along the embedded axes: row positions [first_[a], first_[a] + extent_[a]).
   std::array<Index, 3> first_{0, 0, 0};
   std::array<Index, 3> extent_{1, 1, 1};
-  Index row_channels_ = 1;        // channels along W's rows (C_out of the stored convolution)
-  Index col_channels_ = 1;        // channels along W's columns
-  Index channels_per_group_ = 1;  // columns channels each row reads
-  Index rows_per_group_ = 1;      // row channels per group
+  Index row_channels_ = 1;            // channels along W's rows (C_out of the stored convolution)
+  Index col_channels_ = 1;            // channels along W's columns
+  Index col_channels_per_group_ = 1;  // column channels each row reads (one group's)
+  Index row_channels_per_group_ = 1;  // row channels of one group
   std::shared_ptr<const detail::RowTemplates> templates_;
 };
 
@@ -109,6 +113,7 @@ extern template void ConvPattern::fill<double>(const double*, double*) const;
 
 template <class F>
 void ConvPattern::for_each_tap(Index row, F&& f) const {
+  CONVMAT_ASSERT(row >= 0 && row < rows(), "ConvPattern::for_each_tap: row out of range");
   const detail::AxisMap& a0 = axes_[0];
   const detail::AxisMap& a1 = axes_[1];
   const detail::AxisMap& a2 = axes_[2];
@@ -119,12 +124,12 @@ void ConvPattern::for_each_tap(Index row, F&& f) const {
   rest /= extent_[2];
   const Index o1 = first_[1] + rest % extent_[1];
   const Index o0 = first_[0] + rest / extent_[1];
-  const Index first_col_channel = channel / rows_per_group_ * channels_per_group_;
+  const Index first_col_channel = channel / row_channels_per_group_ * col_channels_per_group_;
   const Index kernel_numel = a0.taps * a1.taps * a2.taps;
   Index nz = sparsity_->row_ptr[static_cast<std::size_t>(row)];
-  for (Index c = 0; c < channels_per_group_; ++c) {
+  for (Index c = 0; c < col_channels_per_group_; ++c) {
     const Index col_base = (first_col_channel + c) * a0.cols;
-    const Index weight_base = (channel * channels_per_group_ + c) * kernel_numel;
+    const Index weight_base = (channel * col_channels_per_group_ + c) * kernel_numel;
     for (Index e0 = a0.entry_ptr[o0]; e0 < a0.entry_ptr[o0 + 1]; ++e0) {
       const Index col0 = (col_base + a0.entry_col[e0]) * a1.cols;
       for (Index e1 = a1.entry_ptr[o1]; e1 < a1.entry_ptr[o1 + 1]; ++e1) {

@@ -3,7 +3,7 @@
 //
 // The structure (SparsityPattern: row pointers and column indices) is immutable and held by
 // shared_ptr, so matrices with the same structure and different values (a layer with new weights)
-// share it. Row pointers are 64-bit, column indices 32-bit (see conv_spec.hpp).
+// share it. Row pointers are 64-bit, column indices 32-bit (see index.hpp).
 //
 // Products take dense blocks in NumPy's C order: a batch of `batch` vectors, each contiguous.
 //   multiply:            y = A x     x: batch × cols,  y: batch × rows    (y = x @ A.T in NumPy)
@@ -18,6 +18,7 @@
 
 #include "convmat/core/buffer.hpp"
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/detail/csr_product.hpp"
 #include "convmat/core/linear_operator.hpp"
 
 namespace convmat {
@@ -61,6 +62,10 @@ class CsrMatrix {
  private:
   std::shared_ptr<const SparsityPattern> pattern_;
   Buffer<Scalar> values_;
+
+  detail::CsrArrays<Scalar, RowPointer> arrays() const {
+    return {rows(), cols(), row_ptr(), col_index(), values()};
+  }
 };
 
 // A CsrMatrix: its parallel multiply and multiply_transposed.

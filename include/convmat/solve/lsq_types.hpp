@@ -7,7 +7,7 @@
 // one of least ‖x‖₂ (with λ > 0 the minimizer is unique; with λ = 0 and A wide or rank deficient
 // it is x̂ = A⁺b, NumPy's np.linalg.lstsq(A, b)[0], MATLAB's lsqminnorm(A, b)).
 //
-// Three error channels (see STYLE.md):
+// Three error channels:
 //  - invalid input (sizes that do not match, damp < 0, NaN in b, …) throws std::invalid_argument
 //    naming the rule and the values;
 //  - a numerical outcome (iteration limit, matrix not positive definite, …) is an LsqStatus in

@@ -13,6 +13,7 @@
 
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/csr_matrix.hpp"
+#include "convmat/core/detail/assert.hpp"
 #include "convmat/core/linear_operator.hpp"
 
 namespace convmat {
@@ -52,9 +53,24 @@ class SparseRef {
   Index outer_size() const { return row_major_ ? rows_ : cols_; }
   Index nnz() const { return outer(outer_size()); }
   // Entries of row (CSR) or column (CSC) j: positions [outer(j), outer(j + 1)).
-  Index outer(Index j) const { return outer32_ ? Index(outer32_[j]) : Index(outer64_[j]); }
-  Index inner(Index k) const { return inner_[k]; }
-  Scalar value(Index k) const { return values_[k]; }
+  Index outer(Index j) const {
+    CONVMAT_ASSERT(j >= 0 && j <= outer_size(), "SparseRef::outer: index out of range");
+    return outer32_ ? Index(outer32_[j]) : Index(outer64_[j]);
+  }
+  Index inner(Index k) const {
+    CONVMAT_ASSERT(k >= 0 && k < nnz(), "SparseRef::inner: index out of range");
+    return inner_[k];
+  }
+  Scalar value(Index k) const {
+    CONVMAT_ASSERT(k >= 0 && k < nnz(), "SparseRef::value: index out of range");
+    return values_[k];
+  }
+  // The borrowed arrays: the outer indices are 32-bit (an Eigen matrix) or 64-bit (a CsrMatrix),
+  // exactly one of the two pointers is set.
+  const std::int32_t* outer_index32() const { return outer32_; }
+  const std::int64_t* outer_index64() const { return outer64_; }
+  const std::int32_t* inner_index() const { return inner_; }
+  const Scalar* values() const { return values_; }
 
   // Aᵀ, the same arrays: CSR of A is CSC of Aᵀ.
   SparseRef transposed() const {
@@ -73,8 +89,8 @@ class SparseRef {
   const Scalar* values_ = nullptr;
 };
 
-// y = A x and x = Aᵀ y on a SparseRef, for the iterative solvers and the residual reports:
-// the gather direction (rows of CSR, columns of CSC for Aᵀ) runs in parallel.
+// y = A x and x = Aᵀ y on a SparseRef, for the iterative solvers and the residual reports: the
+// CSR products of CsrMatrix (detail/csr_product.hpp) on the borrowed arrays, in parallel both ways.
 template <class Scalar>
 void multiply(const SparseRef<Scalar>& a, const Scalar* x, Scalar* y);  // y = A x
 template <class Scalar>

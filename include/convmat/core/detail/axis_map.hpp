@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/detail/assert.hpp"
 
 namespace convmat::detail {
 
@@ -27,7 +28,10 @@ struct AxisMap {
   std::vector<Index> tap{0};
   bool one_tap_per_entry = true;
 
-  Index entries(Index o) const { return entry_ptr[o + 1] - entry_ptr[o]; }
+  Index entries(Index o) const {
+    CONVMAT_ASSERT(o >= 0 && o < rows, "AxisMap row position out of range");
+    return entry_ptr[o + 1] - entry_ptr[o];
+  }
 };
 
 // The map along one axis of a convolution with `rows` output positions (which may be fewer than
