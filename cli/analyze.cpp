@@ -14,19 +14,13 @@
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/pseudo_inverse.hpp"
 #include "convmat/analysis/spectrum.hpp"
+#include "convmat/analysis/spectrum_method.hpp"
 #include "json.hpp"
 #include "session.hpp"
 
 namespace convmat::cli {
 
 namespace {
-
-constexpr double eps = std::numeric_limits<double>::epsilon();
-
-// Bytes per entry of M held densely by the dense analyses: transpose_versus_inverse holds M, Mᵀ,
-// the SVD's copy and factors U and Vᵀ, M⁺ and a product at once (about 7 matrices of m · n
-// doubles); singular_values alone holds two.
-constexpr double dense_bytes_per_entry = 8.0 * 8;
 
 // --weight-fill ones | random | random:SEED
 struct WeightFill {
@@ -88,21 +82,6 @@ std::string list_text(const Eigen::VectorXd& v) {
   return s;
 }
 
-std::string status_text(SpectrumStatus s) {
-  switch (s) {
-    case SpectrumStatus::converged: return "converged";
-    case SpectrumStatus::not_converged: return "not converged";
-    case SpectrumStatus::numerical_issue: return "numerical issue";
-  }
-  return "?";
-}
-
-std::string dims_text(const Dims& d, const char* separator = " x ") {
-  std::string s;
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? separator : "") + std::to_string(d[i]);
-  return s;
-}
-
 // Saturating: the estimates may pass 2⁶⁴ for impossible layers.
 std::uint64_t to_bytes(long double b) {
   return b >= 1.8e19L ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(b);
@@ -119,7 +98,8 @@ struct SpectrumResult {
   bool low_computed = false;
   std::string low_skipped;  // why the smallest were not computed
   double rounding_level = 0;  // Lanczos: √(max(m, n)·ε)·σ_1, the Gram matrix's rounding level in σ
-  long double gram_nnz = 0;  // Lanczos: nonzeros of G
+  std::optional<LanczosRankVerdict> verdict;  // Lanczos: when both ends converged
+  long double gram_nnz = 0;                   // Lanczos: nonzeros of G
   bool converged = true;
 };
 
@@ -183,7 +163,7 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     const SingularValues& v = r.all;
     o << "singular values: all " << v.values.size() << " by a dense SVD (LAPACK dgesdd; " << r.why
       << ")";
-    if (v.status != SpectrumStatus::converged) o << ": " << status_text(v.status);
+    if (v.status != SpectrumStatus::converged) o << ": " << to_string(v.status);
     o << "\n";
     if (v.values.size() <= 12) {
       o << "  " << list_text(v.values) << "\n";
@@ -208,34 +188,34 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     o << "\n";
   } else {
     o << "singular values: by Lanczos (Spectra, on the " << r.high.gram_size << " x "
-      << r.high.gram_size << " Gram matrix " << (a.rows <= a.cols ? "M M^T" : "M^T M");
+      << r.high.gram_size << " Gram matrix " << (gram_of_rows(a.rows, a.cols) ? "M M^T" : "M^T M");
     if (r.gram_nnz > 0) o << " with " << static_cast<long long>(r.gram_nnz) << " nonzeros";
     o << "; " << r.why << ")\n";
     o << "  largest " << r.high.values.size() << ": " << list_text(r.high.values) << " ("
-      << status_text(r.high.status) << ", restarts: " << r.high.iterations << ")\n";
+      << to_string(r.high.status) << ", restarts: " << r.high.iterations << ")\n";
     if (!r.low_computed) {
       o << "  smallest: not computed (" << r.low_skipped << ")\n";
       o << "  rank and condition number: need the smallest singular values\n";
     } else {
       o << "  smallest " << r.low.values.size() << ": " << list_text(r.low.values) << " ("
-        << status_text(r.low.status) << ", restarts: " << r.low.iterations << ", shift-invert)\n";
-      if (r.low.status == SpectrumStatus::converged && r.high.status == SpectrumStatus::converged &&
-          r.low.values.size() > 0) {
-        const double smin = r.low.values(0), smax = r.high.values(0);
-        if (smin <= r.rounding_level) {
+        << to_string(r.low.status) << ", restarts: " << r.low.iterations << ", shift-invert)\n";
+      if (r.verdict) {
+        const double smin = r.low.values(0);
+        if (!r.verdict->full_rank) {
           o << "  rank: not resolved: sigma_min = " << short_number(smin)
             << " is at or below the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = "
             << short_number(r.rounding_level)
             << ", so M is rank deficient or within rounding of it (deconv --method qr reports the "
                "rank)\n";
-          o << "  condition number: at least about " << short_number(smax / r.rounding_level)
+          o << "  condition number: at least about " << short_number(r.verdict->condition_at_least)
             << "\n";
         } else {
           o << "  rank: full (" << std::min(a.rows, a.cols)
             << "): sigma_min = " << short_number(smin)
             << " is above the Gram matrix's rounding level sqrt(max(m, n)*eps)*sigma_1 = "
             << short_number(r.rounding_level) << "\n";
-          o << "  condition number sigma_1/sigma_min = " << short_number(smax / smin) << "\n";
+          o << "  condition number sigma_1/sigma_min = "
+            << short_number(r.verdict->condition_number) << "\n";
         }
       }
     }
@@ -245,8 +225,8 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     const TransposeVersusInverse& v = *a.tvi;
     o << "transposed versus inverse (dense; the same numbers for W and W^T):\n";
     o << "  ||M^T - M^+||_F / ||M^+||_F = " << short_number(v.relative_difference) << "\n";
-    o << "  tight frame (G = " << (a.rows <= a.cols ? "M M^T" : "M^T M") << " = c*I, orthogonal "
-      << (a.rows <= a.cols ? "rows" : "columns")
+    o << "  tight frame (G = " << (gram_of_rows(a.rows, a.cols) ? "M M^T" : "M^T M")
+      << " = c*I, orthogonal " << (gram_of_rows(a.rows, a.cols) ? "rows" : "columns")
       << " of equal norm): " << (v.orthogonal_rows || v.orthogonal_columns ? "yes" : "no")
       << ", ||G - c*I||_F / ||G||_F = " << short_number(v.gram_error)
       << " with c = trace(G)/min(m, n) = " << short_number(v.scale) << " (tolerance "
@@ -283,10 +263,10 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
       << "; amplitude (max-min)/mean = " << short_number(c.tap_amplitude)
       << (c.even ? ": even" : ": uneven (a checkerboard)") << "\n";
     o << "  (dilation 1: even exactly when the stride divides the kernel size; kernel "
-      << dims_text(s.kernel_size()) << ", stride " << dims_text(s.stride()) << ", dilation "
-      << dims_text(s.dilation()) << ")\n";
+      << dims_to_string(s.kernel_size(), " x ") << ", stride " << dims_to_string(s.stride(), " x ")
+      << ", dilation " << dims_to_string(s.dilation(), " x ") << ")\n";
     if (!c.period_pattern.empty() && c.period_pattern.size() <= 256) {
-      o << "  one period (" << dims_text(c.period) << ") from the interior's start:\n";
+      o << "  one period (" << dims_to_string(c.period, " x ") << ") from the interior's start:\n";
       print_pattern(o, c.period, c.period_pattern, "    ");
     }
     o << "  weight sums (the layer on an all-ones input), amplitude (max-min)/|mean| over the "
@@ -298,7 +278,7 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
     o << "\n";
   }
   if (c.tap_count.size() <= 1024 && c.size.back() <= 40) {
-    o << "  taps per output position (" << dims_text(c.size) << "):\n";
+    o << "  taps per output position (" << dims_to_string(c.size, " x ") << "):\n";
     print_pattern(o, c.size, c.tap_count, "    ");
   }
 }
@@ -334,39 +314,41 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
       .field("why", r.why);
   j.field("converged", r.converged);
   if (r.dense) {
+    // SingularValues' fields, and the extremes and the tolerance under their earlier names.
     const SingularValues& v = r.all;
-    j.field("status", status_text(v.status));
-    json_values(j, "values", v.values);
+    write_fields(j, v);
     j.field("sigma_max", v.values.size() ? v.values(0) : 0.0)
         .field("sigma_min", v.values.size() ? v.values(v.values.size() - 1) : 0.0);
-    j.field("rank", v.rank).field("rank_tolerance", v.tolerance).field("nullity", v.nullity);
-    j.field("condition_number", v.condition_number)
-        .field("effective_condition_number", v.effective_condition_number);
+    j.field("rank_tolerance", v.tolerance);
   } else {
+    // Each end's PartialSingularValues fields, prefixed (largest_status, largest_values, …),
+    // and the values, restarts and G's size under their earlier names.
+    const auto partial = [&](const std::string& prefix, const PartialSingularValues& p) {
+      for_each_field(p, [&](const char* name, const auto& value) {
+        j.key(prefix + name);
+        write_value(j, value);
+      });
+      json_values(j, prefix.substr(0, prefix.size() - 1).c_str(), p.values);
+      j.field(prefix + "restarts", p.iterations);
+    };
     j.field("gram_size", r.high.gram_size);
     if (r.gram_nnz > 0) j.field("gram_nnz", static_cast<Index>(r.gram_nnz));
-    j.field("largest_status", status_text(r.high.status))
-        .field("largest_restarts", r.high.iterations);
-    json_values(j, "largest", r.high.values);
+    partial("largest_", r.high);
     j.field("sigma_max", r.high.values.size() ? r.high.values(0) : std::nan(""));
     if (r.low_computed) {
-      j.field("smallest_status", status_text(r.low.status))
-          .field("smallest_restarts", r.low.iterations);
-      json_values(j, "smallest", r.low.values);
+      partial("smallest_", r.low);
       j.field("rounding_level", r.rounding_level);
-      if (r.high.status == SpectrumStatus::converged && r.low.status == SpectrumStatus::converged &&
-          r.low.values.size() > 0) {
-        const double smin = r.low.values(0);
+      if (r.verdict) {
         // "full" when σ_min is above G's rounding level; else "unresolved" (deficient, or within
         // rounding of it), with a lower bound on the condition number.
-        const bool full = smin > r.rounding_level;
-        j.field("sigma_min", smin).field("rank", full ? "full" : "unresolved");
-        if (full) {
-          j.field("condition_number", r.high.values(0) / smin);
+        j.field("sigma_min", r.low.values(0))
+            .field("rank", r.verdict->full_rank ? "full" : "unresolved");
+        if (r.verdict->full_rank) {
+          j.field("condition_number", r.verdict->condition_number);
         } else {
           j.key("condition_number")
               .null()
-              .field("condition_at_least", r.high.values(0) / r.rounding_level);
+              .field("condition_at_least", r.verdict->condition_at_least);
         }
       } else {
         j.key("sigma_min").null().key("rank").null().key("condition_number").null();
@@ -380,41 +362,17 @@ void json_analysis(Context& ctx, const LayerDescription& layer, const std::strin
   j.key("transpose_vs_inverse");
   if (a.tvi) {
     const TransposeVersusInverse& v = *a.tvi;
-    j.begin_object().field("relative_difference", v.relative_difference).field("rank", v.rank);
-    j.field("tight_frame", v.orthogonal_rows || v.orthogonal_columns)
-        .field("orthogonal_rows", v.orthogonal_rows);
-    j.field("orthogonal_columns", v.orthogonal_columns)
-        .field("scale", v.scale)
-        .field("gram_error", v.gram_error);
-    j.field("orthogonality_tolerance", v.orthogonality_tolerance)
-        .field("scaled_relative_difference", v.scaled_relative_difference);
-    j.field("transpose_reconstruction_error", v.transpose_reconstruction_error);
-    j.field("scaled_transpose_reconstruction_error", v.scaled_transpose_reconstruction_error);
-    j.field("inverse_reconstruction_error", v.inverse_reconstruction_error).end_object();
+    j.begin_object();
+    write_fields(j, v);
+    j.field("tight_frame", v.orthogonal_rows || v.orthogonal_columns).end_object();
   } else {
     j.begin_object().field("skipped", a.tvi_skipped).end_object();
   }
 
   j.key("checkerboard");
   if (a.board) {
-    const Checkerboard& c = *a.board;
-    j.begin_object()
-        .field("size", c.size)
-        .field("interior_begin", c.interior_begin)
-        .field("interior_end", c.interior_end);
-    j.field("interior_positions", c.interior_positions)
-        .field("min_taps", c.min_taps)
-        .field("max_taps", c.max_taps);
-    j.field("mean_taps", c.mean_taps)
-        .field("tap_amplitude", c.tap_amplitude)
-        .field("even", c.even)
-        .field("period", c.period);
-    j.field("period_pattern", Dims(c.period_pattern.begin(), c.period_pattern.end()));
-    j.key("weight_amplitude").begin_array();
-    for (double v : c.weight_amplitude) j.value(v);
-    j.end_array();
-    if (c.tap_count.size() <= 65536)
-      j.field("tap_count", Dims(c.tap_count.begin(), c.tap_count.end()));
+    j.begin_object();
+    write_fields(j, *a.board);
     j.end_object();
   } else {
     j.begin_object().field("skipped", a.board_skipped).end_object();
@@ -477,7 +435,7 @@ int run_analyze(const Arguments& args, Context& ctx) {
     weight_text = weight->path;
   } else {
     values = filled_weight(*fill, s.weight_numel());
-    weight_text = fill->text() + ", shape " + shape_text(s.weight_shape());
+    weight_text = fill->text() + ", shape " + dims_to_tuple(s.weight_shape());
   }
 
   Analysis a;
@@ -486,10 +444,11 @@ int run_analyze(const Arguments& args, Context& ctx) {
   a.bytes64 = static_cast<double>(w_bytes);
   a.bytes32 = static_cast<double>(conv_matrix_bytes(s, sizeof(float)));
   const Index k = std::min(a.rows, a.cols);
-  const long double dense_entries =
-      static_cast<long double>(a.rows) * static_cast<long double>(a.cols);
-  const bool dense_size_ok = dense_entries <= static_cast<long double>(dense_entry_limit);
-  const long double dense_bytes = dense_entries * dense_bytes_per_entry;
+  // Whether the dense analyses fit (spectrum_method.hpp), with W held beside them.
+  const DenseFeasibility dense =
+      dense_feasibility(a.rows, a.cols, static_cast<long double>(limit.bytes) - base);
+  const bool dense_size_ok = dense != DenseFeasibility::too_many_entries;
+  const long double dense_bytes = dense_analysis_bytes(a.rows, a.cols);
 
   // The checkerboard first: it builds its own W, freed before ours.
   if (!s.is_transposed()) {
@@ -507,11 +466,11 @@ int run_analyze(const Arguments& args, Context& ctx) {
 
   SpectrumResult& r = a.spectrum;
   if (mode == SpectrumMode::dense || mode == SpectrumMode::automatic) {
-    if (!dense_size_ok) {
+    if (dense == DenseFeasibility::too_many_entries) {
       if (mode == SpectrumMode::dense)
         throw UsageError("--spectrum dense: " + dense_limit_text(a.rows, a.cols) + "; use lanczos");
       r.why = dense_limit_text(a.rows, a.cols);
-    } else if (!fits(dense_bytes)) {
+    } else if (dense == DenseFeasibility::over_memory) {
       if (mode == SpectrumMode::dense)
         throw UsageError("--spectrum dense: the dense SVD needs " + over_limit(dense_bytes));
       r.why = "the dense SVD would need " + over_limit(dense_bytes);
@@ -536,10 +495,9 @@ int run_analyze(const Arguments& args, Context& ctx) {
     r.high = largest_singular_values(matrix, options);
     r.converged = r.high.status == SpectrumStatus::converged;
     const double sigma_max = r.high.values.size() ? r.high.values(0) : 0.0;
-    r.rounding_level = std::sqrt(static_cast<double>(std::max(a.rows, a.cols)) * eps) * sigma_max;
-    // G and its LDLᵀ factor (Eigen: 8-byte values, 4-byte indices).
-    if (mode != SpectrumMode::largest) r.gram_nnz = gram_nnz(s, a.rows <= a.cols);
-    const long double gram = r.gram_nnz * 12 * (1 + factor_fill_estimate);
+    r.rounding_level = gram_rounding_level(a.rows, a.cols, sigma_max);
+    if (mode != SpectrumMode::largest) r.gram_nnz = gram_nnz(s, gram_of_rows(a.rows, a.cols));
+    const long double gram = shift_invert_bytes(r.gram_nnz);
     if (mode == SpectrumMode::largest) {
       r.low_skipped = "--spectrum largest";
     } else if (!fits(gram)) {
@@ -548,12 +506,14 @@ int run_analyze(const Arguments& args, Context& ctx) {
       r.low = smallest_singular_values(matrix, options);
       r.low_computed = true;
       r.converged = r.converged && r.low.status == SpectrumStatus::converged;
+      if (r.converged && r.low.values.size() > 0)
+        r.verdict = lanczos_rank_verdict(a.rows, a.cols, sigma_max, r.low.values(0));
     }
   }
 
-  if (!dense_size_ok) {
+  if (dense == DenseFeasibility::too_many_entries) {
     a.tvi_skipped = "needs the dense pseudo-inverse; " + dense_limit_text(a.rows, a.cols);
-  } else if (!fits(dense_bytes)) {
+  } else if (dense == DenseFeasibility::over_memory) {
     a.tvi_skipped = "the dense pseudo-inverse would need " + over_limit(dense_bytes);
   } else {
     a.tvi = transpose_versus_inverse(matrix);

@@ -21,12 +21,6 @@ std::string number(double v) {
   return b;
 }
 
-std::string index_text(const Dims& d) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
 Precision precision_of(const NpyHeader& h) {
   if (!h.is_float()) return Precision::float64;
   return h.item_size == 2   ? Precision::float16
@@ -42,7 +36,7 @@ struct Problem {
   CheckOptions options;
 };
 
-Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
+Problem read_problem(const Arguments& args, Context& ctx, bool diagnose) {
   Problem p{
       LayerDescription{
           LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}},
@@ -50,20 +44,13 @@ Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
       npy_input(args, Opt::weight),
       npy_input(args, Opt::bias),
       npy_input(args, Opt::candidate),
-      {}};
+      diagnose ? diagnose_check_options() : CheckOptions{}};
   if (!p.input) throw UsageError("needs --input X.npy");
   if (!p.weight) throw UsageError("needs --weight W.npy");
   if (!p.candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
   p.layer = layer_from(args, p.input, p.weight, p.bias);
-  const ConvSpec& s = p.layer.call.spec;
-  const auto in = static_cast<std::uint64_t>(p.layer.call.batch * s.input_numel());
-  const auto out = static_cast<std::uint64_t>(p.layer.call.batch * s.output_numel());
-  const auto cand = static_cast<std::uint64_t>(p.candidate->header.numel);
-  // x and |x|; the weight, |w| and ones; the candidate; value, magnitude and the tap counts.
-  require_memory(memory_limit(args), s,
-                 8 * (static_cast<std::uint64_t>(array_copies) *
-                          (2 * in + 3 * out + 3 * static_cast<std::uint64_t>(s.weight_numel())) +
-                      cand));
+  require_oracle_memory(memory_limit(args), p.layer.call.spec, p.layer.call.batch,
+                        p.candidate->header.numel, diagnose);
 
   Tolerance& t = p.options.tolerance;
   t.storage = precision_of(p.candidate->header);
@@ -73,8 +60,11 @@ Problem read_problem(const Arguments& args, Context& ctx, int array_copies) {
   if (args.has(Opt::rtol)) t.rtol = parse_nonnegative(Opt::rtol, args.get(Opt::rtol));
   const auto count = [&](Opt o) {
     const Index v = parse_index(o, args.get(o));
-    if (v < 0)
+    try {
+      require_blame_count(option_name(o), v);
+    } catch (const std::invalid_argument&) {
       throw UsageError(option_name(o) + ": expected an integer >= 0, got '" + args.get(o) + "'");
+    }
     return v;
   };
   if (args.has(Opt::blame)) p.options.max_blamed = count(Opt::blame);
@@ -124,12 +114,12 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
   o << "layer: " << spec;
   if (spec.compare(0, layer.op.size(), layer.op) != 0) o << "  (" << layer.op << ")";
   o << "\n";
-  o << "candidate: " << candidate << " " << shape_text(r.candidate_shape) << " against the oracle "
-    << (layer.call.spec.is_transposed() ? "W^T x + b" : "W x + b") << " in float64 "
-    << shape_text(r.expected_shape) << "\n";
+  o << "candidate: " << candidate << " " << dims_to_tuple(r.candidate_shape)
+    << " against the oracle " << (layer.call.spec.is_transposed() ? "W^T x + b" : "W x + b")
+    << " in float64 " << dims_to_tuple(r.expected_shape) << "\n";
   if (!r.shape_matches) {
-    o << "result: FAIL, the candidate's shape " << shape_text(r.candidate_shape)
-      << " differs from the layer's output shape " << shape_text(r.expected_shape)
+    o << "result: FAIL, the candidate's shape " << dims_to_tuple(r.candidate_shape)
+      << " differs from the layer's output shape " << dims_to_tuple(r.expected_shape)
       << " (convmat diagnose tries the mistakes that change the output size)\n";
     return;
   }
@@ -149,7 +139,7 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
   if (r.worst.empty()) return;
   o << "worst elements (index in the output; the terms that W's row sums, largest |x*w| first):\n";
   for (const Blame& b : r.worst) {
-    o << "  y" << index_text(b.index) << ": candidate " << number(b.candidate) << ", oracle "
+    o << "  y" << dims_to_list(b.index) << ": candidate " << number(b.candidate) << ", oracle "
       << number(b.oracle) << " (error " << number(b.error) << ", tolerance " << number(b.tolerance)
       << ")\n";
     o << "    oracle = " << (b.has_bias ? "bias " + number(b.bias) + " + " : "") << "sum of "
@@ -157,8 +147,8 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
     if (b.term_count == 0) o << " (every tap of this output falls into the padding)";
     o << (b.terms.empty() ? "\n" : ":\n");
     for (const BlameTerm& t : b.terms) {
-      o << "      x" << index_text(t.input_index) << " = " << number(t.input) << "  *  w"
-        << index_text(t.weight_index) << " = " << number(t.weight) << "\n";
+      o << "      x" << dims_to_list(t.input_index) << " = " << number(t.input) << "  *  w"
+        << dims_to_list(t.weight_index) << " = " << number(t.weight) << "\n";
     }
     if (static_cast<Index>(b.terms.size()) < b.term_count) {
       o << "      ... and " << b.term_count - static_cast<Index>(b.terms.size())
@@ -167,65 +157,22 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
   }
 }
 
+// The check's JSON: the command's own keys, the report's fields (CheckReport, with Blame and
+// BlameTerm) and the tolerance used (ToleranceReport; the term counts again, as before).
 void json_check(JsonWriter& j, const std::string& candidate, const LayerDescription& layer,
                 const Tolerance& t, const CheckReport& r) {
-  j.field("passed", r.passed).field("op", layer.op).field("layer", layer.call.spec.to_string());
-  j.field("candidate", candidate)
-      .field("candidate_shape", r.candidate_shape)
-      .field("expected_shape", r.expected_shape);
-  j.field("shape_matches", r.shape_matches)
-      .field("elements", r.elements)
-      .field("bad", r.bad)
-      .field("nonfinite", r.nonfinite);
-  j.field("max_abs_error", r.max_abs_error)
-      .field("max_rel_error", r.max_rel_error)
-      .field("max_error_ratio", r.max_error_ratio);
-  j.key("tolerance")
-      .begin_object()
-      .field("arithmetic", to_string(t.arithmetic))
-      .field("storage", to_string(t.storage));
-  j.field("min_terms", r.min_terms).field("max_terms", r.max_terms);
-  j.key("rtol");
-  if (t.rtol)
-    j.value(*t.rtol);
-  else
-    j.value("(n+1)*eps+eps_out");
-  j.key("atol");
-  if (t.atol)
-    j.value(*t.atol);
-  else
-    j.value("(n+1)*lambda");
-  j.field("eps", machine_epsilon(t.arithmetic))
-      .field("eps_out", machine_epsilon(t.storage))
-      .end_object();
-  j.key("worst").begin_array();
-  for (const Blame& b : r.worst) {
-    j.begin_object()
-        .field("index", b.index)
-        .field("candidate", b.candidate)
-        .field("oracle", b.oracle);
-    j.field("error", b.error).field("tolerance", b.tolerance).field("term_count", b.term_count);
-    j.key("bias");
-    if (b.has_bias)
-      j.value(b.bias);
-    else
-      j.null();
-    j.key("terms").begin_array();
-    for (const BlameTerm& term : b.terms) {
-      j.begin_object()
-          .field("input_index", term.input_index)
-          .field("weight_index", term.weight_index);
-      j.field("input", term.input).field("weight", term.weight).end_object();
-    }
-    j.end_array().end_object();
-  }
-  j.end_array();
+  j.field("op", layer.op).field("layer", layer.call.spec.to_string());
+  j.field("candidate", candidate);
+  write_fields(j, r);
+  j.key("tolerance").begin_object();
+  write_fields(j, tolerance_report(t, r));
+  j.field("min_terms", r.min_terms).field("max_terms", r.max_terms).end_object();
 }
 
 }  // namespace
 
 int run_check(const Arguments& args, Context& ctx) {
-  Problem p = read_problem(args, ctx, 1);
+  Problem p = read_problem(args, ctx, false);
   const LayerData layer = layer_data(p);
   const CheckReport r =
       check_output(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
@@ -244,31 +191,24 @@ int run_check(const Arguments& args, Context& ctx) {
 }
 
 int run_diagnose(const Arguments& args, Context& ctx) {
-  Problem p = read_problem(args, ctx, 2);
-  p.options.max_blamed = 3;
-  p.options.max_terms = 4;
+  Problem p = read_problem(args, ctx, true);
   const LayerData layer = layer_data(p);
   const Diagnosis d =
       diagnose(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
   if (args.has(Opt::json)) {
     JsonWriter j;
     j.begin_object();
-    j.key("check").begin_object();
-    json_check(j, p.candidate->path, p.layer, p.options.tolerance, d.check);
+    for_each_field(d, [&](const char* name, const auto& value) {
+      j.key(name);
+      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, CheckReport>) {
+        j.begin_object();
+        json_check(j, p.candidate->path, p.layer, p.options.tolerance, value);
+        j.end_object();
+      } else {
+        write_value(j, value);
+      }
+    });
     j.end_object();
-    j.key("reproducing").begin_array();
-    for (const std::string& id : d.reproducing) j.value(id);
-    j.end_array();
-    j.key("tried").begin_array();
-    for (const Hypothesis& h : d.tried) {
-      j.begin_object()
-          .field("id", h.id)
-          .field("description", h.description)
-          .field("shape", h.shape);
-      j.field("comparable", h.comparable).field("reproduces", h.reproduces).field("bad", h.bad);
-      j.field("max_error_ratio", h.max_error_ratio).end_object();
-    }
-    j.end_array().end_object();
     emit(ctx, j);
     return d.check.passed ? exit_ok : exit_disagreement;
   }

@@ -253,11 +253,6 @@ int run_demo_command(const Arguments&, Context& ctx) {
 // ---------------------------------------------------------------------------------------------
 // shape
 
-std::string axis_label(int rank, int a) {
-  static const char* names[3][3] = {{"w", "", ""}, {"h", "w", ""}, {"d", "h", "w"}};
-  return names[rank - 1][a];
-}
-
 int run_shape(const Arguments& args, Context& ctx) {
   std::optional<NpyInput> input = npy_input(args, Opt::input),
                           weight = npy_input(args, Opt::weight);
@@ -271,17 +266,8 @@ int run_shape(const Arguments& args, Context& ctx) {
   Index axis_rows = 0;
   for (Index r : rows_size) axis_rows += r;
   const bool exact = axis_rows <= 10'000'000;
-  long double nnz = 0;
-  if (exact) {
-    nnz = static_cast<long double>(conv_matrix_nnz(s));
-  } else {
-    const Dims& cols = t ? s.output_size() : s.input_size();
-    nnz = static_cast<long double>(t ? s.input_numel() : s.output_numel()) *
-          static_cast<long double>((t ? s.out_channels() : s.in_channels()) / s.groups());
-    for (int a = 0; a < rank; ++a)
-      nnz *= static_cast<long double>(std::min(s.kernel_size()[static_cast<std::size_t>(a)],
-                                               cols[static_cast<std::size_t>(a)]));
-  }
+  const long double nnz =
+      exact ? static_cast<long double>(conv_matrix_nnz(s)) : conv_matrix_nnz_bound(s);
   const Index w_rows = t ? s.input_numel() : s.output_numel(),
               w_cols = t ? s.output_numel() : s.input_numel();
   const long double bytes = nnz * 12 + static_cast<long double>(w_rows + 1) * 8;
@@ -302,7 +288,7 @@ int run_shape(const Arguments& args, Context& ctx) {
     j.key("axes").begin_array();
     for (int a = 0; a < rank; ++a) {
       const auto u = static_cast<std::size_t>(a);
-      j.begin_object().field("axis", axis_label(rank, a)).field("input", s.input_size()[u]);
+      j.begin_object().field("axis", spatial_axis_name(rank, a)).field("input", s.input_size()[u]);
       j.field("kernel", s.kernel_size()[u])
           .field("stride", s.stride()[u])
           .field("dilation", s.dilation()[u]);
@@ -326,8 +312,9 @@ int run_shape(const Arguments& args, Context& ctx) {
   }
 
   std::ostream& o = ctx.out;
-  o << layer.op << ": input " << shape_text(layer.input_shape) << ", weight "
-    << shape_text(s.weight_shape()) << " -> output " << shape_text(layer.output_shape) << "\n";
+  o << layer.op << ": input " << dims_to_tuple(layer.input_shape) << ", weight "
+    << dims_to_tuple(s.weight_shape()) << " -> output " << dims_to_tuple(layer.output_shape)
+    << "\n";
   o << "  groups " << s.groups();
   if (s.padding_mode() != PaddingMode::zeros) o << ", padding_mode " << to_string(s.padding_mode());
   o << "\n";
@@ -338,7 +325,7 @@ int run_shape(const Arguments& args, Context& ctx) {
     const Index n = s.input_size()[u], k = s.kernel_size()[u], st = s.stride()[u],
                 d = s.dilation()[u];
     const Index p0 = s.pad_begin()[u], p1 = s.pad_end()[u];
-    o << "    " << axis_label(rank, a) << ": ";
+    o << "    " << spatial_axis_name(rank, a) << ": ";
     if (t) {
       o << "(" << n << "-1)*" << st << " - " << p0 << " - " << p1 << " + " << d << "*(" << k
         << "-1) + " << s.output_padding()[u] << " + 1 = " << s.output_size()[u] << "\n";
@@ -392,7 +379,7 @@ int run_apply(const Arguments& args, Context& ctx) {
     j.field("dtype", float32 ? "float32" : "float64").field("nnz", m.nnz()).end_object();
     emit(report, j);
   } else {
-    report.out << "wrote " << file.target() << ": " << shape_text(layer.output_shape) << " "
+    report.out << "wrote " << file.target() << ": " << dims_to_tuple(layer.output_shape) << " "
                << (float32 ? "float32" : "float64") << ", computed as "
                << (s.is_transposed() ? "W^T" : "W") << " x" << (bias ? " + b" : "") << " (W "
                << m.stored().rows() << " x " << m.stored().cols() << ", " << m.nnz()

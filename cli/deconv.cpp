@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "convmat/solve/deconvolve.hpp"
+#include "convmat/solve/solver_memory.hpp"
 #include "json.hpp"
 #include "output_file.hpp"
 #include "session.hpp"
@@ -19,29 +20,6 @@ namespace {
 
 // Printed (and in the JSON) when the recovered input has at most this many values.
 constexpr Index show_limit = 64;
-
-// What the solver needs beyond W and the arrays, in bytes (an estimate for the factorizations,
-// whose fill is known only once they run; SuiteSparse holds 8-byte values and 8-byte indices).
-//   qr        A copied to SuiteSparse (16·nnz) and R plus the Householder vectors, each taken as
-//             the Cholesky factor of the Gram matrix SPQR's R belongs to: A Aᵀ for a wide A (it
-//             factors Aᵀ), AᵀA for a tall one or with damping ([A; λI]).
-//   cholesky  A copied (16·nnz) and the factor of the smaller Gram matrix (or AᵀA + λ²I).
-//   lsqr/lsmr a few vectors of max(m, n) per sample (u, v, w, x and LSMR's h, h̄) and the history.
-long double solver_bytes(LsqMethod method, const ConvSpec& s, Index rows, Index cols, Index nnz,
-                         double damp, Index iteration_limit) {
-  const long double copy = 16.0L * static_cast<long double>(nnz);
-  const bool wide = rows < cols;
-  switch (method) {
-    case LsqMethod::qr:
-      return copy + 2 * 16 * factor_fill_estimate * gram_nnz(s, wide && damp == 0);
-    case LsqMethod::cholesky: return copy + 16 * factor_fill_estimate * gram_nnz(s, wide);
-    case LsqMethod::lsqr:
-    case LsqMethod::lsmr:
-      return 8.0L * (8 * static_cast<long double>(std::max(rows, cols)) +
-                     static_cast<long double>(iteration_limit + 1));
-  }
-  return 0;
-}
 
 // What an unsuccessful status means for the user, and what to try.
 std::string advice(LsqStatus status) {
@@ -140,38 +118,21 @@ int run_deconv(const Arguments& args, Context& ctx) {
   const ConvSpec& s = layer.call.spec;
   const Index batch = layer.call.batch;
   if (observed->header.shape != layer.output_shape) {
-    throw UsageError(observed->path + ": shape " + shape_text(observed->header.shape) +
-                     " does not match the layer's output " + shape_text(layer.output_shape) +
-                     " (from the input shape " + shape_text(layer.input_shape) +
-                     " and the weight " + shape_text(s.weight_shape()) + ")");
+    throw UsageError(observed->path + ": shape " + dims_to_tuple(observed->header.shape) +
+                     " does not match the layer's output " + dims_to_tuple(layer.output_shape) +
+                     " (from the input shape " + dims_to_tuple(layer.input_shape) +
+                     " and the weight " + dims_to_tuple(s.weight_shape()) + ")");
   }
   const Index rows = s.output_numel(), cols = s.input_numel();
-  const Index limit = options.iteration_limit ? options.iteration_limit : 2 * cols;
+  const Index limit = iteration_limit(options, cols);
 
   // Memory: W, the weight, y as read and minus the bias, x̂ and its product (and the true x), the
-  // solver's own.
-  const MemoryLimit memory = memory_limit(args);
+  // solver's own (solver_memory.hpp).
   const auto samples = static_cast<long double>(batch);
   const long double arrays = 8.0L * (static_cast<long double>(s.weight_numel()) +
                                      samples * static_cast<long double>(rows) * 2 +
                                      samples * static_cast<long double>(cols) * (truth ? 3 : 2));
-  require_memory(memory, s, static_cast<std::uint64_t>(std::min(arrays, 1.8e19L)));
-  const Index nnz = conv_matrix_nnz(s);
-  const long double solver =
-      solver_bytes(method, s, rows, cols, nnz, options.damp, limit) * (iterative ? samples : 1);
-  const long double total =
-      static_cast<long double>(conv_matrix_bytes(s, sizeof(double))) + arrays + solver;
-  if (total > static_cast<long double>(memory.bytes)) {
-    throw UsageError("--method " + to_string(method) + " on this layer needs about " +
-                     human_bytes(static_cast<double>(total)) + " (W " +
-                     human_bytes(static_cast<double>(conv_matrix_bytes(s, sizeof(double)))) +
-                     ", the solver " + human_bytes(static_cast<double>(solver)) +
-                     (iterative ? "" : ", its factor estimated as 8 x nnz of the Gram matrix") +
-                     "), more than the limit of " + human_bytes(static_cast<double>(memory.bytes)) +
-                     " (" + memory.source + ")" +
-                     (iterative ? "" : "; --method lsmr needs only a few vectors") +
-                     "; raise the limit with --max-memory");
-  }
+  require_solver_memory(memory_limit(args), s, sizeof(double), method, options, batch, arrays);
 
   const bool float32 = float32_output(args, {&observed, &weight, &bias});
   weight->load(ctx);
@@ -228,36 +189,17 @@ int run_deconv(const Arguments& args, Context& ctx) {
   const std::string map = s.is_transposed() ? "W^T" : "W";
 
   if (args.has(Opt::json)) {
+    // The command's own keys, then the solver's report (LsqInfo's fields).
     JsonWriter j;
     j.begin_object().field("op", layer.op).field("layer", s.to_string()).field("layer_is", map);
-    j.field("method", to_string(method)).field("damp", options.damp).field("converged", ok);
-    j.field("status", to_string(info.status))
-        .field("message", info.message)
-        .field("stop_code", info.stop_code);
+    j.field("damp", options.damp).field("converged", ok);
     j.field("rows", rows).field("cols", cols).field("samples", batch);
-    j.key("rank");
-    if (info.rank >= 0)
-      j.value(info.rank);
-    else
-      j.null();
-    j.field("iterations", info.iterations).field("residual_norm", info.residual_norm);
-    j.field("relative_residual", info.relative_residual)
-        .field("normal_residual_norm", info.normal_residual_norm);
-    j.field("solution_norm", info.solution_norm)
-        .field("condition_estimate", info.condition_estimate);
-    if (method == LsqMethod::qr) j.field("qr_tolerance", info.qr_tolerance);
+    write_fields(j, info);
     if (iterative) {
       j.field("atol", options.atol)
           .field("btol", options.btol)
           .field("conlim", options.conlim)
           .field("iteration_limit", limit);
-      j.key("residual_history").begin_array();
-      for (const std::vector<double>& h : info.residual_history) {
-        j.begin_array();
-        for (double v : h) j.value(v);
-        j.end_array();
-      }
-      j.end_array();
     }
     if (truth) j.field("error_vs_input", error).field("input_residual", truth_residual);
     j.key("output");
@@ -320,14 +262,14 @@ int run_deconv(const Arguments& args, Context& ctx) {
       << " (|M input - y| / |y| = " << short_number(truth_residual) << ")\n";
   }
   if (batch * cols <= show_limit) {
-    o << "x " << shape_text(layer.input_shape) << ", by rows of the last axis:\n";
+    o << "x " << dims_to_tuple(layer.input_shape) << ", by rows of the last axis:\n";
     const Index last = layer.input_shape.back();
     for (Index i = 0; i < batch * cols; ++i)
       o << (i % last ? " " : "  [") << short_number(x.data()[i])
         << (i % last == last - 1 ? "]\n" : "");
   }
   if (!written.empty()) {
-    o << "wrote " << written << ": " << shape_text(layer.input_shape) << " "
+    o << "wrote " << written << ": " << dims_to_tuple(layer.input_shape) << " "
       << (float32 ? "float32" : "float64") << (ok ? "" : " (the last iterate)") << "\n";
   } else if (args.has(Opt::output)) {
     o << "nothing written to " << args.get(Opt::output) << "\n";

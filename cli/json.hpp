@@ -1,14 +1,19 @@
 #pragma once
 // A minimal JSON writer: commas and escaping handled, compact output. Non-finite numbers, which
-// JSON cannot represent, are written as null.
+// JSON cannot represent, are written as null. write_fields writes a library result through its
+// field list.
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/fields.hpp"
 
 namespace convmat::cli {
 
@@ -148,5 +153,78 @@ class JsonWriter {
   std::vector<bool> first_;
   bool after_key_ = false;
 };
+
+// ---------------------------------------------------------------------------------------------
+// The library's results as JSON, through their field lists (convmat/core/fields.hpp): each field
+// a key, a result an object. Lists of numbers longer than json_array_limit (a checkerboard's tap
+// counts over a large output) are left out, key and all. Non-finite numbers are null.
+
+inline constexpr std::size_t json_array_limit = 65536;
+
+template <class T>
+void write_value(JsonWriter& j, const T& value);
+
+template <class T>
+void write_fields(JsonWriter& j, const T& result) {
+  for_each_field(result, [&](const char* name, const auto& value) {
+    using V = std::decay_t<decltype(value)>;
+    if constexpr (fields::is_shaped<V>) {
+      if (value.values.size() > json_array_limit) return;
+    } else if constexpr (fields::is_vector<V>) {
+      if (value.size() > json_array_limit) return;
+    }
+    j.key(name);
+    write_value(j, value);
+  });
+}
+
+template <class T>
+void write_value(JsonWriter& j, const T& value) {
+  using namespace fields;
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
+                std::is_same_v<T, std::string_view>) {
+    j.value(value);
+  } else if constexpr (is_variant<T>) {
+    std::visit([&](const auto& v) { write_value(j, v); }, value);
+  } else if constexpr (std::is_integral_v<T>) {
+    j.value(static_cast<Index>(value));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    j.value(static_cast<double>(value));
+  } else if constexpr (Named<T>) {
+    j.value(to_string(value));
+  } else if constexpr (is_optional<T>) {
+    if (value) {
+      write_value(j, *value);
+    } else {
+      j.null();
+    }
+  } else if constexpr (is_shaped<T>) {
+    if (value.values.empty()) {
+      j.null();
+    } else {
+      write_value(j, value.values);
+    }
+  } else if constexpr (Result<T>) {
+    j.begin_object();
+    write_fields(j, value);
+    j.end_object();
+  } else if constexpr (is_vector<T>) {
+    j.begin_array();
+    for (const auto& item : value) write_value(j, item);
+    j.end_array();
+  } else {  // an Eigen vector or matrix: row by row
+    j.begin_array();
+    for (Index r = 0; r < value.rows(); ++r) {
+      if (value.cols() == 1) {
+        j.value(static_cast<double>(value(r, 0)));
+        continue;
+      }
+      j.begin_array();
+      for (Index c = 0; c < value.cols(); ++c) j.value(static_cast<double>(value(r, c)));
+      j.end_array();
+    }
+    j.end_array();
+  }
+}
 
 }  // namespace convmat::cli

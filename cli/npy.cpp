@@ -25,13 +25,6 @@ constexpr Index max_dimension = Index{1} << 62;
   throw std::invalid_argument(name + ": " + message);
 }
 
-std::string shape_string(const Dims& shape) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  if (shape.size() == 1) s += ",";
-  return s + ")";
-}
-
 // A recursive-descent reader for the header's Python dict literal.
 class HeaderParser {
  public:
@@ -395,7 +388,7 @@ NpyHeader read_npy_header(const ByteSource& source, const std::string& name) {
   Index numel = 1;
   for (Index d : h.shape) {
     if (__builtin_mul_overflow(numel, d, &numel) || numel > max_dimension) {
-      fail(name, "shape " + shape_string(h.shape) + " has more than 2^62 elements");
+      fail(name, "shape " + dims_to_tuple(h.shape) + " has more than 2^62 elements");
     }
   }
   h.numel = numel;
@@ -404,7 +397,7 @@ NpyHeader read_npy_header(const ByteSource& source, const std::string& name) {
   const std::uint64_t have = size - h.data_offset;
   if (need != have) {
     fail(name, (need > have ? "truncated or lying shape: " : "lying shape or trailing bytes: ") +
-                   std::string("shape ") + shape_string(h.shape) + " of " + h.type_name() +
+                   std::string("shape ") + dims_to_tuple(h.shape) + " of " + h.type_name() +
                    " needs " + std::to_string(need) + " bytes of data, the file has " +
                    std::to_string(have));
   }
@@ -474,7 +467,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
 
 std::string npy_bytes(const Dims& shape, const double* data, bool float32) {
   std::string dict = std::string("{'descr': '") + (float32 ? "<f4" : "<f8") +
-                     "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
+                     "', 'fortran_order': False, 'shape': " + dims_to_tuple(shape) + ", }";
   // numpy pads with spaces so that preamble + header is a multiple of 64, ending in '\n'.
   const bool v2 = dict.size() + 1 + 10 > 65535;
   const std::size_t preamble = v2 ? 12 : 10;

@@ -5,15 +5,12 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "convmat/core/layer_ops.hpp"
+#include "convmat/oracle/check.hpp"
+
 namespace convmat::cli {
 
 namespace {
-
-std::string list(const Dims& d) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + ")";
-}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -33,11 +30,18 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }  // namespace
 
 const std::vector<OptionSpec>& option_table() {
+  // The ops of the library's table (layer_ops.hpp), each with its own keywords as options.
+  static const std::string op_help =
+      "one of " + layer_op_names() +
+      ": torch.nn.functional's conv*d and conv_transpose*d (conv and conv_transpose take the "
+      "rank from the weight) and ONNX's Conv and ConvTranspose, each with its own options";
+  static const std::string blame_help =
+      "blame the N worst elements (default " + std::to_string(CheckOptions{}.max_blamed) + ")";
+  static const std::string blame_terms_help =
+      "list the N largest terms of each blamed element (default " +
+      std::to_string(CheckOptions{}.max_terms) + ")";
   static const std::vector<OptionSpec> table{
-      {Opt::op, "op", "", "NAME",
-       "conv1d | conv2d | conv3d | conv_transpose1d | conv_transpose2d | conv_transpose3d "
-       "(torch.nn.functional's conventions) | onnx_conv | onnx_conv_transpose (ONNX Conv, "
-       "ConvTranspose)"},
+      {Opt::op, "op", "", "NAME", op_help},
       {Opt::desc, "desc", "", "DESCRIPTOR",
        "the layer as a oneDNN benchdnn descriptor instead of --op and the layer options, e.g. "
        "g1mb1ic16ih7iw7oc16kh3kw3sh1sw1ph1pw1 (dilation written benchdnn's way: PyTorch's d - 1); "
@@ -89,9 +93,8 @@ const std::vector<OptionSpec>& option_table() {
       {Opt::precision, "precision", "", "P",
        "the precision the candidate summed in: float16 | bfloat16 | tfloat32 | float32 | float64 "
        "(default: the candidate's dtype)"},
-      {Opt::blame, "blame", "", "N", "blame the N worst elements (default 5)"},
-      {Opt::blame_terms, "blame-terms", "", "N",
-       "list the N largest terms of each blamed element (default 8)"},
+      {Opt::blame, "blame", "", "N", blame_help},
+      {Opt::blame_terms, "blame-terms", "", "N", blame_terms_help},
       {Opt::weight_fill, "weight-fill", "", "ones|random[:SEED]",
        "instead of --weight: every weight 1, or uniform in [-1, 1] from std::mt19937_64 seeded "
        "with SEED "
@@ -313,29 +316,83 @@ std::uint64_t parse_bytes(Opt o, const std::string& text, std::uint64_t physical
 
 namespace {
 
-struct OpInfo {
-  std::string_view name;
-  bool onnx;
-  bool transposed;
-  int rank;  // 0: from the input (ONNX)
-};
-
-constexpr OpInfo ops[] = {
-    {"conv1d", false, false, 1},          {"conv2d", false, false, 2},
-    {"conv3d", false, false, 3},          {"conv_transpose1d", false, true, 1},
-    {"conv_transpose2d", false, true, 2}, {"conv_transpose3d", false, true, 3},
-    {"onnx_conv", true, false, 0},        {"onnx_conv_transpose", true, true, 0},
-};
-
 const std::vector<Opt> layer_flags{
     Opt::stride,       Opt::padding,  Opt::dilation, Opt::groups,       Opt::output_padding,
     Opt::padding_mode, Opt::auto_pad, Opt::pads,     Opt::output_shape, Opt::kernel_shape};
 
-Dims batched_shape(const LayerCall& call, const Dims& sample) {
-  Dims d;
-  if (call.batched) d.push_back(call.batch);
-  d.insert(d.end(), sample.begin(), sample.end());
-  return d;
+// The option that gives `keyword` (PyTorch's and ONNX's names are the options' names or aliases,
+// '-' for '_'), if any.
+std::optional<Opt> option_for(std::string_view keyword) {
+  std::string flag(keyword);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  for (Opt o : layer_flags) {
+    const OptionSpec& s = option_spec(o);
+    if (s.name == flag || s.alias == flag) return o;
+  }
+  return std::nullopt;
+}
+
+std::string flag_of(std::string_view keyword) {
+  std::string flag = "--" + std::string(keyword);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+// Why option `o` does not apply to `op`: another convention's keyword, or not one of op's.
+UsageError not_a_keyword_of(Opt o, const LayerOp& op) {
+  std::string flags;
+  for (const LayerKeyword& k : op.keywords) flags += (flags.empty() ? "" : ", ") + flag_of(k.name);
+  const std::string takes = std::string(op.name) + " takes " + std::string(op.convention) + "'s " +
+                            std::string(op.keyword_noun) + "s " + flags;
+  for (const LayerOp& other : layer_ops()) {
+    if (other.convention == op.convention) continue;
+    for (const LayerKeyword& k : other.keywords) {
+      if (option_for(k.name) != o) continue;
+      const char article = other.convention.empty() ? 'x' : other.convention[0];
+      return UsageError(option_name(o) + " is " +
+                        (std::string("AEIOU").find(article) != std::string::npos ? "an " : "a ") +
+                        std::string(other.convention) + " " + std::string(other.keyword_noun) +
+                        "; " + takes);
+    }
+  }
+  return UsageError(option_name(o) + " does not apply to " + std::string(op.name) + "; " + takes);
+}
+
+// The layer options as the op's keywords, each parsed by its kind. ONNX's per-axis attributes
+// take one value for every axis here too (`rank` axes).
+LayerKeywords keywords_from(const Arguments& args, const LayerOp& op, std::size_t rank) {
+  for (Opt o : layer_flags) {
+    if (!args.has(o)) continue;
+    bool taken = false;
+    for (const LayerKeyword& k : op.keywords) taken = taken || option_for(k.name) == o;
+    if (!taken) throw not_a_keyword_of(o, op);
+  }
+  LayerKeywords keywords;
+  for (const LayerKeyword& k : op.keywords) {
+    const std::optional<Opt> o = option_for(k.name);
+    if (!o || !args.has(*o)) continue;
+    const std::string& text = args.get(*o);
+    switch (k.kind) {
+      case KeywordKind::ints: keywords[std::string(k.name)] = parse_dims(*o, text); break;
+      case KeywordKind::ints_or_name:
+        if (!text.empty() && text.find_first_of("0123456789") == std::string::npos) {
+          keywords[std::string(k.name)] = text;  // "same", "valid"; the translation names others
+        } else {
+          keywords[std::string(k.name)] = parse_dims(*o, text);
+        }
+        break;
+      case KeywordKind::integer: keywords[std::string(k.name)] = parse_index(*o, text); break;
+      case KeywordKind::name: keywords[std::string(k.name)] = text; break;
+      case KeywordKind::optional_ints: {
+        Dims d = parse_dims(*o, text);
+        if (k.per_axis > 0 && d.size() == 1)
+          d.assign(static_cast<std::size_t>(k.per_axis) * rank, d[0]);
+        keywords[std::string(k.name)] = d;
+        break;
+      }
+    }
+  }
+  return keywords;
 }
 
 }  // namespace
@@ -365,8 +422,9 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
       const bool batched = s.size() == sample.size() + 1 && Dims(s.begin() + 1, s.end()) == sample;
       const bool unbatched = s == sample;
       if (!batched && !unbatched) {
-        throw UsageError("the input's shape " + list(s) +
-                         " does not fit the descriptor, which needs (N, " + list(sample).substr(1));
+        throw UsageError("the input's shape " + dims_to_tuple(s) +
+                         " does not fit the descriptor, which needs (N, " +
+                         dims_to_tuple(sample).substr(1));
       }
       out.call.batched = batched;
       out.call.batch = batched ? s[0] : 1;
@@ -376,9 +434,9 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
       }
     }
     if (weight_shape && *weight_shape != spec.weight_shape()) {
-      throw UsageError("the weight's shape " + list(*weight_shape) +
-                       " does not fit the descriptor, which needs " + list(spec.weight_shape()) +
-                       " (PyTorch's layout" +
+      throw UsageError("the weight's shape " + dims_to_tuple(*weight_shape) +
+                       " does not fit the descriptor, which needs " +
+                       dims_to_tuple(spec.weight_shape()) + " (PyTorch's layout" +
                        (kind == ConvKind::transposed ? ": (C_in, C_out/groups, *k)"
                                                      : ": (C_out, C_in/groups, *k)") +
                        ")");
@@ -389,14 +447,9 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
     if (!args.has(Opt::op))
       throw UsageError("describe the layer with --op NAME (and its options) or --desc DESCRIPTOR");
     const std::string& name = args.get(Opt::op);
-    const OpInfo* info = nullptr;
-    for (const OpInfo& o : ops) {
-      if (o.name == name) info = &o;
-    }
-    if (!info) {
-      throw UsageError("--op: unknown op '" + name +
-                       "'; expected conv1d, conv2d, conv3d, conv_transpose1d, "
-                       "conv_transpose2d, conv_transpose3d, onnx_conv or onnx_conv_transpose");
+    const LayerOp* op = find_layer_op(name);
+    if (!op) {
+      throw UsageError("--op: unknown op '" + name + "'; expected one of " + layer_op_names());
     }
     if (!input_shape || !weight_shape) {
       throw UsageError(std::string("--op ") + name +
@@ -406,60 +459,11 @@ LayerDescription resolve_layer(const Arguments& args, const std::optional<Dims>&
                        (weight_shape ? "" : "--weight (or --weight-shape)"));
     }
     out.op = name;
-    if (!info->onnx) {
-      for (Opt o : {Opt::auto_pad, Opt::pads, Opt::output_shape, Opt::kernel_shape}) {
-        if (args.has(o))
-          throw UsageError(option_name(o) + " is an ONNX attribute; " + name +
-                           " takes PyTorch's arguments (--padding)");
-      }
-      TorchConvArgs t;
-      if (args.has(Opt::stride)) t.stride = parse_dims(Opt::stride, args.get(Opt::stride));
-      if (args.has(Opt::dilation)) t.dilation = parse_dims(Opt::dilation, args.get(Opt::dilation));
-      if (args.has(Opt::groups)) t.groups = parse_index(Opt::groups, args.get(Opt::groups));
-      if (args.has(Opt::output_padding))
-        t.output_padding = parse_dims(Opt::output_padding, args.get(Opt::output_padding));
-      if (args.has(Opt::padding)) {
-        const std::string& p = args.get(Opt::padding);
-        if (!p.empty() && p.find_first_of("0123456789") == std::string::npos) {
-          t.padding_name = p;  // "same", "valid"; torch_conv names anything else
-        } else {
-          t.padding = parse_dims(Opt::padding, p);
-        }
-      }
-      if (args.has(Opt::padding_mode))
-        t.padding_mode = padding_mode_from_string(args.get(Opt::padding_mode));
-      out.call = info->transposed ? torch_conv_transpose(*input_shape, *weight_shape, t, info->rank)
-                                  : torch_conv(*input_shape, *weight_shape, t, info->rank);
-    } else {
-      if (args.has(Opt::padding))
-        throw UsageError("--padding is PyTorch's; " + name +
-                         " takes --pads B...,E... or --auto-pad");
-      if (args.has(Opt::padding_mode))
-        throw UsageError("--padding-mode is PyTorch's; ONNX pads with zeros");
-      // ONNX wants one value per axis (pads: two); a single value is spread over them here, as
-      // for the PyTorch ops. The rules themselves stay in onnx_conv / onnx_conv_transpose.
-      const std::size_t rank = input_shape->size() > 2 ? input_shape->size() - 2 : 1;
-      auto per_axis = [&](Opt o, std::size_t count) {
-        Dims d = parse_dims(o, args.get(o));
-        if (d.size() == 1) d.assign(count, d[0]);
-        return d;
-      };
-      OnnxConvAttributes a;
-      if (args.has(Opt::stride)) a.strides = per_axis(Opt::stride, rank);
-      if (args.has(Opt::dilation)) a.dilations = per_axis(Opt::dilation, rank);
-      if (args.has(Opt::groups)) a.group = parse_index(Opt::groups, args.get(Opt::groups));
-      if (args.has(Opt::pads)) a.pads = per_axis(Opt::pads, 2 * rank);
-      if (args.has(Opt::auto_pad)) a.auto_pad = args.get(Opt::auto_pad);
-      if (args.has(Opt::kernel_shape)) a.kernel_shape = per_axis(Opt::kernel_shape, rank);
-      if (args.has(Opt::output_padding)) a.output_padding = per_axis(Opt::output_padding, rank);
-      if (args.has(Opt::output_shape))
-        a.output_shape = parse_dims(Opt::output_shape, args.get(Opt::output_shape));
-      out.call = info->transposed ? onnx_conv_transpose(*input_shape, *weight_shape, a)
-                                  : onnx_conv(*input_shape, *weight_shape, a);
-    }
+    const std::size_t rank = input_shape->size() > 2 ? input_shape->size() - 2 : 1;
+    out.call = op->resolve(*input_shape, *weight_shape, keywords_from(args, *op, rank));
   }
-  out.input_shape = batched_shape(out.call, out.call.spec.input_shape());
-  out.output_shape = batched_shape(out.call, out.call.spec.output_shape());
+  out.input_shape = out.call.input_shape();
+  out.output_shape = out.call.output_shape();
   return out;
 }
 

@@ -18,13 +18,6 @@ std::string short_number(double v) {
   return b;
 }
 
-std::string shape_text(const Dims& d) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  if (d.size() == 1) s += ",";
-  return s + ")";
-}
-
 MemoryLimit memory_limit(const Arguments& args) {
   MemoryLimit m = default_memory_limit();
   if (args.has(Opt::max_memory)) {
@@ -32,6 +25,7 @@ MemoryLimit memory_limit(const Arguments& args) {
     m.source = "--max-memory " + args.get(Opt::max_memory);
   }
   m.raise = "raise it with --max-memory SIZE if the machine can hold it";
+  m.method_format = "--method {}";
   return m;
 }
 
@@ -82,59 +76,6 @@ LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>
     }
   }
   return layer;
-}
-
-long double gram_nnz(const ConvSpec& spec, bool rows_gram) {
-  const ConvSpec conv = spec.as_convolution();
-  ConvParams p = conv.params();
-  p.in_channels = p.out_channels = p.groups = 1;
-  const ConvPattern single{ConvSpec(p)};
-  const SparsityPattern& w = *single.sparsity();
-  // In terms of W: M Mᵀ is W Wᵀ when M = W and WᵀW when M = Wᵀ.
-  const bool w_w_transpose = rows_gram != spec.is_transposed();
-  // Wsᵀ in CSR: the rows of Ws reading each column.
-  std::vector<Index> cptr(static_cast<std::size_t>(w.cols + 1), 0),
-      cidx(static_cast<std::size_t>(w.nnz()));
-  for (Index k = 0; k < w.nnz(); ++k) ++cptr[static_cast<std::size_t>(w.col[k]) + 1];
-  for (Index c = 0; c < w.cols; ++c)
-    cptr[static_cast<std::size_t>(c + 1)] += cptr[static_cast<std::size_t>(c)];
-  std::vector<Index> next(cptr.begin(), cptr.end() - 1);
-  for (Index r = 0; r < w.rows; ++r) {
-    for (RowPointer k = w.row_ptr[r]; k < w.row_ptr[r + 1]; ++k)
-      cidx[static_cast<std::size_t>(next[static_cast<std::size_t>(w.col[k])]++)] = r;
-  }
-  // "Lines" are the rows of Ws (for W Wᵀ) or its columns (for WᵀW); two lines meet through an
-  // "other" (a column, or a row) they share.
-  const Index lines = w_w_transpose ? w.rows : w.cols;
-  const auto line_ptr = [&](Index l) {
-    return w_w_transpose ? static_cast<Index>(w.row_ptr[l]) : cptr[static_cast<std::size_t>(l)];
-  };
-  const auto line_idx = [&](Index k) {
-    return w_w_transpose ? static_cast<Index>(w.col[k]) : cidx[static_cast<std::size_t>(k)];
-  };
-  const auto other_ptr = [&](Index o) {
-    return w_w_transpose ? cptr[static_cast<std::size_t>(o)] : static_cast<Index>(w.row_ptr[o]);
-  };
-  const auto other_idx = [&](Index k) {
-    return w_w_transpose ? cidx[static_cast<std::size_t>(k)] : static_cast<Index>(w.col[k]);
-  };
-  std::vector<Index> mark(static_cast<std::size_t>(lines), -1);
-  long double spatial = 0;
-  for (Index l = 0; l < lines; ++l) {
-    for (Index k = line_ptr(l); k < line_ptr(l + 1); ++k) {
-      const Index o = line_idx(k);
-      for (Index q = other_ptr(o); q < other_ptr(o + 1); ++q) {
-        const Index l2 = other_idx(q);
-        if (mark[static_cast<std::size_t>(l2)] != l) {
-          mark[static_cast<std::size_t>(l2)] = l;
-          spatial += 1;
-        }
-      }
-    }
-  }
-  const auto per_group = static_cast<long double>(
-      (w_w_transpose ? conv.out_channels() : conv.in_channels()) / conv.groups());
-  return static_cast<long double>(conv.groups()) * per_group * per_group * spatial;
 }
 
 bool float32_output(const Arguments& args,

@@ -20,22 +20,7 @@ namespace convmat::cli {
 // (convmat/memory_limit.hpp: require_memory refuses a layer above it, exit 2).
 MemoryLimit memory_limit(const Arguments& args);
 
-// nnz of a Gram matrix of the layer's map M (W, or Wᵀ for a transposed layer): M Mᵀ when
-// rows_gram, else MᵀM — what a sparse Cholesky or QR of M, or the smallest singular values,
-// factor. Two rows (out channel a, position o), (a', o') of W share a column exactly when a and a'
-// are in the same group and the spatial windows of o and o' meet, so
-//   nnz(W Wᵀ) = groups · (row channels per group)² · nnz(Ws Wsᵀ)
-// with Ws the one-channel W of the same geometry, and likewise WᵀW over the columns; the spatial
-// Gram nonzeros are counted by marking, in O(nnz(Ws) · taps) time. Exact structurally (an upper
-// bound for the transposed layers whose M is only the first rows of W: output_padding >= stride).
-long double gram_nnz(const ConvSpec& spec, bool rows_gram);
-
-// A sparse factor's fill is not known before the factorization; the LDLᵀ factor of G + δI held 2
-// to 5 times nnz(G) on 2-d and 3-d layers of up to 16k rows, so memory estimates take this many.
-inline constexpr double factor_fill_estimate = 8;
-
-std::string short_number(double v);     // six significant digits: "0.318661", "1.5e-08", "inf"
-std::string shape_text(const Dims& d);  // "(1, 16, 4, 4)"
+std::string short_number(double v);  // six significant digits: "0.318661", "1.5e-08", "inf"
 
 // One .npy argument: its header now, its data later.
 struct NpyInput {

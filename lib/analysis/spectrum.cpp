@@ -15,6 +15,7 @@
 #include "../solve/lsq_common.hpp"
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/detail/dense_svd.hpp"
+#include "convmat/analysis/spectrum_method.hpp"
 
 namespace convmat {
 
@@ -29,7 +30,7 @@ constexpr double infinity = std::numeric_limits<double>::infinity();
 class GramProduct {
  public:
   using Scalar = double;
-  explicit GramProduct(const SparseMatrixd& a) : a_(a), wide_(a.rows() <= a.cols()) {}
+  explicit GramProduct(const SparseMatrixd& a) : a_(a), wide_(gram_of_rows(a.rows(), a.cols())) {}
   Eigen::Index rows() const { return wide_ ? a_.rows() : a_.cols(); }
   Eigen::Index cols() const { return rows(); }
   void perform_op(const double* x_in, double* y_out) const {
@@ -125,6 +126,15 @@ PartialSingularValues run(Solver& eigs, Spectra::SortRule selection, Spectra::So
 
 }  // namespace
 
+std::string to_string(SpectrumStatus status) {
+  switch (status) {
+    case SpectrumStatus::converged: return "converged";
+    case SpectrumStatus::not_converged: return "not_converged";
+    case SpectrumStatus::numerical_issue: return "numerical_issue";
+  }
+  return "?";
+}
+
 template <class Scalar>
 SparseMatrixd layer_matrix(const ConvMatrix<Scalar>& layer) {
   if constexpr (std::is_same_v<Scalar, double>) {
@@ -204,7 +214,7 @@ PartialSingularValues largest_singular_values(const SparseMatrixd& a,
 PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
                                                const PartialSpectrumOptions& options) {
   detail::check_finite<double>("smallest_singular_values", a);
-  const bool wide = a.rows() <= a.cols();
+  const bool wide = gram_of_rows(a.rows(), a.cols());
   const Index n = wide ? a.rows() : a.cols();
   const Index ncv = lanczos_subspace("smallest_singular_values", options, n);
   if (all_zero(a)) return zeros(options.count, n);

@@ -373,4 +373,9 @@ bool operator==(const ConvSpec& a, const ConvSpec& b) {
          x.padding_mode == y.padding_mode;
 }
 
+std::string_view spatial_axis_name(int rank, int axis) {
+  static constexpr std::string_view names[] = {"d", "h", "w"};
+  return names[3 - rank + axis];
+}
+
 }  // namespace convmat

@@ -8,10 +8,14 @@ namespace {
 
 [[noreturn]] void fail(const std::string& message) { throw std::invalid_argument(message); }
 
-std::string list(const Dims& d) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
+// A total padding split as PyTorch's "same" and ONNX's SAME_UPPER do — ⌊total/2⌋ at the begin,
+// the rest (the odd one) at the end — or, with odd_at_end false, as SAME_LOWER does. ⌊·⌋ rounds
+// toward −∞: a negative total (ONNX ConvTranspose's output_shape above the natural size) adds
+// ⌈|total|/2⌉ zero rows at the begin under SAME_UPPER.
+void split_padding(Index total, bool odd_at_end, Index& begin, Index& end) {
+  const Index half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+  begin = odd_at_end ? half : total - half;
+  end = total - begin;
 }
 
 // One entry broadcast to `rank`, or exactly `rank` entries (PyTorch's _ntuple).
@@ -20,7 +24,7 @@ Dims expand(const Dims& v, int rank, const char* name, const std::string& op) {
   if (v.size() != static_cast<std::size_t>(rank)) {
     fail(op + ": expected " + name + " to be a single integer value or a list of " +
          std::to_string(rank) + " values to match the convolution dimensions, but got " + name +
-         "=" + list(v));
+         "=" + dims_to_list(v));
   }
   return v;
 }
@@ -42,13 +46,13 @@ void split_input(const Dims& input_shape, int rank, const std::string& op, Layer
   } else {
     fail(op + ": expected " + std::to_string(rank + 1) + "D (unbatched) or " +
          std::to_string(rank + 2) + "D (batched) input, but got input of shape " +
-         list(input_shape));
+         dims_to_list(input_shape));
   }
   if (call.batch < 0) fail(op + ": the batch size must be >= 0, got " + std::to_string(call.batch));
   for (Index s : spatial) {
     if (s < 1)
       fail(op + ": every spatial size of the input must be >= 1, got input of shape " +
-           list(input_shape));
+           dims_to_list(input_shape));
   }
 }
 
@@ -58,23 +62,24 @@ int weight_rank(const Dims& weight_shape, int rank, const std::string& op) {
     fail(op +
          ": the weight must have 3, 4 or 5 dimensions (channels, channels, *kernel), got "
          "weight of shape " +
-         list(weight_shape));
+         dims_to_list(weight_shape));
   }
   if (rank != 0 && r != rank) {
     fail(op + ": expected a " + std::to_string(rank + 2) + "D weight, got weight of shape " +
-         list(weight_shape));
+         dims_to_list(weight_shape));
   }
   for (Index s : weight_shape) {
     if (s < 1)
       fail(op + ": every dimension of the weight must be >= 1, got weight of shape " +
-           list(weight_shape));
+           dims_to_list(weight_shape));
   }
   return r;
 }
 
 void require_nonnegative(const Dims& v, const std::string& op, const char* what) {
   for (Index x : v) {
-    if (x < 0) fail(op + ": negative " + what + " is not supported, got " + what + "=" + list(v));
+    if (x < 0)
+      fail(op + ": negative " + what + " is not supported, got " + what + "=" + dims_to_list(v));
   }
 }
 
@@ -92,17 +97,23 @@ void check_groups(const std::string& op, Index groups, const Dims& input_shape,
   const Index expected = transposed ? weight_shape[0] : weight_shape[1] * groups;
   if (channels != expected) {
     fail(op + ": given " + (transposed ? "transposed=1" : "groups=" + std::to_string(groups)) +
-         ", weight of size " + list(weight_shape) + ", expected input" + list(input_shape) +
+         ", weight of size " + dims_to_list(weight_shape) + ", expected input" + dims_to_list(input_shape) +
          " to have " + std::to_string(expected) + " channels, but got " + std::to_string(channels) +
          " channels instead");
   }
   if (weight_shape[0] % groups != 0) {
     fail(op + ": given groups=" + std::to_string(groups) + ", expected weight to be divisible by " +
-         std::to_string(groups) + " at dimension 0, but got weight of size " + list(weight_shape));
+         std::to_string(groups) + " at dimension 0, but got weight of size " + dims_to_list(weight_shape));
   }
 }
 
 }  // namespace
+
+Dims batched_shape(const Dims& sample, Index batch, bool batched) {
+  Dims shape = sample;
+  if (batched) shape.insert(shape.begin(), batch);
+  return shape;
+}
 
 LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const TorchConvArgs& args,
                      int rank) {
@@ -127,11 +138,12 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
   p.padding_mode = args.padding_mode;
   require_nonnegative(p.stride, op, "stride");
   for (Index s : p.stride) {
-    if (s < 1) fail(op + ": non-positive stride is not supported, got stride=" + list(p.stride));
+    if (s < 1)
+      fail(op + ": non-positive stride is not supported, got stride=" + dims_to_list(p.stride));
   }
   for (Index d : p.dilation) {
     if (d < 1)
-      fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
+      fail(op + ": dilation should be greater than zero, got dilation=" + dims_to_list(p.dilation));
   }
   if (args.padding_name.empty()) {
     p.pad_begin = expand(args.padding, r, "padding", op);
@@ -144,14 +156,15 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
     for (Index s : p.stride) {
       if (s != 1)
         fail(op + ": padding='same' is not supported for strided convolutions, got stride=" +
-             list(p.stride));
+             dims_to_list(p.stride));
     }
     p.pad_begin.resize(static_cast<std::size_t>(r));
     p.pad_end.resize(static_cast<std::size_t>(r));
     for (int i = 0; i < r; ++i) {
-      const Index total = p.dilation[i] * (p.kernel_size[i] - 1);
-      p.pad_begin[i] = total / 2;
-      p.pad_end[i] = total - total / 2;
+      // The output keeps the input's size (stride 1): d(k−1) in total, the odd one at the end.
+      const Index n = p.input_size[i];
+      split_padding(conv_padding_for_output<Index>(n, p.kernel_size[i], 1, p.dilation[i], n), true,
+                    p.pad_begin[i], p.pad_end[i]);
     }
   } else {
     fail(op + ": invalid padding string '" + args.padding_name +
@@ -197,11 +210,12 @@ LayerCall torch_conv_transpose(const Dims& input_shape, const Dims& weight_shape
   p.pad_end = p.pad_begin;
   p.output_padding = expand(args.output_padding, r, "output_padding", op);
   for (Index s : p.stride) {
-    if (s < 1) fail(op + ": non-positive stride is not supported, got stride=" + list(p.stride));
+    if (s < 1)
+      fail(op + ": non-positive stride is not supported, got stride=" + dims_to_list(p.stride));
   }
   for (Index d : p.dilation) {
     if (d < 1)
-      fail(op + ": dilation should be greater than zero, got dilation=" + list(p.dilation));
+      fail(op + ": dilation should be greater than zero, got dilation=" + dims_to_list(p.dilation));
   }
   require_nonnegative(p.pad_begin, op, "padding");
   require_nonnegative(p.output_padding, op, "output_padding");
@@ -234,39 +248,40 @@ struct OnnxCommon {
 OnnxCommon onnx_common(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttributes& a,
                        const std::string& op) {
   if (x_shape.size() < 3 || x_shape.size() > 5) {
-    fail(op + ": X must have shape (N, C, D1[, D2[, D3]]), got " + list(x_shape));
+    fail(op + ": X must have shape (N, C, D1[, D2[, D3]]), got " + dims_to_list(x_shape));
   }
   OnnxCommon c;
   c.rank = static_cast<int>(x_shape.size()) - 2;
   if (w_shape.size() != x_shape.size()) {
     fail(op + ": W must have as many dimensions as X (" + std::to_string(x_shape.size()) +
-         "), got W of shape " + list(w_shape));
+         "), got W of shape " + dims_to_list(w_shape));
   }
   for (Index s : x_shape) {
-    if (s < 0) fail(op + ": X has a negative dimension: " + list(x_shape));
+    if (s < 0) fail(op + ": X has a negative dimension: " + dims_to_list(x_shape));
   }
   for (Index s : w_shape) {
-    if (s < 1) fail(op + ": every dimension of W must be >= 1, got " + list(w_shape));
+    if (s < 1) fail(op + ": every dimension of W must be >= 1, got " + dims_to_list(w_shape));
   }
   c.kernel.assign(w_shape.begin() + 2, w_shape.end());
   if (!a.kernel_shape.empty() && a.kernel_shape != c.kernel) {
-    fail(op + ": kernel_shape " + list(a.kernel_shape) + " does not match W's spatial shape " +
-         list(c.kernel));
+    fail(op + ": kernel_shape " + dims_to_list(a.kernel_shape) +
+         " does not match W's spatial shape " + dims_to_list(c.kernel));
   }
   auto spatial = [&](const Dims& v, const char* name, Index fill) {
     if (v.empty()) return Dims(static_cast<std::size_t>(c.rank), fill);
     if (v.size() != static_cast<std::size_t>(c.rank)) {
-      fail(op + ": " + name + " must have " + std::to_string(c.rank) + " values, got " + list(v));
+      fail(op + ": " + name + " must have " + std::to_string(c.rank) + " values, got " +
+           dims_to_list(v));
     }
     return v;
   };
   c.strides = spatial(a.strides, "strides", 1);
   c.dilations = spatial(a.dilations, "dilations", 1);
   for (Index s : c.strides) {
-    if (s < 1) fail(op + ": strides must be >= 1, got " + list(c.strides));
+    if (s < 1) fail(op + ": strides must be >= 1, got " + dims_to_list(c.strides));
   }
   for (Index d : c.dilations) {
-    if (d < 1) fail(op + ": dilations must be >= 1, got " + list(c.dilations));
+    if (d < 1) fail(op + ": dilations must be >= 1, got " + dims_to_list(c.dilations));
   }
   if (a.group < 1) fail(op + ": group must be >= 1, got " + std::to_string(a.group));
   if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
@@ -277,21 +292,20 @@ OnnxCommon onnx_common(const Dims& x_shape, const Dims& w_shape, const OnnxConvA
   if (!a.pads.empty()) {
     if (a.pads.size() != static_cast<std::size_t>(2 * c.rank)) {
       fail(op + ": pads must have " + std::to_string(2 * c.rank) +
-           " values (begin of each axis, then end of each axis), got " + list(a.pads));
+           " values (begin of each axis, then end of each axis), got " + dims_to_list(a.pads));
     }
     for (Index p : a.pads) {
-      if (p < 0) fail(op + ": pads must be >= 0, got " + list(a.pads));
+      if (p < 0) fail(op + ": pads must be >= 0, got " + dims_to_list(a.pads));
     }
     bool nonzero = false;
     for (Index p : a.pads) nonzero = nonzero || p != 0;
     if (nonzero && a.auto_pad != "NOTSET") {
-      fail(op + ": pads " + list(a.pads) + " cannot be used together with auto_pad=" + a.auto_pad);
+      fail(op + ": pads " + dims_to_list(a.pads) +
+           " cannot be used together with auto_pad=" + a.auto_pad);
     }
   }
   return c;
 }
-
-Index floor_div2(Index v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 
 }  // namespace
 
@@ -303,7 +317,7 @@ LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttr
   }
   if (x_shape[1] != w_shape[1] * a.group) {
     fail(op + ": X has " + std::to_string(x_shape[1]) + " channels but W of shape " +
-         list(w_shape) + " with group=" + std::to_string(a.group) + " expects " +
+         dims_to_list(w_shape) + " with group=" + std::to_string(a.group) + " expects " +
          std::to_string(w_shape[1] * a.group));
   }
   if (w_shape[0] % a.group != 0) {
@@ -318,10 +332,8 @@ LayerCall onnx_conv(const Dims& x_shape, const Dims& w_shape, const OnnxConvAttr
       const Index n = p.input_size[i], s = c.strides[i];
       const Index out = (n + s - 1) / s;
       const Index total =
-          std::max<Index>(0, (out - 1) * s + c.dilations[i] * (c.kernel[i] - 1) + 1 - n);
-      const Index small = total / 2, large = total - total / 2;
-      p.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? small : large;
-      p.pad_end[i] = a.auto_pad == "SAME_UPPER" ? large : small;
+          std::max<Index>(0, conv_padding_for_output(n, c.kernel[i], s, c.dilations[i], out));
+      split_padding(total, a.auto_pad == "SAME_UPPER", p.pad_begin[i], p.pad_end[i]);
     }
   } else if (a.auto_pad == "NOTSET" && !a.pads.empty()) {
     p.pad_begin.assign(a.pads.begin(), a.pads.begin() + c.rank);
@@ -337,7 +349,7 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
   const OnnxCommon c = onnx_common(x_shape, w_shape, a, op);
   if (x_shape[1] != w_shape[0]) {
     fail(op + ": X has " + std::to_string(x_shape[1]) + " channels but W of shape " +
-         list(w_shape) + " expects C = W.shape[0] = " + std::to_string(w_shape[0]));
+         dims_to_list(w_shape) + " expects C = W.shape[0] = " + std::to_string(w_shape[0]));
   }
   if (w_shape[0] % a.group != 0) {
     fail(op + ": group=" + std::to_string(a.group) +
@@ -350,10 +362,10 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
     p.output_padding = a.output_padding;
   } else {
     fail(op + ": output_padding must have " + std::to_string(c.rank) + " values, got " +
-         list(a.output_padding));
+         dims_to_list(a.output_padding));
   }
   for (Index v : p.output_padding) {
-    if (v < 0) fail(op + ": output_padding must be >= 0, got " + list(p.output_padding));
+    if (v < 0) fail(op + ": output_padding must be >= 0, got " + dims_to_list(p.output_padding));
   }
 
   Dims target;  // the requested output spatial shape, if any
@@ -362,17 +374,17 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
       target = a.output_shape;
     } else if (a.output_shape.size() == static_cast<std::size_t>(c.rank) + 2) {
       if (a.output_shape[0] != x_shape[0] || a.output_shape[1] != p.out_channels) {
-        fail(op + ": output_shape " + list(a.output_shape) + " given as (N, M, *spatial) must " +
-             "start with X's N = " + std::to_string(x_shape[0]) +
-             " and the layer's M = " + std::to_string(p.out_channels));
+        fail(op + ": output_shape " + dims_to_list(a.output_shape) +
+             " given as (N, M, *spatial) must " + "start with X's N = " +
+             std::to_string(x_shape[0]) + " and the layer's M = " + std::to_string(p.out_channels));
       }
       target.assign(a.output_shape.begin() + 2, a.output_shape.end());
     } else {
       fail(op + ": output_shape must have " + std::to_string(c.rank) + " spatial values, got " +
-           list(a.output_shape));
+           dims_to_list(a.output_shape));
     }
     for (Index v : target) {
-      if (v < 1) fail(op + ": output_shape must be >= 1, got " + list(a.output_shape));
+      if (v < 1) fail(op + ": output_shape must be >= 1, got " + dims_to_list(a.output_shape));
     }
   } else if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
     target.resize(static_cast<std::size_t>(c.rank));
@@ -383,11 +395,9 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
   p.pad_end = p.pad_begin;
   if (!target.empty()) {
     for (int i = 0; i < c.rank; ++i) {
-      const Index total = c.strides[i] * (p.input_size[i] - 1) + p.output_padding[i] +
-                          (c.kernel[i] - 1) * c.dilations[i] + 1 - target[i];
-      const Index half = floor_div2(total);
-      p.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? half : total - half;
-      p.pad_end[i] = a.auto_pad == "SAME_UPPER" ? total - half : half;
+      split_padding(transposed_padding_for_output(p.input_size[i], c.kernel[i], c.strides[i],
+                                                  c.dilations[i], p.output_padding[i], target[i]),
+                    a.auto_pad == "SAME_UPPER", p.pad_begin[i], p.pad_end[i]);
     }
     // pads, if given, are ignored: "If output_shape is specified pads values are ignored"
     // (the operator's documentation; ONNX Runtime does the same).
@@ -410,7 +420,7 @@ void check_bias(const ConvSpec& spec, Index size) {
 void check_bias(const ConvSpec& spec, const Dims& shape) {
   if (shape.size() != 1 || shape[0] != spec.out_channels()) {
     fail("expected bias to be 1-dimensional with " + std::to_string(spec.out_channels()) +
-         " elements (one per output channel), but got bias of shape " + list(shape));
+         " elements (one per output channel), but got bias of shape " + dims_to_list(shape));
   }
 }
 

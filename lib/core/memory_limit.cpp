@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "convmat/core/conv_matrix.hpp"
+#include "convmat/core/detail/gram_count.hpp"
 
 namespace convmat {
 
@@ -36,26 +37,47 @@ std::string human_bytes(double bytes) {
   return b;
 }
 
-void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_t array_bytes,
-                    std::size_t value_bytes) {
-  // Upper bound first: every row of W has at most channels_per_group · Π_a min(k_a, cols_a)
-  // nonzeros (long double: the bound may pass 2⁶⁴).
+long double conv_matrix_nnz_bound(const ConvSpec& spec) {
   const bool t = spec.is_transposed();
   const Dims& cols = t ? spec.output_size() : spec.input_size();
-  const long double rows = static_cast<long double>(t ? spec.input_numel() : spec.output_numel());
-  long double per_row =
+  long double bound =
+      static_cast<long double>(t ? spec.input_numel() : spec.output_numel()) *
       static_cast<long double>((t ? spec.out_channels() : spec.in_channels()) / spec.groups());
-  Index axis_rows = 0;
   for (int a = 0; a < spec.rank(); ++a) {
     const auto u = static_cast<std::size_t>(a);
-    per_row *= static_cast<long double>(std::min(spec.kernel_size()[u], cols[u]));
-    axis_rows += (t ? spec.input_size() : spec.output_size())[u];
+    bound *= static_cast<long double>(std::min(spec.kernel_size()[u], cols[u]));
   }
+  return bound;
+}
+
+long double gram_nnz(const ConvSpec& spec, bool rows_gram) {
+  const ConvSpec conv = spec.as_convolution();
+  ConvParams p = conv.params();
+  p.in_channels = p.out_channels = p.groups = 1;
+  const ConvPattern single{ConvSpec(p)};
+  const SparsityPattern& w = *single.sparsity();
+  // In terms of W: M Mᵀ is W Wᵀ when M = W and WᵀW when M = Wᵀ.
+  const bool w_w_transpose = rows_gram != spec.is_transposed();
+  const long double spatial = detail::gram_nnz(
+      w.rows, w.cols, [&](Index r) { return static_cast<Index>(w.row_ptr[r]); },
+      [&](Index k) { return static_cast<Index>(w.col[k]); }, w_w_transpose);
+  const auto per_group = static_cast<long double>(
+      (w_w_transpose ? conv.out_channels() : conv.in_channels()) / conv.groups());
+  return static_cast<long double>(conv.groups()) * per_group * per_group * spatial;
+}
+
+void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_t array_bytes,
+                    std::size_t value_bytes) {
+  // The upper bound first; counting only when it does not fit.
+  const bool t = spec.is_transposed();
+  const long double rows = static_cast<long double>(t ? spec.input_numel() : spec.output_numel());
+  Index axis_rows = 0;
+  for (Index r : t ? spec.input_size() : spec.output_size()) axis_rows += r;
   const long double pointers = (rows + 1) * 8;
   const long double arrays = static_cast<long double>(array_bytes);
   const long double limit_bytes = static_cast<long double>(limit.bytes);
   const long double per_nonzero = static_cast<long double>(value_bytes + 4);
-  if (rows * per_row * per_nonzero + pointers + arrays <= limit_bytes) return;
+  if (conv_matrix_nnz_bound(spec) * per_nonzero + pointers + arrays <= limit_bytes) return;
 
   std::string estimate;
   long double need = 0;

@@ -18,7 +18,8 @@ struct Axis {
   Index p_end = 0;
 };
 
-constexpr std::array<char, 3> axis_letters{'d', 'h', 'w'};
+// Axis a of benchdnn's three (0: d, 1: h, 2: w).
+std::string axis(int a) { return std::string(spatial_axis_name(3, a)); }
 
 std::string quoted(std::string_view text) {
   return "benchdnn descriptor '" + std::string(text) + "': ";
@@ -28,9 +29,7 @@ std::string quoted(std::string_view text) {
   throw std::invalid_argument(quoted(text) + message);
 }
 
-std::string entry(char prefix, int axis) {
-  return std::string{prefix, axis_letters[static_cast<std::size_t>(axis)]};
-}
+std::string entry(char prefix, int a) { return prefix + axis(a); }
 
 }  // namespace
 
@@ -116,10 +115,8 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
     if (x.s == 0) fail(text, "stride must be >= 1, got " + entry('s', a) + "0");
     present[static_cast<std::size_t>(a)] = (x.i | x.o | x.k | x.d) != 0 || x.s != 1 || x.p >= 1;
     if (!present[static_cast<std::size_t>(a)]) continue;
-    if (x.i == 0)
-      fail(text, entry('i', a) + " is required when the " + axis_letters[a] + " axis is used");
-    if (x.k == 0)
-      fail(text, entry('k', a) + " is required when the " + axis_letters[a] + " axis is used");
+    if (x.i == 0) fail(text, entry('i', a) + " is required when the " + axis(a) + " axis is used");
+    if (x.k == 0) fail(text, entry('k', a) + " is required when the " + axis(a) + " axis is used");
     const Wide extent = Wide(x.k - 1) * (x.d + 1) + 1;  // (k−1)(d+1) + 1
     Wide p = x.p, o = x.o;
     if (x.o == 0) {
@@ -127,7 +124,7 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
       // benchdnn's compute_out, C division (toward zero)
       o = transposed ? Wide(x.i - 1) * x.s + extent - 2 * p : (x.i - extent + 2 * p) / x.s + 1;
       if (o < 1) {
-        fail(text, "the output size along " + std::string(1, axis_letters[a]) + " comes out as " +
+        fail(text, "the output size along " + axis(a) + " comes out as " +
                        std::to_string(static_cast<long long>(o)) + " (< 1) from " + entry('i', a) +
                        std::to_string(x.i) + " " + entry('k', a) + std::to_string(x.k) + " " +
                        entry('s', a) + std::to_string(x.s) + " " + entry('p', a) +
@@ -135,12 +132,13 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
                        std::to_string(x.d));
       }
       if (o > max_value)
-        fail(text, "the output size along " + std::string(1, axis_letters[a]) + " exceeds " +
-                       std::to_string(max_value));
-    } else if (p < 0) {
-      // benchdnn's compute_pad ("trivial padding"), C division
-      p = (transposed ? Wide(x.i - 1) * x.s - x.o + extent : Wide(x.o - 1) * x.s - x.i + extent) /
-          2;
+        fail(text, "the output size along " + axis(a) + " exceeds " + std::to_string(max_value));
+    }
+    // The total padding that gives o (benchdnn's dilation is PyTorch's − 1).
+    const Wide total = padding_for_output<Wide>(kind, x.i, x.k, x.s, Wide(x.d) + 1, 0, o);
+    if (x.o != 0 && p < 0) {
+      // benchdnn's compute_pad ("trivial padding"): half the total, C division (toward zero)
+      p = total / 2;
       if (p < 0) {
         fail(text, "the padding deduced from " + entry('o', a) + std::to_string(x.o) + " is " +
                        std::to_string(static_cast<long long>(p)) +
@@ -149,8 +147,7 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
                        " explicitly");
       }
     }
-    const Wide p_end =
-        transposed ? Wide(x.i - 1) * x.s - o + extent - p : (o - 1) * x.s - x.i + extent - p;
+    const Wide p_end = total - p;
     if (p_end + x.s <= 0) {
       fail(text, entry('o', a) + std::to_string(static_cast<long long>(o)) +
                      " is inconsistent with " + entry('i', a) + std::to_string(x.i) +
@@ -158,8 +155,7 @@ BenchdnnDescriptor parse_benchdnn_descriptor(std::string_view text, ConvKind kin
                      " at the end, and oneDNN needs " + "end padding + stride > 0");
     }
     if (p > max_value || p_end > max_value) {
-      fail(text, "the padding along " + std::string(1, axis_letters[a]) + " exceeds " +
-                     std::to_string(max_value));
+      fail(text, "the padding along " + axis(a) + " exceeds " + std::to_string(max_value));
     }
     x.o = static_cast<Index>(o);
     x.p = static_cast<Index>(p);
@@ -238,16 +234,14 @@ std::string format_benchdnn_descriptor(const ConvSpec& spec, Index minibatch,
                                 to_string(spec.padding_mode()) + "'");
   }
   const int rank = spec.rank();
-  const int first = 3 - rank;
-  const bool transposed = spec.is_transposed();
   std::string i_part, o_part, k_part, s_part, p_part, d_part;
   for (int a = 0; a < rank; ++a) {
     const std::size_t u = static_cast<std::size_t>(a);
     const Index i = spec.input_size()[u], o = spec.output_size()[u], k = spec.kernel_size()[u];
     const Index s = spec.stride()[u], d = spec.dilation()[u] - 1, p = spec.pad_begin()[u];
-    const Wide extent = Wide(k - 1) * (d + 1) + 1;
-    const Wide p_end =
-        transposed ? Wide(i - 1) * s - o + extent - p : Wide(o - 1) * s - i + extent - p;
+    // The end padding benchdnn implies: the total that gives o (without output_padding, which
+    // benchdnn has no field for), minus the begin.
+    const Wide p_end = padding_for_output<Wide>(spec.kind(), i, k, s, d + 1, 0, o) - p;
     if (p < 0) {
       throw std::invalid_argument("benchdnn descriptors need padding >= 0, got pad_begin[" +
                                   std::to_string(a) + "] = " + std::to_string(p));
@@ -257,13 +251,13 @@ std::string format_benchdnn_descriptor(const ConvSpec& spec, Index minibatch,
                                   std::to_string(static_cast<long long>(p_end)) + " with stride " +
                                   std::to_string(s) + " (it needs end padding + stride > 0)");
     }
-    const char l = axis_letters[static_cast<std::size_t>(first + a)];
-    i_part += std::string{'i', l} + std::to_string(i);
-    o_part += std::string{'o', l} + std::to_string(o);
-    k_part += std::string{'k', l} + std::to_string(k);
-    s_part += std::string{'s', l} + std::to_string(s);
-    p_part += std::string{'p', l} + std::to_string(p);
-    d_part += std::string{'d', l} + std::to_string(d);
+    const std::string l(spatial_axis_name(rank, a));
+    i_part += "i" + l + std::to_string(i);
+    o_part += "o" + l + std::to_string(o);
+    k_part += "k" + l + std::to_string(k);
+    s_part += "s" + l + std::to_string(s);
+    p_part += "p" + l + std::to_string(p);
+    d_part += "d" + l + std::to_string(d);
   }
   std::ostringstream out;
   out << 'g' << spec.groups() << "mb" << minibatch << "_ic" << spec.in_channels() << i_part << "_oc"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <sstream>
@@ -88,13 +89,6 @@ void require_size(const char* what, std::size_t given, Index expected, const std
   }
 }
 
-Dims with_batch(Index batch, bool batched, const Dims& sample) {
-  Dims d;
-  if (batched) d.push_back(batch);
-  d.insert(d.end(), sample.begin(), sample.end());
-  return d;
-}
-
 }  // namespace
 
 LayerData::LayerData(ConvSpec spec_, Index batch_, std::vector<double> input_,
@@ -117,8 +111,8 @@ LayerData::LayerData(ConvSpec spec_, Index batch_, std::vector<double> input_,
   if (!bias.empty()) check_bias(spec, static_cast<Index>(bias.size()));
 }
 
-Dims LayerData::input_shape() const { return with_batch(batch, batched, spec.input_shape()); }
-Dims LayerData::output_shape() const { return with_batch(batch, batched, spec.output_shape()); }
+Dims LayerData::input_shape() const { return batched_shape(spec.input_shape(), batch, batched); }
+Dims LayerData::output_shape() const { return batched_shape(spec.output_shape(), batch, batched); }
 
 // ---------------------------------------------------------------------------------------------
 // The oracle
@@ -344,15 +338,47 @@ void validate(const CheckOptions& options) {
   };
   bound("atol", options.tolerance.atol);
   bound("rtol", options.tolerance.rtol);
-  const auto count = [](const char* name, Index v) {
-    if (v < 0)
-      throw std::invalid_argument(std::string(name) + " must be >= 0, got " + std::to_string(v));
-  };
-  count("max_blamed (the number of elements blamed)", options.max_blamed);
-  count("max_terms (the number of terms listed per blamed element)", options.max_terms);
+  require_blame_count("max_blamed (the number of elements blamed)", options.max_blamed);
+  require_blame_count("max_terms (the number of terms listed per blamed element)",
+                      options.max_terms);
 }
 
 }  // namespace detail
+
+ToleranceReport tolerance_report(const Tolerance& tolerance, const CheckReport& report) {
+  ToleranceReport t;
+  t.arithmetic = tolerance.arithmetic;
+  t.storage = tolerance.storage;
+  t.eps = machine_epsilon(tolerance.arithmetic);
+  t.eps_out = machine_epsilon(tolerance.storage);
+  t.rtol = tolerance.rtol;
+  t.atol = tolerance.atol;
+  t.rtol_at_max_terms = tolerance.rtol_for(report.max_terms);
+  t.atol_at_max_terms = tolerance.atol_for(report.max_terms);
+  return t;
+}
+
+CheckOptions diagnose_check_options() {
+  CheckOptions o;
+  o.max_blamed = 3;
+  o.max_terms = 4;
+  return o;
+}
+
+void require_blame_count(const std::string& name, Index count) {
+  if (count < 0) throw std::invalid_argument(name + " must be >= 0, got " + std::to_string(count));
+}
+
+void require_oracle_memory(const MemoryLimit& limit, const ConvSpec& spec, Index batch,
+                           Index candidate_numel, bool diagnose) {
+  const auto in = static_cast<long double>(batch) * static_cast<long double>(spec.input_numel());
+  const auto out = static_cast<long double>(batch) * static_cast<long double>(spec.output_numel());
+  const auto weight = static_cast<long double>(spec.weight_numel());
+  const long double arrays = 8.0L * ((diagnose ? 2 : 1) * (2 * in + 3 * out + 3 * weight) +
+                                     static_cast<long double>(candidate_numel));
+  require_memory(limit, spec, arrays >= 1.8e19L ? UINT64_MAX : static_cast<std::uint64_t>(arrays),
+                 sizeof(double));
+}
 
 CheckReport check_output(const LayerData& layer, const double* candidate,
                          const Dims& candidate_shape, const CheckOptions& options) {

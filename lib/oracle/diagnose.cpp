@@ -18,8 +18,8 @@ using detail::mistake_catalogue;
 using detail::with_params;
 
 // The mistaken layer with its end padding changed so that its spatial output size equals the
-// candidate's: conv p₁ = (o−1)s − n − p₀ + d(k−1) + 1; transposed p₁ = (n−1)s − p₀ + d(k−1) + a + 1
-// − o.
+// candidate's: the begin padding kept, the end padding the rest of padding_for_output (for a
+// convolution the smallest end padding that gives that size).
 std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candidate_shape) {
   const ConvSpec& s = l.spec;
   const int rank = s.rank();
@@ -28,10 +28,9 @@ std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candid
   for (int a = 0; a < rank; ++a) {
     const auto u = static_cast<std::size_t>(a);
     const Index o = candidate_shape[candidate_shape.size() - static_cast<std::size_t>(rank) + u];
-    const Index n = q.input_size[u], k = q.kernel_size[u], st = q.stride[u], d = q.dilation[u];
-    q.pad_end[u] = s.is_transposed()
-                       ? (n - 1) * st - q.pad_begin[u] + d * (k - 1) + q.output_padding[u] + 1 - o
-                       : (o - 1) * st - n - q.pad_begin[u] + d * (k - 1) + 1;
+    q.pad_end[u] = padding_for_output(s.kind(), q.input_size[u], q.kernel_size[u], q.stride[u],
+                                      q.dilation[u], q.output_padding[u], o) -
+                   q.pad_begin[u];
   }
   return with_params(l, q);
 }

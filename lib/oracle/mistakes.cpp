@@ -18,16 +18,7 @@ std::optional<LayerData> with_params(const LayerData& l, const ConvParams& p) {
 
 namespace {
 
-std::string list(const Dims& d) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
-std::string axis_name(int rank, int a) {
-  static const char* names[3][3] = {{"w", "", ""}, {"h", "w", ""}, {"d", "h", "w"}};
-  return names[rank - 1][a];
-}
+std::string axis_name(int rank, int a) { return std::string(spatial_axis_name(rank, a)); }
 
 // A mistake in the layer's parameters: the layer with `change` applied to its ConvParams.
 Mistake params_mistake(std::string id, std::string description,
@@ -152,8 +143,8 @@ void pads_swapped(const LayerData& layer, std::vector<Mistake>& out) {
   out.push_back(
       geometry_mistake("pads_swapped",
                        "begin and end padding swapped (ONNX SAME_UPPER <-> SAME_LOWER): begin " +
-                           list(p.pad_end) + ", end " + list(p.pad_begin) + " instead of begin " +
-                           list(p.pad_begin) + ", end " + list(p.pad_end),
+                           dims_to_list(p.pad_end) + ", end " + dims_to_list(p.pad_begin) + " instead of begin " +
+                           dims_to_list(p.pad_begin) + ", end " + dims_to_list(p.pad_end),
                        [](ConvParams& q) { std::swap(q.pad_begin, q.pad_end); }));
 }
 
@@ -174,8 +165,8 @@ void padding_off_by_one(const LayerData& layer, std::vector<Mistake>& out) {
             std::string(begin ? "pad_begin" : "pad_end") + (delta > 0 ? "+1" : "-1") +
                 (a >= 0 ? "[" + axis + "]" : ""),
             std::string("padding off by one at the ") + (begin ? "begin" : "end") +
-                (a >= 0 ? " of axis " + axis : "") + ": " + list(changed) + " instead of " +
-                list(base),
+                (a >= 0 ? " of axis " + axis : "") + ": " + dims_to_list(changed) + " instead of " +
+                dims_to_list(base),
             [begin, changed](ConvParams& q) { (begin ? q.pad_begin : q.pad_end) = changed; },
             /*keep_shape_variant=*/begin));  // the end padding only sets the output size
       }
@@ -191,7 +182,7 @@ void output_padding_at_begin(const LayerData& layer, std::vector<Mistake>& out) 
   if (std::none_of(a.begin(), a.end(), [](Index v) { return v > 0; })) return;
   out.push_back(geometry_mistake(
       "output_padding_at_begin",
-      "output_padding " + list(a) + " added at the begin of the output instead of the end",
+      "output_padding " + dims_to_list(a) + " added at the begin of the output instead of the end",
       [](ConvParams& q) {
         for (std::size_t i = 0; i < q.pad_begin.size(); ++i) {
           q.pad_begin[i] -= q.output_padding[i];
@@ -211,14 +202,14 @@ void weight_channels_swapped(const LayerData& layer, std::vector<Mistake>& out) 
       spec.is_transposed()
           ? "in/out channels swapped in the transposed weight: read as (groups, C_out/groups, "
             "C_in/groups, k...) = " +
-                list({g, b, a_per}) +
+                dims_to_list({g, b, a_per}) +
                 " (oneDNN's deconvolution layout) instead of PyTorch's (C_in, C_out/groups, "
                 "k...) = " +
-                list({ws[0], b})
+                dims_to_list({ws[0], b})
           : "in/out channels swapped in the weight: read as (groups, C_in/groups, C_out/groups, "
             "k...) = " +
-                list({g, b, a_per}) +
-                " instead of (C_out, C_in/groups, k...) = " + list({ws[0], b}),
+                dims_to_list({g, b, a_per}) +
+                " instead of (C_out, C_in/groups, k...) = " + dims_to_list({ws[0], b}),
       [g, a_per, b](LayerData& l) {
         // W'[gi·a + ai, bi, k] = buffer[((gi·b + bi)·a + ai)·K + k]
         const Index taps = l.spec.kernel_numel();
@@ -288,7 +279,7 @@ void dilation_off_by_one(const LayerData& layer, std::vector<Mistake>& out) {
     if (!any) continue;
     out.push_back(geometry_mistake(delta > 0 ? "dilation+1" : "dilation-1",
                                    std::string("dilation taken as d") + (delta > 0 ? "+1" : "-1") +
-                                       ": " + list(changed) + " instead of " + list(dilation),
+                                       ": " + dims_to_list(changed) + " instead of " + dims_to_list(dilation),
                                    [changed](ConvParams& q) { q.dilation = changed; }));
   }
 }
@@ -314,9 +305,9 @@ void stride_dilation_swapped(const LayerData& layer, std::vector<Mistake>& out) 
   const ConvParams& p = layer.spec.params();
   if (p.stride == p.dilation) return;
   out.push_back(geometry_mistake("stride_dilation_swapped",
-                                 "stride and dilation swapped: stride " + list(p.dilation) +
-                                     ", dilation " + list(p.stride) + " instead of stride " +
-                                     list(p.stride) + ", dilation " + list(p.dilation),
+                                 "stride and dilation swapped: stride " + dims_to_list(p.dilation) +
+                                     ", dilation " + dims_to_list(p.stride) + " instead of stride " +
+                                     dims_to_list(p.stride) + ", dilation " + dims_to_list(p.dilation),
                                  [](ConvParams& q) { std::swap(q.stride, q.dilation); }));
 }
 

@@ -133,10 +133,6 @@ inline LsqStatus status_of(int istop) {
   }
 }
 
-inline Index iteration_limit(const LsqOptions& o, Index cols) {
-  return o.iteration_limit > 0 ? o.iteration_limit : 2 * cols;
-}
-
 // Codes beyond SciPy's, for finish(): both are reported as stop_code −1.
 constexpr int cancelled = -1, non_finite = -2;
 

@@ -87,6 +87,10 @@ void validate(const LsqOptions& o) {
   }
 }
 
+Index iteration_limit(const LsqOptions& options, Index cols) {
+  return options.iteration_limit > 0 ? options.iteration_limit : 2 * cols;
+}
+
 namespace detail {
 
 std::string number(double v) {

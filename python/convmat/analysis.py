@@ -193,10 +193,7 @@ def singular_values(A, tol=None):
     """
     op = "singular_values"
     d = _core.singular_values(*_matrix(op, A), _a.optional_number(op, "tol", tol))
-    return SingularValues(values=d["values"], rank=d["rank"], tolerance=d["tolerance"],
-                          nullity=d["nullity"], condition_number=d["condition_number"],
-                          effective_condition_number=d["effective_condition_number"],
-                          shape=(d["rows"], d["cols"]), status=d["status"])
+    return SingularValues(shape=(d.pop("rows"), d.pop("cols")), **d)
 
 
 def _partial(op, A, k, ncv, tol, maxiter):
@@ -204,9 +201,7 @@ def _partial(op, A, k, ncv, tol, maxiter):
                            subspace=0 if ncv is None else _a.integer(op, "ncv", ncv),
                            max_iterations=_a.integer(op, "maxiter", maxiter),
                            tolerance=_a.number(op, "tol", tol))
-    return PartialSingularValues(values=d["values"], status=d["status"],
-                                 iterations=d["iterations"], operations=d["operations"],
-                                 gram_size=d["gram_size"])
+    return PartialSingularValues(**d)
 
 
 _PARTIAL_DOC = """The k {which} singular values of A by Spectra's Lanczos method, for A too large
@@ -269,7 +264,9 @@ def condition_number(A, method="auto", ncv=None, tol=1e-10, maxiter=1000):
     if method not in ("auto", "dense", "lanczos"):
         raise ValueError(f"{op}: method must be 'auto', 'dense' or 'lanczos', got {method!r}")
     data, indices, indptr, rows, cols = _matrix(op, A)
-    if method == "dense" or (method == "auto" and rows * cols <= DENSE_ENTRY_LIMIT):
+    if method == "auto":  # the library's choice (spectrum_method.hpp)
+        method = _core.automatic_spectrum_method(rows, cols)
+    if method == "dense":
         return _core.singular_values(data, indices, indptr, rows, cols)["condition_number"]
     d = _core.condition_number(data, indices, indptr, rows, cols,
                                subspace=0 if ncv is None else _a.integer(op, "ncv", ncv),
@@ -323,9 +320,7 @@ def transpose_versus_inverse(A, x=None, rank_tol=None, orthogonality_tol=None):
                                        _a.optional_number(op, "rank_tol", rank_tol),
                                        _a.optional_number(op, "orthogonality_tol",
                                                           orthogonality_tol))
-    return TransposeVersusInverse(
-        shape=(d.pop("rows"), d.pop("cols")),
-        **{k: v for k, v in d.items()})
+    return TransposeVersusInverse(shape=(d.pop("rows"), d.pop("cols")), **d)
 
 
 def _spec(op, kind, weight, input_size, keywords):
@@ -372,8 +367,8 @@ def circular_singular_values(weight, input_size, padding="same", dilation=1, gro
     if w is None:
         raise TypeError(f"{op}: weight must be an array (the values matter), got {weight!r}")
     d = _core.circular_singular_values(spec, w)
-    by_frequency = d["by_frequency"].reshape(tuple(spec.input_size) + (-1,))
-    return CircularSpectrum(values=d["values"], by_frequency=by_frequency)
+    d["by_frequency"] = d["by_frequency"].reshape(tuple(spec.input_size) + (-1,))
+    return CircularSpectrum(**d)
 
 
 def checkerboard(weight, input_size, stride=1, padding=0, output_padding=0, groups=1,
@@ -408,12 +403,9 @@ def checkerboard(weight, input_size, stride=1, padding=0, output_padding=0, grou
                     dict(stride=stride, padding=padding, output_padding=output_padding,
                          groups=groups, dilation=dilation))
     d = _core.checkerboard(spec, w)
-    begin, end = d["interior_begin"], d["interior_end"]
+    begin, end = d.pop("interior_begin"), d.pop("interior_end")
     interior = (tuple(slice(b, e) for b, e in zip(begin, end))
                 if begin and d["interior_positions"] > 0 else None)
-    return Checkerboard(
-        tap_count=d["tap_count"], weight_sum=d["weight_sum"], interior=interior,
-        interior_positions=d["interior_positions"], min_taps=d["min_taps"],
-        max_taps=d["max_taps"], mean_taps=d["mean_taps"], tap_amplitude=d["tap_amplitude"],
-        weight_amplitude=tuple(d["weight_amplitude"]), even=d["even"], period=d["period"],
-        period_pattern=d["period_pattern"])
+    del d["size"], d["channels"]  # the shapes of tap_count and weight_sum
+    d["weight_amplitude"] = tuple(float(v) for v in d["weight_amplitude"])
+    return Checkerboard(interior=interior, **d)

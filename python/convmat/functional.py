@@ -14,6 +14,7 @@ types TypeError.
 
 from convmat import _arguments as _a
 from convmat import _convmat as _core
+from convmat import _layers
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -91,27 +92,11 @@ array([[ 0.,  0.,  1.],
 """
 
 
-def _torch_args(op, stride, padding, dilation, groups, output_padding, padding_mode):
-    """torch.nn.functional's argument forms -> the C++ TorchConvArgs."""
-    named = isinstance(padding, str)
-    if named and padding == "":  # the C++ side reads "" as "no padding string"
-        raise ValueError(f"{op}: invalid padding string '', should be one of {{'valid', 'same'}}")
-    return _core.TorchConvArgs(
-        stride=_a.ints(op, "stride", stride),
-        padding=[0] if named else _a.ints(op, "padding", padding),
-        padding_name=padding if named else "",
-        dilation=_a.ints(op, "dilation", dilation),
-        output_padding=_a.ints(op, "output_padding", output_padding),
-        groups=_a.integer(op, "groups", groups),
-        padding_mode=_a.string(op, "padding_mode", padding_mode))
-
-
-def _layer(op, rank, transposed, input, weight, bias, method, **arguments):
-    """Resolves the call with PyTorch's rules (C++ layer_args) and runs it."""
+def _layer(op, input, weight, bias, method, **keywords):
+    """Resolves the call with PyTorch's rules (the op table's row `op`, C++ layer_args) and runs
+    it."""
     x, w, b = _a.array(input, op, "input"), _a.array(weight, op, "weight"), _a.array(bias)
-    args = _torch_args(op, **arguments)
-    resolve = _core.torch_conv_transpose if transposed else _core.torch_conv
-    call = resolve(x.shape, w.shape, args, rank)
+    call = _layers.layer(op, op, keywords).resolve(op, x.shape, w.shape)
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op)
 
 
@@ -130,9 +115,8 @@ def _convolution(rank):
 
     def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
              padding_mode="zeros", method="matrix"):
-        return _layer(name, rank, False, input, weight, bias, method, stride=stride,
-                      padding=padding, dilation=dilation, groups=groups, output_padding=0,
-                      padding_mode=padding_mode)
+        return _layer(name, input, weight, bias, method, stride=stride, padding=padding,
+                      dilation=dilation, groups=groups, padding_mode=padding_mode)
     return _named(conv, name, _CONV_DOC, rank)
 
 
@@ -142,9 +126,8 @@ def _transposed_convolution(rank):
 
     def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                        groups=1, dilation=1, method="matrix"):
-        return _layer(name, rank, True, input, weight, bias, method, stride=stride,
-                      padding=padding, dilation=dilation, groups=groups,
-                      output_padding=output_padding, padding_mode="zeros")
+        return _layer(name, input, weight, bias, method, stride=stride, padding=padding,
+                      output_padding=output_padding, groups=groups, dilation=dilation)
     return _named(conv_transpose, name, _CONV_TRANSPOSE_DOC, rank)
 
 

@@ -6,6 +6,9 @@ would otherwise exhaust the machine and get the process killed. Every function t
 deconvolve, check, diagnose) or A(x) (kernel_matrix, estimate_kernel: W's size per sample) first
 estimates its bytes (values, 32-bit column indices, row pointers) plus the call's arrays and
 raises MemoryLimitExceeded (a MemoryError) with the estimate and the limit when they exceed it.
+deconvolve and lstsq also count the solver (include/convmat/solve/solver_memory.hpp, the
+estimate of `convmat deconv`): QR and Cholesky copy A and hold a factor estimated at 8 times the
+nonzeros of the Gram matrix they factor; LSQR and LSMR a few vectors per right-hand side.
 method="loops" builds no W and is not limited; the analysis functions take a matrix already
 built (and their dense parts have their own limit, DENSE_ENTRY_LIMIT).
 """

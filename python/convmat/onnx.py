@@ -7,27 +7,16 @@ Absent attributes (None) take ONNX's defaults. Inputs are batched, ``(N, C, D1[,
 
 from convmat import _arguments as _a
 from convmat import _convmat as _core
+from convmat import _layers
 
 __all__ = ["onnx_conv", "onnx_conv_transpose"]
 
 
-def _attributes(op, auto_pad, dilations, group, kernel_shape, pads, strides,
-                output_padding=None, output_shape=None):
-    """ONNX attribute values -> the C++ OnnxConvAttributes (None -> absent)."""
-    return _core.OnnxConvAttributes(
-        auto_pad=_a.string(op, "auto_pad", auto_pad),
-        dilations=_a.optional_ints(op, "dilations", dilations),
-        group=_a.integer(op, "group", group),
-        kernel_shape=_a.optional_ints(op, "kernel_shape", kernel_shape),
-        pads=_a.optional_ints(op, "pads", pads),
-        strides=_a.optional_ints(op, "strides", strides),
-        output_padding=_a.optional_ints(op, "output_padding", output_padding),
-        output_shape=_a.optional_ints(op, "output_shape", output_shape))
-
-
-def _run(op, resolve, X, W, B, method, attributes):
+def _run(op, X, W, B, method, **attributes):
+    """Resolves the node with ONNX's rules (the op table's row `op`, C++ layer_args) and runs it;
+    None is an absent attribute."""
     x, w, b = _a.array(X, op, "X"), _a.array(W, op, "W"), _a.array(B)
-    call = resolve(x.shape, w.shape, attributes)
+    call = _layers.layer(op, op, attributes).resolve(op, x.shape, w.shape)
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op, ("X", "W", "B"))
 
 
@@ -56,9 +45,8 @@ def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kerne
     Raises ValueError for attributes ONNX does not allow (the C++ message), TypeError for wrong
     types or dtypes.
     """
-    op = "Conv"
-    attributes = _attributes(op, auto_pad, dilations, group, kernel_shape, pads, strides)
-    return _run(op, _core.onnx_conv, X, W, B, method, attributes)
+    return _run("Conv", X, W, B, method, auto_pad=auto_pad, dilations=dilations, group=group,
+                kernel_shape=kernel_shape, pads=pads, strides=strides)
 
 
 def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
@@ -91,7 +79,6 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
     Raises ValueError for attributes ONNX does not allow (the C++ message), TypeError for wrong
     types or dtypes.
     """
-    op = "ConvTranspose"
-    attributes = _attributes(op, auto_pad, dilations, group, kernel_shape, pads, strides,
-                             output_padding, output_shape)
-    return _run(op, _core.onnx_conv_transpose, X, W, B, method, attributes)
+    return _run("ConvTranspose", X, W, B, method, auto_pad=auto_pad, dilations=dilations,
+                group=group, kernel_shape=kernel_shape, output_padding=output_padding,
+                output_shape=output_shape, pads=pads, strides=strides)

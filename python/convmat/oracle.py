@@ -82,7 +82,7 @@ def _number(v):
 
 
 def _index(i):
-    return "[" + ", ".join(str(v) for v in i) + "]"
+    return _core.dims_to_list(list(i))
 
 
 @dataclass(frozen=True)
@@ -228,11 +228,15 @@ def _float64(op, name, value):
 
 
 def _count(fn, name, value):
-    """blame, blame_terms: an int >= 0."""
+    """blame, blame_terms: an int >= 0 (the C++ rule, oracle/check.hpp)."""
     v = _a.integer(fn, name, value)
-    if v < 0:
-        raise ValueError(f"{fn}: {name} must be >= 0, got {v}")
+    _core.require_blame_count(f"{fn}: {name}", v)
     return v
+
+
+# The C++ defaults: check blames 5 elements with 8 terms each, diagnose 3 with 4.
+_CHECK_BLAME, _CHECK_BLAME_TERMS = _core.blame_defaults(False)
+_DIAGNOSE_BLAME, _DIAGNOSE_BLAME_TERMS = _core.blame_defaults(True)
 
 
 def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, blame_terms,
@@ -254,9 +258,7 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
                          _count(fn, "blame_terms", blame_terms),
                          fn == "diagnose")
     report = d["check"]
-    worst = [Blame(index=r["index"], candidate=r["candidate"], oracle=r["oracle"],
-                   error=r["error"], tolerance=r["tolerance"], term_count=r["term_count"],
-                   terms=[BlameTerm(**t) for t in r["terms"]], bias=r["bias"])
+    worst = [Blame(**dict(r, terms=[BlameTerm(**t) for t in r["terms"]]))
              for r in report.pop("worst")]
     result = CheckResult(op=op, layer=str(call.spec),
                          tolerance=Tolerance(**d["tolerance"]), worst=worst, **report)
@@ -289,13 +291,13 @@ PyTorch/ONNX rule and the values), TypeError for an unknown op or keyword or a n
 
 
 def check(candidate, input, weight, bias=None, *, op="conv", precision=None, atol=None,
-          rtol=None, blame=5, blame_terms=8, **layer):
+          rtol=None, blame=_CHECK_BLAME, blame_terms=_CHECK_BLAME_TERMS, **layer):
     return _run("check", candidate, input, weight, bias, op, precision, atol, rtol, blame,
                 blame_terms, layer)
 
 
 def diagnose(candidate, input, weight, bias=None, *, op="conv", precision=None, atol=None,
-             rtol=None, blame=3, blame_terms=4, **layer):
+             rtol=None, blame=_DIAGNOSE_BLAME, blame_terms=_DIAGNOSE_BLAME_TERMS, **layer):
     return _run("diagnose", candidate, input, weight, bias, op, precision, atol, rtol, blame,
                 blame_terms, layer)
 

@@ -166,12 +166,6 @@ def deconvolve(M, b, damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, 
     return x, info
 
 
-def _partial(d):
-    return PartialSingularValues(values=d["values"], status=d["status"],
-                                 iterations=d["iterations"], operations=d["operations"],
-                                 gram_size=d["gram_size"])
-
-
 def singular_values(M, k=6, which="both", method="shift_invert", ncv=None, tol=1e-10,
                     maxiter=1000):
     """The k largest and/or smallest singular values of a distributed layer matrix, by SLEPc.
@@ -196,7 +190,7 @@ def singular_values(M, k=6, which="both", method="shift_invert", ncv=None, tol=1
                        0 if ncv is None else _a.integer(fn, "ncv", ncv),
                        _a.integer(fn, "maxiter", maxiter), _a.number(fn, "tol", tol),
                        _a.string(fn, "method", method))
-    result = {part: _partial(d[part]) for part in ("largest", "smallest") if part in d}
+    result = {part: PartialSingularValues(**d[part]) for part in ("largest", "smallest") if part in d}
     if "condition" in d:
         result["condition_number"] = d["condition"]["value"]
     return result

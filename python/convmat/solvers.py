@@ -14,7 +14,9 @@ Methods (include/convmat/lsq.hpp):
 
 Numerical outcomes -- iteration limit, condition limit, a matrix that is not positive definite --
 are reported in ``info["status"]``, never raised. Invalid input raises ValueError (the C++
-message), wrong types TypeError.
+message), wrong types TypeError. A solve whose estimated memory (A, the arrays, and for QR and
+Cholesky the factor: 8 times the nonzeros of the Gram matrix) passes convmat.memory_limit() raises
+convmat.MemoryLimitExceeded before it runs, with the estimate.
 """
 
 import numpy as np
@@ -56,7 +58,9 @@ def _is_operator(A):
 
 
 def _info(info, columns):
-    """The C++ info dict; one residual history (an array) for a 1-d b."""
+    """The C++ info dict (LsqInfo's fields) with SciPy's name istop for stop_code; one residual
+    history (an array) for a 1-d b."""
+    info = {("istop" if k == "stop_code" else k): v for k, v in info.items()}
     if columns is None:
         info["residual_history"] = (info["residual_history"][0] if info["residual_history"]
                                     else np.zeros(0))
@@ -184,7 +188,7 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
     options = _options(fn, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form)
     y, w, b = _a.array(output, fn, "output"), _a.array(weight, fn, "weight"), _a.array(bias)
     description = _layers.layer(fn, op, layer)
-    batched = y.ndim == w.ndim or description.onnx
+    batched = y.ndim == w.ndim or description.batch_required
     batch = y.shape[0] if batched and y.ndim > 0 else None
     call = description.resolve(fn, description.input_shape(fn, w.shape, input_size, batch),
                                w.shape)

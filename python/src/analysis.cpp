@@ -15,17 +15,12 @@
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/pseudo_inverse.hpp"
 #include "convmat/analysis/spectrum.hpp"
-#include "results.hpp"
+#include "convmat/analysis/spectrum_method.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
 namespace {
-
-py::tuple to_tuple(const Dims& d) {
-  py::tuple t(d.size());
-  for (std::size_t i = 0; i < d.size(); ++i) t[i] = py::int_(d[i]);
-  return t;
-}
 
 // A scipy CSR matrix in float64, as analysis.py hands it over.
 SparseMatrixd matrix_from(const std::string& op, const py::array& data, const py::array& indices,
@@ -46,17 +41,17 @@ py::dict singular_values_py(const py::array& data, const py::array& indices,
     py::gil_scoped_release release;
     s = singular_values(a, tolerance);
   }
-  py::dict d;
-  d["rows"] = s.rows;
-  d["cols"] = s.cols;
-  d["status"] = status_name(s.status);
-  d["values"] = s.values;
-  d["tolerance"] = s.tolerance;
-  d["rank"] = s.rank;
-  d["nullity"] = s.nullity;
-  d["condition_number"] = s.condition_number;
-  d["effective_condition_number"] = s.effective_condition_number;
-  return d;
+  return to_dict(s);
+}
+
+PartialSpectrumOptions partial_options(Index count, Index subspace, Index max_iterations,
+                                       double tolerance) {
+  PartialSpectrumOptions o;
+  o.count = count;
+  o.subspace = subspace;
+  o.max_iterations = max_iterations;
+  o.tolerance = tolerance;
+  return o;
 }
 
 py::dict partial_py(const std::string& op, bool largest, const py::array& data,
@@ -70,7 +65,7 @@ py::dict partial_py(const std::string& op, bool largest, const py::array& data,
     py::gil_scoped_release release;
     s = largest ? largest_singular_values(a, options) : smallest_singular_values(a, options);
   }
-  return partial_spectrum_dict(s);
+  return to_dict(s);
 }
 
 py::dict condition_py(const py::array& data, const py::array& indices, const py::array& indptr,
@@ -82,7 +77,7 @@ py::dict condition_py(const py::array& data, const py::array& indices, const py:
     py::gil_scoped_release release;
     c = condition_number(a, partial_options(1, subspace, max_iterations, tolerance));
   }
-  return condition_dict(c);
+  return to_dict(c);
 }
 
 Eigen::MatrixXd pseudo_inverse_py(const py::array& data, const py::array& indices,
@@ -104,23 +99,7 @@ py::dict transpose_versus_inverse_py(const py::array& data, const py::array& ind
     py::gil_scoped_release release;
     r = transpose_versus_inverse(a, x, rank_tolerance, orthogonality_tolerance);
   }
-  py::dict d;
-  d["rows"] = r.rows;
-  d["cols"] = r.cols;
-  d["status"] = status_name(r.status);
-  d["rank"] = r.rank;
-  d["tolerance"] = r.tolerance;
-  d["relative_difference"] = r.relative_difference;
-  d["scale"] = r.scale;
-  d["gram_error"] = r.gram_error;
-  d["orthogonality_tolerance"] = r.orthogonality_tolerance;
-  d["orthogonal_rows"] = r.orthogonal_rows;
-  d["orthogonal_columns"] = r.orthogonal_columns;
-  d["scaled_relative_difference"] = r.scaled_relative_difference;
-  d["transpose_reconstruction_error"] = r.transpose_reconstruction_error;
-  d["scaled_transpose_reconstruction_error"] = r.scaled_transpose_reconstruction_error;
-  d["inverse_reconstruction_error"] = r.inverse_reconstruction_error;
-  return d;
+  return to_dict(r);
 }
 
 py::dict circular_py(const ConvSpec& spec, const py::array& weight) {
@@ -133,10 +112,7 @@ py::dict circular_py(const ConvSpec& spec, const py::array& weight) {
     py::gil_scoped_release release;
     return circular_singular_values(spec, w.data());
   });
-  py::dict d;
-  d["values"] = s.values;
-  d["by_frequency"] = s.by_frequency;
-  return d;
+  return to_dict(s);
 }
 
 py::dict checkerboard_py(const ConvSpec& spec, const std::optional<py::array>& weight) {
@@ -155,34 +131,18 @@ py::dict checkerboard_py(const ConvSpec& spec, const std::optional<py::array>& w
     py::gil_scoped_release release;
     c = checkerboard(spec);
   }
-  Dims channel_size = c.size;
-  channel_size.insert(channel_size.begin(), c.channels);
-  py::dict d;
-  d["size"] = to_tuple(c.size);
-  d["tap_count"] = array_from(std::move(c.tap_count), c.size);
-  d["channels"] = c.channels;
-  d["weight_sum"] = c.weight_sum.empty() ? py::object(py::none())
-                                         : array_from(std::move(c.weight_sum), channel_size);
-  d["interior_begin"] = to_tuple(c.interior_begin);
-  d["interior_end"] = to_tuple(c.interior_end);
-  d["interior_positions"] = c.interior_positions;
-  d["min_taps"] = c.min_taps;
-  d["max_taps"] = c.max_taps;
-  d["mean_taps"] = c.mean_taps;
-  d["tap_amplitude"] = c.tap_amplitude;
-  d["weight_amplitude"] = c.weight_amplitude;
-  d["even"] = c.even;
-  d["period"] = to_tuple(c.period);
-  d["period_pattern"] = c.period_pattern.empty()
-                            ? py::object(py::none())
-                            : array_from(std::move(c.period_pattern), c.period);
-  return d;
+  return to_dict(c);
 }
 
 }  // namespace
 
 void bind_analysis(py::module_& m) {
   m.attr("dense_entry_limit") = dense_entry_limit;
+  m.def(
+      "automatic_spectrum_method",
+      [](Index rows, Index cols) { return to_string(automatic_spectrum_method(rows, cols)); },
+      py::arg("rows"), py::arg("cols"),
+      "'dense' when an m x n matrix fits the dense SVD (dense_entry_limit), else 'lanczos'.");
   m.def("singular_values", &singular_values_py, py::arg("data"), py::arg("indices"),
         py::arg("indptr"), py::arg("rows"), py::arg("cols"), py::arg("tolerance") = std::nullopt,
         "Every singular value of the CSR matrix (dense LAPACK SVD), rank, nullity, condition "

@@ -22,6 +22,7 @@ MemoryLimit& python_memory_limit() {
   static MemoryLimit limit = [] {
     MemoryLimit m = default_memory_limit();
     m.raise = "raise it with convmat.set_memory_limit(bytes) if the machine can hold it";
+    m.method_format = "method='{}'";
     return m;
   }();
   return limit;
@@ -36,9 +37,10 @@ void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t
 void set_memory_limit(std::optional<std::uint64_t> bytes) {
   MemoryLimit& limit = python_memory_limit();
   if (!bytes) {
-    const std::string raise = limit.raise;
-    limit = default_memory_limit();
-    limit.raise = raise;
+    MemoryLimit reset = default_memory_limit();
+    reset.raise = limit.raise;
+    reset.method_format = limit.method_format;
+    limit = reset;
     return;
   }
   if (*bytes == 0) throw std::invalid_argument("set_memory_limit: the limit must be > 0 bytes");
@@ -47,6 +49,8 @@ void set_memory_limit(std::optional<std::uint64_t> bytes) {
 }
 
 std::uint64_t memory_limit_bytes() { return python_memory_limit().bytes; }
+
+const MemoryLimit& memory_limit() { return python_memory_limit(); }
 
 Dims shape_of(const py::array& a) { return Dims(a.shape(), a.shape() + a.ndim()); }
 

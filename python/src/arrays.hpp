@@ -18,6 +18,7 @@
 
 #include "convmat/core/conv_spec.hpp"
 #include "convmat/core/csr_matrix.hpp"
+#include "convmat/core/memory_limit.hpp"
 
 namespace convmat::python {
 
@@ -37,6 +38,8 @@ std::string dtype_name(const py::array& a);
 void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t value_bytes);
 void set_memory_limit(std::optional<std::uint64_t> bytes);  // none: back to the default
 std::uint64_t memory_limit_bytes();
+// The limit itself, for the library's other guards (solver_memory.hpp, require_oracle_memory).
+const MemoryLimit& memory_limit();
 
 // The common dtype of `arrays` (name → array; null arrays are skipped), the first one deciding.
 // TypeError if it is not float32/float64 or if another array's dtype differs.

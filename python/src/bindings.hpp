@@ -11,5 +11,6 @@ void bind_analysis(pybind11::module_& m);  // analysis.cpp: spectrum, pseudo-inv
 void bind_identities(pybind11::module_& m);  // identities.cpp: Z·P·C, upsampling U, kernel A(x)
 void bind_oracle(pybind11::module_& m);      // oracle.cpp: check_output and diagnose
 void bind_solvers(pybind11::module_& m);     // solvers.cpp: lstsq and deconvolve
+void bind_fields(pybind11::module_& m);      // fields.cpp: the results' field names
 
 }  // namespace convmat::python

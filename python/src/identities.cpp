@@ -15,6 +15,8 @@
 #include "convmat/analysis/transposed_factorization.hpp"
 #include "convmat/analysis/upsampling.hpp"
 #include "convmat/core/conv_matrix.hpp"
+#include "convmat/core/layer_args.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -122,9 +124,7 @@ py::array bilinear_kernel_py(Index channels, int rank, const std::string& dtype_
 // The layer's input: (batch, C_in, *n), or unbatched (C_in, *n) with batch 1.
 void check_input(const std::string& op, const py::array& x, const ConvSpec& spec, bool batched,
                  Index batch) {
-  Dims expected = spec.input_shape();
-  if (batched) expected.insert(expected.begin(), batch);
-  require_shape(op, "input", x, expected, spec);
+  require_shape(op, "input", x, batched_shape(spec.input_shape(), batch, batched), spec);
 }
 
 py::tuple kernel_matrix_py(const ConvSpec& spec, const py::array& input, bool batched,
@@ -151,9 +151,7 @@ py::dict estimate_kernel_py(const ConvSpec& spec, const py::array& input, const 
   const std::string op = "estimate_kernel";
   const Dtype dtype = common_dtype(op, {{"input", &input}, {"output", &output}});
   check_input(op, input, spec, batched, batch);
-  Dims out = spec.output_shape();
-  if (batched) out.insert(out.begin(), batch);
-  require_shape(op, "output", output, out, spec);
+  require_shape(op, "output", output, batched_shape(spec.output_shape(), batch, batched), spec);
   const KernelEstimate e = dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
     require_kernel_matrix_memory(spec, batch, sizeof(Scalar));
@@ -162,11 +160,8 @@ py::dict estimate_kernel_py(const ConvSpec& spec, const py::array& input, const 
     py::gil_scoped_release release;
     return estimate_kernel(spec, x.data(), y.data(), batch);
   });
-  py::dict d;
-  d["weight"] = array_from(std::vector<double>(e.weight), spec.weight_shape());
-  d["rank"] = e.rank;
-  d["tolerance"] = e.tolerance;
-  d["relative_residual"] = e.relative_residual;
+  py::dict d = to_dict(e);
+  d["weight"] = d["weight"].attr("reshape")(py::tuple(py::cast(spec.weight_shape())));
   return d;
 }
 

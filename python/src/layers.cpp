@@ -1,5 +1,6 @@
-// ConvSpec and the PyTorch/ONNX argument conventions (layer_args.hpp) for Python, and forward():
-// one layer applied to a NumPy batch, by W (ConvMatrix) or by the direct loops.
+// ConvSpec, the op table (layer_ops.hpp: the ops, their keywords and the PyTorch/ONNX rules of
+// layer_args.hpp behind them) for Python, and forward(): one layer applied to a NumPy batch, by W
+// (ConvMatrix) or by the direct loops.
 
 #include <pybind11/stl.h>
 
@@ -11,7 +12,9 @@
 #include "bindings.hpp"
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/layer_args.hpp"
+#include "convmat/core/layer_ops.hpp"
 #include "convmat/core/loops.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -34,19 +37,6 @@ Method method_from_string(const std::string& name) {
       name + "'");
 }
 
-// The full output shape of a call: (N, C_out, *out) or (C_out, *out) for an unbatched input.
-Dims call_output_shape(const LayerCall& call) {
-  Dims shape = call.spec.output_shape();
-  if (call.batched) shape.insert(shape.begin(), call.batch);
-  return shape;
-}
-
-Dims call_input_shape(const LayerCall& call) {
-  Dims shape = call.spec.input_shape();
-  if (call.batched) shape.insert(shape.begin(), call.batch);
-  return shape;
-}
-
 // y = layer(x) + bias for the whole batch; the GIL is released while C++ computes.
 template <class Scalar>
 py::array forward_as(const LayerCall& call, const py::array& input, const py::array& weight,
@@ -61,7 +51,7 @@ py::array forward_as(const LayerCall& call, const py::array& input, const py::ar
   const auto w = c_contiguous<Scalar>(weight);
   std::optional<py::array_t<Scalar, py::array::c_style>> b;
   if (bias) b = c_contiguous<Scalar>(*bias);
-  py::array_t<Scalar> y(call_output_shape(call));
+  py::array_t<Scalar> y(call.output_shape());
 
   const Scalar* xp = x.data();
   const Scalar* wp = w.data();
@@ -86,7 +76,7 @@ py::array forward(const LayerCall& call, const py::array& input, const py::array
                                         {names[1].c_str(), &weight},
                                         {names[2].c_str(), bias ? &*bias : nullptr}});
   // The call was resolved from these shapes; a mismatch means a caller bypassed the package.
-  if (shape_of(input) != call_input_shape(call) || shape_of(weight) != call.spec.weight_shape()) {
+  if (shape_of(input) != call.input_shape() || shape_of(weight) != call.spec.weight_shape()) {
     throw std::invalid_argument(op + ": input of shape " + dims_to_string(shape_of(input)) +
                                 " and weight of shape " + dims_to_string(shape_of(weight)) +
                                 " do not match the layer " + call.spec.to_string());
@@ -159,60 +149,40 @@ void bind_layers(py::module_& m) {
       .def_readonly("batch", &LayerCall::batch, "N, or 1 for an unbatched input")
       .def_readonly("batched", &LayerCall::batched, "False for an unbatched (C, *spatial) input")
       .def_property_readonly("input_shape",
-                             [](const LayerCall& c) { return to_tuple(call_input_shape(c)); })
+                             [](const LayerCall& c) { return to_tuple(c.input_shape()); })
       .def_property_readonly("output_shape",
-                             [](const LayerCall& c) { return to_tuple(call_output_shape(c)); });
+                             [](const LayerCall& c) { return to_tuple(c.output_shape()); });
 
-  py::class_<TorchConvArgs>(m, "TorchConvArgs",
-                            "torch.nn.functional's convolution arguments (C++ TorchConvArgs).")
-      .def(py::init([](Dims stride, Dims padding, Dims dilation, Dims output_padding,
-                       std::string padding_name, Index groups, const std::string& padding_mode) {
-             TorchConvArgs a;
-             a.stride = std::move(stride);
-             a.padding = std::move(padding);
-             a.dilation = std::move(dilation);
-             a.output_padding = std::move(output_padding);
-             a.padding_name = std::move(padding_name);
-             a.groups = groups;
-             a.padding_mode = padding_mode_from_string(padding_mode);
-             return a;
-           }),
-           py::kw_only(), py::arg("stride") = Dims{1}, py::arg("padding") = Dims{0},
-           py::arg("dilation") = Dims{1}, py::arg("output_padding") = Dims{0},
-           py::arg("padding_name") = "", py::arg("groups") = 1, py::arg("padding_mode") = "zeros");
-
-  py::class_<OnnxConvAttributes>(m, "OnnxConvAttributes",
-                                 "ONNX Conv/ConvTranspose attributes (C++ OnnxConvAttributes); "
-                                 "an empty list means the attribute is absent.")
-      .def(py::init([](std::string auto_pad, Dims dilations, Index group, Dims kernel_shape,
-                       Dims pads, Dims strides, Dims output_padding, Dims output_shape) {
-             OnnxConvAttributes a;
-             a.auto_pad = std::move(auto_pad);
-             a.dilations = std::move(dilations);
-             a.group = group;
-             a.kernel_shape = std::move(kernel_shape);
-             a.pads = std::move(pads);
-             a.strides = std::move(strides);
-             a.output_padding = std::move(output_padding);
-             a.output_shape = std::move(output_shape);
-             return a;
-           }),
-           py::kw_only(), py::arg("auto_pad") = "NOTSET", py::arg("dilations") = Dims{},
-           py::arg("group") = 1, py::arg("kernel_shape") = Dims{}, py::arg("pads") = Dims{},
-           py::arg("strides") = Dims{}, py::arg("output_padding") = Dims{},
-           py::arg("output_shape") = Dims{});
-
-  m.def("torch_conv", &torch_conv, py::arg("input_shape"), py::arg("weight_shape"), py::arg("args"),
-        py::arg("rank") = 0,
-        "F.conv{rank}d's arguments → LayerCall (rank 0: from the weight). ValueError on invalid "
-        "arguments, with PyTorch's rule and the values.");
-  m.def("torch_conv_transpose", &torch_conv_transpose, py::arg("input_shape"),
-        py::arg("weight_shape"), py::arg("args"), py::arg("rank") = 0,
-        "F.conv_transpose{rank}d's arguments → LayerCall.");
-  m.def("onnx_conv", &onnx_conv, py::arg("x_shape"), py::arg("w_shape"), py::arg("attributes"),
-        "ONNX Conv's inputs and attributes → LayerCall.");
-  m.def("onnx_conv_transpose", &onnx_conv_transpose, py::arg("x_shape"), py::arg("w_shape"),
-        py::arg("attributes"), "ONNX ConvTranspose's inputs and attributes → LayerCall.");
+  m.def(
+      "layer_ops",
+      [] {
+        py::list ops;
+        for (const LayerOp& op : layer_ops()) ops.append(to_dict(op));
+        return ops;
+      },
+      "The op table (layer_ops.hpp): a dict of LayerOp's fields per op — name, aliases, "
+      "convention, kind, rank (0: from the data), batch_required, keywords (name, kind, default, "
+      "per_axis).");
+  m.def(
+      "resolve_layer",
+      [](const std::string& op, const Dims& input_shape, const Dims& weight_shape,
+         const LayerKeywords& keywords) {
+        return layer_op(op).resolve(input_shape, weight_shape, keywords);
+      },
+      py::arg("op"), py::arg("input_shape"), py::arg("weight_shape"), py::arg("keywords"),
+      "The LayerCall of op (a name of the table) for these shapes and keywords (a subset of the "
+      "op's, in the forms their kinds say). ValueError with the PyTorch or ONNX rule otherwise.");
+  m.def(
+      "layer_input_shape",
+      [](const std::string& op, const Dims& weight_shape, const Dims& size,
+         std::optional<Index> batch, const LayerKeywords& keywords) {
+        return layer_op(op).input_shape_for_size(weight_shape, size, batch, keywords);
+      },
+      py::arg("op"), py::arg("weight_shape"), py::arg("size"), py::arg("batch"),
+      py::arg("keywords"),
+      "The input shape for a spatial size: (C_in, *size) or (batch, C_in, *size).");
+  m.def("dims_to_list", &dims_to_list, py::arg("dims"),
+        "[1, 2, 3]: an index as messages print it.");
 
   m.def("forward", &forward, py::arg("call"), py::arg("input"), py::arg("weight"),
         py::arg("bias") = std::nullopt, py::arg("method") = "matrix", py::arg("op") = "forward",

@@ -1,8 +1,8 @@
 // convmat._convmat: the compiled core of the Python package convmat (python/convmat/).
 //
 // The package's public functions (convmat.conv2d, convmat.onnx_conv, convmat.conv_matrix, …) are
-// thin Python wrappers: they turn "int or tuple" arguments into lists, resolve the layer with the
-// PyTorch/ONNX rules of layer_args.hpp bound here, and call forward / layer_matrix. Errors:
+// thin Python wrappers: they turn "int or tuple" arguments into lists, resolve the layer through
+// the op table of layer_ops.hpp bound here, and call forward / layer_matrix. Errors:
 // std::invalid_argument → ValueError (pybind11's translation, the C++ message unchanged),
 // convmat::MemoryLimitExceeded → convmat.MemoryLimitExceeded (a MemoryError), wrong
 // dtypes → TypeError.
@@ -25,4 +25,5 @@ PYBIND11_MODULE(_convmat, m) {
   convmat::python::bind_identities(m);
   convmat::python::bind_oracle(m);
   convmat::python::bind_solvers(m);
+  convmat::python::bind_fields(m);
 }

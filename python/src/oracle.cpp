@@ -12,6 +12,7 @@
 #include "bindings.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/oracle/diagnose.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -20,60 +21,6 @@ namespace {
 std::vector<double> values_of(const py::array& a) {
   const auto c = c_contiguous<double>(a);
   return std::vector<double>(c.data(), c.data() + c.size());
-}
-
-py::dict check_dict(const CheckReport& r) {
-  py::list worst;
-  for (const Blame& b : r.worst) {
-    py::list terms;
-    for (const BlameTerm& t : b.terms) {
-      py::dict term;
-      term["input_index"] = py::tuple(py::cast(t.input_index));
-      term["weight_index"] = py::tuple(py::cast(t.weight_index));
-      term["input"] = t.input;
-      term["weight"] = t.weight;
-      terms.append(term);
-    }
-    py::dict blame;
-    blame["index"] = py::tuple(py::cast(b.index));
-    blame["oracle"] = b.oracle;
-    blame["candidate"] = b.candidate;
-    blame["error"] = b.error;
-    blame["tolerance"] = b.tolerance;
-    blame["term_count"] = b.term_count;
-    blame["terms"] = terms;
-    blame["bias"] = b.has_bias ? py::object(py::float_(b.bias)) : py::object(py::none());
-    worst.append(blame);
-  }
-  py::dict d;
-  d["passed"] = r.passed;
-  d["expected_shape"] = py::tuple(py::cast(r.expected_shape));
-  d["candidate_shape"] = py::tuple(py::cast(r.candidate_shape));
-  d["shape_matches"] = r.shape_matches;
-  d["elements"] = r.elements;
-  d["bad"] = r.bad;
-  d["nonfinite"] = r.nonfinite;
-  d["max_abs_error"] = r.max_abs_error;
-  d["max_rel_error"] = r.max_rel_error;
-  d["max_error_ratio"] = r.max_error_ratio;
-  d["min_terms"] = r.min_terms;
-  d["max_terms"] = r.max_terms;
-  d["worst"] = worst;
-  return d;
-}
-
-py::dict tolerance_dict(const Tolerance& t, const CheckReport& r) {
-  py::dict d;
-  d["arithmetic"] = to_string(t.arithmetic);
-  d["storage"] = to_string(t.storage);
-  d["eps"] = machine_epsilon(t.arithmetic);
-  d["eps_out"] = machine_epsilon(t.storage);
-  d["rtol"] = t.rtol ? py::object(py::float_(*t.rtol)) : py::object(py::none());
-  d["atol"] = t.atol ? py::object(py::float_(*t.atol)) : py::object(py::none());
-  // The values the formula gives at the largest term count (the loosest bound used).
-  d["rtol_at_max_terms"] = t.rtol_for(r.max_terms);
-  d["atol_at_max_terms"] = t.atol_for(r.max_terms);
-  return d;
 }
 
 py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::array& input,
@@ -87,11 +34,8 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
       throw py::type_error("oracle: arrays must be float64 here (convmat.check converts them)");
     }
   }
-  // The oracle builds W in float64 and holds the output, its magnitudes and the candidate.
-  require_memory(spec,
-                 static_cast<std::uint64_t>(input.nbytes()) +
-                     3 * static_cast<std::uint64_t>(candidate.nbytes()),
-                 sizeof(double));
+  require_oracle_memory(memory_limit(), spec, batch, static_cast<Index>(candidate.size()),
+                        with_diagnosis);
   CheckOptions options;
   options.tolerance.arithmetic = precision_from_string(arithmetic);
   options.tolerance.storage = precision_from_string(storage);
@@ -111,8 +55,8 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
       py::gil_scoped_release release;
       r = check_output(layer, c.data(), candidate_shape, options);
     }
-    d["check"] = check_dict(r);
-    d["tolerance"] = tolerance_dict(options.tolerance, r);
+    d["check"] = to_dict(r);
+    d["tolerance"] = to_dict(tolerance_report(options.tolerance, r));
     return d;
   }
   Diagnosis diagnosis;
@@ -120,28 +64,23 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
     py::gil_scoped_release release;
     diagnosis = diagnose(layer, c.data(), candidate_shape, options);
   }
-  d["check"] = check_dict(diagnosis.check);
-  d["tolerance"] = tolerance_dict(options.tolerance, diagnosis.check);
-  py::list tried;
-  for (const Hypothesis& h : diagnosis.tried) {
-    py::dict t;
-    t["id"] = h.id;
-    t["description"] = h.description;
-    t["shape"] = py::tuple(py::cast(h.shape));
-    t["comparable"] = h.comparable;
-    t["reproduces"] = h.reproduces;
-    t["bad"] = h.bad;
-    t["max_error_ratio"] = h.max_error_ratio;
-    tried.append(t);
-  }
-  d["tried"] = tried;
-  d["reproducing"] = diagnosis.reproducing;
+  d = to_dict(diagnosis);
+  d["tolerance"] = to_dict(tolerance_report(options.tolerance, diagnosis.check));
   return d;
 }
 
 }  // namespace
 
 void bind_oracle(py::module_& m) {
+  m.def(
+      "blame_defaults",
+      [](bool diagnosis) {
+        const CheckOptions o = diagnosis ? diagnose_check_options() : CheckOptions{};
+        return py::make_tuple(o.max_blamed, o.max_terms);
+      },
+      py::arg("diagnose"), "(blame, blame_terms) by default for check or diagnose.");
+  m.def("require_blame_count", &require_blame_count, py::arg("name"), py::arg("count"),
+        "ValueError '<name> must be >= 0, got <count>' for a negative count.");
   m.def("run_oracle", &run_oracle, py::arg("spec"), py::arg("batch"), py::arg("batched"),
         py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("candidate"),
         py::arg("arithmetic"), py::arg("storage"), py::arg("atol"), py::arg("rtol"),

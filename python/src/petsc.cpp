@@ -23,7 +23,7 @@
 #include "convmat/distributed/lsqr.hpp"
 #include "convmat/distributed/memory_guard.hpp"
 #include "convmat/distributed/spectrum.hpp"
-#include "results.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -54,7 +54,7 @@ MPI_Comm comm_of(const py::object& o) {
 
 // Hands our reference to petsc4py (which takes its own) and drops ours.
 template <class T>
-py::object to_python(Owned<T>&& owned) {
+py::object to_petsc4py(Owned<T>&& owned) {
   PyObject* o = nullptr;
   if constexpr (std::is_same_v<T, Mat>) {
     o = PyPetscMat_New(owned.get());
@@ -92,7 +92,7 @@ py::object layer_matrix(const ConvSpec& spec, const py::array_t<double, py::arra
   DistributedConvMatrix d(c, spec, w.data(), limit);
   distributed::check_petsc(PetscObjectReference(reinterpret_cast<PetscObject>(d.layer())),
                            "PetscObjectReference");
-  return to_python(Owned<Mat>(d.layer()));
+  return to_petsc4py(Owned<Mat>(d.layer()));
 }
 
 void refill(const py::object& m, const py::array_t<double, py::array::c_style>& w) {
@@ -136,7 +136,7 @@ py::object scatter(const py::object& m, const std::string& side_name, const py::
   });
   Owned<Vec> v = side == Side::input ? d.create_input() : d.create_output();
   d.scatter(side, d.rank() == 0 ? a.data() : nullptr, v);
-  return to_python(std::move(v));
+  return to_petsc4py(std::move(v));
 }
 
 py::object gather(const py::object& m, const std::string& side_name, const py::object& vec) {
@@ -167,7 +167,7 @@ py::object from_local(const py::object& m, const std::string& side_name, const p
   });
   Owned<Vec> v = side == Side::input ? d.create_input() : d.create_output();
   DistributedConvMatrix::set_local(v, a.data());
-  return to_python(std::move(v));
+  return to_petsc4py(std::move(v));
 }
 
 py::array to_local(const py::object& m, const std::string& side_name, const py::object& vec) {
@@ -211,7 +211,7 @@ py::tuple deconvolve(const py::object& m, const py::object& b, const LsqOptions&
   Owned<Vec> x = adjoint ? d.create_output() : d.create_input();
   const LsqInfo info = adjoint ? distributed::deconvolve_adjoint(d, vec_of(b), x, options)
                                : distributed::deconvolve(d, vec_of(b), x, options);
-  return py::make_tuple(to_python(std::move(x)), lsq_info_dict(info));
+  return py::make_tuple(to_petsc4py(std::move(x)), to_dict(info));
 }
 
 distributed::SmallestMethod smallest_method(const std::string& method) {
@@ -229,16 +229,17 @@ py::dict extremes(const py::object& m, const std::string& which, Index count, In
   }
   const distributed::SmallestMethod smallest = smallest_method(method);
   const Mat a = mat_of(m);
-  const PartialSpectrumOptions o = partial_options(count, subspace, max_iterations, tolerance);
+  const PartialSpectrumOptions o{.count = count,
+                                 .subspace = subspace,
+                                 .max_iterations = max_iterations,
+                                 .tolerance = tolerance};
   py::dict r;
   PartialSingularValues hi, lo;
-  if (which != "smallest")
-    r["largest"] = partial_spectrum_dict(hi = distributed::largest_singular_values(a, o));
+  if (which != "smallest") r["largest"] = to_dict(hi = distributed::largest_singular_values(a, o));
   if (which != "largest") {
-    r["smallest"] =
-        partial_spectrum_dict(lo = distributed::smallest_singular_values(a, o, smallest));
+    r["smallest"] = to_dict(lo = distributed::smallest_singular_values(a, o, smallest));
   }
-  if (which == "both") r["condition"] = condition_dict(condition_estimate(hi, lo));
+  if (which == "both") r["condition"] = to_dict(condition_estimate(hi, lo));
   return r;
 }
 

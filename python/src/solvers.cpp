@@ -15,7 +15,8 @@
 #include "bindings.hpp"
 #include "convmat/solve/deconvolve.hpp"
 #include "convmat/solve/lsq.hpp"
-#include "results.hpp"
+#include "convmat/solve/solver_memory.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -79,7 +80,21 @@ py::array solution_array(const DenseMatrix<Scalar>& x) {
 
 template <class Scalar>
 py::tuple result_tuple(const LsqResult<Scalar>& r) {
-  return py::make_tuple(solution_array(r.x), lsq_info_dict(r.info));
+  return py::make_tuple(solution_array(r.x), to_dict(r.info));
+}
+
+// The bytes of k right-hand sides (rows each) and their solutions (cols each).
+template <class Scalar>
+long double solution_bytes(Index rows, Index cols, Index k) {
+  return static_cast<long double>(sizeof(Scalar)) * static_cast<long double>(k) *
+         static_cast<long double>(rows + cols);
+}
+
+// An Eigen CSR matrix's bytes: values, 32-bit column indices and row pointers.
+template <class Matrix>
+long double csr_bytes(const Matrix& a) {
+  return static_cast<long double>(a.nonZeros()) * (sizeof(typename Matrix::Scalar) + sizeof(int)) +
+         static_cast<long double>(a.rows() + 1) * sizeof(int);
 }
 
 void check_rhs(const py::array& b, Index rows) {
@@ -100,6 +115,10 @@ py::tuple lstsq_matrix(const py::array& data, const py::array& indices, const py
     using Scalar = decltype(scalar);
     const EigenCsr<Scalar> a = csr_from_arrays<Scalar>("lstsq", data, indices, indptr, rows, cols);
     const auto rhs = c_contiguous<Scalar>(b);
+    // A's copy (above), b and the solution, and the solver's own (solver_memory.hpp).
+    const auto k = static_cast<Index>(rhs.ndim() == 2 ? rhs.shape(0) : 0);
+    require_solver_memory(memory_limit(), SparseRef<Scalar>(a), csr_bytes(a), m, options, k,
+                          solution_bytes<Scalar>(rows, cols, k));
     LsqResult<Scalar> r;
     {
       py::gil_scoped_release release;
@@ -118,6 +137,9 @@ py::tuple lstsq_operator(Index rows, Index cols, py::object matvec, py::object r
     using Scalar = decltype(scalar);
     const PythonOperator<Scalar> op(rows, cols, matvec, rmatvec);
     const auto rhs = c_contiguous<Scalar>(b);
+    const auto k = static_cast<Index>(rhs.ndim() == 2 ? rhs.shape(0) : 0);
+    require_solver_memory(memory_limit(), rows, cols, m, options, k,
+                          solution_bytes<Scalar>(rows, cols, k));
     LsqResult<Scalar> r;
     {
       py::gil_scoped_release release;
@@ -139,8 +161,10 @@ py::tuple deconvolve_py(const ConvSpec& spec, const py::array& weight, const py:
   }
   return dispatch(dtype, [&](auto scalar) {
     using Scalar = decltype(scalar);
-    // W and the right-hand sides with the solution (the factorizations need more; W is the floor)
-    require_memory(spec, 2 * static_cast<std::uint64_t>(y.nbytes()), sizeof(Scalar));
+    // W, the right-hand sides and the solutions, and the solver's own (solver_memory.hpp).
+    const auto batch = static_cast<Index>(y.shape(0));
+    require_solver_memory(memory_limit(), spec, sizeof(Scalar), m, options, batch,
+                          solution_bytes<Scalar>(spec.output_numel(), spec.input_numel(), batch));
     const auto w = c_contiguous<Scalar>(weight);
     const auto rhs = c_contiguous<Scalar>(y);
     LsqResult<Scalar> r;

@@ -217,6 +217,13 @@ BOOST_AUTO_TEST_CASE(non_convergence_is_a_status) {
   BOOST_TEST(hi.values.size() < 6);
 }
 
+// The statuses' names, as every front end writes them (the enumerators' own names).
+BOOST_AUTO_TEST_CASE(status_names) {
+  BOOST_TEST(to_string(SpectrumStatus::converged) == "converged");
+  BOOST_TEST(to_string(SpectrumStatus::not_converged) == "not_converged");
+  BOOST_TEST(to_string(SpectrumStatus::numerical_issue) == "numerical_issue");
+}
+
 BOOST_AUTO_TEST_CASE(invalid_options_are_rejected_with_the_rule) {
   const SparseMatrixd a = layer(ConvSpec::convolution(1, 1, {6}, {2}), {1, 2});  // 5×6
   PartialSpectrumOptions o;

@@ -470,3 +470,77 @@ BOOST_AUTO_TEST_CASE(padding_mode_names) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The output-size formulas solved for the padding: every total padding round-trips through the
+// output-size formulas, and for a convolution it is the smallest total giving that size.
+BOOST_AUTO_TEST_SUITE(padding_from_output_size)
+
+BOOST_AUTO_TEST_CASE(round_trip_through_the_output_size_formulas) {
+  for (Index n = 1; n <= 9; ++n) {
+    for (Index k = 1; k <= 4; ++k) {
+      for (Index s = 1; s <= 3; ++s) {
+        for (Index d = 1; d <= 3; ++d) {
+          for (Index o = 1; o <= 12; ++o) {
+            for (Index p0 = -2; p0 <= 2; ++p0) {
+              BOOST_TEST_CONTEXT("n " << n << " k " << k << " s " << s << " d " << d << " o " << o
+                                      << " p0 " << p0) {
+                const Index total = conv_padding_for_output(n, k, s, d, o);
+                BOOST_TEST(conv_output_size(n, k, s, d, p0, total - p0) == o);
+                BOOST_TEST(conv_output_size(n, k, s, d, p0, total - p0 - 1) == o - 1);
+                BOOST_TEST(conv_output_size(n, k, s, d, p0, total - p0 + s - 1) == o);
+                BOOST_TEST(padding_for_output(ConvKind::convolution, n, k, s, d, Index{0}, o) ==
+                           total);
+                for (Index a = 0; a < s; ++a) {
+                  const Index t = transposed_padding_for_output(n, k, s, d, a, o);
+                  BOOST_TEST(transposed_output_size(n, k, s, d, p0, t - p0, a) == o);
+                  BOOST_TEST(padding_for_output(ConvKind::transposed, n, k, s, d, a, o) == t);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_layer_made_with_it_has_the_output_size) {
+  // The layer ConvSpec builds from the solved padding has the requested size (2-d, asymmetric).
+  ConvParams p = conv2d(9, 3);
+  p.stride = {2, 3};
+  p.dilation = {2, 1};
+  p.pad_begin = {1, 0};
+  p.pad_end = {
+      conv_padding_for_output<Index>(9, 3, 2, 2, 5) - 1,
+      conv_padding_for_output<Index>(9, 3, 3, 1, 4),
+  };
+  BOOST_TEST(ConvSpec(p).output_size() == (Dims{5, 4}), boost::test_tools::per_element());
+  ConvParams t = transposed2d(4, 3);
+  t.stride = {2, 2};
+  t.output_padding = {1, 0};
+  t.pad_begin = {0, 2};
+  t.pad_end = {transposed_padding_for_output<Index>(4, 3, 2, 1, 1, 7),
+               transposed_padding_for_output<Index>(4, 3, 2, 1, 0, 6) - 2};
+  BOOST_TEST(ConvSpec(t).output_size() == (Dims{7, 6}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_wider_integer_gives_the_same_totals) {
+  // benchdnn's descriptors take 31-bit values whose products pass 2⁶³: the formulas are templates.
+  __extension__ using Wide = __int128;
+  for (Index n : {1, 7, 100})
+    for (Index s : {1, 2, 5})
+      for (Index o : {1, 3, 60}) {
+        BOOST_TEST(static_cast<Index>(conv_padding_for_output<Wide>(n, 3, s, 2, o)) ==
+                   conv_padding_for_output<Index>(n, 3, s, 2, o));
+        BOOST_TEST(static_cast<Index>(transposed_padding_for_output<Wide>(n, 3, s, 2, 1, o)) ==
+                   transposed_padding_for_output<Index>(n, 3, s, 2, 1, o));
+      }
+  // Beyond 2⁶³: n = k = s = m = 2³¹ − 1, d = 2m, o = 1 give (m − 1)m + 2m(m − 1) = 3m(m − 1),
+  // about 1.5·2⁶³, exact in 128 bits.
+  const Wide m = (Wide{1} << 31) - 1;
+  const Wide total = transposed_padding_for_output<Wide>(m, m, m, 2 * m, 0, 1);
+  BOOST_TEST((total > (Wide{1} << 63)));
+  BOOST_TEST(static_cast<Index>(total - 3 * m * (m - 1)) == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

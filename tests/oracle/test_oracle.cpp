@@ -8,6 +8,7 @@
 #include <cmath>
 #include <set>
 
+#include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/loops.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/oracle/diagnose.hpp"
@@ -326,6 +327,36 @@ BOOST_AUTO_TEST_CASE(non_finite_values_and_shapes) {
   BOOST_TEST(wrong.expected_shape == (Dims{1, 1, 3, 3}), tt::per_element());
   BOOST_CHECK_THROW(LayerData(spec, 1, Values(15), Values(4)), std::invalid_argument);
   BOOST_CHECK_THROW(LayerData(spec, 1, Values(16), Values(4), Values(2)), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(blame_counts) {
+  // Counts >= 0, zero included; diagnose blames fewer (its report lists the catalogue too).
+  BOOST_CHECK_NO_THROW(require_blame_count("blame", 0));
+  test::expect_error([] { require_blame_count("--blame", -1); }, "--blame must be >= 0, got -1");
+  const CheckOptions c, d = diagnose_check_options();
+  BOOST_TEST(c.max_blamed == 5);
+  BOOST_TEST(c.max_terms == 8);
+  BOOST_TEST(d.max_blamed == 3);
+  BOOST_TEST(d.max_terms == 4);
+}
+
+BOOST_AUTO_TEST_CASE(memory_guard_counts_w_and_the_arrays) {
+  // W in float64 and, per layer held, x and |x|, three weight-sized and three output-sized arrays;
+  // the candidate once; diagnose holds two layers.
+  const ConvSpec spec = ConvSpec::convolution(2, 3, {10, 10}, {3, 3});
+  const Index batch = 4, candidate = 4 * 3 * 8 * 8;
+  for (bool diagnose : {false, true}) {
+    const std::uint64_t arrays =
+        8 * ((diagnose ? 2 : 1) * (2 * batch * spec.input_numel() +
+                                   3 * batch * spec.output_numel() + 3 * spec.weight_numel()) +
+             candidate);
+    MemoryLimit limit;
+    limit.bytes = conv_matrix_bytes(spec, sizeof(double)) + arrays;
+    BOOST_CHECK_NO_THROW(require_oracle_memory(limit, spec, batch, candidate, diagnose));
+    limit.bytes -= 1;
+    BOOST_CHECK_THROW(require_oracle_memory(limit, spec, batch, candidate, diagnose),
+                      MemoryLimitExceeded);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -262,7 +262,7 @@ class Errors(unittest.TestCase):
         """forward and layer_matrix re-check the arrays against the resolved layer, so calling
         the extension directly with mismatched arrays is an error, not a crash."""
         from convmat import _convmat as core
-        call = core.torch_conv([1, 4, 5, 5], [2, 4, 3, 3], core.TorchConvArgs(), 2)
+        call = core.resolve_layer("conv2d", [1, 4, 5, 5], [2, 4, 3, 3], {})
         self.check("forward, wrong input", lambda: core.forward(call, np.zeros((1, 4, 6, 5)), W),
                    ValueError, "do not match the layer")
         self.check("forward, wrong weight",

@@ -264,6 +264,94 @@ class Operator:
         return v
 
 
+def human_bytes(b):
+    """Bytes as the messages print them (memory_limit.hpp: "37.8 KiB", whole bytes below 1 KiB)."""
+    units, u = ["bytes", "KiB", "MiB", "GiB", "TiB"], 0
+    while b >= 1024 and u < len(units) - 1:
+        b, u = b / 1024, u + 1
+    return f"{b:.0f} {units[u]}" if u == 0 else f"{b:.1f} {units[u]}"
+
+
+class MemoryGuard(unittest.TestCase):
+    """A solve whose estimate passes the memory limit is refused before it runs, with the
+    estimate (include/convmat/solve/solver_memory.hpp, the estimate of `convmat deconv`): QR and
+    Cholesky copy A (16 bytes per nonzero) and hold a factor taken as 8 x the nonzeros of the Gram
+    matrix they factor -- QR twice (R and the Householder vectors); LSQR/LSMR a few vectors.
+    The reference Gram matrix here is formed by SciPy."""
+
+    LIMIT = 10 << 20
+
+    def setUp(self):
+        # 40x40 input, 7x7 Gaussian (positive: no product cancels): W is 1156 x 1600, wide, so
+        # both methods factor W W^T.
+        r = np.arange(7) - 3
+        self.k = np.exp(-(r[:, None] ** 2 + r[None] ** 2) / 4.5).reshape(1, 1, 7, 7)
+        self.x = h.rng(77).uniform(0, 1, (1, 1, 40, 40))
+        self.y = F.conv2d(torch.from_numpy(self.x), torch.from_numpy(self.k)).numpy()
+        self.W = convmat.conv_matrix(self.k, 40)
+        gram = int(((self.W @ self.W.T) != 0).sum())
+        copy = 16 * self.W.nnz
+        self.solver = {"qr": copy + 2 * 16 * 8 * gram, "cholesky": copy + 16 * 8 * gram}
+        convmat.set_memory_limit(self.LIMIT)
+
+    def tearDown(self):
+        convmat.set_memory_limit(None)
+
+    def refusal(self, call):
+        with self.assertRaises(convmat.MemoryLimitExceeded) as raised:
+            call()
+        self.assertIsInstance(raised.exception, MemoryError)
+        return str(raised.exception)
+
+    def test_qr_and_cholesky_are_refused_with_the_estimate(self):
+        rows, cols, nnz = self.W.shape[0], self.W.shape[1], self.W.nnz
+        w_bytes = nnz * (8 + 4) + (rows + 1) * 8     # W: float64, 32-bit indices, 64-bit pointers
+        a_bytes = nnz * (8 + 4) + (rows + 1) * 4     # scipy's A copied to Eigen: 32-bit pointers
+        for method in ("qr", "cholesky"):
+            for subject, matrix, call in (
+                    ("layer", f"W {human_bytes(w_bytes)}",
+                     lambda: convmat.deconvolve(self.y, self.k, 40, op="conv2d", method=method)),
+                    ("matrix", f"A {human_bytes(a_bytes)}",
+                     lambda: convmat.lstsq(self.W, self.y.ravel(), method=method))):
+                with self.subTest(method=method, subject=subject):
+                    message = self.refusal(call)
+                    self.assertTrue(message.startswith(f"method='{method}' on this {subject} "
+                                                       "needs about"), message)
+                    self.assertIn(f"({matrix}, the solver {human_bytes(self.solver[method])}, its "
+                                  "factor estimated as 8 x nnz of the Gram matrix)", message)
+                    self.assertIn(f"more than the limit of {human_bytes(self.LIMIT)} "
+                                  f"(convmat.set_memory_limit({self.LIMIT})); method='lsmr' needs "
+                                  "only a few vectors; raise it with "
+                                  "convmat.set_memory_limit(bytes)", message)
+        # Damped QR factors [A; damp I], tall: the Gram matrix W^T W, larger here, refused too.
+        self.assertIn("method='qr'", self.refusal(
+            lambda: convmat.lstsq(self.W, self.y.ravel(), method="qr", damp=0.1)))
+
+    def test_lsmr_runs_under_the_same_limit(self):
+        x, info = convmat.deconvolve(self.y, self.k, 40, op="conv2d", method="lsmr")
+        self.assertEqual(info["status"], "success")
+        self.assertLess(info["relative_residual"], 1e-3)
+        x, info = convmat.lstsq(self.W, self.y.ravel(), method="lsmr")
+        self.assertEqual(info["status"], "success")
+        # ... and QR once the limit allows its estimate.
+        convmat.set_memory_limit(self.LIMIT + 2 * self.solver["qr"])
+        x, info = convmat.deconvolve(self.y, self.k, 40, op="conv2d", method="qr")
+        self.assertEqual(info["rank"], self.W.shape[0])
+
+    def test_an_operator_needs_its_vectors(self):
+        # LSQR on an operator of 10^5 columns: 8 vectors and a history of 2 * 10^5 + 1 values,
+        # 8.0 MB, fits under 10 MiB; with three right-hand sides it does not.
+        n = 100_000
+        op = sla.LinearOperator((4, n), matvec=lambda v: v[:4],
+                                rmatvec=lambda v: np.r_[v, np.zeros(n - 4)])
+        message = self.refusal(lambda: convmat.lstsq(op, np.ones((4, 3)), method="lsqr"))
+        self.assertTrue(message.startswith("method='lsqr' on this operator needs about"), message)
+        self.assertIn(f"(the solver {human_bytes(3 * 8 * (8 * n + 2 * n + 1))})", message)
+        self.assertNotIn("lsmr", message)
+        x, info = convmat.lstsq(op, np.ones(4), method="lsqr")
+        self.assertEqual(info["status"], "success")
+
+
 class Errors(unittest.TestCase):
 
     def test_messages(self):

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/fields.hpp"
 
 namespace convmat {
 
@@ -44,6 +45,28 @@ struct Checkerboard {
   // the interior is shorter than the stride along some axis.
   std::vector<Index> period_pattern;
 };
+
+// Its fields (core/fields.hpp): the per-position ones with their shapes.
+template <class Visit>
+void for_each_field(const Checkerboard& c, Visit&& visit) {
+  Dims channel_size = c.size;
+  channel_size.insert(channel_size.begin(), c.channels);
+  visit("size", c.size);
+  visit("tap_count", ShapedValues<Index>{c.tap_count, c.size});
+  visit("channels", c.channels);
+  visit("weight_sum", ShapedValues<double>{c.weight_sum, channel_size});
+  visit("interior_begin", c.interior_begin);
+  visit("interior_end", c.interior_end);
+  visit("interior_positions", c.interior_positions);
+  visit("min_taps", c.min_taps);
+  visit("max_taps", c.max_taps);
+  visit("mean_taps", c.mean_taps);
+  visit("tap_amplitude", c.tap_amplitude);
+  visit("weight_amplitude", c.weight_amplitude);
+  visit("even", c.even);
+  visit("period", c.period);
+  visit("period_pattern", ShapedValues<Index>{c.period_pattern, c.period});
+}
 
 // Structure only: tap counts, interior, amplitude of the counts (weight fields empty).
 Checkerboard checkerboard(const ConvSpec& spec);

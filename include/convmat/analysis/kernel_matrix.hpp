@@ -35,6 +35,14 @@ struct KernelEstimate {
   double tolerance = 0;          // |R_ii| threshold used: max(m, n)·ε·|R_11|
   double relative_residual = 0;  // ‖A(x)·weight − y‖ / ‖y‖ (0 when y = 0)
 };
+// Its fields (core/fields.hpp); the weight flat, in PyTorch's layout.
+template <class Visit>
+void for_each_field(const KernelEstimate& e, Visit&& visit) {
+  visit("weight", e.weight);
+  visit("rank", e.rank);
+  visit("tolerance", e.tolerance);
+  visit("relative_residual", e.relative_residual);
+}
 
 // The minimum-norm least-squares kernel: argmin ‖A(x)·w − y‖₂ (the smallest ‖w‖ among the
 // minimizers when A(x) is rank-deficient), by Eigen's CompleteOrthogonalDecomposition in

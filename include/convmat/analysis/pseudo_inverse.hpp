@@ -46,6 +46,25 @@ struct TransposeVersusInverse {
   double inverse_reconstruction_error = 0;  // ‖A⁺ y − x‖ / ‖x‖: 0 for full column rank;
                                             // else the part of x in null(A)
 };
+// Its fields (core/fields.hpp).
+template <class Visit>
+void for_each_field(const TransposeVersusInverse& r, Visit&& visit) {
+  visit("rows", r.rows);
+  visit("cols", r.cols);
+  visit("status", r.status);
+  visit("rank", r.rank);
+  visit("tolerance", r.tolerance);
+  visit("relative_difference", r.relative_difference);
+  visit("scale", r.scale);
+  visit("gram_error", r.gram_error);
+  visit("orthogonality_tolerance", r.orthogonality_tolerance);
+  visit("orthogonal_rows", r.orthogonal_rows);
+  visit("orthogonal_columns", r.orthogonal_columns);
+  visit("scaled_relative_difference", r.scaled_relative_difference);
+  visit("transpose_reconstruction_error", r.transpose_reconstruction_error);
+  visit("scaled_transpose_reconstruction_error", r.scaled_transpose_reconstruction_error);
+  visit("inverse_reconstruction_error", r.inverse_reconstruction_error);
+}
 
 // x: the test input (n entries). Without x, a fixed one: uniform in [−1, 1] from
 // std::mt19937_64 seeded with 0.

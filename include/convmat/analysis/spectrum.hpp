@@ -9,6 +9,8 @@
 
 #include <Eigen/Core>
 #include <optional>
+#include <ostream>
+#include <string>
 
 #include "convmat/core/conv_matrix.hpp"
 
@@ -24,6 +26,9 @@ enum class SpectrumStatus {
                    // dense: LAPACK's bidiagonal QR failed, practically never)
   numerical_issue  // the factorization of G + δI failed, or the Lanczos process broke down
 };
+// "converged" | "not_converged" | "numerical_issue".
+std::string to_string(SpectrumStatus status);
+inline std::ostream& operator<<(std::ostream& os, SpectrumStatus s) { return os << to_string(s); }
 
 // M in double: the layer's map (W, or Wᵀ for a transposed convolution) as an Eigen matrix.
 template <class Scalar>
@@ -49,6 +54,19 @@ struct SingularValues {
   // σ_1 / σ_rank: the condition of A on its row space (+∞ for rank 0).
   double effective_condition_number = 0;
 };
+// Its fields (core/fields.hpp).
+template <class Visit>
+void for_each_field(const SingularValues& s, Visit&& visit) {
+  visit("rows", s.rows);
+  visit("cols", s.cols);
+  visit("status", s.status);
+  visit("values", s.values);
+  visit("tolerance", s.tolerance);
+  visit("rank", s.rank);
+  visit("nullity", s.nullity);
+  visit("condition_number", s.condition_number);
+  visit("effective_condition_number", s.effective_condition_number);
+}
 
 // `tolerance` defaults to default_rank_tolerance.
 SingularValues singular_values(const SparseMatrixd& a, std::optional<double> tolerance = {});
@@ -82,6 +100,14 @@ struct PartialSingularValues {
   Index operations = 0;  // products with G (largest) or solves with G + δI (smallest)
   Index gram_size = 0;   // min(m, n)
 };
+template <class Visit>
+void for_each_field(const PartialSingularValues& s, Visit&& visit) {
+  visit("values", s.values);
+  visit("status", s.status);
+  visit("iterations", s.iterations);
+  visit("operations", s.operations);
+  visit("gram_size", s.gram_size);
+}
 
 // The Lanczos basis size for `options` on a Gram matrix of size gram_size = min(m, n), after
 // checking them: std::invalid_argument (naming `function`) unless 1 <= count < gram_size,
@@ -112,6 +138,13 @@ struct ConditionEstimate {
   double sigma_max = 0, sigma_min = 0, value = 0;
   SpectrumStatus status = SpectrumStatus::not_converged;
 };
+template <class Visit>
+void for_each_field(const ConditionEstimate& c, Visit&& visit) {
+  visit("sigma_max", c.sigma_max);
+  visit("sigma_min", c.sigma_min);
+  visit("value", c.value);
+  visit("status", c.status);
+}
 ConditionEstimate condition_number(const SparseMatrixd& a,
                                    const PartialSpectrumOptions& options = {});
 // The estimate from the largest and the smallest values already computed (condition_number's
@@ -136,6 +169,11 @@ struct CircularSpectrum {
   Eigen::MatrixXd
       by_frequency;  // N × min(C_out, C_in): row f (C order over frequencies), descending
 };
+template <class Visit>
+void for_each_field(const CircularSpectrum& s, Visit&& visit) {
+  visit("values", s.values);
+  visit("by_frequency", s.by_frequency);
+}
 
 // Throws std::invalid_argument unless spec is a convolution with circular padding (or no
 // padding at all), stride 1 and output size = input size.

@@ -139,4 +139,34 @@ class ConvSpec {
 bool operator==(const ConvSpec& a, const ConvSpec& b);
 inline bool operator!=(const ConvSpec& a, const ConvSpec& b) { return !(a == b); }
 
+// ----------------------------------------------------------------------------------------------
+// The output-size formulas solved for the padding: the total p0 + p1 per dimension that gives the
+// output size o (negative: o needs cropping).
+//   convolution  P = (o − 1)s + d(k − 1) + 1 − n   the smallest such total: the floor in the
+//                formula gives the same o for the s − 1 totals above it, and o − 1 below it
+//   transposed   P = (n − 1)s + d(k − 1) + a + 1 − o   the only one
+// How P is split between begin and end is the convention's (PyTorch's "same" and ONNX's
+// SAME_UPPER put ⌊P/2⌋ at the begin, SAME_LOWER at the end; benchdnn takes P/2 rounded toward
+// zero at the begin); the end padding for a given begin padding p0 is P − p0.
+// Int is Index, or a wider integer where the terms may pass 2⁶³ (benchdnn's descriptors allow
+// 31-bit sizes, strides and dilations). No validation: ConvSpec checks the layer it gives.
+template <class Int>
+constexpr Int conv_padding_for_output(Int n, Int k, Int s, Int d, Int o) {
+  return (o - 1) * s + d * (k - 1) + 1 - n;
+}
+template <class Int>
+constexpr Int transposed_padding_for_output(Int n, Int k, Int s, Int d, Int a, Int o) {
+  return (n - 1) * s + d * (k - 1) + a + 1 - o;
+}
+// Either kind (`a`, the output_padding, counts for a transposed convolution only).
+template <class Int>
+constexpr Int padding_for_output(ConvKind kind, Int n, Int k, Int s, Int d, Int a, Int o) {
+  return kind == ConvKind::transposed ? transposed_padding_for_output(n, k, s, d, a, o)
+                                      : conv_padding_for_output(n, k, s, d, o);
+}
+
+// The name of spatial axis `axis` (0-based) of a layer of spatial rank `rank`: the last `rank` of
+// d, h, w (1-d: w; 2-d: h, w; 3-d: d, h, w), as PyTorch's documentation and benchdnn name them.
+std::string_view spatial_axis_name(int rank, int axis);
+
 }  // namespace convmat

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace convmat {
@@ -16,8 +17,13 @@ using ColumnIndex = std::int32_t;
 using RowPointer = std::int64_t;
 inline constexpr Index max_vector_length = 2147483647;  // 2³¹ − 1: rows, columns, weights
 
-// "3x3", "1x2x3": the style used in messages.
-std::string dims_to_string(const Dims& dims);
+// Dims as text, in the three forms messages and reports use:
+//   dims_to_string  "3x3", "1x2x3" (sizes; "3 x 3" with separator " x ")
+//   dims_to_list    "[1, 2, 3]"    (values and indices, as Python prints a list)
+//   dims_to_tuple   "(1, 16, 4, 4)", "(5,)", "()"  (shapes, as Python prints a tuple)
+std::string dims_to_string(const Dims& dims, std::string_view separator = "x");
+std::string dims_to_list(const Dims& dims);
+std::string dims_to_tuple(const Dims& dims);
 
 // The multi-index of the C-order flat index `flat` in an array of `shape` (np.unravel_index).
 Dims unravel_index(Index flat, const Dims& shape);

@@ -19,11 +19,17 @@
 
 namespace convmat {
 
+// (batch, *sample) when batched, else `sample`: the shape of a call's input or output.
+Dims batched_shape(const Dims& sample, Index batch, bool batched);
+
 // The layer a call describes, and how its input was given.
 struct LayerCall {
   ConvSpec spec;
   Index batch = 1;      // N, or 1 for an unbatched input
   bool batched = true;  // input (N, C, *spatial); false: (C, *spatial) as PyTorch also accepts
+
+  Dims input_shape() const { return batched_shape(spec.input_shape(), batch, batched); }
+  Dims output_shape() const { return batched_shape(spec.output_shape(), batch, batched); }
 };
 
 struct TorchConvArgs {

@@ -3,6 +3,8 @@
 // under a limit (by default half the physical memory) is refused with the estimate and the limit,
 // instead of the process being killed by the operating system half-way through the build.
 // The convmat command (--max-memory) and the Python module (convmat.set_memory_limit) use it.
+// Also the estimates that the solvers' and the analyses' guards build on: W's nonzeros without
+// counting them, the nonzeros of W's Gram matrices, and a sparse factor's fill.
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,9 @@ struct MemoryLimit {
   std::uint64_t bytes = 0;
   std::string source;  // how it was set, for the message: "50% of the 23.5 GiB of physical memory"
   std::string raise;   // how to raise it, for the message: "raise it with --max-memory SIZE"
+  // How the front end names a solver method, "{}" standing for its name: "--method {}" (the
+  // command line), "method='{}'" (Python). For the solver guard's message (solver_memory.hpp).
+  std::string method_format = "method {}";
 };
 
 std::uint64_t physical_memory_bytes();  // 8 GiB when the system does not say
@@ -36,5 +41,24 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
                     std::size_t value_bytes = sizeof(double));
 
 std::string human_bytes(double bytes);  // "37.8 KiB"
+
+// An upper bound on W's nonzeros, without counting them: every row of W has at most
+// channels_per_group · Π_a min(k_a, cols_a) nonzeros (long double: it may pass 2⁶⁴).
+// conv_matrix_nnz (conv_pattern.hpp) counts them exactly in O(Σ rows per axis).
+long double conv_matrix_nnz_bound(const ConvSpec& spec);
+
+// nnz of a Gram matrix of the layer's map M (W, or Wᵀ for a transposed layer): M Mᵀ when
+// rows_gram, else MᵀM — what a sparse Cholesky or QR of M, or the smallest singular values,
+// factor. Two rows (out channel a, position o), (a', o') of W share a column exactly when a and a'
+// are in the same group and the spatial windows of o and o' meet, so
+//   nnz(W Wᵀ) = groups · (row channels per group)² · nnz(Ws Wsᵀ)
+// with Ws the one-channel W of the same geometry, and likewise WᵀW over the columns; the spatial
+// Gram nonzeros are counted by marking, in O(nnz(Ws) · taps) time. Exact structurally (an upper
+// bound for the transposed layers whose M is only the first rows of W: output_padding >= stride).
+long double gram_nnz(const ConvSpec& spec, bool rows_gram);
+
+// A sparse factor's fill is not known before the factorization; the LDLᵀ factor of G + δI held 2
+// to 5 times nnz(G) on 2-d and 3-d layers of up to 16k rows, so memory estimates take this many.
+inline constexpr double factor_fill_estimate = 8;
 
 }  // namespace convmat

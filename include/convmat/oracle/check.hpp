@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/memory_limit.hpp"
 
 namespace convmat {
 
@@ -97,6 +98,13 @@ struct CheckOptions {
   Index max_blamed = 5;  // elements blamed, worst first
   Index max_terms = 8;   // terms listed per blamed element, largest |input·weight| first
 };
+// diagnose's defaults: its report lists the catalogue too, so it blames 3 elements, 4 terms each.
+CheckOptions diagnose_check_options();
+
+// The rule for max_blamed and max_terms: a count >= 0 (a negative one could only hide
+// disagreements). std::invalid_argument "<name> must be >= 0, got <count>" otherwise, `name` as
+// the caller spells it.
+void require_blame_count(const std::string& name, Index count);
 
 // One product w·x summed into a blamed element.
 struct BlameTerm {
@@ -105,6 +113,14 @@ struct BlameTerm {
   double input = 0;
   double weight = 0;
 };
+
+template <class Visit>
+void for_each_field(const BlameTerm& t, Visit&& visit) {
+  visit("input_index", t.input_index);
+  visit("weight_index", t.weight_index);
+  visit("input", t.input);
+  visit("weight", t.weight);
+}
 
 struct Blame {
   Dims index;         // in the expected output shape
@@ -117,6 +133,18 @@ struct Blame {
   bool has_bias = false;
   double bias = 0;
 };
+
+template <class Visit>
+void for_each_field(const Blame& b, Visit&& visit) {
+  visit("index", b.index);
+  visit("oracle", b.oracle);
+  visit("candidate", b.candidate);
+  visit("error", b.error);
+  visit("tolerance", b.tolerance);
+  visit("term_count", b.term_count);
+  visit("terms", b.terms);
+  visit("bias", b.has_bias ? std::optional<double>(b.bias) : std::nullopt);
+}
 
 struct CheckReport {
   bool passed = false;  // shape_matches and bad == 0
@@ -134,8 +162,56 @@ struct CheckReport {
   std::vector<Blame> worst;            // failing elements, worst error/tolerance first
 };
 
+// Its fields (core/fields.hpp).
+template <class Visit>
+void for_each_field(const CheckReport& r, Visit&& visit) {
+  visit("passed", r.passed);
+  visit("expected_shape", r.expected_shape);
+  visit("candidate_shape", r.candidate_shape);
+  visit("shape_matches", r.shape_matches);
+  visit("elements", r.elements);
+  visit("bad", r.bad);
+  visit("nonfinite", r.nonfinite);
+  visit("max_abs_error", r.max_abs_error);
+  visit("max_rel_error", r.max_rel_error);
+  visit("max_error_ratio", r.max_error_ratio);
+  visit("min_terms", r.min_terms);
+  visit("max_terms", r.max_terms);
+  visit("worst", r.worst);
+}
+
+// The tolerance a check used, as the reports state it: the precisions and their epsilons, atol
+// and rtol when given (absent: the formulas), and the formulas' values at the report's largest
+// term count — the loosest bound it applied.
+struct ToleranceReport {
+  Precision arithmetic = Precision::float32;
+  Precision storage = Precision::float32;
+  double eps = 0, eps_out = 0;  // machine_epsilon of arithmetic and storage
+  std::optional<double> rtol, atol;
+  double rtol_at_max_terms = 0, atol_at_max_terms = 0;
+};
+ToleranceReport tolerance_report(const Tolerance& tolerance, const CheckReport& report);
+template <class Visit>
+void for_each_field(const ToleranceReport& t, Visit&& visit) {
+  visit("arithmetic", t.arithmetic);
+  visit("storage", t.storage);
+  visit("eps", t.eps);
+  visit("eps_out", t.eps_out);
+  visit("rtol", t.rtol);
+  visit("atol", t.atol);
+  visit("rtol_at_max_terms", t.rtol_at_max_terms);
+  visit("atol_at_max_terms", t.atol_at_max_terms);
+}
+
 // Compares `candidate` (Π candidate_shape values, C order) with the oracle's output.
 CheckReport check_output(const LayerData& layer, const double* candidate,
                          const Dims& candidate_shape, const CheckOptions& options = {});
+
+// The memory guard of check_output (diagnose = false) and diagnose (true), before the data is read:
+// W in float64 and the float64 arrays they hold — x and |x|, the weight, |w| and its ones, the
+// output's values, magnitudes and term counts, and the candidate; diagnose holds a second layer
+// (one mistaken layer at a time). Throws MemoryLimitExceeded as require_memory does.
+void require_oracle_memory(const MemoryLimit& limit, const ConvSpec& spec, Index batch,
+                           Index candidate_numel, bool diagnose);
 
 }  // namespace convmat

@@ -44,11 +44,29 @@ struct Hypothesis {
   double max_error_ratio = 0;
 };
 
+template <class Visit>
+void for_each_field(const Hypothesis& h, Visit&& visit) {
+  visit("id", h.id);
+  visit("description", h.description);
+  visit("shape", h.shape);
+  visit("comparable", h.comparable);
+  visit("reproduces", h.reproduces);
+  visit("bad", h.bad);
+  visit("max_error_ratio", h.max_error_ratio);
+}
+
 struct Diagnosis {
   CheckReport check;                     // the candidate against the correct layer
   std::vector<Hypothesis> tried;         // every applicable entry, catalogue order
   std::vector<std::string> reproducing;  // ids of the hypotheses that reproduce the candidate
 };
+// Its fields (core/fields.hpp).
+template <class Visit>
+void for_each_field(const Diagnosis& d, Visit&& visit) {
+  visit("check", d.check);
+  visit("tried", d.tried);
+  visit("reproducing", d.reproducing);
+}
 
 // Runs check_output and, when it fails, the catalogue. Memory: one W at a time.
 Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& candidate_shape,

@@ -110,6 +110,10 @@ struct LsqOptions {
 // iteration_limit >= 0; qr_tolerance not NaN.
 void validate(const LsqOptions& options);
 
+// LSQR's and LSMR's iteration limit per right-hand side for an A of `cols` columns:
+// options.iteration_limit, or 2·cols when it is 0 (SciPy's lsqr default).
+Index iteration_limit(const LsqOptions& options, Index cols);
+
 struct LsqInfo {
   LsqMethod method = LsqMethod::qr;
   LsqStatus status = LsqStatus::success;  // the most severe over the right-hand sides
@@ -133,6 +137,24 @@ struct LsqInfo {
   // k = 0 … iterations (= ‖b − A x_k‖ when λ = 0). Empty for QR and Cholesky.
   std::vector<std::vector<double>> residual_history;
 };
+
+// Its fields (core/fields.hpp).
+template <class Visit>
+void for_each_field(const LsqInfo& info, Visit&& visit) {
+  visit("method", info.method);
+  visit("status", info.status);
+  visit("message", info.message);
+  visit("stop_code", info.stop_code);
+  visit("rank", info.rank);
+  visit("iterations", info.iterations);
+  visit("residual_norm", info.residual_norm);
+  visit("relative_residual", info.relative_residual);
+  visit("normal_residual_norm", info.normal_residual_norm);
+  visit("solution_norm", info.solution_norm);
+  visit("condition_estimate", info.condition_estimate);
+  visit("qr_tolerance", info.qr_tolerance);
+  visit("residual_history", info.residual_history);
+}
 
 template <class Scalar>
 struct LsqResult {
