@@ -188,7 +188,7 @@ LsqInfo lsqr(Mat a, Vec b, Vec x, const LsqOptions& options) {
 
   Stop stop;
   stop.options = &options;
-  stop.limit = cd::iteration_limit(options, n);
+  stop.limit = ::convmat::iteration_limit(options, n);
   stop.comm = comm;
   CONVMAT_PETSC(VecNorm(b, NORM_2, &stop.bnorm));
   CONVMAT_PETSC(VecSet(x, 0.0));

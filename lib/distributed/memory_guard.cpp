@@ -7,6 +7,16 @@
 
 namespace convmat::distributed {
 
+namespace {
+
+// What PETSc's MATMPIAIJ holds beyond a CSR W of the rank's rows: per row, the two blocks' 32-bit
+// row pointers, lengths and capacities (i, ilen, imax of each); per halo value, its entry of the
+// ghost vector and of the column map (garray).
+constexpr long double petsc_row_bytes = 6 * sizeof(PetscInt);
+constexpr long double petsc_halo_value_bytes = sizeof(PetscScalar) + sizeof(PetscInt);
+
+}  // namespace
+
 MemoryLimit default_rank_memory_limit(MPI_Comm comm) {
   MPI_Comm node = MPI_COMM_NULL;
   CONVMAT_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
@@ -22,9 +32,11 @@ MemoryLimit default_rank_memory_limit(MPI_Comm comm) {
 }
 
 std::uint64_t rank_matrix_bytes(const SlabLayout& layout, int p) {
-  const long double bytes = static_cast<long double>(layout.local_nnz(p)) * 12 +
-                            static_cast<long double>(layout.rows().local_size(p)) * 24 +
-                            static_cast<long double>(layout.halo(p).received) * 12;
+  const auto rows = static_cast<long double>(layout.rows().local_size(p));
+  const long double bytes =
+      csr_matrix_bytes(static_cast<long double>(layout.local_nnz(p)), rows, sizeof(PetscScalar)) +
+      rows * petsc_row_bytes +
+      static_cast<long double>(layout.halo(p).received) * petsc_halo_value_bytes;
   return bytes >= 1.8e19L ? UINT64_MAX : static_cast<std::uint64_t>(bytes);
 }
 

@@ -48,7 +48,7 @@ except ImportError as e:  # pragma: no cover - depends on the build
 from convmat import _arguments as _a
 from convmat import _layers
 from convmat.analysis import PartialSingularValues
-from convmat.solvers import _options
+from convmat.solvers import _info, _options
 
 __all__ = ["conv_matrix", "conv_transpose_matrix", "refill", "scatter", "gather", "from_local",
            "to_local", "layout", "deconvolve", "singular_values"]
@@ -162,8 +162,7 @@ def deconvolve(M, b, damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, 
     fn = "deconvolve"
     options = _options(fn, damp, atol, btol, conlim, iter_lim, None, None, "automatic")
     x, info = _core.deconvolve(M, b, options, bool(adjoint))
-    info["residual_history"] = info["residual_history"][0]
-    return x, info
+    return x, _info(info, None)
 
 
 def singular_values(M, k=6, which="both", method="shift_invert", ncv=None, tol=1e-10,

@@ -9,11 +9,13 @@
 #include <petsclog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/distributed/conv_matrix.hpp"
 #include "convmat/distributed/environment.hpp"
+#include "convmat/distributed/memory_guard.hpp"
 #include "mpi_fixture.hpp"
 #include "test_util.hpp"
 
@@ -147,6 +149,25 @@ BOOST_AUTO_TEST_CASE(interface_halo_formula_for_an_interior_rank) {
   const SlabLayout s2(ConvSpec::convolution(2, 2, {40}, {3}, {2}, {1}), 4);
   BOOST_TEST(s2.halo(1).received == 2);
   BOOST_TEST(s2.halo(1).positions_below + s2.halo(1).positions_above == 1);
+}
+
+BOOST_AUTO_TEST_CASE(rank_memory_estimates_add_up_to_the_serial_estimate_of_w) {
+  // The guard's estimate per rank is the serial estimate of a W of its rows plus PETSc's bytes
+  // per row (24) and per halo value (12): summed over the ranks, conv_matrix_bytes plus those,
+  // plus one more row pointer per rank (each rank's CSR has its own end pointer). 11 ranks: more
+  // than the 8 output rows along axis 0, so some ranks hold no rows.
+  const ConvSpec spec = ConvSpec::convolution(3, 4, {10, 7}, {3, 3});
+  for (int ranks : {1, 2, 3, 11}) {
+    const SlabLayout l(spec, ranks);
+    std::uint64_t sum = 0, halo = 0;
+    for (int p = 0; p < ranks; ++p) {
+      sum += rank_matrix_bytes(l, p);
+      halo += static_cast<std::uint64_t>(l.halo(p).received);
+    }
+    const auto rows = static_cast<std::uint64_t>(spec.output_numel());
+    BOOST_TEST(sum == conv_matrix_bytes(spec, sizeof(double)) +
+                          8 * static_cast<std::uint64_t>(ranks - 1) + 24 * rows + 12 * halo);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(distributed_w_equals_serial_w_on_random_layers) {

@@ -1,11 +1,13 @@
 #pragma once
 // The memory guard per rank: memory_limit.hpp's policy, applied to each process's share of W.
 //
-// Before a rank builds its rows of W it estimates their bytes,
-//   rank_matrix_bytes = nnz_p·(8 + 4)   the values and 32-bit column indices of its rows
-//                     + rows_p·24        PETSc's row pointers, lengths and capacities of its two
-//                                        blocks (on-rank and off-rank columns)
-//                     + halo_p·12        the halo's values and its column map,
+// Before a rank builds its rows of W it estimates their bytes from the serial guard's estimate of
+// a W (csr_matrix_bytes, memory_limit.hpp) for its rows, plus what PETSc keeps beside them:
+//   rank_matrix_bytes = csr_matrix_bytes(nnz_p, rows_p, 8)   its rows' values, 32-bit column
+//                                                          indices and convmat's row pointers
+//                     + rows_p·24    PETSc's row pointers, lengths and capacities of its two
+//                                    blocks (on-rank and off-rank columns)
+//                     + halo_p·12    the halo's values and its column map,
 // adds the vectors the caller will hold, and compares the sum with its limit. The default limit
 // is half the physical memory divided by the ranks running on the same machine (so that P ranks
 // on one host share one half, like the serial guard). A rank over its limit makes every rank
