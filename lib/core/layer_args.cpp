@@ -83,6 +83,18 @@ void require_nonnegative(const Dims& v, const std::string& op, const char* what)
   }
 }
 
+// PyTorch's messages for a stride or dilation below one.
+void require_stride_and_dilation(const ConvParams& p, const std::string& op) {
+  for (Index s : p.stride) {
+    if (s < 1)
+      fail(op + ": non-positive stride is not supported, got stride=" + dims_to_list(p.stride));
+  }
+  for (Index d : p.dilation) {
+    if (d < 1)
+      fail(op + ": dilation should be greater than zero, got dilation=" + dims_to_list(p.dilation));
+  }
+}
+
 std::string torch_name(const char* base, int rank) {
   return std::string(base) + std::to_string(rank) + "d";
 }
@@ -97,13 +109,14 @@ void check_groups(const std::string& op, Index groups, const Dims& input_shape,
   const Index expected = transposed ? weight_shape[0] : weight_shape[1] * groups;
   if (channels != expected) {
     fail(op + ": given " + (transposed ? "transposed=1" : "groups=" + std::to_string(groups)) +
-         ", weight of size " + dims_to_list(weight_shape) + ", expected input" + dims_to_list(input_shape) +
-         " to have " + std::to_string(expected) + " channels, but got " + std::to_string(channels) +
-         " channels instead");
+         ", weight of size " + dims_to_list(weight_shape) + ", expected input" +
+         dims_to_list(input_shape) + " to have " + std::to_string(expected) +
+         " channels, but got " + std::to_string(channels) + " channels instead");
   }
   if (weight_shape[0] % groups != 0) {
     fail(op + ": given groups=" + std::to_string(groups) + ", expected weight to be divisible by " +
-         std::to_string(groups) + " at dimension 0, but got weight of size " + dims_to_list(weight_shape));
+         std::to_string(groups) + " at dimension 0, but got weight of size " +
+         dims_to_list(weight_shape));
   }
 }
 
@@ -137,14 +150,7 @@ LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const To
   p.dilation = expand(args.dilation, r, "dilation", op);
   p.padding_mode = args.padding_mode;
   require_nonnegative(p.stride, op, "stride");
-  for (Index s : p.stride) {
-    if (s < 1)
-      fail(op + ": non-positive stride is not supported, got stride=" + dims_to_list(p.stride));
-  }
-  for (Index d : p.dilation) {
-    if (d < 1)
-      fail(op + ": dilation should be greater than zero, got dilation=" + dims_to_list(p.dilation));
-  }
+  require_stride_and_dilation(p, op);
   if (args.padding_name.empty()) {
     p.pad_begin = expand(args.padding, r, "padding", op);
     require_nonnegative(p.pad_begin, op, "padding");
@@ -209,14 +215,7 @@ LayerCall torch_conv_transpose(const Dims& input_shape, const Dims& weight_shape
   p.pad_begin = expand(args.padding, r, "padding", op);
   p.pad_end = p.pad_begin;
   p.output_padding = expand(args.output_padding, r, "output_padding", op);
-  for (Index s : p.stride) {
-    if (s < 1)
-      fail(op + ": non-positive stride is not supported, got stride=" + dims_to_list(p.stride));
-  }
-  for (Index d : p.dilation) {
-    if (d < 1)
-      fail(op + ": dilation should be greater than zero, got dilation=" + dims_to_list(p.dilation));
-  }
+  require_stride_and_dilation(p, op);
   require_nonnegative(p.pad_begin, op, "padding");
   require_nonnegative(p.output_padding, op, "output_padding");
   call.spec = ConvSpec(p);

@@ -140,12 +140,12 @@ void kernel_flipped(const LayerData& layer, std::vector<Mistake>& out) {
 void pads_swapped(const LayerData& layer, std::vector<Mistake>& out) {
   const ConvParams& p = layer.spec.params();
   if (p.pad_begin == p.pad_end) return;
-  out.push_back(
-      geometry_mistake("pads_swapped",
-                       "begin and end padding swapped (ONNX SAME_UPPER <-> SAME_LOWER): begin " +
-                           dims_to_list(p.pad_end) + ", end " + dims_to_list(p.pad_begin) + " instead of begin " +
-                           dims_to_list(p.pad_begin) + ", end " + dims_to_list(p.pad_end),
-                       [](ConvParams& q) { std::swap(q.pad_begin, q.pad_end); }));
+  out.push_back(geometry_mistake(
+      "pads_swapped",
+      "begin and end padding swapped (ONNX SAME_UPPER <-> SAME_LOWER): begin " +
+          dims_to_list(p.pad_end) + ", end " + dims_to_list(p.pad_begin) + " instead of begin " +
+          dims_to_list(p.pad_begin) + ", end " + dims_to_list(p.pad_end),
+      [](ConvParams& q) { std::swap(q.pad_begin, q.pad_end); }));
 }
 
 // Padding off by one at the begin or the end: all axes, then one axis at a time (rank >= 2).
@@ -279,7 +279,8 @@ void dilation_off_by_one(const LayerData& layer, std::vector<Mistake>& out) {
     if (!any) continue;
     out.push_back(geometry_mistake(delta > 0 ? "dilation+1" : "dilation-1",
                                    std::string("dilation taken as d") + (delta > 0 ? "+1" : "-1") +
-                                       ": " + dims_to_list(changed) + " instead of " + dims_to_list(dilation),
+                                       ": " + dims_to_list(changed) + " instead of " +
+                                       dims_to_list(dilation),
                                    [changed](ConvParams& q) { q.dilation = changed; }));
   }
 }
@@ -306,8 +307,9 @@ void stride_dilation_swapped(const LayerData& layer, std::vector<Mistake>& out) 
   if (p.stride == p.dilation) return;
   out.push_back(geometry_mistake("stride_dilation_swapped",
                                  "stride and dilation swapped: stride " + dims_to_list(p.dilation) +
-                                     ", dilation " + dims_to_list(p.stride) + " instead of stride " +
-                                     dims_to_list(p.stride) + ", dilation " + dims_to_list(p.dilation),
+                                     ", dilation " + dims_to_list(p.stride) +
+                                     " instead of stride " + dims_to_list(p.stride) +
+                                     ", dilation " + dims_to_list(p.dilation),
                                  [](ConvParams& q) { std::swap(q.stride, q.dilation); }));
 }
 

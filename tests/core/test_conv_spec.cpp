@@ -436,8 +436,8 @@ BOOST_AUTO_TEST_CASE(rules_are_checked_in_order) {
   // Per dimension: the padding's sign, then output_padding; dimension 0 before dimension 1.
   p.pad_begin = {0, -1};
   p.output_padding = {1, 0};
-  expect_rejected(p, {"output_padding applies to transposed convolutions only",
-                      "output_padding[0] = 1"});
+  expect_rejected(
+      p, {"output_padding applies to transposed convolutions only", "output_padding[0] = 1"});
   p.output_padding = {};
   expect_rejected(p, {"padding must be >= 0 with padding_mode 'reflect'", "pad_begin[1] = -1"});
   p.pad_begin = {4, 0};
