@@ -95,14 +95,6 @@ bool all_zero(const SparseMatrixd& a) {
   return (c.coeffs() == 0.0).all();
 }
 
-PartialSingularValues zeros(Index count, Index gram_size) {
-  PartialSingularValues r;
-  r.values = Eigen::VectorXd::Zero(count);
-  r.status = SpectrumStatus::converged;
-  r.gram_size = gram_size;
-  return r;
-}
-
 // Runs a Spectra solver; Spectra reports some breakdowns (NaN in the tridiagonal eigenproblem)
 // by throwing std::runtime_error: that is a numerical outcome, a status here.
 template <class Solver>
@@ -177,6 +169,14 @@ SingularValues singular_values(const ConvMatrix<Scalar>& layer, std::optional<do
   return singular_values(layer_matrix(layer), tolerance);
 }
 
+PartialSingularValues zero_singular_values(Index count, Index gram_size) {
+  PartialSingularValues r;
+  r.values = Eigen::VectorXd::Zero(count);
+  r.status = SpectrumStatus::converged;
+  r.gram_size = gram_size;
+  return r;
+}
+
 Index lanczos_subspace(const char* function, const PartialSpectrumOptions& o, Index n) {
   if (o.count < 1 || o.count >= n) {
     throw std::invalid_argument(
@@ -205,7 +205,7 @@ PartialSingularValues largest_singular_values(const SparseMatrixd& a,
   detail::check_finite<double>("largest_singular_values", a);
   GramProduct op(a);
   const Index ncv = lanczos_subspace("largest_singular_values", options, op.rows());
-  if (all_zero(a)) return zeros(options.count, op.rows());
+  if (all_zero(a)) return zero_singular_values(options.count, op.rows());
   Spectra::SymEigsSolver<GramProduct> eigs(op, options.count, ncv);
   return run(eigs, Spectra::SortRule::LargestAlge, Spectra::SortRule::LargestAlge, options,
              op.rows());
@@ -217,7 +217,7 @@ PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
   const bool wide = gram_of_rows(a.rows(), a.cols());
   const Index n = wide ? a.rows() : a.cols();
   const Index ncv = lanczos_subspace("smallest_singular_values", options, n);
-  if (all_zero(a)) return zeros(options.count, n);
+  if (all_zero(a)) return zero_singular_values(options.count, n);
   Eigen::SparseMatrix<double> g = wide ? Eigen::SparseMatrix<double>(a * a.transpose())
                                        : Eigen::SparseMatrix<double>(a.transpose() * a);
   // ‖G‖₁: the largest column sum of |G|, an upper bound on λ_max(G).

@@ -57,14 +57,6 @@ bool is_zero(Mat a) {
   return norm == 0;
 }
 
-PartialSingularValues zeros(Index count, Index gram) {
-  PartialSingularValues r;
-  r.values = Eigen::VectorXd::Zero(count);
-  r.status = SpectrumStatus::converged;
-  r.gram_size = gram;
-  return r;
-}
-
 // SVDTRLANCZOS on W for the largest or smallest `count` values.
 PartialSingularValues trlanczos(Mat w, const PartialSpectrumOptions& o, Index ncv, SVDWhich which) {
   ensure_slepc();
@@ -174,7 +166,7 @@ PartialSingularValues shift_invert(Mat w, const PartialSpectrumOptions& o, Index
 PartialSingularValues largest_singular_values(Mat a, const PartialSpectrumOptions& options) {
   const Mat w = underlying(a);
   const Index ncv = checked("largest_singular_values", w, options);
-  if (is_zero(w)) return zeros(options.count, gram_size(w));
+  if (is_zero(w)) return zero_singular_values(options.count, gram_size(w));
   return trlanczos(w, options, ncv, SVD_LARGEST);
 }
 
@@ -182,7 +174,7 @@ PartialSingularValues smallest_singular_values(Mat a, const PartialSpectrumOptio
                                                SmallestMethod method) {
   const Mat w = underlying(a);
   const Index ncv = checked("smallest_singular_values", w, options);
-  if (is_zero(w)) return zeros(options.count, gram_size(w));
+  if (is_zero(w)) return zero_singular_values(options.count, gram_size(w));
   if (method == SmallestMethod::lanczos) {
     PartialSingularValues r = trlanczos(w, options, ncv, SVD_SMALLEST);
     std::sort(r.values.begin(), r.values.end());

@@ -117,6 +117,9 @@ void for_each_field(const PartialSingularValues& s, Visit&& visit) {
 Index lanczos_subspace(const char* function, const PartialSpectrumOptions& options,
                        Index gram_size);
 
+// The answer for a zero matrix, where Lanczos would divide by zero: `count` zeros, converged.
+PartialSingularValues zero_singular_values(Index count, Index gram_size);
+
 // The shift of the smallest values' shift-invert: G + δI with δ = gram_shift · ‖G‖₁.
 inline constexpr double gram_shift = 1e-10;
 
