@@ -15,12 +15,65 @@
 #include "convmat/analysis/pseudo_inverse.hpp"
 #include "convmat/analysis/spectrum.hpp"
 #include "convmat/analysis/spectrum_method.hpp"
-#include "json.hpp"
 #include "session.hpp"
 
 namespace convmat::cli {
 
 namespace {
+
+constexpr std::string_view description =
+    "Analyzes the layer's matrix M for one sample: its size, nonzeros and memory; its singular "
+    "values,\n"
+    "rank and condition number; how far the transposed layer is from the inverse (||M^T - M^+|| "
+    "and\n"
+    "the tight-frame test); and, for a transposed layer, the checkerboard of its output.";
+
+constexpr std::string_view details =
+    "M is the layer's map: W for a convolution, W^T for a transposed convolution (W and W^T have "
+    "the\n"
+    "same singular values, rank and distance from their pseudo-inverse, so either reads the "
+    "same).\n"
+    "  singular values  dense (LAPACK dgesdd, all of them) when M has at most 2^22 entries, e.g.\n"
+    "                   2048 x 2048, and the dense work fits --max-memory; else Lanczos (Spectra) "
+    "on the\n"
+    "                   smaller Gram matrix G: the --count largest (matrix-free) and smallest "
+    "(shift-invert,\n"
+    "                   a sparse LDL^T of G; its memory is estimated as 8 x nnz(G) and the "
+    "smallest are\n"
+    "                   skipped, saying so, when that exceeds the limit). The output says which "
+    "was used.\n"
+    "  rank             dense: #{sigma_i > max(m, n)*eps*sigma_1} (MATLAB's rank); Lanczos: full "
+    "when\n"
+    "                   sigma_min > sqrt(max(m, n)*eps)*sigma_1, the rounding level of G, else "
+    "unresolved\n"
+    "                   (deficient, or within rounding of it; the condition number then bounded "
+    "below).\n"
+    "  condition        sigma_1/sigma_min (infinite when rank deficient).\n"
+    "  transposed vs    ||M^T - M^+||_F / ||M^+||_F, and the tight-frame test: G = c*I with\n"
+    "  inverse          c = trace(G)/min(m, n) (orthogonal rows, or columns, of equal norm; then\n"
+    "                   M^T = c*M^+, e.g. stride = kernel size with one channel), and the "
+    "reconstruction\n"
+    "                   errors of x from y = M x by M^T, M^T/c and M^+. Dense: only within the "
+    "2^22 limit;\n"
+    "                   otherwise skipped, saying why.\n"
+    "  checkerboard     transposed layers: the kernel taps reaching each output position, over "
+    "the\n"
+    "                   interior (positions every tap can reach): min, max, amplitude "
+    "(max-min)/mean,\n"
+    "                   one period of the pattern, the weight sums' amplitude per channel, and the "
+    "whole\n"
+    "                   pattern when the output has at most 1024 positions, at most 40 per row.\n"
+    "The weight comes from --weight, or --weight-fill for a quick look without one.\n"
+    "Exit status 0, also for rank-deficient layers; 1 when a singular value computation did not\n"
+    "converge (the output says which); 2 on usage or input errors, or when W exceeds "
+    "--max-memory.\n"
+    "\n"
+    "examples:\n"
+    "  convmat analyze --op conv2d --input-shape 1,1,3,3 --weight k.npy      (seed 000: rank 4, "
+    "nullity 5)\n"
+    "  convmat analyze --op conv_transpose2d --input-shape 1,1,8,8 --weight-shape 1,1,3,3 --stride "
+    "2 --weight-fill ones\n"
+    "  convmat analyze --desc ic8ih32oc8oh32kh3ph1 --weight-fill random:1 --json\n";
 
 // --weight-fill ones | random | random:SEED
 struct WeightFill {
@@ -32,20 +85,20 @@ struct WeightFill {
   }
 };
 
-WeightFill parse_weight_fill(const std::string& text) {
+WeightFill parse_weight_fill(const std::string& flag, const std::string& text) {
   WeightFill f;
   if (text == "ones") return f;
   if (text == "random" || text.compare(0, 7, "random:") == 0) {
     f.random = true;
     if (text.size() > 6) {
-      const Index seed = parse_index(Opt::weight_fill, text.substr(7));
+      const Index seed = parse_index(flag, text.substr(7));
       if (seed < 0)
-        throw UsageError("--weight-fill: the seed must be >= 0, got '" + text.substr(7) + "'");
+        throw UsageError(flag + ": the seed must be >= 0, got '" + text.substr(7) + "'");
       f.seed = static_cast<std::uint64_t>(seed);
     }
     return f;
   }
-  throw UsageError("--weight-fill: expected ones, random or random:SEED, got '" + text + "'");
+  throw UsageError(flag + ": expected ones, random or random:SEED, got '" + text + "'");
 }
 
 std::vector<double> filled_weight(const WeightFill& f, Index count) {
@@ -60,15 +113,30 @@ std::vector<double> filled_weight(const WeightFill& f, Index count) {
 
 enum class SpectrumMode { automatic, dense, lanczos, largest };
 
-SpectrumMode parse_spectrum(const Arguments& args) {
-  if (!args.has(Opt::spectrum)) return SpectrumMode::automatic;
-  const std::string& s = args.get(Opt::spectrum);
-  if (s == "auto") return SpectrumMode::automatic;
-  if (s == "dense") return SpectrumMode::dense;
-  if (s == "lanczos") return SpectrumMode::lanczos;
-  if (s == "largest") return SpectrumMode::largest;
-  throw UsageError("--spectrum: expected auto, dense, lanczos or largest, got '" + s + "'");
+SpectrumMode parse_spectrum(const std::string& flag, const std::string& text) {
+  const std::string s = parse_choice(flag, text, {"auto", "dense", "lanczos", "largest"});
+  return s == "dense"     ? SpectrumMode::dense
+         : s == "lanczos" ? SpectrumMode::lanczos
+         : s == "largest" ? SpectrumMode::largest
+                          : SpectrumMode::automatic;
 }
+
+Index parse_count(const std::string& flag, const std::string& text) {
+  const Index count = parse_index(flag, text);
+  if (count < 1 || count > 100)
+    throw UsageError(flag + ": expected 1 to 100 singular values, got " + text);
+  return count;
+}
+
+struct Flags {
+  LayerFlags layer;
+  DataFlags data;
+  std::optional<WeightFill> weight_fill;
+  std::optional<SpectrumMode> spectrum;
+  std::optional<Index> count;
+  std::optional<ByteSize> max_memory;
+  bool json = false;
+};
 
 std::string percent(double fraction) {
   char b[32];
@@ -286,131 +354,100 @@ void print_analysis(Context& ctx, const LayerDescription& layer, const std::stri
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-void json_values(JsonWriter& j, const char* key, const Eigen::VectorXd& v) {
-  j.key(key).begin_array();
-  for (Index i = 0; i < v.size(); ++i) j.value(v(i));
-  j.end_array();
-}
-
-void json_analysis(Context& ctx, const LayerDescription& layer, const std::string& weight_text,
+Json json_analysis(const LayerDescription& layer, const std::string& weight_text,
                    const Analysis& a) {
   const ConvSpec& s = layer.call.spec;
-  JsonWriter j;
-  j.begin_object().field("op", layer.op).field("layer", s.to_string()).field("weight", weight_text);
-  j.key("matrix")
-      .begin_object()
-      .field("layer_is", s.is_transposed() ? "W^T" : "W")
-      .field("rows", a.rows)
-      .field("cols", a.cols);
-  j.field("nnz", a.nnz)
-      .field("bytes_float64", a.bytes64)
-      .field("bytes_float32", a.bytes32)
-      .end_object();
+  Json j{{"op", layer.op}, {"layer", s.to_string()}, {"weight", weight_text}};
+  j["matrix"] = Json{{"layer_is", s.is_transposed() ? "W^T" : "W"},
+                     {"rows", a.rows},
+                     {"cols", a.cols},
+                     {"nnz", a.nnz},
+                     {"bytes_float64", a.bytes64},
+                     {"bytes_float32", a.bytes32}};
 
   const SpectrumResult& r = a.spectrum;
-  j.key("spectrum")
-      .begin_object()
-      .field("method", r.dense ? "dense" : "lanczos")
-      .field("why", r.why);
-  j.field("converged", r.converged);
+  Json spectrum{
+      {"method", r.dense ? "dense" : "lanczos"}, {"why", r.why}, {"converged", r.converged}};
   if (r.dense) {
     // SingularValues' fields, and the extremes and the tolerance under their earlier names.
     const SingularValues& v = r.all;
-    write_fields(j, v);
-    j.field("sigma_max", v.values.size() ? v.values(0) : 0.0)
-        .field("sigma_min", v.values.size() ? v.values(v.values.size() - 1) : 0.0);
-    j.field("rank_tolerance", v.tolerance);
+    add_fields(spectrum, v);
+    spectrum["sigma_max"] = v.values.size() ? v.values(0) : 0.0;
+    spectrum["sigma_min"] = v.values.size() ? v.values(v.values.size() - 1) : 0.0;
+    spectrum["rank_tolerance"] = v.tolerance;
   } else {
     // Each end's PartialSingularValues fields, prefixed (largest_status, largest_values, …),
     // and the values, restarts and G's size under their earlier names.
-    const auto partial = [&](const std::string& prefix, const PartialSingularValues& p) {
-      for_each_field(p, [&](const char* name, const auto& value) {
-        j.key(prefix + name);
-        write_value(j, value);
-      });
-      json_values(j, prefix.substr(0, prefix.size() - 1).c_str(), p.values);
-      j.field(prefix + "restarts", p.iterations);
+    const auto partial = [&](const std::string& end, const PartialSingularValues& p) {
+      add_fields(spectrum, p, end + "_");
+      spectrum[end] = to_json(p.values);
+      spectrum[end + "_restarts"] = p.iterations;
     };
-    j.field("gram_size", r.high.gram_size);
-    if (r.gram_nnz > 0) j.field("gram_nnz", static_cast<Index>(r.gram_nnz));
-    partial("largest_", r.high);
-    j.field("sigma_max", r.high.values.size() ? r.high.values(0) : std::nan(""));
+    spectrum["gram_size"] = r.high.gram_size;
+    if (r.gram_nnz > 0) spectrum["gram_nnz"] = static_cast<Index>(r.gram_nnz);
+    partial("largest", r.high);
+    spectrum["sigma_max"] = r.high.values.size() ? r.high.values(0) : std::nan("");
     if (r.low_computed) {
-      partial("smallest_", r.low);
-      j.field("rounding_level", r.rounding_level);
+      partial("smallest", r.low);
+      spectrum["rounding_level"] = r.rounding_level;
       if (r.verdict) {
         // "full" when σ_min is above G's rounding level; else "unresolved" (deficient, or within
         // rounding of it), with a lower bound on the condition number.
-        j.field("sigma_min", r.low.values(0))
-            .field("rank", r.verdict->full_rank ? "full" : "unresolved");
+        spectrum["sigma_min"] = r.low.values(0);
+        spectrum["rank"] = r.verdict->full_rank ? "full" : "unresolved";
         if (r.verdict->full_rank) {
-          j.field("condition_number", r.verdict->condition_number);
+          spectrum["condition_number"] = r.verdict->condition_number;
         } else {
-          j.key("condition_number")
-              .null()
-              .field("condition_at_least", r.verdict->condition_at_least);
+          spectrum["condition_number"] = nullptr;
+          spectrum["condition_at_least"] = r.verdict->condition_at_least;
         }
       } else {
-        j.key("sigma_min").null().key("rank").null().key("condition_number").null();
+        spectrum["sigma_min"] = nullptr;
+        spectrum["rank"] = nullptr;
+        spectrum["condition_number"] = nullptr;
       }
     } else {
-      j.field("smallest_skipped", r.low_skipped);
+      spectrum["smallest_skipped"] = r.low_skipped;
     }
   }
-  j.end_object();
+  j["spectrum"] = std::move(spectrum);
 
-  j.key("transpose_vs_inverse");
   if (a.tvi) {
-    const TransposeVersusInverse& v = *a.tvi;
-    j.begin_object();
-    write_fields(j, v);
-    j.field("tight_frame", v.orthogonal_rows || v.orthogonal_columns).end_object();
+    Json& v = j["transpose_vs_inverse"] = Json::object();
+    add_fields(v, *a.tvi);
+    v["tight_frame"] = a.tvi->orthogonal_rows || a.tvi->orthogonal_columns;
   } else {
-    j.begin_object().field("skipped", a.tvi_skipped).end_object();
+    j["transpose_vs_inverse"] = Json{{"skipped", a.tvi_skipped}};
   }
-
-  j.key("checkerboard");
   if (a.board) {
-    j.begin_object();
-    write_fields(j, *a.board);
-    j.end_object();
+    j["checkerboard"] = to_json(*a.board);
   } else {
-    j.begin_object().field("skipped", a.board_skipped).end_object();
+    j["checkerboard"] = Json{{"skipped", a.board_skipped}};
   }
-  j.end_object();
-  emit(ctx, j);
+  return j;
 }
 
 }  // namespace
 
-int run_analyze(const Arguments& args, Context& ctx) {
-  std::optional<NpyInput> input = npy_input(args, Opt::input),
-                          weight = npy_input(args, Opt::weight);
-  std::optional<WeightFill> fill;
-  if (args.has(Opt::weight_fill)) {
-    if (weight) throw UsageError("give --weight or --weight-fill, not both");
-    fill = parse_weight_fill(args.get(Opt::weight_fill));
-  } else if (!weight) {
+int run_analyze(const Flags& f, Context& ctx) {
+  std::optional<NpyInput> input = npy_input(f.data.input), weight = npy_input(f.data.weight);
+  const std::optional<WeightFill>& fill = f.weight_fill;  // excludes --weight
+  if (!fill && !weight) {
     throw UsageError(
         "analyze needs the weight's values: --weight W.npy, or --weight-fill ones|random[:SEED] "
         "with "
         "--weight-shape (or --desc)");
   }
-  const SpectrumMode mode = parse_spectrum(args);
-  Index count = 3;
-  if (args.has(Opt::count)) {
-    count = parse_index(Opt::count, args.get(Opt::count));
-    if (count < 1 || count > 100)
-      throw UsageError("--count: expected 1 to 100 singular values, got " + args.get(Opt::count));
-  }
-  if (!args.has(Opt::weight_shape) && !weight && !args.has(Opt::desc)) {
+  const SpectrumMode mode = f.spectrum.value_or(SpectrumMode::automatic);
+  const Index count = f.count.value_or(3);
+  if (!f.data.weight_shape && !weight && !f.layer.desc) {
     throw UsageError("--weight-fill needs the weight's shape: --weight-shape A,B,... (or --desc)");
   }
-  const LayerDescription layer = layer_from(args, input, weight, std::nullopt);
+  const LayerDescription layer = layer_from(f.layer, f.data, input, weight, std::nullopt);
   const ConvSpec& s = layer.call.spec;
 
   // The memory guard: W, the weight, and the copy of M the analyses take (about W's size).
-  const MemoryLimit limit = memory_limit(args);
+  const MemoryLimit limit = memory_limit(f.max_memory);
   const std::size_t w_bytes = conv_matrix_bytes(s, sizeof(double));
   const std::uint64_t weight_bytes = static_cast<std::uint64_t>(s.weight_numel()) * 8;
   require_memory(
@@ -520,8 +557,8 @@ int run_analyze(const Arguments& args, Context& ctx) {
     r.converged = r.converged && a.tvi->status == SpectrumStatus::converged;
   }
 
-  if (args.has(Opt::json)) {
-    json_analysis(ctx, layer, weight_text, a);
+  if (f.json) {
+    emit(ctx, json_analysis(layer, weight_text, a));
   } else {
     print_analysis(ctx, layer, weight_text, a);
     if (!r.converged)
@@ -529,5 +566,39 @@ int run_analyze(const Arguments& args, Context& ctx) {
   }
   return r.converged ? exit_ok : exit_not_converged;
 }
+
+namespace {
+
+Runner declare(CLI::App& sub) {
+  sub.description(std::string(description));
+  sub.footer(std::string(details));
+  auto f = std::make_shared<Flags>();
+  add_layer_options(sub, f->layer);
+  add_data_options(sub, f->data, data_input | data_weight | data_input_shape | data_weight_shape);
+  add_parsed<WeightFill>(sub, "--weight-fill", f->weight_fill, parse_weight_fill,
+                         "ones|random[:SEED]",
+                         "instead of --weight: every weight 1, or uniform in [-1, 1] from "
+                         "std::mt19937_64 seeded with SEED (default 0); the shape from "
+                         "--weight-shape or --desc")
+      ->excludes("--weight");
+  add_parsed<SpectrumMode>(
+      sub, "--spectrum", f->spectrum, parse_spectrum, "MODE",
+      "auto | dense | lanczos | largest: all singular values by a dense SVD, the largest and "
+      "smallest --count by Lanczos, or the largest only (default auto: dense when M has at most "
+      "2^22 entries and the SVD fits the memory limit)");
+  add_parsed<Index>(sub, "--count", f->count, parse_count, "N",
+                    "Lanczos: how many of the largest and of the smallest singular values "
+                    "(default 3)");
+  add_max_memory(sub, f->max_memory);
+  add_json(sub, f->json);
+  return [f](Context& ctx) { return run_analyze(*f, ctx); };
+}
+
+}  // namespace
+
+const CommandDecl analyze_command{
+    "analyze",
+    "singular values, rank, condition, transposed vs inverse, checkerboard, nnz and memory of W",
+    declare};
 
 }  // namespace convmat::cli

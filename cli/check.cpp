@@ -8,12 +8,110 @@
 #include "commands.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/oracle/diagnose.hpp"
-#include "json.hpp"
 #include "session.hpp"
 
 namespace convmat::cli {
 
 namespace {
+
+constexpr std::string_view check_description =
+    "Reads the layer's inputs and --candidate, the output of the implementation under test, "
+    "computes\n"
+    "the oracle W x + b in float64 and compares element by element under the tolerance below.\n"
+    "For the worst elements outside it: the index, the candidate's value, the oracle's sum, and "
+    "the\n"
+    "input positions and kernel taps that feed the element (read off W's row), largest first.\n"
+    "Exit status 0 when every element agrees, 1 when some do not (or the shape differs), 2 on\n"
+    "usage or input errors.";
+
+constexpr std::string_view check_details =
+    "Tolerance, for each output element i, which sums n_i products w*x (the kernel taps that meet "
+    "it):\n"
+    "  |candidate_i - oracle_i| <= atol + rtol * s_i,   s_i = sum over those taps of |w|*|x|, plus "
+    "|bias|\n"
+    "  rtol = (n_i + 1)*eps + eps_out and atol = (n_i + 1)*lambda, unless --rtol / --atol are "
+    "given;\n"
+    "  eps:     machine epsilon of the precision the candidate summed in (--precision; default "
+    "its\n"
+    "           dtype): float16 2^-10, bfloat16 2^-7, tfloat32 2^-10, float32 2^-23, float64 "
+    "2^-52;\n"
+    "  eps_out: that of the candidate's dtype (the rounding of the stored result);\n"
+    "  lambda:  the smallest normal number (float16 2^-14; float32, bfloat16, tfloat32 2^-126;\n"
+    "           float64 2^-1022), for products flushed to zero.\n"
+    "  (n+1)*eps bounds the error of summing n+1 terms in that precision in any order (Higham,\n"
+    "  Accuracy and Stability of Numerical Algorithms, sec. 3.1). Algorithms that transform the "
+    "data\n"
+    "  (Winograd, FFT) need a larger --rtol. NaN or infinity where the oracle has another value is "
+    "an\n"
+    "  error; the same NaN or infinity agrees. A (C, *o) candidate compares with a (1, C, *o) "
+    "output.\n"
+    "\n"
+    "examples:\n"
+    "  convmat check --op conv2d --input x.npy --weight w.npy --bias b.npy --padding 1 --candidate "
+    "y.npy\n"
+    "  convmat check --desc mb2ic16ih14oc32oh7kh3sh2ph1 --input x.npy --weight w.npy --candidate "
+    "y.npy --json\n";
+
+constexpr std::string_view diagnose_description =
+    "Runs check; when the candidate disagrees, recomputes the layer with each mistake of the\n"
+    "catalogue below injected and names those that reproduce the candidate within the "
+    "tolerance.\n"
+    "Exit status 0 when the candidate agrees with the oracle (nothing to diagnose), 1 when it "
+    "does\n"
+    "not (whether or not a mistake was named), 2 on usage or input errors.";
+
+constexpr std::string_view diagnose_details =
+    "The catalogue (single mistakes; the ids are what diagnose prints):\n"
+    "  kernel_flipped            the kernel reversed along every spatial axis: a true convolution "
+    "instead of\n"
+    "                            cross-correlation, or a transposed convolution computed as a "
+    "convolution of\n"
+    "                            the stride-dilated input without flipping the kernel; "
+    "kernel_flipped[h] etc.:\n"
+    "                            along one axis only\n"
+    "  pads_swapped              begin and end padding swapped (ONNX SAME_UPPER <-> SAME_LOWER)\n"
+    "  pad_begin+1, pad_begin-1  padding off by one at the begin (all axes; [h], [w], ...: one "
+    "axis)\n"
+    "  pad_end+1, pad_end-1      padding off by one at the end\n"
+    "  output_padding_at_begin   transposed: output_padding added at the begin instead of the end\n"
+    "  weight_channels_swapped   in/out channels swapped in the weight within each group: a "
+    "transposed\n"
+    "                            weight read as (g, C_out/g, C_in/g, k...), oneDNN's deconvolution "
+    "layout,\n"
+    "                            instead of PyTorch's (C_in, C_out/g, k...); a convolution weight "
+    "read as\n"
+    "                            (g, C_in/g, C_out/g, k...)\n"
+    "  groups_wrong_axis_input   groups sliced along the wrong axis: the channel axis seen as "
+    "(C/g, g)\n"
+    "  groups_wrong_axis_output  instead of (g, C/g), channel c in group c mod g; on the input "
+    "side,\n"
+    "  groups_wrong_axis_both    the output side, or both\n"
+    "  dilation-1, dilation+1    dilation taken as d-1 (axes with d > 1) or d+1\n"
+    "  bias_missing, bias_twice  the bias left out or added twice\n"
+    "  stride_dilation_swapped   stride and dilation swapped\n"
+    "  padding_mode_zeros        reflect/replicate/circular padding done as zeros\n"
+    "A mistake that changes the output size is also tried \"(size kept)\": the mistaken loop run "
+    "over\n"
+    "the candidate's output positions. Each entry is recomputed by the oracle with the mistake\n"
+    "injected and compared under check's tolerance (see convmat check --help); the ones that\n"
+    "reproduce the candidate are named. Several can be named when they coincide for this layer.\n"
+    "\n"
+    "examples:\n"
+    "  convmat diagnose --op conv_transpose2d --input x.npy --weight w.npy --stride 2 --padding 1 "
+    "--candidate y.npy\n"
+    "  convmat diagnose --op onnx_conv --input x.npy --weight w.npy --auto-pad SAME_UPPER "
+    "--strides 2,2 --candidate y.npy --json\n";
+
+struct Flags {
+  LayerFlags layer;
+  DataFlags data;
+  std::optional<std::string> candidate;
+  std::optional<double> atol, rtol;
+  std::optional<Precision> precision;
+  std::optional<Index> blame, blame_terms;
+  std::optional<ByteSize> max_memory;
+  bool json = false;
+};
 
 std::string number(double v) {
   char b[32];
@@ -36,39 +134,29 @@ struct Problem {
   CheckOptions options;
 };
 
-Problem read_problem(const Arguments& args, Context& ctx, bool diagnose) {
+Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
   Problem p{
       LayerDescription{
           LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}},
-      npy_input(args, Opt::input),
-      npy_input(args, Opt::weight),
-      npy_input(args, Opt::bias),
-      npy_input(args, Opt::candidate),
+      npy_input(f.data.input),
+      npy_input(f.data.weight),
+      npy_input(f.data.bias),
+      npy_input(f.candidate),
       diagnose ? diagnose_check_options() : CheckOptions{}};
   if (!p.input) throw UsageError("needs --input X.npy");
   if (!p.weight) throw UsageError("needs --weight W.npy");
   if (!p.candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
-  p.layer = layer_from(args, p.input, p.weight, p.bias);
-  require_oracle_memory(memory_limit(args), p.layer.call.spec, p.layer.call.batch,
+  p.layer = layer_from(f.layer, f.data, p.input, p.weight, p.bias);
+  require_oracle_memory(memory_limit(f.max_memory), p.layer.call.spec, p.layer.call.batch,
                         p.candidate->header.numel, diagnose);
 
   Tolerance& t = p.options.tolerance;
   t.storage = precision_of(p.candidate->header);
-  t.arithmetic =
-      args.has(Opt::precision) ? precision_from_string(args.get(Opt::precision)) : t.storage;
-  if (args.has(Opt::atol)) t.atol = parse_nonnegative(Opt::atol, args.get(Opt::atol));
-  if (args.has(Opt::rtol)) t.rtol = parse_nonnegative(Opt::rtol, args.get(Opt::rtol));
-  const auto count = [&](Opt o) {
-    const Index v = parse_index(o, args.get(o));
-    try {
-      require_blame_count(option_name(o), v);
-    } catch (const std::invalid_argument&) {
-      throw UsageError(option_name(o) + ": expected an integer >= 0, got '" + args.get(o) + "'");
-    }
-    return v;
-  };
-  if (args.has(Opt::blame)) p.options.max_blamed = count(Opt::blame);
-  if (args.has(Opt::blame_terms)) p.options.max_terms = count(Opt::blame_terms);
+  t.arithmetic = f.precision ? *f.precision : t.storage;
+  t.atol = f.atol;
+  t.rtol = f.rtol;
+  if (f.blame) p.options.max_blamed = *f.blame;
+  if (f.blame_terms) p.options.max_terms = *f.blame_terms;
 
   p.input->load(ctx);
   p.weight->load(ctx);
@@ -159,29 +247,69 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
 
 // The check's JSON: the command's own keys, the report's fields (CheckReport, with Blame and
 // BlameTerm) and the tolerance used (ToleranceReport; the term counts again, as before).
-void json_check(JsonWriter& j, const std::string& candidate, const LayerDescription& layer,
-                const Tolerance& t, const CheckReport& r) {
-  j.field("op", layer.op).field("layer", layer.call.spec.to_string());
-  j.field("candidate", candidate);
-  write_fields(j, r);
-  j.key("tolerance").begin_object();
-  write_fields(j, tolerance_report(t, r));
-  j.field("min_terms", r.min_terms).field("max_terms", r.max_terms).end_object();
+Json json_check(const std::string& candidate, const LayerDescription& layer, const Tolerance& t,
+                const CheckReport& r) {
+  Json j{{"op", layer.op}, {"layer", layer.call.spec.to_string()}, {"candidate", candidate}};
+  add_fields(j, r);
+  Json tolerance = Json::object();
+  add_fields(tolerance, tolerance_report(t, r));
+  tolerance["min_terms"] = r.min_terms;
+  tolerance["max_terms"] = r.max_terms;
+  j["tolerance"] = std::move(tolerance);
+  return j;
+}
+
+// --blame and --blame-terms: counts >= 0 (check.hpp's rule).
+Index blame_count(const std::string& flag, const std::string& text) {
+  const Index v = parse_index(flag, text);
+  try {
+    require_blame_count(flag, v);
+  } catch (const std::invalid_argument&) {
+    throw UsageError(flag + ": expected an integer >= 0, got '" + text + "'");
+  }
+  return v;
+}
+
+// The flags check and diagnose share; check adds --blame and --blame-terms.
+std::shared_ptr<Flags> declare_flags(CLI::App& sub, bool blame) {
+  auto f = std::make_shared<Flags>();
+  const Parser<double> nonnegative = [](const std::string& flag, const std::string& text) {
+    return parse_nonnegative(flag, text);
+  };
+  add_layer_options(sub, f->layer);
+  add_data_options(sub, f->data, data_input | data_weight | data_bias);
+  add_text(sub, "--candidate", f->candidate, "Y.npy",
+           "the output of the implementation under test; its dtype sets the default precision");
+  add_parsed(sub, "--atol", f->atol, nonnegative, "A", "absolute tolerance, replaces (n+1)*lambda");
+  add_parsed(sub, "--rtol", f->rtol, nonnegative, "R",
+             "relative tolerance (times sum|w*x|), replaces (n+1)*eps + eps_out");
+  add_parsed<Precision>(
+      sub, "--precision", f->precision,
+      [](const std::string&, const std::string& text) { return precision_from_string(text); }, "P",
+      "the precision the candidate summed in: float16 | bfloat16 | tfloat32 | float32 | "
+      "float64 (default: the candidate's dtype)");
+  if (blame) {
+    add_parsed<Index>(
+        sub, "--blame", f->blame, blame_count, "N",
+        "blame the N worst elements (default " + std::to_string(CheckOptions{}.max_blamed) + ")");
+    add_parsed<Index>(sub, "--blame-terms", f->blame_terms, blame_count, "N",
+                      "list the N largest terms of each blamed element (default " +
+                          std::to_string(CheckOptions{}.max_terms) + ")");
+  }
+  add_max_memory(sub, f->max_memory);
+  add_json(sub, f->json);
+  return f;
 }
 
 }  // namespace
 
-int run_check(const Arguments& args, Context& ctx) {
-  Problem p = read_problem(args, ctx, false);
+int run_check(const Flags& f, Context& ctx) {
+  Problem p = read_problem(f, ctx, false);
   const LayerData layer = layer_data(p);
   const CheckReport r =
       check_output(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
-  if (args.has(Opt::json)) {
-    JsonWriter j;
-    j.begin_object();
-    json_check(j, p.candidate->path, p.layer, p.options.tolerance, r);
-    j.end_object();
-    emit(ctx, j);
+  if (f.json) {
+    emit(ctx, json_check(p.candidate->path, p.layer, p.options.tolerance, r));
   } else {
     print_check(ctx, p.candidate->path, p.layer, p.options.tolerance, r);
     if (!r.passed)
@@ -190,25 +318,21 @@ int run_check(const Arguments& args, Context& ctx) {
   return r.passed ? exit_ok : exit_disagreement;
 }
 
-int run_diagnose(const Arguments& args, Context& ctx) {
-  Problem p = read_problem(args, ctx, true);
+int run_diagnose(const Flags& f, Context& ctx) {
+  Problem p = read_problem(f, ctx, true);
   const LayerData layer = layer_data(p);
   const Diagnosis d =
       diagnose(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
-  if (args.has(Opt::json)) {
-    JsonWriter j;
-    j.begin_object();
+  if (f.json) {
+    // Diagnosis's fields, its check as check's JSON.
+    Json j = Json::object();
     for_each_field(d, [&](const char* name, const auto& value) {
-      j.key(name);
       if constexpr (std::is_same_v<std::decay_t<decltype(value)>, CheckReport>) {
-        j.begin_object();
-        json_check(j, p.candidate->path, p.layer, p.options.tolerance, value);
-        j.end_object();
+        j[name] = json_check(p.candidate->path, p.layer, p.options.tolerance, value);
       } else {
-        write_value(j, value);
+        j[name] = to_json(value);
       }
     });
-    j.end_object();
     emit(ctx, j);
     return d.check.passed ? exit_ok : exit_disagreement;
   }
@@ -240,5 +364,31 @@ int run_diagnose(const Arguments& args, Context& ctx) {
   }
   return exit_disagreement;
 }
+
+namespace {
+
+Runner declare_check(CLI::App& sub) {
+  sub.description(std::string(check_description));
+  sub.footer(std::string(check_details));
+  auto f = declare_flags(sub, true);
+  return [f](Context& ctx) { return run_check(*f, ctx); };
+}
+
+Runner declare_diagnose(CLI::App& sub) {
+  sub.description(std::string(diagnose_description));
+  sub.footer(std::string(diagnose_details));
+  auto f = declare_flags(sub, false);
+  return [f](Context& ctx) { return run_diagnose(*f, ctx); };
+}
+
+}  // namespace
+
+const CommandDecl check_command{
+    "check",
+    "compare another implementation's output with the oracle W x + b; blame the worst elements",
+    declare_check};
+
+const CommandDecl diagnose_command{
+    "diagnose", "name the common mistake(s) that reproduce a wrong output", declare_diagnose};
 
 }  // namespace convmat::cli

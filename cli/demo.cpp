@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.hpp"
 #include "convmat/analysis/checkerboard.hpp"
 #include "convmat/analysis/upsampling.hpp"
 #include "convmat/core/conv_matrix.hpp"
@@ -423,5 +424,28 @@ int run_demo() {
   std::printf("%d example(s) agree with the seeds, %d disagree\n", t.passed, t.failed);
   return t.failed == 0 ? 0 : 1;
 }
+
+namespace {
+
+Runner declare_demo(CLI::App& sub) {
+  sub.description(
+      "Prints every numeric example of the three teaching notes (trans_conv, the 4x9 "
+      "kernel2matrix,\n"
+      "W^T y, the shape cases, the pixel-splatting steps), each computed by the sparse matrix W "
+      "and\n"
+      "by the independent direct loops and compared with the seed's numbers.\n"
+      "Exit status 0 when every example agrees, 1 otherwise.");
+  return [](Context& ctx) {
+    ctx.out.flush();
+    return run_demo();
+  };
+}
+
+}  // namespace
+
+const CommandDecl demo_command{
+    "demo",
+    "the seeds' worked examples, computed by W and by the direct loops, with a verdict each",
+    declare_demo};
 
 }  // namespace convmat::cli

@@ -133,6 +133,8 @@ AtomicOutput::~AtomicOutput() {
   unwatch();
 }
 
+void (*after_first_write)() = nullptr;
+
 void AtomicOutput::write(const void* data, std::size_t bytes) {
   const char* p = static_cast<const char*>(data);
   while (bytes > 0) {
@@ -142,6 +144,8 @@ void AtomicOutput::write(const void* data, std::size_t bytes) {
     p += n;
     bytes -= static_cast<std::size_t>(n);
   }
+  if (!written_ && !direct_ && after_first_write) after_first_write();
+  written_ = true;
 }
 
 void AtomicOutput::commit() {

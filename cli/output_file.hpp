@@ -16,6 +16,12 @@
 
 namespace convmat::cli {
 
+// A test hook: when set, called once per AtomicOutput right after its first write() into the
+// temporary file (the signal handlers installed, the target not yet replaced). The `convmat`
+// program leaves it null; the interrupt test's driver (tests/cli/interrupt_driver.cpp) stops the
+// process there, so that its signals arrive in the middle of a write whatever the machine's load.
+extern void (*after_first_write)();
+
 class AtomicOutput {
  public:
   explicit AtomicOutput(std::string target);  // throws std::invalid_argument naming the target
@@ -38,6 +44,7 @@ class AtomicOutput {
   bool direct_ = false;  // writing straight into a device, a FIFO or a standard stream
   int mode_ = -1;        // the permissions of the file replaced, if any
   bool stdout_ = false;
+  bool written_ = false;  // after_first_write has run
 };
 
 }  // namespace convmat::cli

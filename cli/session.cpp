@@ -7,7 +7,6 @@
 #include <ostream>
 
 #include "convmat/core/conv_matrix.hpp"
-#include "json.hpp"
 
 namespace convmat::cli {
 
@@ -18,22 +17,21 @@ std::string short_number(double v) {
   return b;
 }
 
-MemoryLimit memory_limit(const Arguments& args) {
+MemoryLimit memory_limit(const std::optional<ByteSize>& max_memory) {
   MemoryLimit m = default_memory_limit();
-  if (args.has(Opt::max_memory)) {
-    m.bytes = parse_bytes(Opt::max_memory, args.get(Opt::max_memory), physical_memory_bytes());
-    m.source = "--max-memory " + args.get(Opt::max_memory);
+  if (max_memory) {
+    m.bytes = max_memory->bytes;
+    m.source = "--max-memory " + max_memory->text;
   }
   m.raise = "raise it with --max-memory SIZE if the machine can hold it";
   m.method_format = "--method {}";
   return m;
 }
 
-std::optional<NpyInput> npy_input(const Arguments& args, Opt option) {
-  if (!args.has(option)) return std::nullopt;
+std::optional<NpyInput> npy_input(const std::optional<std::string>& path) {
+  if (!path) return std::nullopt;
   NpyInput in;
-  in.option = option;
-  in.path = args.get(option);
+  in.path = *path;
   in.header = read_npy_header(in.path);
   return in;
 }
@@ -53,21 +51,15 @@ void NpyInput::load(Context& ctx) {
   }
 }
 
-LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>& input,
+LayerDescription layer_from(const LayerFlags& flags, const DataFlags& data,
+                            const std::optional<NpyInput>& input,
                             const std::optional<NpyInput>& weight,
                             const std::optional<NpyInput>& bias) {
-  if (input && args.has(Opt::input_shape))
-    throw UsageError("give --input or --input-shape, not both");
-  if (weight && args.has(Opt::weight_shape))
-    throw UsageError("give --weight or --weight-shape, not both");
-  std::optional<Dims> input_shape, weight_shape;
+  // --input excludes --input-shape and --weight --weight-shape (add_data_options).
+  std::optional<Dims> input_shape = data.input_shape, weight_shape = data.weight_shape;
   if (input) input_shape = input->header.shape;
   if (weight) weight_shape = weight->header.shape;
-  if (args.has(Opt::input_shape))
-    input_shape = parse_dims(Opt::input_shape, args.get(Opt::input_shape));
-  if (args.has(Opt::weight_shape))
-    weight_shape = parse_dims(Opt::weight_shape, args.get(Opt::weight_shape));
-  LayerDescription layer = resolve_layer(args, input_shape, weight_shape);
+  LayerDescription layer = resolve_layer(flags, input_shape, weight_shape);
   if (bias) {
     try {
       check_bias(layer.call.spec, bias->header.shape);
@@ -78,21 +70,16 @@ LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>
   return layer;
 }
 
-bool float32_output(const Arguments& args,
+bool float32_output(const std::optional<std::string>& dtype,
                     std::initializer_list<const std::optional<NpyInput>*> inputs) {
-  if (args.has(Opt::dtype)) {
-    const std::string& d = args.get(Opt::dtype);
-    if (d != "float32" && d != "float64")
-      throw UsageError("--dtype: expected float32 or float64, got '" + d + "'");
-    return d == "float32";
-  }
+  if (dtype) return *dtype == "float32";  // add_dtype admits float32 and float64
   for (const std::optional<NpyInput>* a : inputs) {
     if (*a && (!(*a)->header.is_float() || (*a)->header.item_size == 8)) return false;
   }
   return true;
 }
 
-void emit(Context& ctx, const JsonWriter& json) { ctx.out << json.str() << "\n"; }
+void emit(Context& ctx, const Json& json) { ctx.out << json_text(json) << "\n"; }
 
 Context report_context(Context& ctx, const AtomicOutput& file) {
   return file.is_stdout() ? Context{ctx.err, ctx.err} : ctx;

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "convmat/core/memory_limit.hpp"
 #include "convmat/oracle/check.hpp"
+#include "json.hpp"
 #include "npy.hpp"
 #include "output_file.hpp"
 
@@ -18,34 +19,33 @@ namespace convmat::cli {
 
 // The memory a command may use: --max-memory, or half the physical memory
 // (convmat/memory_limit.hpp: require_memory refuses a layer above it, exit 2).
-MemoryLimit memory_limit(const Arguments& args);
+MemoryLimit memory_limit(const std::optional<ByteSize>& max_memory);
 
 std::string short_number(double v);  // six significant digits: "0.318661", "1.5e-08", "inf"
 
 // One .npy argument: its header now, its data later.
 struct NpyInput {
-  Opt option;
   std::string path;
   NpyHeader header;
   std::vector<double> data;
   void load(Context& ctx);  // reads the data; notes integer conversion on stderr
 };
-std::optional<NpyInput> npy_input(const Arguments& args, Opt option);  // nullopt if not given
+std::optional<NpyInput> npy_input(const std::optional<std::string>& path);  // nullopt if not given
 
 // The output dtype: --dtype, else float64 when any of `inputs` is float64 or integer, else
 // float32. Returns true for float32.
-bool float32_output(const Arguments& args,
+bool float32_output(const std::optional<std::string>& dtype,
                     std::initializer_list<const std::optional<NpyInput>*> inputs);
 
-// The layer from the options and the input/weight shapes (from the headers or the --*-shape
-// options); checks the bias's shape.
-LayerDescription layer_from(const Arguments& args, const std::optional<NpyInput>& input,
+// The layer from the flags and the input/weight shapes (from the headers or --input-shape /
+// --weight-shape); checks the bias's shape.
+LayerDescription layer_from(const LayerFlags& layer, const DataFlags& data,
+                            const std::optional<NpyInput>& input,
                             const std::optional<NpyInput>& weight,
                             const std::optional<NpyInput>& bias);
 
 // Writes the command's JSON (with a final newline) to ctx.out.
-class JsonWriter;
-void emit(Context& ctx, const JsonWriter& json);
+void emit(Context& ctx, const Json& json);
 
 // Where a command that wrote `file` reports: ctx, or stderr twice when the file is stdout
 // (-o /dev/stdout), so that the report does not land inside the output.

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libeigen3-dev libsuitesparse-dev libopenblas-dev libspectra-dev liblapack-dev
   libboost-test-dev
+  libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev libomp-14-dev
   python3 python3-numpy python3-scipy python3-torch python3-matplotlib
   python3-nbclient python3-ipykernel python3-nbformat python3-nbconvert pybind11-dev python3-dev

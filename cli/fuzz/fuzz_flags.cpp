@@ -1,8 +1,8 @@
 // libFuzzer target: the command line. The input is split at '\n' into arguments (the first is
-// the command). Every command's flag parser runs; `shape`, `matrix` (printing only), `analyze`
-// (with --weight-fill) and --help also run to completion, as long as no file is named (the
-// fuzzer must not read or write files).
-// Any exit status is fine; a crash, a sanitizer report or a hang is a bug.
+// the command). The CLI11 parser with every command's declared flags runs on them; `shape`,
+// `matrix` (printing only), `analyze` (with --weight-fill) and --help also run to completion, as
+// long as no file is named (the fuzzer must not read or write files). Any exit status is fine; a
+// crash, a sanitizer report or a hang is a bug.
 #include <cstdint>
 #include <ostream>
 #include <sstream>
@@ -37,15 +37,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (a == f || a.compare(0, f.size() + 1, f + "=") == 0) names_a_file = true;
     }
   }
-  for (const convmat::cli::Command& c : convmat::cli::command_table()) {
-    if (c.name != args[0]) continue;
-    std::vector<convmat::cli::Opt> allowed = c.options;
-    allowed.push_back(convmat::cli::Opt::help);
-    try {
-      convmat::cli::parse_arguments(c.name, std::vector<std::string>(args.begin() + 1, args.end()),
-                                    allowed);
-    } catch (const convmat::cli::UsageError&) {
-    }
+  // The command line's parser alone (CLI11 with the declared flags and their value parsers):
+  // every argument list, files or not, since parsing reads no file.
+  try {
+    convmat::cli::CommandLine cl;
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    cl.app.parse(reversed);
+  } catch (const std::exception&) {  // CLI::Error, UsageError, the library's invalid_argument
   }
   if (names_a_file ||
       !(args[0] == "shape" || args[0] == "matrix" || args[0] == "analyze" || args[0] == "--help"))

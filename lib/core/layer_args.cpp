@@ -1,5 +1,6 @@
 #include "convmat/core/layer_args.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace convmat {
@@ -126,6 +127,35 @@ Dims batched_shape(const Dims& sample, Index batch, bool batched) {
   Dims shape = sample;
   if (batched) shape.insert(shape.begin(), batch);
   return shape;
+}
+
+Layout LayerCall::given_input_layout() const {
+  return batched ? input_layout : input_layout.without_axis(0);
+}
+
+Layout LayerCall::given_output_layout() const {
+  return batched ? output_layout : output_layout.without_axis(0);
+}
+
+Dims LayerCall::given_weight_shape() const {
+  return weight_shape_given.empty() ? weight_layout.from_canonical(spec.weight_shape())
+                                    : weight_shape_given;
+}
+
+Dims LayerCall::given_index(Tensor tensor, const Dims& index) const {
+  if (tensor == Tensor::input) return given_input_layout().from_canonical(index);
+  if (tensor == Tensor::output) return given_output_layout().from_canonical(index);
+  const Dims stored = weight_layout.from_canonical(index);
+  if (weight_shape_given.empty()) return stored;
+  const Dims shape = weight_layout.from_canonical(spec.weight_shape());
+  Index flat = 0;
+  for (std::size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + stored[a];
+  return unravel_index(flat, weight_shape_given);
+}
+
+bool LayerCall::has_layouts() const {
+  return !input_layout.is_identity() || !weight_layout.is_identity() ||
+         !output_layout.is_identity();
 }
 
 LayerCall torch_conv(const Dims& input_shape, const Dims& weight_shape, const TorchConvArgs& args,
@@ -405,6 +435,228 @@ LayerCall onnx_conv_transpose(const Dims& x_shape, const Dims& w_shape,
     p.pad_end.assign(a.pads.begin() + c.rank, a.pads.end());
   }
   LayerCall call{ConvSpec(p), x_shape[0], true};
+  return call;
+}
+
+namespace {
+
+// The spatial entries of a TensorFlow list given with 1, N or N+2 values (data_format order, the
+// N and C entries `neutral`); empty: `fallback` for every axis.
+Dims tf_spatial(const Dims& v, int rank, const std::string& data_format, const char* name,
+                Index neutral, const std::string& op) {
+  const auto r = static_cast<std::size_t>(rank);
+  if (v.empty()) return Dims(r, neutral);
+  if (v.size() == 1) return Dims(r, v[0]);
+  if (v.size() == r) return v;
+  if (v.size() == r + 2) {
+    Dims spatial;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (data_format[i] == 'N' || data_format[i] == 'C') {
+        if (v[i] != neutral) {
+          fail(op + ": " + name + " must be " + std::to_string(neutral) +
+               " in the batch and channel dimensions, got " + name + "=" + dims_to_list(v) +
+               " with data_format " + data_format);
+        }
+      } else {
+        spatial.push_back(v[i]);
+      }
+    }
+    return spatial;
+  }
+  fail(op + ": " + name + " must have 1, " + std::to_string(rank) + " or " +
+       std::to_string(rank + 2) + " values, got " + name + "=" + dims_to_list(v));
+}
+
+// The padding of one spatial dimension of size n under TensorFlow's padding rule.
+void tf_padding(const TfConvArgs& a, int rank, std::size_t axis, Index n, Index k, Index s, Index d,
+                Index& begin, Index& end, const std::string& op) {
+  if (a.padding == "VALID") {
+    begin = end = 0;
+  } else if (a.padding == "SAME") {
+    const Index out = (n + s - 1) / s;
+    split_padding(std::max<Index>(0, conv_padding_for_output(n, k, s, d, out)), true, begin, end);
+  } else if (a.padding == "EXPLICIT") {
+    const auto full = static_cast<std::size_t>(rank) + 2;
+    if (a.explicit_paddings.size() != 2 * full) {
+      fail(op + ": an explicit padding must have a (before, after) pair for each of the " +
+           std::to_string(full) + " dimensions of " + a.data_format + ", got " +
+           dims_to_list(a.explicit_paddings));
+    }
+    std::size_t spatial = 0;
+    for (std::size_t i = 0; i < full; ++i) {
+      const Index before = a.explicit_paddings[2 * i], after = a.explicit_paddings[2 * i + 1];
+      if (a.data_format[i] == 'N' || a.data_format[i] == 'C') {
+        if (before != 0 || after != 0) {
+          fail(op + ": the explicit padding of the batch and channel dimensions must be 0, got " +
+               dims_to_list(a.explicit_paddings) + " with data_format " + a.data_format);
+        }
+      } else if (spatial++ == axis) {
+        if (before < 0 || after < 0) {
+          fail(op + ": an explicit padding must be >= 0, got " + dims_to_list(a.explicit_paddings));
+        }
+        begin = before;
+        end = after;
+      }
+    }
+  } else {
+    fail(op + ": padding must be 'SAME', 'VALID' or a list of (before, after) pairs, got '" +
+         a.padding + "'");
+  }
+}
+
+struct TfGeometry {
+  int rank = 0;
+  Dims strides, dilations;
+};
+
+TfGeometry tf_geometry(const Dims& input_shape, const Dims& filter_shape, const TfConvArgs& a,
+                       const std::string& op) {
+  TfGeometry g;
+  g.rank = static_cast<int>(filter_shape.size()) - 2;
+  if (input_shape.size() != filter_shape.size()) {
+    fail(op + ": the input must have " + std::to_string(filter_shape.size()) +
+         " dimensions (batch, channels and one per filter axis), got input of shape " +
+         dims_to_list(input_shape));
+  }
+  if (a.data_format.size() != input_shape.size()) {
+    fail(op + ": data_format " + a.data_format + " does not describe a " +
+         std::to_string(input_shape.size()) + "D input");
+  }
+  g.strides = tf_spatial(a.strides, g.rank, a.data_format, "strides", 1, op);
+  g.dilations = tf_spatial(a.dilations, g.rank, a.data_format, "dilations", 1, op);
+  for (Index v : g.strides) {
+    if (v < 1) fail(op + ": strides must be >= 1, got " + dims_to_list(a.strides));
+  }
+  for (Index v : g.dilations) {
+    if (v < 1) fail(op + ": dilations must be >= 1, got " + dims_to_list(a.dilations));
+  }
+  return g;
+}
+
+bool any_above_one(const Dims& v) {
+  return std::any_of(v.begin(), v.end(), [](Index x) { return x > 1; });
+}
+
+}  // namespace
+
+LayerCall tf_conv(const Dims& input_shape, const Dims& filter_shape, const TfConvArgs& a,
+                  const std::string& op) {
+  const TfGeometry g = tf_geometry(input_shape, filter_shape, a, op);
+  if (any_above_one(g.strides) && any_above_one(g.dilations)) {
+    fail(op + ": strides > 1 not supported in conjunction with dilations > 1, got strides=" +
+         dims_to_list(g.strides) + " and dilations=" + dims_to_list(g.dilations));
+  }
+  const Index channels = input_shape[1], filter_in = filter_shape[1], out = filter_shape[0];
+  if (channels % filter_in != 0 || out % (channels / filter_in) != 0) {
+    fail(op + ": the input depth " + std::to_string(channels) +
+         " must be a multiple of the filter's in_channels " + std::to_string(filter_in) +
+         " (the groups), and the groups must divide out_channels " + std::to_string(out));
+  }
+  ConvParams p;
+  p.in_channels = channels;
+  p.out_channels = out;
+  p.groups = channels / filter_in;
+  p.input_size.assign(input_shape.begin() + 2, input_shape.end());
+  p.kernel_size.assign(filter_shape.begin() + 2, filter_shape.end());
+  p.stride = g.strides;
+  p.dilation = g.dilations;
+  p.pad_begin.resize(static_cast<std::size_t>(g.rank));
+  p.pad_end.resize(static_cast<std::size_t>(g.rank));
+  for (std::size_t i = 0; i < p.pad_begin.size(); ++i) {
+    tf_padding(a, g.rank, i, p.input_size[i], p.kernel_size[i], p.stride[i], p.dilation[i],
+               p.pad_begin[i], p.pad_end[i], op);
+  }
+  return LayerCall(ConvSpec(p), input_shape[0], true);
+}
+
+LayerCall tf_conv_transpose(const Dims& input_shape, const Dims& filter_shape,
+                            const TfConvArgs& a) {
+  const std::string op = "tf.nn.conv_transpose";
+  const TfGeometry g = tf_geometry(input_shape, filter_shape, a, op);
+  const auto rank = static_cast<std::size_t>(g.rank);
+  if (input_shape[1] != filter_shape[0]) {
+    fail(op + ": the input has " + std::to_string(input_shape[1]) +
+         " channels but the filter's in_channels (its last dimension) is " +
+         std::to_string(filter_shape[0]));
+  }
+  Dims m;  // the output's spatial size
+  if (a.output_shape.size() == rank + 2) {
+    for (std::size_t i = 0; i < rank + 2; ++i) {
+      const char axis = a.data_format[i];
+      const Index v = a.output_shape[i];
+      if (axis == 'N' && v != input_shape[0]) {
+        fail(op + ": output_shape " + dims_to_list(a.output_shape) +
+             " must have the input's batch " + std::to_string(input_shape[0]));
+      } else if (axis == 'C' && v != filter_shape[1]) {
+        fail(op + ": output_shape " + dims_to_list(a.output_shape) +
+             " must have the filter's output_channels " + std::to_string(filter_shape[1]));
+      } else if (axis != 'N' && axis != 'C') {
+        m.push_back(v);
+      }
+    }
+  } else if (a.output_shape.size() == rank) {
+    m = a.output_shape;
+  } else {
+    fail(op + ": output_shape must have " + std::to_string(rank + 2) + " values (" + a.data_format +
+         ") or " + std::to_string(rank) + " spatial ones, got " + dims_to_list(a.output_shape));
+  }
+  for (Index v : m) {
+    if (v < 1) fail(op + ": output_shape must be >= 1, got " + dims_to_list(a.output_shape));
+  }
+  ConvParams p;
+  p.kind = ConvKind::transposed;
+  p.in_channels = filter_shape[0];
+  p.out_channels = filter_shape[1];
+  p.input_size.assign(input_shape.begin() + 2, input_shape.end());
+  p.kernel_size.assign(filter_shape.begin() + 2, filter_shape.end());
+  p.stride = g.strides;
+  p.dilation = g.dilations;
+  p.pad_begin.resize(rank);
+  p.pad_end.resize(rank);
+  p.output_padding.resize(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const Index n = p.input_size[i], k = p.kernel_size[i], s = p.stride[i], d = p.dilation[i];
+    Index begin = 0, end = 0;
+    tf_padding(a, g.rank, i, m[i], k, s, d, begin, end, op);
+    const Index reach = m[i] + begin + end - d * (k - 1) - 1;  // the convolution's last window
+    const Index forward = reach < 0 ? 0 : reach / s + 1;       // its output size
+    if (forward != n) {
+      fail(op + ": the convolution of an input of output_shape " + dims_to_list(m) + " (padding " +
+           a.padding + ") has " + std::to_string(forward) + " positions in " +
+           std::string(spatial_axis_name(g.rank, static_cast<int>(i))) + ", but the input has " +
+           std::to_string(n));
+    }
+    p.pad_begin[i] = begin;
+    p.pad_end[i] = end;
+    p.output_padding[i] = reach - (n - 1) * s;
+  }
+  return LayerCall(ConvSpec(p), input_shape[0], true);
+}
+
+LayerCall tf_depthwise_conv2d(const Dims& input_shape, const Dims& filter_shape,
+                              const TfConvArgs& a) {
+  const std::string op = "tf.nn.depthwise_conv2d";
+  if (filter_shape.size() != 4) {
+    fail(op +
+         ": the filter must be 4-D [filter_height, filter_width, in_channels, "
+         "channel_multiplier], got " +
+         std::to_string(filter_shape.size()) + " dimensions");
+  }
+  const Index multiplier = filter_shape[0], channels = filter_shape[1];
+  if (input_shape.size() != 4 || input_shape[1] != channels) {
+    fail(op + ": the input must be 4-D with in_channels = " + std::to_string(channels) +
+         " (the filter's third dimension), got input of shape " + dims_to_list(input_shape));
+  }
+  TfGeometry g = tf_geometry(input_shape, filter_shape, a, op);
+  if (any_above_one(g.strides) && any_above_one(g.dilations)) {
+    fail(op + ": dilations greater than 1 need all strides to be 1, got strides=" +
+         dims_to_list(g.strides) + " and dilations=" + dims_to_list(g.dilations));
+  }
+  // The grouped convolution: weight (C·multiplier, 1, kh, kw).
+  LayerCall call =
+      tf_conv(input_shape, {channels * multiplier, 1, filter_shape[2], filter_shape[3]}, a, op);
+  call.weight_layout = weight_layout("HWOI", 2, ConvKind::convolution);
+  call.weight_shape_given = {filter_shape[2], filter_shape[3], channels, multiplier};
   return call;
 }
 

@@ -88,6 +88,27 @@ LayerCall onnx_translation(const LayerOp& op, const Dims& x_shape, const Dims& w
   return onnx_conv(x_shape, w_shape, a);
 }
 
+// TensorFlow's tf.nn.convolution, conv_transpose, depthwise_conv2d (layer_args.hpp: tf_conv, …).
+LayerCall tf_translation(const LayerOp& op, const Dims& input_shape, const Dims& filter_shape,
+                         const LayerKeywords& k) {
+  TfConvArgs a;
+  a.data_format = text(k, "data_format");
+  a.strides = ints(k, "strides");
+  a.dilations = ints(k, "dilations");
+  if (const auto* name = std::get_if<std::string>(&value(k, "padding"))) {
+    a.padding = *name;
+  } else {
+    a.padding = "EXPLICIT";
+    a.explicit_paddings = ints(k, "padding");
+  }
+  if (op.name == "tf_depthwise_conv2d") return tf_depthwise_conv2d(input_shape, filter_shape, a);
+  if (op.kind == ConvKind::transposed) {
+    a.output_shape = ints(k, "output_shape");
+    return tf_conv_transpose(input_shape, filter_shape, a);
+  }
+  return tf_conv(input_shape, filter_shape, a);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rows.
 
@@ -122,14 +143,40 @@ std::vector<LayerKeyword> onnx_keywords(ConvKind kind) {
   return k;
 }
 
+// TensorFlow's arguments, in its order; padding "SAME"/"VALID" or the explicit pairs, flattened.
+std::vector<LayerKeyword> tf_keywords(std::string_view name, ConvKind kind) {
+  std::vector<LayerKeyword> k;
+  if (kind == ConvKind::transposed) {
+    k.push_back({"output_shape", KeywordKind::optional_ints, Dims{}});
+  }
+  k.push_back({"strides", KeywordKind::optional_ints, Dims{}});
+  k.push_back({"padding", KeywordKind::ints_or_name,
+               std::string(kind == ConvKind::transposed ? "SAME" : "VALID")});
+  k.push_back({"data_format", KeywordKind::name, std::string()});
+  k.push_back({"dilations", KeywordKind::optional_ints, Dims{}});
+  (void)name;
+  return k;
+}
+
+// Channels last by default; filters [*k, in, out] ("*IO"), transposed [*k, out, in] ("*OI"),
+// depthwise [*k, in, multiplier] (read as "*IO": I the channels, O the multiplier).
+LayerOp tf_op(std::string_view name, std::string_view alias, ConvKind kind, int rank) {
+  return {name,           {alias}, "TensorFlow",
+          "argument",     kind,    rank,
+          true,           "",      tf_keywords(name, kind),
+          tf_translation, true,    kind == ConvKind::transposed ? "*OI" : "*IO"};
+}
+
 LayerOp torch_op(std::string_view name, ConvKind kind, int rank) {
-  return {name, {},    "PyTorch", "argument",           kind,
-          rank, false, "groups",  torch_keywords(kind), torch_translation};
+  return {name,  {},    "PyTorch", "argument",           kind,
+          rank,  false, "groups",  torch_keywords(kind), torch_translation,
+          false, ""};
 }
 
 LayerOp onnx_op(std::string_view name, std::string_view alias, ConvKind kind) {
-  return {name, {alias}, "ONNX",  "attribute",         kind,
-          0,    true,    "group", onnx_keywords(kind), onnx_translation};
+  return {name,  {alias}, "ONNX",  "attribute",         kind,
+          0,     true,    "group", onnx_keywords(kind), onnx_translation,
+          false, ""};
 }
 
 // The keywords given, checked against the op's, with the defaults of the others.
@@ -148,6 +195,52 @@ LayerKeywords complete(const LayerOp& op, const LayerKeywords& given) {
     k[name] = v;
   }
   return k;
+}
+
+// The layout keywords of a call (layout_keywords()) taken out of the op's own keywords — kept
+// there too, data_format resolved to a format, when the op lists them — and the layouts they
+// name for a weight of `weight_shape`. `any` is false when every tensor is in convmat's order.
+struct OpLayouts {
+  LayerKeywords own;
+  bool any = false;
+  Layout data, weight;
+};
+
+OpLayouts op_layouts(const LayerOp& op, const Dims& weight_shape, const LayerKeywords& given) {
+  OpLayouts l;
+  std::string formats[2];
+  l.any = op.channels_last || !op.weight_format.empty();
+  const auto& layout = layout_keywords();
+  for (const auto& [name, v] : given) {
+    const std::size_t f = name == layout[0].name ? 0 : name == layout[1].name ? 1 : 2;
+    if (f < 2) {
+      const auto* text = std::get_if<std::string>(&v);
+      if (!text)
+        fail("op " + std::string(op.name) + ": " + name + " must be a name, got " + text_of(v));
+      formats[f] = *text;
+      l.any = l.any || !text->empty();
+      if (!op.keyword(name)) continue;
+    }
+    l.own.emplace(name, v);
+  }
+  if (!l.any) return l;
+  const int rank = static_cast<int>(weight_shape.size()) - 2;
+  if (rank < 1 || rank > 3) {
+    fail("op " + std::string(op.name) +
+         ": the weight must have 3, 4 or 5 dimensions (two of channels and the kernel's), got "
+         "weight of shape " +
+         dims_to_list(weight_shape));
+  }
+  if (formats[0].empty()) formats[0] = data_format_name(rank, op.channels_last);
+  if (formats[1].empty()) {
+    for (char c : op.weight_format) {
+      formats[1] += c == '*' ? std::string(spatial_letters(rank)) : std::string(1, c);
+    }
+  }
+  l.data = data_layout(formats[0], rank);
+  l.weight = weight_layout(formats[1], rank, op.kind);  // rank + 2 letters: the weight's
+  if (op.keyword(layout[0].name)) l.own[std::string(layout[0].name)] = formats[0];
+  return l;
 }
 
 }  // namespace
@@ -176,26 +269,60 @@ std::string LayerOp::keyword_names() const {
   return s;
 }
 
-LayerCall LayerOp::resolve(const Dims& input_shape, const Dims& weight_shape,
-                           const LayerKeywords& given) const {
-  return translate(*this, input_shape, weight_shape, complete(*this, given));
+const std::vector<LayerKeyword>& layout_keywords() {
+  static const std::vector<LayerKeyword> k{{"data_format", KeywordKind::name, std::string()},
+                                           {"weight_format", KeywordKind::name, std::string()}};
+  return k;
 }
 
-Dims LayerOp::input_shape_for_size(const Dims& weight_shape, const Dims& size,
+LayerCall LayerOp::resolve(const Dims& input_shape, const Dims& weight_shape,
+                           const LayerKeywords& given) const {
+  const OpLayouts l = op_layouts(*this, weight_shape, given);
+  if (!l.any) return translate(*this, input_shape, weight_shape, complete(*this, l.own));
+  const int rank = static_cast<int>(weight_shape.size()) - 2;
+  const bool unbatched =
+      input_shape.size() == static_cast<std::size_t>(rank) + 1 && !batch_required;
+  const Layout input = unbatched ? l.data.without_axis(0) : l.data;
+  if (input_shape.size() != input.axes().size()) {
+    fail("op " + std::string(name) + ": data_format '" + l.data.format() + "' describes a " +
+         std::to_string(rank + 2) + "D input" +
+         (batch_required ? "" : " (or " + std::to_string(rank + 1) + "D unbatched)") +
+         ", got input of shape " + dims_to_list(input_shape));
+  }
+  LayerCall call = translate(*this, input.to_canonical(input_shape),
+                             l.weight.to_canonical(weight_shape), complete(*this, l.own));
+  call.input_layout = call.output_layout = l.data;
+  if (call.weight_shape_given.empty()) {
+    call.weight_layout = l.weight;
+  } else if (call.given_weight_shape() != weight_shape) {  // a translation's own filter order
+    fail("op " + std::string(name) + " takes its weight as " +
+         dims_to_list(call.given_weight_shape()) + " here, got weight of shape " +
+         dims_to_list(weight_shape) + " (weight_format " + l.weight.format() + ")");
+  }
+  return call;
+}
+
+Dims LayerOp::input_shape_for_size(const Dims& given_weight_shape, const Dims& size,
                                    std::optional<Index> batch, const LayerKeywords& given) const {
-  const auto rank = static_cast<Index>(weight_shape.size()) - 2;
+  const auto rank = static_cast<Index>(given_weight_shape.size()) - 2;
   const auto n = static_cast<Index>(size.size());
   if (rank < 1 || (n != 1 && n != rank)) return size;
+  const OpLayouts l = op_layouts(*this, given_weight_shape, given);
+  const Dims weight_shape = l.weight.to_canonical(given_weight_shape);
   // PyTorch's weight layout, which ONNX shares: (C_out, C_in/groups, *k), transposed
   // (C_in, C_out/groups, *k).
-  const Index channels = kind == ConvKind::transposed
-                             ? weight_shape[0]
-                             : weight_shape[1] * integer(complete(*this, given), groups_keyword);
+  const Index channels =
+      kind == ConvKind::transposed
+          ? weight_shape[0]
+          : weight_shape[1] *
+                (groups_keyword.empty() ? 1 : integer(complete(*this, l.own), groups_keyword));
   Dims shape;
   if (batch || batch_required) shape.push_back(batch.value_or(1));
   shape.push_back(channels);
   for (Index a = 0; a < rank; ++a) shape.push_back(size[n == 1 ? 0 : static_cast<std::size_t>(a)]);
-  return shape;
+  // In the caller's data layout (spatial sizes in convmat's order D, H, W).
+  return (shape.size() == static_cast<std::size_t>(rank) + 2 ? l.data : l.data.without_axis(0))
+      .from_canonical(shape);
 }
 
 const std::vector<LayerOp>& layer_ops() {
@@ -210,6 +337,9 @@ const std::vector<LayerOp>& layer_ops() {
       torch_op("conv_transpose3d", ConvKind::transposed, 3),
       onnx_op("onnx_conv", "Conv", ConvKind::convolution),
       onnx_op("onnx_conv_transpose", "ConvTranspose", ConvKind::transposed),
+      tf_op("tf_conv", "tf.nn.convolution", ConvKind::convolution, 0),
+      tf_op("tf_conv_transpose", "tf.nn.conv_transpose", ConvKind::transposed, 0),
+      tf_op("tf_depthwise_conv2d", "tf.nn.depthwise_conv2d", ConvKind::convolution, 2),
   };
   return ops;
 }

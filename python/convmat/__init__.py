@@ -15,6 +15,8 @@ Layers (NumPy in and out, float32 or float64, batched (N, C, *) or unbatched (C,
     conv1d, conv2d, conv3d                          torch.nn.functional.conv*d (+ padding_mode)
     conv_transpose1d, conv_transpose2d, conv_transpose3d
     onnx_conv, onnx_conv_transpose                  ONNX Conv / ConvTranspose attributes
+    tf_conv, tf_conv_transpose, tf_depthwise_conv2d tf.nn.convolution, conv_transpose,
+                                                    depthwise_conv2d (channels last, HWIO)
 Matrices (scipy.sparse.csr_matrix):
     conv_matrix                                     W
     conv_transpose_matrix                           Wᵀ, the transposed layer's matrix
@@ -33,7 +35,9 @@ Memory: a W that would not fit under memory_limit() (default half the physical m
 set_memory_limit) raises MemoryLimitExceeded, a MemoryError, before it is built.
 
 Functions that take a layer by its data (check, diagnose, kernel_matrix, estimate_kernel) name it
-by ``op="conv2d"``, ``"conv_transpose2d"``, ``"onnx_conv"``, ... and that function's keywords.
+by ``op="conv2d"``, ``"conv_transpose2d"``, ``"onnx_conv"``, ``"tf_conv"``, ... and that
+function's keywords; data_format= and weight_format= give the layouts of the arrays ("NHWC",
+"HWIO", ...) to the layer functions, check, diagnose and deconvolve.
 Every layer function takes ``method="matrix"`` (the sparse matrix, the default) or ``"loops"`` (the
 independent direct loops) where it computes a layer. Invalid arguments raise ValueError carrying
 the C++ rule and values; wrong types and dtypes raise TypeError.
@@ -43,6 +47,7 @@ from convmat.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_t
                                 conv_transpose3d)
 from convmat.matrices import conv_matrix, conv_transpose_matrix
 from convmat.onnx import onnx_conv, onnx_conv_transpose
+from convmat.tensorflow import tf_conv, tf_conv_transpose, tf_depthwise_conv2d
 from convmat.analysis import (DENSE_ENTRY_LIMIT, checkerboard, circular_singular_values,
                               condition_number, largest_singular_values, pseudo_inverse,
                               singular_values, smallest_singular_values,
@@ -57,6 +62,7 @@ __all__ = [
     "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "onnx_conv", "onnx_conv_transpose",
+    "tf_conv", "tf_conv_transpose", "tf_depthwise_conv2d",
     "conv_matrix", "conv_transpose_matrix",
     "upsampling_matrix", "interpolate", "bilinear_kernel",
     "transposed_as_convolution", "kernel_matrix", "estimate_kernel",

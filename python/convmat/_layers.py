@@ -13,6 +13,11 @@ output_padding, groups, dilation for conv_transpose*d; auto_pad, dilations, grou
 pads, strides (+ output_padding, output_shape) for ONNX -- with the same defaults and meaning.
 A keyword of another op is a TypeError, as it would be for the function itself.
 
+Every op also takes the layout keywords ``data_format`` ("NCHW", "NHWC", "NCW", "NWC", "NCDHW",
+"NDHWC") and ``weight_format`` ("OIHW", "HWIO", "OHWI", "IOHW", ... and their 1-d/3-d forms; O
+and I are the layer's output and input channels): the arrays are then given and returned in that
+order (the layer functions, check, diagnose, deconvolve; the others refuse them).
+
 The ops, their keywords and defaults are the C++ library's table (include/convmat/core/
 layer_ops.hpp); here each keyword's value is only put in the form its kind says.
 """
@@ -28,6 +33,8 @@ _OPS = {}
 for _row in _core.layer_ops():
     for _name in [_row["name"]] + _row["aliases"]:
         _OPS[_name] = _row
+# The keywords every op takes besides its own (C++ layout_keywords()).
+_LAYOUT_KEYWORDS = tuple(_core.layout_keywords())
 
 
 def _value(caller, keyword, value):
@@ -36,7 +43,12 @@ def _value(caller, keyword, value):
     if kind == "ints":
         return _a.ints(caller, name, value)
     if kind == "ints_or_name":
-        return value if isinstance(value, str) else _a.ints(caller, name, value)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, (list, tuple)) for v in value):  # pairs (TensorFlow's paddings)
+            return [v for pair in value for v in _a.ints(caller, name, pair)]
+        return _a.ints(caller, name, value)
     if kind == "integer":
         return _a.integer(caller, name, value)
     if kind == "name":
@@ -56,10 +68,17 @@ class Layer:
         """The op's input is always batched, (N, C, *spatial) (ONNX)."""
         return self.row["batch_required"]
 
-    def resolve(self, caller, input_shape, weight_shape):
+    def resolve(self, caller, input_shape, weight_shape, layouts=False):
         """The C++ LayerCall for an input and a weight of these shapes (ValueError with the
-        PyTorch or ONNX rule when they do not fit)."""
-        return _core.resolve_layer(self.op, list(input_shape), list(weight_shape), self.keywords)
+        PyTorch or ONNX rule when they do not fit). Shapes in another layout than convmat's
+        (data_format, weight_format, or a convention's own such as TensorFlow's) only where the
+        caller handles them (`layouts`); TypeError otherwise."""
+        call = _core.resolve_layer(self.op, list(input_shape), list(weight_shape), self.keywords)
+        if call.has_layouts and not layouts:
+            raise TypeError(f"{caller}: takes tensors in convmat's (PyTorch's) order only; op="
+                            f"{self.op!r} with data_format/weight_format is taken by the layer "
+                            f"functions, check, diagnose and deconvolve")
+        return call
 
     def input_shape(self, caller, weight_shape, input_size, batch=None):
         """input_size (the spatial size: an int for every dimension or a tuple of rank ints --
@@ -76,9 +95,11 @@ def layer(caller, op, keywords):
         raise TypeError(f"{caller}: op must be one of {', '.join(map(repr, _OPS))}, got {op!r}")
     row = _OPS[op]
     taken = {k["name"]: k for k in row["keywords"]}
-    unknown = [name for name in keywords if name not in taken]
+    unknown = [name for name in keywords if name not in taken and name not in _LAYOUT_KEYWORDS]
     if unknown:
         raise TypeError(f"{caller}: op={op!r} takes the keywords {', '.join(taken)}; got "
                         f"{', '.join(map(repr, unknown))}")
+    taken.update({name: {"name": name, "kind": "name"} for name in _LAYOUT_KEYWORDS
+                  if name not in taken})
     return Layer(op, row, {name: _value(caller, taken[name], value)
                            for name, value in keywords.items()})

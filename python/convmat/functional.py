@@ -41,10 +41,14 @@ groups : int, divides C_in and C_out
 padding_mode : "zeros", "reflect", "replicate" or "circular" (nn.Conv{rank}d's padding_mode:
     the input is padded with ``F.pad(x, ..., mode)`` instead of zeros)
 method : "matrix" (the sparse matrix W) or "loops" (the direct loops)
+data_format : None (convmat's and PyTorch's "NC..."), or the input's and output's layout:
+    "NCHW", "NHWC", ... (N, C and the spatial letters of the rank: W; H, W; D, H, W)
+weight_format : None (PyTorch's), or the weight's layout: "OIHW", "HWIO", "OHWI", ...
 
 Returns
 -------
-ndarray (N, C_out, *out) -- (C_out, *out) for an unbatched input -- in the input's dtype, with
+ndarray (N, C_out, *out) -- (C_out, *out) for an unbatched input; in data_format's order when
+given -- in the input's dtype, with
 out = floor((n + 2p - d(k-1) - 1) / s) + 1 per dimension.
 
 Raises ValueError for invalid arguments (the C++ message: the rule and the values), TypeError for
@@ -73,6 +77,10 @@ stride, padding, output_padding, dilation : int or tuple of {rank} ints; padding
     output, output_padding (< stride or < dilation) adds rows at its end
 groups : int, divides C_in and C_out
 method : "matrix" (Wᵀ, the transposed sparse matrix) or "loops" (the scatter loops)
+data_format : None (convmat's and PyTorch's "NC..."), or the input's and output's layout:
+    "NCHW", "NHWC", ...
+weight_format : None (PyTorch's "IOHW": I and O are this layer's input and output channels),
+    or the weight's layout: "HWOI" (TensorFlow's), "OIHW", ...
 
 Returns
 -------
@@ -92,11 +100,14 @@ array([[ 0.,  0.,  1.],
 """
 
 
-def _layer(op, input, weight, bias, method, **keywords):
-    """Resolves the call with PyTorch's rules (the op table's row `op`, C++ layer_args) and runs
-    it."""
+def _layer(op, input, weight, bias, method, data_format=None, weight_format=None, **keywords):
+    """Resolves the call with the rules of the op table's row `op` (C++ layer_ops, layer_args)
+    and runs it; the arrays in the layouts given (None: the op's own)."""
     x, w, b = _a.array(input, op, "input"), _a.array(weight, op, "weight"), _a.array(bias)
-    call = _layers.layer(op, op, keywords).resolve(op, x.shape, w.shape)
+    keywords.update({name: value for name, value in (("data_format", data_format),
+                                                     ("weight_format", weight_format))
+                     if value is not None})
+    call = _layers.layer(op, op, keywords).resolve(op, x.shape, w.shape, layouts=True)
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op)
 
 
@@ -114,9 +125,10 @@ def _convolution(rank):
     name = f"conv{rank}d"
 
     def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-             padding_mode="zeros", method="matrix"):
-        return _layer(name, input, weight, bias, method, stride=stride, padding=padding,
-                      dilation=dilation, groups=groups, padding_mode=padding_mode)
+             padding_mode="zeros", method="matrix", *, data_format=None, weight_format=None):
+        return _layer(name, input, weight, bias, method, data_format, weight_format,
+                      stride=stride, padding=padding, dilation=dilation, groups=groups,
+                      padding_mode=padding_mode)
     return _named(conv, name, _CONV_DOC, rank)
 
 
@@ -125,9 +137,11 @@ def _transposed_convolution(rank):
     name = f"conv_transpose{rank}d"
 
     def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                       groups=1, dilation=1, method="matrix"):
-        return _layer(name, input, weight, bias, method, stride=stride, padding=padding,
-                      output_padding=output_padding, groups=groups, dilation=dilation)
+                       groups=1, dilation=1, method="matrix", *, data_format=None,
+                       weight_format=None):
+        return _layer(name, input, weight, bias, method, data_format, weight_format,
+                      stride=stride, padding=padding, output_padding=output_padding,
+                      groups=groups, dilation=dilation)
     return _named(conv_transpose, name, _CONV_TRANSPOSE_DOC, rank)
 
 

@@ -26,6 +26,7 @@ and that function's keywords. Arrays may be NumPy arrays or PyTorch tensors (bfl
 they are converted to float64 exactly.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -227,6 +228,15 @@ def _float64(op, name, value):
     return (np.ascontiguousarray(a, dtype=np.float64), _PRECISION_OF_DTYPE.get(a.dtype.name))
 
 
+def _given_blame(call, blame):
+    """A Blame with its indices in the caller's layouts (data_format, weight_format)."""
+    terms = [dataclasses.replace(t, input_index=call.given_index("input", list(t.input_index)),
+                                 weight_index=call.given_index("weight", list(t.weight_index)))
+             for t in blame.terms]
+    return dataclasses.replace(blame, index=call.given_index("output", list(blame.index)),
+                               terms=terms)
+
+
 def _count(fn, name, value):
     """blame, blame_terms: an int >= 0 (the C++ rule, oracle/check.hpp)."""
     v = _a.integer(fn, name, value)
@@ -250,7 +260,16 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
         raise TypeError(f"{fn}: candidate, input and weight must be arrays, got None")
     storage = storage or "float64"
     arithmetic = storage if precision is None else _a.string(fn, "precision", precision)
-    call = layer.resolve(fn, x.shape, w.shape)
+    call = layer.resolve(fn, x.shape, w.shape, layouts=True)
+    candidate_shape = c.shape
+    if call.has_layouts:  # the oracle computes in convmat's order; the report speaks the caller's
+        x = _core.layout_array(call, "input", x, True)
+        w = _core.layout_array(call, "weight", w, True)
+        given = tuple(call.given_output_shape)
+        if _core.shapes_match(list(given), list(c.shape)):
+            c = _core.layout_array(call, "output", c.reshape(given), True)
+        else:  # not comparable: a trailing axis keeps it from matching the oracle's order too
+            c = c[..., np.newaxis]
     d = _core.run_oracle(call.spec, call.batch, call.batched, x, w, b, c, arithmetic, storage,
                          _a.optional_number(fn, "atol", atol),
                          _a.optional_number(fn, "rtol", rtol),
@@ -260,11 +279,19 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
     report = d["check"]
     worst = [Blame(**dict(r, terms=[BlameTerm(**t) for t in r["terms"]]))
              for r in report.pop("worst")]
+    if call.has_layouts:
+        worst = [_given_blame(call, b) for b in worst]
+        report.update(expected_shape=tuple(call.given_output_shape),
+                      candidate_shape=tuple(candidate_shape))
     result = CheckResult(op=op, layer=str(call.spec),
                          tolerance=Tolerance(**d["tolerance"]), worst=worst, **report)
     if fn == "check":
         return result
-    return Diagnosis(check=result, tried=[Hypothesis(**h) for h in d["tried"]],
+    tried = [Hypothesis(**h) for h in d["tried"]]
+    if call.has_layouts:
+        tried = [dataclasses.replace(h, shape=call.given_index("output", list(h.shape)))
+                 for h in tried]
+    return Diagnosis(check=result, tried=tried,
                      reproducing=list(d["reproducing"]))
 
 
@@ -277,7 +304,8 @@ input, weight, bias : the layer's data (bias may be None), arrays or tensors of 
 op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
     "onnx_conv", "onnx_conv_transpose"
 **layer : that op's keywords, e.g. stride=2, padding=1, output_padding=1, groups=2 (PyTorch)
-    or auto_pad="SAME_UPPER", strides=[2, 2] (ONNX)
+    or auto_pad="SAME_UPPER", strides=[2, 2] (ONNX); and data_format="NHWC" /
+    weight_format="HWIO" for arrays in another layout (the report's indices are then in it)
 precision : the precision the candidate summed in: "float16", "bfloat16", "tfloat32",
     "float32" or "float64"; default the candidate's dtype (use "tfloat32" for GPU matmuls with
     TF32, "bfloat16" for a bf16 kernel whose output you converted to float32)

@@ -167,7 +167,8 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
     bias : the layer's bias (subtracted first), or None
     op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
         "onnx_conv", "onnx_conv_transpose"
-    **layer : that op's keywords (stride, padding, dilation, groups, output_padding, ...)
+    **layer : that op's keywords (stride, padding, dilation, groups, output_padding, ...), and
+        data_format / weight_format for arrays in another layout (x is returned in it)
     method, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form : as in lstsq
 
     Returns
@@ -191,10 +192,14 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
     batched = y.ndim == w.ndim or description.batch_required
     batch = y.shape[0] if batched and y.ndim > 0 else None
     call = description.resolve(fn, description.input_shape(fn, w.shape, input_size, batch),
-                               w.shape)
-    if tuple(call.output_shape) != y.shape:
+                               w.shape, layouts=True)
+    if tuple(call.given_output_shape) != y.shape:
         raise ValueError(f"{fn}: output has shape {y.shape}, but op={op!r} on an input of shape "
-                         f"{tuple(call.input_shape)} gives {tuple(call.output_shape)}")
+                         f"{tuple(call.given_input_shape)} gives "
+                         f"{tuple(call.given_output_shape)}")
+    if call.has_layouts:  # solved in convmat's order, returned in the caller's
+        y = _core.layout_array(call, "output", y, True)
+        w = _core.layout_array(call, "weight", w, True)
     if b is not None:
         if b.shape != (call.spec.out_channels,):
             raise ValueError(f"{fn}: bias must have shape ({call.spec.out_channels},), got "
@@ -205,4 +210,7 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
         y = y - b.reshape((-1,) + (1,) * (y.ndim - (2 if batched else 1)))
     samples = y.reshape(call.batch, call.spec.output_numel)
     x, info = _core.deconvolve(call.spec, w, samples, method, options)
-    return x.reshape(tuple(call.input_shape)), _info(info, call.batch)
+    x = x.reshape(tuple(call.input_shape))
+    if call.has_layouts:
+        x = _core.layout_array(call, "input", x, False)
+    return x, _info(info, call.batch)

@@ -7,12 +7,14 @@
 #include <array>
 #include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/layer_args.hpp"
 #include "convmat/core/layer_ops.hpp"
+#include "convmat/core/layout.hpp"
 #include "convmat/core/loops.hpp"
 #include "fields.hpp"
 
@@ -51,7 +53,7 @@ py::array forward_as(const LayerCall& call, const py::array& input, const py::ar
   const auto w = c_contiguous<Scalar>(weight);
   std::optional<py::array_t<Scalar, py::array::c_style>> b;
   if (bias) b = c_contiguous<Scalar>(*bias);
-  py::array_t<Scalar> y(call.output_shape());
+  py::array_t<Scalar> y(call.given_output_shape());
 
   const Scalar* xp = x.data();
   const Scalar* wp = w.data();
@@ -59,13 +61,72 @@ py::array forward_as(const LayerCall& call, const py::array& input, const py::ar
   Scalar* yp = y.mutable_data();
   {
     py::gil_scoped_release release;
-    if (method == Method::matrix) {
-      ConvMatrix<Scalar>(call.spec, wp).forward(xp, bp, yp, call.batch);
-    } else {
-      direct_forward(call.spec, xp, call.batch, wp, bp, yp);
+    // Tensors in another layout (data_format, weight_format) are computed in convmat's order.
+    std::vector<Scalar> x_canonical, w_canonical, y_canonical;
+    if (!call.input_layout.is_identity()) {
+      x_canonical.resize(static_cast<std::size_t>(x.size()));
+      permute_to_canonical(xp, call.input_shape(), call.given_input_layout(), x_canonical.data());
+      xp = x_canonical.data();
     }
+    if (!call.weight_layout.is_identity()) {
+      w_canonical.resize(static_cast<std::size_t>(w.size()));
+      permute_to_canonical(wp, call.spec.weight_shape(), call.weight_layout, w_canonical.data());
+      wp = w_canonical.data();
+    }
+    Scalar* out = yp;
+    if (!call.output_layout.is_identity()) {
+      y_canonical.resize(static_cast<std::size_t>(y.size()));
+      out = y_canonical.data();
+    }
+    if (method == Method::matrix) {
+      ConvMatrix<Scalar>(call.spec, wp).forward(xp, bp, out, call.batch);
+    } else {
+      direct_forward(call.spec, xp, call.batch, wp, bp, out);
+    }
+    if (out != yp) permute_from_canonical(out, call.output_shape(), call.given_output_layout(), yp);
   }
   return y;
+}
+
+LayerCall::Tensor tensor_from_string(const std::string& name) {
+  if (name == "input") return LayerCall::Tensor::input;
+  if (name == "weight") return LayerCall::Tensor::weight;
+  if (name == "output") return LayerCall::Tensor::output;
+  throw std::invalid_argument("tensor must be 'input', 'weight' or 'output', got '" + name + "'");
+}
+
+// `array` (float32 or float64) as the caller stores it → convmat's order (to_canonical), or back.
+// The array must have the shape of that side: the call's given or canonical shape.
+py::array layout_array(const LayerCall& call, const std::string& tensor_name,
+                       const py::array& array, bool to_canonical) {
+  const LayerCall::Tensor tensor = tensor_from_string(tensor_name);
+  const Layout layout = tensor == LayerCall::Tensor::input    ? call.given_input_layout()
+                        : tensor == LayerCall::Tensor::weight ? call.weight_layout
+                                                              : call.given_output_layout();
+  const Dims canonical = tensor == LayerCall::Tensor::input    ? call.input_shape()
+                         : tensor == LayerCall::Tensor::weight ? call.spec.weight_shape()
+                                                               : call.output_shape();
+  const Dims given = tensor == LayerCall::Tensor::input    ? call.given_input_shape()
+                     : tensor == LayerCall::Tensor::weight ? call.given_weight_shape()
+                                                           : call.given_output_shape();
+  const Dims& from = to_canonical ? given : canonical;
+  if (shape_of(array) != from) {
+    throw std::invalid_argument("the " + tensor_name + " has shape " +
+                                dims_to_tuple(shape_of(array)) + ", but the layer's " +
+                                tensor_name + " has shape " + dims_to_tuple(from));
+  }
+  const Dtype dtype = common_dtype("layout", {{tensor_name.c_str(), &array}});
+  return dispatch(dtype, [&](auto scalar) -> py::array {
+    using Scalar = decltype(scalar);
+    const auto a = c_contiguous<Scalar>(array);
+    py::array_t<Scalar> out(to_canonical ? canonical : given);
+    if (to_canonical) {
+      permute_to_canonical(a.data(), canonical, layout, out.mutable_data());
+    } else {
+      permute_from_canonical(a.data(), canonical, layout, out.mutable_data());
+    }
+    return out;
+  });
 }
 
 py::array forward(const LayerCall& call, const py::array& input, const py::array& weight,
@@ -76,7 +137,8 @@ py::array forward(const LayerCall& call, const py::array& input, const py::array
                                         {names[1].c_str(), &weight},
                                         {names[2].c_str(), bias ? &*bias : nullptr}});
   // The call was resolved from these shapes; a mismatch means a caller bypassed the package.
-  if (shape_of(input) != call.input_shape() || shape_of(weight) != call.spec.weight_shape()) {
+  if (shape_of(input) != call.given_input_shape() ||
+      shape_of(weight) != call.given_weight_shape()) {
     throw std::invalid_argument(op + ": input of shape " + dims_to_string(shape_of(input)) +
                                 " and weight of shape " + dims_to_string(shape_of(weight)) +
                                 " do not match the layer " + call.spec.to_string());
@@ -151,7 +213,39 @@ void bind_layers(py::module_& m) {
       .def_property_readonly("input_shape",
                              [](const LayerCall& c) { return to_tuple(c.input_shape()); })
       .def_property_readonly("output_shape",
-                             [](const LayerCall& c) { return to_tuple(c.output_shape()); });
+                             [](const LayerCall& c) { return to_tuple(c.output_shape()); })
+      .def_property_readonly(
+          "given_input_shape", [](const LayerCall& c) { return to_tuple(c.given_input_shape()); },
+          "the input's shape in the caller's layout (data_format)")
+      .def_property_readonly(
+          "given_weight_shape", [](const LayerCall& c) { return to_tuple(c.given_weight_shape()); },
+          "the weight's shape in the caller's layout (weight_format)")
+      .def_property_readonly(
+          "given_output_shape", [](const LayerCall& c) { return to_tuple(c.given_output_shape()); },
+          "the output's shape in the caller's layout (data_format)")
+      .def_property_readonly("has_layouts", &LayerCall::has_layouts,
+                             "whether a tensor is stored in an order other than convmat's")
+      .def(
+          "given_index",
+          [](const LayerCall& c, const std::string& tensor, const Dims& index) {
+            return to_tuple(c.given_index(tensor_from_string(tensor), index));
+          },
+          py::arg("tensor"), py::arg("index"),
+          "An index of 'input', 'weight' or 'output' in convmat's order → the same element's index "
+          "in the caller's layout.");
+  m.def(
+      "layout_array", &layout_array, py::arg("call"), py::arg("tensor"), py::arg("array"),
+      py::arg("to_canonical"),
+      "The 'input', 'weight' or 'output' array of a call in the caller's layout → convmat's order "
+      "(to_canonical=True), or back: a new C-contiguous array.");
+  m.def(
+      "layout_keywords",
+      [] {
+        py::list names;
+        for (const LayerKeyword& k : layout_keywords()) names.append(std::string(k.name));
+        return names;
+      },
+      "The keywords every op takes besides its own: data_format, weight_format.");
 
   m.def(
       "layer_ops",

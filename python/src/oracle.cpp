@@ -81,6 +81,8 @@ void bind_oracle(py::module_& m) {
       py::arg("diagnose"), "(blame, blame_terms) by default for check or diagnose.");
   m.def("require_blame_count", &require_blame_count, py::arg("name"), py::arg("count"),
         "ValueError '<name> must be >= 0, got <count>' for a negative count.");
+  m.def("shapes_match", &shapes_match, py::arg("expected"), py::arg("candidate"),
+        "Whether the shapes are equal after dropping leading dimensions of size 1.");
   m.def("run_oracle", &run_oracle, py::arg("spec"), py::arg("batch"), py::arg("batched"),
         py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("candidate"),
         py::arg("arithmetic"), py::arg("storage"), py::arg("atol"), py::arg("rtol"),

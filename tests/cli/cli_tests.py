@@ -199,6 +199,16 @@ def test_shape():
                     "--padding", 1, expect=0)
     check("floor((7 + 1 + 1 - 1*(3-1) - 1) / 2) + 1 = 4" in out, "shape prints the formula's terms")
     check("benchdnn: g1mb1_ic3ih7iw7_oc16oh4ow4_kh3kw3_sh2sw2_ph1pw1_dh0dw0" in out, "shape prints the benchdnn descriptor")
+    # One value for every spatial axis of a 2-d layer: PyTorch's keywords (--stride 2), and ONNX's
+    # per-axis attributes, which the command line repeats (--strides 2: two values, --pads 1: four).
+    x, w = torch.zeros(1, 2, 9, 12), torch.zeros(3, 2, 3, 2)
+    expected = list(F.conv2d(x, w, stride=2, padding=1, dilation=2).shape)
+    for op, extra in (("conv2d", ["--stride", 2, "--padding", 1, "--dilation", 2]),
+                      ("onnx_conv", ["--strides", 2, "--pads", 1, "--dilations", 2])):
+        j = shape_of("--op", op, "--input-shape", "1,2,9,12", "--weight-shape", "3,2,3,2", *extra)
+        check(j["output_shape"] == expected, f"{op} {extra}: output shape {j['output_shape']} vs torch {expected}")
+        check([(a["stride"], a["dilation"], a["pad_begin"], a["pad_end"]) for a in j["axes"]] == [(2, 2, 1, 1)] * 2,
+              f"{op} {extra}: one value on every axis: {j['axes']}")
     # Every op against torch (ONNX through explicit padding), W's nonzeros against a dense W from torch.
     layers = [
         ("conv1d", [2, 3, 11], [4, 3, 3], ["--stride", 2, "--padding", 1, "--dilation", 2],
@@ -736,31 +746,34 @@ def test_bad_input():
 
 def test_interrupt():
     """A signal while the output is being written (SIGTERM, and SIGPIPE and SIGXFSZ, whose default
-    action also ends the process): neither the target nor the temporary file remains."""
+    action also ends the process): neither the target nor the temporary file remains.
+
+    The driver (argv[3], tests/cli/interrupt_driver.cpp) is convmat stopping itself (SIGSTOP)
+    right after its first write into the temporary file; the signal is sent while it is stopped and
+    delivered when SIGCONT resumes it, in the middle of the write on every run."""
     import signal
-    import time
+    driver = os.path.abspath(sys.argv[3])
+    args = [driver, "matrix", "--op", "conv2d", "--input-shape", "1,4,32,32", "--weight-shape", "4,4,3,3", "-o", "big.mtx"]
+
+    def stopped_in_write(**popen):
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+        _, status = os.waitpid(p.pid, os.WUNTRACED)
+        check(os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP, f"the driver stopped in the write ({status})")
+        check([f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")] and not os.path.exists("big.mtx"),
+              f"stopped with the temporary file only: {os.listdir('.')}")
+        return p
+
     for sig in (signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
-        p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128",
-                              "--weight-shape", "16,16,3,3", "-o", "big.mtx"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             restore_signals=True)
-        deadline = time.time() + 120
-        while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
-            time.sleep(0.02)
-        check(p.poll() is None, f"the write was still running when {sig.name} came")
+        p = stopped_in_write(restore_signals=True)
         p.send_signal(sig)
+        p.send_signal(signal.SIGCONT)
         p.wait(timeout=60)
         check(p.returncode == -sig, f"ended by {sig.name} (status {p.returncode})")
         check(os.listdir(".") == [], f"{sig.name}: nothing left behind: {os.listdir('.')}")
     # A signal the caller ignores (nohup's SIGHUP) stays ignored: the write completes.
-    p = subprocess.Popen([CONVMAT, "matrix", "--op", "conv2d", "--input-shape", "1,16,128,128",
-                          "--weight-shape", "16,16,3,3", "-o", "big.mtx"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
-    deadline = time.time() + 120
-    while time.time() < deadline and p.poll() is None and not [f for f in os.listdir(".") if f.startswith("big.mtx.tmp-")]:
-        time.sleep(0.02)
+    p = stopped_in_write(preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
     p.send_signal(signal.SIGHUP)
+    p.send_signal(signal.SIGCONT)
     p.wait(timeout=300)
     check(p.returncode == 0 and os.listdir(".") == ["big.mtx"],
           f"an ignored SIGHUP stays ignored (status {p.returncode}, {os.listdir('.')})")

@@ -259,4 +259,74 @@ BOOST_AUTO_TEST_CASE(bias_shape) {
   expect_error([&] { check_bias(s, Dims{}); }, "but got bias of shape []");
 }
 
+// TensorFlow (tf.nn's notes on padding): SAME gives ⌈n/s⌉ positions and puts the odd padding
+// row at the end — "when pad_along_height is 5, we pad 2 pixels at the top and 3 pixels at the
+// bottom" (n = 5, filter 6, stride 1).
+BOOST_AUTO_TEST_CASE(tensorflow_same_puts_the_odd_row_at_the_end) {
+  TfConvArgs a;
+  a.data_format = "NWC";
+  a.padding = "SAME";
+  const LayerCall c = tf_conv({1, 1, 5}, {1, 1, 6}, a);
+  BOOST_TEST(c.spec.pad_begin() == (Dims{2}), boost::test_tools::per_element());
+  BOOST_TEST(c.spec.pad_end() == (Dims{3}), boost::test_tools::per_element());
+  BOOST_TEST(c.spec.output_size() == (Dims{5}), boost::test_tools::per_element());
+  a.strides = {1, 2, 1};  // N+2 values in data_format's order: out = ⌈5/2⌉ = 3, P = 4 + 6 − 5
+  const LayerCall s = tf_conv({1, 1, 5}, {1, 1, 6}, a);
+  BOOST_TEST(s.spec.output_size() == (Dims{3}), boost::test_tools::per_element());
+  BOOST_TEST(s.spec.pad_begin() == (Dims{2}), boost::test_tools::per_element());
+  a.padding = "VALID";
+  a.strides = {2};
+  BOOST_TEST(tf_conv({1, 1, 9}, {1, 1, 3}, a).spec.output_size() == (Dims{4}),
+             boost::test_tools::per_element());  // ⌈(9 − 3 + 1)/2⌉
+  a.dilations = {2};
+  expect_error(
+      [&] {
+        tf_conv({1, 1, 9}, {1, 1, 3}, a);
+      },
+      "strides > 1 not supported in conjunction with dilations > 1");
+}
+
+// A transposed layer is the gradient of the convolution of an input of output_shape: the rows
+// its windows do not reach become output_padding, and the shape must be consistent.
+BOOST_AUTO_TEST_CASE(tensorflow_transposed_is_the_gradient_of_its_convolution) {
+  TfConvArgs a;
+  a.data_format = "NWC";
+  a.padding = "VALID";
+  a.strides = {2};
+  a.output_shape = {1, 8, 2};  // VALID on 8 with k = 3, s = 2: 3 windows, row 7 not reached
+  const LayerCall c = tf_conv_transpose({1, 4, 3}, {4, 2, 3}, a);
+  BOOST_TEST(c.spec.is_transposed());
+  BOOST_TEST(c.spec.output_padding() == (Dims{1}), boost::test_tools::per_element());
+  BOOST_TEST(c.spec.output_size() == (Dims{8}), boost::test_tools::per_element());
+  BOOST_TEST(c.spec.out_channels() == 2);
+  a.padding = "SAME";
+  a.output_shape = {6};  // ⌈6/2⌉ = 3 windows, P = 4 + 3 − 6 = 1: (0, 1)
+  const LayerCall same = tf_conv_transpose({1, 4, 3}, {4, 2, 3}, a);
+  BOOST_TEST(same.spec.pad_begin() == (Dims{0}), boost::test_tools::per_element());
+  BOOST_TEST(same.spec.pad_end() == (Dims{1}), boost::test_tools::per_element());
+  BOOST_TEST(same.spec.output_size() == (Dims{6}), boost::test_tools::per_element());
+  a.output_shape = {8};
+  expect_error(
+      [&] {
+        tf_conv_transpose({1, 4, 3}, {4, 2, 3}, a);
+      },
+      "tf.nn.conv_transpose: the convolution of an input of output_shape [8] (padding "
+      "SAME) has 4 positions in w, but the input has 3");
+}
+
+BOOST_AUTO_TEST_CASE(tensorflow_depthwise_is_a_grouped_convolution) {
+  TfConvArgs a;
+  a.data_format = "NHWC";
+  a.padding = "VALID";
+  // filter [3, 2, C = 4, multiplier 2] in convmat's order (multiplier, C, kh, kw)
+  const LayerCall c = tf_depthwise_conv2d({1, 4, 6, 6}, {2, 4, 3, 2}, a);
+  BOOST_TEST(c.spec.groups() == 4);
+  BOOST_TEST(c.spec.out_channels() == 8);
+  BOOST_TEST(c.spec.weight_shape() == (Dims{8, 1, 3, 2}), boost::test_tools::per_element());
+  BOOST_TEST(c.given_weight_shape() == (Dims{3, 2, 4, 2}), boost::test_tools::per_element());
+  // weight (o = k·2 + q, 0, di, dj) is filter[di, dj, k, q]
+  BOOST_TEST(c.given_index(LayerCall::Tensor::weight, {5, 0, 2, 1}) == (Dims{2, 1, 2, 1}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -27,6 +27,7 @@ class Docstrings(unittest.TestCase):
     def test_examples_run_as_shown(self):
         attempted = 0
         for module in (convmat, convmat.functional, convmat.matrices, convmat.onnx,
+                       convmat.tensorflow,
                        convmat.analysis, convmat.identities, convmat.upsampling,
                        convmat.oracle, convmat.solvers, convmat.memory):
             with self.subTest(module.__name__):

@@ -7,6 +7,9 @@
 //   conv, conv_transpose                         the same, the rank taken from the weight
 //   onnx_conv (Conv), onnx_conv_transpose        ONNX Conv, ConvTranspose
 //     (ConvTranspose)
+//   tf_conv, tf_conv_transpose,                  tf.nn.convolution, tf.nn.conv_transpose,
+//     tf_depthwise_conv2d                          tf.nn.depthwise_conv2d (channels last and
+//                                                  TensorFlow's filter order by default)
 //
 // Adding an op (another framework's convention) is adding a row to layer_ops() and its
 // translation function, which turns the shapes and the keywords into a LayerCall — usually by
@@ -65,9 +68,15 @@ struct LayerOp {
   ConvKind kind = ConvKind::convolution;
   int rank = 0;                     // 1–3, or 0: from the weight (PyTorch) or the input (ONNX)
   bool batch_required = false;      // the input must be (N, C, *spatial); else also (C, *spatial)
-  std::string_view groups_keyword;  // the keyword that holds the groups ("groups", "group")
+  std::string_view groups_keyword;  // the keyword that holds the groups ("groups", "group"), or
+                                    // "" (TensorFlow: from the channels)
   std::vector<LayerKeyword> keywords;  // in the documented order
   LayerTranslation translate = nullptr;
+  // The convention's layouts (layout.hpp) when data_format / weight_format are not given:
+  // channels last (N…C) or first (NC…), and the weight's format with '*' for the spatial
+  // letters ("*IO": TensorFlow's HWIO), "" for convmat's own (PyTorch's).
+  bool channels_last = false;
+  std::string_view weight_format;
 
   // The keyword `name`, or nullptr when the op does not take it.
   const LayerKeyword* keyword(std::string_view name) const;
@@ -77,6 +86,9 @@ struct LayerOp {
   // The layer: `keywords` (a subset of the op's, the rest default) checked against their kinds,
   // then translated. std::invalid_argument for a keyword the op does not take, a value of
   // another kind, and everything the convention's rules refuse.
+  // Every op also takes the layout keywords (layout_keywords()): the shapes are then in those
+  // layouts, translated into convmat's order before the op's translation sees them (which also
+  // gets data_format, resolved to a format, when the op lists it), and the LayerCall records them.
   LayerCall resolve(const Dims& input_shape, const Dims& weight_shape,
                     const LayerKeywords& keywords = {}) const;
 
@@ -105,7 +117,14 @@ void for_each_field(const LayerOp& op, Visit&& visit) {
   visit("rank", op.rank);
   visit("batch_required", op.batch_required);
   visit("keywords", op.keywords);
+  visit("channels_last", op.channels_last);
+  visit("weight_format", op.weight_format);
 }
+
+// The keywords every op takes besides its own, names of layouts (layout.hpp): data_format
+// ("NCHW", "NHWC", …; the op's channels_last says which when absent) and weight_format ("OIHW",
+// "HWIO", …; the op's weight_format when absent).
+const std::vector<LayerKeyword>& layout_keywords();
 
 // Every op, in the order of the table above.
 const std::vector<LayerOp>& layer_ops();

@@ -1,0 +1,91 @@
+// `convmat apply`: y = layer(x) from .npy files, computed as W x + b and written atomically.
+
+#include <ostream>
+
+#include "commands.hpp"
+#include "convmat/core/conv_matrix.hpp"
+#include "session.hpp"
+
+namespace convmat::cli {
+
+namespace {
+
+constexpr std::string_view description =
+    "Reads x, the weight and the bias, computes the layer as W x + b (W^T x + b for a transposed\n"
+    "convolution) in float64 and writes y (the output dtype: see --dtype).";
+
+constexpr std::string_view details =
+    "examples:\n"
+    "  convmat apply --op conv2d --input x.npy --weight w.npy --bias b.npy --padding 1 -o y.npy\n"
+    "  convmat apply --op conv_transpose1d --input x.npy --weight w.npy --stride 2 "
+    "--output-padding 1 -o y.npy\n";
+
+struct Flags {
+  LayerFlags layer;
+  DataFlags data;
+  std::optional<std::string> output, dtype;
+  std::optional<ByteSize> max_memory;
+  bool json = false;
+};
+
+int run_apply(const Flags& f, Context& ctx) {
+  std::optional<NpyInput> input = npy_input(f.data.input), weight = npy_input(f.data.weight),
+                          bias = npy_input(f.data.bias);
+  if (!input) throw UsageError("apply needs --input X.npy");
+  if (!weight) throw UsageError("apply needs --weight W.npy");
+  if (!f.output) throw UsageError("apply needs --output Y.npy");
+  const LayerDescription layer = layer_from(f.layer, f.data, input, weight, bias);
+  const ConvSpec& s = layer.call.spec;
+  const bool float32 = float32_output(f.dtype, {&input, &weight, &bias});
+  const auto in_bytes = static_cast<std::uint64_t>(layer.call.batch * s.input_numel()) * 8;
+  const auto out_bytes = static_cast<std::uint64_t>(layer.call.batch * s.output_numel()) * 8;
+  require_memory(memory_limit(f.max_memory), s,
+                 in_bytes + 2 * out_bytes + static_cast<std::uint64_t>(s.weight_numel()) * 8);
+
+  input->load(ctx);
+  weight->load(ctx);
+  if (bias) bias->load(ctx);
+  const ConvMatrix<double> m(s, weight->data.data());
+  std::vector<double> y(static_cast<std::size_t>(layer.call.batch * s.output_numel()));
+  m.forward(input->data.data(), bias ? bias->data.data() : nullptr, y.data(), layer.call.batch);
+
+  AtomicOutput file(*f.output);
+  file.write(npy_bytes(layer.output_shape, y.data(), float32));
+  file.commit();
+
+  Context report = report_context(ctx, file);
+  if (f.json) {
+    const Json j{{"output", file.target()},
+                 {"shape", layer.output_shape},
+                 {"dtype", float32 ? "float32" : "float64"},
+                 {"nnz", m.nnz()}};
+    emit(report, j);
+  } else {
+    report.out << "wrote " << file.target() << ": " << dims_to_tuple(layer.output_shape) << " "
+               << (float32 ? "float32" : "float64") << ", computed as "
+               << (s.is_transposed() ? "W^T" : "W") << " x" << (bias ? " + b" : "") << " (W "
+               << m.stored().rows() << " x " << m.stored().cols() << ", " << m.nnz()
+               << " nonzeros)\n";
+  }
+  return exit_ok;
+}
+
+Runner declare(CLI::App& sub) {
+  sub.description(std::string(description));
+  sub.footer(std::string(details));
+  auto f = std::make_shared<Flags>();
+  add_layer_options(sub, f->layer);
+  add_data_options(sub, f->data, data_input | data_weight | data_bias);
+  add_output(sub, f->output);
+  add_dtype(sub, f->dtype);
+  add_max_memory(sub, f->max_memory);
+  add_json(sub, f->json);
+  return [f](Context& ctx) { return run_apply(*f, ctx); };
+}
+
+}  // namespace
+
+const CommandDecl apply_command{"apply", "y = layer(x) from .npy files, computed as W x + b",
+                                declare};
+
+}  // namespace convmat::cli
