@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "convmat/core/buffer.hpp"
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/detail/kernel_isa.hpp"
@@ -46,21 +47,9 @@
 #include "convmat/solve/preconditioner.hpp"
 
 using namespace convmat;
+using namespace convmat::bench;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Peak resident memory of this process so far, bytes (Linux reports KiB).
-double peak_rss_bytes() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) * 1024.0;
-}
 
 // CPU time this process spent in the kernel so far, all threads: for a build, mostly the zeroing
 // of fresh pages on first touch.
@@ -70,112 +59,13 @@ double system_seconds() {
   return static_cast<double>(u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_stime.tv_usec);
 }
 
-struct Args {
-  std::string command;
-  std::map<std::string, std::string> opt;
-
-  std::string get(const std::string& key, const std::string& fallback = "") const {
-    auto it = opt.find(key);
-    if (it != opt.end()) return it->second;
-    if (fallback.empty()) throw std::invalid_argument("missing option --" + key);
-    return fallback;
-  }
-  Index integer(const std::string& key, const std::string& fallback = "") const {
-    return std::stoll(get(key, fallback));
-  }
-};
-
-Args parse(int argc, char** argv) {
-  if (argc < 2)
-    throw std::invalid_argument(
-        "usage: convmat_bench info|triad|build|apply|refill|lsq|oracle [--option value]...");
-  Args a;
-  a.command = argv[1];
-  for (int i = 2; i < argc; i += 2) {
-    const std::string key = argv[i];
-    if (key.rfind("--", 0) != 0 || i + 1 >= argc) {
-      throw std::invalid_argument("expected --option value, got '" + key + "'");
-    }
-    a.opt[key.substr(2)] = argv[i + 1];
-  }
-  return a;
-}
-
-Dims dims(const std::string& s, char separator = 'x') {  // "56" or "56x56" (or "1,2")
-  Dims d;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, separator)) d.push_back(std::stoll(part));
-  return d;
-}
-
-ConvSpec layer(const Args& a) {
-  ConvParams p;
-  p.kind = a.get("kind") == "transposed" ? ConvKind::transposed : ConvKind::convolution;
-  p.in_channels = a.integer("in");
-  p.out_channels = a.integer("out");
-  p.input_size = dims(a.get("size"));
-  p.kernel_size = dims(a.get("kernel"));
-  p.stride = dims(a.get("stride", "1"));
-  p.pad_begin = dims(a.get("pad", "0"));
-  if (p.kind == ConvKind::transposed) p.output_padding = dims(a.get("output-padding", "0"));
-  return ConvSpec(p);
-}
-
-template <class Scalar>
-std::vector<Scalar> weight_data(Index n) {
-  std::vector<Scalar> w(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i)
-    w[static_cast<std::size_t>(i)] = static_cast<Scalar>((37 * i) % 7 - 3);
-  return w;
-}
-
 template <class Scalar>
 Buffer<Scalar> vector_data(Index n) {
   Buffer<Scalar> x(static_cast<std::size_t>(n));
 #pragma omp parallel for schedule(static)
   for (Index j = 0; j < n; ++j)
-    x[static_cast<std::size_t>(j)] = static_cast<Scalar>((11 * j) % 5 - 2);
+    x[static_cast<std::size_t>(j)] = static_cast<Scalar>(input_value(j));
   return x;
-}
-
-std::string json_list(const std::vector<double>& v) {
-  std::ostringstream o;
-  o.precision(9);
-  o << '[';
-  for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
-  return o.str() + ']';
-}
-
-// [Σ y[i]·(i mod 3 + 1), Σ |y[i]|] as JSON: the first catches misplaced entries, the second
-// cancellations.
-template <class Scalar>
-std::string checksum(const Scalar* y, Index n) {
-  double weighted = 0, l1 = 0;
-  for (Index i = 0; i < n; ++i) {
-    weighted += static_cast<double>(y[i]) * static_cast<double>(i % 3 + 1);
-    l1 += std::abs(static_cast<double>(y[i]));
-  }
-  return json_list({weighted, l1});
-}
-
-// One result line: {"command": ..., key: value, ...}; values are already JSON.
-void emit(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::ostringstream o;
-  o.precision(12);
-  o << '{';
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    o << (i ? ", " : "") << '"' << fields[i].first << "\": " << fields[i].second;
-  }
-  std::cout << o.str() << "}" << std::endl;
-}
-
-std::string quoted(const std::string& s) { return '"' + s + '"'; }
-std::string num(double v) {
-  std::ostringstream o;
-  o.precision(12);
-  o << v;
-  return o.str();
 }
 
 // STREAM's triad a[i] = b[i] + s·c[i] on doubles, counted as 24 bytes per element (STREAM's
@@ -638,7 +528,9 @@ struct Apply {
 
 int main(int argc, char** argv) {
   try {
-    const Args args = parse(argc, argv);
+    const Args args =
+        parse(argc, argv,
+              "usage: convmat_bench info|triad|build|apply|refill|lsq|oracle [--option value]...");
     if (args.opt.count("threads") && args.command != "triad") {
       omp_set_num_threads(static_cast<int>(args.integer("threads")));
     }

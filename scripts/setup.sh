@@ -15,6 +15,8 @@ packages=(
   python3-venv python3-pip python3-setuptools python3-wheel python3-mypy dpkg-dev
   doxygen python3-sphinx python3-breathe python3-myst-parser
   emscripten chromium chromium-driver python3-selenium
+  # the distributed W (lib/distributed/, convmat.petsc): PETSc, SLEPc, MUMPS and Open MPI
+  petsc-dev slepc-dev python3-petsc4py python3-slepc4py openmpi-bin
 )
 
 missing=()

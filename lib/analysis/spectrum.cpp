@@ -84,30 +84,6 @@ SpectrumStatus status_of(Spectra::CompInfo info) {
   }
 }
 
-// The Lanczos basis size after checking the options against the Gram size n.
-Index checked_subspace(const char* function, const PartialSpectrumOptions& o, Index n) {
-  if (o.count < 1 || o.count >= n) {
-    throw std::invalid_argument(
-        std::string(function) +
-        ": count must satisfy 1 <= count < min(rows, cols) = " + std::to_string(n) +
-        ", got count = " + std::to_string(o.count) + " (singular_values gives all of them)");
-  }
-  const Index ncv =
-      o.subspace == 0 ? std::min(n, std::max<Index>(2 * o.count + 1, 20)) : o.subspace;
-  if (ncv <= o.count || ncv > n) {
-    throw std::invalid_argument(
-        std::string(function) +
-        ": subspace must satisfy count < subspace <= min(rows, cols) = " + std::to_string(n) +
-        ", got subspace = " + std::to_string(ncv) + " with count = " + std::to_string(o.count));
-  }
-  if (o.max_iterations < 1 || !(o.tolerance > 0)) {
-    throw std::invalid_argument(
-        std::string(function) + ": max_iterations must be >= 1 and tolerance > 0, got " +
-        std::to_string(o.max_iterations) + " and " + std::to_string(o.tolerance));
-  }
-  return ncv;
-}
-
 Eigen::VectorXd square_roots(const Eigen::VectorXd& lambda) {
   return lambda.cwiseMax(0.0).cwiseSqrt();
 }
@@ -117,14 +93,6 @@ bool all_zero(const SparseMatrixd& a) {
   SparseMatrixd c = a;
   c.makeCompressed();
   return (c.coeffs() == 0.0).all();
-}
-
-PartialSingularValues zeros(Index count, Index gram_size) {
-  PartialSingularValues r;
-  r.values = Eigen::VectorXd::Zero(count);
-  r.status = SpectrumStatus::converged;
-  r.gram_size = gram_size;
-  return r;
 }
 
 // Runs a Spectra solver; Spectra reports some breakdowns (NaN in the tridiagonal eigenproblem)
@@ -201,12 +169,43 @@ SingularValues singular_values(const ConvMatrix<Scalar>& layer, std::optional<do
   return singular_values(layer_matrix(layer), tolerance);
 }
 
+PartialSingularValues zero_singular_values(Index count, Index gram_size) {
+  PartialSingularValues r;
+  r.values = Eigen::VectorXd::Zero(count);
+  r.status = SpectrumStatus::converged;
+  r.gram_size = gram_size;
+  return r;
+}
+
+Index lanczos_subspace(const char* function, const PartialSpectrumOptions& o, Index n) {
+  if (o.count < 1 || o.count >= n) {
+    throw std::invalid_argument(
+        std::string(function) +
+        ": count must satisfy 1 <= count < min(rows, cols) = " + std::to_string(n) +
+        ", got count = " + std::to_string(o.count) + " (singular_values gives all of them)");
+  }
+  const Index ncv =
+      o.subspace == 0 ? std::min(n, std::max<Index>(2 * o.count + 1, 20)) : o.subspace;
+  if (ncv <= o.count || ncv > n) {
+    throw std::invalid_argument(
+        std::string(function) +
+        ": subspace must satisfy count < subspace <= min(rows, cols) = " + std::to_string(n) +
+        ", got subspace = " + std::to_string(ncv) + " with count = " + std::to_string(o.count));
+  }
+  if (o.max_iterations < 1 || !(o.tolerance > 0)) {
+    throw std::invalid_argument(
+        std::string(function) + ": max_iterations must be >= 1 and tolerance > 0, got " +
+        std::to_string(o.max_iterations) + " and " + std::to_string(o.tolerance));
+  }
+  return ncv;
+}
+
 PartialSingularValues largest_singular_values(const SparseMatrixd& a,
                                               const PartialSpectrumOptions& options) {
   detail::check_finite<double>("largest_singular_values", a);
   GramProduct op(a);
-  const Index ncv = checked_subspace("largest_singular_values", options, op.rows());
-  if (all_zero(a)) return zeros(options.count, op.rows());
+  const Index ncv = lanczos_subspace("largest_singular_values", options, op.rows());
+  if (all_zero(a)) return zero_singular_values(options.count, op.rows());
   Spectra::SymEigsSolver<GramProduct> eigs(op, options.count, ncv);
   return run(eigs, Spectra::SortRule::LargestAlge, Spectra::SortRule::LargestAlge, options,
              op.rows());
@@ -217,8 +216,8 @@ PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
   detail::check_finite<double>("smallest_singular_values", a);
   const bool wide = gram_of_rows(a.rows(), a.cols());
   const Index n = wide ? a.rows() : a.cols();
-  const Index ncv = checked_subspace("smallest_singular_values", options, n);
-  if (all_zero(a)) return zeros(options.count, n);
+  const Index ncv = lanczos_subspace("smallest_singular_values", options, n);
+  if (all_zero(a)) return zero_singular_values(options.count, n);
   Eigen::SparseMatrix<double> g = wide ? Eigen::SparseMatrix<double>(a * a.transpose())
                                        : Eigen::SparseMatrix<double>(a.transpose() * a);
   // ‖G‖₁: the largest column sum of |G|, an upper bound on λ_max(G).
@@ -230,7 +229,7 @@ PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
     norm1 = std::max(norm1, column);
   }
   GramShiftInvert op(std::move(g));
-  const double shift = -1e-10 * norm1;
+  const double shift = -gram_shift * norm1;
   Spectra::SymEigsShiftSolver<GramShiftInvert> eigs(op, options.count, ncv, shift);
   if (!op.ok()) {
     PartialSingularValues r;
@@ -257,11 +256,15 @@ ConditionEstimate condition_number(const SparseMatrixd& a, const PartialSpectrum
   PartialSpectrumOptions one = options;
   one.count = 1;
   const PartialSingularValues hi = largest_singular_values(a, one);
-  const PartialSingularValues lo = smallest_singular_values(a, one);
+  return condition_estimate(hi, smallest_singular_values(a, one));
+}
+
+ConditionEstimate condition_estimate(const PartialSingularValues& largest,
+                                     const PartialSingularValues& smallest) {
   ConditionEstimate c;
-  c.status = hi.status != SpectrumStatus::converged ? hi.status : lo.status;
-  c.sigma_max = hi.values.size() ? hi.values(0) : std::nan("");
-  c.sigma_min = lo.values.size() ? lo.values(0) : std::nan("");
+  c.status = largest.status != SpectrumStatus::converged ? largest.status : smallest.status;
+  c.sigma_max = largest.values.size() ? largest.values(0) : std::nan("");
+  c.sigma_min = smallest.values.size() ? smallest.values(0) : std::nan("");
   c.value = c.status == SpectrumStatus::converged ? c.sigma_max / c.sigma_min : std::nan("");
   return c;
 }

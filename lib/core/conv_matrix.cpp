@@ -2,22 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <utility>
+
+#include "convmat/core/memory_limit.hpp"
 
 namespace convmat {
 
 std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size) {
   const Index rows = spec.is_transposed() ? spec.input_numel() : spec.output_numel();
-  const auto nnz = static_cast<std::size_t>(conv_matrix_nnz(spec));
-  std::size_t values = 0, pointers = 0, total = 0;
-  if (__builtin_mul_overflow(nnz, scalar_size + sizeof(ColumnIndex), &values) ||
-      __builtin_mul_overflow(static_cast<std::size_t>(rows) + 1, sizeof(RowPointer), &pointers) ||
-      __builtin_add_overflow(values, pointers, &total)) {
-    return static_cast<std::size_t>(-1);
-  }
-  return total;
+  const long double bytes = csr_matrix_bytes(static_cast<long double>(conv_matrix_nnz(spec)),
+                                             static_cast<long double>(rows), scalar_size);
+  return bytes >= static_cast<long double>(SIZE_MAX) ? SIZE_MAX : static_cast<std::size_t>(bytes);
 }
 
 template <class Scalar>

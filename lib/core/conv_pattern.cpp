@@ -218,31 +218,37 @@ struct RowShape {
   Index len;  // entries per column channel
 };
 
-// The rows [r0, r1) in order, without a division per row.
+// The rows [r0, r1) of a slab in order, without a division per row. The slab holds the row
+// positions [first[a], first[a] + extent[a]) along each embedded axis a; its row r is
+// (channel, o0 − first[0], o1 − first[1], o2 − first[2]) in C order.
 template <class F>
-void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemplates& t, Index r0,
+void walk_rows(const std::array<detail::AxisMap, 3>& axes, const detail::RowTemplates& t,
+               const std::array<Index, 3>& first, const std::array<Index, 3>& extent, Index r0,
                Index r1, F&& f) {
   const auto& [m0, m1, m2] = axes;
   const auto& [t0, t1, t2] = t.axes;
   const Index n2 = static_cast<Index>(t2.example.size());
   const Index n12 = static_cast<Index>(t1.example.size()) * n2;
-  const Index spatial = m0.rows * m1.rows * m2.rows;
+  const Index spatial = extent[0] * extent[1] * extent[2];
   CONVMAT_ASSERT(0 <= r0 && r0 <= r1, "walk_rows: rows [r0, r1) in order");
+  if (r0 == r1 || spatial == 0) return;
+  const Index end0 = first[0] + extent[0], end1 = first[1] + extent[1];
+  const Index end2 = first[2] + extent[2];
   Index channel = r0 / spatial, rest = r0 % spatial;
-  Index o2 = rest % m2.rows;
-  rest /= m2.rows;
-  Index o1 = rest % m1.rows, o0 = rest / m1.rows;
+  Index o2 = first[2] + rest % extent[2];
+  rest /= extent[2];
+  Index o1 = first[1] + rest % extent[1], o0 = first[0] + rest / extent[1];
   for (Index r = r0; r < r1; ++r) {
     const Index k = t0.cls[o0] * n12 + t1.cls[o1] * n2 + t2.cls[o2];
     const Index offset = (t0.base[o0] * m1.cols + t1.base[o1]) * m2.cols + t2.base[o2];
     f(RowShape{r, channel, k, offset, t.col.data() + t.ptr[k], t.tap.data() + t.ptr[k],
                t.ptr[k + 1] - t.ptr[k]});
-    if (++o2 == m2.rows) {
-      o2 = 0;
-      if (++o1 == m1.rows) {
-        o1 = 0;
-        if (++o0 == m0.rows) {
-          o0 = 0;
+    if (++o2 == end2) {
+      o2 = first[2];
+      if (++o1 == end1) {
+        o1 = first[1];
+        if (++o0 == end0) {
+          o0 = first[0];
           ++channel;
         }
       }
@@ -278,7 +284,28 @@ void for_row_chunks(Index rows, Index nnz, const char* what, F&& body) {
 
 }  // namespace
 
-ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
+Index slab_positions(const ConvSpec& spec) {
+  return (spec.is_transposed() ? spec.input_size() : spec.output_size())[0];
+}
+
+namespace {
+
+RowSlab resolve(const ConvSpec& spec, RowSlab slab) {
+  const Index n = slab_positions(spec);
+  if (slab.end < 0) slab.end = n;
+  if (slab.begin < 0 || slab.begin > slab.end || slab.end > n) {
+    throw std::invalid_argument(
+        "a row slab must satisfy 0 <= begin <= end <= " + std::to_string(n) +
+        " (the row positions along spatial axis 0), got begin = " + std::to_string(slab.begin) +
+        ", end = " + std::to_string(slab.end));
+  }
+  return slab;
+}
+
+}  // namespace
+
+ConvPattern::ConvPattern(const ConvSpec& spec, RowSlab slab)
+    : spec_(spec), slab_(resolve(spec, slab)) {
   // The stored convolution: for a transposed spec T, rows run over T's input, columns over T's
   // output, and the kernel walks T's output with T's stride, padding and dilation.
   const bool t = spec.is_transposed();
@@ -296,9 +323,13 @@ ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
                               spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
   }
   templates_ = std::make_shared<const detail::RowTemplates>(detail::make_row_templates(axes_));
+  for (std::size_t a = 0; a < 3; ++a) extent_[a] = axes_[a].rows;
+  const auto split = static_cast<std::size_t>(offset);  // spatial axis 0
+  first_[split] = slab_.begin;
+  extent_[split] = slab_.end - slab_.begin;
 
   auto s = std::make_shared<SparsityPattern>();
-  const Index spatial_rows = axes_[0].rows * axes_[1].rows * axes_[2].rows;
+  const Index spatial_rows = extent_[0] * extent_[1] * extent_[2];
   const Index plane = axes_[0].cols * axes_[1].cols * axes_[2].cols;
   s->rows = row_channels_ * spatial_rows;
   s->cols = col_channels_ * plane;
@@ -307,7 +338,7 @@ ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
   // Row r = (channel, o) holds channels_per_group · (its template's length) nonzeros: the same
   // for every channel, so one spatial pass gives all row lengths.
   std::vector<RowPointer> spatial_count(static_cast<std::size_t>(spatial_rows));
-  walk_rows(axes_, *templates_, 0, spatial_rows, [&](const RowShape& row) {
+  walk_rows(axes_, *templates_, first_, extent_, 0, spatial_rows, [&](const RowShape& row) {
     spatial_count[static_cast<std::size_t>(row.row)] = col_channels_per_group_ * row.len;
   });
   RowPointer total = 0;
@@ -338,7 +369,7 @@ ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
   ColumnIndex* col = s->col.data();
   const RowPointer* row_ptr = s->row_ptr.data();
   for_row_chunks(s->rows, total, "building W's structure", [&](Index r0, Index r1) {
-    walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
+    walk_rows(axes_, tm, first_, extent_, r0, r1, [&](const RowShape& row) {
       ColumnIndex* out = col + row_ptr[row.row];
       const ColumnIndex* block = blocks.data() + cpg * tm.ptr[row.combination];
       const ColumnIndex base = static_cast<ColumnIndex>(
@@ -349,7 +380,17 @@ ConvPattern::ConvPattern(const ConvSpec& spec) : spec_(spec) {
   sparsity_ = std::move(s);
 }
 
-Index conv_matrix_nnz(const ConvSpec& spec) {
+Index ConvPattern::global_row(Index row) const {
+  // row = (channel, position within the slab): W's row has the slab's begin added along axis 0.
+  // (0 <= row < rows(), so the slab is not empty.)
+  const Index full = axes_[0].rows * axes_[1].rows * axes_[2].rows;
+  const Index inner = full / slab_positions(spec_);
+  const Index spatial = (slab_.end - slab_.begin) * inner;
+  return row / spatial * full + slab_.begin * inner + row % spatial;
+}
+
+Index conv_matrix_nnz(const ConvSpec& spec, RowSlab slab) {
+  slab = resolve(spec, slab);
   // The same stored convolution as ConvPattern's constructor.
   const bool t = spec.is_transposed();
   const Dims& row_size = t ? spec.input_size() : spec.output_size();
@@ -359,7 +400,8 @@ Index conv_matrix_nnz(const ConvSpec& spec) {
   Index nnz = row_channels * (col_channels / spec.groups());
   for (int a = 0; a < spec.rank(); ++a) {
     Index sum = 0;
-    for (Index o = 0; o < row_size[a]; ++o) {
+    const Index o_begin = a == 0 ? slab.begin : 0, o_end = a == 0 ? slab.end : row_size[a];
+    for (Index o = o_begin; o < o_end; ++o) {
       sum += detail::axis_entries(o, col_size[a], spec.kernel_size()[a], spec.stride()[a],
                                   spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
     }
@@ -387,7 +429,8 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
     const Index cpg = col_channels_per_group_;
     const Index kernel_numel = axes_[0].taps * axes_[1].taps * axes_[2].taps;
     const Index per_channel = cpg * static_cast<Index>(tm.col.size());  // Σ_k cpg·len_k
-    const Index row_channels = rows / (axes_[0].rows * axes_[1].rows * axes_[2].rows);
+    const Index spatial_rows = extent_[0] * extent_[1] * extent_[2];
+    const Index row_channels = spatial_rows == 0 ? 0 : rows / spatial_rows;
     if (row_channels * per_channel * 8 <= nnz()) {
       std::vector<Scalar> blocks(static_cast<std::size_t>(row_channels * per_channel));
 #pragma omp parallel for schedule(static) if (nnz() >= parallel_nonzeros)
@@ -405,7 +448,7 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
       // std::copy_n, not memcpy: a row without taps copies nothing, and a W without nonzeros
       // has no value array at all (null), which memcpy does not accept even for zero bytes.
       for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
-        walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
+        walk_rows(axes_, tm, first_, extent_, r0, r1, [&](const RowShape& row) {
           std::copy_n(blocks.data() + row.channel * per_channel + cpg * tm.ptr[row.combination],
                       cpg * row.len, values + row_ptr[row.row]);
         });
@@ -413,7 +456,7 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
       return;
     }
     for_row_chunks(rows, nnz(), "filling W's values", [&](Index r0, Index r1) {
-      walk_rows(axes_, tm, r0, r1, [&](const RowShape& row) {
+      walk_rows(axes_, tm, first_, extent_, r0, r1, [&](const RowShape& row) {
         Scalar* out = values + row_ptr[row.row];
         const Scalar* w = weight + row.channel * cpg * kernel_numel;
         for (Index c = 0; c < cpg; ++c, out += row.len, w += kernel_numel) {

@@ -37,6 +37,11 @@ std::string human_bytes(double bytes) {
   return b;
 }
 
+long double csr_matrix_bytes(long double nnz, long double rows, std::size_t value_bytes) {
+  return nnz * static_cast<long double>(value_bytes + sizeof(ColumnIndex)) +
+         (rows + 1) * static_cast<long double>(sizeof(RowPointer));
+}
+
 long double conv_matrix_nnz_bound(const ConvSpec& spec) {
   const bool t = spec.is_transposed();
   const Dims& cols = t ? spec.output_size() : spec.input_size();
@@ -73,11 +78,11 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
   const long double rows = static_cast<long double>(t ? spec.input_numel() : spec.output_numel());
   Index axis_rows = 0;
   for (Index r : t ? spec.input_size() : spec.output_size()) axis_rows += r;
-  const long double pointers = (rows + 1) * 8;
+  const long double pointers = csr_matrix_bytes(0, rows, value_bytes);
   const long double arrays = static_cast<long double>(array_bytes);
   const long double limit_bytes = static_cast<long double>(limit.bytes);
-  const long double per_nonzero = static_cast<long double>(value_bytes + 4);
-  if (conv_matrix_nnz_bound(spec) * per_nonzero + pointers + arrays <= limit_bytes) return;
+  if (csr_matrix_bytes(conv_matrix_nnz_bound(spec), rows, value_bytes) + arrays <= limit_bytes)
+    return;
 
   std::string estimate;
   long double need = 0;

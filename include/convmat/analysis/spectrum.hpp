@@ -109,6 +109,20 @@ void for_each_field(const PartialSingularValues& s, Visit&& visit) {
   visit("gram_size", s.gram_size);
 }
 
+// The Lanczos basis size for `options` on a Gram matrix of size gram_size = min(m, n), after
+// checking them: std::invalid_argument (naming `function`) unless 1 <= count < gram_size,
+// count < subspace <= gram_size (subspace 0: min(gram_size, max(2·count + 1, 20))),
+// max_iterations >= 1 and tolerance > 0. (The distributed spectrum, convmat/distributed/, checks
+// its options with it too.)
+Index lanczos_subspace(const char* function, const PartialSpectrumOptions& options,
+                       Index gram_size);
+
+// The answer for a zero matrix, where Lanczos would divide by zero: `count` zeros, converged.
+PartialSingularValues zero_singular_values(Index count, Index gram_size);
+
+// The shift of the smallest values' shift-invert: G + δI with δ = gram_shift · ‖G‖₁.
+inline constexpr double gram_shift = 1e-10;
+
 // Throws std::invalid_argument unless 1 <= count < min(m, n) and count < subspace <= min(m, n).
 PartialSingularValues largest_singular_values(const SparseMatrixd& a,
                                               const PartialSpectrumOptions& options = {});
@@ -136,6 +150,10 @@ void for_each_field(const ConditionEstimate& c, Visit&& visit) {
 }
 ConditionEstimate condition_number(const SparseMatrixd& a,
                                    const PartialSpectrumOptions& options = {});
+// The estimate from the largest and the smallest values already computed (condition_number's
+// last step).
+ConditionEstimate condition_estimate(const PartialSingularValues& largest,
+                                     const PartialSingularValues& smallest);
 
 // ----------------------------------------------------------------------------------------------
 // Circular convolution (Sedghi, Gupta & Long, "The singular values of convolutional layers",

@@ -7,6 +7,11 @@
 // convolution is ConvSpec::as_convolution()). The structure is built once, directly in CSR and in
 // parallel over rows; values for any weight tensor are filled into it (fill), the same split as
 // SuiteSparse's symbolic and numeric phases.
+//
+// A pattern may hold only a slab of W's rows (RowSlab: a range of positions along the outermost
+// spatial axis, every channel), built directly with W's global column indices and without the
+// rest of W: that is one process's share of a distributed W (convmat/distributed/). The whole W
+// is the slab of every position, built by the same code.
 
 #include <array>
 #include <cstddef>
@@ -24,16 +29,32 @@ namespace detail {
 struct RowTemplates;  // conv_pattern.cpp: the few distinct row shapes W is made of
 }
 
+// A slab of W's rows: every row channel, the row positions [begin, end) along the outermost
+// spatial axis (spatial axis 0: L of NCL, H of NCHW, D of NCDHW) and every position along the
+// others. Its rows are numbered in C order, (channel, position − begin, …), so per channel they
+// are one contiguous range of W's rows. end < 0 stands for the number of positions: the default
+// slab is all of W.
+struct RowSlab {
+  Index begin = 0;
+  Index end = -1;
+};
+
 class ConvPattern {
  public:
-  // Builds the CSR structure of W directly in compressed form, in parallel over rows.
-  explicit ConvPattern(const ConvSpec& spec);
+  // Builds the CSR structure of W's rows in `slab` (default: all of W) directly in compressed
+  // form, in parallel over rows; columns are W's. Throws std::invalid_argument unless
+  // 0 <= slab.begin <= slab.end <= slab_positions(spec) (end < 0: slab_positions(spec)).
+  explicit ConvPattern(const ConvSpec& spec, RowSlab slab = {});
 
   const ConvSpec& spec() const { return spec_; }
   // The stored matrix W: for a convolution the layer itself, for a transposed convolution the
-  // convolution whose transpose the layer is.
+  // convolution whose transpose the layer is. rows() counts the slab's rows (all of W's by
+  // default), cols() all of W's columns.
   Index rows() const { return sparsity_->rows; }
   Index cols() const { return sparsity_->cols; }
+  // The slab held, with end resolved; row r of this pattern is row global_row(r) of W.
+  const RowSlab& slab() const { return slab_; }
+  Index global_row(Index row) const;
   Index nnz() const { return sparsity_->nnz(); }
   const std::shared_ptr<const SparsityPattern>& sparsity() const { return sparsity_; }
 
@@ -43,10 +64,10 @@ class ConvPattern {
   void fill(const Scalar* weight, Scalar* values) const;
 
   // Calls f(nz, column, weight_index) for every kernel tap that contributes to a nonzero of row
-  // `row` of W, in the stored order: W[row, column] = Σ weight[weight_index] over the calls
-  // with that nz. (One call per nonzero with zero padding; more where padding folds several taps
-  // onto one input position.) This is the structure read the other way: it gives the kernel-side
-  // matrix A(x) with y = A(x)·vec(weight).
+  // `row` of the pattern (W's row global_row(row)), in the stored order: W[row, column] = Σ
+  // weight[weight_index] over the calls with that nz. (One call per nonzero with zero padding; more
+  // where padding folds several taps onto one input position.) This is the structure read the other
+  // way: it gives the kernel-side matrix A(x) with y = A(x)·vec(weight).
   template <class F>
   void for_each_tap(Index row, F&& f) const;
 
@@ -74,9 +95,13 @@ class ConvPattern {
 
  private:
   ConvSpec spec_;
+  RowSlab slab_;
   std::shared_ptr<const SparsityPattern> sparsity_;
   // Ranks 1 and 2 are embedded in rank 3 with leading axes of size 1, so one walker serves all.
   std::array<detail::AxisMap, 3> axes_;
+  // The slab along the embedded axes: row positions [first_[a], first_[a] + extent_[a]).
+  std::array<Index, 3> first_{0, 0, 0};
+  std::array<Index, 3> extent_{1, 1, 1};
   Index row_channels_ = 1;            // channels along W's rows (C_out of the stored convolution)
   Index col_channels_ = 1;            // channels along W's columns
   Index col_channels_per_group_ = 1;  // column channels each row reads (one group's)
@@ -84,15 +109,20 @@ class ConvPattern {
   std::shared_ptr<const detail::RowTemplates> templates_;
 };
 
-// W's number of nonzeros for `spec`, counted without building W (equals ConvPattern(spec).nnz()).
+// The number of row positions along the axis a RowSlab cuts: spatial axis 0 of W's rows (of the
+// output for a convolution, of the input for a transposed convolution).
+Index slab_positions(const ConvSpec& spec);
+
+// W's number of nonzeros for `spec` (in the rows of `slab`), counted without building W (equals
+// ConvPattern(spec, slab).nnz()).
 // Row r = (channel, o_0, …) of W holds channels_per_group · Π_a entries_a(o_a) nonzeros, so
 //   nnz = row_channels · channels_per_group · Π_a Σ_o entries_a(o),
 // where entries_a(o) is the number of distinct input positions that the taps of row position o
 // land on along axis a (zero padding drops the taps outside the input; reflect, replicate and
 // circular padding fold them back, possibly onto a position another tap already reads). Each
 // entries_a(o) is a union of at most three arithmetic progressions with step d, counted in O(1),
-// so the cost is O(Σ_a rows_a) time and O(1) memory.
-Index conv_matrix_nnz(const ConvSpec& spec);
+// so the cost is O(Σ_a rows_a) time and O(1) memory (the sum along axis 0 runs over the slab).
+Index conv_matrix_nnz(const ConvSpec& spec, RowSlab slab = {});
 
 extern template void ConvPattern::fill<float>(const float*, float*) const;
 extern template void ConvPattern::fill<double>(const double*, double*) const;
@@ -107,13 +137,13 @@ void ConvPattern::for_each_tap(Index row, F&& f) const {
   const detail::AxisMap& a0 = axes_[0];
   const detail::AxisMap& a1 = axes_[1];
   const detail::AxisMap& a2 = axes_[2];
-  const Index spatial_rows = a0.rows * a1.rows * a2.rows;
+  const Index spatial_rows = extent_[0] * extent_[1] * extent_[2];
   const Index channel = row / spatial_rows;
   Index rest = row % spatial_rows;
-  const Index o2 = rest % a2.rows;
-  rest /= a2.rows;
-  const Index o1 = rest % a1.rows;
-  const Index o0 = rest / a1.rows;
+  const Index o2 = first_[2] + rest % extent_[2];
+  rest /= extent_[2];
+  const Index o1 = first_[1] + rest % extent_[1];
+  const Index o0 = first_[0] + rest / extent_[1];
   const Index first_col_channel = channel / row_channels_per_group_ * col_channels_per_group_;
   const Index kernel_numel = a0.taps * a1.taps * a2.taps;
   Index nz = sparsity_->row_ptr[static_cast<std::size_t>(row)];

@@ -42,6 +42,12 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
 
 std::string human_bytes(double bytes);  // "37.8 KiB"
 
+// The bytes of a W as convmat holds it (CsrMatrix): nnz · (value_bytes + 4) for the values and
+// 32-bit column indices, (rows + 1) · 8 for the row pointers (long double: it may pass 2⁶⁴). The
+// guards count with it — conv_matrix_bytes (conv_matrix.hpp) for the whole W, the distributed
+// guard (convmat/distributed/memory_guard.hpp) for a rank's rows.
+long double csr_matrix_bytes(long double nnz, long double rows, std::size_t value_bytes);
+
 // An upper bound on W's nonzeros, without counting them: every row of W has at most
 // channels_per_group · Π_a min(k_a, cols_a) nonzeros (long double: it may pass 2⁶⁴).
 // conv_matrix_nnz (conv_pattern.hpp) counts them exactly in O(Σ rows per axis).
