@@ -112,8 +112,9 @@ struct Flags {
   DataFlags data;  // --input is the true input, compared with the solution
   std::optional<std::string> observed, output, dtype;
   std::optional<LsqMethod> method;
-  std::optional<double> damp, atol, btol, conlim;
+  std::optional<double> damp, atol, btol, conlim, preconditioner_delta;
   std::optional<Index> max_iterations;
+  std::optional<PreconditionerKind> preconditioner;
   std::optional<ByteSize> max_memory;
   bool json = false;
 };
@@ -138,7 +139,9 @@ LsqOptions solver_options(const Flags& f, LsqMethod method) {
   for (const auto& [flag, given] :
        {std::pair{"--atol", f.atol.has_value()}, std::pair{"--btol", f.btol.has_value()},
         std::pair{"--conlim", f.conlim.has_value()},
-        std::pair{"--max-iterations", f.max_iterations.has_value()}}) {
+        std::pair{"--max-iterations", f.max_iterations.has_value()},
+        std::pair{"--preconditioner", f.preconditioner.has_value()},
+        std::pair{"--preconditioner-delta", f.preconditioner_delta.has_value()}}) {
     if (given && !iterative) {
       throw UsageError(std::string(flag) +
                        " applies to --method lsqr and lsmr (the iterative methods), not " +
@@ -151,6 +154,8 @@ LsqOptions solver_options(const Flags& f, LsqMethod method) {
   if (f.btol) options.btol = *f.btol;
   if (f.conlim) options.conlim = *f.conlim;
   if (f.max_iterations) options.iteration_limit = *f.max_iterations;
+  if (f.preconditioner) options.preconditioner = *f.preconditioner;
+  if (f.preconditioner_delta) options.preconditioner_delta = *f.preconditioner_delta;
   return options;
 }
 
@@ -321,6 +326,10 @@ void print_report(std::ostream& o, const Outcome& r, bool output_given, const st
     o << "iterations: " << info.iterations << " (limit " << r.iteration_limit
       << " per sample; atol " << short_number(options.atol) << ", btol "
       << short_number(options.btol) << ", conlim " << short_number(options.conlim) << ")\n";
+    if (info.preconditioner != "none") {
+      o << "preconditioner: " << info.preconditioner << " (" << info.preconditioner_side
+        << ", delta " << short_number(info.preconditioner_delta) << ")\n";
+    }
     if (info.residual_history.size() == 1)
       o << "  relative residual by iteration: " << history_text(info.residual_history[0], r.norm_y)
         << "\n";
@@ -444,6 +453,18 @@ Runner declare(CLI::App& sub) {
         return v;
       },
       "N", "lsqr/lsmr: iterations per sample (default 2 * the number of unknowns)");
+  add_parsed<PreconditionerKind>(
+      sub, "--preconditioner", f->preconditioner,
+      [](const std::string& flag, const std::string& text) {
+        return preconditioner_kind_from_string(
+            parse_choice(flag, text, {"none", "auto", "dct", "circulant"}));
+      },
+      "NAME",
+      "lsqr/lsmr: none | auto | dct | circulant (default none): precondition with the layer's "
+      "FFT-diagonalized Gram matrix; the limit is still the minimum-norm solution");
+  add_parsed(sub, "--preconditioner-delta", f->preconditioner_delta, nonnegative, "DELTA",
+             "lsqr/lsmr with --preconditioner: invert G + DELTA^2 I instead of the Gram matrix G "
+             "(noisy data; default 0)");
   add_dtype(sub, f->dtype);
   add_max_memory(sub, f->max_memory);
   add_json(sub, f->json);

@@ -12,6 +12,7 @@ package carry their own signatures; py.typed marks the package as typed (PEP 561
 """
 
 import importlib
+import os
 import re
 import sys
 
@@ -142,6 +143,10 @@ def stub(module):
 
 
 if __name__ == "__main__":
+    # The script's own folder (python/, the package's sources without the compiled module) comes
+    # first on sys.path and would shadow the built package on PYTHONPATH.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path = [p for p in sys.path if os.path.abspath(p or ".") != here]
     text = stub(importlib.import_module(MODULE))
     with open(sys.argv[1], "w") as f:
         f.write(text)

@@ -560,6 +560,10 @@ BOOST_AUTO_TEST_CASE(products_of_no_samples) {
     check_empty_batch<float>(spec);
     check_empty_batch<double>(spec);
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // IEEE special values: W·x and the loops give the same NaN, ±inf and finite values when weights
 // and inputs hold infinities and NaN. The loops multiply the padding's zeros by the kernel, so a
 // non-finite weight meeting zero padding gives NaN (0·inf); W has no entry there and sets those
