@@ -9,7 +9,7 @@
 #include "convmat/core/index.hpp"            // Index, Dims, the column and row index types
 #include "convmat/core/layer_args.hpp"       // PyTorch and ONNX arguments → ConvSpec
 #include "convmat/core/layer_ops.hpp"        // the op table: names, keywords, translations
-include "convmat/core/layout.hpp"            // Layout: NHWC, HWIO, … as permutations of axes
+#include "convmat/core/layout.hpp"           // Layout: NHWC, HWIO, … as permutations of axes
 #include "convmat/core/linear_operator.hpp"  // LinearOperator: A x and Aᵀ y, explicit or matrix-free
 #include "convmat/core/loops.hpp"            // direct loops, the independent reference
 #include "convmat/core/memory_limit.hpp"     // the memory guard; W's and its Gram's nonzeros
