@@ -2,9 +2,11 @@
 // convmat core: a layer's geometry, its matrix W and the independent reference loops.
 //   layer description → ConvSpec → ConvPattern (structure) → ConvMatrix (values) → W·x, Wᵀ·y
 #include "convmat/core/buffer.hpp"           // Buffer: uninitialized, huge-page-friendly storage
+#include "convmat/core/channel_blocked_matrix.hpp"  // W sharing column lists across channels
 #include "convmat/core/conv_matrix.hpp"      // ConvMatrix: the layer as W (or Wᵀ)
 #include "convmat/core/conv_pattern.hpp"     // ConvPattern: W's structure, from the spec alone
 #include "convmat/core/conv_spec.hpp"        // ConvSpec: a layer's geometry, validated once
+#include "convmat/core/conv_storage.hpp"     // ConvStorage: CSR, channel-blocked or automatic
 #include "convmat/core/csr_matrix.hpp"       // CsrMatrix: shared-structure CSR, parallel products
 #include "convmat/core/index.hpp"            // Index, Dims, the column and row index types
 #include "convmat/core/layer_args.hpp"       // PyTorch and ONNX arguments → ConvSpec

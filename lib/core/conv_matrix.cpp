@@ -5,13 +5,43 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "convmat/core/memory_limit.hpp"
 
 namespace convmat {
 
-std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size) {
+std::string to_string(ConvStorage storage) {
+  switch (storage) {
+    case ConvStorage::automatic: return "automatic";
+    case ConvStorage::csr: return "csr";
+    case ConvStorage::channel_blocked: return "channel_blocked";
+  }
+  return "?";
+}
+
+ConvStorage conv_storage_from_string(const std::string& name) {
+  for (ConvStorage s : {ConvStorage::automatic, ConvStorage::csr, ConvStorage::channel_blocked}) {
+    if (name == to_string(s)) return s;
+  }
+  throw std::invalid_argument("unknown storage '" + name +
+                              "': expected automatic, csr or channel_blocked");
+}
+
+ConvStorage resolve_storage(const ConvSpec& spec, ConvStorage requested) {
+  if (requested != ConvStorage::automatic) return requested;
+  const Index rows_per_group =
+      (spec.is_transposed() ? spec.in_channels() : spec.out_channels()) / spec.groups();
+  return ChannelBlocks::block_for(rows_per_group) > 1 ? ConvStorage::channel_blocked
+                                                      : ConvStorage::csr;
+}
+
+std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size, ConvStorage storage) {
+  if (resolve_storage(spec, storage) == ConvStorage::channel_blocked) {
+    return channel_blocked_bytes(spec, scalar_size);
+  }
   const Index rows = spec.is_transposed() ? spec.input_numel() : spec.output_numel();
   const long double bytes = csr_matrix_bytes(static_cast<long double>(conv_matrix_nnz(spec)),
                                              static_cast<long double>(rows), scalar_size);
@@ -19,43 +49,133 @@ std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size) {
 }
 
 template <class Scalar>
-ConvMatrix<Scalar>::ConvMatrix(const ConvSpec& spec, const Scalar* weight)
-    : ConvMatrix(std::make_shared<const ConvPattern>(spec), weight) {}
+ConvMatrix<Scalar>::ConvMatrix(const ConvSpec& spec, const Scalar* weight, ConvStorage storage)
+    : spec_(spec) {
+  if (weight == nullptr) throw std::invalid_argument("ConvMatrix needs a weight tensor");
+  if (resolve_storage(spec, storage) == ConvStorage::channel_blocked) {
+    *this = ConvMatrix(std::make_shared<const ChannelBlocks>(spec), weight);
+  } else {
+    *this = ConvMatrix(std::make_shared<const ConvPattern>(spec), weight);
+  }
+}
+
+namespace {
+
+template <class T>
+const T& required(const std::shared_ptr<const T>& p, const char* message) {
+  if (!p) throw std::invalid_argument(message);
+  return *p;
+}
+
+}  // namespace
 
 template <class Scalar>
 ConvMatrix<Scalar>::ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const Scalar* weight)
-    : pattern_(std::move(pattern)) {
-  if (!pattern_) throw std::invalid_argument("ConvMatrix needs a pattern");
+    : spec_(required(pattern, "ConvMatrix needs a pattern").spec()), pattern_(std::move(pattern)) {
   if (weight == nullptr) throw std::invalid_argument("ConvMatrix needs a weight tensor");
+  storage_ = ConvStorage::csr;
   Buffer<Scalar> values(static_cast<std::size_t>(pattern_->nnz()));
   pattern_->fill(weight, values.data());
   w_ = CsrMatrix<Scalar>(pattern_->sparsity(), std::move(values));
-  nan_rows_ = pattern_->nonfinite_padding_rows(weight);
-  weight_.assign(weight, weight + spec().weight_numel());
+  set_weight(weight);
+}
+
+template <class Scalar>
+ConvMatrix<Scalar>::ConvMatrix(std::shared_ptr<const ChannelBlocks> blocks, const Scalar* weight)
+    : spec_(required(blocks, "ConvMatrix needs a channel-blocked structure").spec()) {
+  if (weight == nullptr) throw std::invalid_argument("ConvMatrix needs a weight tensor");
+  storage_ = ConvStorage::channel_blocked;
+  blocked_ = ChannelBlockedMatrix<Scalar>(std::move(blocks), weight);
+  set_weight(weight);
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::set_weight(const Scalar* weight) {
+  weight_.assign(weight, weight + spec_.weight_numel());
+  // Only a non-finite weight can give such rows: the pattern (for channel-blocked storage built
+  // just for this) is asked only then.
+  const bool finite =
+      std::all_of(weight_.begin(), weight_.end(), [](Scalar v) { return std::isfinite(v); });
+  nan_rows_ = finite ? std::vector<Index>{} : pattern()->nonfinite_padding_rows(weight);
 }
 
 template <class Scalar>
 void ConvMatrix<Scalar>::refill(const Scalar* weight) {
   if (weight == nullptr) throw std::invalid_argument("ConvMatrix::refill needs a weight tensor");
-  pattern_->fill(weight, w_.values());
-  nan_rows_ = pattern_->nonfinite_padding_rows(weight);
-  weight_.assign(weight, weight + spec().weight_numel());
+  if (storage_ == ConvStorage::channel_blocked) {
+    blocked_.refill(weight);
+    if (w_.nnz() > 0) blocked_.csr_values(w_.values());  // the CSR copy, if stored() made one
+  } else {
+    pattern_->fill(weight, w_.values());
+  }
+  set_weight(weight);
+}
+
+template <class Scalar>
+const CsrMatrix<Scalar>& ConvMatrix<Scalar>::stored() const {
+  if (storage_ == ConvStorage::channel_blocked) {
+    std::call_once(*csr_made_, [&] { w_ = blocked_.to_csr(); });
+  }
+  return w_;
+}
+
+template <class Scalar>
+const std::shared_ptr<const ConvPattern>& ConvMatrix<Scalar>::pattern() const {
+  if (storage_ == ConvStorage::channel_blocked) {
+    std::call_once(*pattern_made_, [&] { pattern_ = std::make_shared<const ConvPattern>(spec_); });
+  }
+  return pattern_;
+}
+
+template <class Scalar>
+Index ConvMatrix<Scalar>::nnz() const {
+  return storage_ == ConvStorage::channel_blocked ? blocked_.nnz() : w_.nnz();
+}
+
+template <class Scalar>
+std::size_t ConvMatrix<Scalar>::memory_bytes() const {
+  return (storage_ == ConvStorage::channel_blocked ? blocked_.memory_bytes() : 0) +
+         w_.memory_bytes();
+}
+
+template <class Scalar>
+bool ConvMatrix<Scalar>::folds() const {
+  return storage_ == ConvStorage::channel_blocked ? blocked_.structure()->spatial_pattern().folds()
+                                                  : pattern_->folds();
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::multiply(const Scalar* x, Scalar* y, Index batch) const {
+  if (storage_ == ConvStorage::channel_blocked) {
+    blocked_.multiply(x, y, batch);
+  } else {
+    w_.multiply(x, y, batch);
+  }
+}
+
+template <class Scalar>
+void ConvMatrix<Scalar>::multiply_transposed(const Scalar* x, Scalar* y, Index batch) const {
+  if (storage_ == ConvStorage::channel_blocked) {
+    blocked_.multiply_transposed(x, y, batch);
+  } else {
+    w_.multiply_transposed(x, y, batch);
+  }
 }
 
 template <class Scalar>
 void ConvMatrix<Scalar>::refold_gather(const Scalar* x, Scalar* y, Index batch) const {
-  if (!pattern_->folds()) return;
-  const Index rows = w_.rows(), cols = w_.cols();
+  if (!folds()) return;
+  const Index rows = stored_rows(), cols = stored_cols();
   for (Index n = 0; n < batch; ++n) {
     const Scalar* xn = x + n * cols;
     if (std::all_of(xn, xn + cols, [](Scalar v) { return std::isfinite(v); })) continue;
+    const ConvPattern& pattern = *this->pattern();
     for (Index r = 0; r < rows; ++r) {
       bool meets = false;
-      pattern_->for_each_tap(r, [&](Index, Index col, Index) { meets |= !std::isfinite(xn[col]); });
+      pattern.for_each_tap(r, [&](Index, Index col, Index) { meets |= !std::isfinite(xn[col]); });
       if (!meets) continue;
       Scalar sum(0);
-      pattern_->for_each_tap(
-          r, [&](Index, Index col, Index w) { sum += weight_[w] * xn[col]; });
+      pattern.for_each_tap(r, [&](Index, Index col, Index w) { sum += weight_[w] * xn[col]; });
       y[n * rows + r] = sum;
     }
   }
@@ -63,23 +183,24 @@ void ConvMatrix<Scalar>::refold_gather(const Scalar* x, Scalar* y, Index batch) 
 
 template <class Scalar>
 void ConvMatrix<Scalar>::refold_scatter(const Scalar* x, Scalar* y, Index batch) const {
-  if (!pattern_->folds()) return;
-  const Index rows = w_.rows(), cols = w_.cols();
+  if (!folds()) return;
+  const Index rows = stored_rows(), cols = stored_cols();
   std::vector<char> meets(static_cast<std::size_t>(cols));
   for (Index n = 0; n < batch; ++n) {
     const Scalar* xn = x + n * rows;
     Scalar* yn = y + n * cols;
     if (std::all_of(xn, xn + rows, [](Scalar v) { return std::isfinite(v); })) continue;
+    const ConvPattern& pattern = *this->pattern();
     std::fill(meets.begin(), meets.end(), 0);
     for (Index r = 0; r < rows; ++r) {
       if (!std::isfinite(xn[r]))
-        pattern_->for_each_tap(r, [&](Index, Index col, Index) { meets[col] = 1; });
+        pattern.for_each_tap(r, [&](Index, Index col, Index) { meets[col] = 1; });
     }
     for (Index c = 0; c < cols; ++c) {
       if (meets[c]) yn[c] = Scalar(0);
     }
     for (Index r = 0; r < rows; ++r) {
-      pattern_->for_each_tap(r, [&](Index, Index col, Index w) {
+      pattern.for_each_tap(r, [&](Index, Index col, Index w) {
         if (meets[col]) yn[col] += weight_[w] * xn[r];
       });
     }
@@ -88,7 +209,7 @@ void ConvMatrix<Scalar>::refold_scatter(const Scalar* x, Scalar* y, Index batch)
 
 template <class Scalar>
 void ConvMatrix<Scalar>::set_nonfinite_padding_rows(Scalar* y, Index batch) const {
-  const Index rows = w_.rows();
+  const Index rows = stored_rows();
   for (Index n = 0; n < batch; ++n) {
     for (Index r : nan_rows_) y[n * rows + r] = std::numeric_limits<Scalar>::quiet_NaN();
   }
@@ -97,10 +218,10 @@ void ConvMatrix<Scalar>::set_nonfinite_padding_rows(Scalar* y, Index batch) cons
 template <class Scalar>
 void ConvMatrix<Scalar>::apply(const Scalar* x, Scalar* y, Index batch) const {
   if (spec().is_transposed()) {
-    w_.multiply_transposed(x, y, batch);
+    multiply_transposed(x, y, batch);
     refold_scatter(x, y, batch);
   } else {
-    w_.multiply(x, y, batch);
+    multiply(x, y, batch);
     refold_gather(x, y, batch);
     set_nonfinite_padding_rows(y, batch);
   }
@@ -109,11 +230,11 @@ void ConvMatrix<Scalar>::apply(const Scalar* x, Scalar* y, Index batch) const {
 template <class Scalar>
 void ConvMatrix<Scalar>::apply_adjoint(const Scalar* y, Scalar* x, Index batch) const {
   if (spec().is_transposed()) {
-    w_.multiply(y, x, batch);
+    multiply(y, x, batch);
     refold_gather(y, x, batch);
     set_nonfinite_padding_rows(x, batch);
   } else {
-    w_.multiply_transposed(y, x, batch);
+    multiply_transposed(y, x, batch);
     refold_scatter(y, x, batch);
   }
 }
@@ -157,7 +278,11 @@ typename ConvMatrix<Scalar>::Vector ConvMatrix<Scalar>::apply_adjoint(const Vect
 
 template <class Scalar>
 typename ConvMatrix<Scalar>::EigenMatrix ConvMatrix<Scalar>::matrix() const {
-  return spec().is_transposed() ? w_.to_eigen_transposed() : w_.to_eigen();
+  // Channel-blocked storage: from a CSR copy made for this and freed, not from stored()'s kept one.
+  const CsrMatrix<Scalar> copy =
+      storage_ == ConvStorage::channel_blocked ? blocked_.to_csr() : CsrMatrix<Scalar>();
+  const CsrMatrix<Scalar>& w = storage_ == ConvStorage::channel_blocked ? copy : w_;
+  return spec().is_transposed() ? w.to_eigen_transposed() : w.to_eigen();
 }
 
 template class ConvMatrix<float>;

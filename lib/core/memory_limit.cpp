@@ -72,7 +72,7 @@ long double gram_nnz(const ConvSpec& spec, bool rows_gram) {
 }
 
 void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_t array_bytes,
-                    std::size_t value_bytes) {
+                    std::size_t value_bytes, ConvStorage storage) {
   // The upper bound first; counting only when it does not fit.
   const bool t = spec.is_transposed();
   const long double rows = static_cast<long double>(t ? spec.input_numel() : spec.output_numel());
@@ -93,12 +93,14 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
                human_bytes(static_cast<double>(pointers)) + ")";
   } else {
     const Index nnz = conv_matrix_nnz(spec);
-    const long double w = static_cast<long double>(conv_matrix_bytes(spec, value_bytes));
+    const bool blocked = resolve_storage(spec, storage) == ConvStorage::channel_blocked;
+    const long double w = static_cast<long double>(conv_matrix_bytes(spec, value_bytes, storage));
     need = w + arrays;
     if (need <= limit_bytes) return;
     estimate = human_bytes(static_cast<double>(need)) + " (W: " + std::to_string(nnz) +
                " nonzeros of " + (value_bytes == 4 ? "float32" : "float64") +
-               " with 32-bit column indices, " + human_bytes(static_cast<double>(w)) +
+               (blocked ? " channel-blocked, " : " with 32-bit column indices, ") +
+               human_bytes(static_cast<double>(w)) +
                "; the arrays: " + human_bytes(static_cast<double>(arrays)) + ")";
   }
   throw MemoryLimitExceeded("this layer needs " + estimate + ", more than the limit of " +

@@ -1,5 +1,7 @@
 // ConvMatrix: every seed example exactly, and randomized exact cross-checks against the direct
-// loops over thousands of layers covering every field together.
+// loops over thousands of layers covering every field together. Built twice: test_conv_matrix
+// (CSR storage) and test_conv_matrix_blocked (CONVMAT_TEST_STORAGE=channel_blocked), so that
+// both storages pass the same cases.
 #define BOOST_TEST_MODULE conv_matrix
 #include <boost/test/unit_test.hpp>
 
@@ -15,6 +17,11 @@
 
 using namespace convmat;
 using convmat::test::integer_tensor;
+
+#ifndef CONVMAT_TEST_STORAGE
+#define CONVMAT_TEST_STORAGE csr
+#endif
+constexpr ConvStorage tested_storage = ConvStorage::CONVMAT_TEST_STORAGE;
 
 namespace {
 
@@ -36,7 +43,7 @@ Dense rows(std::initializer_list<std::initializer_list<double>> values) {
 // The layer applied to one sample by W and by the loops; both must equal `expected`.
 void check_layer(const ConvSpec& spec, const std::vector<double>& x,
                  const std::vector<double>& weight, const Dense& expected) {
-  const ConvMatrix<double> w(spec, weight.data());
+  const ConvMatrix<double> w(spec, weight.data(), tested_storage);
   std::vector<double> by_matrix(static_cast<std::size_t>(spec.output_numel()));
   std::vector<double> by_loops(by_matrix.size());
   w.apply(x.data(), by_matrix.data());
@@ -74,7 +81,7 @@ BOOST_AUTO_TEST_CASE(seed_000_trans_conv) {
 BOOST_AUTO_TEST_CASE(seed_000_kernel2matrix) {
   const ConvSpec conv = ConvSpec::convolution(1, 1, {3, 3}, {2, 2});
   const std::vector<double> k{1, 2, 3, 4};
-  const ConvMatrix<double> w(conv, k.data());
+  const ConvMatrix<double> w(conv, k.data(), tested_storage);
   BOOST_TEST((dense(w) == rows({{1, 2, 0, 3, 4, 0, 0, 0, 0},
                                 {0, 1, 2, 0, 3, 4, 0, 0, 0},
                                 {0, 0, 0, 1, 2, 0, 3, 4, 0},
@@ -93,7 +100,7 @@ BOOST_AUTO_TEST_CASE(seed_000_kernel2matrix) {
   BOOST_TEST(z_loops == (std::vector<double>{27, 91, 74, 138, 400, 282, 171, 429, 268}),
              boost::test_tools::per_element());
   // The transposed layer's own matrix is exactly Wᵀ.
-  const ConvMatrix<double> t(tconv, k.data());
+  const ConvMatrix<double> t(tconv, k.data(), tested_storage);
   BOOST_TEST((dense(t) == dense(w).transpose()));
 }
 
@@ -134,7 +141,7 @@ void cross_check(const ConvSpec& spec) {
   const auto x = integer_tensor<Scalar>(batch * spec.input_numel());
   const auto g = integer_tensor<Scalar>(batch * spec.output_numel());
 
-  ConvMatrix<Scalar> w(spec, weight.data());
+  ConvMatrix<Scalar> w(spec, weight.data(), tested_storage);
   std::vector<Scalar> y_matrix(g.size()), y_loops(g.size());
   w.forward(x.data(), bias.data(), y_matrix.data(), batch);
   direct_forward(spec, x.data(), batch, weight.data(), bias.data(), y_loops.data());
@@ -153,7 +160,7 @@ void cross_check(const ConvSpec& spec) {
   // New weights, same structure.
   const auto weight2 = integer_tensor<Scalar>(spec.weight_numel());
   w.refill(weight2.data());
-  const ConvMatrix<Scalar> fresh(spec, weight2.data());
+  const ConvMatrix<Scalar> fresh(spec, weight2.data(), tested_storage);
   BOOST_TEST(
       std::equal(w.stored().values(), w.stored().values() + w.nnz(), fresh.stored().values()));
   BOOST_TEST(w.stored().pattern() != fresh.stored().pattern());  // really two structures
@@ -186,7 +193,7 @@ BOOST_AUTO_TEST_CASE(exported_matrix_columns_are_the_layer_on_unit_vectors) {
   for (int n = 0; n < 300; ++n) {
     const ConvSpec spec = test::random_spec(5);
     const auto weight = integer_tensor<double>(spec.weight_numel());
-    const Dense m = dense(ConvMatrix<double>(spec, weight.data()));
+    const Dense m = dense(ConvMatrix<double>(spec, weight.data(), tested_storage));
     BOOST_TEST_CONTEXT(spec.to_string()) {
       BOOST_TEST(m.rows() == spec.output_numel());
       BOOST_TEST(m.cols() == spec.input_numel());
@@ -215,8 +222,8 @@ BOOST_AUTO_TEST_CASE(transposed_layer_is_the_transpose_of_its_convolution) {
     if (!t.is_transposed()) continue;
     const ConvSpec c = t.as_convolution();
     const auto weight = integer_tensor<double>(t.weight_numel());
-    const Dense mt = dense(ConvMatrix<double>(t, weight.data()));
-    const Dense w = dense(ConvMatrix<double>(c, weight.data()));
+    const Dense mt = dense(ConvMatrix<double>(t, weight.data(), tested_storage));
+    const Dense w = dense(ConvMatrix<double>(c, weight.data(), tested_storage));
     BOOST_TEST_CONTEXT(t.to_string() << "\nas convolution: " << c.to_string()) {
       BOOST_TEST(c.input_shape() == t.output_shape(), boost::test_tools::per_element());
       bool output_padding_below_stride = true;
@@ -282,7 +289,7 @@ BOOST_AUTO_TEST_CASE(padding_modes_fold_and_sum) {
     const ConvSpec spec = ConvSpec::convolution(1, 1, {3}, {5}, {1}, {2}, {1}, 1, c.mode);
     BOOST_TEST_CONTEXT(to_string(c.mode)) {
       const Dense& expected = c.expected;
-      BOOST_TEST((dense(ConvMatrix<double>(spec, k.data())) == expected));
+      BOOST_TEST((dense(ConvMatrix<double>(spec, k.data(), tested_storage)) == expected));
       check_layer(spec, {1, 2, 3}, k, expected * Eigen::Vector3d(1, 2, 3));
     }
   }
@@ -295,7 +302,7 @@ BOOST_AUTO_TEST_CASE(groups_block_structure) {
   const ConvSpec spec = ConvSpec::convolution(4, 6, {5}, {3}, {1}, {2}, {2}, 2);
   BOOST_TEST(spec.output_size()[0] == 5);
   const auto weight = integer_tensor<double>(spec.weight_numel(), 1, 9);  // no zero weights
-  const Dense m = dense(ConvMatrix<double>(spec, weight.data()));
+  const Dense m = dense(ConvMatrix<double>(spec, weight.data(), tested_storage));
   // Output channels 0–2 read input channels 0–1 only, 3–5 read 2–3 only.
   for (Index co = 0; co < 6; ++co) {
     for (Index ci = 0; ci < 4; ++ci) {
@@ -321,8 +328,8 @@ BOOST_AUTO_TEST_CASE(structure_is_shared_between_weights) {
   const auto w2 = integer_tensor<double>(spec.weight_numel());
   const ConvMatrix<double> a(pattern, w1.data()), b(pattern, w2.data());
   BOOST_TEST(a.stored().pattern() == b.stored().pattern());
-  BOOST_TEST((dense(a) == dense(ConvMatrix<double>(spec, w1.data()))));
-  BOOST_TEST((dense(b) == dense(ConvMatrix<double>(spec, w2.data()))));
+  BOOST_TEST((dense(a) == dense(ConvMatrix<double>(spec, w1.data(), tested_storage))));
+  BOOST_TEST((dense(b) == dense(ConvMatrix<double>(spec, w2.data(), tested_storage))));
 }
 
 // Batched products pack samples internally; every batch size up to 20 must equal sample-by-
@@ -330,7 +337,7 @@ BOOST_AUTO_TEST_CASE(structure_is_shared_between_weights) {
 BOOST_AUTO_TEST_CASE(batches_equal_single_samples) {
   const ConvSpec spec = ConvSpec::convolution(3, 4, {9, 8}, {3, 3}, {1}, {1});
   const auto weight = integer_tensor<double>(spec.weight_numel());
-  const ConvMatrix<double> w(spec, weight.data());
+  const ConvMatrix<double> w(spec, weight.data(), tested_storage);
   for (Index batch : {1, 2, 3, 7, 8, 9, 16, 20}) {
     const auto x = integer_tensor<double>(batch * w.cols());
     const auto y = integer_tensor<double>(batch * w.rows());
@@ -352,7 +359,7 @@ BOOST_AUTO_TEST_CASE(batches_equal_single_samples) {
 BOOST_AUTO_TEST_CASE(parallel_products_equal_loops) {
   const ConvSpec spec = ConvSpec::convolution(8, 8, {40, 40}, {3, 3}, {1}, {1});
   const auto weight = integer_tensor<double>(spec.weight_numel());
-  const ConvMatrix<double> w(spec, weight.data());
+  const ConvMatrix<double> w(spec, weight.data(), tested_storage);
   BOOST_TEST(w.nnz() > 4 * 65536);
   for (Index batch : {1, 5}) {
     const auto x = integer_tensor<double>(batch * w.cols());
@@ -374,7 +381,7 @@ BOOST_AUTO_TEST_CASE(parallel_products_equal_loops) {
 template <class Scalar>
 void check_large_layer(const ConvSpec& spec) {
   const auto weight = integer_tensor<Scalar>(spec.weight_numel());
-  const ConvMatrix<Scalar> w(spec, weight.data());
+  const ConvMatrix<Scalar> w(spec, weight.data(), tested_storage);
   BOOST_TEST(w.nnz() > (Index{1} << 17));
   for (Index batch : {1, 16, 17}) {
     const auto x = integer_tensor<Scalar>(batch * w.cols());
@@ -404,7 +411,7 @@ BOOST_AUTO_TEST_CASE(nonzero_count_of_a_padded_layer) {
   // taps that fall into the padding: Σ over positions of (valid rows)·(valid cols).
   const ConvSpec spec = ConvSpec::convolution(64, 64, {8, 8}, {3, 3}, {1}, {1});
   const std::vector<double> weight(static_cast<std::size_t>(spec.weight_numel()), 1.0);
-  const ConvMatrix<double> w(spec, weight.data());
+  const ConvMatrix<double> w(spec, weight.data(), tested_storage);
   const Index per_axis = 2 + 3 * 6 + 2;  // Σ valid taps along one axis: 2 + 3·6 + 2 = 22
   BOOST_TEST(w.nnz() == 64 * 64 * per_axis * per_axis);
 }
@@ -419,8 +426,8 @@ BOOST_AUTO_TEST_CASE(nonzero_count_without_building_equals_the_pattern) {
       const ConvPattern pattern(spec);
       BOOST_TEST(conv_matrix_nnz(spec) == pattern.nnz());
       const std::vector<double> weight(static_cast<std::size_t>(spec.weight_numel()), 1.0);
-      const ConvMatrix<double> w(spec, weight.data());
-      BOOST_TEST(conv_matrix_bytes(spec, sizeof(double)) == w.stored().memory_bytes());
+      const ConvMatrix<double> w(spec, weight.data(), tested_storage);
+      BOOST_TEST(conv_matrix_bytes(spec, sizeof(double), tested_storage) == w.memory_bytes());
     }
   }
   // Small inputs with large padding and dilation: taps fold onto positions other taps read.
@@ -460,7 +467,7 @@ template <class Scalar>
 void check_empty_layer(const ConvSpec& spec) {
   BOOST_TEST(conv_matrix_nnz(spec) == 0);
   const auto weight = integer_tensor<Scalar>(spec.weight_numel(), 1, 9);  // no zero weights
-  ConvMatrix<Scalar> w(spec, weight.data());
+  ConvMatrix<Scalar> w(spec, weight.data(), tested_storage);
   BOOST_TEST(w.nnz() == 0);
   const auto m = w.matrix();
   BOOST_TEST(m.rows() == spec.output_numel());
@@ -537,7 +544,7 @@ template <class Scalar>
 void check_empty_batch(const ConvSpec& spec) {
   const auto weight = integer_tensor<Scalar>(spec.weight_numel());
   const auto bias = integer_tensor<Scalar>(spec.out_channels());
-  const ConvMatrix<Scalar> w(spec, weight.data());
+  const ConvMatrix<Scalar> w(spec, weight.data(), tested_storage);
   std::vector<Scalar> none;
   w.apply(none.data(), none.data(), 0);
   w.apply_adjoint(none.data(), none.data(), 0);
@@ -602,7 +609,7 @@ BOOST_AUTO_TEST_CASE(the_issue_repro_and_pytorch_values) {
   const double inf = std::numeric_limits<double>::infinity();
   const std::vector<double> x{1, 2, 3}, w{inf, 1, 1};
   const ConvSpec conv = ConvSpec::convolution(1, 1, {3}, {3}, {1}, {1});
-  const ConvMatrix<double> m(conv, w.data());
+  const ConvMatrix<double> m(conv, w.data(), tested_storage);
   std::vector<double> y(3), by_loops(3);
   m.apply(x.data(), y.data());
   BOOST_TEST(std::isnan(y[0]));
@@ -613,7 +620,7 @@ BOOST_AUTO_TEST_CASE(the_issue_repro_and_pytorch_values) {
              boost::test_tools::per_element());
 
   const ConvSpec t = ConvSpec::transposed(1, 1, {3}, {3}, {1}, {1});
-  const ConvMatrix<double> mt(t, w.data());
+  const ConvMatrix<double> mt(t, w.data(), tested_storage);
   mt.apply(x.data(), y.data());
   BOOST_TEST((y == std::vector<double>{inf, inf, 5}), boost::test_tools::per_element());
   const std::vector<double> ones{1, 1, 1};
@@ -625,10 +632,12 @@ BOOST_AUTO_TEST_CASE(the_issue_repro_and_pytorch_values) {
 
   // Finite weights, or a padding mode without zeros: no such rows.
   const std::vector<double> finite{1, 1, 1};
-  BOOST_TEST(ConvMatrix<double>(conv, finite.data()).nonfinite_padding_rows().empty());
+  BOOST_TEST(
+      ConvMatrix<double>(conv, finite.data(), tested_storage).nonfinite_padding_rows().empty());
   const ConvSpec reflect =
       ConvSpec::convolution(1, 1, {3}, {3}, {1}, {1}, {}, 1, PaddingMode::reflect);
-  BOOST_TEST(ConvMatrix<double>(reflect, w.data()).nonfinite_padding_rows().empty());
+  BOOST_TEST(
+      ConvMatrix<double>(reflect, w.data(), tested_storage).nonfinite_padding_rows().empty());
 }
 
 template <class Scalar>
@@ -642,7 +651,7 @@ void ieee_cross_check(const ConvSpec& spec, bool special_input) {
     plant(x, 1);
     plant(g, 1);
   }
-  ConvMatrix<Scalar> w(spec, weight.data());
+  ConvMatrix<Scalar> w(spec, weight.data(), tested_storage);
   std::vector<Scalar> y_matrix(g.size()), y_loops(g.size());
   w.apply(x.data(), y_matrix.data(), batch);
   direct_forward(spec, x.data(), batch, weight.data(), static_cast<const Scalar*>(nullptr),
@@ -670,8 +679,9 @@ BOOST_AUTO_TEST_CASE(matrix_equals_loops_with_infinities_and_nan) {
       }
     }
     const std::vector<double> inf_weight(static_cast<std::size_t>(spec.weight_numel()), INFINITY);
-    padded_nan_layers +=
-        !ConvMatrix<double>(spec, inf_weight.data()).nonfinite_padding_rows().empty();
+    padded_nan_layers += !ConvMatrix<double>(spec, inf_weight.data(), tested_storage)
+                              .nonfinite_padding_rows()
+                              .empty();
   }
   BOOST_TEST(padded_nan_layers > 150);  // the generator reached the padded rows
 }

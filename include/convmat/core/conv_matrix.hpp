@@ -9,20 +9,35 @@
 // T's output size), restricted to the rows that T's input covers. The weight tensor is the same
 // in both layouts: PyTorch stores a transposed convolution's weight as (C_in, C_out/groups, *k),
 // which is exactly the convolution weight (out_channels, in_channels/groups, *k) of that W.
-// So one structure serves both: ConvMatrix stores W in CSR and applies W or Wᵀ.
+// So one structure serves both: ConvMatrix stores W and applies W or Wᵀ.
 //
 // ConvPattern is the structure (depends on the spec alone: which input position meets which
 // kernel tap in every nonzero); ConvMatrix adds values from a weight tensor and can be refilled
 // with new weights without rebuilding the structure — the same split as SuiteSparse's symbolic
 // and numeric phases.
+//
+// Storage (ConvStorage): CSR (CsrMatrix, the default), or channel-blocked
+// (ChannelBlockedMatrix, channel_blocked_matrix.hpp: the rows of one output position and group
+// share one column list, the values of 8, 4 or 2 consecutive channels sit together) — the same
+// W in less memory, with faster products wherever a group has an even number of row channels
+// (bench/results/results.md compares the two in one run). `automatic` picks channel-blocked
+// there and CSR otherwise; the product front ends (convmat.Layer, the Python layer functions,
+// `convmat apply`) ask for it, the solvers and exports keep CSR. The products of the two storages
+// add in another order, so on non-integer data they may differ in the last bits (as the kernel
+// instruction sets may, detail/kernel_isa.hpp); on integer-valued data they are equal. Either
+// way stored() and pattern() give W in CSR and its taps: for channel-blocked storage copies made
+// on first use and kept (memory_bytes() counts them then).
 
 #include <Eigen/Core>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "convmat/core/channel_blocked_matrix.hpp"
 #include "convmat/core/conv_pattern.hpp"
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/conv_storage.hpp"
 #include "convmat/core/csr_matrix.hpp"
 #include "convmat/core/linear_operator.hpp"
 
@@ -35,17 +50,27 @@ class ConvMatrix {
   using EigenMatrix = typename CsrMatrix<Scalar>::RowMajorEigen;
 
   // weight: spec.weight_numel() values in PyTorch's layout (see ConvSpec::weight_shape).
-  ConvMatrix(const ConvSpec& spec, const Scalar* weight);
-  // Shares an existing structure (several weight tensors, one structure).
+  // storage: see the top of this file (resolve_storage).
+  ConvMatrix(const ConvSpec& spec, const Scalar* weight, ConvStorage storage = ConvStorage::csr);
+  // Shares an existing structure (several weight tensors, one structure): CSR ...
   ConvMatrix(std::shared_ptr<const ConvPattern> pattern, const Scalar* weight);
+  // ... or channel-blocked.
+  ConvMatrix(std::shared_ptr<const ChannelBlocks> blocks, const Scalar* weight);
 
   // New weights, same structure: rewrites the values only.
   void refill(const Scalar* weight);
 
-  const ConvSpec& spec() const { return pattern_->spec(); }
-  const std::shared_ptr<const ConvPattern>& pattern() const { return pattern_; }
-  // The stored W (see the top of this file).
-  const CsrMatrix<Scalar>& stored() const { return w_; }
+  const ConvSpec& spec() const { return spec_; }
+  ConvStorage storage() const { return storage_; }  // csr or channel_blocked
+  // W's CSR structure with its taps (channel-blocked storage: built on first use and kept).
+  const std::shared_ptr<const ConvPattern>& pattern() const;
+  // The stored W (see the top of this file) in CSR (channel-blocked storage: a copy made on first
+  // use, thread-safe, and kept; refill() rewrites it too).
+  const CsrMatrix<Scalar>& stored() const;
+  // The channel-blocked W, or null for CSR storage.
+  const ChannelBlockedMatrix<Scalar>* blocked() const {
+    return storage_ == ConvStorage::channel_blocked ? &blocked_ : nullptr;
+  }
   // The weight tensor W was filled from (a copy, spec().weight_numel() values): what the
   // preconditioners built from the layer's spec and weight read (preconditioner.hpp).
   const Scalar* weight() const { return weight_.data(); }
@@ -65,9 +90,10 @@ class ConvMatrix {
   // The layer map M: W for a convolution, Wᵀ for a transposed convolution.
   Index rows() const { return spec().output_numel(); }
   Index cols() const { return spec().input_numel(); }
-  Index nnz() const { return w_.nnz(); }
-  // Bytes W holds (values and structure; the weight copy is not counted).
-  std::size_t memory_bytes() const { return w_.memory_bytes(); }
+  Index nnz() const;
+  // Bytes W holds (values and structure, and the CSR copy once stored() made one; the weight
+  // copy is not counted).
+  std::size_t memory_bytes() const;
 
   // y = M x for `batch` samples: x is batch × cols(), y is batch × rows(), C order.
   void apply(const Scalar* x, Scalar* y, Index batch = 1) const;
@@ -84,10 +110,26 @@ class ConvMatrix {
   EigenMatrix matrix() const;
 
  private:
-  std::shared_ptr<const ConvPattern> pattern_;
-  CsrMatrix<Scalar> w_;
+  ConvSpec spec_;
+  ConvStorage storage_ = ConvStorage::csr;
+  ChannelBlockedMatrix<Scalar> blocked_;
+  // CSR: the storage itself, or the copies pattern() and stored() make for channel-blocked storage.
+  mutable std::shared_ptr<const ConvPattern> pattern_;
+  mutable CsrMatrix<Scalar> w_;
+  mutable std::unique_ptr<std::once_flag> pattern_made_ = std::make_unique<std::once_flag>();
+  mutable std::unique_ptr<std::once_flag> csr_made_ = std::make_unique<std::once_flag>();
   std::vector<Index> nan_rows_;
   std::vector<Scalar> weight_;  // the weight tensor W was filled from (weight(); refolding)
+
+  // The stored W's shape (rows() and cols() swapped for a transposed layer).
+  Index stored_rows() const { return spec_.is_transposed() ? cols() : rows(); }
+  Index stored_cols() const { return spec_.is_transposed() ? rows() : cols(); }
+  void multiply(const Scalar* x, Scalar* y, Index batch) const;             // W x
+  void multiply_transposed(const Scalar* x, Scalar* y, Index batch) const;  // Wᵀ x
+  // Whether W sums several taps in some nonzero (ConvPattern::folds), without building the
+  // pattern for channel-blocked storage.
+  bool folds() const;
+  void set_weight(const Scalar* weight);  // weight_ and nan_rows_
 
   // Tap by tap, the elements of W·x (gather) or Wᵀ·x (scatter) that meet a non-finite x, for a
   // folding pattern (see above). x and y as in CsrMatrix::multiply / multiply_transposed.
@@ -104,10 +146,12 @@ typename ConvMatrix<Scalar>::EigenMatrix conv_matrix(const ConvSpec& spec, const
   return ConvMatrix<Scalar>(spec, weight).matrix();
 }
 
-// Bytes a ConvMatrix<Scalar> holds for `spec` (scalar_size = sizeof(Scalar)): its values and
-// column indices, nnz · (scalar_size + 4), and its row pointers, (rows + 1) · 8. Saturates at
-// SIZE_MAX instead of overflowing.
-std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size);
+// Bytes a ConvMatrix<Scalar> holds for `spec` (scalar_size = sizeof(Scalar)) in `storage`
+// (resolve_storage). CSR: its values and column indices, nnz · (scalar_size + 4), and its row
+// pointers, (rows + 1) · 8; channel-blocked: channel_blocked_bytes. Saturates at SIZE_MAX instead
+// of overflowing.
+std::size_t conv_matrix_bytes(const ConvSpec& spec, std::size_t scalar_size,
+                              ConvStorage storage = ConvStorage::csr);
 
 // A layer's map M (conv_matrix.hpp): W for a convolution, Wᵀ for a transposed convolution —
 // ConvMatrix::apply already applies Wᵀ for a transposed layer, so this is the layer, whichever

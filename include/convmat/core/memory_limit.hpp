@@ -12,6 +12,7 @@
 #include <string>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/conv_storage.hpp"
 
 namespace convmat {
 
@@ -33,12 +34,14 @@ struct MemoryLimit {
 std::uint64_t physical_memory_bytes();  // 8 GiB when the system does not say
 MemoryLimit default_memory_limit();     // half the physical memory
 
-// Throws MemoryLimitExceeded when W for `spec` (`value_bytes` per value, 4-byte column indices,
-// 8-byte row pointers) plus `array_bytes` exceeds the limit; the message has the estimate, the
-// nonzeros and the limit. Counting W's nonzeros costs O(Σ rows per axis) and happens only when
-// a cheap upper bound does not already fit.
+// Throws MemoryLimitExceeded when W for `spec` held in `storage` (`value_bytes` per value; CSR:
+// 4-byte column indices and 8-byte row pointers, channel-blocked: conv_matrix_bytes) plus
+// `array_bytes` exceeds the limit; the message has the estimate, the nonzeros and the limit.
+// Counting W's nonzeros costs O(Σ rows per axis) and happens only when a cheap upper bound (CSR's,
+// which bounds channel-blocked storage too) does not already fit.
 void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_t array_bytes,
-                    std::size_t value_bytes = sizeof(double));
+                    std::size_t value_bytes = sizeof(double),
+                    ConvStorage storage = ConvStorage::csr);
 
 std::string human_bytes(double bytes);  // "37.8 KiB"
 
