@@ -4,7 +4,7 @@
 //   convmat_bench triad   --elements N --threads T --reps R
 //   convmat_bench build   LAYER [--dtype float|double] --reps R
 //   convmat_bench apply   LAYER [--dtype float|double] --batch B --reps R [--stored-transpose 1]
-//                         [--triad-elements N]
+//                         [--triad-elements N] [--storage csr|channel_blocked|automatic]
 //   convmat_bench refill  LAYER [--dtype float|double] --reps R
 //   convmat_bench lsq     --method qr|cholesky|lsqr|lsmr [--problem gauss|multi|stride2] [--btol T]
 //                         [--size N] [--sigma S] [--preconditioner none|auto|dct|circulant]
@@ -188,10 +188,29 @@ void apply(const Args& args, const ConvSpec& spec) {
   const Index reps = args.integer("reps", "10");
   const Index batch = args.integer("batch", "1");
   const auto weight = weight_data<Scalar>(spec.weight_numel());
+  // --storage csr (the baseline: today's CSR kernels) or channel_blocked: the same W, two layouts,
+  // both through ConvMatrix.
+  const ConvStorage storage = conv_storage_from_string(args.get("storage", "csr"));
   const auto t0 = Clock::now();
-  const ConvMatrix<Scalar> conv(spec, weight.data());
+  const ConvMatrix<Scalar> conv(spec, weight.data(), storage);
   const double build_seconds = seconds_since(t0);
-  const CsrMatrix<Scalar>& w = conv.stored();
+  // W's products, whichever kind of layer (ConvMatrix applies the layer map M: W or Wᵀ).
+  struct Products {
+    const ConvMatrix<Scalar>& c;
+    bool t = c.spec().is_transposed();
+    Index rows() const { return t ? c.cols() : c.rows(); }
+    Index cols() const { return t ? c.rows() : c.cols(); }
+    Index nnz() const { return c.nnz(); }
+    void multiply(const Scalar* x, Scalar* y, Index b) const {  // W x
+      t ? c.apply_adjoint(x, y, b) : c.apply(x, y, b);
+    }
+    void multiply_transposed(const Scalar* x, Scalar* y, Index b) const {  // Wᵀ x
+      t ? c.apply(x, y, b) : c.apply_adjoint(x, y, b);
+    }
+  } w{conv};
+  // Bytes a product must move at least: W's arrays once (measured before anything asks for a CSR
+  // copy), the input and the output once.
+  const double w_bytes = double(conv.memory_bytes());
   const Index m = w.rows(), n = w.cols();
   const Buffer<Scalar> x = vector_data<Scalar>(batch * n);
   const Buffer<Scalar> y = vector_data<Scalar>(batch * m);
@@ -219,7 +238,7 @@ void apply(const Args& args, const ConvSpec& spec) {
   std::vector<double> t_stored;
   std::string stored_checksum = "null";
   if (args.integer("stored-transpose", "0") != 0) {
-    const auto e = w.to_eigen_transposed();
+    const auto e = conv.stored().to_eigen_transposed();
     auto s = std::make_shared<SparsityPattern>();
     s->rows = n;
     s->cols = m;
@@ -237,13 +256,10 @@ void apply(const Args& args, const ConvSpec& spec) {
     }
     stored_checksum = checksum(wty.data(), batch * n);
   }
-  // Bytes a product must move at least: W's values, column indices and row pointers once, the
-  // input and the output once.
-  const double w_bytes = double(w.nnz()) * double(sizeof(Scalar) + sizeof(ColumnIndex)) +
-                         double(m + 1) * double(sizeof(RowPointer));
   const double vector_bytes = double(batch) * double(m + n) * double(sizeof(Scalar));
   emit({{"command", quoted("apply")},
         {"layer", quoted(spec.to_string())},
+        {"storage", quoted(to_string(conv.storage()))},
         {"dtype", quoted(sizeof(Scalar) == 4 ? "float" : "double")},
         {"batch", num(double(batch))},
         {"rows", num(double(m))},
@@ -253,7 +269,7 @@ void apply(const Args& args, const ConvSpec& spec) {
         {"kernels", quoted(detail::to_string(detail::kernel_isa()))},
         {"w_bytes", num(w_bytes)},
         {"bytes", num(w_bytes + vector_bytes)},
-        {"memory_bytes", num(double(w.memory_bytes()))},
+        {"memory_bytes", num(w_bytes)},
         {"build_seconds", num(build_seconds)},
         {"wx_checksum", checksum(wx.data(), batch * m)},
         {"wty_checksum", checksum(wty.data(), batch * n)},

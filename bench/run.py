@@ -59,6 +59,10 @@ WX_TARGET = 0.75          # W·x: ≥ 75 % of the triad
 WTY_TARGET = 0.70         # Wᵀ·y: ≥ 70 % of the triad
 LSQ_TARGET = 15.0         # least squares to 1e-10: ≥ 15× faster than SciPy's lsqr to 1e-8
 # Targets (issue 15), as ratios in the same run.
+BLOCKED_BATCH1_TARGET = 1.7    # channel-blocked W·x and Wᵀ·y on layer b vs CSR, batch 1
+BLOCKED_BATCH16_TARGET = 1.5   # ... batch 16
+BLOCKED_MEMORY_TARGET = 0.35   # W's memory at least 35 % smaller in float32
+# Targets (issue 15), as ratios in the same run.
 PRECONDITIONED_TARGET = 5.0    # preconditioned least squares to 1e-10 ≥ 5× faster than QR
 
 
@@ -478,6 +482,82 @@ class Suite:
             "modes": sum(c.mode != "zeros" for c in cases),
         }]
 
+    def section_blocked(self):
+        """The channel-blocked W against the CSR W (today's kernels, the baseline), same layer,
+        same data, same run: W·x and Wᵀ·y at batch 1 and 16, float32 and float64, W's memory,
+        and the transposed convolution against PyTorch's conv_transpose2d."""
+        import torch
+        torch.set_num_threads(2)
+        rows = []
+        for name, layer in self.layers.items():
+            if name == "a":
+                continue  # one output channel: automatic storage keeps CSR there
+            for dtype, cname in ((np.float32, "float"), (np.float64, "double")):
+                for batch in (1, 16):
+                    p = bl.Products(layer, dtype, batch)
+                    torch_times = {"torch_wx": [], "torch_wty": []}
+                    sums = {}
+
+                    def py():
+                        for k in torch_times:
+                            t, out = bl.timed(getattr(p, k), self.reps)
+                            torch_times[k].extend(t)
+                            sums[k] = bl.Products.batch_checksum(out.numpy(), batch)
+
+                    def cpp():
+                        return {storage: self.cpp("apply", *layer.cli_args(), "--dtype", cname,
+                                                  "--batch", batch, "--reps", self.reps,
+                                                  "--storage", storage)
+                                for storage in ("csr", "channel_blocked")}
+                    runs, _, load = self.alternate(cpp, py)
+                    p = None  # its W (SciPy's CSR) is not needed past this point
+                    r0 = runs[0]
+                    for storage in ("csr", "channel_blocked"):
+                        self.check(f"W·x {name} {cname} batch {batch} {storage} vs PyTorch",
+                                   r0[storage]["wx_checksum"], sums["torch_wx"])
+                        self.check(f"Wᵀ·y {name} {cname} batch {batch} {storage} vs PyTorch",
+                                   r0[storage]["wty_checksum"], sums["torch_wty"])
+                    row = {"layer": name, "dtype": "f32" if dtype == np.float32 else "f64",
+                           "batch": batch, "load": load,
+                           "memory_csr": r0["csr"]["memory_bytes"],
+                           "memory_blocked": r0["channel_blocked"]["memory_bytes"],
+                           "torch_wx": median(torch_times["torch_wx"]),
+                           "torch_wty": median(torch_times["torch_wty"])}
+                    for storage, key in (("csr", "csr"), ("channel_blocked", "blocked")):
+                        for op in ("wx", "wty"):
+                            row[f"{key}_{op}"] = median(
+                                sum((r[storage][f"{op}_seconds"] for r in runs), []))
+                    rows.append(row)
+        self.sections["blocked"] = rows
+        for r in rows:
+            if r["layer"] == "b":
+                goal = BLOCKED_BATCH1_TARGET if r["batch"] == 1 else BLOCKED_BATCH16_TARGET
+                for op, label in (("wx", "W·x"), ("wty", "Wᵀ·y")):
+                    self.target(f"channel-blocked {label} vs CSR, layer b, {r['dtype']}, "
+                                f"batch {r['batch']}", r[f"csr_{op}"] / r[f"blocked_{op}"], goal,
+                                note=self.blocked_note(r, op))
+                if r["dtype"] == "f32" and r["batch"] == 1:
+                    self.target("channel-blocked W's memory vs CSR, layer b, f32 (smaller by)",
+                                1 - r["memory_blocked"] / r["memory_csr"], BLOCKED_MEMORY_TARGET,
+                                unit="%")
+            if r["layer"] == "c" and r["batch"] == 16:
+                self.target(f"transposed convolution (channel-blocked Wᵀ·y) vs PyTorch "
+                            f"conv_transpose2d, layer c, {r['dtype']}, batch 16",
+                            r["torch_wty"] / r["blocked_wty"], 1.0)
+
+    def blocked_note(self, r, op):
+        """Why a blocked product cannot beat CSR by more: both read W once; at batch 1 the bytes
+        bound it, at batch 16 the multiply-adds (one per nonzero and lane)."""
+        triad = next((t["GB/s"] for t in self.sections.get("triad", []) if t["threads"] == 2),
+                     None)
+        if triad is None or r["batch"] != 1:
+            return ""
+        floor = r["memory_blocked"] / (triad * 1e9)
+        return (f"reading the blocked W once at the triad's {triad:.1f} GB/s takes "
+                f"{fmt_time(floor)}: at most {r[f'csr_{op}'] / floor:.2f}× over CSR's "
+                f"{fmt_time(r[f'csr_{op}'])}")
+
+
     def section_preconditioned(self):
         """Preconditioned LSQR/LSMR (the layer's DCT or circulant preconditioner) against QR and
         plain LSQR on the same problem in the same run, to relative residual 1e-10; the answer
@@ -554,6 +634,7 @@ class Suite:
         ("triad", section_triad),
         ("build", section_build),
         ("products", section_products),
+        ("blocked", section_blocked),
         ("refill", section_refill),
         ("largest", section_largest),
         ("lsq", section_lsq),
@@ -662,6 +743,28 @@ class Suite:
                         "accumulators, no copy). Ratio > 1: the stored transpose is faster.", "",
                         "| layer | dtype | scatter over W | stored Wᵀ | ratio |",
                         "|---|---|---|---|---|"] + stored_rows + [""]
+        if "blocked" in self.sections:
+            out += ["## Channel-blocked W against CSR", "",
+                    "The same W stored two ways (include/convmat/core/channel_blocked_matrix.hpp): "
+                    "CSR (today's kernels, the baseline) and channel-blocked (one column list per "
+                    "output position and group, the values of 8 channels together). Same data, "
+                    "same run, checksums equal to PyTorch's. Ratio = CSR time / blocked time; "
+                    "PyTorch ratio = its time / the blocked time (> 1: convmat faster).", "",
+                    "| layer | dtype | batch | W·x CSR | W·x blocked | ratio | Wᵀ·y CSR "
+                    "| Wᵀ·y blocked | ratio | PyTorch conv2d | ratio | PyTorch conv_transpose2d "
+                    "| ratio | memory CSR → blocked | background |",
+                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            for r in self.sections["blocked"]:
+                out.append(
+                    f"| {r['layer']} | {r['dtype']} | {r['batch']} | {fmt_time(r['csr_wx'])} | "
+                    f"{fmt_time(r['blocked_wx'])} | {fmt_ratio(r['csr_wx'] / r['blocked_wx'])} | "
+                    f"{fmt_time(r['csr_wty'])} | {fmt_time(r['blocked_wty'])} | "
+                    f"{fmt_ratio(r['csr_wty'] / r['blocked_wty'])} | {fmt_time(r['torch_wx'])} | "
+                    f"{fmt_ratio(r['torch_wx'] / r['blocked_wx'])} | {fmt_time(r['torch_wty'])} | "
+                    f"{fmt_ratio(r['torch_wty'] / r['blocked_wty'])} | "
+                    f"{gib(r['memory_csr'])} → {gib(r['memory_blocked'])} "
+                    f"(−{1 - r['memory_blocked'] / r['memory_csr']:.0%}) | {r['load']:.0%} |")
+            out.append("")
         if "refill" in self.sections:
             out += ["## Refill W with new weights (float32, structure kept)", "",
                     "| layer | nonzeros | refill | full rebuild | ratio | background |",

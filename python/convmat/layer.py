@@ -10,6 +10,14 @@
 Products run in C++ on convmat's parallel kernels without rebuilding W and without holding the
 GIL; ``matrix()`` exports W to scipy (a copy). The map M is the layer itself: W for a convolution,
 W.T for a transposed convolution (conv_matrix.hpp), of shape (output_numel, input_numel).
+
+Storage: by default (``storage="automatic"``) W is held channel-blocked wherever a block of 2, 4
+or 8 output channels of a group fits — one column list per (group, output position), the
+channels' values together: about half CSR's memory in float32 and faster products
+(bench/results/results.md) — and in CSR otherwise; ``storage="csr"`` or ``"channel_blocked"``
+asks for one. Products are exact on integer-valued data either way; on other data the two add in
+another order and may differ in the last bits. ``matrix()`` is the same CSR matrix whatever the
+storage; ``bsr_matrix()`` exports the channel-blocked W to scipy's BSR.
 """
 
 import numpy as np
@@ -33,12 +41,14 @@ class Layer(scipy.sparse.linalg.LinearOperator):
     weight : ndarray in PyTorch's layout, float32 or float64: the layer's dtype
     input_size : the input's spatial size (int or tuple), or its shape (C_in, *spatial)
     bias : one value per output channel, added by forward() (not by apply or the solvers)
+    storage : "automatic" (default), "csr" or "channel_blocked": how W is held (see the module)
     **keywords : op's keywords (stride, padding, dilation, groups, output_padding, ...)
 
     Attributes
     ----------
     shape : (output_numel, input_numel); dtype; spec (the resolved ConvSpec); input_shape and
-    output_shape of one sample ((C, *spatial)); nnz; memory_bytes (what W holds).
+    output_shape of one sample ((C, *spatial)); nnz; memory_bytes (what W holds); storage ("csr"
+    or "channel_blocked").
 
     Arrays for apply / forward / apply_adjoint are one sample or a batch: their trailing
     dimensions are the sample's shape, (C, *spatial), or flattened, (n,); the result keeps the
@@ -46,7 +56,7 @@ class Layer(scipy.sparse.linalg.LinearOperator):
     columns as SciPy does.
     """
 
-    def __init__(self, op, weight, input_size, bias=None, **keywords):
+    def __init__(self, op, weight, input_size, bias=None, storage="automatic", **keywords):
         fn = "Layer"
         w = _a.array(weight, fn, "weight")
         description = _layers.layer(fn, op, keywords)
@@ -54,7 +64,10 @@ class Layer(scipy.sparse.linalg.LinearOperator):
                                    w.shape)
         self.op = op
         self.spec = call.spec
-        self._core = _core.Layer(call.spec, w)
+        if not isinstance(storage, str):
+            raise TypeError(f"{fn}: storage must be 'automatic', 'csr' or 'channel_blocked', got "
+                            f"{type(storage).__name__}")
+        self._core = _core.Layer(call.spec, w, storage)
         self.bias = None
         if bias is not None:
             b = _a.array(bias, fn, "bias")
@@ -85,10 +98,34 @@ class Layer(scipy.sparse.linalg.LinearOperator):
     def memory_bytes(self):
         return self._core.memory_bytes
 
+    @property
+    def storage(self):
+        return self._core.storage
+
     def matrix(self):
         """M as a scipy.sparse.csr_matrix (a copy of W, or of W.T for a transposed layer)."""
         data, indices, indptr, shape = self._core.matrix()
         return scipy.sparse.csr_matrix((data, indices, indptr), shape=shape, copy=False)
+
+    def bsr_matrix(self):
+        """(B, perm): W's channel blocks as a scipy.sparse.bsr_matrix B, and the row order perm.
+
+        B is the stored W (for a convolution M, for a transposed convolution M.T) with its rows
+        in channels-last order — (position, channel) instead of (channel, position) — so that
+        the B consecutive channels of a block are B consecutive rows: blocksize (B, 1), B the
+        storage's block. perm gives W's row of each of B's rows: B == W[perm] exactly (W =
+        matrix() for a convolution, matrix().T for a transposed one). Channel-blocked storage
+        only (ValueError otherwise).
+        """
+        data, indices, indptr, shape, block = self._core.bsr_channels_last()
+        b = scipy.sparse.bsr_matrix((data, indices, indptr), shape=shape, blocksize=(block, 1),
+                                    copy=False)
+        channels = (self.spec.in_channels if self.spec.kind == "transposed"
+                    else self.spec.out_channels)
+        positions = shape[0] // channels
+        perm = (np.arange(channels)[None, :] * positions
+                + np.arange(positions)[:, None]).reshape(-1)
+        return b, perm
 
     def refill(self, weight):
         """New weights (same shape and dtype), the structure kept."""

@@ -4,8 +4,8 @@ Building W for a large layer (e.g. conv2d of 64 -> 64 channels, 3x3, on 256x256:
 would otherwise exhaust the machine and get the process killed. Every function that builds W
 (the layers with method="matrix", conv_matrix, conv_transpose_matrix, transposed_as_convolution,
 deconvolve, check, diagnose) or A(x) (kernel_matrix, estimate_kernel: W's size per sample) first
-estimates its bytes (values, 32-bit column indices, row pointers) plus the call's arrays and
-raises MemoryLimitExceeded (a MemoryError) with the estimate and the limit when they exceed it.
+estimates its bytes (values, 32-bit column indices, row pointers; for a convmat.Layer held
+channel-blocked, that storage's bytes) plus the call's arrays and raises MemoryLimitExceeded (a MemoryError) with the estimate and the limit when they exceed it.
 deconvolve and lstsq also count the solver (include/convmat/solve/solver_memory.hpp, the
 estimate of `convmat deconv`): QR and Cholesky copy A and hold a factor estimated at 8 times the
 nonzeros of the Gram matrix they factor; LSQR and LSMR a few vectors per right-hand side.

@@ -30,8 +30,9 @@ MemoryLimit& python_memory_limit() {
 
 }  // namespace
 
-void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t value_bytes) {
-  convmat::require_memory(python_memory_limit(), spec, array_bytes, value_bytes);
+void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t value_bytes,
+                    ConvStorage storage) {
+  convmat::require_memory(python_memory_limit(), spec, array_bytes, value_bytes, storage);
 }
 
 void set_memory_limit(std::optional<std::uint64_t> bytes) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/conv_storage.hpp"
 #include "convmat/core/csr_matrix.hpp"
 #include "convmat/core/memory_limit.hpp"
 
@@ -35,7 +36,8 @@ std::string dtype_name(const py::array& a);
 // The module's memory guard (convmat/memory_limit.hpp): MemoryLimitExceeded (Python's
 // MemoryError) when W for `spec`, `value_bytes` per value, plus `array_bytes` would pass the
 // limit that convmat.set_memory_limit sets (default: half the physical memory).
-void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t value_bytes);
+void require_memory(const ConvSpec& spec, std::uint64_t array_bytes, std::size_t value_bytes,
+                    ConvStorage storage = ConvStorage::csr);
 void set_memory_limit(std::optional<std::uint64_t> bytes);  // none: back to the default
 std::uint64_t memory_limit_bytes();
 // The limit itself, for the library's other guards (solver_memory.hpp, require_oracle_memory).

@@ -32,16 +32,19 @@ namespace {
 
 class Layer {
  public:
-  Layer(const ConvSpec& spec, const py::array& weight) : spec_(spec) {
+  // storage: "automatic" (channel-blocked where a block of channels fits, conv_matrix.hpp),
+  // "csr" or "channel_blocked".
+  Layer(const ConvSpec& spec, const py::array& weight, const std::string& storage) : spec_(spec) {
+    const ConvStorage requested = conv_storage_from_string(storage);
     dtype_ = common_dtype("Layer", {{"weight", &weight}});
     require_shape("Layer", "weight", weight, spec.weight_shape(), spec);
     dispatch(dtype_, [&](auto scalar) {
       using Scalar = decltype(scalar);
-      require_memory(spec, 0, sizeof(Scalar));
+      require_memory(spec, 0, sizeof(Scalar), requested);
       const auto w = c_contiguous<Scalar>(weight);
       const Scalar* wp = w.data();
       py::gil_scoped_release release;
-      m_ = std::make_unique<ConvMatrix<Scalar>>(spec, wp);
+      m_ = std::make_unique<ConvMatrix<Scalar>>(spec, wp, requested);
     });
   }
 
@@ -52,6 +55,43 @@ class Layer {
   }
   std::size_t memory_bytes() const {
     return std::visit([](const auto& m) { return m->memory_bytes(); }, m_);
+  }
+  std::string storage() const {
+    return std::visit([](const auto& m) { return to_string(m->storage()); }, m_);
+  }
+
+  // The stored W with its rows in channels-last order, (position, channel), as the arrays
+  // scipy.sparse.bsr_matrix((data, indices, indptr), shape, blocksize=(B, 1)) takes: data
+  // (blocks, B, 1), indices and indptr int32 / int64 (ChannelBlockedMatrix::to_bsr_channels_last).
+  // Channel-blocked storage only.
+  py::tuple bsr_channels_last() const {
+    return std::visit(
+        [&](const auto& m) -> py::tuple {
+          using Scalar = typename std::decay_t<decltype(*m)>::Vector::Scalar;
+          if (m->blocked() == nullptr) {
+            throw std::invalid_argument(
+                "Layer.bsr_matrix: the layer holds W in CSR (storage 'csr': " +
+                std::to_string(m->spec().is_transposed() ? m->spec().in_channels()
+                                                         : m->spec().out_channels()) +
+                " row channels in " + std::to_string(m->spec().groups()) +
+                " group(s) take no channel block); build it with storage='channel_blocked'");
+          }
+          typename ChannelBlockedMatrix<Scalar>::Bsr b;
+          {
+            py::gil_scoped_release release;
+            b = m->blocked()->to_bsr_channels_last();
+          }
+          const auto blocks = static_cast<py::ssize_t>(b.indices.size());
+          py::array_t<Scalar> data({blocks, static_cast<py::ssize_t>(b.block), py::ssize_t{1}});
+          std::copy(b.data.begin(), b.data.end(), data.mutable_data());
+          py::array_t<std::int32_t> indices(blocks);
+          std::copy(b.indices.begin(), b.indices.end(), indices.mutable_data());
+          py::array_t<std::int64_t> indptr(static_cast<py::ssize_t>(b.indptr.size()));
+          std::copy(b.indptr.begin(), b.indptr.end(), indptr.mutable_data());
+          return py::make_tuple(data, indices, indptr,
+                                py::make_tuple(b.block_rows * b.block, b.cols), b.block);
+        },
+        m_);
   }
 
   // y (k, rows) = M x for x (k, cols); adjoint: x (k, cols) = Mᵀ y for y (k, rows); bias: one
@@ -176,7 +216,12 @@ void bind_layer(py::module_& m) {
   py::class_<Layer>(m, "Layer",
                     "A layer's W held in convmat's storage (use convmat.Layer, the Python "
                     "class around it).")
-      .def(py::init<const ConvSpec&, const py::array&>(), py::arg("spec"), py::arg("weight"))
+      .def(py::init<const ConvSpec&, const py::array&, const std::string&>(), py::arg("spec"),
+           py::arg("weight"), py::arg("storage") = "automatic")
+      .def_property_readonly("storage", &Layer::storage)
+      .def("bsr_channels_last", &Layer::bsr_channels_last,
+           "(data, indices, indptr, shape, block) of W with channels-last rows, for "
+           "scipy.sparse.bsr_matrix")
       .def_property_readonly("spec", &Layer::spec)
       .def_property_readonly("dtype", &Layer::dtype)
       .def_property_readonly("nnz", &Layer::nnz)

@@ -129,6 +129,61 @@ class LinearOperatorProtocol(unittest.TestCase):
             self.assertEqual(layer.memory_bytes,
                              A.nnz * (np.dtype(dtype).itemsize + 4) + (stored_rows + 1) * 8, op)
 
+    def test_storages_agree(self):
+        # The channel-blocked storage (the default where a block of channels fits) and CSR: the
+        # same products exactly on integer data, the same exported matrix, and the memory the
+        # library estimates, less than CSR's in float32. Blocks of 8, 4 and 2 channels and a
+        # channel count that takes no block (3: CSR under "automatic").
+        rng = h.rng(706)
+        for op, c_in, c_out, keywords, dtype, block in (
+                ("conv2d", 3, 16, dict(padding=1), np.float32, 8),
+                ("conv2d", 4, 12, dict(stride=2, groups=2), np.float64, 2),
+                ("conv_transpose2d", 8, 3, dict(stride=2, padding=1), np.float32, 8),
+                ("conv_transpose1d", 4, 2, dict(stride=3), np.float64, 4),
+                ("conv3d", 2, 3, dict(padding=1), np.float32, 1)):
+            transposed = op.startswith("conv_transpose")
+            shape = (c_in, c_out) if transposed else (c_out, c_in)
+            groups = keywords.get("groups", 1)
+            rank = int(op[-2])
+            w = rng.integers(-3, 4, (shape[0], shape[1] // groups) + (3,) * rank).astype(dtype)
+            size = 5 if rank == 3 else 9
+            blocked = convmat.Layer(op, w, size, **keywords)
+            csr = convmat.Layer(op, w, size, storage="csr", **keywords)
+            forced = convmat.Layer(op, w, size, storage="channel_blocked", **keywords)
+            context = f"{op} {shape} {keywords}"
+            self.assertEqual(blocked.storage, "channel_blocked" if block > 1 else "csr", context)
+            self.assertEqual(csr.storage, "csr", context)
+            self.assertEqual(forced.storage, "channel_blocked", context)
+            x = rng.integers(-3, 4, (3,) + blocked.input_shape).astype(dtype)
+            y = rng.integers(-3, 4, (3,) + blocked.output_shape).astype(dtype)
+            for layer in (blocked, forced):
+                np.testing.assert_array_equal(layer.apply(x), csr.apply(x), err_msg=context)
+                np.testing.assert_array_equal(layer.apply_adjoint(y), csr.apply_adjoint(y),
+                                              err_msg=context)
+                A, C = layer.matrix(), csr.matrix()
+                for name in ("data", "indices", "indptr"):
+                    np.testing.assert_array_equal(getattr(A, name), getattr(C, name),
+                                                  err_msg=context)
+                self.assertEqual(layer.nnz, csr.nnz, context)
+            # Channel-blocked memory: nnz values, one column index per block column and one row
+            # pointer per (group, position) + 1 (channel_blocked_matrix.hpp).
+            stored_rows = forced.shape[1] if transposed else forced.shape[0]
+            channels = c_in if transposed else c_out
+            per_group = channels // groups
+            self.assertEqual(forced.memory_bytes,
+                             forced.nnz * np.dtype(dtype).itemsize + forced.nnz // per_group * 4
+                             + (stored_rows // per_group + 1) * 8, context)
+            if dtype == np.float32 and block > 1:
+                self.assertLessEqual(forced.memory_bytes, 0.65 * csr.memory_bytes, context)
+            # BSR: W with channels-last rows, exactly.
+            B, perm = forced.bsr_matrix()
+            self.assertIsInstance(B, scipy.sparse.bsr_matrix)
+            W = forced.matrix().T.tocsr() if transposed else forced.matrix()
+            self.assertEqual(B.blocksize, (max(block, 1), 1), context)
+            np.testing.assert_array_equal(B.toarray(), W.toarray()[perm], err_msg=context)
+        with self.assertRaisesRegex(ValueError, "storage 'csr'"):
+            convmat.Layer("conv2d", np.ones((3, 1, 3, 3)), 5).bsr_matrix()
+
     def test_refill(self):
         rng = h.rng(705)
         w1 = rng.integers(-3, 4, (4, 2, 3, 3)).astype(np.float32)
@@ -157,6 +212,9 @@ class Errors(unittest.TestCase):
             (lambda: layer.apply(np.ones((1, 5, 5), np.float32)), TypeError, "float32"),
             (lambda: layer.refill(np.ones((2, 1, 2, 2))), ValueError, "does not match the layer"),
             (lambda: convmat.lstsq(layer, np.ones(7)), ValueError, "rows"),
+            (lambda: convmat.Layer("conv2d", w, 5, storage="bsr"), ValueError,
+             "expected automatic, csr or channel_blocked"),
+            (lambda: convmat.Layer("conv2d", w, 5, storage=1), TypeError, "storage must be"),
         ])
 
 
