@@ -78,7 +78,13 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
   const long double rows = static_cast<long double>(t ? spec.input_numel() : spec.output_numel());
   Index axis_rows = 0;
   for (Index r : t ? spec.input_size() : spec.output_size()) axis_rows += r;
-  const long double pointers = csr_matrix_bytes(0, rows, value_bytes);
+  // Channel-blocked storage holds one row pointer per (group, position) instead of per row.
+  const bool blocked = resolve_storage(spec, storage) == ConvStorage::channel_blocked;
+  const long double pointer_rows =
+      blocked ? rows / static_cast<long double>((t ? spec.in_channels() : spec.out_channels()) /
+                                                spec.groups())
+              : rows;
+  const long double pointers = csr_matrix_bytes(0, pointer_rows, value_bytes);
   const long double arrays = static_cast<long double>(array_bytes);
   const long double limit_bytes = static_cast<long double>(limit.bytes);
   if (csr_matrix_bytes(conv_matrix_nnz_bound(spec), rows, value_bytes) + arrays <= limit_bytes)
@@ -89,11 +95,10 @@ void require_memory(const MemoryLimit& limit, const ConvSpec& spec, std::uint64_
   if (pointers + arrays > limit_bytes || axis_rows > 500'000'000) {
     need = pointers + arrays;
     estimate = "at least " + human_bytes(static_cast<double>(need)) + " (W's " +
-               std::to_string(static_cast<long long>(rows)) + " row pointers alone take " +
+               std::to_string(static_cast<long long>(pointer_rows)) + " row pointers alone take " +
                human_bytes(static_cast<double>(pointers)) + ")";
   } else {
     const Index nnz = conv_matrix_nnz(spec);
-    const bool blocked = resolve_storage(spec, storage) == ConvStorage::channel_blocked;
     const long double w = static_cast<long double>(conv_matrix_bytes(spec, value_bytes, storage));
     need = w + arrays;
     if (need <= limit_bytes) return;

@@ -86,3 +86,31 @@ BOOST_AUTO_TEST_CASE(refusal_names_the_estimate_and_the_limit) {
     }
   }
 }
+
+// The guard counts the storage asked for: a channel-blocked W (64 → 64 channels: blocks of 8)
+// fits under a limit that its CSR form exceeds, and the limit between the two is exact.
+BOOST_AUTO_TEST_CASE(refusal_counts_the_storage) {
+  const ConvSpec s = ConvSpec::convolution(64, 64, {12, 12}, {3, 3}, {1}, {1});
+  const std::size_t csr = conv_matrix_bytes(s, sizeof(float), ConvStorage::csr);
+  const std::size_t blocked = conv_matrix_bytes(s, sizeof(float), ConvStorage::channel_blocked);
+  BOOST_TEST(blocked < csr);
+  BOOST_TEST(conv_matrix_bytes(s, sizeof(float), ConvStorage::automatic) == blocked);
+  MemoryLimit limit;
+  limit.source = "a test";
+  limit.bytes = blocked;
+  require_memory(limit, s, 0, sizeof(float), ConvStorage::channel_blocked);  // fits exactly
+  require_memory(limit, s, 0, sizeof(float), ConvStorage::automatic);
+  BOOST_CHECK_THROW(require_memory(limit, s, 1, sizeof(float), ConvStorage::channel_blocked),
+                    MemoryLimitExceeded);
+  BOOST_CHECK_THROW(require_memory(limit, s, 0, sizeof(float), ConvStorage::csr),
+                    MemoryLimitExceeded);
+  try {
+    require_memory(limit, s, 1, sizeof(float), ConvStorage::channel_blocked);
+  } catch (const MemoryLimitExceeded& e) {
+    BOOST_TEST(std::string(e.what()).find("channel-blocked") != std::string::npos);
+  }
+  // The estimate is what the built W holds.
+  const std::vector<float> ones(static_cast<std::size_t>(s.weight_numel()), 1.0f);
+  BOOST_TEST(ConvMatrix<float>(s, ones.data(), ConvStorage::channel_blocked).memory_bytes() ==
+             blocked);
+}
