@@ -97,11 +97,16 @@ constexpr Index prefetch_distance() {
   return 1024 / (B * static_cast<Index>(sizeof(Scalar)));
 }
 
-// Lanes × rows accumulators the batched kernels keep in registers: eight registers' worth.
+// Rows of a block the batched kernels accumulate at once (each x lane block loaded once for all of
+// them): as many as fit in three quarters of the registers (32 with AVX-512, 16 otherwise), the
+// rest holding x, rounded down to a power of two that divides B.
 template <int B, int Width, int RegisterBytes, class Scalar>
 constexpr int rows_per_pass() {
-  const int fit = 8 * RegisterBytes / (Width * static_cast<int>(sizeof(Scalar)));
-  return fit < 1 ? 1 : (fit > B ? B : fit);
+  const int registers = RegisterBytes == 64 ? 24 : 12;
+  const int fit = registers * RegisterBytes / (Width * static_cast<int>(sizeof(Scalar)));
+  int rows = 1;
+  while (rows * 2 <= fit && rows * 2 <= B) rows *= 2;
+  return rows;
 }
 
 // y = W x.
