@@ -162,24 +162,28 @@ LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvAr
          " (the input dilation) is not supported yet; jax.lax.conv_transpose's layers with "
          "window_strides 1 are op conv_transpose with the kernel flipped");
   }
-  if (bg > 1) fail("batch_group_count > 1 is not supported yet, got " + std::to_string(bg));
-  if (std::count(reversal.begin(), reversal.end(), 1) > 0) {
-    fail("a reversed window (window_reversal " + dims_to_list(reversal) + ") is not supported yet");
-  }
-
   ConvParams p;
-  p.in_channels = c;
+  // Batch groups: the batch group g of lhs (batch indices g·N/G …) is channel group g of a
+  // grouped layer over N/G samples of G·C channels, whose output channel group g is rhs's
+  // output feature group g — StableHLO's split, convolve and concatenate.
+  p.in_channels = c * bg;
   p.out_channels = o;
-  p.groups = fg;
+  p.groups = fg * bg;
   p.input_size = n_spatial;
   p.kernel_size = k;
   p.stride = strides;
   p.dilation = rhs_dilation;
   p.pad_begin = pad_begin;
   p.pad_end = pad_end;
-  LayerCall call(ConvSpec(p), n, true);
-  call.input_layout = layouts.input;
+  LayerCall call(ConvSpec(p), n / bg, true);
+  // Layouts act on convmat's axes: the input's channel groups are stored in its batch axis, and
+  // a reversed window is the kernel read backwards along that axis.
+  call.input_layout = bg > 1 ? layouts.input.with_group_move(1, 0, bg) : layouts.input;
   call.weight_layout = layouts.weight;
+  for (std::size_t a = 0; a < rank; ++a) {
+    if (reversal[a])
+      call.weight_layout = call.weight_layout.with_reversed_axis(static_cast<int>(a) + 2);
+  }
   call.output_layout = layouts.output;
   return call;
 }

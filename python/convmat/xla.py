@@ -86,9 +86,11 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
     dimension_numbers : None (("NCHW", "OIHW", "NCHW") and the 1-d/3-d forms) or three strings
         (lhs, rhs, out); spatial letters are matched by letter
     feature_group_count : the groups (C and O divided into that many)
-    batch_group_count : 1 (> 1 is refused: not supported yet)
-    window_reversal : None, or one bool per spatial dimension (true is refused: not supported
-        yet)
+    batch_group_count : G: lhs's batch split into G groups, rhs's output features into G, group
+        g convolved with group g, the results concatenated along the output features (the
+        output has N / G samples)
+    window_reversal : None, or one bool per spatial dimension: the window (equivalently the
+        kernel) reversed along it
     method : "matrix" (W·x) or "loops" (the direct loops)
 
     Returns

@@ -138,10 +138,12 @@ class ReferenceTest(unittest.TestCase):
 
 
 class XlaConvTest(unittest.TestCase):
-    def random_layer(self, rng, rank, dims=True):
+    def random_layer(self, rng, rank, dims=True, torch_like=False):
+        """torch_like: no batch groups and no window reversal (PyTorch's conv*d)."""
         sp = "".join(rng.permutation(list("xyz"))[:rank])
         g = int(rng.integers(1, 3))
-        c, o = g * int(rng.integers(1, 3)), g * int(rng.integers(1, 3))
+        bg = int(rng.integers(1, 3)) if g == 1 and not torch_like else 1
+        c, o = g * int(rng.integers(1, 3)), g * bg * int(rng.integers(1, 3))
         n = [int(v) for v in rng.integers(3, 7, size=rank)]
         k = [int(v) for v in rng.integers(1, 4, size=rank)]
         s = [int(v) for v in rng.integers(1, 4, size=rank)]
@@ -159,9 +161,11 @@ class XlaConvTest(unittest.TestCase):
                 padding.append((low, high))
         dn = ((permuted(rng, "NC" + sp), permuted(rng, "OI" + sp), permuted(rng, "NC" + sp))
               if dims else None)
-        return dict(c=c, o=o, n=n, k=k, g=g, batch=int(rng.integers(1, 3)),
+        reversal = [bool(v) for v in rng.integers(0, 2, size=rank)] if not torch_like else None
+        return dict(c=c, o=o, n=n, k=k, g=g, batch=bg * int(rng.integers(1, 3)),
                     args=dict(window_strides=s, padding=padding, rhs_dilation=d,
-                              dimension_numbers=dn, feature_group_count=g))
+                              dimension_numbers=dn, feature_group_count=g,
+                              batch_group_count=bg, window_reversal=reversal))
 
     def tensors(self, rng, layer):
         ls, rs, _ = layer["args"]["dimension_numbers"] or (None, None, None)
@@ -211,7 +215,7 @@ class XlaConvTest(unittest.TestCase):
         rng = np.random.default_rng(5)
         matrices = 0
         for trial in range(40):
-            layer = self.random_layer(rng, 1 + trial % 3, dims=False)
+            layer = self.random_layer(rng, 1 + trial % 3, dims=False, torch_like=True)
             lhs, rhs = self.tensors(rng, layer)
             a = layer["args"]
             got = convmat.xla_conv(lhs, rhs, **a)
@@ -250,8 +254,8 @@ class XlaConvTest(unittest.TestCase):
             (dict(window_strides=(1, 1), padding="FULL"), r"padding must be 'SAME'"),
             (dict(window_strides=(1, 1), padding="SAME", lhs_dilation=(2, 1)),
              r"string padding \('SAME'\) is not defined with lhs_dilation"),
-            (dict(window_strides=(1, 1), window_reversal=(True, False)),
-             r"window_reversal \[1, 0\]\) is not supported"),
+            (dict(window_strides=(1, 1), window_reversal=(True,)), r"\(C9\)"),
+            (dict(window_strides=(1, 1), batch_group_count=0), r"\(C22\)"),
             (dict(window_strides=(1, 1), dimension_numbers=("NHWC", "HWIO")),
              r"dimension_numbers must be None or three strings"),
         ]
@@ -261,8 +265,27 @@ class XlaConvTest(unittest.TestCase):
                     convmat.xla_conv(x, w, **{"padding": "VALID", **keywords})
         with self.assertRaisesRegex(ValueError, "takes its layouts from dimension_numbers"):
             convmat.check(np.zeros((1, 2, 3, 3)), x, w, op="xla_conv", data_format="NHWC")
-        with self.assertRaisesRegex(ValueError, r"batch_group_count > 1 is not supported"):
-            convmat.xla_conv(np.zeros((2, 2, 5, 5)), w, (1, 1), "VALID", batch_group_count=2)
+        with self.assertRaisesRegex(ValueError, r"\(C15\)"):
+            convmat.xla_conv(np.zeros((2, 2, 5, 5)), np.zeros((3, 2, 3, 3)), (1, 1), "VALID",
+                             batch_group_count=2)
+
+    def test_batch_groups_are_the_weight_gradient(self):
+        """batch_group_count's use: the gradient of a convolution's weight is the convolution
+        of its input with its output gradient, batches as groups (here a depthwise layer of C
+        channels: dW[c] = sum_n x[n, c] * dy[n, c], computed with batch_group_count = C and
+        compared with PyTorch's autograd)."""
+        rng = np.random.default_rng(8)
+        n, c, size, k = 2, 3, 6, 3
+        x, w = ints(rng, (n, c, size)), ints(rng, (c, 1, k))
+        xt, wt = torch.from_numpy(x), torch.from_numpy(w).requires_grad_()
+        y = torch.nn.functional.conv1d(xt, wt, groups=c)
+        dy = ints(rng, tuple(y.shape))
+        y.backward(torch.from_numpy(dy))
+        # lhs: x as (C, N, W) read "CNW"→ batch = C channels, features = N; rhs: dy as (O=C, I=N, W)
+        got = convmat.xla_conv(x, dy, (1,), "VALID", dimension_numbers=("CNW", "IOW", "CNW"),
+                               batch_group_count=c)
+        # the output (batch 1, features C, width k) in "CNW": (C, 1, k) = dW's shape
+        np.testing.assert_array_equal(got, wt.grad.numpy())
 
 
 if __name__ == "__main__":

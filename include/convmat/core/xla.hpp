@@ -10,15 +10,19 @@
 //                        "SAME_LOWER" the same total, ⌊P/2⌋ high; "VALID" none (any case)
 //   lhs_dilation         the input dilation (l − 1 zeros between input elements); only 1 here
 //   rhs_dilation         the kernel's dilation
-//   window_reversal      whether the window is reversed along a dimension; only false here
+//   window_reversal      whether the window is reversed along a dimension: the kernel read
+//                        backwards (a reversed axis of the weight's layout)
 //   dimension_numbers    three strings (lhs "N", "C"; rhs "O", "I"; out "N", "C"; the same other
 //                        letters for the spatial axes, layout.hpp's conv_dimension_numbers);
 //                        empty: ("NC…", "OI…", "NC…"), jax's default
 //   feature_group_count  the groups (StableHLO splits lhs's features and rhs's output features)
-//   batch_group_count    only 1 here
-// lhs_dilation > 1, batch_group_count > 1 and a reversed window are refused with
-// std::invalid_argument naming the attribute; every other rule StableHLO states (C1–C25) is
-// checked and named by its number.
+//   batch_group_count    G > 1 (the weight-gradient form): StableHLO splits lhs along its batch
+//                        and rhs along its output features, convolves the pieces and
+//                        concatenates them along the output features: here a layer with G
+//                        groups over N/G samples of G·C channels, whose input layout moves the
+//                        channel group into the batch axis (Layout::with_group_move)
+// lhs_dilation > 1 is refused with std::invalid_argument (ConvSpec has no input dilation yet);
+// every other rule StableHLO states (C1–C25) is checked and named by its number.
 
 #include <string>
 
