@@ -157,33 +157,58 @@ LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvAr
     }
   }
 
-  if (lhs_dilated) {
-    fail("lhs_dilation " + dims_to_list(lhs_dilation) +
-         " (the input dilation) is not supported yet; jax.lax.conv_transpose's layers with "
-         "window_strides 1 are op conv_transpose with the kernel flipped");
+  const bool strided = std::any_of(strides.begin(), strides.end(), [](Index s) { return s > 1; });
+  if (lhs_dilated && strided) {
+    fail("lhs_dilation " + dims_to_list(lhs_dilation) + " with window_strides " +
+         dims_to_list(strides) +
+         " (an input dilation and a stride together) is not supported yet; with window_strides "
+         "of 1 it is a transposed convolution");
   }
+
   ConvParams p;
+  const Index groups = fg * bg;
   // Batch groups: the batch group g of lhs (batch indices g·N/G …) is channel group g of a
   // grouped layer over N/G samples of G·C channels, whose output channel group g is rhs's
   // output feature group g — StableHLO's split, convolve and concatenate.
   p.in_channels = c * bg;
   p.out_channels = o;
-  p.groups = fg * bg;
+  p.groups = groups;
   p.input_size = n_spatial;
   p.kernel_size = k;
   p.stride = strides;
   p.dilation = rhs_dilation;
   p.pad_begin = pad_begin;
   p.pad_end = pad_end;
+  // An input dilated by l (window_strides 1) is the transposed convolution of stride l with
+  // the kernel flipped: output o reads dilated position o + t·d − p0 = i·l, i.e. the
+  // transposed layer's o = i·l + (k − 1 − t)·d − (d(k − 1) − p0), whose padding is
+  // d(k − 1) − p0 at the begin (d(k − 1) − p1 at the end; negative: zero rows added).
+  if (lhs_dilated) {
+    p.kind = ConvKind::transposed;
+    p.stride = lhs_dilation;
+    for (std::size_t a = 0; a < rank; ++a) {
+      p.pad_begin[a] = rhs_dilation[a] * (k[a] - 1) - pad_begin[a];
+      p.pad_end[a] = rhs_dilation[a] * (k[a] - 1) - pad_end[a];
+    }
+  }
   LayerCall call(ConvSpec(p), n / bg, true);
   // Layouts act on convmat's axes: the input's channel groups are stored in its batch axis, and
   // a reversed window is the kernel read backwards along that axis.
   call.input_layout = bg > 1 ? layouts.input.with_group_move(1, 0, bg) : layouts.input;
-  call.weight_layout = layouts.weight;
-  for (std::size_t a = 0; a < rank; ++a) {
-    if (reversal[a])
-      call.weight_layout = call.weight_layout.with_reversed_axis(static_cast<int>(a) + 2);
+  // The transposed layer's weight is (I·groups, O/groups, *k): rhs's (O, I, *k) with the two
+  // channel axes swapped and the group moved from the first to the second, read backwards.
+  Layout weight = layouts.weight;
+  if (lhs_dilated) {
+    std::vector<int> axes = weight.axes();
+    for (int& ax : axes) ax = ax == 0 ? 1 : ax == 1 ? 0 : ax;
+    weight = Layout(axes);
+    if (groups > 1) weight = weight.with_group_move(0, 1, groups);
   }
+  for (std::size_t a = 0; a < rank; ++a) {
+    if ((reversal[a] != 0) != lhs_dilated)
+      weight = weight.with_reversed_axis(static_cast<int>(a) + 2);
+  }
+  call.weight_layout = weight;
   call.output_layout = layouts.output;
   return call;
 }

@@ -133,7 +133,8 @@ class ReferenceTest(unittest.TestCase):
                     window_reversal=(False, False))
         want = np.array([[[[10], [26]], [[46], [62]]]], dtype=np.float64)
         np.testing.assert_array_equal(reference(lhs, rhs, **args), want)
-        with self.assertRaisesRegex(ValueError, r"lhs_dilation \[2, 2\].*not supported"):
+        with self.assertRaisesRegex(ValueError, r"lhs_dilation \[2, 2\] with window_strides "
+                                                r"\[4, 4\].*not supported"):
             convmat.xla_conv(lhs, rhs, **args)
 
 
@@ -162,8 +163,13 @@ class XlaConvTest(unittest.TestCase):
         dn = ((permuted(rng, "NC" + sp), permuted(rng, "OI" + sp), permuted(rng, "NC" + sp))
               if dims else None)
         reversal = [bool(v) for v in rng.integers(0, 2, size=rank)] if not torch_like else None
+        lhs_dilation = None
+        if not torch_like and not isinstance(padding, str) and rng.random() < 0.4:  # transposed
+            s = [1] * rank
+            lhs_dilation = [int(v) for v in rng.integers(1, 4, size=rank)]
         return dict(c=c, o=o, n=n, k=k, g=g, batch=bg * int(rng.integers(1, 3)),
                     args=dict(window_strides=s, padding=padding, rhs_dilation=d,
+                              lhs_dilation=lhs_dilation,
                               dimension_numbers=dn, feature_group_count=g,
                               batch_group_count=bg, window_reversal=reversal))
 
@@ -239,6 +245,50 @@ class XlaConvTest(unittest.TestCase):
                 self.assertEqual((ours != torchs).nnz, 0)
                 matrices += 1
         self.assertGreater(matrices, 5)
+
+    def test_lhs_dilation_is_pytorch_s_transposed_convolution(self):
+        """window_strides 1 and lhs_dilation l: conv_transpose with stride l, the kernel flipped
+        and its channels swapped, padding d(k - 1) - low (PyTorch's symmetric padding, and
+        output_padding for a larger high); the same output and the same W (transposed)."""
+        rng = np.random.default_rng(9)
+        compared = 0
+        for trial in range(40):
+            rank = 1 + trial % 3
+            g = int(rng.integers(1, 3))
+            c, o = g * int(rng.integers(1, 3)), g * int(rng.integers(1, 3))
+            n = [int(v) for v in rng.integers(2, 5, size=rank)]
+            k = [int(v) for v in rng.integers(1, 4, size=rank)]
+            d = [int(v) for v in rng.integers(1, 3, size=rank)]
+            l = [int(v) for v in rng.integers(1, 4, size=rank)]
+            # torch's padding, keeping an output: (n - 1)l - 2p + d(k - 1) + 1 >= 1
+            p = [int(rng.integers(0, min(d[a] * (k[a] - 1),
+                                         ((n[a] - 1) * l[a] + d[a] * (k[a] - 1)) // 2) + 1))
+                 for a in range(rank)]
+            extra = [int(rng.integers(0, max(l[a], d[a]))) for a in range(rank)]  # output_padding
+            low = [d[a] * (k[a] - 1) - p[a] for a in range(rank)]
+            high = [low[a] + extra[a] for a in range(rank)]
+            lhs, rhs = ints(rng, (2, c, *n)), ints(rng, (o, c // g, *k))
+            a = dict(padding=list(zip(low, high)), lhs_dilation=l, rhs_dilation=d,
+                     feature_group_count=g)
+            got = convmat.xla_conv(lhs, rhs, [1] * rank, **a)
+            np.testing.assert_array_equal(got, reference(lhs, rhs, [1] * rank, **a))
+            # torch's weight (C_in, C_out/g, *k): per group, rhs's (O/g, C/g) block transposed
+            wt = np.flip(rhs, axis=tuple(range(2, 2 + rank)))
+            wt = wt.reshape(g, o // g, c // g, *k).swapaxes(1, 2).reshape(c, o // g, *k)
+            wt = np.ascontiguousarray(wt)
+            fn = getattr(torch.nn.functional, f"conv_transpose{rank}d")
+            want = fn(torch.from_numpy(lhs), torch.from_numpy(wt), stride=l, padding=p,
+                      output_padding=extra, groups=g, dilation=d).numpy()
+            np.testing.assert_array_equal(got, want, err_msg=str((n, k, d, l, p, extra, g)))
+            # W as the map of one sample: xla_conv of every unit input, one per batch entry
+            size = c * int(np.prod(n))
+            units = np.eye(size).reshape(size, c, *n)
+            ours = convmat.xla_conv(units, rhs, [1] * rank, **a).reshape(size, -1).T
+            torchs = convmat.Layer("conv_transpose", wt, n, stride=l, padding=p,
+                                   output_padding=extra, groups=g, dilation=d).matrix()
+            np.testing.assert_array_equal(ours, torchs.toarray())
+            compared += 1
+        self.assertEqual(compared, 40)
 
     def test_refusals(self):
         x, w = np.zeros((1, 2, 5, 5)), np.zeros((2, 2, 3, 3))
