@@ -31,16 +31,7 @@ def dimension_numbers_keyword(op, dimension_numbers):
 
 def padding_keyword(op, padding):
     """"SAME" / "SAME_LOWER" / "VALID", or (low, high) pairs -> their flat list of ints."""
-    if isinstance(padding, (str, bytes)):
-        return _a.string(op, "padding", padding)
-    try:
-        pairs = [_a.ints(op, "padding", pair) for pair in padding]
-    except TypeError:
-        raise TypeError(f"{op}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or a sequence of "
-                        f"(low, high) pairs, got {padding!r}") from None
-    if any(len(pair) != 2 for pair in pairs):
-        raise ValueError(f"{op}: padding is a sequence of (low, high) pairs, got {padding!r}")
-    return [v for pair in pairs for v in pair]
+    return _a.padding_pairs(op, padding, "'SAME', 'SAME_LOWER', 'VALID'", "low, high")
 
 
 def window_reversal_keyword(op, window_reversal):
