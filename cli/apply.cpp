@@ -18,7 +18,11 @@ constexpr std::string_view details =
     "examples:\n"
     "  convmat apply --op conv2d --input x.npy --weight w.npy --bias b.npy --padding 1 -o y.npy\n"
     "  convmat apply --op conv_transpose1d --input x.npy --weight w.npy --stride 2 "
-    "--output-padding 1 -o y.npy\n";
+    "--output-padding 1 -o y.npy\n"
+    "  convmat apply --op conv2d --data-format NHWC --weight-format HWIO --input x_nhwc.npy "
+    "--weight w_hwio.npy -o y_nhwc.npy\n"
+    "  convmat apply --op tf_conv --input x_nhwc.npy --weight w_hwio.npy --padding SAME "
+    "--strides 2 -o y.npy\n";
 
 struct Flags {
   LayerFlags layer;
@@ -42,14 +46,15 @@ int run_apply(const Flags& f, Context& ctx) {
   require_memory(memory_limit(f.max_memory), s,
                  in_bytes + 2 * out_bytes + static_cast<std::uint64_t>(s.weight_numel()) * 8);
 
-  input->load(ctx);
-  weight->load(ctx);
+  input->load(ctx, layer.call, LayerCall::Tensor::input);
+  weight->load(ctx, layer.call, LayerCall::Tensor::weight);
   if (bias) bias->load(ctx);
   const ConvMatrix<double> m(s, weight->data.data());
   std::vector<double> y(static_cast<std::size_t>(layer.call.batch * s.output_numel()));
   m.forward(input->data.data(), bias ? bias->data.data() : nullptr, y.data(), layer.call.batch);
 
   AtomicOutput file(*f.output);
+  y = layer.call.from_canonical(LayerCall::Tensor::output, std::move(y));
   file.write(npy_bytes(layer.output_shape, y.data(), float32));
   file.commit();
 

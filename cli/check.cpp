@@ -132,6 +132,7 @@ struct Problem {
   LayerDescription layer;
   std::optional<NpyInput> input, weight, bias, candidate;
   CheckOptions options;
+  Dims candidate_shape;  // in convmat's order (candidate_to_canonical)
 };
 
 Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
@@ -142,7 +143,8 @@ Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
       npy_input(f.data.weight),
       npy_input(f.data.bias),
       npy_input(f.candidate),
-      diagnose ? diagnose_check_options() : CheckOptions{}};
+      diagnose ? diagnose_check_options() : CheckOptions{},
+      {}};
   if (!p.input) throw UsageError("needs --input X.npy");
   if (!p.weight) throw UsageError("needs --weight W.npy");
   if (!p.candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
@@ -158,10 +160,12 @@ Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
   if (f.blame) p.options.max_blamed = *f.blame;
   if (f.blame_terms) p.options.max_terms = *f.blame_terms;
 
-  p.input->load(ctx);
-  p.weight->load(ctx);
+  p.input->load(ctx, p.layer.call, LayerCall::Tensor::input);
+  p.weight->load(ctx, p.layer.call, LayerCall::Tensor::weight);
   if (p.bias) p.bias->load(ctx);
   p.candidate->load(ctx);
+  p.candidate_shape =
+      candidate_to_canonical(p.layer.call, p.candidate->data, p.candidate->header.shape);
   return p;
 }
 
@@ -307,8 +311,8 @@ std::shared_ptr<Flags> declare_flags(CLI::App& sub, bool blame) {
 int run_check(const Flags& f, Context& ctx) {
   Problem p = read_problem(f, ctx, false);
   const LayerData layer = layer_data(p);
-  const CheckReport r =
-      check_output(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
+  CheckReport r = check_output(layer, p.candidate->data.data(), p.candidate_shape, p.options);
+  report_in_given_layouts(p.layer.call, p.candidate->header.shape, r);
   if (f.json) {
     emit(ctx, json_check(p.candidate->path, p.layer, p.options.tolerance, r));
   } else {
@@ -322,8 +326,8 @@ int run_check(const Flags& f, Context& ctx) {
 int run_diagnose(const Flags& f, Context& ctx) {
   Problem p = read_problem(f, ctx, true);
   const LayerData layer = layer_data(p);
-  const Diagnosis d =
-      diagnose(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
+  Diagnosis d = diagnose(layer, p.candidate->data.data(), p.candidate_shape, p.options);
+  report_in_given_layouts(p.layer.call, p.candidate->header.shape, d);
   if (f.json) {
     // Diagnosis's fields, its check as check's JSON.
     Json j = Json::object();

@@ -177,6 +177,13 @@ constexpr KeywordHelp keyword_help[] = {
      "onnx_conv_transpose: the spatial output shape (sets the padding; --pads are then ignored, "
      "as ONNX says)"},
     {"kernel-shape", "K[,K...]", "ONNX ops: checked against the weight's spatial shape"},
+    {"data-format", "FORMAT",
+     "every op: the layout of --input, the output and the candidate, e.g. NHWC (NCW, NWC, NCHW, "
+     "NHWC, NCDHW, NDHWC or any order of N, C and the spatial letters; default the op's: NCHW, "
+     "channels last for the TensorFlow ops); reports name indices in it"},
+    {"weight-format", "FORMAT",
+     "every op: the layout of --weight, e.g. HWIO, OHWI, IOHW (O and I the layer's output and "
+     "input channels; default the op's: PyTorch's, TensorFlow's filter order for tf_*)"},
 };
 
 // One flag: a keyword's name, and the names of the same keyword in other conventions (a name
@@ -214,6 +221,13 @@ const std::vector<KeywordFlag>& keyword_flags() {
         if (it->conventions.find(op.convention) == std::string::npos)
           it->conventions += " and " + std::string(op.convention);
       }
+    }
+    // The layout keywords, which every op takes (layout_keywords()).
+    for (const LayerKeyword& k : layout_keywords()) {
+      const std::string name = flag_of(k.name);
+      auto it = std::find_if(all.begin(), all.end(),
+                             [&](const KeywordFlag& f) { return f.name == name; });
+      if (it == all.end()) all.push_back({name, {}, k.kind, "every op's", "keyword"});
     }
     // In the help's order: the documented flags first, as they were, then any others.
     std::stable_sort(all.begin(), all.end(), [](const KeywordFlag& a, const KeywordFlag& b) {
@@ -278,10 +292,16 @@ LayerKeywords keywords_from(const LayerFlags& flags, const LayerOp& op, std::siz
     if (!flags.keywords.count(f.name)) continue;
     bool taken = false;
     for (const LayerKeyword& k : op.keywords) taken = taken || flag_for(k.name) == &f;
+    for (const LayerKeyword& k : layout_keywords()) taken = taken || flag_for(k.name) == &f;
     if (!taken) throw not_a_keyword_of(f, op);
   }
+  // The op's keywords, then the layout keywords that every op takes and it does not list.
+  std::vector<LayerKeyword> accepted = op.keywords;
+  for (const LayerKeyword& k : layout_keywords()) {
+    if (!op.keyword(k.name)) accepted.push_back(k);
+  }
   LayerKeywords keywords;
-  for (const LayerKeyword& k : op.keywords) {
+  for (const LayerKeyword& k : accepted) {
     const KeywordFlag* f = flag_for(k.name);
     const auto given = f ? flags.keywords.find(f->name) : flags.keywords.end();
     if (given == flags.keywords.end()) continue;
@@ -407,14 +427,9 @@ LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims
     out.op = name;
     const std::size_t rank = input_shape->size() > 2 ? input_shape->size() - 2 : 1;
     out.call = op->resolve(*input_shape, *weight_shape, keywords_from(flags, *op, rank));
-    if (out.call.has_layouts()) {  // the arrays would be read in convmat's order
-      throw UsageError("--op " + name + ": tensors in " + std::string(op->convention) +
-                       "'s channels-last layouts are taken by the Python module only (convmat." +
-                       name + ", check(op='" + name + "'))");
-    }
   }
-  out.input_shape = out.call.input_shape();
-  out.output_shape = out.call.output_shape();
+  out.input_shape = out.call.given_input_shape();
+  out.output_shape = out.call.given_output_shape();
   return out;
 }
 

@@ -83,7 +83,7 @@ struct LayerDescription {
   LayerCall call;
   std::string op;  // "conv2d", "onnx_conv_transpose", "benchdnn conv", "benchdnn deconv"
   std::optional<BenchdnnDescriptor> descriptor;
-  Dims input_shape;   // as the data has it (batched or not)
+  Dims input_shape;   // as the data has it (batched or not, in --data-format's layout)
   Dims output_shape;  // likewise
 };
 LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims>& input_shape,

@@ -51,6 +51,11 @@ void NpyInput::load(Context& ctx) {
   }
 }
 
+void NpyInput::load(Context& ctx, const LayerCall& call, LayerCall::Tensor tensor) {
+  load(ctx);
+  data = call.to_canonical(tensor, std::move(data));
+}
+
 LayerDescription layer_from(const LayerFlags& flags, const DataFlags& data,
                             const std::optional<NpyInput>& input,
                             const std::optional<NpyInput>& weight,

@@ -29,6 +29,9 @@ struct NpyInput {
   NpyHeader header;
   std::vector<double> data;
   void load(Context& ctx);  // reads the data; notes integer conversion on stderr
+  // The same, then the data put in convmat's order from the layout `call` gives `tensor`
+  // (--data-format, --weight-format).
+  void load(Context& ctx, const LayerCall& call, LayerCall::Tensor tensor);
 };
 std::optional<NpyInput> npy_input(const std::optional<std::string>& path);  // nullopt if not given
 
