@@ -3,7 +3,7 @@
 
 Every expected value comes from PyTorch (or the seeds' numbers), never from convmat itself.
 Each group runs in its own temporary directory. Groups: help, demo, shape, apply, matrix,
-check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv.
+check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv, layouts.
 """
 import io
 import json
@@ -1198,6 +1198,140 @@ def test_empty():
                    "--observed", "yo.npy", "--method", method, "-o", "x.npy")
         check(j["status"] == "success" and np.array_equal(np.load("x.npy"), np.zeros((2, 2, 1))),
               f"deconv {method}, W = 0: the minimum-norm solution 0")
+
+
+def tf_same_pads(n, k, s, d=1):
+    """tf.nn's notes on padding: SAME gives ceil(n/s) outputs; pad_along = max((out - 1)s + d(k - 1) + 1 - n,
+    0), pad_before = pad_along // 2, the rest after."""
+    out = -(-n // s)
+    along = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return along // 2, along - along // 2
+
+
+def test_layouts():
+    r = rng(41)
+    # NHWC data and an HWIO weight: the NCHW layer's numbers, stored permuted (exact on integers).
+    x = r.integers(-3, 4, (2, 3, 5, 6)).astype(np.float64)
+    w = r.integers(-3, 4, (4, 3, 3, 2)).astype(np.float64)
+    b = r.integers(-3, 4, 4).astype(np.float64)
+    ref = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=(2, 1), padding=1).numpy()
+    save("xn.npy", x.transpose(0, 2, 3, 1)), save("wh.npy", w.transpose(2, 3, 1, 0)), save("b.npy", b)
+    L = ["--op", "conv2d", "--data-format", "NHWC", "--weight-format", "HWIO", "--input", "xn.npy", "--weight",
+         "wh.npy", "--stride", "2,1", "--padding", 1]
+    _, out, _ = run("apply", *L, "--bias", "b.npy", "-o", "yn.npy", "--json", expect=0)
+    yn = np.load("yn.npy")
+    check(json.loads(out)["shape"] == list(ref.transpose(0, 2, 3, 1).shape), "apply NHWC: the shape in NHWC")
+    check(np.array_equal(yn, ref.transpose(0, 2, 3, 1)), "apply NHWC/HWIO: torch's NCHW output, permuted, exactly")
+    # Every weight format of a 2-d convolution, and an unbatched channels-last input.
+    for fmt, axes in (("OHWI", (0, 2, 3, 1)), ("IOHW", (1, 0, 2, 3)), ("HWOI", (2, 3, 0, 1))):
+        save("wf.npy", w.transpose(axes))
+        run("apply", "--op", "conv2d", "--data-format", "NHWC", "--weight-format", fmt, "--input", "xn.npy",
+            "--weight", "wf.npy", "--stride", "2,1", "--padding", 1, "--bias", "b.npy", "-o", "yf.npy", expect=0)
+        check(np.array_equal(np.load("yf.npy"), yn), f"apply, weight format {fmt}: the same output")
+    save("x1.npy", x[0].transpose(1, 2, 0))
+    run("apply", *L[:7], "x1.npy", *L[8:], "--bias", "b.npy", "-o", "y1.npy", expect=0)
+    check(np.array_equal(np.load("y1.npy"), ref[0].transpose(1, 2, 0)), "apply, unbatched HWC input: (H, W, C) out")
+    # A transposed 1-d layer, NWC data and a WIO weight (I, O: the layer's input and output channels).
+    xt, wt = r.integers(-3, 4, (2, 3, 4)).astype(np.float64), r.integers(-3, 4, (3, 2, 3)).astype(np.float64)
+    reft = F.conv_transpose1d(torch.from_numpy(xt), torch.from_numpy(wt), stride=2, output_padding=1).numpy()
+    save("xt.npy", xt.transpose(0, 2, 1)), save("wt.npy", wt.transpose(2, 0, 1))
+    run("apply", "--op", "conv_transpose1d", "--data-format", "NWC", "--weight-format", "WIO", "--input", "xt.npy",
+        "--weight", "wt.npy", "--stride", 2, "--output-padding", 1, "-o", "yt.npy", expect=0)
+    check(np.array_equal(np.load("yt.npy"), reft.transpose(0, 2, 1)), "apply conv_transpose1d NWC/WIO: torch's, permuted")
+
+    # check: the permuted output passes; one changed element is blamed at its NHWC index, with NHWC/HWIO terms
+    # whose values are the files' values at those indices.
+    run("check", *L, "--bias", "b.npy", "--candidate", "yn.npy", expect=0)
+    bad = yn.copy()
+    bad[1, 2, 3, 0] += 1
+    save("bad.npy", bad)
+    _, out, _ = run("check", *L, "--bias", "b.npy", "--candidate", "bad.npy", "--blame-terms", 100, "--json", expect=1)
+    j = json.loads(out)
+    worst = j["worst"][0]
+    xn, wh = np.load("xn.npy"), np.load("wh.npy")
+    check(j["expected_shape"] == list(yn.shape) and j["candidate_shape"] == list(yn.shape), "check NHWC: shapes in NHWC")
+    check(j["bad"] == 1 and worst["index"] == [1, 2, 3, 0], f"check NHWC: the blame names the NHWC index ({worst['index']})")
+    check(len(worst["terms"]) == worst["term_count"] > 0 and
+          all(xn[tuple(t["input_index"])] == t["input"] and wh[tuple(t["weight_index"])] == t["weight"]
+              for t in worst["terms"]) and
+          sum(t["input"] * t["weight"] for t in worst["terms"]) + b[0] == worst["oracle"] == yn[1, 2, 3, 0],
+          "check NHWC: each term's indices are NHWC/HWIO indices of the files' values, and they sum to the oracle")
+    _, out, _ = run("check", *L, "--bias", "b.npy", "--candidate", "bad.npy", expect=1)
+    check("y[1, 2, 3, 0]: candidate" in out, "check NHWC, text: the blamed element in NHWC")
+
+    # diagnose in NHWC: a kernel reversed along W (same shape), and a padding off by one (another shape).
+    flipped = F.conv2d(torch.from_numpy(x), torch.from_numpy(w[..., ::-1].copy()), torch.from_numpy(b), stride=(2, 1),
+                       padding=1).numpy()
+    save("flip.npy", flipped.transpose(0, 2, 3, 1))
+    _, out, _ = run("diagnose", *L, "--bias", "b.npy", "--candidate", "flip.npy", "--json", expect=1)
+    check("kernel_flipped[w]" in json.loads(out)["reproducing"], "diagnose NHWC: the kernel flipped along w found")
+    shifted = F.conv2d(F.pad(torch.from_numpy(x), (1, 1, 2, 1)), torch.from_numpy(w), torch.from_numpy(b),
+                       stride=(2, 1)).numpy()
+    save("shift.npy", shifted.transpose(0, 2, 3, 1))
+    _, out, _ = run("diagnose", *L, "--bias", "b.npy", "--candidate", "shift.npy", "--json", expect=1)
+    d = json.loads(out)
+    check(any(h.startswith("pad_begin+1") for h in d["reproducing"]) and
+          d["check"]["expected_shape"] == list(yn.shape) and d["check"]["candidate_shape"] == list(shifted.transpose(0, 2, 3, 1).shape),
+          f"diagnose NHWC: a candidate of another shape compared with the padding mistakes ({d['reproducing']})")
+    check(all(len(h["shape"]) == 4 and h["shape"][3] == 4 for h in d["tried"]), "diagnose NHWC: hypotheses' shapes in NHWC")
+
+    # matrix: rows and columns in the NHWC order of one sample, so W x = y on the flattened NHWC arrays.
+    _, out, _ = run("matrix", *L[:10], "--stride", "2,1", "--padding", 1, "--json", expect=0)
+    W = np.array(json.loads(out)["dense"])
+    check(np.array_equal(W @ xn[0].ravel() + np.tile(b, yn[0].size // 4), yn[0].ravel()),
+          "matrix NHWC: W x + b on the NHWC-flattened sample is the NHWC output")
+    # shape: the shapes as given.
+    _, out, _ = run("shape", *L, "--json", expect=0)
+    j = json.loads(out)
+    check(j["input_shape"] == list(xn.shape) and j["weight_shape"] == list(wh.shape) and j["output_shape"] == list(yn.shape),
+          "shape NHWC: input, weight and output shapes in the given layouts")
+    # deconv: the NHWC observation gives back the NHWC input (an injective layer: stride 1, padding 1).
+    xs = r.standard_normal((1, 2, 4, 5))
+    ws = r.standard_normal((3, 2, 2, 2))
+    ys = F.conv2d(torch.from_numpy(xs), torch.from_numpy(ws), padding=1).numpy()
+    save("xs.npy", xs.transpose(0, 2, 3, 1)), save("ws.npy", ws.transpose(2, 3, 1, 0)), save("ys.npy", ys.transpose(0, 2, 3, 1))
+    j = deconv("--op", "conv2d", "--data-format", "NHWC", "--weight-format", "HWIO", "--weight", "ws.npy",
+               "--input-shape", "1,4,5,2", "--padding", 1, "--observed", "ys.npy", "-o", "xr.npy")
+    xr = np.load("xr.npy")
+    check(j["status"] == "success" and xr.shape == (1, 4, 5, 2) and
+          np.abs(xr - xs.transpose(0, 2, 3, 1)).max() < 1e4 * np.finfo(float).eps * np.abs(xs).max(),
+          "deconv NHWC: the input recovered in NHWC")
+
+    # TensorFlow's ops with their own defaults (NHWC, HWIO filters): SAME padding from tf.nn's notes, torch's conv of
+    # the padded input as the reference.
+    xf = r.integers(-3, 4, (2, 7, 6, 3)).astype(np.float64)   # NHWC
+    ff = r.integers(-3, 4, (3, 2, 3, 4)).astype(np.float64)   # HWIO
+    (t0, t1), (l0, l1) = tf_same_pads(7, 3, 2), tf_same_pads(6, 2, 2)
+    reff = F.conv2d(F.pad(torch.from_numpy(xf.transpose(0, 3, 1, 2)), (l0, l1, t0, t1)),
+                    torch.from_numpy(ff.transpose(3, 2, 0, 1)), stride=2).numpy().transpose(0, 2, 3, 1)
+    save("xf.npy", xf), save("ff.npy", ff)
+    T = ["--op", "tf_conv", "--input", "xf.npy", "--weight", "ff.npy", "--strides", 2, "--padding", "SAME"]
+    run("apply", *T, "-o", "yf.npy", expect=0)
+    check(np.load("yf.npy").shape == (2, 4, 3, 4) and np.array_equal(np.load("yf.npy"), reff),
+          "apply tf_conv SAME, strides 2: tf.nn's padding rule (the odd row at the end), NHWC out")
+    run("check", *T, "--candidate", "yf.npy", expect=0)
+    run("check", "--op", "tf_conv", "--data-format", "NCHW", "--input", save("xc.npy", xf.transpose(0, 3, 1, 2)),
+        "--weight", "ff.npy", "--strides", 2, "--padding", "SAME", "--candidate",
+        save("yc.npy", reff.transpose(0, 3, 1, 2)), expect=0)
+    # tf.nn.depthwise_conv2d: filter [kh, kw, C, multiplier]; output channel c*multiplier + q.
+    fd = r.integers(-3, 4, (2, 2, 3, 2)).astype(np.float64)
+    refd = F.conv2d(torch.from_numpy(xf.transpose(0, 3, 1, 2)),
+                    torch.from_numpy(fd.transpose(2, 3, 0, 1).reshape(6, 1, 2, 2)), groups=3).numpy().transpose(0, 2, 3, 1)
+    run("apply", "--op", "tf_depthwise_conv2d", "--input", "xf.npy", "--weight", save("fd.npy", fd), "-o", "yd.npy",
+        expect=0)
+    check(np.array_equal(np.load("yd.npy"), refd), "apply tf_depthwise_conv2d (VALID): torch's grouped conv, NHWC")
+
+    # Bad layouts: a clear message, exit 2, no output file.
+    for flag, value, words in (("--data-format", "NHWQ", "data_format"), ("--weight-format", "HWIX", "weight_format"),
+                               ("--data-format", "NCW", "data_format")):
+        args = [a if a != "NHWC" or flag != "--data-format" else value for a in L]
+        if flag == "--weight-format":
+            args = [a if a != "HWIO" else value for a in L]
+        _, _, err = run("apply", *args, "-o", "none.npy", expect=2)
+        check(words in err and value in err and not os.path.exists("none.npy"),
+              f"apply {flag} {value}: exit 2 naming {words} and the value, nothing written ({err.strip()})")
+    _, _, err = run("apply", *L, "--data-format", "NCHW", "-o", "none.npy", expect=2)  # HWC data read as NCHW
+    check(not os.path.exists("none.npy"), "a layout that does not fit the shapes: exit 2, nothing written")
 
 
 GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}
