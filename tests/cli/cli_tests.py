@@ -3,7 +3,7 @@
 
 Every expected value comes from PyTorch (or the seeds' numbers), never from convmat itself.
 Each group runs in its own temporary directory. Groups: help, demo, shape, apply, matrix,
-check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv, layouts.
+check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv, layouts, quantized.
 """
 import io
 import json
@@ -1332,6 +1332,143 @@ def test_layouts():
               f"apply {flag} {value}: exit 2 naming {words} and the value, nothing written ({err.strip()})")
     _, _, err = run("apply", *L, "--data-format", "NCHW", "-o", "none.npy", expect=2)  # HWC data read as NCHW
     check(not os.path.exists("none.npy"), "a layout that does not fit the shapes: exit 2, nothing written")
+
+
+ONNX_NODE_DATA = "/usr/share/libonnx-testdata/data/node"
+
+
+def onnx_case(name):
+    """(op type, inputs by name, attributes, expected output) of one of ONNX's backend test cases."""
+    import glob
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(os.path.join(ONNX_NODE_DATA, name, "model.onnx"))
+    node = model.graph.node[0]
+    data = os.path.join(ONNX_NODE_DATA, name, "test_data_set_0")
+
+    def read(kind):
+        arrays = []
+        for path in sorted(glob.glob(os.path.join(data, f"{kind}_*.pb"))):
+            tensor = onnx.TensorProto()
+            with open(path, "rb") as f:
+                tensor.ParseFromString(f.read())
+            arrays.append(numpy_helper.to_array(tensor))
+        return arrays
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return node.op_type, dict(zip(node.input, read("input"))), attributes, read("output")[0]
+
+
+def attribute_flags(attributes):
+    flags = []
+    for name, value in attributes.items():
+        flags += ["--" + name.replace("_", "-"), ",".join(map(str, value)) if isinstance(value, list) else value]
+    return flags
+
+
+def reference_accumulators(x, xz, w, wz, attributes, bias=None):
+    """ONNX's definition: conv(x - x_zero_point, w - w_zero_point) (+ B), the padding holding x_zero_point, so
+    a padded tap adds 0; torch's float64 conv of the shifted integers is exact."""
+    pads = attributes.get("pads", [0] * 4)
+    xs = torch.from_numpy(x.astype(np.float64) - float(xz))
+    xs = F.pad(xs, (pads[1], pads[3], pads[0], pads[2]))
+    ws = torch.from_numpy(w.astype(np.float64) - np.asarray(wz, np.float64).reshape(-1, 1, 1, 1))
+    y = F.conv2d(xs, ws, None if bias is None else torch.from_numpy(bias.astype(np.float64)),
+                 stride=tuple(attributes.get("strides", [1, 1])))
+    return y.numpy()
+
+
+def test_quantized():
+    # ONNX's own backend cases of ConvInteger and QLinearConv, their inputs as .npy files of their dtypes.
+    for name in ("test_basic_convinteger", "test_convinteger_with_padding", "test_convinteger_without_padding",
+                 "test_qlinearconv"):
+        op_type, inputs, attributes, expected = onnx_case(name)
+        op = {"ConvInteger": "onnx_conv_integer", "QLinearConv": "onnx_qlinear_conv"}[op_type]
+        q = []
+        for k, v in inputs.items():
+            if k not in ("x", "w"):
+                q += ["--" + k.replace("_", "-"), save(f"{name}_{k}.npy", v)]
+        A = ["check", "--op", op, "--input", save(f"{name}_x.npy", inputs["x"]), "--weight",
+             save(f"{name}_w.npy", inputs["w"]), *q, *attribute_flags(attributes)]
+        _, out, _ = run(*A, "--candidate", save(f"{name}_y.npy", expected), expect=0)
+        check("result: ok" in out, f"check {op} accepts ONNX's {name}")
+        # One unit off in one element: found, with the accumulator ONNX's definition gives.
+        bad = expected.copy()
+        index = tuple(np.array(expected.shape) // 2)
+        bad[index] += 1
+        _, out, _ = run(*A, "--candidate", save("bad.npy", bad), "--json", expect=1)
+        j = json.loads(out)
+        acc = reference_accumulators(inputs["x"], inputs.get("x_zero_point", 0), inputs["w"],
+                                     inputs.get("w_zero_point", 0), attributes)
+        m = j["worst"][0] if j["worst"] else {}
+        check(j["mismatches"] == 1 and j["off_by_one"] == 1 and m.get("index") == list(index) and
+              m.get("candidate") == int(bad[index]) and m.get("expected") == int(expected[index]) and
+              m.get("accumulator") == acc[index],
+              f"check {op} {name}: a one-unit change reported at {index} with the accumulator {acc[index]} ({m})")
+        if op_type == "QLinearConv":
+            real = acc[index] * float(inputs["x_scale"]) * float(inputs["w_scale"]) / float(inputs["y_scale"])
+            check(abs(m.get("real", 0) - real) <= 1e-6 * abs(real) and j["dtype"] == str(expected.dtype),
+                  f"check QLinearConv: the real value before rounding ({m.get('real')} vs {real})")
+        _, out, _ = run(*A, "--candidate", "bad.npy", expect=1)
+        check("(one unit); accumulator" in out, f"check {op}, text: the one unit and the accumulator named")
+
+    # The quantization inputs as numbers, per output channel, with B: QLinearConv's definition (round half to
+    # even, saturation to uint8) from the accumulators of torch's exact float64 conv.
+    r = rng(51)
+    x = r.integers(96, 160, (1, 3, 5, 5)).astype(np.uint8)
+    w = r.integers(-10, 11, (2, 3, 3, 3)).astype(np.int8)
+    B = r.integers(-50, 50, 2).astype(np.int32)
+    xz, wz, yz = 128, [1, -2], 100
+    x_scale, w_scale, y_scale = np.float32(0.5), np.float32([1, 0.25]), np.float32(1.0)
+    acc = reference_accumulators(x, xz, w, wz, {"pads": [1, 1, 1, 1]}, B)
+    mult = (np.float64(x_scale) * w_scale.astype(np.float64) / np.float64(y_scale)).reshape(1, 2, 1, 1)
+    y = np.clip(np.round(acc * mult) + yz, 0, 255).astype(np.uint8)  # np.round: half to even
+    Q = ["check", "--op", "QLinearConv", "--input", save("qx.npy", x), "--weight", save("qw.npy", w),
+         "--bias", save("qb.npy", B), "--x-scale", 0.5, "--x-zero-point", xz, "--w-scale", "1,0.25",
+         "--w-zero-point", "1,-2", "--y-scale", 1, "--y-zero-point", yz, "--pads", 1]
+    run(*Q, "--candidate", save("qy.npy", y), expect=0)
+    y_half_up = np.clip(np.floor(acc * mult + 0.5) + yz, 0, 255).astype(np.uint8)
+    check(not np.array_equal(y_half_up, y), "the data has ties (acc * multiplier = k + 1/2)")
+    _, out, _ = run(*Q, "--candidate", save("qup.npy", y_half_up), "--json", expect=1)
+    check(json.loads(out)["off_by_one"] == json.loads(out)["mismatches"] > 0, "rounding half up: one-unit mismatches")
+    wrapped = ((np.round(acc * mult) + yz).astype(np.int64) % 256).astype(np.uint8)  # no saturation: wraps
+    check(not np.array_equal(wrapped, y), "the data saturates")
+    run(*Q, "--candidate", save("qwrap.npy", wrapped), expect=1)
+    ci = reference_accumulators(x, xz, w, wz, {"pads": [1, 1, 1, 1]}).astype(np.int32)
+    run("check", "--op", "onnx_conv_integer", "--input", "qx.npy", "--weight", "qw.npy", "--x-zero-point", xz,
+        "--w-zero-point", "1,-2", "--pads", 1, "--candidate", save("ci.npy", ci), expect=0)
+    ci2 = ci.copy()
+    ci2[0, 1, 2, 2] -= 1
+    _, out, _ = run("check", "--op", "ConvInteger", "--input", "qx.npy", "--weight", "qw.npy", "--x-zero-point", xz,
+                    "--w-zero-point", "1,-2", "--pads", 1, "--candidate", save("ci2.npy", ci2), expect=1)
+    check(f"y[0, 1, 2, 2]: candidate {ci2[0, 1, 2, 2]}, expected {ci[0, 1, 2, 2]} (one unit); accumulator "
+          f"{ci[0, 1, 2, 2]}" in out, "check ConvInteger: the one-unit mismatch with its accumulator")
+
+    # Bad types and values: a clear message naming the input and the rule, exit 2.
+    for extra, words in (
+            (["--input", save("fx.npy", x.astype(np.float32))], "must have dtype int8 or uint8"),
+            (["--y-scale", save("ys64.npy", np.float64(4.0))], "y_scale must have dtype float32"),
+            (["--x-zero-point", save("xz8.npy", np.int8(3))], "x_zero_point must have the dtype of its tensor (uint8)"),
+            (["--x-zero-point", 300], "x_zero_point must hold integers of uint8"),
+            (["--w-zero-point", "1,2,3"], "w_zero_point must have 1 value (per tensor) or 2"),
+            (["--bias", save("b64.npy", B.astype(np.int64))], "B must have dtype int32"),
+            (["--data-format", "NHWC"], "NCHW data and OIHW weight only"),
+            (["--atol", 1], "compares integers exactly")):
+        args = list(Q)
+        for i in range(0, len(extra), 2):
+            if extra[i] in args:
+                args[args.index(extra[i]) + 1] = extra[i + 1]
+            else:
+                args += extra[i:i + 2]
+        _, _, err = run(*args, "--candidate", "qy.npy", expect=2)
+        check(words in err, f"check QLinearConv {extra}: exit 2, '{words}' ({err.strip()})")
+    _, _, err = run(*Q, "--candidate", save("qf.npy", y.astype(np.float32)), expect=2)
+    check("holds integers" in err, f"a float candidate of a quantized op: exit 2 ({err.strip()})")
+    _, _, err = run("check", "--op", "QLinearConv", "--input", "qx.npy", "--weight", "qw.npy", "--x-scale", 0.5,
+                    "--candidate", "qy.npy", expect=2)
+    check("is required" in err, f"QLinearConv without its scales: exit 2 ({err.strip()})")
+    _, _, err = run("apply", "--op", "ConvInteger", "--input", "qx.npy", "--weight", "qw.npy", "-o", "none.npy",
+                    expect=2)
+    check("quantized op" in err and not os.path.exists("none.npy"), f"apply of a quantized op: exit 2 ({err.strip()})")
 
 
 GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}
