@@ -284,7 +284,7 @@ std::shared_ptr<Flags> declare_flags(CLI::App& sub, bool blame) {
   };
   add_layer_options(sub, f->layer);
   add_data_options(sub, f->data, data_input | data_weight | data_bias);
-  if (blame) add_quantized_options(sub, f->quantized);
+  add_quantized_options(sub, f->quantized);
   add_text(sub, "--candidate", f->candidate, "Y.npy",
            "the output of the implementation under test; its dtype sets the default precision");
   add_parsed(sub, "--atol", f->atol, nonnegative, "A", "absolute tolerance, replaces (n+1)*lambda");

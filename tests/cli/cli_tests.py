@@ -1391,6 +1391,9 @@ def test_quantized():
              save(f"{name}_w.npy", inputs["w"]), *q, *attribute_flags(attributes)]
         _, out, _ = run(*A, "--candidate", save(f"{name}_y.npy", expected), expect=0)
         check("result: ok" in out, f"check {op} accepts ONNX's {name}")
+        run("apply", *A[1:], "-o", "applied.npy", expect=0)
+        got = np.load("applied.npy")
+        check(got.dtype == expected.dtype and np.array_equal(got, expected), f"apply {op}: ONNX's {name} output and dtype")
         # One unit off in one element: found, with the accumulator ONNX's definition gives.
         bad = expected.copy()
         index = tuple(np.array(expected.shape) // 2)
@@ -1466,9 +1469,15 @@ def test_quantized():
     _, _, err = run("check", "--op", "QLinearConv", "--input", "qx.npy", "--weight", "qw.npy", "--x-scale", 0.5,
                     "--candidate", "qy.npy", expect=2)
     check("is required" in err, f"QLinearConv without its scales: exit 2 ({err.strip()})")
-    _, _, err = run("apply", "--op", "ConvInteger", "--input", "qx.npy", "--weight", "qw.npy", "-o", "none.npy",
-                    expect=2)
-    check("quantized op" in err and not os.path.exists("none.npy"), f"apply of a quantized op: exit 2 ({err.strip()})")
+    Qf = list(Q)
+    Qf[Qf.index("--y-zero-point") + 1] = save("yz.npy", np.float32(5))
+    _, _, err = run("apply", *Qf[1:], "-o", "none.npy", expect=2)
+    check("y_zero_point must have dtype int8 or uint8" in err and not os.path.exists("none.npy"),
+          f"apply QLinearConv with a float y_zero_point: exit 2, nothing written ({err.strip()})")
+    run("apply", *Q[1:], "-o", "qa.npy", expect=0)
+    check(np.load("qa.npy").dtype == np.uint8 and np.array_equal(np.load("qa.npy"), y), "apply QLinearConv: uint8, exact")
+    _, _, err = run("diagnose", *Q[1:], "--candidate", "qy.npy", expect=2)
+    check("quantized op" in err, f"diagnose of a quantized op: exit 2 naming it ({err.strip()})")
 
 
 GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}
