@@ -73,6 +73,13 @@ int run_matrix(const Flags& f, Context& ctx) {
   const CsrMatrix<double>& w = m.stored();
   // With --data-format, rows and columns follow the sample's flat order in that layout: the
   // matrix P W Q of the layer on data stored so (layout.hpp). position[canonical] = user index.
+  for (const Layout* l : {&layer.call.input_layout, &layer.call.output_layout}) {
+    if (!l->is_permutation()) {
+      throw UsageError("--op " + layer.op +
+                       ": matrix takes layouts that permute the axes only; this layer's reverses "
+                       "an axis or moves batch groups");
+    }
+  }
   const auto positions = [&](const Layout& batched, const Dims& sample) {
     const Layout layout = batched.without_axis(0);
     std::vector<Index> position;

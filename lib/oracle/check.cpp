@@ -400,12 +400,17 @@ Dims candidate_to_canonical(const LayerCall& call, std::vector<double>& candidat
   while (shape.size() < axes) shape.insert(shape.begin(), 1);
   Index n = 1;
   for (Index d : shape) n *= d;
-  if (shape.size() != axes || n != static_cast<Index>(candidate.size())) {
+  // A layout beyond a permutation (XLA's reversed windows, batch groups) reads only the call's
+  // own output shape.
+  const bool readable =
+      layout.is_permutation() ||
+      (shape.size() == axes && shape == layout.shape_from_canonical(call.output_shape()));
+  if (shape.size() != axes || n != static_cast<Index>(candidate.size()) || !readable) {
     Dims unmatched = candidate_shape;  // an empty last axis: no output has one
     unmatched.push_back(0);
     return unmatched;
   }
-  const Dims canonical = layout.to_canonical(shape);
+  const Dims canonical = layout.is_permutation() ? layout.to_canonical(shape) : call.output_shape();
   std::vector<double> out(candidate.size());
   permute_to_canonical(candidate.data(), canonical, layout, out.data());
   candidate = std::move(out);
