@@ -467,7 +467,7 @@ int run_analyze(const Flags& f, Context& ctx) {
   std::vector<double> values;
   std::string weight_text;
   if (weight) {
-    weight->load(ctx);
+    weight->load(ctx, layer.call, LayerCall::Tensor::weight);
     values = std::move(weight->data);
     weight_text = weight->path;
   } else {

@@ -104,6 +104,7 @@ constexpr std::string_view diagnose_details =
 
 struct Flags {
   LayerFlags layer;
+  QuantizedFlags quantized;
   DataFlags data;
   std::optional<std::string> candidate;
   std::optional<double> atol, rtol;
@@ -132,6 +133,7 @@ struct Problem {
   LayerDescription layer;
   std::optional<NpyInput> input, weight, bias, candidate;
   CheckOptions options;
+  Dims candidate_shape;  // in convmat's order (candidate_to_canonical)
 };
 
 Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
@@ -142,7 +144,8 @@ Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
       npy_input(f.data.weight),
       npy_input(f.data.bias),
       npy_input(f.candidate),
-      diagnose ? diagnose_check_options() : CheckOptions{}};
+      diagnose ? diagnose_check_options() : CheckOptions{},
+      {}};
   if (!p.input) throw UsageError("needs --input X.npy");
   if (!p.weight) throw UsageError("needs --weight W.npy");
   if (!p.candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
@@ -158,10 +161,12 @@ Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
   if (f.blame) p.options.max_blamed = *f.blame;
   if (f.blame_terms) p.options.max_terms = *f.blame_terms;
 
-  p.input->load(ctx);
-  p.weight->load(ctx);
+  p.input->load(ctx, p.layer.call, LayerCall::Tensor::input);
+  p.weight->load(ctx, p.layer.call, LayerCall::Tensor::weight);
   if (p.bias) p.bias->load(ctx);
   p.candidate->load(ctx);
+  p.candidate_shape =
+      candidate_to_canonical(p.layer.call, p.candidate->data, p.candidate->header.shape);
   return p;
 }
 
@@ -279,6 +284,7 @@ std::shared_ptr<Flags> declare_flags(CLI::App& sub, bool blame) {
   };
   add_layer_options(sub, f->layer);
   add_data_options(sub, f->data, data_input | data_weight | data_bias);
+  add_quantized_options(sub, f->quantized);
   add_text(sub, "--candidate", f->candidate, "Y.npy",
            "the output of the implementation under test; its dtype sets the default precision");
   add_parsed(sub, "--atol", f->atol, nonnegative, "A", "absolute tolerance, replaces (n+1)*lambda");
@@ -304,11 +310,100 @@ std::shared_ptr<Flags> declare_flags(CLI::App& sub, bool blame) {
 
 }  // namespace
 
+// A quantized op: the candidate's integers against the op's definition, exactly; every mismatch
+// counted, the worst listed with the accumulator (and the real value before rounding).
+int run_quantized_check(const Flags& f, Context& ctx) {
+  std::optional<NpyInput> x = npy_input(f.data.input), w = npy_input(f.data.weight),
+                          bias = npy_input(f.data.bias), candidate = npy_input(f.candidate);
+  if (!x) throw UsageError("needs --input X.npy");
+  if (!w) throw UsageError("needs --weight W.npy");
+  if (!candidate) throw UsageError("needs --candidate Y.npy (the output to check)");
+  const std::string op = *f.layer.op;
+  if (f.atol || f.rtol || f.precision) {
+    throw UsageError("--op " + op +
+                     " compares integers exactly; --atol, --rtol and --precision do not apply");
+  }
+  if (candidate->header.is_float()) {
+    throw UsageError("--candidate " + candidate->path +
+                     ": a quantized op's output holds "
+                     "integers (int32, int8 or uint8), got " +
+                     candidate->header.type_name());
+  }
+  QuantizedProblem p =
+      read_quantized(f.layer, f.quantized, *x, *w, bias, memory_limit(f.max_memory));
+  const QuantizedOutput out = quantized_apply(*p.op, p.data);
+  const Dims& expected_shape = p.layer.output_shape;
+  const bool shape_matches = candidate->header.shape == expected_shape;
+  QuantizedComparison c;
+  if (shape_matches) {
+    candidate->data =
+        read_npy_data(FileSource(candidate->path), candidate->header, candidate->path);
+    c = compare_quantized(out.values,
+                          std::vector<std::int64_t>(candidate->data.begin(), candidate->data.end()),
+                          out.accumulators, out.real, f.blame.value_or(CheckOptions{}.max_blamed));
+  }
+  const bool passed = shape_matches && c.mismatches == 0;
+  const auto index = [&](Index flat) { return unravel_index(flat, expected_shape); };
+  if (f.json) {
+    Json worst = Json::array();
+    for (const QuantizedMismatch& m : c.worst) {
+      worst.push_back(Json{{"index", index(m.index)},
+                           {"expected", m.expected},
+                           {"candidate", m.candidate},
+                           {"accumulator", m.accumulator},
+                           {"real", out.real.empty() ? Json(nullptr) : Json(m.real)}});
+    }
+    emit(ctx, Json{{"op", op},
+                   {"layer", p.layer.call.spec.to_string()},
+                   {"candidate", candidate->path},
+                   {"passed", passed},
+                   {"dtype", out.type},
+                   {"expected_shape", expected_shape},
+                   {"candidate_shape", candidate->header.shape},
+                   {"shape_matches", shape_matches},
+                   {"elements", c.elements},
+                   {"mismatches", c.mismatches},
+                   {"off_by_one", c.off_by_one},
+                   {"max_difference", c.max_difference},
+                   {"worst", worst}});
+    return passed ? exit_ok : exit_disagreement;
+  }
+  std::ostream& o = ctx.out;
+  o << "layer: " << p.layer.call.spec.to_string() << "  (" << op << ", " << p.op->alias << ")\n";
+  o << "candidate: " << candidate->path << " " << dims_to_tuple(candidate->header.shape) << " "
+    << candidate->header.type_name() << " against " << p.op->alias << "'s definition, exactly ("
+    << out.type << " " << dims_to_tuple(expected_shape) << ")\n";
+  if (!shape_matches) {
+    o << "result: FAIL, the candidate's shape " << dims_to_tuple(candidate->header.shape)
+      << " differs from the layer's output shape " << dims_to_tuple(expected_shape) << "\n";
+    return exit_disagreement;
+  }
+  if (passed) {
+    o << "result: ok, all " << c.elements << " elements equal\n";
+    return exit_ok;
+  }
+  o << "result: FAIL, " << c.mismatches << " of " << c.elements << " elements differ ("
+    << c.off_by_one << " by one unit), max difference " << c.max_difference << "\n";
+  o << "worst elements (index in the output; the int32 accumulator"
+    << (out.real.empty() ? "" : " and the real value acc * x_scale*w_scale/y_scale before rounding")
+    << "):\n";
+  for (const QuantizedMismatch& m : c.worst) {
+    const std::int64_t d = m.candidate - m.expected;
+    o << "  y" << dims_to_list(index(m.index)) << ": candidate " << m.candidate << ", expected "
+      << m.expected << (d == 1 || d == -1 ? " (one unit)" : "") << "; accumulator "
+      << m.accumulator;
+    if (!out.real.empty()) o << ", real " << number(m.real);
+    o << "\n";
+  }
+  return exit_disagreement;
+}
+
 int run_check(const Flags& f, Context& ctx) {
+  if (quantized_op_of(f.layer)) return run_quantized_check(f, ctx);
   Problem p = read_problem(f, ctx, false);
   const LayerData layer = layer_data(p);
-  const CheckReport r =
-      check_output(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
+  CheckReport r = check_output(layer, p.candidate->data.data(), p.candidate_shape, p.options);
+  report_in_given_layouts(p.layer.call, p.candidate->header.shape, r);
   if (f.json) {
     emit(ctx, json_check(p.candidate->path, p.layer, p.options.tolerance, r));
   } else {
@@ -322,8 +417,8 @@ int run_check(const Flags& f, Context& ctx) {
 int run_diagnose(const Flags& f, Context& ctx) {
   Problem p = read_problem(f, ctx, true);
   const LayerData layer = layer_data(p);
-  const Diagnosis d =
-      diagnose(layer, p.candidate->data.data(), p.candidate->header.shape, p.options);
+  Diagnosis d = diagnose(layer, p.candidate->data.data(), p.candidate_shape, p.options);
+  report_in_given_layouts(p.layer.call, p.candidate->header.shape, d);
   if (f.json) {
     // Diagnosis's fields, its check as check's JSON.
     Json j = Json::object();

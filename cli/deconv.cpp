@@ -176,7 +176,7 @@ LayerDescription deconv_layer(const Flags& f, const Inputs& in) {
     throw UsageError(in.observed->path + ": shape " + dims_to_tuple(in.observed->header.shape) +
                      " does not match the layer's output " + dims_to_tuple(layer.output_shape) +
                      " (from the input shape " + dims_to_tuple(layer.input_shape) +
-                     " and the weight " + dims_to_tuple(layer.call.spec.weight_shape()) + ")");
+                     " and the weight " + dims_to_tuple(layer.call.given_weight_shape()) + ")");
   }
   return layer;
 }
@@ -245,6 +245,7 @@ struct Outcome {
   std::string truth_path;
   std::string written;  // the file written, or empty
   bool float32;
+  const std::vector<double>& x_given;  // result.x in the input's layout
   bool converged() const { return result.info.status == LsqStatus::success; }
   bool iterative() const { return method == LsqMethod::lsqr || method == LsqMethod::lsmr; }
 };
@@ -252,13 +253,14 @@ struct Outcome {
 // Written for success and for the iterative limits (the last iterate); not after a failed
 // factorization (its x is zero) or a NaN. Returns the file, with whether it is stdout.
 std::pair<std::string, bool> write_solution(const Flags& f, const LayerDescription& layer,
-                                            const LsqResult<double>& result, bool float32) {
+                                            const LsqResult<double>& result,
+                                            const std::vector<double>& x_given, bool float32) {
   const LsqStatus status = result.info.status;
   const bool usable = status == LsqStatus::success || status == LsqStatus::iteration_limit ||
                       status == LsqStatus::condition_limit;
   if (!f.output || !usable || !result.x.allFinite()) return {"", false};
   AtomicOutput file(*f.output);
-  file.write(npy_bytes(layer.input_shape, result.x.data(), float32));
+  file.write(npy_bytes(layer.input_shape, x_given.data(), float32));
   file.commit();
   return {file.target(), file.is_stdout()};
 }
@@ -291,7 +293,7 @@ Json deconv_json(const Outcome& o) {
   j["dtype"] = o.float32 ? "float32" : "float64";
   if (batch * cols <= show_limit) {
     Json& x = j["x"] = Json::array();
-    for (Index i = 0; i < batch * cols; ++i) x.push_back(o.result.x.data()[i]);
+    for (Index i = 0; i < batch * cols; ++i) x.push_back(o.x_given[static_cast<std::size_t>(i)]);
   }
   return j;
 }
@@ -347,12 +349,11 @@ void print_report(std::ostream& o, const Outcome& r, bool output_given, const st
     o << "against " << r.truth_path << ": |x - input| / |input| = " << short_number(r.truth->error)
       << " (|M input - y| / |y| = " << short_number(r.truth->residual) << ")\n";
   }
-  const DenseMatrix<double>& x = r.result.x;
   if (batch * cols <= show_limit) {
     o << "x " << dims_to_tuple(r.layer.input_shape) << ", by rows of the last axis:\n";
     const Index last = r.layer.input_shape.back();
     for (Index i = 0; i < batch * cols; ++i)
-      o << (i % last ? " " : "  [") << short_number(x.data()[i])
+      o << (i % last ? " " : "  [") << short_number(r.x_given[static_cast<std::size_t>(i)])
         << (i % last == last - 1 ? "]\n" : "");
   }
   if (!r.written.empty()) {
@@ -379,14 +380,18 @@ int run_deconv(const Flags& f, Context& ctx) {
   require_deconv_memory(f, layer, method, options, in.truth.has_value());
 
   const bool float32 = float32_output(f.dtype, {&in.observed, &in.weight, &in.bias});
-  in.weight->load(ctx);
-  in.observed->load(ctx);
+  in.weight->load(ctx, layer.call, LayerCall::Tensor::weight);
+  in.observed->load(ctx, layer.call, LayerCall::Tensor::output);
   if (in.bias) in.bias->load(ctx);
-  if (in.truth) in.truth->load(ctx);
+  if (in.truth) in.truth->load(ctx, layer.call, LayerCall::Tensor::input);
 
   const DenseMatrix<double> y = observed_minus_bias(s, layer.call.batch, *in.observed, in.bias);
   const ConvMatrix<double> m(s, in.weight->data.data());
   const LsqResult<double> result = deconvolve(m, y, method, options);
+  // x̂ as the caller stores the input (--data-format): what is written and shown.
+  const std::vector<double> x_given = layer.call.from_canonical(
+      LayerCall::Tensor::input,
+      std::vector<double>(result.x.data(), result.x.data() + result.x.size()));
   Outcome outcome{layer,
                   method,
                   options,
@@ -397,12 +402,13 @@ int run_deconv(const Flags& f, Context& ctx) {
                   std::nullopt,
                   "",
                   "",
-                  float32};
+                  float32,
+                  x_given};
   if (in.truth) {
     outcome.truth = compare_with_truth(m, y, result.x, *in.truth);
     outcome.truth_path = in.truth->path;
   }
-  const auto [written, to_stdout] = write_solution(f, layer, result, float32);
+  const auto [written, to_stdout] = write_solution(f, layer, result, x_given, float32);
   outcome.written = written;
   // With the output on stdout (-o /dev/stdout), the report goes to stderr.
   Context report = to_stdout ? Context{ctx.err, ctx.err} : ctx;

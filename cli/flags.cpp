@@ -177,6 +177,13 @@ constexpr KeywordHelp keyword_help[] = {
      "onnx_conv_transpose: the spatial output shape (sets the padding; --pads are then ignored, "
      "as ONNX says)"},
     {"kernel-shape", "K[,K...]", "ONNX ops: checked against the weight's spatial shape"},
+    {"data-format", "FORMAT",
+     "every op: the layout of --input, the output and the candidate, e.g. NHWC (NCW, NWC, NCHW, "
+     "NHWC, NCDHW, NDHWC or any order of N, C and the spatial letters; default the op's: NCHW, "
+     "channels last for the TensorFlow ops); reports name indices in it"},
+    {"weight-format", "FORMAT",
+     "every op: the layout of --weight, e.g. HWIO, OHWI, IOHW (O and I the layer's output and "
+     "input channels; default the op's: PyTorch's, TensorFlow's filter order for tf_*)"},
 };
 
 // One flag: a keyword's name, and the names of the same keyword in other conventions (a name
@@ -214,6 +221,13 @@ const std::vector<KeywordFlag>& keyword_flags() {
         if (it->conventions.find(op.convention) == std::string::npos)
           it->conventions += " and " + std::string(op.convention);
       }
+    }
+    // The layout keywords, which every op takes (layout_keywords()).
+    for (const LayerKeyword& k : layout_keywords()) {
+      const std::string name = flag_of(k.name);
+      auto it = std::find_if(all.begin(), all.end(),
+                             [&](const KeywordFlag& f) { return f.name == name; });
+      if (it == all.end()) all.push_back({name, {}, k.kind, "every op's", "keyword"});
     }
     // In the help's order: the documented flags first, as they were, then any others.
     std::stable_sort(all.begin(), all.end(), [](const KeywordFlag& a, const KeywordFlag& b) {
@@ -278,10 +292,16 @@ LayerKeywords keywords_from(const LayerFlags& flags, const LayerOp& op, std::siz
     if (!flags.keywords.count(f.name)) continue;
     bool taken = false;
     for (const LayerKeyword& k : op.keywords) taken = taken || flag_for(k.name) == &f;
+    for (const LayerKeyword& k : layout_keywords()) taken = taken || flag_for(k.name) == &f;
     if (!taken) throw not_a_keyword_of(f, op);
   }
+  // The op's keywords, then the layout keywords that every op takes and it does not list.
+  std::vector<LayerKeyword> accepted = op.keywords;
+  for (const LayerKeyword& k : layout_keywords()) {
+    if (!op.keyword(k.name)) accepted.push_back(k);
+  }
   LayerKeywords keywords;
-  for (const LayerKeyword& k : op.keywords) {
+  for (const LayerKeyword& k : accepted) {
     const KeywordFlag* f = flag_for(k.name);
     const auto given = f ? flags.keywords.find(f->name) : flags.keywords.end();
     if (given == flags.keywords.end()) continue;
@@ -318,7 +338,9 @@ void add_layer_options(CLI::App& app, LayerFlags& flags) {
   static const std::string op_help =
       "one of " + layer_op_names() +
       ": torch.nn.functional's conv*d and conv_transpose*d (conv and conv_transpose take the "
-      "rank from the weight) and ONNX's Conv and ConvTranspose, each with its own options";
+      "rank from the weight) and ONNX's Conv and ConvTranspose, each with its own options; for "
+      "apply and check also the quantized onnx_conv_integer (ConvInteger) and onnx_qlinear_conv "
+      "(QLinearConv), compared exactly";
   CLI::Option* op = add_text(app, "--op", flags.op, "NAME", op_help);
   std::vector<CLI::Option*> keyword_options;
   for (const KeywordFlag& f : keyword_flags()) {
@@ -349,6 +371,53 @@ void add_layer_options(CLI::App& app, LayerFlags& flags) {
            "with --desc: the descriptor is for benchdnn's --deconv driver (a transposed "
            "convolution)")
       ->needs(desc);
+}
+
+void add_quantized_options(CLI::App& app, QuantizedFlags& flags) {
+  for (const QuantizedInput& q : quantized_inputs()) {
+    if (!q.scalar_flag) continue;  // B: --bias
+    const bool scale = q.type == QuantizedInputType::scale;
+    std::string help =
+        std::string(q.requantizing ? "onnx_qlinear_conv" : "the quantized ops") + ": ONNX's " +
+        std::string(q.name) + ", " +
+        (scale ? "a number (read as float32, ONNX's type)" : "an integer of its tensor's type") +
+        (q.per_channel ? " or one per output channel (N,N,...)" : "") + ", or a .npy file" +
+        (scale ? " (float32)" : "");
+    if (q.type == QuantizedInputType::output_type)
+      help += "; a number has x's type (a .npy file sets the output's type: int8 or uint8)";
+    if (!q.required || !q.requantizing) help += q.requantizing ? "" : " (default 0)";
+    CLI::Option* option = app.add_option_function<std::string>(
+        "--" + flag_of(q.name),
+        [&flags, name = std::string(q.name)](const std::string& text) {
+          flags.inputs[name] = text;
+        },
+        help);
+    option->type_name(q.per_channel ? "V[,V...]|FILE.npy" : "V|FILE.npy");
+  }
+}
+
+const QuantizedOp* quantized_op_of(const LayerFlags& flags) {
+  return flags.op ? find_quantized_op(*flags.op) : nullptr;
+}
+
+LayerDescription resolve_quantized_layer(const LayerFlags& flags, const Dims& x_shape,
+                                         const Dims& w_shape) {
+  const QuantizedOp* q = quantized_op_of(flags);
+  const LayerOp& op = layer_op("onnx_conv");
+  LayerDescription out{
+      LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}};
+  out.op = std::string(q ? q->name : op.name);
+  const std::size_t rank = x_shape.size() > 2 ? x_shape.size() - 2 : 1;
+  LayerKeywords keywords = keywords_from(flags, op, rank);
+  for (const LayerKeyword& k : layout_keywords()) {
+    if (keywords.count(k.name))
+      throw UsageError("--op " + out.op + " takes ONNX's NCHW data and OIHW weight only; got --" +
+                       flag_of(k.name));
+  }
+  out.call = op.resolve(x_shape, w_shape, keywords);
+  out.input_shape = out.call.given_input_shape();
+  out.output_shape = out.call.given_output_shape();
+  return out;
 }
 
 LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims>& input_shape,
@@ -394,6 +463,9 @@ LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims
       throw UsageError("describe the layer with --op NAME (and its options) or --desc DESCRIPTOR");
     const std::string& name = *flags.op;
     const LayerOp* op = find_layer_op(name);
+    if (!op && find_quantized_op(name)) {
+      throw UsageError("--op " + name + ": a quantized op, taken by convmat apply and check only");
+    }
     if (!op) {
       throw UsageError("--op: unknown op '" + name + "'; expected one of " + layer_op_names());
     }
@@ -407,14 +479,9 @@ LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims
     out.op = name;
     const std::size_t rank = input_shape->size() > 2 ? input_shape->size() - 2 : 1;
     out.call = op->resolve(*input_shape, *weight_shape, keywords_from(flags, *op, rank));
-    if (out.call.has_layouts()) {  // the arrays would be read in convmat's order
-      throw UsageError("--op " + name + ": tensors in " + std::string(op->convention) +
-                       "'s channels-last layouts are taken by the Python module only (convmat." +
-                       name + ", check(op='" + name + "'))");
-    }
   }
-  out.input_shape = out.call.input_shape();
-  out.output_shape = out.call.output_shape();
+  out.input_shape = out.call.given_input_shape();
+  out.output_shape = out.call.given_output_shape();
   return out;
 }
 

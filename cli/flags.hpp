@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "convmat/core/layer_args.hpp"
+#include "convmat/core/quantized.hpp"
 #include "convmat/oracle/benchdnn_descriptor.hpp"
 
 namespace convmat::cli {
@@ -83,11 +84,27 @@ struct LayerDescription {
   LayerCall call;
   std::string op;  // "conv2d", "onnx_conv_transpose", "benchdnn conv", "benchdnn deconv"
   std::optional<BenchdnnDescriptor> descriptor;
-  Dims input_shape;   // as the data has it (batched or not)
+  Dims input_shape;   // as the data has it (batched or not, in --data-format's layout)
   Dims output_shape;  // likewise
 };
 LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims>& input_shape,
                                const std::optional<Dims>& weight_shape);
+
+// ---------------------------------------------------------------------------------------------
+// The quantized ops (core/quantized.hpp: onnx_conv_integer, onnx_qlinear_conv): one flag per
+// quantization input of the library's table, ONNX's name with '_' written '-' (--x-scale,
+// --w-zero-point, ...), each a number (a list for the per-channel ones) or a .npy file; B is
+// --bias. Their geometry is onnx_conv's (--auto-pad, --pads, --strides, ...).
+
+struct QuantizedFlags {
+  std::map<std::string, std::string, std::less<>> inputs;  // ONNX name ("x_scale") → text
+};
+void add_quantized_options(CLI::App& app, QuantizedFlags& flags);
+// The op the layer flags name when it is a quantized one, else nullptr.
+const QuantizedOp* quantized_op_of(const LayerFlags& flags);
+// The layer of a quantized op: onnx_conv's row with the keyword flags.
+LayerDescription resolve_quantized_layer(const LayerFlags& flags, const Dims& x_shape,
+                                         const Dims& w_shape);
 
 // ---------------------------------------------------------------------------------------------
 // The data: .npy files and shapes. A command declares the ones it reads; --input excludes

@@ -66,15 +66,43 @@ int run_matrix(const Flags& f, Context& ctx) {
                      std::to_string(print_limit) + "); write it with --output FILE.mtx");
   }
   require_memory(memory_limit(f.max_memory), s, static_cast<std::uint64_t>(s.weight_numel()) * 8);
-  if (weight) weight->load(ctx);
+  if (weight) weight->load(ctx, layer.call, LayerCall::Tensor::weight);
   const std::vector<double> ones(pattern_only ? static_cast<std::size_t>(s.weight_numel()) : 0,
                                  1.0);
   const ConvMatrix<double> m(s, pattern_only ? ones.data() : weight->data.data());
   const CsrMatrix<double>& w = m.stored();
+  // With --data-format, rows and columns follow the sample's flat order in that layout: the
+  // matrix P W Q of the layer on data stored so (layout.hpp). position[canonical] = user index.
+  for (const Layout* l : {&layer.call.input_layout, &layer.call.output_layout}) {
+    if (!l->is_permutation()) {
+      throw UsageError("--op " + layer.op +
+                       ": matrix takes layouts that permute the axes only; this layer's reverses "
+                       "an axis or moves batch groups");
+    }
+  }
+  const auto positions = [&](const Layout& batched, const Dims& sample) {
+    const Layout layout = batched.without_axis(0);
+    std::vector<Index> position;
+    if (layout.is_identity()) return position;
+    const std::vector<Index> order = layout.flat_order(sample);
+    position.resize(order.size());
+    for (std::size_t u = 0; u < order.size(); ++u)
+      position[static_cast<std::size_t>(order[u])] = static_cast<Index>(u);
+    return position;
+  };
+  const std::vector<Index> in_position = positions(layer.call.input_layout, s.input_shape());
+  const std::vector<Index> out_position = positions(layer.call.output_layout, s.output_shape());
+  // Rows of the stored W are outputs for a convolution, inputs for a transposed one.
+  const std::vector<Index>& row_position = s.is_transposed() ? in_position : out_position;
+  const std::vector<Index>& col_position = s.is_transposed() ? out_position : in_position;
+  const auto place = [](const std::vector<Index>& position, Index i) {
+    return position.empty() ? i : position[static_cast<std::size_t>(i)];
+  };
   auto for_each_entry = [&](auto&& f) {  // f(row of the written matrix, col, value)
-    for (Index r = 0; r < w.rows(); ++r) {
-      for (RowPointer k = w.row_ptr()[r]; k < w.row_ptr()[r + 1]; ++k) {
-        const Index c = w.col_index()[k];
+    for (Index r0 = 0; r0 < w.rows(); ++r0) {
+      const Index r = place(row_position, r0);
+      for (RowPointer k = w.row_ptr()[r0]; k < w.row_ptr()[r0 + 1]; ++k) {
+        const Index c = place(col_position, w.col_index()[k]);
         if (swap) {
           f(c, r, w.values()[k]);
         } else {
@@ -95,6 +123,9 @@ int run_matrix(const Flags& f, Context& ctx) {
     head << "% rows: " << (f.transpose ? "input (C_in, *n)" : "output (C_out, *o)")
          << ", columns: " << (f.transpose ? "output (C_out, *o)" : "input (C_in, *n)")
          << ", flattened in C order (1-based here)\n";
+    if (!layer.call.input_layout.is_identity())
+      head << "% samples stored as " << layer.call.input_layout.without_axis(0).format()
+           << " (--data-format " << layer.call.input_layout.format() << ")\n";
     head << rows << " " << cols << " " << m.nnz() << "\n";
     file.write(head.str());
     const char* format = weight && weight->header.item_size <= 4 && weight->header.is_float()

@@ -465,8 +465,11 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   return a;
 }
 
-std::string npy_bytes(const Dims& shape, const double* data, bool float32) {
-  std::string dict = std::string("{'descr': '") + (float32 ? "<f4" : "<f8") +
+namespace {
+
+// The preamble and header of a C-order array of `descr` and `shape`.
+std::string npy_header_bytes(const Dims& shape, const char* descr) {
+  std::string dict = std::string("{'descr': '") + descr +
                      "', 'fortran_order': False, 'shape': " + dims_to_tuple(shape) + ", }";
   // numpy pads with spaces so that preamble + header is a multiple of 64, ending in '\n'.
   const bool v2 = dict.size() + 1 + 10 > 65535;
@@ -485,6 +488,36 @@ std::string npy_bytes(const Dims& shape, const double* data, bool float32) {
     out.push_back(static_cast<char>((len >> 24) & 0xff));
   }
   out += dict;
+  return out;
+}
+
+}  // namespace
+
+std::string npy_integer_bytes(const Dims& shape, const std::int64_t* data, std::string_view type) {
+  const int item = type == "int32" ? 4 : 1;
+  if (type != "int32" && type != "int8" && type != "uint8")
+    throw std::invalid_argument("npy: cannot write dtype " + std::string(type));
+  std::string out = npy_header_bytes(shape, type == "int32"  ? "<i4"
+                                            : type == "int8" ? "|i1"
+                                                             : "|u1");
+  Index numel = 1;
+  for (Index d : shape) numel *= d;
+  const std::size_t start = out.size();
+  out.resize(start + static_cast<std::size_t>(numel) * static_cast<std::size_t>(item));
+  for (Index i = 0; i < numel; ++i) {
+    char* at = out.data() + start + static_cast<std::size_t>(i) * static_cast<std::size_t>(item);
+    if (item == 4) {
+      const auto v = static_cast<std::int32_t>(data[i]);
+      std::memcpy(at, &v, 4);
+    } else {
+      *at = static_cast<char>(static_cast<std::uint8_t>(data[i] & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string npy_bytes(const Dims& shape, const double* data, bool float32) {
+  std::string out = npy_header_bytes(shape, float32 ? "<f4" : "<f8");
   Index numel = 1;
   for (Index d : shape) numel *= d;
   const std::size_t item = float32 ? 4 : 8;

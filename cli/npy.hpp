@@ -14,8 +14,8 @@
 // after the header exactly (a truncated file, a lying shape or trailing bytes are errors).
 // Errors are std::invalid_argument("<name>: <what is wrong, with the values>").
 //
-// Written: float32 or float64, little-endian, C order, version 1.0 (2.0 if the header needs it),
-// header padded to a multiple of 64 bytes as numpy does.
+// Written: float32 or float64 (and int32/int8/uint8, the quantized ops), little-endian, C order,
+// version 1.0 (2.0 if the header needs it), header padded to a multiple of 64 bytes as numpy does.
 
 #include <cstdint>
 #include <string>
@@ -94,6 +94,9 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name = "<buffer>")
 
 // The bytes of a .npy file holding `data` (Π shape values) as float32 or float64.
 std::string npy_bytes(const Dims& shape, const double* data, bool float32);
+
+// The bytes of a .npy file holding `data` as "int32", "int8" or "uint8" (values in its range).
+std::string npy_integer_bytes(const Dims& shape, const std::int64_t* data, std::string_view type);
 
 // float16 bits → double (exact).
 double half_to_double(std::uint16_t bits);

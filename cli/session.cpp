@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ostream>
@@ -51,6 +52,11 @@ void NpyInput::load(Context& ctx) {
   }
 }
 
+void NpyInput::load(Context& ctx, const LayerCall& call, LayerCall::Tensor tensor) {
+  load(ctx);
+  data = call.to_canonical(tensor, std::move(data));
+}
+
 LayerDescription layer_from(const LayerFlags& flags, const DataFlags& data,
                             const std::optional<NpyInput>& input,
                             const std::optional<NpyInput>& weight,
@@ -68,6 +74,103 @@ LayerDescription layer_from(const LayerFlags& flags, const DataFlags& data,
     }
   }
   return layer;
+}
+
+namespace {
+
+// One quantization input: a .npy file (its dtype), or numbers typed as the input needs.
+QuantizedValue quantized_value(const QuantizedInput& q, const std::string& text,
+                               const std::string& x_type, const std::string& w_type) {
+  const std::string flag = "--" + [&] {
+    std::string f(q.name);
+    std::replace(f.begin(), f.end(), '_', '-');
+    return f;
+  }();
+  QuantizedValue v;
+  if (text.size() > 4 && text.compare(text.size() - 4, 4, ".npy") == 0) {
+    NpyInput in = *npy_input(text);
+    if (in.header.shape.size() > 1) {
+      throw UsageError(flag + ": " + text + " must be a scalar or 1-d (ONNX), got shape " +
+                       dims_to_tuple(in.header.shape));
+    }
+    v.values = read_npy_data(FileSource(in.path), in.header, in.path);
+    v.type = in.header.type_name();
+    return v;
+  }
+  if (q.type == QuantizedInputType::scale) {
+    for (const std::string& item : [&] {
+           std::vector<std::string> items;
+           std::size_t start = 0;
+           for (;;) {
+             const std::size_t comma = text.find(',', start);
+             items.push_back(
+                 text.substr(start, comma == std::string::npos ? comma : comma - start));
+             if (comma == std::string::npos) break;
+             start = comma + 1;
+           }
+           return items;
+         }()) {
+      const double s = parse_nonnegative(flag, item);
+      v.values.push_back(static_cast<double>(static_cast<float>(s)));  // ONNX's float32
+    }
+    v.type = "float32";
+    return v;
+  }
+  for (Index i : parse_dims(flag, text)) v.values.push_back(static_cast<double>(i));
+  v.type = q.type == QuantizedInputType::w_type ? w_type : x_type;
+  if (q.type == QuantizedInputType::int32) v.type = "int32";
+  return v;
+}
+
+std::vector<std::int64_t> integer_values(const std::vector<double>& v) {
+  return std::vector<std::int64_t>(v.begin(), v.end());
+}
+
+}  // namespace
+
+QuantizedProblem read_quantized(const LayerFlags& flags, const QuantizedFlags& quantized,
+                                NpyInput& x, NpyInput& w, std::optional<NpyInput>& bias,
+                                const MemoryLimit& limit) {
+  QuantizedProblem p{quantized_op_of(flags),
+                     resolve_quantized_layer(flags, x.header.shape, w.header.shape),
+                     QuantizedData{ConvSpec::convolution(1, 1, {1}, {1}), 1, {}, {}, "", "", {}}};
+  const std::string name(p.op->alias);
+  try {
+    quantized_range(x.header.type_name(), name + ": x (" + x.path + ")");
+    quantized_range(w.header.type_name(), name + ": w (" + w.path + ")");
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  const ConvSpec& s = p.layer.call.spec;
+  require_memory(
+      limit, s,
+      static_cast<std::uint64_t>(p.layer.call.batch * (s.input_numel() * 3 + s.output_numel() * 6) +
+                                 s.weight_numel() * 3) *
+          8);
+  p.data.spec = s;
+  p.data.batch = p.layer.call.batch;
+  p.data.x_type = x.header.type_name();
+  p.data.w_type = w.header.type_name();
+  for (const QuantizedInput& q : quantized_inputs()) {
+    const auto given = quantized.inputs.find(q.name);
+    if (given != quantized.inputs.end()) {
+      p.data.inputs[std::string(q.name)] =
+          quantized_value(q, given->second, p.data.x_type, p.data.w_type);
+    }
+  }
+  // Integers are the quantized ops' own types: read without load()'s note on the conversion.
+  const auto read = [](NpyInput& in) {
+    in.data = read_npy_data(FileSource(in.path), in.header, in.path);
+  };
+  if (bias) {
+    read(*bias);
+    p.data.inputs["B"] = QuantizedValue{bias->data, bias->header.type_name()};
+  }
+  read(x);
+  read(w);
+  p.data.x = integer_values(x.data);
+  p.data.w = integer_values(w.data);
+  return p;
 }
 
 bool float32_output(const std::optional<std::string>& dtype,

@@ -29,6 +29,9 @@ struct NpyInput {
   NpyHeader header;
   std::vector<double> data;
   void load(Context& ctx);  // reads the data; notes integer conversion on stderr
+  // The same, then the data put in convmat's order from the layout `call` gives `tensor`
+  // (--data-format, --weight-format).
+  void load(Context& ctx, const LayerCall& call, LayerCall::Tensor tensor);
 };
 std::optional<NpyInput> npy_input(const std::optional<std::string>& path);  // nullopt if not given
 
@@ -43,6 +46,19 @@ LayerDescription layer_from(const LayerFlags& layer, const DataFlags& data,
                             const std::optional<NpyInput>& input,
                             const std::optional<NpyInput>& weight,
                             const std::optional<NpyInput>& bias);
+
+// A quantized op's data (core/quantized.hpp) from the flags: x and w (--input, --weight), B
+// (--bias) and the quantization inputs, numbers or .npy files, read and typed; the layer from
+// onnx_conv's keyword flags. Refused before any data is read beyond the headers: a layout flag,
+// an x or w that is not int8/uint8 (the library's rule, exit 2).
+struct QuantizedProblem {
+  const QuantizedOp* op = nullptr;
+  LayerDescription layer;
+  QuantizedData data;
+};
+QuantizedProblem read_quantized(const LayerFlags& layer, const QuantizedFlags& quantized,
+                                NpyInput& x, NpyInput& w, std::optional<NpyInput>& bias,
+                                const MemoryLimit& limit);
 
 // Writes the command's JSON (with a final newline) to ctx.out.
 void emit(Context& ctx, const Json& json);

@@ -85,7 +85,7 @@ int run_shape(const Flags& f, Context& ctx) {
     Json j{{"op", layer.op},
            {"kind", to_string(s.kind())},
            {"input_shape", layer.input_shape},
-           {"weight_shape", s.weight_shape()},
+           {"weight_shape", layer.call.given_weight_shape()},
            {"output_shape", layer.output_shape},
            {"groups", s.groups()},
            {"padding_mode", to_string(s.padding_mode())}};
@@ -112,8 +112,8 @@ int run_shape(const Flags& f, Context& ctx) {
 
   std::ostream& o = ctx.out;
   o << layer.op << ": input " << dims_to_tuple(layer.input_shape) << ", weight "
-    << dims_to_tuple(s.weight_shape()) << " -> output " << dims_to_tuple(layer.output_shape)
-    << "\n";
+    << dims_to_tuple(layer.call.given_weight_shape()) << " -> output "
+    << dims_to_tuple(layer.output_shape) << "\n";
   o << "  groups " << s.groups();
   if (s.padding_mode() != PaddingMode::zeros) o << ", padding_mode " << to_string(s.padding_mode());
   o << "\n";

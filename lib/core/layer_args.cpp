@@ -157,6 +157,54 @@ Dims LayerCall::given_index(Tensor tensor, const Dims& index) const {
   return unravel_index(flat, weight_shape_given);
 }
 
+namespace {
+
+// The layout and convmat's shape of one of a call's tensors, and its name for messages.
+struct TensorLayout {
+  Layout layout;
+  Dims canonical;
+  const char* name;
+};
+TensorLayout tensor_layout(const LayerCall& call, LayerCall::Tensor tensor) {
+  switch (tensor) {
+    case LayerCall::Tensor::input: return {call.given_input_layout(), call.input_shape(), "input"};
+    case LayerCall::Tensor::weight: return {call.weight_layout, call.spec.weight_shape(), "weight"};
+    case LayerCall::Tensor::output:
+      return {call.given_output_layout(), call.output_shape(), "output"};
+  }
+  return {{}, {}, "?"};
+}
+
+std::vector<double> permuted(const LayerCall& call, LayerCall::Tensor tensor,
+                             std::vector<double> values, bool to_canonical) {
+  const TensorLayout t = tensor_layout(call, tensor);
+  Index n = 1;
+  for (Index d : t.canonical) n *= d;
+  if (static_cast<Index>(values.size()) != n) {
+    fail("the " + std::string(t.name) + " has " + std::to_string(values.size()) +
+         " elements, the layer's " + t.name + " " + dims_to_list(t.canonical) + " has " +
+         std::to_string(n));
+  }
+  if (t.layout.is_identity()) return values;
+  std::vector<double> out(values.size());
+  if (to_canonical) {
+    permute_to_canonical(values.data(), t.canonical, t.layout, out.data());
+  } else {
+    permute_from_canonical(values.data(), t.canonical, t.layout, out.data());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> LayerCall::to_canonical(Tensor tensor, std::vector<double> given) const {
+  return permuted(*this, tensor, std::move(given), true);
+}
+
+std::vector<double> LayerCall::from_canonical(Tensor tensor, std::vector<double> canonical) const {
+  return permuted(*this, tensor, std::move(canonical), false);
+}
+
 bool LayerCall::has_layouts() const {
   return !input_layout.is_identity() || !weight_layout.is_identity() ||
          !output_layout.is_identity();

@@ -152,4 +152,143 @@ QuantizedComparison compare_quantized(const std::vector<std::int64_t>& expected,
   return c;
 }
 
+const QuantizedOp* find_quantized_op(std::string_view name) {
+  for (const QuantizedOp& op : quantized_ops()) {
+    if (op.name == name || op.alias == name) return &op;
+  }
+  return nullptr;
+}
+
+const std::vector<QuantizedInput>& quantized_inputs() {
+  using T = QuantizedInputType;
+  static const std::vector<QuantizedInput> inputs{
+      {"x_scale", T::scale, false, true, true},
+      {"x_zero_point", T::x_type, false, false, true},
+      {"w_scale", T::scale, true, true, true},
+      {"w_zero_point", T::w_type, true, false, true},
+      {"y_scale", T::scale, false, true, true},
+      {"y_zero_point", T::output_type, false, true, true},
+      {"B", T::int32, false, true, false, false},
+  };
+  return inputs;
+}
+
+QuantizedRange quantized_range(std::string_view type, std::string_view what) {
+  if (type == "int8") return {-128, 127};
+  if (type == "uint8") return {0, 255};
+  fail(std::string(what) + " must have dtype int8 or uint8 (ONNX's T1/T2/T3), got " +
+       std::string(type));
+}
+
+namespace {
+
+std::string number_text(double v) {
+  std::ostringstream s;
+  s.precision(9);
+  s << v;
+  return s.str();
+}
+
+// The integers of a zero point or B, each within [lo, hi].
+std::vector<std::int64_t> integers_in(const std::string& what, const std::vector<double>& values,
+                                      std::int64_t lo, std::int64_t hi, const std::string& type) {
+  std::vector<std::int64_t> out;
+  for (double v : values) {
+    if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || v != std::floor(v)) {
+      fail(what + " must hold integers of " + type + " ([" + std::to_string(lo) + ", " +
+           std::to_string(hi) + "]), got " + number_text(v));
+    }
+    out.push_back(static_cast<std::int64_t>(v));
+  }
+  return out;
+}
+
+}  // namespace
+
+QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
+  const std::string name(op.alias);
+  const QuantizedRange x_range = quantized_range(d.x_type, name + ": x");
+  quantized_range(d.w_type, name + ": w");
+  for (const auto& [given, value] : d.inputs) {
+    const auto known = std::find_if(quantized_inputs().begin(), quantized_inputs().end(),
+                                    [&](const QuantizedInput& q) { return q.name == given; });
+    if (known == quantized_inputs().end()) fail(name + ": unknown input '" + given + "'");
+    if (known->requantizing && !op.requantizes)
+      fail(name + " has no input " + given + " (it is QLinearConv's)");
+  }
+  std::string y_type = "int32";
+  std::vector<std::int64_t> x_zero{0}, w_zero{0}, bias, y_zero{0};
+  std::vector<double> scales[3];  // x, w, y
+  for (const QuantizedInput& q : quantized_inputs()) {
+    const auto it = d.inputs.find(q.name);
+    const std::string what = name + ": " + std::string(q.name);
+    if (it == d.inputs.end()) {
+      if (q.required && op.requantizes) fail(what + " is required");
+      continue;
+    }
+    const QuantizedValue& v = it->second;
+    const Index channels = d.spec.out_channels();
+    const auto n = static_cast<Index>(v.values.size());
+    if (q.type == QuantizedInputType::int32 ? n != channels
+                                            : !(n == 1 || (q.per_channel && n == channels))) {
+      fail(what + " must have " +
+           (q.type == QuantizedInputType::int32
+                ? std::to_string(channels) + " values (one per output channel)"
+            : q.per_channel
+                ? "1 value (per tensor) or " + std::to_string(channels) + " (per output channel)"
+                : std::string("1 value (a scalar)")) +
+           ", got " + std::to_string(n));
+    }
+    switch (q.type) {
+      case QuantizedInputType::x_type:
+      case QuantizedInputType::w_type: {
+        const std::string& tensor_type = q.type == QuantizedInputType::x_type ? d.x_type : d.w_type;
+        if (v.type != tensor_type)
+          fail(what + " must have the dtype of its tensor (" + tensor_type + "), got " + v.type);
+        const QuantizedRange r = quantized_range(tensor_type, what);
+        (q.type == QuantizedInputType::x_type ? x_zero : w_zero) =
+            integers_in(what, v.values, r.lo, r.hi, tensor_type);
+        break;
+      }
+      case QuantizedInputType::output_type: {
+        const QuantizedRange r = quantized_range(v.type, what);
+        y_type = v.type;
+        y_zero = integers_in(what, v.values, r.lo, r.hi, v.type);
+        break;
+      }
+      case QuantizedInputType::scale:
+        if (v.type != "float32")
+          fail(what + " must have dtype float32 (ONNX's tensor(float)), got " + v.type);
+        scales[q.name[0] == 'x' ? 0 : q.name[0] == 'w' ? 1 : 2] = v.values;
+        break;
+      case QuantizedInputType::int32:
+        if (v.type != "int32") fail(what + " must have dtype int32, got " + v.type);
+        bias = integers_in(what, v.values, std::numeric_limits<std::int32_t>::min(),
+                           std::numeric_limits<std::int32_t>::max(), "int32");
+        break;
+    }
+  }
+  (void)x_range;
+  QuantizedOutput out;
+  out.accumulators = conv_integer(d.spec, d.batch, d.x, x_zero[0], d.w, w_zero, bias);
+  if (!op.requantizes) {
+    out.type = "int32";
+    out.values = out.accumulators;
+    return out;
+  }
+  const std::vector<double> m =
+      requantization_multipliers(scales[0][0], scales[1], scales[2][0], d.spec.out_channels());
+  out.type = y_type;
+  out.values = qlinear_requantize(d.spec, out.accumulators, m, y_zero[0],
+                                  quantized_range(y_type, name + ": y_zero_point"));
+  const Index per_channel = d.spec.output_numel() / d.spec.out_channels();
+  out.real.resize(out.accumulators.size());
+  for (std::size_t i = 0; i < out.real.size(); ++i) {
+    const auto c =
+        static_cast<std::size_t>(static_cast<Index>(i) % d.spec.output_numel() / per_channel);
+    out.real[i] = static_cast<double>(out.accumulators[i]) * m[c];
+  }
+  return out;
+}
+
 }  // namespace convmat

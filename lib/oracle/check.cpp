@@ -390,6 +390,47 @@ OracleOutput oracle_forward(const LayerData& layer) {
   return evaluate(layer, pattern_for(layer.spec, nullptr));
 }
 
+Dims candidate_to_canonical(const LayerCall& call, std::vector<double>& candidate,
+                            const Dims& candidate_shape) {
+  const Layout layout = call.given_output_layout();
+  if (layout.is_identity()) return candidate_shape;
+  const std::size_t axes = layout.axes().size();
+  Dims shape = candidate_shape;
+  while (shape.size() > axes && shape.front() == 1) shape.erase(shape.begin());
+  while (shape.size() < axes) shape.insert(shape.begin(), 1);
+  Index n = 1;
+  for (Index d : shape) n *= d;
+  // A layout beyond a permutation (XLA's reversed windows, batch groups) reads only the call's
+  // own output shape.
+  const bool readable =
+      layout.is_permutation() ||
+      (shape.size() == axes && shape == layout.shape_from_canonical(call.output_shape()));
+  if (shape.size() != axes || n != static_cast<Index>(candidate.size()) || !readable) {
+    Dims unmatched = candidate_shape;  // an empty last axis: no output has one
+    unmatched.push_back(0);
+    return unmatched;
+  }
+  const Dims canonical = layout.is_permutation() ? layout.to_canonical(shape) : call.output_shape();
+  std::vector<double> out(candidate.size());
+  permute_to_canonical(candidate.data(), canonical, layout, out.data());
+  candidate = std::move(out);
+  return canonical;
+}
+
+void report_in_given_layouts(const LayerCall& call, const Dims& candidate_shape,
+                             CheckReport& report) {
+  report.candidate_shape = candidate_shape;
+  if (!call.has_layouts()) return;
+  report.expected_shape = call.given_output_shape();
+  for (Blame& b : report.worst) {
+    b.index = call.given_index(LayerCall::Tensor::output, b.index);
+    for (BlameTerm& t : b.terms) {
+      t.input_index = call.given_index(LayerCall::Tensor::input, t.input_index);
+      t.weight_index = call.given_index(LayerCall::Tensor::weight, t.weight_index);
+    }
+  }
+}
+
 bool shapes_match(const Dims& expected, const Dims& candidate) {
   auto strip = [](const Dims& d) {
     std::size_t i = 0;

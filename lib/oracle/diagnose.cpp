@@ -96,4 +96,10 @@ Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& 
   return dg;
 }
 
+void report_in_given_layouts(const LayerCall& call, const Dims& candidate_shape, Diagnosis& d) {
+  report_in_given_layouts(call, candidate_shape, d.check);
+  if (!call.has_layouts()) return;
+  for (Hypothesis& h : d.tried) h.shape = call.given_index(LayerCall::Tensor::output, h.shape);
+}
+
 }  // namespace convmat

@@ -3,7 +3,7 @@
 
 Every expected value comes from PyTorch (or the seeds' numbers), never from convmat itself.
 Each group runs in its own temporary directory. Groups: help, demo, shape, apply, matrix,
-check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv.
+check, diagnose, descriptor, bad_input, interrupt, json, analyze, deconv, layouts, quantized.
 """
 import io
 import json
@@ -1198,6 +1198,286 @@ def test_empty():
                    "--observed", "yo.npy", "--method", method, "-o", "x.npy")
         check(j["status"] == "success" and np.array_equal(np.load("x.npy"), np.zeros((2, 2, 1))),
               f"deconv {method}, W = 0: the minimum-norm solution 0")
+
+
+def tf_same_pads(n, k, s, d=1):
+    """tf.nn's notes on padding: SAME gives ceil(n/s) outputs; pad_along = max((out - 1)s + d(k - 1) + 1 - n,
+    0), pad_before = pad_along // 2, the rest after."""
+    out = -(-n // s)
+    along = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return along // 2, along - along // 2
+
+
+def test_layouts():
+    r = rng(41)
+    # NHWC data and an HWIO weight: the NCHW layer's numbers, stored permuted (exact on integers).
+    x = r.integers(-3, 4, (2, 3, 5, 6)).astype(np.float64)
+    w = r.integers(-3, 4, (4, 3, 3, 2)).astype(np.float64)
+    b = r.integers(-3, 4, 4).astype(np.float64)
+    ref = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=(2, 1), padding=1).numpy()
+    save("xn.npy", x.transpose(0, 2, 3, 1)), save("wh.npy", w.transpose(2, 3, 1, 0)), save("b.npy", b)
+    L = ["--op", "conv2d", "--data-format", "NHWC", "--weight-format", "HWIO", "--input", "xn.npy", "--weight",
+         "wh.npy", "--stride", "2,1", "--padding", 1]
+    _, out, _ = run("apply", *L, "--bias", "b.npy", "-o", "yn.npy", "--json", expect=0)
+    yn = np.load("yn.npy")
+    check(json.loads(out)["shape"] == list(ref.transpose(0, 2, 3, 1).shape), "apply NHWC: the shape in NHWC")
+    check(np.array_equal(yn, ref.transpose(0, 2, 3, 1)), "apply NHWC/HWIO: torch's NCHW output, permuted, exactly")
+    # Every weight format of a 2-d convolution, and an unbatched channels-last input.
+    for fmt, axes in (("OHWI", (0, 2, 3, 1)), ("IOHW", (1, 0, 2, 3)), ("HWOI", (2, 3, 0, 1))):
+        save("wf.npy", w.transpose(axes))
+        run("apply", "--op", "conv2d", "--data-format", "NHWC", "--weight-format", fmt, "--input", "xn.npy",
+            "--weight", "wf.npy", "--stride", "2,1", "--padding", 1, "--bias", "b.npy", "-o", "yf.npy", expect=0)
+        check(np.array_equal(np.load("yf.npy"), yn), f"apply, weight format {fmt}: the same output")
+    save("x1.npy", x[0].transpose(1, 2, 0))
+    run("apply", *L[:7], "x1.npy", *L[8:], "--bias", "b.npy", "-o", "y1.npy", expect=0)
+    check(np.array_equal(np.load("y1.npy"), ref[0].transpose(1, 2, 0)), "apply, unbatched HWC input: (H, W, C) out")
+    # A transposed 1-d layer, NWC data and a WIO weight (I, O: the layer's input and output channels).
+    xt, wt = r.integers(-3, 4, (2, 3, 4)).astype(np.float64), r.integers(-3, 4, (3, 2, 3)).astype(np.float64)
+    reft = F.conv_transpose1d(torch.from_numpy(xt), torch.from_numpy(wt), stride=2, output_padding=1).numpy()
+    save("xt.npy", xt.transpose(0, 2, 1)), save("wt.npy", wt.transpose(2, 0, 1))
+    run("apply", "--op", "conv_transpose1d", "--data-format", "NWC", "--weight-format", "WIO", "--input", "xt.npy",
+        "--weight", "wt.npy", "--stride", 2, "--output-padding", 1, "-o", "yt.npy", expect=0)
+    check(np.array_equal(np.load("yt.npy"), reft.transpose(0, 2, 1)), "apply conv_transpose1d NWC/WIO: torch's, permuted")
+
+    # check: the permuted output passes; one changed element is blamed at its NHWC index, with NHWC/HWIO terms
+    # whose values are the files' values at those indices.
+    run("check", *L, "--bias", "b.npy", "--candidate", "yn.npy", expect=0)
+    bad = yn.copy()
+    bad[1, 2, 3, 0] += 1
+    save("bad.npy", bad)
+    _, out, _ = run("check", *L, "--bias", "b.npy", "--candidate", "bad.npy", "--blame-terms", 100, "--json", expect=1)
+    j = json.loads(out)
+    worst = j["worst"][0]
+    xn, wh = np.load("xn.npy"), np.load("wh.npy")
+    check(j["expected_shape"] == list(yn.shape) and j["candidate_shape"] == list(yn.shape), "check NHWC: shapes in NHWC")
+    check(j["bad"] == 1 and worst["index"] == [1, 2, 3, 0], f"check NHWC: the blame names the NHWC index ({worst['index']})")
+    check(len(worst["terms"]) == worst["term_count"] > 0 and
+          all(xn[tuple(t["input_index"])] == t["input"] and wh[tuple(t["weight_index"])] == t["weight"]
+              for t in worst["terms"]) and
+          sum(t["input"] * t["weight"] for t in worst["terms"]) + b[0] == worst["oracle"] == yn[1, 2, 3, 0],
+          "check NHWC: each term's indices are NHWC/HWIO indices of the files' values, and they sum to the oracle")
+    _, out, _ = run("check", *L, "--bias", "b.npy", "--candidate", "bad.npy", expect=1)
+    check("y[1, 2, 3, 0]: candidate" in out, "check NHWC, text: the blamed element in NHWC")
+
+    # diagnose in NHWC: a kernel reversed along W (same shape), and a padding off by one (another shape).
+    flipped = F.conv2d(torch.from_numpy(x), torch.from_numpy(w[..., ::-1].copy()), torch.from_numpy(b), stride=(2, 1),
+                       padding=1).numpy()
+    save("flip.npy", flipped.transpose(0, 2, 3, 1))
+    _, out, _ = run("diagnose", *L, "--bias", "b.npy", "--candidate", "flip.npy", "--json", expect=1)
+    check("kernel_flipped[w]" in json.loads(out)["reproducing"], "diagnose NHWC: the kernel flipped along w found")
+    shifted = F.conv2d(F.pad(torch.from_numpy(x), (1, 1, 2, 1)), torch.from_numpy(w), torch.from_numpy(b),
+                       stride=(2, 1)).numpy()
+    save("shift.npy", shifted.transpose(0, 2, 3, 1))
+    _, out, _ = run("diagnose", *L, "--bias", "b.npy", "--candidate", "shift.npy", "--json", expect=1)
+    d = json.loads(out)
+    check(any(h.startswith("pad_begin+1") for h in d["reproducing"]) and
+          d["check"]["expected_shape"] == list(yn.shape) and d["check"]["candidate_shape"] == list(shifted.transpose(0, 2, 3, 1).shape),
+          f"diagnose NHWC: a candidate of another shape compared with the padding mistakes ({d['reproducing']})")
+    check(all(len(h["shape"]) == 4 and h["shape"][3] == 4 for h in d["tried"]), "diagnose NHWC: hypotheses' shapes in NHWC")
+
+    # matrix: rows and columns in the NHWC order of one sample, so W x = y on the flattened NHWC arrays.
+    _, out, _ = run("matrix", *L[:10], "--stride", "2,1", "--padding", 1, "--json", expect=0)
+    W = np.array(json.loads(out)["dense"])
+    check(np.array_equal(W @ xn[0].ravel() + np.tile(b, yn[0].size // 4), yn[0].ravel()),
+          "matrix NHWC: W x + b on the NHWC-flattened sample is the NHWC output")
+    # shape: the shapes as given.
+    _, out, _ = run("shape", *L, "--json", expect=0)
+    j = json.loads(out)
+    check(j["input_shape"] == list(xn.shape) and j["weight_shape"] == list(wh.shape) and j["output_shape"] == list(yn.shape),
+          "shape NHWC: input, weight and output shapes in the given layouts")
+    # deconv: the NHWC observation gives back the NHWC input (an injective layer: stride 1, padding 1).
+    xs = r.standard_normal((1, 2, 4, 5))
+    ws = r.standard_normal((3, 2, 2, 2))
+    ys = F.conv2d(torch.from_numpy(xs), torch.from_numpy(ws), padding=1).numpy()
+    save("xs.npy", xs.transpose(0, 2, 3, 1)), save("ws.npy", ws.transpose(2, 3, 1, 0)), save("ys.npy", ys.transpose(0, 2, 3, 1))
+    j = deconv("--op", "conv2d", "--data-format", "NHWC", "--weight-format", "HWIO", "--weight", "ws.npy",
+               "--input-shape", "1,4,5,2", "--padding", 1, "--observed", "ys.npy", "-o", "xr.npy")
+    xr = np.load("xr.npy")
+    check(j["status"] == "success" and xr.shape == (1, 4, 5, 2) and
+          np.abs(xr - xs.transpose(0, 2, 3, 1)).max() < 1e4 * np.finfo(float).eps * np.abs(xs).max(),
+          "deconv NHWC: the input recovered in NHWC")
+
+    # TensorFlow's ops with their own defaults (NHWC, HWIO filters): SAME padding from tf.nn's notes, torch's conv of
+    # the padded input as the reference.
+    xf = r.integers(-3, 4, (2, 7, 6, 3)).astype(np.float64)   # NHWC
+    ff = r.integers(-3, 4, (3, 2, 3, 4)).astype(np.float64)   # HWIO
+    (t0, t1), (l0, l1) = tf_same_pads(7, 3, 2), tf_same_pads(6, 2, 2)
+    reff = F.conv2d(F.pad(torch.from_numpy(xf.transpose(0, 3, 1, 2)), (l0, l1, t0, t1)),
+                    torch.from_numpy(ff.transpose(3, 2, 0, 1)), stride=2).numpy().transpose(0, 2, 3, 1)
+    save("xf.npy", xf), save("ff.npy", ff)
+    T = ["--op", "tf_conv", "--input", "xf.npy", "--weight", "ff.npy", "--strides", 2, "--padding", "SAME"]
+    run("apply", *T, "-o", "yf.npy", expect=0)
+    check(np.load("yf.npy").shape == (2, 4, 3, 4) and np.array_equal(np.load("yf.npy"), reff),
+          "apply tf_conv SAME, strides 2: tf.nn's padding rule (the odd row at the end), NHWC out")
+    run("check", *T, "--candidate", "yf.npy", expect=0)
+    run("check", "--op", "tf_conv", "--data-format", "NCHW", "--input", save("xc.npy", xf.transpose(0, 3, 1, 2)),
+        "--weight", "ff.npy", "--strides", 2, "--padding", "SAME", "--candidate",
+        save("yc.npy", reff.transpose(0, 3, 1, 2)), expect=0)
+    # tf.nn.depthwise_conv2d: filter [kh, kw, C, multiplier]; output channel c*multiplier + q.
+    fd = r.integers(-3, 4, (2, 2, 3, 2)).astype(np.float64)
+    refd = F.conv2d(torch.from_numpy(xf.transpose(0, 3, 1, 2)),
+                    torch.from_numpy(fd.transpose(2, 3, 0, 1).reshape(6, 1, 2, 2)), groups=3).numpy().transpose(0, 2, 3, 1)
+    run("apply", "--op", "tf_depthwise_conv2d", "--input", "xf.npy", "--weight", save("fd.npy", fd), "-o", "yd.npy",
+        expect=0)
+    check(np.array_equal(np.load("yd.npy"), refd), "apply tf_depthwise_conv2d (VALID): torch's grouped conv, NHWC")
+
+    # Bad layouts: a clear message, exit 2, no output file.
+    for flag, value, words in (("--data-format", "NHWQ", "data_format"), ("--weight-format", "HWIX", "weight_format"),
+                               ("--data-format", "NCW", "data_format")):
+        args = [a if a != "NHWC" or flag != "--data-format" else value for a in L]
+        if flag == "--weight-format":
+            args = [a if a != "HWIO" else value for a in L]
+        _, _, err = run("apply", *args, "-o", "none.npy", expect=2)
+        check(words in err and value in err and not os.path.exists("none.npy"),
+              f"apply {flag} {value}: exit 2 naming {words} and the value, nothing written ({err.strip()})")
+    _, _, err = run("apply", *L, "--data-format", "NCHW", "-o", "none.npy", expect=2)  # HWC data read as NCHW
+    check(not os.path.exists("none.npy"), "a layout that does not fit the shapes: exit 2, nothing written")
+
+
+ONNX_NODE_DATA = "/usr/share/libonnx-testdata/data/node"
+
+
+def onnx_case(name):
+    """(op type, inputs by name, attributes, expected output) of one of ONNX's backend test cases."""
+    import glob
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(os.path.join(ONNX_NODE_DATA, name, "model.onnx"))
+    node = model.graph.node[0]
+    data = os.path.join(ONNX_NODE_DATA, name, "test_data_set_0")
+
+    def read(kind):
+        arrays = []
+        for path in sorted(glob.glob(os.path.join(data, f"{kind}_*.pb"))):
+            tensor = onnx.TensorProto()
+            with open(path, "rb") as f:
+                tensor.ParseFromString(f.read())
+            arrays.append(numpy_helper.to_array(tensor))
+        return arrays
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return node.op_type, dict(zip(node.input, read("input"))), attributes, read("output")[0]
+
+
+def attribute_flags(attributes):
+    flags = []
+    for name, value in attributes.items():
+        flags += ["--" + name.replace("_", "-"), ",".join(map(str, value)) if isinstance(value, list) else value]
+    return flags
+
+
+def reference_accumulators(x, xz, w, wz, attributes, bias=None):
+    """ONNX's definition: conv(x - x_zero_point, w - w_zero_point) (+ B), the padding holding x_zero_point, so
+    a padded tap adds 0; torch's float64 conv of the shifted integers is exact."""
+    pads = attributes.get("pads", [0] * 4)
+    xs = torch.from_numpy(x.astype(np.float64) - float(xz))
+    xs = F.pad(xs, (pads[1], pads[3], pads[0], pads[2]))
+    ws = torch.from_numpy(w.astype(np.float64) - np.asarray(wz, np.float64).reshape(-1, 1, 1, 1))
+    y = F.conv2d(xs, ws, None if bias is None else torch.from_numpy(bias.astype(np.float64)),
+                 stride=tuple(attributes.get("strides", [1, 1])))
+    return y.numpy()
+
+
+def test_quantized():
+    # ONNX's own backend cases of ConvInteger and QLinearConv, their inputs as .npy files of their dtypes.
+    for name in ("test_basic_convinteger", "test_convinteger_with_padding", "test_convinteger_without_padding",
+                 "test_qlinearconv"):
+        op_type, inputs, attributes, expected = onnx_case(name)
+        op = {"ConvInteger": "onnx_conv_integer", "QLinearConv": "onnx_qlinear_conv"}[op_type]
+        q = []
+        for k, v in inputs.items():
+            if k not in ("x", "w"):
+                q += ["--" + k.replace("_", "-"), save(f"{name}_{k}.npy", v)]
+        A = ["check", "--op", op, "--input", save(f"{name}_x.npy", inputs["x"]), "--weight",
+             save(f"{name}_w.npy", inputs["w"]), *q, *attribute_flags(attributes)]
+        _, out, _ = run(*A, "--candidate", save(f"{name}_y.npy", expected), expect=0)
+        check("result: ok" in out, f"check {op} accepts ONNX's {name}")
+        run("apply", *A[1:], "-o", "applied.npy", expect=0)
+        got = np.load("applied.npy")
+        check(got.dtype == expected.dtype and np.array_equal(got, expected), f"apply {op}: ONNX's {name} output and dtype")
+        # One unit off in one element: found, with the accumulator ONNX's definition gives.
+        bad = expected.copy()
+        index = tuple(np.array(expected.shape) // 2)
+        bad[index] += 1
+        _, out, _ = run(*A, "--candidate", save("bad.npy", bad), "--json", expect=1)
+        j = json.loads(out)
+        acc = reference_accumulators(inputs["x"], inputs.get("x_zero_point", 0), inputs["w"],
+                                     inputs.get("w_zero_point", 0), attributes)
+        m = j["worst"][0] if j["worst"] else {}
+        check(j["mismatches"] == 1 and j["off_by_one"] == 1 and m.get("index") == list(index) and
+              m.get("candidate") == int(bad[index]) and m.get("expected") == int(expected[index]) and
+              m.get("accumulator") == acc[index],
+              f"check {op} {name}: a one-unit change reported at {index} with the accumulator {acc[index]} ({m})")
+        if op_type == "QLinearConv":
+            real = acc[index] * float(inputs["x_scale"]) * float(inputs["w_scale"]) / float(inputs["y_scale"])
+            check(abs(m.get("real", 0) - real) <= 1e-6 * abs(real) and j["dtype"] == str(expected.dtype),
+                  f"check QLinearConv: the real value before rounding ({m.get('real')} vs {real})")
+        _, out, _ = run(*A, "--candidate", "bad.npy", expect=1)
+        check("(one unit); accumulator" in out, f"check {op}, text: the one unit and the accumulator named")
+
+    # The quantization inputs as numbers, per output channel, with B: QLinearConv's definition (round half to
+    # even, saturation to uint8) from the accumulators of torch's exact float64 conv.
+    r = rng(51)
+    x = r.integers(96, 160, (1, 3, 5, 5)).astype(np.uint8)
+    w = r.integers(-10, 11, (2, 3, 3, 3)).astype(np.int8)
+    B = r.integers(-50, 50, 2).astype(np.int32)
+    xz, wz, yz = 128, [1, -2], 100
+    x_scale, w_scale, y_scale = np.float32(0.5), np.float32([1, 0.25]), np.float32(1.0)
+    acc = reference_accumulators(x, xz, w, wz, {"pads": [1, 1, 1, 1]}, B)
+    mult = (np.float64(x_scale) * w_scale.astype(np.float64) / np.float64(y_scale)).reshape(1, 2, 1, 1)
+    y = np.clip(np.round(acc * mult) + yz, 0, 255).astype(np.uint8)  # np.round: half to even
+    Q = ["check", "--op", "QLinearConv", "--input", save("qx.npy", x), "--weight", save("qw.npy", w),
+         "--bias", save("qb.npy", B), "--x-scale", 0.5, "--x-zero-point", xz, "--w-scale", "1,0.25",
+         "--w-zero-point", "1,-2", "--y-scale", 1, "--y-zero-point", yz, "--pads", 1]
+    run(*Q, "--candidate", save("qy.npy", y), expect=0)
+    y_half_up = np.clip(np.floor(acc * mult + 0.5) + yz, 0, 255).astype(np.uint8)
+    check(not np.array_equal(y_half_up, y), "the data has ties (acc * multiplier = k + 1/2)")
+    _, out, _ = run(*Q, "--candidate", save("qup.npy", y_half_up), "--json", expect=1)
+    check(json.loads(out)["off_by_one"] == json.loads(out)["mismatches"] > 0, "rounding half up: one-unit mismatches")
+    wrapped = ((np.round(acc * mult) + yz).astype(np.int64) % 256).astype(np.uint8)  # no saturation: wraps
+    check(not np.array_equal(wrapped, y), "the data saturates")
+    run(*Q, "--candidate", save("qwrap.npy", wrapped), expect=1)
+    ci = reference_accumulators(x, xz, w, wz, {"pads": [1, 1, 1, 1]}).astype(np.int32)
+    run("check", "--op", "onnx_conv_integer", "--input", "qx.npy", "--weight", "qw.npy", "--x-zero-point", xz,
+        "--w-zero-point", "1,-2", "--pads", 1, "--candidate", save("ci.npy", ci), expect=0)
+    ci2 = ci.copy()
+    ci2[0, 1, 2, 2] -= 1
+    _, out, _ = run("check", "--op", "ConvInteger", "--input", "qx.npy", "--weight", "qw.npy", "--x-zero-point", xz,
+                    "--w-zero-point", "1,-2", "--pads", 1, "--candidate", save("ci2.npy", ci2), expect=1)
+    check(f"y[0, 1, 2, 2]: candidate {ci2[0, 1, 2, 2]}, expected {ci[0, 1, 2, 2]} (one unit); accumulator "
+          f"{ci[0, 1, 2, 2]}" in out, "check ConvInteger: the one-unit mismatch with its accumulator")
+
+    # Bad types and values: a clear message naming the input and the rule, exit 2.
+    for extra, words in (
+            (["--input", save("fx.npy", x.astype(np.float32))], "must have dtype int8 or uint8"),
+            (["--y-scale", save("ys64.npy", np.float64(4.0))], "y_scale must have dtype float32"),
+            (["--x-zero-point", save("xz8.npy", np.int8(3))], "x_zero_point must have the dtype of its tensor (uint8)"),
+            (["--x-zero-point", 300], "x_zero_point must hold integers of uint8"),
+            (["--w-zero-point", "1,2,3"], "w_zero_point must have 1 value (per tensor) or 2"),
+            (["--bias", save("b64.npy", B.astype(np.int64))], "B must have dtype int32"),
+            (["--data-format", "NHWC"], "NCHW data and OIHW weight only"),
+            (["--atol", 1], "compares integers exactly")):
+        args = list(Q)
+        for i in range(0, len(extra), 2):
+            if extra[i] in args:
+                args[args.index(extra[i]) + 1] = extra[i + 1]
+            else:
+                args += extra[i:i + 2]
+        _, _, err = run(*args, "--candidate", "qy.npy", expect=2)
+        check(words in err, f"check QLinearConv {extra}: exit 2, '{words}' ({err.strip()})")
+    _, _, err = run(*Q, "--candidate", save("qf.npy", y.astype(np.float32)), expect=2)
+    check("holds integers" in err, f"a float candidate of a quantized op: exit 2 ({err.strip()})")
+    _, _, err = run("check", "--op", "QLinearConv", "--input", "qx.npy", "--weight", "qw.npy", "--x-scale", 0.5,
+                    "--candidate", "qy.npy", expect=2)
+    check("is required" in err, f"QLinearConv without its scales: exit 2 ({err.strip()})")
+    Qf = list(Q)
+    Qf[Qf.index("--y-zero-point") + 1] = save("yz.npy", np.float32(5))
+    _, _, err = run("apply", *Qf[1:], "-o", "none.npy", expect=2)
+    check("y_zero_point must have dtype int8 or uint8" in err and not os.path.exists("none.npy"),
+          f"apply QLinearConv with a float y_zero_point: exit 2, nothing written ({err.strip()})")
+    run("apply", *Q[1:], "-o", "qa.npy", expect=0)
+    check(np.load("qa.npy").dtype == np.uint8 and np.array_equal(np.load("qa.npy"), y), "apply QLinearConv: uint8, exact")
+    _, _, err = run("diagnose", *Q[1:], "--candidate", "qy.npy", expect=2)
+    check("quantized op" in err, f"diagnose of a quantized op: exit 2 naming it ({err.strip()})")
 
 
 GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}

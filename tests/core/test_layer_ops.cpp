@@ -185,3 +185,26 @@ BOOST_AUTO_TEST_CASE(input_shape_from_a_spatial_size) {
     BOOST_TEST(shape == batched_shape(s.input_shape(), 2, true), tt::per_element());
   }
 }
+
+BOOST_AUTO_TEST_CASE(a_call_permutes_its_tensors_to_and_from_convmats_order) {
+  // conv1d, NWC data of shape (1, 3, 2) (W = 3, C = 2) and a WIO weight (2, 2, 1): element
+  // x_nwc[0, w, c] is x_ncw[0, c, w]; the weight's w_wio[k, i, o] is w_oiw[o, i, k].
+  const LayerCall call = layer_op("conv1d").resolve(
+      {1, 3, 2}, {2, 2, 1},
+      {{"data_format", std::string("NWC")}, {"weight_format", std::string("WIO")}});
+  const std::vector<double> x_nwc{0, 1, 2, 3, 4, 5};  // x_ncw = [[0, 2, 4], [1, 3, 5]]
+  BOOST_TEST(
+      call.to_canonical(LayerCall::Tensor::input, x_nwc) == (std::vector<double>{0, 2, 4, 1, 3, 5}),
+      boost::test_tools::per_element());
+  BOOST_TEST(call.from_canonical(LayerCall::Tensor::input, {0, 2, 4, 1, 3, 5}) == x_nwc,
+             boost::test_tools::per_element());
+  const std::vector<double> w_wio{10, 11, 12, 13};  // w_oiw[0] = [[10, 12], [11, 13]]
+  BOOST_TEST(
+      call.to_canonical(LayerCall::Tensor::weight, w_wio) == (std::vector<double>{10, 12, 11, 13}),
+      boost::test_tools::per_element());
+  expect_error(
+      [&] {
+        call.to_canonical(LayerCall::Tensor::output, {1, 2, 3});
+      },
+      "the output has 3 elements, the layer's output [1, 1, 2] has 2");
+}

@@ -169,3 +169,56 @@ BOOST_AUTO_TEST_CASE(an_exact_comparison_names_one_unit_with_its_accumulator) {
       },
       "compare_quantized: the candidate has 1 values, the expected output 2");
 }
+
+BOOST_AUTO_TEST_CASE(quantized_apply_checks_the_inputs_by_the_table) {
+  // 1-d ConvInteger / QLinearConv by hand from ONNX's definition: x = [3, 5, 9] (uint8, zero
+  // point 1), w = [[2, 4]] (int8, zero point 1): acc = (3−1)(2−1) + (5−1)(4−1) = 14,
+  // (5−1)(1) + (9−1)(3) = 28; + B = 1: 15, 29; × 0.5·1/1 = 7.5, 14.5 → half to even 8, 14.
+  const ConvSpec spec = ConvSpec::convolution(1, 1, {3}, {2});
+  const QuantizedOp& integer = *find_quantized_op("ConvInteger");
+  const QuantizedOp& qlinear = *find_quantized_op("onnx_qlinear_conv");
+  QuantizedData d{spec, 1, {3, 5, 9}, {2, 4}, "uint8", "int8", {}};
+  d.inputs["x_zero_point"] = {{1}, "uint8"};
+  d.inputs["w_zero_point"] = {{1}, "int8"};
+  const QuantizedOutput acc = quantized_apply(integer, d);
+  BOOST_TEST(acc.type == "int32");
+  BOOST_TEST(acc.values == (std::vector<std::int64_t>{14, 28}), boost::test_tools::per_element());
+  BOOST_TEST(acc.real.empty());
+  test::expect_error([&] { quantized_apply(qlinear, d); }, "QLinearConv: x_scale is required");
+  d.inputs["x_scale"] = {{0.5}, "float32"};
+  d.inputs["w_scale"] = {{1}, "float32"};
+  d.inputs["y_scale"] = {{1}, "float32"};
+  d.inputs["y_zero_point"] = {{0}, "uint8"};
+  d.inputs["B"] = {{1}, "int32"};
+  test::expect_error([&] { quantized_apply(integer, d); },
+                     "ConvInteger has no input B (it is QLinearConv's)");
+  const QuantizedOutput y = quantized_apply(qlinear, d);
+  BOOST_TEST(y.type == "uint8");
+  BOOST_TEST(y.values == (std::vector<std::int64_t>{8, 14}), boost::test_tools::per_element());
+  BOOST_TEST(y.accumulators == (std::vector<std::int64_t>{15, 29}),
+             boost::test_tools::per_element());
+  BOOST_TEST(y.real == (std::vector<double>{7.5, 14.5}), boost::test_tools::per_element());
+  // The rules, each named with the values.
+  QuantizedData bad = d;
+  bad.inputs["x_zero_point"] = {{1}, "int8"};
+  test::expect_error(
+      [&] { quantized_apply(qlinear, bad); },
+      "QLinearConv: x_zero_point must have the dtype of its tensor (uint8), got int8");
+  bad = d;
+  bad.inputs["x_zero_point"] = {{256}, "uint8"};
+  test::expect_error([&] { quantized_apply(qlinear, bad); },
+                     "x_zero_point must hold integers of uint8 ([0, 255]), got 256");
+  bad = d;
+  bad.inputs["y_scale"] = {{1}, "float64"};
+  test::expect_error([&] { quantized_apply(qlinear, bad); },
+                     "y_scale must have dtype float32 (ONNX's tensor(float)), got float64");
+  bad = d;
+  bad.inputs["w_zero_point"] = {{1, 1}, "int8"};
+  test::expect_error(
+      [&] { quantized_apply(qlinear, bad); },
+      "w_zero_point must have 1 value (per tensor) or 1 (per output channel), got 2");
+  bad = d;
+  bad.x_type = "int16";
+  test::expect_error([&] { quantized_apply(qlinear, bad); },
+                     "x must have dtype int8 or uint8 (ONNX's T1/T2/T3), got int16");
+}

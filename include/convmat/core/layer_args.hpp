@@ -15,6 +15,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "convmat/core/conv_spec.hpp"
 #include "convmat/core/layout.hpp"
@@ -67,6 +68,11 @@ struct LayerCall {
   Dims given_index(Tensor tensor, const Dims& index) const;
   // Whether any tensor is stored in an order other than convmat's.
   bool has_layouts() const;
+  // A tensor's values (C order) as the caller stores it → in convmat's order, and back: the
+  // permutations of given_input_layout / weight_layout / given_output_layout. The size must be
+  // the tensor's (std::invalid_argument naming it otherwise).
+  std::vector<double> to_canonical(Tensor tensor, std::vector<double> given) const;
+  std::vector<double> from_canonical(Tensor tensor, std::vector<double> canonical) const;
 };
 
 struct TorchConvArgs {

@@ -20,6 +20,8 @@
 // it is.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,5 +90,60 @@ QuantizedComparison compare_quantized(const std::vector<std::int64_t>& expected,
                                       const std::vector<std::int64_t>& candidate,
                                       const std::vector<std::int64_t>& accumulators,
                                       const std::vector<double>& real, Index max_listed = 5);
+
+// ---------------------------------------------------------------------------------------------
+// The quantized ops as front ends take them: ONNX's inputs by name, with their types, checked
+// here once (Python's keywords, the command line's --x-scale VALUE|FILE.npy, ...).
+
+// The op named `name` or its ONNX alias, or nullptr.
+const QuantizedOp* find_quantized_op(std::string_view name);
+
+// What an input holds: a zero point (of x's, w's or the output's 8-bit type), a scale (ONNX's
+// tensor(float): float32), or QLinearConv's bias B (int32).
+enum class QuantizedInputType { x_type, w_type, output_type, scale, int32 };
+struct QuantizedInput {
+  std::string_view name;  // ONNX's: "x_scale", "x_zero_point", ..., "B"
+  QuantizedInputType type;
+  bool per_channel = false;   // one value or one per output channel (w_scale, w_zero_point);
+                              // B has one per output channel always
+  bool requantizing = false;  // QLinearConv's only
+  bool required = false;      // QLinearConv requires it (ConvInteger's zero points default to 0)
+  // A single value that the command line may give as a number instead of a file.
+  bool scalar_flag = true;
+};
+// In ONNX's input order: x_scale, x_zero_point, w_scale, w_zero_point, y_scale, y_zero_point, B.
+const std::vector<QuantizedInput>& quantized_inputs();
+
+// The range of ONNX's 8-bit types: "int8" [−128, 127], "uint8" [0, 255]; std::invalid_argument
+// "<what> must have dtype int8 or uint8 (ONNX's T1/T2/T3), got <type>" otherwise.
+QuantizedRange quantized_range(std::string_view type, std::string_view what);
+
+// A quantized op's data: x and w (spec's input and weight, C order) with their dtypes ("int8",
+// "uint8"), and the quantization inputs by ONNX name with their dtypes ("int8", "float32", …;
+// a value given as a number has the type its input needs, checked against its range).
+struct QuantizedValue {
+  std::vector<double> values;
+  std::string type;
+};
+struct QuantizedData {
+  ConvSpec spec;
+  Index batch = 1;
+  std::vector<std::int64_t> x, w;
+  std::string x_type, w_type;
+  std::map<std::string, QuantizedValue, std::less<>> inputs;
+};
+// The op's output: ConvInteger's int32 accumulators, or QLinearConv's requantized values of the
+// output type, with the accumulators (+ B) and the real values acc · multiplier before rounding
+// (empty for ConvInteger).
+struct QuantizedOutput {
+  std::string type;  // "int32", "int8", "uint8"
+  std::vector<std::int64_t> values, accumulators;
+  std::vector<double> real;
+};
+// Every rule of the inputs checked (std::invalid_argument naming the input, the rule and the
+// values): x and w int8/uint8; a zero point of its tensor's type and within its range, one value
+// (w_zero_point: or one per output channel); scales float32, finite and > 0; B int32, one per
+// output channel; QLinearConv's required inputs present, ConvInteger's requantizing ones absent.
+QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& data);
 
 }  // namespace convmat

@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/layer_args.hpp"
 #include "convmat/core/memory_limit.hpp"
 
 namespace convmat {
@@ -255,6 +256,23 @@ std::string ieee_note(const CheckReport& report, const Tolerance& tolerance);
 // Compares `candidate` (Π candidate_shape values, C order) with the oracle's output.
 CheckReport check_output(const LayerData& layer, const double* candidate,
                          const Dims& candidate_shape, const CheckOptions& options = {});
+
+// Tensors in the caller's layouts (LayerCall's data_format / weight_format, layout.hpp). The
+// oracle computes in convmat's order; the front ends translate the data into it
+// (LayerCall::to_canonical), the candidate with candidate_to_canonical, and the report back with
+// report_in_given_layouts, so that every index and shape it states is in the caller's layouts.
+//
+// The candidate (C order, `candidate_shape` as the caller stores it) in convmat's order, and the
+// shape to compare: its shape read in the call's output layout — leading axes of size 1 dropped
+// or added to give the layout's number of axes — so that a candidate of another size still
+// compares with the mistakes that change the size (diagnose). A candidate whose number of axes
+// cannot be read so is left as it is, with a shape that matches no output.
+Dims candidate_to_canonical(const LayerCall& call, std::vector<double>& candidate,
+                            const Dims& candidate_shape);
+// The report in the call's layouts: the expected shape, the candidate's as given, and every
+// blamed index (the output's, and each term's input and weight index).
+void report_in_given_layouts(const LayerCall& call, const Dims& candidate_shape,
+                             CheckReport& report);
 
 // The memory guard of check_output (diagnose = false) and diagnose (true), before the data is read:
 // W in float64 and the float64 arrays they hold — x and |x|, the weight, |w| and its ones, the

@@ -80,4 +80,8 @@ void for_each_field(const Diagnosis& d, Visit&& visit) {
 Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& candidate_shape,
                    const CheckOptions& options = {});
 
+// The diagnosis in the call's layouts (check.hpp: report_in_given_layouts): its check, and each
+// hypothesis's output shape.
+void report_in_given_layouts(const LayerCall& call, const Dims& candidate_shape, Diagnosis& d);
+
 }  // namespace convmat
