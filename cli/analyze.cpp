@@ -38,8 +38,8 @@ constexpr std::string_view details =
     "on the\n"
     "                   smaller Gram matrix G: the --count largest (matrix-free) and smallest "
     "(shift-invert,\n"
-    "                   a sparse LDL^T of G; its memory is estimated as 8 x nnz(G) and the "
-    "smallest are\n"
+    "                   a sparse Cholesky factor of G (CHOLMOD); its memory is estimated as 8 x "
+    "nnz(G) and the smallest are\n"
     "                   skipped, saying so, when that exceeds the limit). The output says which "
     "was used.\n"
     "  rank             dense: #{sigma_i > max(m, n)*eps*sigma_1} (MATLAB's rank); Lanczos: full "
@@ -534,7 +534,7 @@ int run_analyze(const Flags& f, Context& ctx) {
     const double sigma_max = r.high.values.size() ? r.high.values(0) : 0.0;
     r.rounding_level = gram_rounding_level(a.rows, a.cols, sigma_max);
     if (mode != SpectrumMode::largest) r.gram_nnz = gram_nnz(s, gram_of_rows(a.rows, a.cols));
-    const long double gram = shift_invert_bytes(r.gram_nnz);
+    const long double gram = shift_invert_bytes(a.nnz, r.gram_nnz);
     if (mode == SpectrumMode::largest) {
       r.low_skipped = "--spectrum largest";
     } else if (!fits(gram)) {

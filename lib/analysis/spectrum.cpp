@@ -3,15 +3,16 @@
 #include <Spectra/SymEigsShiftSolver.h>
 #include <Spectra/SymEigsSolver.h>
 #include <Eigen/Dense>
-#include <Eigen/SparseCholesky>
 #include <algorithm>
 #include <cmath>
 #include <complex>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unsupported/Eigen/FFT>
 
+#include "../solve/cholmod_wall.hpp"
 #include "../solve/lsq_common.hpp"
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/analysis/detail/dense_svd.hpp"
@@ -51,30 +52,51 @@ class GramProduct {
   mutable Eigen::VectorXd tmp_;
 };
 
-// y = (G − σI)⁻¹ x with G formed explicitly and factorized by SimplicialLDLT.
+// y = (G − σI)⁻¹ x by CHOLMOD's supernodal Cholesky factor of C Cᵀ − σI, where C = A for
+// G = A Aᵀ and C = Aᵀ for G = AᵀA: G itself is never formed (cholmod_l_factorize_p factors
+// C Cᵀ + βI for an unsymmetric C, as CholeskySolver does). The pattern is analyzed once.
 class GramShiftInvert {
  public:
   using Scalar = double;
-  explicit GramShiftInvert(Eigen::SparseMatrix<double> g) : g_(std::move(g)) {}
-  Eigen::Index rows() const { return g_.rows(); }
-  Eigen::Index cols() const { return g_.cols(); }
+  GramShiftInvert(const SparseMatrixd& a, bool rows_gram)
+      : n_(rows_gram ? a.rows() : a.cols()),
+        c_(detail::to_cholmod(SparseRef<double>(a), !rows_gram, common_)) {
+    l_ = detail::own(cholmod_l_analyze(c_.get(), common_.get()), common_);
+    if (!l_) detail::cholmod_failure("cholmod_l_analyze", common_);
+  }
+  Eigen::Index rows() const { return n_; }
+  Eigen::Index cols() const { return n_; }
   void set_shift(const double& sigma) {
-    Eigen::SparseMatrix<double> identity(g_.rows(), g_.cols());
-    identity.setIdentity();
-    ldlt_.compute(g_ - sigma * identity);
-    ok_ = ldlt_.info() == Eigen::Success;
+    double beta[2] = {-sigma, 0};
+    const int ok = cholmod_l_factorize_p(c_.get(), beta, nullptr, 0, l_.get(), common_.get());
+    ok_ = ok && common_.get()->status == CHOLMOD_OK;
   }
   bool ok() const { return ok_; }
   void perform_op(const double* x_in, double* y_out) const {
-    const Eigen::Map<const Eigen::VectorXd> x(x_in, rows());
-    Eigen::Map<Eigen::VectorXd>(y_out, rows()) = ldlt_.solve(x);
+    cholmod_dense x = detail::view(const_cast<double*>(x_in), n_, 1);
+    detail::DensePtr y =
+        detail::own(cholmod_l_solve(CHOLMOD_A, l_.get(), &x, common_.get()), common_);
+    if (!y) detail::cholmod_failure("cholmod_l_solve", common_);
+    std::copy_n(static_cast<const double*>(y->x), n_, y_out);
   }
 
  private:
-  Eigen::SparseMatrix<double> g_;
-  Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt_;
+  Index n_;
+  mutable detail::CholmodCommon common_;  // before the objects it frees
+  detail::SparsePtr c_;
+  detail::FactorPtr l_{nullptr, {common_.get()}};
   bool ok_ = false;
 };
+
+// An upper bound on ‖G‖₁ without forming G: ‖ |A|ᵀ|A| 1 ‖_∞ for G = AᵀA (each column sum of |G|
+// is at most that of |A|ᵀ|A|), ‖ |A| |A|ᵀ 1 ‖_∞ for G = A Aᵀ.
+double gram_norm1_bound(const SparseMatrixd& a, bool rows_gram) {
+  const SparseMatrixd abs_a = a.cwiseAbs();
+  Eigen::VectorXd sums =
+      rows_gram ? Eigen::VectorXd(abs_a * (abs_a.transpose() * Eigen::VectorXd::Ones(a.rows())))
+                : Eigen::VectorXd(abs_a.transpose() * (abs_a * Eigen::VectorXd::Ones(a.cols())));
+  return sums.size() ? sums.maxCoeff() : 0.0;
+}
 
 SpectrumStatus status_of(Spectra::CompInfo info) {
   switch (info) {
@@ -218,26 +240,20 @@ PartialSingularValues smallest_singular_values(const SparseMatrixd& a,
   const Index n = wide ? a.rows() : a.cols();
   const Index ncv = lanczos_subspace("smallest_singular_values", options, n);
   if (all_zero(a)) return zero_singular_values(options.count, n);
-  Eigen::SparseMatrix<double> g = wide ? Eigen::SparseMatrix<double>(a * a.transpose())
-                                       : Eigen::SparseMatrix<double>(a.transpose() * a);
-  // ‖G‖₁: the largest column sum of |G|, an upper bound on λ_max(G).
-  double norm1 = 0;
-  for (Index j = 0; j < g.outerSize(); ++j) {
-    double column = 0;
-    for (Eigen::SparseMatrix<double>::InnerIterator it(g, j); it; ++it)
-      column += std::abs(it.value());
-    norm1 = std::max(norm1, column);
+  const double shift = -gram_shift * gram_norm1_bound(a, wide);
+  // A factorization that fails (out of memory, or G + δI not numerically positive definite)
+  // is a numerical issue of this method, reported in the status like Lanczos' own.
+  try {
+    GramShiftInvert op(a, wide);
+    Spectra::SymEigsShiftSolver<GramShiftInvert> eigs(op, options.count, ncv, shift);
+    if (op.ok())
+      return run(eigs, Spectra::SortRule::LargestMagn, Spectra::SortRule::SmallestAlge, options, n);
+  } catch (const detail::CholmodError&) {
   }
-  GramShiftInvert op(std::move(g));
-  const double shift = -gram_shift * norm1;
-  Spectra::SymEigsShiftSolver<GramShiftInvert> eigs(op, options.count, ncv, shift);
-  if (!op.ok()) {
-    PartialSingularValues r;
-    r.gram_size = n;
-    r.status = SpectrumStatus::numerical_issue;
-    return r;
-  }
-  return run(eigs, Spectra::SortRule::LargestMagn, Spectra::SortRule::SmallestAlge, options, n);
+  PartialSingularValues r;
+  r.gram_size = n;
+  r.status = SpectrumStatus::numerical_issue;
+  return r;
 }
 
 template <class Scalar>

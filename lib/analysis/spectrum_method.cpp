@@ -6,6 +6,7 @@
 
 #include "convmat/analysis/dense_limit.hpp"
 #include "convmat/core/memory_limit.hpp"
+#include "convmat/solve/solver_memory.hpp"
 
 namespace convmat {
 
@@ -34,8 +35,8 @@ SpectrumMethod automatic_spectrum_method(Index rows, Index cols,
              : SpectrumMethod::lanczos;
 }
 
-long double shift_invert_bytes(long double gram_nnz) {
-  return gram_nnz * 12 * (1 + factor_fill_estimate);
+long double shift_invert_bytes(Index nnz, long double gram_nnz) {
+  return solver_bytes(LsqMethod::cholesky, 0, 0, nnz, gram_nnz, LsqOptions{}, 1);
 }
 
 double gram_rounding_level(Index rows, Index cols, double sigma_max) {

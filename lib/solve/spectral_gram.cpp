@@ -308,18 +308,17 @@ SpectralGram::SpectralGram(GramGenerator generator, PreconditionerKind kind)
   }
 }
 
-void SpectralGram::to_grid(const double* x, double* buffer) const {
+// The polyphase permutation between the side's layout (channel-major C order over the actual
+// positions) and the transform grid: position p of channel c goes to the grid's block of its
+// phase (p mod stride per axis) at q = p / stride. visit(layout index, grid index) for each entry.
+template <class Visit>
+void SpectralGram::for_each_grid_position(Visit&& visit) const {
   const auto& M = g_.grid;
   const auto& N = g_.actual;
   const auto& s = g_.stride;
   const Index channels = g_.groups * g_.channels_per_group;
   const Index actual_size = N[0] * N[1] * N[2], grid_size = M[0] * M[1] * M[2];
-  if (s[0] * s[1] * s[2] == 1) {
-    std::copy(x, x + channels * actual_size, buffer);
-    return;
-  }
   const Index phases = s[0] * s[1] * s[2];
-  std::fill(buffer, buffer + g_.groups * g_.block * grid_size, 0.0);
 #pragma omp parallel for schedule(static) if (channels * actual_size > parallel_work)
   for (Index c = 0; c < channels; ++c) {
     const Index gr = c / g_.channels_per_group, cl = c % g_.channels_per_group;
@@ -327,32 +326,31 @@ void SpectralGram::to_grid(const double* x, double* buffer) const {
       const Index x0 = p / (N[1] * N[2]), x1 = p / N[2] % N[1], x2 = p % N[2];
       const Index phase = ((x0 % s[0]) * s[1] + x1 % s[1]) * s[2] + x2 % s[2];
       const Index q = ((x0 / s[0]) * M[1] + x1 / s[1]) * M[2] + x2 / s[2];
-      buffer[(gr * g_.block + cl * phases + phase) * grid_size + q] = x[c * actual_size + p];
+      visit(c * actual_size + p, (gr * g_.block + cl * phases + phase) * grid_size + q);
     }
   }
 }
 
-void SpectralGram::from_grid(const double* buffer, double* y) const {
-  const auto& M = g_.grid;
-  const auto& N = g_.actual;
+void SpectralGram::to_grid(const double* x, double* buffer) const {
   const auto& s = g_.stride;
-  const Index channels = g_.groups * g_.channels_per_group;
-  const Index actual_size = N[0] * N[1] * N[2], grid_size = M[0] * M[1] * M[2];
-  if (s[0] * s[1] * s[2] == 1) {
-    std::copy(buffer, buffer + channels * actual_size, y);
+  const auto& N = g_.actual;
+  const auto& M = g_.grid;
+  if (s[0] * s[1] * s[2] == 1) {  // the identity: the grid is the actual positions
+    std::copy(x, x + g_.groups * g_.channels_per_group * N[0] * N[1] * N[2], buffer);
     return;
   }
-  const Index phases = s[0] * s[1] * s[2];
-#pragma omp parallel for schedule(static) if (channels * actual_size > parallel_work)
-  for (Index c = 0; c < channels; ++c) {
-    const Index gr = c / g_.channels_per_group, cl = c % g_.channels_per_group;
-    for (Index p = 0; p < actual_size; ++p) {
-      const Index x0 = p / (N[1] * N[2]), x1 = p / N[2] % N[1], x2 = p % N[2];
-      const Index phase = ((x0 % s[0]) * s[1] + x1 % s[1]) * s[2] + x2 % s[2];
-      const Index q = ((x0 / s[0]) * M[1] + x1 / s[1]) * M[2] + x2 / s[2];
-      y[c * actual_size + p] = buffer[(gr * g_.block + cl * phases + phase) * grid_size + q];
-    }
+  std::fill(buffer, buffer + g_.groups * g_.block * M[0] * M[1] * M[2], 0.0);
+  for_each_grid_position([&](Index i, Index j) { buffer[j] = x[i]; });
+}
+
+void SpectralGram::from_grid(const double* buffer, double* y) const {
+  const auto& s = g_.stride;
+  const auto& N = g_.actual;
+  if (s[0] * s[1] * s[2] == 1) {
+    std::copy(buffer, buffer + g_.groups * g_.channels_per_group * N[0] * N[1] * N[2], y);
+    return;
   }
+  for_each_grid_position([&](Index i, Index j) { y[i] = buffer[j]; });
 }
 
 void SpectralGram::apply_blocks(const std::vector<double>& blocks, const double* x,

@@ -83,6 +83,8 @@ class SpectralGram {
   struct Transform;  // FFTW plans and buffers
   void to_grid(const double* x, double* buffer) const;
   void from_grid(const double* buffer, double* y) const;
+  template <class Visit>
+  void for_each_grid_position(Visit&& visit) const;
 
   GramGenerator g_;
   PreconditionerKind kind_;

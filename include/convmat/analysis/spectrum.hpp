@@ -78,9 +78,11 @@ SingularValues singular_values(const ConvMatrix<Scalar>& layer,
 // Large A: a few singular values by Spectra's implicitly restarted Lanczos method on the smaller
 // Gram matrix G (A Aᵀ when m <= n, else AᵀA; size min(m, n)), σ = √λ(G).
 //  - largest: SymEigsSolver on G applied matrix-free (x ↦ A(Aᵀx) or Aᵀ(Ax));
-//  - smallest: SymEigsShiftSolver (shift-invert) on G formed explicitly as a sparse product,
-//    around the shift −δ, δ = 10⁻¹⁰·‖G‖₁, so that G + δI is positive definite even when A is
-//    rank-deficient; (G + δI)⁻¹ by Eigen's SimplicialLDLT (fill-reducing AMD ordering).
+//  - smallest: SymEigsShiftSolver (shift-invert) on G around the shift −δ, δ = 10⁻¹⁰ times an
+//    upper bound on ‖G‖₁ (the largest column sum of |A|ᵀ|A|, or |A||A|ᵀ), so that G + δI is
+//    positive definite even when A is rank-deficient; (G + δI)⁻¹ by CHOLMOD's supernodal
+//    Cholesky factor of C Cᵀ + δI (C = A or Aᵀ; G itself is never formed), the pattern
+//    analyzed once with CHOLMOD's fill-reducing ordering.
 // Accuracy: squaring costs precision at the small end — σ below about √ε·σ_1 ≈ 1.5·10⁻⁸·σ_1 is
 // at rounding level (reported as such, never as an error). Like any single-vector Lanczos
 // method, a repeated singular value may be returned fewer times than its multiplicity; the
@@ -120,7 +122,7 @@ Index lanczos_subspace(const char* function, const PartialSpectrumOptions& optio
 // The answer for a zero matrix, where Lanczos would divide by zero: `count` zeros, converged.
 PartialSingularValues zero_singular_values(Index count, Index gram_size);
 
-// The shift of the smallest values' shift-invert: G + δI with δ = gram_shift · ‖G‖₁.
+// The shift of the smallest values' shift-invert: G + δI with δ = gram_shift · (a bound on ‖G‖₁).
 inline constexpr double gram_shift = 1e-10;
 
 // Throws std::invalid_argument unless 1 <= count < min(m, n) and count < subspace <= min(m, n).

@@ -34,10 +34,11 @@ SpectrumMethod automatic_spectrum_method(Index rows, Index cols,
 // (true), else AᵀA.
 constexpr bool gram_of_rows(Index rows, Index cols) { return rows <= cols; }
 
-// The bytes of smallest_singular_values' shift-invert factorization: G (Eigen: 8-byte values,
-// 4-byte indices) and its LDLᵀ factor, estimated at factor_fill_estimate × nnz(G)
-// (memory_limit.hpp).
-long double shift_invert_bytes(long double gram_nnz);
+// The bytes of smallest_singular_values' shift-invert factorization of an A with `nnz` nonzeros:
+// the sparse Cholesky factorization of G + δI that CholeskySolver also does, so
+// solver_bytes(LsqMethod::cholesky) (solve/solver_memory.hpp): A copied to CHOLMOD and the factor,
+// estimated at factor_fill_estimate × nnz(G).
+long double shift_invert_bytes(Index nnz, long double gram_nnz);
 
 // What σ_1 (the largest) and σ_min (the smallest, both by Lanczos on G) say. Squaring into G
 // costs precision at the small end: σ below G's rounding level √(max(m, n)·ε)·σ_1 is rounding.
