@@ -15,3 +15,4 @@
 #include "convmat/core/memory_limit.hpp"     // the memory guard; W's and its Gram's nonzeros
 #include "convmat/core/progress.hpp"         // the progress line of long builds and solves
 #include "convmat/core/quantized.hpp"        // ONNX ConvInteger and QLinearConv, exactly
+#include "convmat/core/xla.hpp"              // XLA/StableHLO convolution → LayerCall

@@ -138,16 +138,20 @@ Layout LayerCall::given_output_layout() const {
 }
 
 Dims LayerCall::given_weight_shape() const {
-  return weight_shape_given.empty() ? weight_layout.from_canonical(spec.weight_shape())
+  return weight_shape_given.empty() ? weight_layout.shape_from_canonical(spec.weight_shape())
                                     : weight_shape_given;
 }
 
 Dims LayerCall::given_index(Tensor tensor, const Dims& index) const {
-  if (tensor == Tensor::input) return given_input_layout().from_canonical(index);
-  if (tensor == Tensor::output) return given_output_layout().from_canonical(index);
-  const Dims stored = weight_layout.from_canonical(index);
+  if (tensor == Tensor::input) {
+    return given_input_layout().index_from_canonical(index, input_shape());
+  }
+  if (tensor == Tensor::output) {
+    return given_output_layout().index_from_canonical(index, output_shape());
+  }
+  const Dims stored = weight_layout.index_from_canonical(index, spec.weight_shape());
   if (weight_shape_given.empty()) return stored;
-  const Dims shape = weight_layout.from_canonical(spec.weight_shape());
+  const Dims shape = weight_layout.shape_from_canonical(spec.weight_shape());
   Index flat = 0;
   for (std::size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + stored[a];
   return unravel_index(flat, weight_shape_given);

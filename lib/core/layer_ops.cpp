@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "convmat/core/xla.hpp"
+
 namespace convmat {
 
 namespace {
@@ -109,6 +111,26 @@ LayerCall tf_translation(const LayerOp& op, const Dims& input_shape, const Dims&
   return tf_conv(input_shape, filter_shape, a);
 }
 
+// XLA's general convolution (xla.hpp: xla_conv); padding "SAME" / "SAME_LOWER" / "VALID" or the
+// (low, high) pairs, flattened.
+LayerCall xla_translation(const LayerOp&, const Dims& lhs_shape, const Dims& rhs_shape,
+                          const LayerKeywords& k) {
+  XlaConvArgs a;
+  a.window_strides = ints(k, "window_strides");
+  if (const auto* name = std::get_if<std::string>(&value(k, "padding"))) {
+    a.padding = *name;
+  } else {
+    a.pads = ints(k, "padding");
+  }
+  a.lhs_dilation = ints(k, "lhs_dilation");
+  a.rhs_dilation = ints(k, "rhs_dilation");
+  a.dimension_numbers = text(k, "dimension_numbers");
+  a.feature_group_count = integer(k, "feature_group_count");
+  a.batch_group_count = integer(k, "batch_group_count");
+  a.window_reversal = ints(k, "window_reversal");
+  return xla_conv(lhs_shape, rhs_shape, a);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rows.
 
@@ -167,6 +189,33 @@ LayerOp tf_op(std::string_view name, std::string_view alias, ConvKind kind, int 
           "argument",     kind,    rank,
           true,           "",      tf_keywords(name, kind),
           tf_translation, true,    kind == ConvKind::transposed ? "*OI" : "*IO"};
+}
+
+// jax.lax.conv_general_dilated's arguments, then StableHLO's window_reversal; the layouts are
+// dimension_numbers' (data_format and weight_format are refused).
+LayerOp xla_op() {
+  const XlaConvArgs d;
+  LayerOp op{"xla_conv",
+             {"conv_general_dilated"},
+             "XLA",
+             "attribute",
+             ConvKind::convolution,
+             0,
+             true,
+             "feature_group_count",
+             {{"window_strides", KeywordKind::optional_ints, d.window_strides, 1},
+              {"padding", KeywordKind::ints_or_name, std::string("VALID")},
+              {"lhs_dilation", KeywordKind::optional_ints, d.lhs_dilation, 1},
+              {"rhs_dilation", KeywordKind::optional_ints, d.rhs_dilation, 1},
+              {"dimension_numbers", KeywordKind::name, d.dimension_numbers},
+              {"feature_group_count", KeywordKind::integer, d.feature_group_count},
+              {"batch_group_count", KeywordKind::integer, d.batch_group_count},
+              {"window_reversal", KeywordKind::optional_ints, d.window_reversal, 1}},
+             xla_translation,
+             false,
+             ""};
+  op.layouts_from_keywords = true;
+  return op;
 }
 
 LayerOp torch_op(std::string_view name, ConvKind kind, int rank) {
@@ -279,6 +328,14 @@ const std::vector<LayerKeyword>& layout_keywords() {
 
 LayerCall LayerOp::resolve(const Dims& input_shape, const Dims& weight_shape,
                            const LayerKeywords& given) const {
+  if (layouts_from_keywords) {
+    for (const LayerKeyword& k : layout_keywords()) {
+      if (given.count(k.name)) {
+        fail("op " + std::string(name) + " takes its layouts from dimension_numbers, not " +
+             std::string(k.name));
+      }
+    }
+  }
   const OpLayouts l = op_layouts(*this, weight_shape, given);
   if (!l.any) return translate(*this, input_shape, weight_shape, complete(*this, l.own));
   const int rank = static_cast<int>(weight_shape.size()) - 2;
@@ -309,6 +366,14 @@ Dims LayerOp::input_shape_for_size(const Dims& given_weight_shape, const Dims& s
   const auto rank = static_cast<Index>(given_weight_shape.size()) - 2;
   const auto n = static_cast<Index>(size.size());
   if (rank < 1 || (n != 1 && n != rank)) return size;
+  if (layouts_from_keywords) {
+    const auto dn = given.find("dimension_numbers");
+    if (dn != given.end() && dn->second != KeywordValue(std::string())) {
+      fail("op " + std::string(name) +
+           " derives an input shape from a spatial size only in "
+           "convmat's order (no dimension_numbers); give the full input shape");
+    }
+  }
   const OpLayouts l = op_layouts(*this, given_weight_shape, given);
   const Dims weight_shape = l.weight.to_canonical(given_weight_shape);
   // PyTorch's weight layout, which ONNX shares: (C_out, C_in/groups, *k), transposed
@@ -342,6 +407,7 @@ const std::vector<LayerOp>& layer_ops() {
       tf_op("tf_conv", "tf.nn.convolution", ConvKind::convolution, 0),
       tf_op("tf_conv_transpose", "tf.nn.conv_transpose", ConvKind::transposed, 0),
       tf_op("tf_depthwise_conv2d", "tf.nn.depthwise_conv2d", ConvKind::convolution, 2),
+      xla_op(),
   };
   return ops;
 }

@@ -44,6 +44,23 @@ void for_each_element(const Dims& canonical_shape, const Layout& layout, Visit&&
     for (Index f = 0; f < total; ++f) visit(f, f);
     return;
   }
+  if (!layout.is_permutation()) {  // reversed axes or a group move: index by index
+    const Dims user_shape = layout.shape_from_canonical(canonical_shape);
+    std::vector<Index> canonical_of_user(static_cast<std::size_t>(total));
+    Dims c(n, 0);
+    for (Index f = 0; f < total; ++f) {
+      const Dims u = layout.index_from_canonical(c, canonical_shape);
+      Index flat = 0;
+      for (std::size_t a = 0; a < n; ++a) flat = flat * user_shape[a] + u[a];
+      canonical_of_user[static_cast<std::size_t>(flat)] = f;
+      for (std::size_t a = n; a-- > 0;) {
+        if (++c[a] < canonical_shape[a]) break;
+        c[a] = 0;
+      }
+    }
+    for (Index f = 0; f < total; ++f) visit(f, canonical_of_user[static_cast<std::size_t>(f)]);
+    return;
+  }
   const Dims user_shape = layout.from_canonical(canonical_shape);
   const Dims stride = user_strides_in_canonical(canonical_shape, layout.axes());
   Dims u(n, 0);
@@ -75,6 +92,7 @@ Layout::Layout(std::vector<int> axes, std::string_view what) : axes_(std::move(a
 }
 
 bool Layout::is_identity() const {
+  if (!is_permutation()) return false;
   for (std::size_t i = 0; i < axes_.size(); ++i) {
     if (axes_[i] != static_cast<int>(i)) return false;
   }
@@ -91,6 +109,10 @@ Layout Layout::inverse() const {
 
 Layout Layout::without_axis(int axis) const {
   if (is_identity()) return Layout();
+  if (!is_permutation()) {
+    fail("a layout with reversed axes or a group move (XLA's) keeps all its axes; axis " +
+         std::to_string(axis) + " cannot be dropped");
+  }
   std::vector<int> kept;
   for (int a : axes_) {
     if (a != axis) kept.push_back(a > axis ? a - 1 : a);
@@ -108,6 +130,11 @@ Layout Layout::without_axis(int axis) const {
 
 Dims Layout::from_canonical(const Dims& canonical) const {
   if (is_identity()) return canonical;
+  if (!is_permutation()) {
+    fail(
+        "from_canonical: a layout with reversed axes or a group move needs the tensor's shape "
+        "(shape_from_canonical, index_from_canonical)");
+  }
   require_size(*this, canonical, "shape or index");
   Dims u(canonical.size());
   for (std::size_t i = 0; i < axes_.size(); ++i)
@@ -117,10 +144,86 @@ Dims Layout::from_canonical(const Dims& canonical) const {
 
 Dims Layout::to_canonical(const Dims& user) const {
   if (is_identity()) return user;
+  if (!is_permutation()) {
+    fail("to_canonical: a layout with reversed axes or a group move is not a permutation");
+  }
   require_size(*this, user, "shape or index");
   Dims c(user.size());
   for (std::size_t i = 0; i < axes_.size(); ++i) c[static_cast<std::size_t>(axes_[i])] = user[i];
   return c;
+}
+
+Layout Layout::with_group_move(int from, int to, Index groups) const {
+  const int n = static_cast<int>(axes_.size());
+  if (from < 0 || from >= n || to < 0 || to >= n || from == to || groups < 1 || move_groups_ != 1) {
+    fail("a group move needs two different axes of " + std::to_string(n) +
+         " and groups >= 1 ("
+         "one move per layout), got from " +
+         std::to_string(from) + ", to " + std::to_string(to) + ", groups " +
+         std::to_string(groups));
+  }
+  Layout l(*this);
+  l.move_from_ = from;
+  l.move_to_ = to;
+  l.move_groups_ = groups;
+  return l;
+}
+
+Layout Layout::with_reversed_axis(int axis) const {
+  if (axis < 0 || axis >= static_cast<int>(axes_.size())) {
+    fail("a reversed axis must be one of the layout's " + std::to_string(axes_.size()) +
+         " axes, got " + std::to_string(axis));
+  }
+  Layout l(*this);
+  if (std::find(l.reversed_.begin(), l.reversed_.end(), axis) == l.reversed_.end()) {
+    l.reversed_.push_back(axis);
+    std::sort(l.reversed_.begin(), l.reversed_.end());
+  }
+  return l;
+}
+
+Dims Layout::moved_shape(const Dims& canonical_shape) const {
+  require_size(*this, canonical_shape, "shape");
+  Dims s = canonical_shape;
+  if (move_groups_ == 1) return s;
+  const auto from = static_cast<std::size_t>(move_from_), to = static_cast<std::size_t>(move_to_);
+  if (s[from] % move_groups_ != 0) {
+    fail("a group move of " + std::to_string(move_groups_) + " groups out of axis " +
+         std::to_string(move_from_) + " needs its size to be a multiple, got shape " +
+         dims_to_tuple(canonical_shape));
+  }
+  s[from] /= move_groups_;
+  s[to] *= move_groups_;
+  return s;
+}
+
+Dims Layout::shape_from_canonical(const Dims& canonical_shape) const {
+  if (is_identity()) return canonical_shape;
+  const Dims s = moved_shape(canonical_shape);
+  Dims u(s.size());
+  for (std::size_t i = 0; i < axes_.size(); ++i) u[i] = s[static_cast<std::size_t>(axes_[i])];
+  return u;
+}
+
+Dims Layout::index_from_canonical(const Dims& index, const Dims& canonical_shape) const {
+  if (is_identity()) return index;
+  require_size(*this, index, "index");
+  const Dims s = moved_shape(canonical_shape);
+  Dims c = index;
+  if (move_groups_ != 1) {
+    const auto from = static_cast<std::size_t>(move_from_);
+    const auto to = static_cast<std::size_t>(move_to_);
+    const Index g = c[from] / s[from];
+    c[from] %= s[from];
+    c[to] += g * canonical_shape[to];
+  }
+  for (int a : reversed_) {
+    const auto i = static_cast<std::size_t>(a);
+    c[i] = s[i] - 1 - c[i];
+  }
+  Dims u(c.size());
+  for (std::size_t i = 0; i < axes_.size(); ++i) u[i] = c[static_cast<std::size_t>(axes_[i])];
+  return u;
 }
 
 std::vector<Index> Layout::flat_order(const Dims& canonical_shape) const {

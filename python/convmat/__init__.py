@@ -18,6 +18,7 @@ Layers (NumPy in and out, float32 or float64, batched (N, C, *) or unbatched (C,
     tf_conv, tf_conv_transpose, tf_depthwise_conv2d tf.nn.convolution, conv_transpose,
                                                     depthwise_conv2d (channels last, HWIO)
     onnx_conv_integer, onnx_qlinear_conv            ONNX ConvInteger / QLinearConv, exactly
+    xla_conv                                        jax.lax.conv_general_dilated (StableHLO)
 Matrices (scipy.sparse.csr_matrix):
     conv_matrix                                     W
     conv_transpose_matrix                           Wᵀ, the transposed layer's matrix
@@ -53,6 +54,7 @@ from convmat.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_t
 from convmat.matrices import conv_matrix, conv_transpose_matrix
 from convmat.onnx import onnx_conv, onnx_conv_integer, onnx_conv_transpose, onnx_qlinear_conv
 from convmat.tensorflow import tf_conv, tf_conv_transpose, tf_depthwise_conv2d
+from convmat.xla import xla_conv
 from convmat.analysis import (DENSE_ENTRY_LIMIT, checkerboard, circular_singular_values,
                               condition_number, largest_singular_values, pseudo_inverse,
                               singular_values, smallest_singular_values,
@@ -69,6 +71,7 @@ __all__ = [
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "onnx_conv", "onnx_conv_transpose", "onnx_conv_integer", "onnx_qlinear_conv",
     "tf_conv", "tf_conv_transpose", "tf_depthwise_conv2d",
+    "xla_conv",
     "conv_matrix", "conv_transpose_matrix",
     "upsampling_matrix", "interpolate", "bilinear_kernel",
     "transposed_as_convolution", "kernel_matrix", "estimate_kernel",

@@ -34,6 +34,22 @@ def ints(op, name, value):
     return values
 
 
+def padding_pairs(op, padding, names, pair):
+    """A padding name (`names` says which, for the message) or explicit pairs [[a, b], ...]
+    (`pair` names their two entries) -> the name, or the pairs' flat list of ints."""
+    if isinstance(padding, (str, bytes)):
+        return string(op, "padding", padding)
+    try:
+        pairs = [ints(op, "padding", p) for p in padding]
+    except TypeError:
+        raise TypeError(f"{op}: padding must be {names} or a list of ({pair}) pairs, got "
+                        f"{padding!r}") from None
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"{op}: an explicit padding is a list of ({pair}) pairs, got "
+                         f"{padding!r}")
+    return [v for p in pairs for v in p]
+
+
 def optional_ints(op, name, value):
     """Like ints(), with None -> [] (an absent ONNX attribute)."""
     return [] if value is None else ints(op, name, value)

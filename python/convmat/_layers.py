@@ -6,12 +6,15 @@ estimate_kernel, deconvolve) accepts ``op=`` one of
     "conv", "conv1d", "conv2d", "conv3d"                      torch.nn.functional.conv*d
     "conv_transpose", "conv_transpose1d", ..._transpose3d     torch.nn.functional.conv_transpose*d
     "onnx_conv" (or "Conv"), "onnx_conv_transpose" (or "ConvTranspose")   ONNX
+    "xla_conv" (or "conv_general_dilated")     jax.lax.conv_general_dilated, StableHLO
 
 ("conv" and "conv_transpose" take the rank from the weight) and then exactly the keywords of
 that function -- stride, padding, dilation, groups, padding_mode for conv*d; stride, padding,
 output_padding, groups, dilation (and padding_mode, "zeros" only, as nn.ConvTransposeNd) for
 conv_transpose*d; auto_pad, dilations, group, kernel_shape,
-pads, strides (+ output_padding, output_shape) for ONNX -- with the same defaults and meaning.
+pads, strides (+ output_padding, output_shape) for ONNX; window_strides, padding, lhs_dilation,
+rhs_dilation, dimension_numbers (three strings), feature_group_count, batch_group_count,
+window_reversal for xla_conv -- with the same defaults and meaning.
 A keyword of another op is a TypeError, as it would be for the function itself.
 
 Every op also takes the layout keywords ``data_format`` ("NCHW", "NHWC", "NCW", "NWC", "NCDHW",
@@ -53,7 +56,13 @@ def _value(caller, keyword, value):
     if kind == "integer":
         return _a.integer(caller, name, value)
     if kind == "name":
+        if name == "dimension_numbers":  # XLA's three strings (lhs, rhs, out)
+            from convmat.xla import dimension_numbers_keyword
+            return dimension_numbers_keyword(caller, value)
         return _a.string(caller, name, value)
+    if name == "window_reversal":  # XLA's booleans
+        from convmat.xla import window_reversal_keyword
+        return window_reversal_keyword(caller, value)
     return _a.optional_ints(caller, name, value)
 
 

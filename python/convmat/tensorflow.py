@@ -23,17 +23,7 @@ __all__ = ["tf_conv", "tf_conv_transpose", "tf_depthwise_conv2d"]
 
 def padding_keyword(op, padding):
     """"SAME" / "VALID", or explicit pairs [[before, after], ...] -> their flat list of ints."""
-    if isinstance(padding, (str, bytes)):
-        return _a.string(op, "padding", padding)
-    try:
-        pairs = [_a.ints(op, "padding", pair) for pair in padding]
-    except TypeError:
-        raise TypeError(f"{op}: padding must be 'SAME', 'VALID' or a list of (before, after) "
-                        f"pairs, got {padding!r}") from None
-    if any(len(pair) != 2 for pair in pairs):
-        raise ValueError(f"{op}: an explicit padding is a list of (before, after) pairs, got "
-                         f"{padding!r}")
-    return [v for pair in pairs for v in pair]
+    return _a.padding_pairs(op, padding, "'SAME', 'VALID'", "before, after")
 
 
 def _run(op, input, filters, method, data_format, **keywords):

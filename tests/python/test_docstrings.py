@@ -14,6 +14,7 @@ import convmat.identities
 import convmat.upsampling
 import convmat.oracle
 import convmat.solvers
+import convmat.xla
 
 
 class Docstrings(unittest.TestCase):
@@ -27,7 +28,7 @@ class Docstrings(unittest.TestCase):
     def test_examples_run_as_shown(self):
         attempted = 0
         for module in (convmat, convmat.functional, convmat.matrices, convmat.onnx,
-                       convmat.tensorflow,
+                       convmat.tensorflow, convmat.xla,
                        convmat.analysis, convmat.identities, convmat.upsampling,
                        convmat.oracle, convmat.solvers, convmat.memory):
             with self.subTest(module.__name__):

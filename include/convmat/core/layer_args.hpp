@@ -53,8 +53,12 @@ struct LayerCall {
   // shapes in them: what the caller passes and receives.
   Layout given_input_layout() const;
   Layout given_output_layout() const;
-  Dims given_input_shape() const { return given_input_layout().from_canonical(input_shape()); }
-  Dims given_output_shape() const { return given_output_layout().from_canonical(output_shape()); }
+  Dims given_input_shape() const {
+    return given_input_layout().shape_from_canonical(input_shape());
+  }
+  Dims given_output_shape() const {
+    return given_output_layout().shape_from_canonical(output_shape());
+  }
   Dims given_weight_shape() const;
   // An index of the input, weight or output in convmat's order (as the oracle's blame names
   // them; the input's and output's with a batch axis when the call is batched) → the same element's

@@ -10,6 +10,9 @@
 //   tf_conv, tf_conv_transpose,                  tf.nn.convolution, tf.nn.conv_transpose,
 //     tf_depthwise_conv2d                          tf.nn.depthwise_conv2d (channels last and
 //                                                  TensorFlow's filter order by default)
+//   xla_conv (conv_general_dilated)              StableHLO convolution, jax.lax.conv_general_
+//                                                  dilated (xla.hpp; layouts from
+//                                                  dimension_numbers)
 //
 // Adding an op (another framework's convention) is adding a row to layer_ops() and its
 // translation function, which turns the shapes and the keywords into a LayerCall — usually by
@@ -77,6 +80,9 @@ struct LayerOp {
   // letters ("*IO": TensorFlow's HWIO), "" for convmat's own (PyTorch's).
   bool channels_last = false;
   std::string_view weight_format;
+  // The layouts come from the op's own keywords (XLA's dimension_numbers): the translation sets
+  // them, and data_format / weight_format are refused.
+  bool layouts_from_keywords = false;
 
   // The keyword `name`, or nullptr when the op does not take it.
   const LayerKeyword* keyword(std::string_view name) const;

@@ -43,9 +43,23 @@ class Layout {
   Layout without_axis(int axis) const;
 
   // user shape / index from the canonical one (s[i] = c[axes[i]]), and back. The argument must
-  // have as many entries as the layout has axes (any number for the identity).
+  // have as many entries as the layout has axes (any number for the identity). For a layout
+  // that is a permutation of axes only (is_permutation()).
   Dims from_canonical(const Dims& canonical) const;
   Dims to_canonical(const Dims& user) const;
+
+  // Beyond a permutation (XLA's window_reversal and batch_group_count), both on convmat's axes,
+  // the group move applied first:
+  //  - a group move: canonical axis `from`, of size G·m, is stored with size m, its group
+  //    g = i / m leading axis `to`: stored index g·size[to] + i[to] (stored size G·size[to]);
+  //  - reversed axes: element i of the axis (of size n) is stored at n − 1 − i.
+  Layout with_group_move(int from, int to, Index groups) const;
+  Layout with_reversed_axis(int axis) const;
+  bool is_permutation() const { return reversed_.empty() && move_groups_ == 1; }
+  // The user's shape, and the user's index of an element, for a tensor of canonical shape
+  // `canonical_shape`: any layout.
+  Dims shape_from_canonical(const Dims& canonical_shape) const;
+  Dims index_from_canonical(const Dims& index, const Dims& canonical_shape) const;
 
   // The permutation of flat (C-order) indices: entry f is the canonical flat index of the element
   // stored at user flat index f, for a tensor of canonical shape `canonical_shape`. As a matrix
@@ -56,11 +70,20 @@ class Layout {
   const std::string& format() const { return format_; }
   void set_format(std::string format) { format_ = std::move(format); }
 
-  friend bool operator==(const Layout& a, const Layout& b) { return a.axes_ == b.axes_; }
+  friend bool operator==(const Layout& a, const Layout& b) {
+    return a.axes_ == b.axes_ && a.reversed_ == b.reversed_ && a.move_from_ == b.move_from_ &&
+           a.move_to_ == b.move_to_ && a.move_groups_ == b.move_groups_;
+  }
 
  private:
+  // The canonical shape after the group move.
+  Dims moved_shape(const Dims& canonical_shape) const;
+
   std::vector<int> axes_;
   std::string format_;
+  std::vector<int> reversed_;  // canonical axes, ascending
+  int move_from_ = 0, move_to_ = 0;
+  Index move_groups_ = 1;
 };
 
 // The layout of `format` (e.g. "NHWC"): `outer` holds the two letters of convmat's first two axes
