@@ -111,10 +111,7 @@ struct Flags {
   LayerFlags layer;
   DataFlags data;  // --input is the true input, compared with the solution
   std::optional<std::string> observed, output, dtype;
-  std::optional<LsqMethod> method;
-  std::optional<double> damp, atol, btol, conlim, preconditioner_delta;
-  std::optional<Index> max_iterations;
-  std::optional<PreconditionerKind> preconditioner;
+  SolverFlags solver;
   std::optional<ByteSize> max_memory;
   bool json = false;
 };
@@ -137,11 +134,12 @@ Inputs read_headers(const Flags& f) {
 LsqOptions solver_options(const Flags& f, LsqMethod method) {
   const bool iterative = method == LsqMethod::lsqr || method == LsqMethod::lsmr;
   for (const auto& [flag, given] :
-       {std::pair{"--atol", f.atol.has_value()}, std::pair{"--btol", f.btol.has_value()},
-        std::pair{"--conlim", f.conlim.has_value()},
-        std::pair{"--max-iterations", f.max_iterations.has_value()},
-        std::pair{"--preconditioner", f.preconditioner.has_value()},
-        std::pair{"--preconditioner-delta", f.preconditioner_delta.has_value()}}) {
+       {std::pair{"--atol", f.solver.atol.has_value()},
+        std::pair{"--btol", f.solver.btol.has_value()},
+        std::pair{"--conlim", f.solver.conlim.has_value()},
+        std::pair{"--max-iterations", f.solver.max_iterations.has_value()},
+        std::pair{"--preconditioner", f.solver.preconditioner.has_value()},
+        std::pair{"--preconditioner-delta", f.solver.preconditioner_delta.has_value()}}) {
     if (given && !iterative) {
       throw UsageError(std::string(flag) +
                        " applies to --method lsqr and lsmr (the iterative methods), not " +
@@ -149,13 +147,13 @@ LsqOptions solver_options(const Flags& f, LsqMethod method) {
     }
   }
   LsqOptions options;
-  if (f.damp) options.damp = *f.damp;
-  if (f.atol) options.atol = *f.atol;
-  if (f.btol) options.btol = *f.btol;
-  if (f.conlim) options.conlim = *f.conlim;
-  if (f.max_iterations) options.iteration_limit = *f.max_iterations;
-  if (f.preconditioner) options.preconditioner = *f.preconditioner;
-  if (f.preconditioner_delta) options.preconditioner_delta = *f.preconditioner_delta;
+  if (f.solver.damp) options.damp = *f.solver.damp;
+  if (f.solver.atol) options.atol = *f.solver.atol;
+  if (f.solver.btol) options.btol = *f.solver.btol;
+  if (f.solver.conlim) options.conlim = *f.solver.conlim;
+  if (f.solver.max_iterations) options.iteration_limit = *f.solver.max_iterations;
+  if (f.solver.preconditioner) options.preconditioner = *f.solver.preconditioner;
+  if (f.solver.preconditioner_delta) options.preconditioner_delta = *f.solver.preconditioner_delta;
   return options;
 }
 
@@ -373,7 +371,7 @@ void print_report(std::ostream& o, const Outcome& r, bool output_given, const st
 // solve, the comparison with the true input, the output, the report.
 int run_deconv(const Flags& f, Context& ctx) {
   Inputs in = read_headers(f);
-  const LsqMethod method = f.method.value_or(LsqMethod::qr);
+  const LsqMethod method = f.solver.method.value_or(LsqMethod::qr);
   const LsqOptions options = solver_options(f, method);
   const LayerDescription layer = deconv_layer(f, in);
   const ConvSpec& s = layer.call.spec;
@@ -424,9 +422,6 @@ Runner declare(CLI::App& sub) {
   sub.description(std::string(description));
   sub.footer(std::string(details));
   auto f = std::make_shared<Flags>();
-  const Parser<double> nonnegative = [](const std::string& flag, const std::string& text) {
-    return parse_nonnegative(flag, text);
-  };
   add_layer_options(sub, f->layer);
   add_data_options(sub, f->data, data_input | data_input_shape);  // in the help's order
   add_data_options(sub, f->data, data_weight | data_bias);
@@ -434,43 +429,7 @@ Runner declare(CLI::App& sub) {
            "the layer's output to invert: (N, C_out, *o), or (C_out, *o) for an unbatched "
            "PyTorch layer");
   add_output(sub, f->output);
-  add_parsed<LsqMethod>(
-      sub, "--method", f->method,
-      [](const std::string& flag, const std::string& text) {
-        return lsq_method_from_string(parse_choice(flag, text, {"qr", "cholesky", "lsqr", "lsmr"}));
-      },
-      "NAME",
-      "qr | cholesky | lsqr | lsmr (default qr): SuiteSparseQR, CHOLMOD, or the iterative LSQR "
-      "/ LSMR");
-  add_parsed(sub, "--damp", f->damp, nonnegative, "LAMBDA",
-             "Tikhonov damping: minimize |M x - y|^2 + LAMBDA^2 |x|^2 (default 0)");
-  add_parsed(sub, "--atol", f->atol, nonnegative, "A",
-             "lsqr/lsmr: stop when |M^T r - damp^2 x| <= A*|M|*|r| (default 1e-6; SciPy's atol)");
-  add_parsed(sub, "--btol", f->btol, nonnegative, "B",
-             "lsqr/lsmr: stop when |r| <= B*|y| + atol*|M|*|x| (default 1e-6; SciPy's btol)");
-  add_parsed(sub, "--conlim", f->conlim, nonnegative, "C",
-             "lsqr/lsmr: stop when the estimate of cond([M; damp*I]) exceeds C (default 1e8; 0: "
-             "no limit)");
-  add_parsed<Index>(
-      sub, "--max-iterations", f->max_iterations,
-      [](const std::string& flag, const std::string& text) {
-        const Index v = parse_index(flag, text);
-        if (v < 1) throw UsageError(flag + ": expected at least 1, got " + text);
-        return v;
-      },
-      "N", "lsqr/lsmr: iterations per sample (default 2 * the number of unknowns)");
-  add_parsed<PreconditionerKind>(
-      sub, "--preconditioner", f->preconditioner,
-      [](const std::string& flag, const std::string& text) {
-        return preconditioner_kind_from_string(
-            parse_choice(flag, text, {"none", "auto", "dct", "circulant"}));
-      },
-      "NAME",
-      "lsqr/lsmr: none | auto | dct | circulant (default none): precondition with the layer's "
-      "FFT-diagonalized Gram matrix; the limit is still the minimum-norm solution");
-  add_parsed(sub, "--preconditioner-delta", f->preconditioner_delta, nonnegative, "DELTA",
-             "lsqr/lsmr with --preconditioner: invert G + DELTA^2 I instead of the Gram matrix G "
-             "(noisy data; default 0)");
+  add_solver_options(sub, f->solver);
   add_dtype(sub, f->dtype);
   add_max_memory(sub, f->max_memory);
   add_json(sub, f->json);

@@ -551,4 +551,47 @@ void add_json(CLI::App& app, bool& target) {
            "write the result as JSON on stdout (errors too: {\"error\": ...})");
 }
 
+void add_solver_options(CLI::App& app, SolverFlags& flags) {
+  const Parser<double> nonnegative = [](const std::string& flag, const std::string& text) {
+    return parse_nonnegative(flag, text);
+  };
+  add_parsed<LsqMethod>(
+      app, "--method", flags.method,
+      [](const std::string& flag, const std::string& text) {
+        return lsq_method_from_string(parse_choice(flag, text, {"qr", "cholesky", "lsqr", "lsmr"}));
+      },
+      "NAME",
+      "qr | cholesky | lsqr | lsmr (default qr): SuiteSparseQR, CHOLMOD, or the iterative LSQR "
+      "/ LSMR");
+  add_parsed(app, "--damp", flags.damp, nonnegative, "LAMBDA",
+             "Tikhonov damping: minimize |M x - y|^2 + LAMBDA^2 |x|^2 (default 0)");
+  add_parsed(app, "--atol", flags.atol, nonnegative, "A",
+             "lsqr/lsmr: stop when |M^T r - damp^2 x| <= A*|M|*|r| (default 1e-6; SciPy's atol)");
+  add_parsed(app, "--btol", flags.btol, nonnegative, "B",
+             "lsqr/lsmr: stop when |r| <= B*|y| + atol*|M|*|x| (default 1e-6; SciPy's btol)");
+  add_parsed(app, "--conlim", flags.conlim, nonnegative, "C",
+             "lsqr/lsmr: stop when the estimate of cond([M; damp*I]) exceeds C (default 1e8; 0: "
+             "no limit)");
+  add_parsed<Index>(
+      app, "--max-iterations", flags.max_iterations,
+      [](const std::string& flag, const std::string& text) {
+        const Index v = parse_index(flag, text);
+        if (v < 1) throw UsageError(flag + ": expected at least 1, got " + text);
+        return v;
+      },
+      "N", "lsqr/lsmr: iterations per sample (default 2 * the number of unknowns)");
+  add_parsed<PreconditionerKind>(
+      app, "--preconditioner", flags.preconditioner,
+      [](const std::string& flag, const std::string& text) {
+        return preconditioner_kind_from_string(
+            parse_choice(flag, text, {"none", "auto", "dct", "circulant"}));
+      },
+      "NAME",
+      "lsqr/lsmr: none | auto | dct | circulant (default none): precondition with the layer's "
+      "FFT-diagonalized Gram matrix; the limit is still the minimum-norm solution");
+  add_parsed(app, "--preconditioner-delta", flags.preconditioner_delta, nonnegative, "DELTA",
+             "lsqr/lsmr with --preconditioner: invert G + DELTA^2 I instead of the Gram matrix G "
+             "(noisy data; default 0)");
+}
+
 }  // namespace convmat::cli

@@ -20,6 +20,7 @@
 #include "convmat/core/layer_args.hpp"
 #include "convmat/core/quantized.hpp"
 #include "convmat/oracle/benchdnn_descriptor.hpp"
+#include "convmat/solve/lsq_types.hpp"
 
 namespace convmat::cli {
 
@@ -122,6 +123,18 @@ enum DataOption : unsigned {
   data_weight_shape = 16,
 };
 void add_data_options(CLI::App& app, DataFlags& flags, unsigned which);
+
+// ---------------------------------------------------------------------------------------------
+// The least-squares solver (deconv): --method, --damp, --atol, --btol, --conlim,
+// --max-iterations, --preconditioner, --preconditioner-delta.
+
+struct SolverFlags {
+  std::optional<LsqMethod> method;
+  std::optional<double> damp, atol, btol, conlim, preconditioner_delta;
+  std::optional<Index> max_iterations;
+  std::optional<PreconditionerKind> preconditioner;
+};
+void add_solver_options(CLI::App& app, SolverFlags& flags);
 
 // --max-memory SIZE: the bytes and the text given.
 struct ByteSize {

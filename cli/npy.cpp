@@ -468,7 +468,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
 namespace {
 
 // The preamble and header of a C-order array of `descr` and `shape`.
-std::string npy_header_bytes(const Dims& shape, const char* descr) {
+std::string npy_header_for(const Dims& shape, const char* descr) {
   std::string dict = std::string("{'descr': '") + descr +
                      "', 'fortran_order': False, 'shape': " + dims_to_tuple(shape) + ", }";
   // numpy pads with spaces so that preamble + header is a multiple of 64, ending in '\n'.
@@ -497,9 +497,7 @@ std::string npy_integer_bytes(const Dims& shape, const std::int64_t* data, std::
   const int item = type == "int32" ? 4 : 1;
   if (type != "int32" && type != "int8" && type != "uint8")
     throw std::invalid_argument("npy: cannot write dtype " + std::string(type));
-  std::string out = npy_header_bytes(shape, type == "int32"  ? "<i4"
-                                            : type == "int8" ? "|i1"
-                                                             : "|u1");
+  std::string out = npy_header_for(shape, type == "int32" ? "<i4" : type == "int8" ? "|i1" : "|u1");
   Index numel = 1;
   for (Index d : shape) numel *= d;
   const std::size_t start = out.size();
@@ -516,22 +514,43 @@ std::string npy_integer_bytes(const Dims& shape, const std::int64_t* data, std::
   return out;
 }
 
-std::string npy_bytes(const Dims& shape, const double* data, bool float32) {
-  std::string out = npy_header_bytes(shape, float32 ? "<f4" : "<f8");
-  Index numel = 1;
-  for (Index d : shape) numel *= d;
+std::string npy_header_bytes(const Dims& shape, bool float32) {
+  return npy_header_for(shape, float32 ? "<f4" : "<f8");
+}
+
+std::string npy_data_bytes(const double* data, std::size_t n, bool float32) {
   const std::size_t item = float32 ? 4 : 8;
-  const std::size_t start = out.size();
-  out.resize(start + static_cast<std::size_t>(numel) * item);
-  for (Index i = 0; i < numel; ++i) {
+  std::string out(n * item, '\0');
+  for (std::size_t i = 0; i < n; ++i) {
     if (float32) {
       const float f = static_cast<float>(data[i]);
-      std::memcpy(out.data() + start + static_cast<std::size_t>(i) * 4, &f, 4);
+      std::memcpy(out.data() + i * 4, &f, 4);
     } else {
-      std::memcpy(out.data() + start + static_cast<std::size_t>(i) * 8, &data[i], 8);
+      std::memcpy(out.data() + i * 8, &data[i], 8);
     }
   }
   return out;
+}
+
+std::string npy_bytes(const Dims& shape, const double* data, bool float32) {
+  Index numel = 1;
+  for (Index d : shape) numel *= d;
+  return npy_header_bytes(shape, float32) +
+         npy_data_bytes(data, static_cast<std::size_t>(numel), float32);
+}
+
+void read_npy_elements(const ByteSource& source, const NpyHeader& h, std::uint64_t first,
+                       std::size_t count, double* dst) {
+  const std::size_t item = static_cast<std::size_t>(h.item_size);
+  const std::size_t chunk_items = (std::size_t{1} << 20) / item;
+  std::vector<unsigned char> buffer(std::min(chunk_items, count) * item);
+  for (std::size_t done = 0; done < count;) {
+    const std::size_t n = std::min(chunk_items, count - done);
+    source.read(h.data_offset + (first + done) * item, n * item,
+                reinterpret_cast<char*>(buffer.data()));
+    for (std::size_t i = 0; i < n; ++i) dst[done + i] = convert(h, buffer.data() + i * item);
+    done += n;
+  }
 }
 
 }  // namespace convmat::cli

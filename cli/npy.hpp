@@ -94,6 +94,15 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name = "<buffer>")
 
 // The bytes of a .npy file holding `data` (Π shape values) as float32 or float64.
 std::string npy_bytes(const Dims& shape, const double* data, bool float32);
+// Its two parts: the header (magic, version, dict, padding), and `n` values as data bytes.
+std::string npy_header_bytes(const Dims& shape, bool float32);
+std::string npy_data_bytes(const double* data, std::size_t n, bool float32);
+
+// Elements [first, first + count) of the data in file order, as float64, into dst: a part of a
+// file read without the rest (each MPI rank its slab). Call after read_npy_header on the same
+// source; first + count <= header.numel.
+void read_npy_elements(const ByteSource& source, const NpyHeader& header, std::uint64_t first,
+                       std::size_t count, double* dst);
 
 // The bytes of a .npy file holding `data` as "int32", "int8" or "uint8" (values in its range).
 std::string npy_integer_bytes(const Dims& shape, const std::int64_t* data, std::string_view type);
