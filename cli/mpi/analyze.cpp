@@ -63,7 +63,7 @@ int run_analyze(const Flags& f, Context& ctx) {
           "--spectrum dense: convmat-mpi computes the extreme singular values by SLEPc; use "
           "lanczos or largest (convmat analyze computes all of them on one machine)");
     }
-    layer = layer_from(f.layer, f.data, input, weight, std::nullopt);
+    layer = mpi_layer_from(f.layer, f.data, input, weight, std::nullopt);
   });
   require_same_on_every_rank(layer_fingerprint(*layer, {&input, &weight}));
   const ConvSpec& s = layer->call.spec;

@@ -63,7 +63,7 @@ int run_apply(const Flags& f, Context& ctx) {
     if (!input) throw UsageError("apply needs --input X.npy");
     if (!weight) throw UsageError("apply needs --weight W.npy");
     if (!f.output) throw UsageError("apply needs --output Y.npy");
-    layer = layer_from(f.layer, f.data, input, weight, bias);
+    layer = mpi_layer_from(f.layer, f.data, input, weight, bias);
     float32 = float32_output(f.dtype, {&input, &weight, &bias});
   });
   require_same_on_every_rank(layer_fingerprint(*layer, {&input, &weight, &bias}));

@@ -129,7 +129,7 @@ int run_deconv(const Flags& f, Context& ctx) {
     if (!weight) throw UsageError("deconv needs --weight W.npy (the layer's weight)");
     if (!observed) throw UsageError("deconv needs --observed Y.npy (the layer's output to invert)");
     options = solver_options(f.solver);
-    layer = layer_from(f.layer, f.data, truth, weight, bias);
+    layer = mpi_layer_from(f.layer, f.data, truth, weight, bias);
     if (observed->header.shape != layer->output_shape) {
       throw UsageError(observed->path + ": shape " + dims_to_tuple(observed->header.shape) +
                        " does not match the layer's output " + dims_to_tuple(layer->output_shape) +

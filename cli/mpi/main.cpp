@@ -47,6 +47,27 @@ void require_same_on_every_rank(const std::string& what) {
   });
 }
 
+LayerDescription mpi_layer_from(const LayerFlags& flags, const DataFlags& data,
+                                const std::optional<NpyInput>& input,
+                                const std::optional<NpyInput>& weight,
+                                const std::optional<NpyInput>& bias) {
+  LayerDescription layer = layer_from(flags, data, input, weight, bias);
+  const LayerCall& call = layer.call;
+  if (call.has_layouts() || !call.weight_shape_given.empty()) {
+    auto name = [](const Layout& l) {
+      return l.format().empty() ? "a permuted layout" : l.format();
+    };
+    throw UsageError(
+        "convmat-mpi reads and writes convmat's own layouts only (data (N, C, *spatial), PyTorch's "
+        "weight layout); this layer's tensors are in other layouts (input " +
+        name(call.input_layout) + ", weight " + name(call.weight_layout) + ", output " +
+        name(call.output_layout) +
+        ", from --data-format/--weight-format or the op's convention): convert them, e.g. with "
+        "numpy.transpose, and give convmat's layouts");
+  }
+  return layer;
+}
+
 std::string layer_fingerprint(const LayerDescription& layer,
                               std::initializer_list<const std::optional<NpyInput>*> files) {
   std::string s = layer.call.spec.to_string() + ", data";

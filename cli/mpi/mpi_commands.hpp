@@ -33,6 +33,12 @@ MemoryLimit rank_memory_limit(const std::optional<ByteSize>& max_memory);
 // between machines, or other arguments per rank) would otherwise build different layers.
 void require_same_on_every_rank(const std::string& what);
 
+// session.hpp's layer_from, refusing (UsageError) a layer whose tensors are not in convmat's own
+// layouts: the slabs are cut from (N, C, *spatial) files.
+LayerDescription mpi_layer_from(const LayerFlags& flags, const DataFlags& data,
+                                const std::optional<NpyInput>& input,
+                                const std::optional<NpyInput>& weight,
+                                const std::optional<NpyInput>& bias);
 // `what` for a layer and the .npy files read: the layer's spec, and each file's shape and dtype.
 std::string layer_fingerprint(const LayerDescription& layer,
                               std::initializer_list<const std::optional<NpyInput>*> files);

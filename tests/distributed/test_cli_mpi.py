@@ -230,6 +230,27 @@ class BadInputEndsEveryRank(unittest.TestCase):
                 self.assertEqual(len(last), 1, lines)
                 self.assertTrue(last.pop().startswith("convmat-mpi apply: rank 0: "))
 
+    def test_a_layer_in_other_layouts_is_refused(self):
+        # The slabs are cut from (N, C, *spatial) files: a channels-last file would be cut wrong.
+        np.save(f"{self.d}/x_nhwc.npy", np.zeros((1, 9, 7, 2)))
+        np.save(f"{self.d}/w_ohwi.npy", np.zeros((3, 3, 3, 2)))
+        apply = ["apply", "--op", "conv2d", "-o", "y.npy"]
+        for files, fmt in ((["--input", "x_nhwc.npy", "--weight", "w.npy"],
+                            ["--data-format", "NHWC"]),
+                           (["--input", "x.npy", "--weight", "w_ohwi.npy"],
+                            ["--weight-format", "OHWI"])):
+            with self.subTest(fmt=fmt):
+                status, _, lines = mpirun(2, apply + files + fmt, self.d)
+                self.assertNotEqual(status, 0)
+                last = {lines[r][-1] for r in range(2)}
+                self.assertEqual(len(last), 1, lines)
+                message = last.pop()
+                self.assertTrue(message.startswith(
+                    "convmat-mpi apply: rank 0: convmat-mpi reads and writes convmat's own "
+                    "layouts only"), message)
+                self.assertIn(fmt[1], message)
+                self.assertFalse(os.path.exists(f"{self.d}/y.npy"))
+
     def test_solver_flags_the_distributed_solver_does_not_take(self):
         np.save(f"{self.d}/yo.npy", np.zeros((1, 3, 7, 5)))
         deconv = ["deconv", "--op", "conv2d", "--input-shape", "1,2,9,7", "--weight", "w.npy",
