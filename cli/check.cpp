@@ -332,6 +332,11 @@ int run_quantized_check(const Flags& f, Context& ctx) {
   QuantizedProblem p =
       read_quantized(f.layer, f.quantized, *x, *w, bias, memory_limit(f.max_memory));
   const QuantizedOutput out = quantized_apply(*p.op, p.data);
+  if (candidate->header.type_name() != out.type) {
+    throw UsageError("--candidate " + candidate->path + ": " + op + "'s output has ONNX's type " +
+                     out.type + (p.op->requantizes ? " (y_zero_point's)" : "") + ", got " +
+                     candidate->header.type_name());
+  }
   const Dims& expected_shape = p.layer.output_shape;
   const bool shape_matches = candidate->header.shape == expected_shape;
   QuantizedComparison c;

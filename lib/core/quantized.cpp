@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "convmat/core/conv_matrix.hpp"
 
@@ -208,7 +209,19 @@ std::vector<std::int64_t> integers_in(const std::string& what, const std::vector
 QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
   const std::string name(op.alias);
   const QuantizedRange x_range = quantized_range(d.x_type, name + ": x");
-  quantized_range(d.w_type, name + ": w");
+  const QuantizedRange w_range = quantized_range(d.w_type, name + ": w");
+  // x and w hold integers of their types (a uint8 x of −1 would silently be read as −1, where
+  // ONNX's tensor holds 255).
+  for (const auto& [values, range, what, type] :
+       {std::tuple(&d.x, x_range, "x", &d.x_type), std::tuple(&d.w, w_range, "w", &d.w_type)}) {
+    const auto bad = std::find_if(values->begin(), values->end(),
+                                  [&](std::int64_t v) { return v < range.lo || v > range.hi; });
+    if (bad != values->end()) {
+      fail(name + ": " + what + " must hold integers of " + *type + " ([" +
+           std::to_string(range.lo) + ", " + std::to_string(range.hi) + "]), got " +
+           std::to_string(*bad) + " at flat index " + std::to_string(bad - values->begin()));
+    }
+  }
   for (const auto& [given, value] : d.inputs) {
     const auto known = std::find_if(quantized_inputs().begin(), quantized_inputs().end(),
                                     [&](const QuantizedInput& q) { return q.name == given; });
@@ -268,7 +281,6 @@ QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
         break;
     }
   }
-  (void)x_range;
   QuantizedOutput out;
   out.accumulators = conv_integer(d.spec, d.batch, d.x, x_zero[0], d.w, w_zero, bias);
   if (!op.requantizes) {

@@ -1466,6 +1466,11 @@ def test_quantized():
         check(words in err, f"check QLinearConv {extra}: exit 2, '{words}' ({err.strip()})")
     _, _, err = run(*Q, "--candidate", save("qf.npy", y.astype(np.float32)), expect=2)
     check("holds integers" in err, f"a float candidate of a quantized op: exit 2 ({err.strip()})")
+    # The right values in another integer type are not QLinearConv's output.
+    _, _, err = run(*Q, "--candidate", save("qi64.npy", np.load("qy.npy").astype(np.int64)),
+                    expect=2)
+    check("output has ONNX's type" in err and "got int64" in err,
+          f"an int64 candidate of QLinearConv: exit 2 ({err.strip()})")
     _, _, err = run("check", "--op", "QLinearConv", "--input", "qx.npy", "--weight", "qw.npy", "--x-scale", 0.5,
                     "--candidate", "qy.npy", expect=2)
     check("is required" in err, f"QLinearConv without its scales: exit 2 ({err.strip()})")
@@ -1478,6 +1483,57 @@ def test_quantized():
     check(np.load("qa.npy").dtype == np.uint8 and np.array_equal(np.load("qa.npy"), y), "apply QLinearConv: uint8, exact")
     _, _, err = run("diagnose", *Q[1:], "--candidate", "qy.npy", expect=2)
     check("quantized op" in err, f"diagnose of a quantized op: exit 2 naming it ({err.strip()})")
+
+
+def test_xla():
+    """--op xla_conv: StableHLO's convolution from its definition (dilate the input, pad or crop,
+    reverse the windows, correlate with strides), computed with torch on the NCHW equivalent."""
+    r = rng(43)
+    x = r.integers(-3, 4, (2, 7, 6, 3)).astype(np.float64)  # NHWC
+    w = r.integers(-3, 4, (3, 2, 3, 4)).astype(np.float64)  # HWIO
+    save("xx.npy", x), save("xw.npy", w)
+
+    def reference(strides, pads, lhs_dilation=(1, 1), reversal=(0, 0)):
+        xt = torch.from_numpy(x.transpose(0, 3, 1, 2))
+        l0, l1 = lhs_dilation
+        dilated = torch.zeros(xt.shape[0], xt.shape[1], (xt.shape[2] - 1) * l0 + 1, (xt.shape[3] - 1) * l1 + 1,
+                              dtype=xt.dtype)
+        dilated[:, :, ::l0, ::l1] = xt
+        (h0, h1), (w0, w1) = pads
+        padded = F.pad(dilated, (w0, w1, h0, h1))  # negative: a crop
+        wt = torch.from_numpy(w.transpose(3, 2, 0, 1).copy())
+        wt = torch.flip(wt, [2 + a for a in range(2) if reversal[a]]) if any(reversal) else wt
+        return F.conv2d(padded, wt, stride=strides).numpy().transpose(0, 2, 3, 1)
+
+    base = ["--op", "xla_conv", "--input", "xx.npy", "--weight", "xw.npy", "--dimension-numbers",
+            "NHWC,HWIO,NHWC"]
+    for strides, pads, lhs, rev in (((2, 1), ((1, 0), (-1, 2)), (1, 1), (0, 0)),
+                                    ((1, 2), ((0, 2), (1, 1)), (1, 1), (1, 0)),
+                                    ((1, 1), ((2, 2), (1, 0)), (2, 1), (0, 1))):
+        flags = ["--window-strides", ",".join(map(str, strides)),
+                 "--padding", ",".join(str(p) for pair in pads for p in pair),
+                 "--lhs-dilation", ",".join(map(str, lhs)), "--window-reversal", ",".join(map(str, rev))]
+        ref = reference(strides, pads, lhs, rev)
+        run("apply", *base, *flags, "-o", "xy.npy", expect=0)
+        y = np.load("xy.npy")
+        check(y.shape == ref.shape and np.array_equal(y, ref),
+              f"apply xla_conv {flags}: StableHLO's definition, exactly ({y.shape} vs {ref.shape})")
+        run("check", *base, *flags, "--candidate", save("xc.npy", ref), expect=0)
+        bad = ref.copy()
+        bad[1, 0, 0, 2] += 1
+        _, out, _ = run("check", *base, *flags, "--candidate", save("xb.npy", bad), "--json", expect=1)
+        blamed = json.loads(out)["worst"][0]["index"]
+        check(blamed == [1, 0, 0, 2], f"check xla_conv {flags}: the wrong element blamed in NHWC ({blamed})")
+    # matrix: W in the user's layout (rows NHWC outputs, columns NHWC inputs of one sample); a
+    # reversed window changes W's values only.
+    run("matrix", *base, "--window-strides", "1,1", "--window-reversal", "1,0", "-o", "xm.mtx", expect=0)
+    W = scipy.io.mmread("xm.mtx").tocsr()
+    ref = reference((1, 1), ((0, 0), (0, 0)), reversal=(1, 0))
+    check(np.array_equal(W @ x[1].ravel(), ref[1].ravel()), "matrix of a reversed xla_conv: W x in NHWC, exactly")
+    # Batch groups move channels into the batch: no matrix of one sample; refused with a message.
+    _, _, err = run("matrix", *base, "--window-strides", "1,1", "--batch-group-count", 2, "-o", "xg.mtx",
+                    expect=2)
+    check(err.strip() != "" and not os.path.exists("xg.mtx"), f"matrix with batch groups: exit 2 ({err.strip()})")
 
 
 GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}
