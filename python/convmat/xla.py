@@ -8,6 +8,8 @@ StableHLO's constraints C1-C25, the layouts of dimension_numbers) are the C++ li
 (include/convmat/core/xla.hpp); the arrays are NumPy, float32 or float64.
 """
 
+import numpy as np
+
 from convmat import _arguments as _a
 from convmat import _convmat as _core
 from convmat import _layers
@@ -39,7 +41,9 @@ def window_reversal_keyword(op, window_reversal):
     if window_reversal is None:
         return []
     try:
-        return [int(bool(v)) for v in window_reversal]
+        # bools and the integers 0/1 as given; anything else reaches the library's rule (0 or 1)
+        return [int(v) if isinstance(v, (bool, np.bool_)) else _a.integer(op, "window_reversal", v)
+                for v in window_reversal]
     except TypeError:
         raise TypeError(f"{op}: window_reversal must be None or one bool per spatial dimension, "
                         f"got {window_reversal!r}") from None
@@ -72,7 +76,9 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
     padding : "SAME" (total max((ceil(n/s) - 1)s + d(k - 1) + 1 - n, 0), half rounded down
         low), "SAME_LOWER" (half rounded down high), "VALID", or (low, high) pairs, negative
         allowed (a crop)
-    lhs_dilation : None (1); > 1 is refused (the input dilation is not supported yet)
+    lhs_dilation : None (1) or one int per spatial dimension: the input dilation (the
+        transposed convolution); > 1 only with window_strides 1 (with a stride > 1 it is refused:
+        not supported yet)
     rhs_dilation : None (1) or one int per spatial dimension: the kernel's dilation
     dimension_numbers : None (("NCHW", "OIHW", "NCHW") and the 1-d/3-d forms) or three strings
         (lhs, rhs, out); spatial letters are matched by letter

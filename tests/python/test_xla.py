@@ -305,6 +305,8 @@ class XlaConvTest(unittest.TestCase):
             (dict(window_strides=(1, 1), padding="SAME", lhs_dilation=(2, 1)),
              r"string padding \('SAME'\) is not defined with lhs_dilation"),
             (dict(window_strides=(1, 1), window_reversal=(True,)), r"\(C9\)"),
+            (dict(window_strides=(1, 1), window_reversal=(2, 0)), r"booleans \(0 or 1\)"),
+            (dict(window_strides=(1, 1), window_reversal="00"), r"window_reversal"),
             (dict(window_strides=(1, 1), batch_group_count=0), r"\(C22\)"),
             (dict(window_strides=(1, 1), dimension_numbers=("NHWC", "HWIO")),
              r"dimension_numbers must be None or three strings"),
