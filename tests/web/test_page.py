@@ -116,12 +116,17 @@ class Page:
         self.driver.execute_async_script(
             "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(done));")
 
-    def hover(self, element):
-        """Moves the pointer to the element's centre (WebDriver's own centre is wrong for SVG)."""
-        self.js("arguments[0].scrollIntoView({block: 'nearest', inline: 'nearest'})", element)
+    def hover(self, css):
+        """Moves the pointer to the centre of the element `css` selects (WebDriver's own centre is
+        wrong for SVG). The element is looked up afresh in each step, not held: the page redraws
+        its SVG after a window resize (debounced, so at a moment that depends on the machine's
+        load; full_shot resizes), which replaces the elements but keeps their places and
+        re-applies the selection."""
+        self.js("document.querySelector(arguments[0])"
+                ".scrollIntoView({block: 'nearest', inline: 'nearest'})", css)
         self.frames()
-        x, y = self.js("const b = arguments[0].getBoundingClientRect();"
-                       "return [b.left + b.width / 2, b.top + b.height / 2];", element)
+        x, y = self.js("const b = document.querySelector(arguments[0]).getBoundingClientRect();"
+                       "return [b.left + b.width / 2, b.top + b.height / 2];", css)
         actions = ActionBuilder(self.driver)
         actions.pointer_action.move_to_location(int(round(x)), int(round(y)))
         actions.perform()
@@ -308,19 +313,19 @@ def hover_checks(page, name, ref):
     picks_r = sorted({0, rows - 1})
     picks_c = sorted({cols // 2, cols - 1})
     for r in picks_r:
-        page.hover(page.find(f'rect.head.row[data-row="{r}"]'))
+        page.hover(f'rect.head.row[data-row="{r}"]')
         check_selection(page, name, ref, "row", r, "header")
     page.shot(f"{name}_row{picks_r[-1]}")
     for c in picks_c:
-        page.hover(page.find(f'rect.head.col[data-col="{c}"]'))
+        page.hover(f'rect.head.col[data-col="{c}"]')
         check_selection(page, name, ref, "col", c, "header")
     page.shot(f"{name}_col{picks_c[-1]}")
     # the same through the picture: an output cell is its row, an input cell its column
     r = picks_r[len(picks_r) // 2]
-    page.hover(page.find(f'rect.cell[data-side="out"][data-index="{r}"]'))
+    page.hover(f'rect.cell[data-side="out"][data-index="{r}"]')
     check_selection(page, name, ref, "row", r, "output cell")
     c = picks_c[-1]
-    page.hover(page.find(f'rect.cell[data-side="in"][data-index="{c}"]'))
+    page.hover(f'rect.cell[data-side="in"][data-index="{c}"]')
     check_selection(page, name, ref, "col", c, "input cell")
 
 
