@@ -425,9 +425,7 @@ Runner declare(CLI::App& sub) {
   add_layer_options(sub, f->layer);
   add_data_options(sub, f->data, data_input | data_input_shape);  // in the help's order
   add_data_options(sub, f->data, data_weight | data_bias);
-  add_text(sub, "--observed", f->observed, "Y.npy",
-           "the layer's output to invert: (N, C_out, *o), or (C_out, *o) for an unbatched "
-           "PyTorch layer");
+  add_observed(sub, f->observed);
   add_output(sub, f->output);
   add_solver_options(sub, f->solver);
   add_dtype(sub, f->dtype);

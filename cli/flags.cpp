@@ -529,6 +529,12 @@ void add_max_memory(CLI::App& app, std::optional<ByteSize>& target) {
       "physical memory such as 80% (default 50%)");
 }
 
+void add_observed(CLI::App& app, std::optional<std::string>& target) {
+  add_text(app, "--observed", target, "Y.npy",
+           "the layer's output to invert: (N, C_out, *o), or (C_out, *o) for an unbatched "
+           "PyTorch layer");
+}
+
 void add_output(CLI::App& app, std::optional<std::string>& target) {
   add_text(app, "--output,-o", target, "FILE",
            "where to write the result (written to a temporary file and renamed; through a "

@@ -143,6 +143,8 @@ struct ByteSize {
 };
 void add_max_memory(CLI::App& app, std::optional<ByteSize>& target);
 
+// --observed Y.npy: the layer's output that deconv inverts (convmat and convmat-mpi).
+void add_observed(CLI::App& app, std::optional<std::string>& target);
 // --output, -o FILE and --dtype float32|float64.
 void add_output(CLI::App& app, std::optional<std::string>& target);
 void add_dtype(CLI::App& app, std::optional<std::string>& target);
