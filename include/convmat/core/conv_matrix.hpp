@@ -21,12 +21,12 @@
 // share one column list, the values of 8, 4 or 2 consecutive channels sit together) — the same
 // W in less memory, with faster products wherever a group has an even number of row channels
 // (bench/results/results.md compares the two in one run). `automatic` picks channel-blocked
-// there and CSR otherwise; the product front ends (convmat.Layer, the Python layer functions,
-// `convmat apply`) ask for it, the solvers and exports keep CSR. The products of the two storages
-// add in another order, so on non-integer data they may differ in the last bits (as the kernel
-// instruction sets may, detail/kernel_isa.hpp); on integer-valued data they are equal. Either
-// way stored() and pattern() give W in CSR and its taps: for channel-blocked storage copies made
-// on first use and kept (memory_bytes() counts them then).
+// there and CSR otherwise; convmat.Layer asks for it, the other front ends (the Python layer
+// functions, `convmat apply`), the solvers and the exports keep CSR. The products of the two
+// storages add in another order, so on non-integer data they may differ in the last bits (as the
+// kernel instruction sets may, detail/kernel_isa.hpp); on integer-valued data they are equal.
+// Either way stored() and pattern() give W in CSR and its taps: for channel-blocked storage copies
+// made on first use and kept (memory_bytes() counts them then).
 
 #include <Eigen/Core>
 #include <cstddef>
