@@ -121,13 +121,6 @@ SpectrumMode parse_spectrum(const std::string& flag, const std::string& text) {
                           : SpectrumMode::automatic;
 }
 
-Index parse_count(const std::string& flag, const std::string& text) {
-  const Index count = parse_index(flag, text);
-  if (count < 1 || count > 100)
-    throw UsageError(flag + ": expected 1 to 100 singular values, got " + text);
-  return count;
-}
-
 struct Flags {
   LayerFlags layer;
   DataFlags data;
@@ -586,9 +579,7 @@ Runner declare(CLI::App& sub) {
       "auto | dense | lanczos | largest: all singular values by a dense SVD, the largest and "
       "smallest --count by Lanczos, or the largest only (default auto: dense when M has at most "
       "2^22 entries and the SVD fits the memory limit)");
-  add_parsed<Index>(sub, "--count", f->count, parse_count, "N",
-                    "Lanczos: how many of the largest and of the smallest singular values "
-                    "(default 3)");
+  add_singular_value_count(sub, f->count);
   add_max_memory(sub, f->max_memory);
   add_json(sub, f->json);
   return [f](Context& ctx) { return run_analyze(*f, ctx); };

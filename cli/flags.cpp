@@ -529,6 +529,18 @@ void add_max_memory(CLI::App& app, std::optional<ByteSize>& target) {
       "physical memory such as 80% (default 50%)");
 }
 
+void add_singular_value_count(CLI::App& app, std::optional<Index>& target) {
+  add_parsed<Index>(
+      app, "--count", target,
+      [](const std::string& flag, const std::string& text) {
+        const Index count = parse_index(flag, text);
+        if (count < 1 || count > 100)
+          throw UsageError(flag + ": expected 1 to 100 singular values, got " + text);
+        return count;
+      },
+      "N", "Lanczos: how many of the largest and of the smallest singular values (default 3)");
+}
+
 void add_observed(CLI::App& app, std::optional<std::string>& target) {
   add_text(app, "--observed", target, "Y.npy",
            "the layer's output to invert: (N, C_out, *o), or (C_out, *o) for an unbatched "

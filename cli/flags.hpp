@@ -143,6 +143,9 @@ struct ByteSize {
 };
 void add_max_memory(CLI::App& app, std::optional<ByteSize>& target);
 
+// --count N: how many of the largest and of the smallest singular values (1 to 100), for
+// convmat analyze and convmat-mpi analyze.
+void add_singular_value_count(CLI::App& app, std::optional<Index>& target);
 // --observed Y.npy: the layer's output that deconv inverts (convmat and convmat-mpi).
 void add_observed(CLI::App& app, std::optional<std::string>& target);
 // --output, -o FILE and --dtype float32|float64.

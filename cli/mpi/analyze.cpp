@@ -174,15 +174,7 @@ Runner declare(CLI::App& sub) {
         return parse_choice(flag, text, {"auto", "dense", "lanczos", "largest"});
       },
       "MODE", "auto | lanczos | largest (dense: convmat analyze only; default auto = lanczos)");
-  add_parsed<Index>(
-      sub, "--count", f->count,
-      [](const std::string& flag, const std::string& text) {
-        const Index count = parse_index(flag, text);
-        if (count < 1 || count > 100)
-          throw UsageError(flag + ": expected 1 to 100 singular values, got " + text);
-        return count;
-      },
-      "N", "how many of the largest and of the smallest singular values (default 3)");
+  add_singular_value_count(sub, f->count);
   add_max_memory(sub, f->max_memory);
   add_json(sub, f->json);
   return [f](Context& ctx) { return run_analyze(*f, ctx); };
