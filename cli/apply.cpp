@@ -77,12 +77,13 @@ int run_apply(const Flags& f, Context& ctx) {
   const auto in_bytes = static_cast<std::uint64_t>(layer.call.batch * s.input_numel()) * 8;
   const auto out_bytes = static_cast<std::uint64_t>(layer.call.batch * s.output_numel()) * 8;
   require_memory(memory_limit(f.max_memory), s,
-                 in_bytes + 2 * out_bytes + static_cast<std::uint64_t>(s.weight_numel()) * 8);
+                 in_bytes + 2 * out_bytes + static_cast<std::uint64_t>(s.weight_numel()) * 8,
+                 sizeof(double), ConvStorage::automatic);
 
   input->load(ctx, layer.call, LayerCall::Tensor::input);
   weight->load(ctx, layer.call, LayerCall::Tensor::weight);
   if (bias) bias->load(ctx);
-  const ConvMatrix<double> m(s, weight->data.data());
+  const ConvMatrix<double> m(s, weight->data.data(), ConvStorage::automatic);
   std::vector<double> y(static_cast<std::size_t>(layer.call.batch * s.output_numel()));
   m.forward(input->data.data(), bias ? bias->data.data() : nullptr, y.data(), layer.call.batch);
 
@@ -96,14 +97,16 @@ int run_apply(const Flags& f, Context& ctx) {
     const Json j{{"output", file.target()},
                  {"shape", layer.output_shape},
                  {"dtype", float32 ? "float32" : "float64"},
-                 {"nnz", m.nnz()}};
+                 {"nnz", m.nnz()},
+                 {"storage", to_string(m.storage())}};
     emit(report, j);
   } else {
     report.out << "wrote " << file.target() << ": " << dims_to_tuple(layer.output_shape) << " "
                << (float32 ? "float32" : "float64") << ", computed as "
                << (s.is_transposed() ? "W^T" : "W") << " x" << (bias ? " + b" : "") << " (W "
-               << m.stored().rows() << " x " << m.stored().cols() << ", " << m.nnz()
-               << " nonzeros)\n";
+               << (s.is_transposed() ? m.cols() : m.rows()) << " x "
+               << (s.is_transposed() ? m.rows() : m.cols()) << ", " << m.nnz() << " nonzeros, "
+               << to_string(m.storage()) << ")\n";
   }
   return exit_ok;
 }

@@ -497,6 +497,7 @@ typename ChannelBlockedMatrix<Scalar>::Bsr ChannelBlockedMatrix<Scalar>::to_bsr_
   b.indptr.push_back(0);
   b.indices.reserve(static_cast<std::size_t>(nnz() / B));
   b.data.reserve(static_cast<std::size_t>(nnz()));
+  b.row.reserve(static_cast<std::size_t>(rows()));
   // Block rows in channels-last order: position p, then group g, then channel block k.
   for (Index p = 0; p < P; ++p) {
     for (Index g = 0; g < G; ++g) {
@@ -508,6 +509,7 @@ typename ChannelBlockedMatrix<Scalar>::Bsr ChannelBlockedMatrix<Scalar>::to_bsr_
         b.indices.insert(b.indices.end(), sp.col.begin() + start, sp.col.begin() + start + len);
         b.data.insert(b.data.end(), block, block + len * B);
         b.indptr.push_back(b.indptr.back() + len);
+        for (Index j = 0; j < B; ++j) b.row.push_back((g * R + k * B + j) * P + p);
       }
     }
   }

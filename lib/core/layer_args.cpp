@@ -167,10 +167,12 @@ struct TensorLayout {
 };
 TensorLayout tensor_layout(const LayerCall& call, LayerCall::Tensor tensor) {
   switch (tensor) {
-    case LayerCall::Tensor::input: return {call.given_input_layout(), call.input_shape(), "input"};
-    case LayerCall::Tensor::weight: return {call.weight_layout, call.spec.weight_shape(), "weight"};
+    case LayerCall::Tensor::input:
+      return {call.given_input_layout(), call.input_shape(), LayerCall::tensor_name(tensor)};
+    case LayerCall::Tensor::weight:
+      return {call.weight_layout, call.spec.weight_shape(), LayerCall::tensor_name(tensor)};
     case LayerCall::Tensor::output:
-      return {call.given_output_layout(), call.output_shape(), "output"};
+      return {call.given_output_layout(), call.output_shape(), LayerCall::tensor_name(tensor)};
   }
   return {{}, {}, "?"};
 }
@@ -196,6 +198,56 @@ std::vector<double> permuted(const LayerCall& call, LayerCall::Tensor tensor,
 }
 
 }  // namespace
+
+const char* LayerCall::tensor_name(Tensor tensor) {
+  switch (tensor) {
+    case Tensor::input: return "input";
+    case Tensor::weight: return "weight";
+    case Tensor::output: return "output";
+  }
+  return "?";
+}
+
+LayerCall::Tensor LayerCall::tensor_from_name(const std::string& name) {
+  for (Tensor t : {Tensor::input, Tensor::weight, Tensor::output}) {
+    if (name == tensor_name(t)) return t;
+  }
+  fail("tensor must be 'input', 'weight' or 'output', got '" + name + "'");
+}
+
+Dims LayerCall::canonical_shape(Tensor tensor) const {
+  return tensor_layout(*this, tensor).canonical;
+}
+
+Dims LayerCall::given_shape(Tensor tensor) const {
+  switch (tensor) {
+    case Tensor::input: return given_input_shape();
+    case Tensor::weight: return given_weight_shape();
+    case Tensor::output: return given_output_shape();
+  }
+  return {};
+}
+
+bool LayerCall::is_canonical(Tensor tensor) const {
+  return tensor_layout(*this, tensor).layout.is_identity();
+}
+
+template <class Scalar>
+void LayerCall::to_canonical(Tensor tensor, const Scalar* given, Scalar* canonical) const {
+  const TensorLayout t = tensor_layout(*this, tensor);
+  permute_to_canonical(given, t.canonical, t.layout, canonical);
+}
+
+template <class Scalar>
+void LayerCall::from_canonical(Tensor tensor, const Scalar* canonical, Scalar* given) const {
+  const TensorLayout t = tensor_layout(*this, tensor);
+  permute_from_canonical(canonical, t.canonical, t.layout, given);
+}
+
+template void LayerCall::to_canonical(Tensor, const float*, float*) const;
+template void LayerCall::to_canonical(Tensor, const double*, double*) const;
+template void LayerCall::from_canonical(Tensor, const float*, float*) const;
+template void LayerCall::from_canonical(Tensor, const double*, double*) const;
 
 std::vector<double> LayerCall::to_canonical(Tensor tensor, std::vector<double> given) const {
   return permuted(*this, tensor, std::move(given), true);

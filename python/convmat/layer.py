@@ -117,14 +117,9 @@ class Layer(scipy.sparse.linalg.LinearOperator):
         matrix() for a convolution, matrix().T for a transposed one). Channel-blocked storage
         only (ValueError otherwise).
         """
-        data, indices, indptr, shape, block = self._core.bsr_channels_last()
+        data, indices, indptr, shape, block, perm = self._core.bsr_channels_last()
         b = scipy.sparse.bsr_matrix((data, indices, indptr), shape=shape, blocksize=(block, 1),
                                     copy=False)
-        channels = (self.spec.in_channels if self.spec.kind == "transposed"
-                    else self.spec.out_channels)
-        positions = shape[0] // channels
-        perm = (np.arange(channels)[None, :] * positions
-                + np.arange(positions)[:, None]).reshape(-1)
         return b, perm
 
     def refill(self, weight):

@@ -62,7 +62,8 @@ class Layer {
 
   // The stored W with its rows in channels-last order, (position, channel), as the arrays
   // scipy.sparse.bsr_matrix((data, indices, indptr), shape, blocksize=(B, 1)) takes: data
-  // (blocks, B, 1), indices and indptr int32 / int64 (ChannelBlockedMatrix::to_bsr_channels_last).
+  // (blocks, B, 1), indices and indptr int32 / int64, then the shape, B and the row order (int64:
+  // W's row of each BSR row) (ChannelBlockedMatrix::to_bsr_channels_last).
   // Channel-blocked storage only.
   py::tuple bsr_channels_last() const {
     return std::visit(
@@ -88,8 +89,10 @@ class Layer {
           std::copy(b.indices.begin(), b.indices.end(), indices.mutable_data());
           py::array_t<std::int64_t> indptr(static_cast<py::ssize_t>(b.indptr.size()));
           std::copy(b.indptr.begin(), b.indptr.end(), indptr.mutable_data());
+          py::array_t<std::int64_t> row(static_cast<py::ssize_t>(b.row.size()));
+          std::copy(b.row.begin(), b.row.end(), row.mutable_data());
           return py::make_tuple(data, indices, indptr,
-                                py::make_tuple(b.block_rows * b.block, b.cols), b.block);
+                                py::make_tuple(b.block_rows * b.block, b.cols), b.block, row);
         },
         m_);
   }

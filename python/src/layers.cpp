@@ -14,7 +14,6 @@
 #include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/layer_args.hpp"
 #include "convmat/core/layer_ops.hpp"
-#include "convmat/core/layout.hpp"
 #include "convmat/core/loops.hpp"
 #include "fields.hpp"
 
@@ -47,7 +46,7 @@ py::array forward_as(const LayerCall& call, const py::array& input, const py::ar
     const auto output_bytes = static_cast<std::uint64_t>(call.batch) *
                               static_cast<std::uint64_t>(call.spec.output_numel()) * sizeof(Scalar);
     require_memory(call.spec, static_cast<std::uint64_t>(input.nbytes()) + output_bytes,
-                   sizeof(Scalar));
+                   sizeof(Scalar), ConvStorage::automatic);
   }
   const auto x = c_contiguous<Scalar>(input);
   const auto w = c_contiguous<Scalar>(weight);
@@ -62,53 +61,40 @@ py::array forward_as(const LayerCall& call, const py::array& input, const py::ar
   {
     py::gil_scoped_release release;
     // Tensors in another layout (data_format, weight_format) are computed in convmat's order.
+    using Tensor = LayerCall::Tensor;
     std::vector<Scalar> x_canonical, w_canonical, y_canonical;
-    if (!call.input_layout.is_identity()) {
+    if (!call.is_canonical(Tensor::input)) {
       x_canonical.resize(static_cast<std::size_t>(x.size()));
-      permute_to_canonical(xp, call.input_shape(), call.given_input_layout(), x_canonical.data());
+      call.to_canonical(Tensor::input, xp, x_canonical.data());
       xp = x_canonical.data();
     }
-    if (!call.weight_layout.is_identity()) {
+    if (!call.is_canonical(Tensor::weight)) {
       w_canonical.resize(static_cast<std::size_t>(w.size()));
-      permute_to_canonical(wp, call.spec.weight_shape(), call.weight_layout, w_canonical.data());
+      call.to_canonical(Tensor::weight, wp, w_canonical.data());
       wp = w_canonical.data();
     }
     Scalar* out = yp;
-    if (!call.output_layout.is_identity()) {
+    if (!call.is_canonical(Tensor::output)) {
       y_canonical.resize(static_cast<std::size_t>(y.size()));
       out = y_canonical.data();
     }
     if (method == Method::matrix) {
-      ConvMatrix<Scalar>(call.spec, wp).forward(xp, bp, out, call.batch);
+      ConvMatrix<Scalar>(call.spec, wp, ConvStorage::automatic).forward(xp, bp, out, call.batch);
     } else {
       direct_forward(call.spec, xp, call.batch, wp, bp, out);
     }
-    if (out != yp) permute_from_canonical(out, call.output_shape(), call.given_output_layout(), yp);
+    if (out != yp) call.from_canonical(Tensor::output, out, yp);
   }
   return y;
-}
-
-LayerCall::Tensor tensor_from_string(const std::string& name) {
-  if (name == "input") return LayerCall::Tensor::input;
-  if (name == "weight") return LayerCall::Tensor::weight;
-  if (name == "output") return LayerCall::Tensor::output;
-  throw std::invalid_argument("tensor must be 'input', 'weight' or 'output', got '" + name + "'");
 }
 
 // `array` (float32 or float64) as the caller stores it → convmat's order (to_canonical), or back.
 // The array must have the shape of that side: the call's given or canonical shape.
 py::array layout_array(const LayerCall& call, const std::string& tensor_name,
                        const py::array& array, bool to_canonical) {
-  const LayerCall::Tensor tensor = tensor_from_string(tensor_name);
-  const Layout layout = tensor == LayerCall::Tensor::input    ? call.given_input_layout()
-                        : tensor == LayerCall::Tensor::weight ? call.weight_layout
-                                                              : call.given_output_layout();
-  const Dims canonical = tensor == LayerCall::Tensor::input    ? call.input_shape()
-                         : tensor == LayerCall::Tensor::weight ? call.spec.weight_shape()
-                                                               : call.output_shape();
-  const Dims given = tensor == LayerCall::Tensor::input    ? call.given_input_shape()
-                     : tensor == LayerCall::Tensor::weight ? call.given_weight_shape()
-                                                           : call.given_output_shape();
+  const LayerCall::Tensor tensor = LayerCall::tensor_from_name(tensor_name);
+  const Dims canonical = call.canonical_shape(tensor);
+  const Dims given = call.given_shape(tensor);
   const Dims& from = to_canonical ? given : canonical;
   if (shape_of(array) != from) {
     throw std::invalid_argument("the " + tensor_name + " has shape " +
@@ -121,9 +107,9 @@ py::array layout_array(const LayerCall& call, const std::string& tensor_name,
     const auto a = c_contiguous<Scalar>(array);
     py::array_t<Scalar> out(to_canonical ? canonical : given);
     if (to_canonical) {
-      permute_to_canonical(a.data(), canonical, layout, out.mutable_data());
+      call.to_canonical(tensor, a.data(), out.mutable_data());
     } else {
-      permute_from_canonical(a.data(), canonical, layout, out.mutable_data());
+      call.from_canonical(tensor, a.data(), out.mutable_data());
     }
     return out;
   });
@@ -228,7 +214,7 @@ void bind_layers(py::module_& m) {
       .def(
           "given_index",
           [](const LayerCall& c, const std::string& tensor, const Dims& index) {
-            return to_tuple(c.given_index(tensor_from_string(tensor), index));
+            return to_tuple(c.given_index(LayerCall::tensor_from_name(tensor), index));
           },
           py::arg("tensor"), py::arg("index"),
           "An index of 'input', 'weight' or 'output' in convmat's order → the same element's index "

@@ -186,11 +186,17 @@ BOOST_AUTO_TEST_CASE(bsr_export_is_w_with_channels_last_rows) {
       }
     }
     Dense permuted(rows, stored.cols());
+    std::vector<Index> row(static_cast<std::size_t>(rows));
     for (Index o = 0; o < channels; ++o) {
-      for (Index p = 0; p < positions; ++p)
+      for (Index p = 0; p < positions; ++p) {
         permuted.row(p * channels + o) = stored.row(o * positions + p);
+        row[static_cast<std::size_t>(p * channels + o)] = o * positions + p;
+      }
     }
-    BOOST_TEST_CONTEXT(spec.to_string()) { BOOST_TEST((from_bsr == permuted)); }
+    BOOST_TEST_CONTEXT(spec.to_string()) {
+      BOOST_TEST((from_bsr == permuted));
+      BOOST_TEST(bsr.row == row, boost::test_tools::per_element());
+    }
   }
 }
 

@@ -137,6 +137,45 @@ BOOST_AUTO_TEST_CASE(a_call_in_a_layout_is_the_same_layer) {
       "op conv2d: data_format must be a name, got 1");
 }
 
+// The call's per-tensor views (names, shapes, permutations into a separate array, float and
+// double) against the layouts written out by hand: NHWC (2, 5, 6, 3) ↔ NCHW (2, 3, 5, 6).
+BOOST_AUTO_TEST_CASE(a_call_moves_each_tensor_between_its_orders) {
+  using Tensor = LayerCall::Tensor;
+  const LayerCall call = layer_op("conv2d").resolve(
+      {2, 5, 6, 3}, {3, 2, 3, 4}, {{"data_format", "NHWC"}, {"weight_format", "HWIO"}});
+  for (Tensor t : {Tensor::input, Tensor::weight, Tensor::output}) {
+    BOOST_TEST((LayerCall::tensor_from_name(LayerCall::tensor_name(t)) == t));
+    BOOST_TEST(!call.is_canonical(t));
+  }
+  expect_error([] { LayerCall::tensor_from_name("bias"); },
+               "tensor must be 'input', 'weight' or 'output', got 'bias'");
+  BOOST_TEST(call.canonical_shape(Tensor::input) == (Dims{2, 3, 5, 6}),
+             boost::test_tools::per_element());
+  BOOST_TEST(call.given_shape(Tensor::weight) == (Dims{3, 2, 3, 4}),
+             boost::test_tools::per_element());
+  BOOST_TEST(call.canonical_shape(Tensor::output) == (Dims{2, 4, 3, 5}),
+             boost::test_tools::per_element());
+  BOOST_TEST(call.given_shape(Tensor::output) == (Dims{2, 3, 5, 4}),
+             boost::test_tools::per_element());
+  // 3 × 2 kernel, stride 1: output 3 × 5. Each value is its canonical flat index; NHWC element (n,
+  // h, w, c) holds NCHW (n, c, h, w)'s
+  std::vector<float> canonical(2 * 3 * 5 * 6), given(canonical.size()), back(canonical.size());
+  for (std::size_t i = 0; i < canonical.size(); ++i) canonical[i] = static_cast<float>(i);
+  call.from_canonical(Tensor::input, canonical.data(), given.data());
+  for (int n = 0; n < 2; ++n)
+    for (int h = 0; h < 5; ++h)
+      for (int w = 0; w < 6; ++w)
+        for (int c = 0; c < 3; ++c)
+          BOOST_TEST(given[((n * 5 + h) * 6 + w) * 3 + c] == ((n * 3 + c) * 5 + h) * 6 + w);
+  call.to_canonical(Tensor::input, given.data(), back.data());
+  BOOST_TEST(back == canonical, boost::test_tools::per_element());
+  const std::vector<double> as_double(given.begin(), given.end());
+  std::vector<double> back_double(as_double.size());
+  call.to_canonical(Tensor::input, as_double.data(), back_double.data());
+  BOOST_TEST(back_double == call.to_canonical(Tensor::input, as_double),
+             boost::test_tools::per_element());
+}
+
 // XLA/JAX dimension_numbers: any permutation, spatial axes matched by letter in the order of the
 // kernel's string (jax.lax.conv_general_permutations).
 BOOST_AUTO_TEST_CASE(xla_dimension_numbers_are_any_permutation) {

@@ -219,16 +219,19 @@ class Errors(unittest.TestCase):
             self.check(description, call, exception, message)
 
     def test_a_w_that_would_not_fit_is_refused_before_it_is_built(self):
-        # 64 -> 64 channels, 3x3 on 256x256, padding 1: 2.4e9 nonzeros, 26.9 GiB in float64.
-        # The limit is set below that (8 GiB), so that a machine with more memory refuses too.
+        # 64 -> 64 channels, 3x3 on 256x256, padding 1: 2.4e9 nonzeros. The layer functions hold
+        # W channel-blocked (64 channels per group take blocks of 8): 8 bytes per value, a 4-byte
+        # column index per 64 values and 65537 8-byte row pointers, 18.0 GiB in float64 (CSR's
+        # would be 26.9 GiB). The limit is set below that (8 GiB), so that a machine with more
+        # memory refuses too.
         big_x, big_w = np.zeros((1, 64, 256, 256)), np.zeros((64, 64, 3, 3))
         try:
             convmat.set_memory_limit(8 << 30)
             with self.assertRaises(convmat.MemoryLimitExceeded) as raised:
                 convmat.conv2d(big_x, big_w, padding=1)
             self.assertIsInstance(raised.exception, MemoryError)
-            self.assertIn("this layer needs 27.0 GiB (W: 2403352576 nonzeros of float64 with "
-                          "32-bit column indices, 26.9 GiB; the arrays: 64.0 MiB)",
+            self.assertIn("this layer needs 18.1 GiB (W: 2403352576 nonzeros of float64 "
+                          "channel-blocked, 18.0 GiB; the arrays: 64.0 MiB)",
                           str(raised.exception))  # the arrays: input and output, 32 MiB each
             self.assertIn("more than the limit of 8.0 GiB (convmat.set_memory_limit(8589934592))",
                           str(raised.exception))

@@ -175,5 +175,52 @@ class Shapes(unittest.TestCase):
         np.testing.assert_array_equal(y, [[[-1.0, -1.0]]])
 
 
+class ChannelBlockedStorage(unittest.TestCase):
+    """Layers whose W the layer functions hold channel-blocked (the automatic storage: blocks of
+    8, 4 or 2 rows' channels per group), == PyTorch on integer-valued data in float64 and
+    float32 (every partial sum is a small integer, exact in both)."""
+
+    # (rows' channels per group, block): the largest of 8, 4, 2 that divides it.
+    PER_GROUP = ((8, 8), (16, 8), (12, 4), (4, 4), (6, 2), (2, 2))
+
+    def check(self, rank, transposed, per_group, groups, batch, dtype, rng, **kwargs):
+        other = 3 * groups  # the other side's channels: 3 per group
+        size = (9, 7, 5)[:rank] if rank < 3 else (5, 4, 6)
+        kernel = (3, 2, 3)[:rank]
+        if transposed:  # W's rows are the input channels of a transposed convolution
+            c_in, c_out = per_group * groups, other
+            w_shape = (c_in, c_out // groups, *kernel)
+        else:
+            c_in, c_out = other, per_group * groups
+            w_shape = (c_out, c_in // groups, *kernel)
+        x = h.data(rng, (batch, c_in, *size), dtype, True)
+        w = h.data(rng, w_shape, dtype, True)
+        b = h.data(rng, (c_out,), dtype, True)
+        ours = (CONV_TRANSPOSE if transposed else CONV)[rank]
+        theirs = (h.TORCH_CONV_TRANSPOSE if transposed else h.TORCH_CONV)[rank]
+        context = f"rank {rank} transposed {transposed} per group {per_group} groups {groups} " \
+                  f"batch {batch} {np.dtype(dtype).name} {kwargs}"
+        layer = convmat.Layer("conv_transpose%dd" % rank if transposed else "conv%dd" % rank,
+                              w, size, groups=groups, **kwargs)
+        self.assertEqual(layer.storage, "channel_blocked", context)
+        want = theirs(h.as_torch(x), h.as_torch(w), h.as_torch(b), groups=groups,
+                      **kwargs).numpy()
+        got = ours(x, w, b, groups=groups, **kwargs)
+        self.assertEqual(got.dtype, np.dtype(dtype), context)
+        np.testing.assert_array_equal(got, want, err_msg=context)
+
+    def test_integer_data_is_exact(self):
+        rng = h.rng(31)
+        for rank in (1, 2, 3):
+            for transposed in (False, True):
+                for per_group, _ in self.PER_GROUP:
+                    for groups in (1, 3):
+                        for dtype in (np.float64, np.float32):
+                            batch = 1 + (per_group + groups) % 4
+                            kwargs = dict(stride=2, padding=1) if per_group % 4 else {}
+                            self.check(rank, transposed, per_group, groups, batch, dtype, rng,
+                                       **kwargs)
+
+
 if __name__ == "__main__":
     unittest.main()

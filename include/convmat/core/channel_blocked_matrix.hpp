@@ -95,12 +95,15 @@ class ChannelBlockedMatrix {
   RowMajorEigen to_eigen_transposed() const;  // Wᵀ
   // W with its rows in channels-last order (p, o) — where a channel block is B consecutive rows —
   // as scipy.sparse.bsr_matrix((data, indices, indptr), blocksize=(B, 1)) takes it: data
-  // nblocks·B values (block-major), indices and indptr as in CSR over block rows.
+  // nblocks·B values (block-major), indices and indptr as in CSR over block rows; row[r] is W's
+  // row of the BSR matrix's row r (channels-last p·C + o ← channel-major o·P + p), so that
+  // BSR == W[row] exactly.
   struct Bsr {
     Index block_rows = 0, block = 1, cols = 0;
     std::vector<Scalar> data;
     std::vector<std::int32_t> indices;
     std::vector<std::int64_t> indptr;
+    std::vector<Index> row;
   };
   Bsr to_bsr_channels_last() const;
 

@@ -65,7 +65,15 @@ struct LayerCall {
   // them; the input's and output's with a batch axis when the call is batched) → the same element's
   // index in the tensor as the caller stores it.
   enum class Tensor { input, weight, output };
+  // "input", "weight", "output", and back (std::invalid_argument naming the three otherwise).
+  static const char* tensor_name(Tensor tensor);
+  static Tensor tensor_from_name(const std::string& name);
   Dims given_index(Tensor tensor, const Dims& index) const;
+  // A tensor's shape in convmat's order (input_shape, spec.weight_shape, output_shape) and as
+  // the caller stores it (given_*_shape); whether the two orders are the same.
+  Dims canonical_shape(Tensor tensor) const;
+  Dims given_shape(Tensor tensor) const;
+  bool is_canonical(Tensor tensor) const;
   // Whether any tensor is stored in an order other than convmat's.
   bool has_layouts() const;
   // A tensor's values (C order) as the caller stores it → in convmat's order, and back: the
@@ -73,6 +81,11 @@ struct LayerCall {
   // the tensor's (std::invalid_argument naming it otherwise).
   std::vector<double> to_canonical(Tensor tensor, std::vector<double> given) const;
   std::vector<double> from_canonical(Tensor tensor, std::vector<double> canonical) const;
+  // The same into a separate array of the tensor's size (float or double; no size check).
+  template <class Scalar>
+  void to_canonical(Tensor tensor, const Scalar* given, Scalar* canonical) const;
+  template <class Scalar>
+  void from_canonical(Tensor tensor, const Scalar* canonical, Scalar* given) const;
 };
 
 struct TorchConvArgs {
