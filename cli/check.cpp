@@ -94,13 +94,32 @@ constexpr std::string_view diagnose_details =
     "over\n"
     "the candidate's output positions. Each entry is recomputed by the oracle with the mistake\n"
     "injected and compared under check's tolerance (see convmat check --help); the ones that\n"
-    "reproduce the candidate are named. Several can be named when they coincide for this layer.\n"
+    "reproduce the candidate are named. Several can be named when they coincide for this layer.\n";
+
+constexpr std::string_view diagnose_examples =
     "\n"
     "examples:\n"
     "  convmat diagnose --op conv_transpose2d --input x.npy --weight w.npy --stride 2 --padding 1 "
     "--candidate y.npy\n"
     "  convmat diagnose --op onnx_conv --input x.npy --weight w.npy --auto-pad SAME_UPPER "
-    "--strides 2,2 --candidate y.npy --json\n";
+    "--strides 2,2 --candidate y.npy --json\n"
+    "  convmat diagnose --op QLinearConv --input x.npy --weight w.npy --x-scale 0.5 "
+    "--x-zero-point 128 --w-scale 0.25 --w-zero-point 0 --y-scale 1 --y-zero-point 100 --pads 1 "
+    "--candidate y.npy\n";
+
+// The quantized ops' catalogue (diagnose.hpp: quantized_mistakes), one line each.
+std::string quantized_catalogue_help() {
+  std::string s =
+      "\nThe quantized ops (onnx_conv_integer, onnx_qlinear_conv) have their own catalogue, each "
+      "mistake\ncomputed exactly from the integers and compared exactly (the applicable ones are "
+      "tried):\n";
+  for (const QuantizedMistake& m : quantized_mistakes()) {
+    std::string id(m.id);
+    id.resize(std::max<std::size_t>(id.size() + 1, 31), ' ');
+    s += "  " + id + std::string(m.summary) + "\n";
+  }
+  return s;
+}
 
 struct Flags {
   LayerFlags layer;
@@ -310,9 +329,18 @@ std::shared_ptr<Flags> declare_flags(CLI::App& sub, bool blame) {
 
 }  // namespace
 
-// A quantized op: the candidate's integers against the op's definition, exactly; every mismatch
-// counted, the worst listed with the accumulator (and the real value before rounding).
-int run_quantized_check(const Flags& f, Context& ctx) {
+// A quantized op: the candidate's integers against the op's definition, exactly. Read in the
+// order that refuses early: headers, flags, the inputs' rules and the candidate's type, then the
+// candidate's data.
+struct QuantizedRun {
+  QuantizedProblem p;
+  NpyInput candidate;
+  std::string output_type;  // ONNX's (quantized_parameters)
+  bool shape_matches = false;
+  std::vector<std::int64_t> values;  // the candidate's, when its shape matches
+};
+
+QuantizedRun read_quantized_run(const Flags& f) {
   std::optional<NpyInput> x = npy_input(f.data.input), w = npy_input(f.data.weight),
                           bias = npy_input(f.data.bias), candidate = npy_input(f.candidate);
   if (!x) throw UsageError("needs --input X.npy");
@@ -329,63 +357,69 @@ int run_quantized_check(const Flags& f, Context& ctx) {
                      "integers (int32, int8 or uint8), got " +
                      candidate->header.type_name());
   }
-  QuantizedProblem p =
-      read_quantized(f.layer, f.quantized, *x, *w, bias, memory_limit(f.max_memory));
-  const QuantizedOutput out = quantized_apply(*p.op, p.data);
-  if (candidate->header.type_name() != out.type) {
-    throw UsageError("--candidate " + candidate->path + ": " + op + "'s output has ONNX's type " +
-                     out.type + (p.op->requantizes ? " (y_zero_point's)" : "") + ", got " +
-                     candidate->header.type_name());
+  QuantizedRun r{read_quantized(f.layer, f.quantized, *x, *w, bias, memory_limit(f.max_memory)),
+                 std::move(*candidate),
+                 "",
+                 false,
+                 {}};
+  r.output_type = quantized_parameters(*r.p.op, r.p.data).output_type;
+  if (r.candidate.header.type_name() != r.output_type) {
+    throw UsageError("--candidate " + r.candidate.path + ": " + op + "'s output has ONNX's type " +
+                     r.output_type + (r.p.op->requantizes ? " (y_zero_point's)" : "") + ", got " +
+                     r.candidate.header.type_name());
   }
-  const Dims& expected_shape = p.layer.output_shape;
-  const bool shape_matches = candidate->header.shape == expected_shape;
-  QuantizedComparison c;
-  if (shape_matches) {
-    candidate->data =
-        read_npy_data(FileSource(candidate->path), candidate->header, candidate->path);
-    c = compare_quantized(out.values,
-                          std::vector<std::int64_t>(candidate->data.begin(), candidate->data.end()),
-                          out.accumulators, out.real, f.blame.value_or(CheckOptions{}.max_blamed));
+  r.shape_matches = r.candidate.header.shape == r.p.layer.output_shape;
+  if (r.shape_matches) {
+    const std::vector<double> v =
+        read_npy_data(FileSource(r.candidate.path), r.candidate.header, r.candidate.path);
+    r.values.assign(v.begin(), v.end());
   }
-  const bool passed = shape_matches && c.mismatches == 0;
-  const auto index = [&](Index flat) { return unravel_index(flat, expected_shape); };
-  if (f.json) {
-    Json worst = Json::array();
-    for (const QuantizedMismatch& m : c.worst) {
-      worst.push_back(Json{{"index", index(m.index)},
-                           {"expected", m.expected},
-                           {"candidate", m.candidate},
-                           {"accumulator", m.accumulator},
-                           {"real", out.real.empty() ? Json(nullptr) : Json(m.real)}});
-    }
-    emit(ctx, Json{{"op", op},
-                   {"layer", p.layer.call.spec.to_string()},
-                   {"candidate", candidate->path},
-                   {"passed", passed},
-                   {"dtype", out.type},
-                   {"expected_shape", expected_shape},
-                   {"candidate_shape", candidate->header.shape},
-                   {"shape_matches", shape_matches},
-                   {"elements", c.elements},
-                   {"mismatches", c.mismatches},
-                   {"off_by_one", c.off_by_one},
-                   {"max_difference", c.max_difference},
-                   {"worst", worst}});
-    return passed ? exit_ok : exit_disagreement;
+  return r;
+}
+
+Json json_quantized_check(const Flags& f, const QuantizedRun& r, const QuantizedOutput& out,
+                          const QuantizedComparison& c) {
+  const Dims& shape = r.p.layer.output_shape;
+  Json worst = Json::array();
+  for (const QuantizedMismatch& m : c.worst) {
+    worst.push_back(Json{{"index", unravel_index(m.index, shape)},
+                         {"expected", m.expected},
+                         {"candidate", m.candidate},
+                         {"accumulator", m.accumulator},
+                         {"real", out.real.empty() ? Json(nullptr) : Json(m.real)}});
   }
+  return Json{{"op", *f.layer.op},
+              {"layer", r.p.layer.call.spec.to_string()},
+              {"candidate", r.candidate.path},
+              {"passed", r.shape_matches && c.mismatches == 0},
+              {"dtype", r.output_type},
+              {"expected_shape", shape},
+              {"candidate_shape", r.candidate.header.shape},
+              {"shape_matches", r.shape_matches},
+              {"elements", c.elements},
+              {"mismatches", c.mismatches},
+              {"off_by_one", c.off_by_one},
+              {"max_difference", c.max_difference},
+              {"worst", worst}};
+}
+
+void print_quantized_check(Context& ctx, const Flags& f, const QuantizedRun& r,
+                           const QuantizedOutput& out, const QuantizedComparison& c) {
+  const Dims& shape = r.p.layer.output_shape;
   std::ostream& o = ctx.out;
-  o << "layer: " << p.layer.call.spec.to_string() << "  (" << op << ", " << p.op->alias << ")\n";
-  o << "candidate: " << candidate->path << " " << dims_to_tuple(candidate->header.shape) << " "
-    << candidate->header.type_name() << " against " << p.op->alias << "'s definition, exactly ("
-    << out.type << " " << dims_to_tuple(expected_shape) << ")\n";
-  if (!shape_matches) {
-    o << "result: FAIL, the candidate's shape " << dims_to_tuple(candidate->header.shape)
-      << " differs from the layer's output shape " << dims_to_tuple(expected_shape) << "\n";
-    return exit_disagreement;
+  o << "layer: " << r.p.layer.call.spec.to_string() << "  (" << *f.layer.op << ", " << r.p.op->alias
+    << ")\n";
+  o << "candidate: " << r.candidate.path << " " << dims_to_tuple(r.candidate.header.shape) << " "
+    << r.candidate.header.type_name() << " against " << r.p.op->alias << "'s definition, exactly ("
+    << r.output_type << " " << dims_to_tuple(shape) << ")\n";
+  if (!r.shape_matches) {
+    o << "result: FAIL, the candidate's shape " << dims_to_tuple(r.candidate.header.shape)
+      << " differs from the layer's output shape " << dims_to_tuple(shape) << "\n";
+    return;
   }
-  if (passed) {
+  if (c.mismatches == 0) {
     o << "result: ok, all " << c.elements << " elements equal\n";
-    return exit_ok;
+    return;
   }
   o << "result: FAIL, " << c.mismatches << " of " << c.elements << " elements differ ("
     << c.off_by_one << " by one unit), max difference " << c.max_difference << "\n";
@@ -394,11 +428,77 @@ int run_quantized_check(const Flags& f, Context& ctx) {
     << "):\n";
   for (const QuantizedMismatch& m : c.worst) {
     const std::int64_t d = m.candidate - m.expected;
-    o << "  y" << dims_to_list(index(m.index)) << ": candidate " << m.candidate << ", expected "
-      << m.expected << (d == 1 || d == -1 ? " (one unit)" : "") << "; accumulator "
+    o << "  y" << dims_to_list(unravel_index(m.index, shape)) << ": candidate " << m.candidate
+      << ", expected " << m.expected << (d == 1 || d == -1 ? " (one unit)" : "") << "; accumulator "
       << m.accumulator;
     if (!out.real.empty()) o << ", real " << number(m.real);
     o << "\n";
+  }
+}
+
+int run_quantized_check(const Flags& f, Context& ctx) {
+  const QuantizedRun r = read_quantized_run(f);
+  QuantizedOutput out;
+  QuantizedComparison c;
+  if (r.shape_matches) {
+    out = quantized_apply(*r.p.op, r.p.data);
+    c = compare_quantized(out.values, r.values, out.accumulators, out.real,
+                          f.blame.value_or(CheckOptions{}.max_blamed));
+  }
+  const bool passed = r.shape_matches && c.mismatches == 0;
+  if (f.json) {
+    emit(ctx, json_quantized_check(f, r, out, c));
+  } else {
+    print_quantized_check(ctx, f, r, out, c);
+    if (!passed)
+      ctx.out << "next: convmat diagnose with the same arguments tries the common mistakes\n";
+  }
+  return passed ? exit_ok : exit_disagreement;
+}
+
+// diagnose of a quantized op: the check, then the catalogue of int8 mistakes (diagnose.hpp:
+// diagnose_quantized), each recomputed exactly and named when it equals the candidate.
+int run_quantized_diagnose(const Flags& f, Context& ctx) {
+  const QuantizedRun r = read_quantized_run(f);
+  QuantizedDiagnosis d;
+  if (r.shape_matches)
+    d = diagnose_quantized(*r.p.op, r.p.data, r.values, diagnose_check_options().max_blamed);
+  const bool passed = r.shape_matches && d.check.mismatches == 0;
+  if (f.json) {
+    Json j{{"check", json_quantized_check(f, r, d.expected, d.check)},
+           {"tried", to_json(d.tried)},
+           {"reproducing", to_json(d.reproducing)}};
+    emit(ctx, j);
+    return passed ? exit_ok : exit_disagreement;
+  }
+  print_quantized_check(ctx, f, r, d.expected, d.check);
+  if (!r.shape_matches) {
+    ctx.out << "diagnosis: no mistake of the quantized catalogue changes the output's shape\n";
+    return exit_disagreement;
+  }
+  if (passed) {
+    ctx.out << "diagnosis: the candidate equals " << r.p.op->alias
+            << "'s output; nothing to diagnose\n";
+    return exit_ok;
+  }
+  ctx.out << "diagnosis: tried " << d.tried.size()
+          << " single mistakes of the quantized catalogue, each computed exactly\n";
+  if (!d.reproducing.empty()) {
+    ctx.out << "reproduced exactly by:\n";
+    for (const QuantizedHypothesis& h : d.tried) {
+      if (h.reproduces) ctx.out << "  " << h.id << ": " << h.description << "\n";
+    }
+    return exit_disagreement;
+  }
+  ctx.out << "no single mistake of the catalogue reproduces the candidate; the closest (elements "
+             "that differ):\n";
+  std::vector<const QuantizedHypothesis*> close;
+  for (const QuantizedHypothesis& h : d.tried) close.push_back(&h);
+  std::stable_sort(close.begin(), close.end(),
+                   [](const auto* a, const auto* b) { return a->mismatches < b->mismatches; });
+  for (std::size_t i = 0; i < close.size() && i < 3; ++i) {
+    ctx.out << "  " << close[i]->id << ": " << close[i]->mismatches << " elements differ (max "
+            << close[i]->max_difference << ")\n";
   }
   return exit_disagreement;
 }
@@ -420,6 +520,7 @@ int run_check(const Flags& f, Context& ctx) {
 }
 
 int run_diagnose(const Flags& f, Context& ctx) {
+  if (quantized_op_of(f.layer)) return run_quantized_diagnose(f, ctx);
   Problem p = read_problem(f, ctx, true);
   const LayerData layer = layer_data(p);
   Diagnosis d = diagnose(layer, p.candidate->data.data(), p.candidate_shape, p.options);
@@ -477,7 +578,8 @@ Runner declare_check(CLI::App& sub) {
 
 Runner declare_diagnose(CLI::App& sub) {
   sub.description(std::string(diagnose_description));
-  sub.footer(std::string(diagnose_details));
+  sub.footer(std::string(diagnose_details) + quantized_catalogue_help() +
+             std::string(diagnose_examples));
   auto f = declare_flags(sub, false);
   return [f](Context& ctx) { return run_diagnose(*f, ctx); };
 }

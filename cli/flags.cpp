@@ -339,7 +339,8 @@ void add_layer_options(CLI::App& app, LayerFlags& flags) {
       "one of " + layer_op_names() +
       ": torch.nn.functional's conv*d and conv_transpose*d (conv and conv_transpose take the "
       "rank from the weight) and ONNX's Conv and ConvTranspose, each with its own options; for "
-      "apply and check also the quantized onnx_conv_integer (ConvInteger) and onnx_qlinear_conv "
+      "apply, check and diagnose also the quantized onnx_conv_integer (ConvInteger) and "
+      "onnx_qlinear_conv "
       "(QLinearConv), compared exactly";
   CLI::Option* op = add_text(app, "--op", flags.op, "NAME", op_help);
   std::vector<CLI::Option*> keyword_options;
@@ -464,7 +465,8 @@ LayerDescription resolve_layer(const LayerFlags& flags, const std::optional<Dims
     const std::string& name = *flags.op;
     const LayerOp* op = find_layer_op(name);
     if (!op && find_quantized_op(name)) {
-      throw UsageError("--op " + name + ": a quantized op, taken by convmat apply and check only");
+      throw UsageError("--op " + name +
+                       ": a quantized op, taken by convmat apply, check and diagnose only");
     }
     if (!op) {
       throw UsageError("--op: unknown op '" + name + "'; expected one of " + layer_op_names());

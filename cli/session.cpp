@@ -97,29 +97,21 @@ QuantizedValue quantized_value(const QuantizedInput& q, const std::string& text,
     v.type = in.header.type_name();
     return v;
   }
+  // Numbers: parsed here, typed by the library's rule (quantized_value_from_numbers).
+  std::vector<double> numbers;
   if (q.type == QuantizedInputType::scale) {
-    for (const std::string& item : [&] {
-           std::vector<std::string> items;
-           std::size_t start = 0;
-           for (;;) {
-             const std::size_t comma = text.find(',', start);
-             items.push_back(
-                 text.substr(start, comma == std::string::npos ? comma : comma - start));
-             if (comma == std::string::npos) break;
-             start = comma + 1;
-           }
-           return items;
-         }()) {
-      const double s = parse_nonnegative(flag, item);
-      v.values.push_back(static_cast<double>(static_cast<float>(s)));  // ONNX's float32
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t comma = text.find(',', start);
+      numbers.push_back(parse_nonnegative(
+          flag, text.substr(start, comma == std::string::npos ? comma : comma - start)));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
     }
-    v.type = "float32";
-    return v;
+  } else {
+    for (Index i : parse_dims(flag, text)) numbers.push_back(static_cast<double>(i));
   }
-  for (Index i : parse_dims(flag, text)) v.values.push_back(static_cast<double>(i));
-  v.type = q.type == QuantizedInputType::w_type ? w_type : x_type;
-  if (q.type == QuantizedInputType::int32) v.type = "int32";
-  return v;
+  return quantized_value_from_numbers(q, numbers, x_type, w_type);
 }
 
 std::vector<std::int64_t> integer_values(const std::vector<double>& v) {

@@ -174,11 +174,37 @@ const std::vector<QuantizedInput>& quantized_inputs() {
   return inputs;
 }
 
+const QuantizedInput* find_quantized_input(std::string_view name) {
+  for (const QuantizedInput& q : quantized_inputs()) {
+    if (q.name == name) return &q;
+  }
+  return nullptr;
+}
+
+QuantizedValue quantized_value_from_numbers(const QuantizedInput& input,
+                                            const std::vector<double>& numbers,
+                                            std::string_view x_type, std::string_view w_type) {
+  QuantizedValue v;
+  switch (input.type) {
+    case QuantizedInputType::scale:
+      for (double s : numbers) v.values.push_back(static_cast<double>(static_cast<float>(s)));
+      v.type = "float32";
+      return v;
+    case QuantizedInputType::w_type: v.type = w_type; break;
+    case QuantizedInputType::x_type:
+    case QuantizedInputType::output_type: v.type = x_type; break;
+    case QuantizedInputType::int32: v.type = "int32"; break;
+  }
+  v.values = numbers;
+  return v;
+}
+
 QuantizedRange quantized_range(std::string_view type, std::string_view what) {
   if (type == "int8") return {-128, 127};
   if (type == "uint8") return {0, 255};
-  fail(std::string(what) + " must have dtype int8 or uint8 (ONNX's T1/T2/T3), got " +
-       std::string(type));
+  throw QuantizedTypeError(std::string(what) +
+                           " must have dtype int8 or uint8 (ONNX's T1/T2/T3), got " +
+                           std::string(type));
 }
 
 namespace {
@@ -206,7 +232,7 @@ std::vector<std::int64_t> integers_in(const std::string& what, const std::vector
 
 }  // namespace
 
-QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
+QuantizedParameters quantized_parameters(const QuantizedOp& op, const QuantizedData& d) {
   const std::string name(op.alias);
   const QuantizedRange x_range = quantized_range(d.x_type, name + ": x");
   const QuantizedRange w_range = quantized_range(d.w_type, name + ": w");
@@ -223,15 +249,13 @@ QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
     }
   }
   for (const auto& [given, value] : d.inputs) {
-    const auto known = std::find_if(quantized_inputs().begin(), quantized_inputs().end(),
-                                    [&](const QuantizedInput& q) { return q.name == given; });
-    if (known == quantized_inputs().end()) fail(name + ": unknown input '" + given + "'");
+    const QuantizedInput* known = find_quantized_input(given);
+    if (!known) fail(name + ": unknown input '" + given + "'");
     if (known->requantizing && !op.requantizes)
       fail(name + " has no input " + given + " (it is QLinearConv's)");
   }
-  std::string y_type = "int32";
-  std::vector<std::int64_t> x_zero{0}, w_zero{0}, bias, y_zero{0};
-  std::vector<double> scales[3];  // x, w, y
+  QuantizedParameters p;
+  if (op.requantizes) p.output_range = {};  // set from y_zero_point's type below
   for (const QuantizedInput& q : quantized_inputs()) {
     const auto it = d.inputs.find(q.name);
     const std::string what = name + ": " + std::string(q.name);
@@ -256,43 +280,64 @@ QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
       case QuantizedInputType::x_type:
       case QuantizedInputType::w_type: {
         const std::string& tensor_type = q.type == QuantizedInputType::x_type ? d.x_type : d.w_type;
-        if (v.type != tensor_type)
-          fail(what + " must have the dtype of its tensor (" + tensor_type + "), got " + v.type);
+        if (v.type != tensor_type) {
+          throw QuantizedTypeError(what + " must have the dtype of its tensor (" + tensor_type +
+                                   "), got " + v.type);
+        }
         const QuantizedRange r = quantized_range(tensor_type, what);
-        (q.type == QuantizedInputType::x_type ? x_zero : w_zero) =
-            integers_in(what, v.values, r.lo, r.hi, tensor_type);
+        const std::vector<std::int64_t> z = integers_in(what, v.values, r.lo, r.hi, tensor_type);
+        if (q.type == QuantizedInputType::x_type) {
+          p.x_zero_point = z[0];
+        } else {
+          p.w_zero_point = z;
+        }
         break;
       }
-      case QuantizedInputType::output_type: {
-        const QuantizedRange r = quantized_range(v.type, what);
-        y_type = v.type;
-        y_zero = integers_in(what, v.values, r.lo, r.hi, v.type);
+      case QuantizedInputType::output_type:
+        p.output_range = quantized_range(v.type, what);
+        p.output_type = v.type;
+        p.y_zero_point =
+            integers_in(what, v.values, p.output_range.lo, p.output_range.hi, v.type)[0];
         break;
-      }
       case QuantizedInputType::scale:
         if (v.type != "float32")
-          fail(what + " must have dtype float32 (ONNX's tensor(float)), got " + v.type);
-        scales[q.name[0] == 'x' ? 0 : q.name[0] == 'w' ? 1 : 2] = v.values;
+          throw QuantizedTypeError(what + " must have dtype float32 (ONNX's tensor(float)), got " +
+                                   v.type);
+        if (q.name == "x_scale") {
+          p.x_scale = v.values[0];
+        } else if (q.name == "y_scale") {
+          p.y_scale = v.values[0];
+        } else {
+          p.w_scale = v.values;
+        }
         break;
       case QuantizedInputType::int32:
-        if (v.type != "int32") fail(what + " must have dtype int32, got " + v.type);
-        bias = integers_in(what, v.values, std::numeric_limits<std::int32_t>::min(),
-                           std::numeric_limits<std::int32_t>::max(), "int32");
+        if (v.type != "int32")
+          throw QuantizedTypeError(what + " must have dtype int32, got " + v.type);
+        p.bias = integers_in(what, v.values, std::numeric_limits<std::int32_t>::min(),
+                             std::numeric_limits<std::int32_t>::max(), "int32");
         break;
     }
   }
+  if (op.requantizes) {
+    requantization_multipliers(p.x_scale, p.w_scale, p.y_scale, d.spec.out_channels());  // checks
+  }
+  return p;
+}
+
+QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
+  const QuantizedParameters p = quantized_parameters(op, d);
   QuantizedOutput out;
-  out.accumulators = conv_integer(d.spec, d.batch, d.x, x_zero[0], d.w, w_zero, bias);
+  out.type = p.output_type;
+  out.accumulators =
+      conv_integer(d.spec, d.batch, d.x, p.x_zero_point, d.w, p.w_zero_point, p.bias);
   if (!op.requantizes) {
-    out.type = "int32";
     out.values = out.accumulators;
     return out;
   }
   const std::vector<double> m =
-      requantization_multipliers(scales[0][0], scales[1], scales[2][0], d.spec.out_channels());
-  out.type = y_type;
-  out.values = qlinear_requantize(d.spec, out.accumulators, m, y_zero[0],
-                                  quantized_range(y_type, name + ": y_zero_point"));
+      requantization_multipliers(p.x_scale, p.w_scale, p.y_scale, d.spec.out_channels());
+  out.values = qlinear_requantize(d.spec, out.accumulators, m, p.y_zero_point, p.output_range);
   const Index per_channel = d.spec.output_numel() / d.spec.out_channels();
   out.real.resize(out.accumulators.size());
   for (std::size_t i = 0; i < out.real.size(); ++i) {

@@ -87,54 +87,60 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
                 output_shape=output_shape, pads=pads, strides=strides)
 
 
-# The 8-bit types of ONNX's quantized operators and their ranges (saturation).
-_QUANTIZED = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255)}
-
-
-def _quantized(op, name, value, allow_none=False):
-    """An int8/uint8 array (a NumPy array or a torch tensor), or None when allowed."""
-    if value is None:
-        if allow_none:
-            return None
-        raise TypeError(f"{op}: {name} must be an int8 or uint8 array, got None")
+def _tensor(value):
+    """A NumPy array of a NumPy array, a NumPy scalar or a torch tensor; None for plain numbers
+    (Python's int and float, lists and tuples of them), whose type the library decides."""
     if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    a = np.asarray(value)
-    if a.dtype not in _QUANTIZED:
-        raise TypeError(f"{op}: {name} must have dtype int8 or uint8 (ONNX's T1/T2), got "
-                        f"{a.dtype}")
-    return a
+        return value.detach().cpu().numpy()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value)
+    return None
 
 
-def _zero_points(op, name, zero_point, tensor, per_channel):
-    """A zero point of the tensor's dtype (ONNX's rule): a scalar, or one per output channel
-    where allowed; None is 0."""
-    if zero_point is None:
-        return [0]
-    z = _quantized(op, name, zero_point)
-    if z.dtype != tensor.dtype:
-        raise TypeError(f"{op}: {name} must have the dtype of its tensor ({tensor.dtype}), got "
-                        f"{z.dtype}")
-    if z.ndim > 1 or (z.size != 1 and not per_channel):
-        raise ValueError(f"{op}: {name} must be a scalar"
-                         + (" or a 1-d array (per output channel)" if per_channel else "")
-                         + f", got shape {z.shape}")
-    return [int(v) for v in z.reshape(-1)]
+def _quantized_inputs(op, inputs):
+    """ONNX's quantization inputs by name -> (values, dtype name or None for plain numbers); the
+    library (core/quantized.hpp) checks every rule: types, ranges, counts."""
+    out = {}
+    for name, value in inputs.items():
+        if value is None:
+            continue
+        a = _tensor(value)
+        if a is None:
+            numbers = np.asarray(value, dtype=np.float64)
+            if numbers.ndim > 1:
+                raise ValueError(f"{op}: {name} must be a number or a list of numbers, got shape "
+                                 f"{numbers.shape}")
+            out[name] = (numbers.reshape(-1).tolist(), None)
+            continue
+        if a.ndim > 1:
+            raise ValueError(f"{op}: {name} must be a scalar or a 1-d array (ONNX), got shape "
+                             f"{a.shape}")
+        if a.dtype.kind not in "iubf":
+            raise TypeError(f"{op}: {name} has dtype {a.dtype}, not a number type")
+        out[name] = (a.reshape(-1).astype(np.float64).tolist(), a.dtype.name)
+    return out
 
 
-def _conv_integer(op, x, w, x_zero_point, w_zero_point, B, attributes):
-    """The layer (ONNX Conv's attributes) and its exact int32 accumulators (+ B)."""
-    x, w = _quantized(op, "x", x), _quantized(op, "w", w)
-    xz = _zero_points(op, "x_zero_point", x_zero_point, x, False)[0]
-    wz = _zero_points(op, "w_zero_point", w_zero_point, w, True)
-    bias = None
-    if B is not None:
-        b = np.asarray(B)
-        if b.dtype != np.int32:
-            raise TypeError(f"{op}: B must have dtype int32, got {b.dtype}")
-        bias = [int(v) for v in b.reshape(-1)]
-    call = _layers.layer(op, "onnx_conv", attributes).resolve(op, x.shape, w.shape)
-    return call, _core.conv_integer(call, x.astype(np.int64), xz, w.astype(np.int64), wz, bias)
+def _integer_tensor(op, name, value):
+    """x or w: an array (or tensor) and its dtype's name; the library requires int8 or uint8."""
+    if value is None:
+        raise TypeError(f"{op}: {name} must be an int8 or uint8 array, got None")
+    a = _tensor(value)
+    a = np.asarray(value) if a is None else a
+    return (a.astype(np.int64) if a.dtype.kind in "iub" else np.zeros(a.shape, np.int64),
+            a.dtype.name, a.shape)
+
+
+def quantized_call(op, x, w, inputs, attributes, method="quantized_apply", *extra):
+    """Runs the library's quantized op (onnx_conv_integer or onnx_qlinear_conv) on ONNX's
+    inputs: (the resolved layer, the result dict of _core.quantized_apply or
+    _core.diagnose_quantized)."""
+    name = "QLinearConv" if op == "onnx_qlinear_conv" else "ConvInteger"
+    x, x_type, x_shape = _integer_tensor(name, "x", x)
+    w, w_type, w_shape = _integer_tensor(name, "w", w)
+    typed = _quantized_inputs(name, inputs)
+    call = _layers.layer(name, "onnx_conv", attributes).resolve(name, x_shape, w_shape)
+    return call, getattr(_core, method)(op, call, x, x_type, w, w_type, typed, *extra)
 
 
 def onnx_conv_integer(x, w, x_zero_point=None, w_zero_point=None, *, auto_pad="NOTSET",
@@ -147,6 +153,7 @@ def onnx_conv_integer(x, w, x_zero_point=None, w_zero_point=None, *, auto_pad="N
     w : ndarray (M, C/group, k1, ...), int8 or uint8
     x_zero_point : scalar of x's dtype, or None (0); the padding holds it (a padded tap adds 0)
     w_zero_point : scalar or (M,) array (per output channel) of w's dtype, or None (0)
+        A zero point given as a Python int (or list) takes its tensor's dtype.
     auto_pad, dilations, group, kernel_shape, pads, strides : ONNX Conv's attributes
 
     Returns
@@ -155,10 +162,11 @@ def onnx_conv_integer(x, w, x_zero_point=None, w_zero_point=None, *, auto_pad="N
     integer below 2**53). ValueError when one leaves the int32 range, for attributes ONNX does
     not allow, and for sizes that do not fit; TypeError for other dtypes.
     """
-    _, acc = _conv_integer("ConvInteger", x, w, x_zero_point, w_zero_point, None,
-                           dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                                kernel_shape=kernel_shape, pads=pads, strides=strides))
-    return acc.astype(np.int32)
+    _, r = quantized_call("onnx_conv_integer", x, w,
+                          dict(x_zero_point=x_zero_point, w_zero_point=w_zero_point),
+                          dict(auto_pad=auto_pad, dilations=dilations, group=group,
+                               kernel_shape=kernel_shape, pads=pads, strides=strides))
+    return r["values"].astype(np.int32)
 
 
 def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point,
@@ -169,11 +177,15 @@ def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scal
 
     Parameters
     ----------
-    x : ndarray (N, C, D1, ...), int8 or uint8; x_scale : float; x_zero_point : scalar, x's dtype
-    w : ndarray (M, C/group, k1, ...), int8 or uint8; w_scale : float or (M,) floats;
-    w_zero_point : scalar or (M,) of w's dtype (per output channel)
-    y_scale : float; y_zero_point : scalar, int8 or uint8: the output's dtype
+    x : ndarray (N, C, D1, ...), int8 or uint8; x_scale : float32 scalar; x_zero_point : scalar,
+        x's dtype
+    w : ndarray (M, C/group, k1, ...), int8 or uint8; w_scale : float32 scalar or (M,) array;
+        w_zero_point : scalar or (M,) of w's dtype (per output channel)
+    y_scale : float32 scalar; y_zero_point : int8 or uint8 scalar: the output's dtype
     B : (M,) int32 or None
+    Scales are ONNX's tensor(float): a float32 array, or a Python float (or list) rounded to
+    float32; a zero point given as a Python int takes its tensor's dtype (y_zero_point: x's), B
+    as Python ints int32 (core/quantized.hpp: quantized_value_from_numbers).
     auto_pad, dilations, group, kernel_shape, pads, strides : ONNX Conv's attributes
     return_accumulators : also return acc (int32) and the real values acc * multiplier before
         rounding (float64), for reading a one-unit difference
@@ -186,24 +198,13 @@ def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scal
     -------
     ndarray (N, M, *out) of y_zero_point's dtype; with return_accumulators, (y, acc, real).
     """
-    op = "QLinearConv"
-    if y_zero_point is None:
-        raise TypeError(f"{op}: y_zero_point must be an int8 or uint8 scalar, got None")
-    yz = _quantized(op, "y_zero_point", y_zero_point)
-    if yz.size != 1:
-        raise ValueError(f"{op}: y_zero_point must be a scalar, got shape {yz.shape}")
-    call, acc = _conv_integer(op, x, w, x_zero_point, w_zero_point, B,
-                              dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                                   kernel_shape=kernel_shape, pads=pads, strides=strides))
-    w_scales = [float(s) for s in np.asarray(w_scale, dtype=np.float64).reshape(-1)]
-    multipliers = _core.requantization_multipliers(
-        _a.number(op, "x_scale", float(np.asarray(x_scale).reshape(-1)[0])), w_scales,
-        _a.number(op, "y_scale", float(np.asarray(y_scale).reshape(-1)[0])),
-        call.spec.out_channels)
-    lo, hi = _QUANTIZED[yz.dtype]
-    y = _core.qlinear_requantize(call, acc, multipliers, int(yz.reshape(-1)[0]), lo, hi)
-    y = y.astype(yz.dtype)
+    _, r = quantized_call("onnx_qlinear_conv", x, w,
+                          dict(x_scale=x_scale, x_zero_point=x_zero_point, w_scale=w_scale,
+                               w_zero_point=w_zero_point, y_scale=y_scale,
+                               y_zero_point=y_zero_point, B=B),
+                          dict(auto_pad=auto_pad, dilations=dilations, group=group,
+                               kernel_shape=kernel_shape, pads=pads, strides=strides))
+    y = r["values"].astype(r["type"])
     if not return_accumulators:
         return y
-    m = np.asarray(multipliers).reshape((1, -1) + (1,) * (acc.ndim - 2))
-    return y, acc.astype(np.int32), acc.astype(np.float64) * m
+    return y, r["accumulators"].astype(np.int32), r["real"]

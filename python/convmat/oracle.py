@@ -19,14 +19,17 @@ value and the terms (input position, kernel tap, values) read off W. diagnose() 
 catalogue of common mistakes -- flipped kernel, swapped or off-by-one padding (SAME_UPPER versus
 SAME_LOWER), output_padding at the wrong end, channel axes swapped, groups on the wrong axis,
 dilation off by one, bias missing or doubled, stride and dilation swapped, padding mode
-ignored -- and names those that reproduce the candidate.
+ignored -- and names those that reproduce the candidate. For the quantized ops (ONNX's
+ConvInteger and QLinearConv) it tries the mistakes of int8 implementations instead -- zero
+points ignored, the padding not holding x's zero point, per-channel parameters on the wrong
+axis, B after the scaling, float32 accumulation, the rounding and the saturation -- each
+computed exactly and compared exactly.
 
 The layer is given as in kernel_matrix: ``op`` ("conv2d", "conv_transpose2d", "onnx_conv", ...)
 and that function's keywords. Arrays may be NumPy arrays or PyTorch tensors (bfloat16 included);
 they are converted to float64 exactly.
 """
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -37,7 +40,8 @@ from convmat import _convmat as _core
 from convmat import _layers
 
 __all__ = ["check", "diagnose", "CheckResult", "Blame", "BlameTerm", "Tolerance", "Diagnosis",
-           "Hypothesis", "QuantizedCheckResult", "QuantizedMismatch"]
+           "Hypothesis", "QuantizedCheckResult", "QuantizedMismatch", "QuantizedDiagnosis",
+           "QuantizedHypothesis"]
 
 _PRECISION_OF_DTYPE = {"float16": "float16", "float32": "float32", "float64": "float64",
                        "bfloat16": "bfloat16"}
@@ -235,15 +239,6 @@ def _float64(op, name, value):
     return (np.ascontiguousarray(a, dtype=np.float64), _PRECISION_OF_DTYPE.get(a.dtype.name))
 
 
-def _given_blame(call, blame):
-    """A Blame with its indices in the caller's layouts (data_format, weight_format)."""
-    terms = [dataclasses.replace(t, input_index=call.given_index("input", list(t.input_index)),
-                                 weight_index=call.given_index("weight", list(t.weight_index)))
-             for t in blame.terms]
-    return dataclasses.replace(blame, index=call.given_index("output", list(blame.index)),
-                               terms=terms)
-
-
 def _count(fn, name, value):
     """blame, blame_terms: an int >= 0 (the C++ rule, oracle/check.hpp)."""
     v = _a.integer(fn, name, value)
@@ -268,16 +263,7 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
     storage = storage or "float64"
     arithmetic = storage if precision is None else _a.string(fn, "precision", precision)
     call = layer.resolve(fn, x.shape, w.shape, layouts=True)
-    candidate_shape = c.shape
-    if call.has_layouts:  # the oracle computes in convmat's order; the report speaks the caller's
-        x = _core.layout_array(call, "input", x, True)
-        w = _core.layout_array(call, "weight", w, True)
-        given = tuple(call.given_output_shape)
-        if _core.shapes_match(list(given), list(c.shape)):
-            c = _core.layout_array(call, "output", c.reshape(given), True)
-        else:  # not comparable: a trailing axis keeps it from matching the oracle's order too
-            c = c[..., np.newaxis]
-    d = _core.run_oracle(call.spec, call.batch, call.batched, x, w, b, c, arithmetic, storage,
+    d = _core.run_oracle(call, x, w, b, c, arithmetic, storage,
                          _a.optional_number(fn, "atol", atol),
                          _a.optional_number(fn, "rtol", rtol),
                          _count(fn, "blame", blame),
@@ -286,19 +272,12 @@ def _run(fn, candidate, input, weight, bias, op, precision, atol, rtol, blame, b
     report = d["check"]
     worst = [Blame(**dict(r, terms=[BlameTerm(**t) for t in r["terms"]]))
              for r in report.pop("worst")]
-    if call.has_layouts:
-        worst = [_given_blame(call, b) for b in worst]
-        report.update(expected_shape=tuple(call.given_output_shape),
-                      candidate_shape=tuple(candidate_shape))
     result = CheckResult(op=op, layer=str(call.spec),
                          tolerance=Tolerance(**d["tolerance"]), worst=worst, ieee=d["ieee"],
                          **report)
     if fn == "check":
         return result
     tried = [Hypothesis(**h) for h in d["tried"]]
-    if call.has_layouts:
-        tried = [dataclasses.replace(h, shape=call.given_index("output", list(h.shape)))
-                 for h in tried]
     return Diagnosis(check=result, tried=tried,
                      reproducing=list(d["reproducing"]))
 
@@ -310,11 +289,12 @@ candidate : the output to check: an ndarray or a torch tensor of the layer's out
     (leading dimensions of size 1 may be missing or extra); its dtype sets the output precision
 input, weight, bias : the layer's data (bias may be None), arrays or tensors of any real dtype
 op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
-    "onnx_conv", "onnx_conv_transpose"; for check also "onnx_conv_integer" ("ConvInteger") and
-    "onnx_qlinear_conv" ("QLinearConv"), compared exactly (a QuantizedCheckResult listing each
-    mismatch with its int32 accumulator and the value before rounding), their quantization
-    inputs as keywords: x_zero_point, w_zero_point (and x_scale, w_scale, y_scale,
-    y_zero_point for QLinearConv; bias is its B)
+    "onnx_conv", "onnx_conv_transpose"; also "onnx_conv_integer" ("ConvInteger") and
+    "onnx_qlinear_conv" ("QLinearConv"), compared exactly (check: a QuantizedCheckResult listing
+    each mismatch with its int32 accumulator and the value before rounding; diagnose: a
+    QuantizedDiagnosis naming the int8 mistakes of the quantized catalogue that give the
+    candidate exactly), their quantization inputs as keywords: x_zero_point, w_zero_point (and
+    x_scale, w_scale, y_scale, y_zero_point for QLinearConv; bias is its B)
 **layer : that op's keywords, e.g. stride=2, padding=1, output_padding=1, groups=2 (PyTorch)
     or auto_pad="SAME_UPPER", strides=[2, 2] (ONNX); and data_format="NHWC" /
     weight_format="HWIO" for arrays in another layout (the report's indices are then in it)
@@ -383,61 +363,119 @@ class QuantizedCheckResult:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class QuantizedHypothesis:
+    """One mistake of the quantized catalogue (oracle/diagnose.hpp), recomputed exactly."""
+    id: str                # e.g. "x_zero_point_ignored", "rounding_half_away_from_zero"
+    description: str       # one sentence with the layer's values
+    reproduces: bool       # equal to the candidate in every element
+    mismatches: int        # elements where it differs from the candidate
+    max_difference: int
+
+
+@dataclass(frozen=True)
+class QuantizedDiagnosis:
+    """The verdict of diagnose() for ConvInteger / QLinearConv: the exact check, and which single
+    mistakes of the quantized catalogue give the candidate exactly."""
+    check: QuantizedCheckResult
+    tried: List[QuantizedHypothesis]
+    reproducing: List[str]
+
+    @property
+    def explanation(self):
+        """The descriptions of the reproducing mistakes, one sentence each."""
+        return [h.description for h in self.tried if h.reproduces]
+
+    def closest(self, count=3):
+        """The hypotheses with the fewest elements that differ from the candidate."""
+        return sorted(self.tried, key=lambda h: h.mismatches)[:count]
+
+    def __str__(self):
+        lines = [str(self.check)]
+        if self.check.passed:
+            lines.append("diagnosis: the candidate equals ONNX's output; nothing to diagnose")
+        elif not self.check.shape_matches:
+            lines.append("diagnosis: no mistake of the quantized catalogue changes the shape")
+        elif self.reproducing:
+            lines.append(f"diagnosis: tried {len(self.tried)} single mistakes, each computed "
+                         "exactly; reproduced exactly by:")
+            lines += [f"  {h.id}: {h.description}" for h in self.tried if h.reproduces]
+        else:
+            lines.append(f"diagnosis: tried {len(self.tried)} single mistakes; none reproduces "
+                         "the candidate; the closest (elements that differ):")
+            lines += [f"  {h.id}: {h.mismatches} (max difference {h.max_difference})"
+                      for h in self.closest()]
+        return "\n".join(lines)
+
+
 # The quantized ops check compares exactly (core/quantized.hpp), with ONNX's input names.
-# op name or alias -> whether it requantizes (QLinearConv) or not (ConvInteger).
-_QUANTIZED_OPS = {name: requantizes for op, alias, requantizes in _core.quantized_ops()
+# op name or alias -> convmat's name.
+_QUANTIZED_OPS = {name: op for op, alias, requantizes in _core.quantized_ops()
                   for name in (op, alias)}
+_QUANTIZED_INPUTS = ("x_scale", "x_zero_point", "w_scale", "w_zero_point", "y_scale",
+                     "y_zero_point")
 
 
-def _check_quantized(candidate, input, weight, bias, op, blame, precision, atol, rtol, layer):
+def _quantized(fn, candidate, input, weight, bias, op, blame, precision, atol, rtol, layer):
+    """check() or diagnose() of a quantized op: every rule and the comparison in the library
+    (quantized_apply, compare_quantized, diagnose_quantized); here the arrays and the results."""
     from convmat import onnx as _onnx
-    name = "QLinearConv" if _QUANTIZED_OPS[op] else "ConvInteger"
+    name = _QUANTIZED_OPS[op]
     if precision is not None or atol is not None or rtol is not None:
-        raise TypeError(f"check: op={op!r} compares integers exactly; precision, atol and rtol "
+        raise TypeError(f"{fn}: op={op!r} compares integers exactly; precision, atol and rtol "
                         "do not apply")
     c = np.asarray(candidate.detach().cpu().numpy() if hasattr(candidate, "detach")
                    else candidate)
-    zero_points = {k: layer.pop(k, None) for k in ("x_zero_point", "w_zero_point")}
-    if name == "ConvInteger":
-        if bias is not None:
-            raise TypeError("check: ConvInteger has no bias (B is QLinearConv's)")
-        expected = _onnx.onnx_conv_integer(input, weight, **zero_points, **layer)
-        acc, real = expected.astype(np.int64), None
+    if c.dtype.kind not in "iub":
+        raise TypeError(f"{fn}: a {op} candidate must hold integers, got {c.dtype}")
+    inputs = {k: layer.pop(k) for k in _QUANTIZED_INPUTS if k in layer}
+    if bias is not None:
+        inputs["B"] = bias
+    max_listed = _count(fn, "blame", blame)
+    call, expected = _onnx.quantized_call(name, input, weight, inputs, layer)
+    shape = tuple(expected["values"].shape)
+    if tuple(c.shape) != shape:
+        result = QuantizedCheckResult(False, op, shape, c.shape, False, 0, 0, 0, 0)
+        return result if fn == "check" else QuantizedDiagnosis(result, [], [])
+    if c.dtype.name != expected["type"]:
+        raise TypeError(f"{fn}: {op}'s output has ONNX's type {expected['type']}, the candidate "
+                        f"{c.dtype}")
+    if fn == "check":
+        real = expected["real"]
+        d = _core.compare_quantized(expected["values"], c.astype(np.int64),
+                                    expected["accumulators"],
+                                    None if real is None else real.reshape(-1).tolist(),
+                                    max_listed)
     else:
-        q = {k: layer.pop(k, None) for k in ("x_scale", "w_scale", "y_scale", "y_zero_point")}
-        expected, acc, real = _onnx.onnx_qlinear_conv(
-            input, q["x_scale"], zero_points["x_zero_point"], weight, q["w_scale"],
-            zero_points["w_zero_point"], q["y_scale"], q["y_zero_point"], bias,
-            return_accumulators=True, **layer)
-    shape_matches = tuple(c.shape) == tuple(expected.shape)
-    if not shape_matches or c.dtype.kind not in "iub":
-        if c.dtype.kind not in "iub":
-            raise TypeError(f"check: a {name} candidate must hold integers, got {c.dtype}")
-        return QuantizedCheckResult(False, op, expected.shape, c.shape, False, 0, 0, 0, 0)
-    d = _core.compare_quantized(expected.astype(np.int64), c.astype(np.int64), acc,
-                                None if real is None else real.reshape(-1).tolist(),
-                                _count("check", "blame", blame))
-    worst = [QuantizedMismatch(index=tuple(int(v) for v in np.unravel_index(w["index"],
-                                                                           expected.shape)),
+        _, d = _onnx.quantized_call(name, input, weight, inputs, layer, "diagnose_quantized",
+                                    c.astype(np.int64), max_listed)
+    worst = [QuantizedMismatch(index=tuple(int(v) for v in np.unravel_index(w["index"], shape)),
                                expected=w["expected"], candidate=w["candidate"],
                                accumulator=w["accumulator"], real=w["real"])
              for w in d["worst"]]
-    return QuantizedCheckResult(d["mismatches"] == 0, op, expected.shape, c.shape, True,
-                                d["elements"], d["mismatches"], d["off_by_one"],
-                                d["max_difference"], worst)
+    result = QuantizedCheckResult(d["mismatches"] == 0, op, shape, c.shape, True,
+                                  d["elements"], d["mismatches"], d["off_by_one"],
+                                  d["max_difference"], worst)
+    if fn == "check":
+        return result
+    return QuantizedDiagnosis(result, [QuantizedHypothesis(**h) for h in d["tried"]],
+                              list(d["reproducing"]))
 
 
 def check(candidate, input, weight, bias=None, *, op="conv", precision=None, atol=None,
           rtol=None, blame=_CHECK_BLAME, blame_terms=_CHECK_BLAME_TERMS, **layer):
     if isinstance(op, str) and op in _QUANTIZED_OPS:
-        return _check_quantized(candidate, input, weight, bias, op, blame, precision, atol, rtol,
-                                dict(layer))
+        return _quantized("check", candidate, input, weight, bias, op, blame, precision, atol,
+                          rtol, dict(layer))
     return _run("check", candidate, input, weight, bias, op, precision, atol, rtol, blame,
                 blame_terms, layer)
 
 
 def diagnose(candidate, input, weight, bias=None, *, op="conv", precision=None, atol=None,
              rtol=None, blame=_DIAGNOSE_BLAME, blame_terms=_DIAGNOSE_BLAME_TERMS, **layer):
+    if isinstance(op, str) and op in _QUANTIZED_OPS:
+        return _quantized("diagnose", candidate, input, weight, bias, op, blame, precision, atol,
+                          rtol, dict(layer))
     return _run("diagnose", candidate, input, weight, bias, op, precision, atol, rtol, blame,
                 blame_terms, layer)
 
@@ -468,6 +506,10 @@ Returns
 Diagnosis: ``.reproducing`` the ids of the mistakes that explain the candidate (e.g.
 ``['kernel_flipped']``, ``['pads_swapped']``), ``.explanation`` their descriptions,
 ``.tried`` every hypothesis with its error ratio, ``.check`` the CheckResult.
+For ConvInteger / QLinearConv: a QuantizedDiagnosis (the same attributes; ``.check`` a
+QuantizedCheckResult), from this catalogue, each mistake computed exactly from the integers and
+named when it equals the candidate in every element:
+""" + "".join(f"    {id:<31}{summary}\n" for id, summary in _core.quantized_mistakes()) + """
 
 Example
 -------

@@ -1,6 +1,7 @@
 // The oracle (oracle.hpp) for Python: check_output and diagnose on NumPy data. The Python side
 // (convmat/oracle.py) resolves the layer, converts every array to float64 (exact for float16/32)
-// and turns the dicts returned here into dataclasses with a printable report.
+// and turns the dicts returned here into dataclasses with a printable report; the layouts are
+// translated here, by the library's functions.
 
 #include <pybind11/stl.h>
 
@@ -23,19 +24,21 @@ std::vector<double> values_of(const py::array& a) {
   return std::vector<double>(c.data(), c.data() + c.size());
 }
 
-py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::array& input,
-                    const py::array& weight, const std::optional<py::array>& bias,
-                    const py::array& candidate, const std::string& arithmetic,
-                    const std::string& storage, std::optional<double> atol,
-                    std::optional<double> rtol, Index max_blamed, Index max_terms,
-                    bool with_diagnosis) {
+// The data in the call's layouts (data_format, weight_format): put in convmat's order here,
+// the report translated back by the library (check.hpp: candidate_to_canonical,
+// report_in_given_layouts), as the command line does.
+py::dict run_oracle(const LayerCall& call, const py::array& input, const py::array& weight,
+                    const std::optional<py::array>& bias, const py::array& candidate,
+                    const std::string& arithmetic, const std::string& storage,
+                    std::optional<double> atol, std::optional<double> rtol, Index max_blamed,
+                    Index max_terms, bool with_diagnosis) {
   for (const py::array* a : {&input, &weight, &candidate}) {
     if (!py::isinstance<py::array_t<double>>(*a)) {
       throw py::type_error("oracle: arrays must be float64 here (convmat.check converts them)");
     }
   }
-  require_oracle_memory(memory_limit(), spec, batch, static_cast<Index>(candidate.size()),
-                        with_diagnosis);
+  require_oracle_memory(memory_limit(), call.spec, call.batch,
+                        static_cast<Index>(candidate.size()), with_diagnosis);
   CheckOptions options;
   options.tolerance.arithmetic = precision_from_string(arithmetic);
   options.tolerance.storage = precision_from_string(storage);
@@ -43,10 +46,13 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
   options.tolerance.rtol = rtol;
   options.max_blamed = max_blamed;
   options.max_terms = max_terms;
-  const LayerData layer(spec, batch, values_of(input), values_of(weight),
-                        bias ? values_of(*bias) : std::vector<double>{}, batched);
-  const auto c = c_contiguous<double>(candidate);
-  const Dims candidate_shape = shape_of(candidate);
+  const LayerData layer(call.spec, call.batch,
+                        call.to_canonical(LayerCall::Tensor::input, values_of(input)),
+                        call.to_canonical(LayerCall::Tensor::weight, values_of(weight)),
+                        bias ? values_of(*bias) : std::vector<double>{}, call.batched);
+  std::vector<double> c = values_of(candidate);
+  const Dims given_shape = shape_of(candidate);
+  const Dims candidate_shape = candidate_to_canonical(call, c, given_shape);
 
   py::dict d;
   if (!with_diagnosis) {
@@ -54,6 +60,7 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
     {
       py::gil_scoped_release release;
       r = check_output(layer, c.data(), candidate_shape, options);
+      report_in_given_layouts(call, given_shape, r);
     }
     d["check"] = to_dict(r);
     d["tolerance"] = to_dict(tolerance_report(options.tolerance, r));
@@ -64,6 +71,7 @@ py::dict run_oracle(const ConvSpec& spec, Index batch, bool batched, const py::a
   {
     py::gil_scoped_release release;
     diagnosis = diagnose(layer, c.data(), candidate_shape, options);
+    report_in_given_layouts(call, given_shape, diagnosis);
   }
   d = to_dict(diagnosis);
   d["tolerance"] = to_dict(tolerance_report(options.tolerance, diagnosis.check));
@@ -96,14 +104,12 @@ void bind_oracle(py::module_& m) {
         "ValueError '<name> must be >= 0, got <count>' for a negative count.");
   m.def("shapes_match", &shapes_match, py::arg("expected"), py::arg("candidate"),
         "Whether the shapes are equal after dropping leading dimensions of size 1.");
-  m.def("run_oracle", &run_oracle, py::arg("spec"), py::arg("batch"), py::arg("batched"),
-        py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("candidate"),
+  m.def("run_oracle", &run_oracle, py::arg("call"), py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("candidate"),
         py::arg("arithmetic"), py::arg("storage"), py::arg("atol"), py::arg("rtol"),
         py::arg("max_blamed"), py::arg("max_terms"), py::arg("diagnose"),
-        "check_output (diagnose=False) or diagnose on float64 arrays: {'check', 'tolerance', "
-        "'ieee'[, "
-        "'tried', 'reproducing']}. ValueError for sizes that do not fit the layer or an unknown "
-        "precision.");
+        "check_output (diagnose=False) or diagnose on float64 arrays in the call's layouts, the "
+        "report in them: {'check', 'tolerance', 'ieee'[, 'tried', 'reproducing']}. ValueError for "
+        "sizes that do not fit the layer or an unknown precision.");
 }
 
 }  // namespace convmat::python

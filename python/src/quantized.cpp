@@ -1,18 +1,25 @@
-// ONNX's quantized convolutions (core/quantized.hpp) for Python: the exact int32 accumulators of
-// ConvInteger and QLinearConv's requantization. convmat/onnx.py checks the dtypes, resolves the
-// layer with ONNX Conv's attributes and casts the results to ONNX's output types.
+// ONNX's quantized convolutions (core/quantized.hpp) for Python: quantized_apply and
+// diagnose_quantized on NumPy data. convmat/onnx.py resolves the layer with ONNX Conv's attributes
+// and passes each input with its dtype's name (or as plain numbers, typed by the library's rule);
+// every rule of the inputs is the library's: a wrong type raises TypeError, a wrong value
+// ValueError.
 
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "convmat/core/layer_args.hpp"
 #include "convmat/core/quantized.hpp"
+#include "convmat/oracle/diagnose.hpp"
+#include "fields.hpp"
 
 namespace convmat::python {
 
@@ -30,9 +37,125 @@ py::array_t<std::int64_t> shaped(const std::vector<std::int64_t>& v, const Dims&
   return out;
 }
 
+// The op by name or ONNX alias; ValueError otherwise.
+const QuantizedOp& op_named(const std::string& name) {
+  const QuantizedOp* op = find_quantized_op(name);
+  if (!op) throw py::value_error("quantized: unknown op '" + name + "'");
+  return *op;
+}
+
+// QuantizedData from Python: x and w with their dtypes' names, and each input as
+// (values, dtype name or None for plain numbers).
+using PyInputs = std::map<std::string, std::pair<std::vector<double>, std::optional<std::string>>>;
+
+QuantizedData data_of(const QuantizedOp& op, const LayerCall& call, const py::array& x,
+                      const std::string& x_type, const py::array& w, const std::string& w_type,
+                      const PyInputs& inputs) {
+  const std::string name(op.alias);
+  quantized_range(x_type, name + ": x");  // the types before the values are read as integers
+  quantized_range(w_type, name + ": w");
+  QuantizedData d{call.spec, call.batch, integers(x), integers(w), x_type, w_type, {}};
+  for (const auto& [input, given] : inputs) {
+    const auto& [values, type] = given;
+    const QuantizedInput* q = find_quantized_input(input);
+    d.inputs[input] = type || !q ? QuantizedValue{values, type.value_or("")}
+                                 : quantized_value_from_numbers(*q, values, x_type, w_type);
+  }
+  return d;
+}
+
+// Runs `f`, a wrong type raised as TypeError (QuantizedTypeError), other rules as ValueError.
+template <class F>
+auto typed(F&& f) {
+  try {
+    return f();
+  } catch (const QuantizedTypeError& e) {
+    throw py::type_error(e.what());
+  }
+}
+
 }  // namespace
 
 void bind_quantized(py::module_& m) {
+  m.def(
+      "quantized_apply",
+      [](const std::string& op_name, const LayerCall& call, const py::array& x,
+         const std::string& x_type, const py::array& w, const std::string& w_type,
+         const PyInputs& inputs) {
+        const QuantizedOp& op = op_named(op_name);
+        return typed([&] {
+          const QuantizedData d = data_of(op, call, x, x_type, w, w_type, inputs);
+          QuantizedOutput out;
+          {
+            py::gil_scoped_release release;
+            out = quantized_apply(op, d);
+          }
+          const Dims shape = call.output_shape();
+          py::dict r;
+          r["type"] = out.type;
+          r["values"] = shaped(out.values, shape);
+          r["accumulators"] = shaped(out.accumulators, shape);
+          r["real"] =
+              out.real.empty()
+                  ? py::object(py::none())
+                  : py::object(py::array_t<double>(
+                        std::vector<py::ssize_t>(shape.begin(), shape.end()), out.real.data()));
+          return r;
+        });
+      },
+      py::arg("op"), py::arg("call"), py::arg("x"), py::arg("x_type"), py::arg("w"),
+      py::arg("w_type"), py::arg("inputs"),
+      "quantized_apply (quantized.hpp): {'type', 'values', 'accumulators', 'real'}; inputs maps "
+      "ONNX's input names to (values, dtype name or None for plain numbers).");
+  m.def(
+      "diagnose_quantized",
+      [](const std::string& op_name, const LayerCall& call, const py::array& x,
+         const std::string& x_type, const py::array& w, const std::string& w_type,
+         const PyInputs& inputs, const py::array& candidate, Index max_listed) {
+        const QuantizedOp& op = op_named(op_name);
+        return typed([&] {
+          const QuantizedData d = data_of(op, call, x, x_type, w, w_type, inputs);
+          const std::vector<std::int64_t> c = integers(candidate);
+          QuantizedDiagnosis dg;
+          {
+            py::gil_scoped_release release;
+            dg = diagnose_quantized(op, d, c, max_listed);
+          }
+          py::list worst, tried;
+          for (const QuantizedMismatch& mm : dg.check.worst) {
+            py::dict e;
+            e["index"] = mm.index;
+            e["expected"] = mm.expected;
+            e["candidate"] = mm.candidate;
+            e["accumulator"] = mm.accumulator;
+            e["real"] = mm.real;
+            worst.append(e);
+          }
+          for (const QuantizedHypothesis& h : dg.tried) tried.append(to_dict(h));
+          py::dict r;
+          r["elements"] = dg.check.elements;
+          r["mismatches"] = dg.check.mismatches;
+          r["off_by_one"] = dg.check.off_by_one;
+          r["max_difference"] = dg.check.max_difference;
+          r["worst"] = worst;
+          r["tried"] = tried;
+          r["reproducing"] = dg.reproducing;
+          return r;
+        });
+      },
+      py::arg("op"), py::arg("call"), py::arg("x"), py::arg("x_type"), py::arg("w"),
+      py::arg("w_type"), py::arg("inputs"), py::arg("candidate"), py::arg("max_listed"),
+      "diagnose_quantized (oracle/diagnose.hpp): the exact comparison {'elements', "
+      "'mismatches', 'off_by_one', 'max_difference', 'worst'} and {'tried', 'reproducing'}.");
+  m.def(
+      "quantized_mistakes",
+      [] {
+        py::list out;
+        for (const QuantizedMistake& q : quantized_mistakes())
+          out.append(py::make_tuple(std::string(q.id), std::string(q.summary)));
+        return out;
+      },
+      "[(id, summary)]: the quantized ops' catalogue of mistakes (oracle/diagnose.hpp).");
   m.def(
       "quantized_ops",
       [] {

@@ -1334,28 +1334,14 @@ def test_layouts():
     check(not os.path.exists("none.npy"), "a layout that does not fit the shapes: exit 2, nothing written")
 
 
-ONNX_NODE_DATA = "/usr/share/libonnx-testdata/data/node"
-
-
 def onnx_case(name):
-    """(op type, inputs by name, attributes, expected output) of one of ONNX's backend test cases."""
-    import glob
-    import onnx
-    from onnx import numpy_helper
-    model = onnx.load(os.path.join(ONNX_NODE_DATA, name, "model.onnx"))
-    node = model.graph.node[0]
-    data = os.path.join(ONNX_NODE_DATA, name, "test_data_set_0")
-
-    def read(kind):
-        arrays = []
-        for path in sorted(glob.glob(os.path.join(data, f"{kind}_*.pb"))):
-            tensor = onnx.TensorProto()
-            with open(path, "rb") as f:
-                tensor.ParseFromString(f.read())
-            arrays.append(numpy_helper.to_array(tensor))
-        return arrays
-    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    return node.op_type, dict(zip(node.input, read("input"))), attributes, read("output")[0]
+    """(op type, inputs by name, attributes, expected output) of one of ONNX's backend test cases
+    (tests/onnx_backend.py, shared with the Python suite)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    sys.dont_write_bytecode = True
+    import onnx_backend
+    node, inputs, attributes, outputs = onnx_backend.onnx_case(name)
+    return node.op_type, inputs, attributes, outputs[0]
 
 
 def attribute_flags(attributes):
@@ -1481,8 +1467,42 @@ def test_quantized():
           f"apply QLinearConv with a float y_zero_point: exit 2, nothing written ({err.strip()})")
     run("apply", *Q[1:], "-o", "qa.npy", expect=0)
     check(np.load("qa.npy").dtype == np.uint8 and np.array_equal(np.load("qa.npy"), y), "apply QLinearConv: uint8, exact")
-    _, _, err = run("diagnose", *Q[1:], "--candidate", "qy.npy", expect=2)
-    check("quantized op" in err, f"diagnose of a quantized op: exit 2 naming it ({err.strip()})")
+
+    # diagnose: each int8 mistake injected here (torch's exact float64 conv of the integers, numpy's
+    # rounding) and named first; a correct candidate names none.
+    _, out, _ = run("diagnose", *Q[1:], "--candidate", "qy.npy", expect=0)
+    check("nothing to diagnose" in out, f"diagnose QLinearConv, a correct candidate: exit 0 ({out.strip()})")
+
+    def requantized(a, rounding=np.round, saturate=True, after=0.0):
+        q = rounding(a * mult + after) + yz
+        return (np.clip(q, 0, 255) if saturate else q.astype(np.int64) % 256).astype(np.uint8)
+
+    plain = reference_accumulators(x, xz, w, wz, {"pads": [1, 1, 1, 1]})
+    bias = B.reshape(1, 2, 1, 1).astype(np.float64)
+    for mistake, candidate in (
+            ("x_zero_point_ignored", requantized(reference_accumulators(x, 0, w, wz, {"pads": [1, 1, 1, 1]}, B))),
+            ("padding_zero_not_x_zero_point", requantized(
+                torch.nn.functional.conv2d(torch.from_numpy(np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1))) - xz),
+                                           torch.from_numpy(w.astype(np.float64) - np.float64(wz).reshape(2, 1, 1, 1))).numpy() + bias)),
+            ("bias_after_scaling", requantized(plain, after=bias)),
+            ("rounding_half_away_from_zero", requantized(acc, lambda v: np.sign(v) * np.floor(np.abs(v) + 0.5))),
+            ("no_saturation", requantized(acc, saturate=False))):
+        check(not np.array_equal(candidate, y), f"the data shows {mistake}")
+        _, out, _ = run("diagnose", *Q[1:], "--candidate", save("qd.npy", candidate), "--json", expect=1)
+        ids = json.loads(out)["reproducing"]
+        check(ids[:1] == [mistake], f"diagnose QLinearConv names {mistake} first: {ids}")
+    _, out, _ = run("diagnose", *Q[1:], "--candidate", "qd.npy", expect=1)
+    check("reproduced exactly by:\n  no_saturation: " in out, f"diagnose, text: the mistake named ({out.strip()})")
+    _, out, _ = run("diagnose", "--op", "ConvInteger", "--input", "qx.npy", "--weight", "qw.npy", "--x-zero-point", xz,
+                    "--w-zero-point", "1,-2", "--pads", 1, "--json", "--candidate",
+                    save("cz.npy", reference_accumulators(x, xz, w, 0, {"pads": [1, 1, 1, 1]}).astype(np.int32)), expect=1)
+    check(json.loads(out)["reproducing"][:1] == ["w_zero_point_ignored"],
+          f"diagnose ConvInteger names w_zero_point_ignored ({json.loads(out)['reproducing']})")
+    _, out, _ = run("diagnose", *Q[1:], "--candidate", save("qn.npy", (y + 7).astype(np.uint8)), expect=1)
+    check("no single mistake of the catalogue reproduces the candidate" in out, f"diagnose, noise: nothing named ({out.strip()})")
+    _, help_text, _ = run("diagnose", "--help", expect=0)
+    check("float32_accumulation" in help_text and "rounding_half_away_from_zero" in help_text,
+          "diagnose --help lists the quantized catalogue")
 
 
 def test_xla():

@@ -915,3 +915,248 @@ BOOST_AUTO_TEST_CASE(a_mistake_that_changes_the_output_size_is_also_tried_with_t
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// diagnose for the quantized ops: each mistake injected by a small int8 implementation written
+// here (direct loops over a 2-d layer, the mistake a switch), independently of the library's
+// hypotheses, and named first; a correct candidate names none.
+BOOST_AUTO_TEST_SUITE(quantized_diagnose)
+
+namespace {
+
+using Ints = std::vector<std::int64_t>;
+
+// A 2-d layer, groups 1, C_in == C_out (so that w's axis 1 can hold a per-channel parameter).
+struct Int8Layer {
+  Index c = 3, h = 6, w = 7, k = 3, pad = 1, stride = 1;
+  Ints x, weight, wz, bias;  // wz: per output channel
+  std::int64_t xz = 128, yz = 10;
+  double x_scale = 1, y_scale = 2;
+  std::vector<double> w_scale{0.25, 0.5, 0.125};  // multipliers 1/8, 1/4, 1/16: many ties
+  bool int8_output = true;
+  Index oh() const { return (h + 2 * pad - k) / stride + 1; }
+  Index ow() const { return (w + 2 * pad - k) / stride + 1; }
+};
+
+// The implementation under test, with one switch per mistake.
+struct Int8Impl {
+  bool subtract_xz = true, subtract_wz = true, pad_with_xz = true, wz_first = false,
+       wz_axis1 = false, ws_first = false, ws_axis1 = false, bias = true, bias_after = false,
+       float32_sums = false, saturate = true;
+  double (*round)(double) = std::nearbyint;
+};
+
+Ints run_int8(const Int8Layer& L, const Int8Impl& impl, bool requantize) {
+  Ints y;
+  for (Index m = 0; m < L.c; ++m) {
+    for (Index i = 0; i < L.oh(); ++i) {
+      for (Index j = 0; j < L.ow(); ++j) {
+        // An implementation that ignores x's zero point does not pad with it either.
+        const std::int64_t xz_used = impl.subtract_xz ? L.xz : 0;
+        std::int64_t acc = 0;
+        float acc32 = 0;
+        std::vector<std::int64_t> per_input(static_cast<std::size_t>(L.c), 0);
+        for (Index ci = 0; ci < L.c; ++ci) {
+          for (Index a = 0; a < L.k; ++a) {
+            for (Index b = 0; b < L.k; ++b) {
+              const Index r = i * L.stride + a - L.pad, s = j * L.stride + b - L.pad;
+              const bool inside = r >= 0 && r < L.h && s >= 0 && s < L.w;
+              const std::int64_t xv = inside
+                                          ? L.x[static_cast<std::size_t>((ci * L.h + r) * L.w + s)]
+                                          : (impl.pad_with_xz ? xz_used : 0);
+              const std::int64_t wzv = L.wz[static_cast<std::size_t>(impl.wz_first   ? 0
+                                                                     : impl.wz_axis1 ? ci
+                                                                                     : m)];
+              const std::int64_t wv =
+                  L.weight[static_cast<std::size_t>(((m * L.c + ci) * L.k + a) * L.k + b)];
+              const std::int64_t term = (xv - xz_used) * (wv - (impl.subtract_wz ? wzv : 0));
+              acc += term;
+              acc32 += static_cast<float>(term);
+              per_input[static_cast<std::size_t>(ci)] += term;
+            }
+          }
+        }
+        const std::int64_t b =
+            requantize && impl.bias && !L.bias.empty() ? L.bias[static_cast<std::size_t>(m)] : 0;
+        if (impl.float32_sums)
+          acc = static_cast<std::int64_t>(acc32 + static_cast<float>(b));
+        else if (!impl.bias_after)
+          acc += b;
+        if (!requantize) {
+          y.push_back(acc);
+          continue;
+        }
+        const double ws = L.w_scale[static_cast<std::size_t>(impl.ws_first ? 0 : m)];
+        double real = static_cast<double>(acc) * (L.x_scale * ws / L.y_scale);
+        if (impl.ws_axis1) {
+          real = static_cast<double>(b) * L.w_scale[static_cast<std::size_t>(m)];
+          for (Index ci = 0; ci < L.c; ++ci)
+            real += L.w_scale[static_cast<std::size_t>(ci)] *
+                    static_cast<double>(per_input[static_cast<std::size_t>(ci)]);
+          real *= L.x_scale / L.y_scale;
+        }
+        if (impl.bias_after) real += static_cast<double>(b);
+        const auto q = static_cast<std::int64_t>(impl.round(real)) + L.yz;
+        if (impl.saturate) {
+          y.push_back(L.int8_output ? std::clamp<std::int64_t>(q, -128, 127)
+                                    : std::clamp<std::int64_t>(q, 0, 255));
+        } else {  // an integer cast: two's complement wrap-around
+          y.push_back(L.int8_output ? static_cast<std::int64_t>(static_cast<std::int8_t>(q))
+                                    : static_cast<std::int64_t>(static_cast<std::uint8_t>(q)));
+        }
+      }
+    }
+  }
+  return y;
+}
+
+QuantizedData data_of(const Int8Layer& L, bool requantize) {
+  ConvParams p;
+  p.kind = ConvKind::convolution;
+  p.in_channels = p.out_channels = L.c;
+  p.input_size = {L.h, L.w};
+  p.kernel_size = {L.k, L.k};
+  p.stride = {L.stride, L.stride};
+  p.pad_begin = p.pad_end = {L.pad, L.pad};
+  QuantizedData d{ConvSpec(p), 1, L.x, L.weight, "uint8", "int8", {}};
+  d.inputs["x_zero_point"] = {{static_cast<double>(L.xz)}, "uint8"};
+  d.inputs["w_zero_point"] = {std::vector<double>(L.wz.begin(), L.wz.end()), "int8"};
+  if (requantize) {
+    d.inputs["x_scale"] = {{L.x_scale}, "float32"};
+    d.inputs["w_scale"] = {L.w_scale, "float32"};
+    d.inputs["y_scale"] = {{L.y_scale}, "float32"};
+    d.inputs["y_zero_point"] = {{static_cast<double>(L.yz)}, L.int8_output ? "int8" : "uint8"};
+    if (!L.bias.empty())
+      d.inputs["B"] = {std::vector<double>(L.bias.begin(), L.bias.end()), "int32"};
+  }
+  return d;
+}
+
+Int8Layer random_int8_layer() {
+  Int8Layer L;
+  L.x = test::integer_tensor<std::int64_t>(L.c * L.h * L.w, 0, 255);
+  L.weight = test::integer_tensor<std::int64_t>(L.c * L.c * L.k * L.k, -3, 3);
+  L.wz = {1, -1, 0};
+  return L;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_quantized_mistake_is_named_first) {
+  const QuantizedOp& conv_integer_op = *find_quantized_op("ConvInteger");
+  const QuantizedOp& qlinear = *find_quantized_op("QLinearConv");
+  Int8Layer L = random_int8_layer();
+  L.bias = {100, -50, 7};
+  const auto named_first = [&](const QuantizedOp& op, const Int8Impl& impl, const char* id) {
+    const bool rq = op.requantizes;
+    const QuantizedDiagnosis d = diagnose_quantized(op, data_of(L, rq), run_int8(L, impl, rq));
+    BOOST_TEST_CONTEXT(op.alias << " " << id) {
+      BOOST_TEST(d.check.mismatches > 0);
+      BOOST_TEST_REQUIRE(!d.reproducing.empty());
+      BOOST_TEST(d.reproducing.front() == id);
+    }
+  };
+  // A correct implementation: nothing to diagnose.
+  for (const QuantizedOp* op : {&conv_integer_op, &qlinear}) {
+    const QuantizedDiagnosis d =
+        diagnose_quantized(*op, data_of(L, op->requantizes), run_int8(L, {}, op->requantizes));
+    BOOST_TEST(d.check.mismatches == 0);
+    BOOST_TEST(d.tried.empty());
+    BOOST_TEST(d.reproducing.empty());
+  }
+  for (const QuantizedOp* op : {&conv_integer_op, &qlinear}) {
+    Int8Impl i;
+    i.subtract_xz = false;
+    named_first(*op, i, "x_zero_point_ignored");
+    i = {};
+    i.subtract_wz = false;
+    named_first(*op, i, "w_zero_point_ignored");
+    i = {};
+    i.pad_with_xz = false;
+    named_first(*op, i, "padding_zero_not_x_zero_point");
+    i = {};
+    i.wz_first = true;
+    named_first(*op, i, "w_zero_point_first_for_all");
+    i = {};
+    i.wz_axis1 = true;
+    named_first(*op, i, "w_zero_point_wrong_axis");
+  }
+  Int8Impl i;
+  i.ws_first = true;
+  named_first(qlinear, i, "w_scale_first_for_all");
+  i = {};
+  i.ws_axis1 = true;
+  named_first(qlinear, i, "w_scale_wrong_axis");
+  i = {};
+  i.bias = false;
+  named_first(qlinear, i, "bias_missing");
+  i = {};
+  i.bias_after = true;
+  named_first(qlinear, i, "bias_after_scaling");
+  i = {};
+  i.round = [](double v) { return std::round(v); };
+  named_first(qlinear, i, "rounding_half_away_from_zero");
+  i.round = [](double v) { return std::floor(v + 0.5); };
+  named_first(qlinear, i, "rounding_half_up");
+  i.round = [](double v) { return std::trunc(v); };
+  named_first(qlinear, i, "rounding_toward_zero");
+  i.round = [](double v) { return std::floor(v); };
+  named_first(qlinear, i, "rounding_down");
+  i = {};
+  i.saturate = false;
+  named_first(qlinear, i, "no_saturation");
+  L.int8_output = false;  // uint8: wraps modulo 256 into [0, 255]
+  L.yz = 100;
+  named_first(qlinear, i, "no_saturation");
+}
+
+BOOST_AUTO_TEST_CASE(float32_accumulation_is_named_where_the_sums_pass_2_to_the_24) {
+  // 100 channels of a 3x3 kernel: 900 terms of about 228·(−114) sum to ~−2.3e7, past 2^24,
+  // where a float32 accumulator drops low bits.
+  Int8Layer L;
+  L.c = 100;
+  L.h = L.w = 4;
+  L.pad = 0;
+  L.xz = 0;
+  L.x = test::integer_tensor<std::int64_t>(L.c * L.h * L.w, 200, 255);
+  L.weight = test::integer_tensor<std::int64_t>(L.c * L.c * L.k * L.k, -128, -100);
+  L.wz = Ints(static_cast<std::size_t>(L.c), 0);
+  QuantizedData d = data_of(L, false);
+  d.inputs.erase("x_zero_point");
+  d.inputs["w_zero_point"] = {{0}, "int8"};
+  Int8Impl f32;
+  f32.float32_sums = true;
+  const Ints candidate = run_int8(L, f32, false);
+  const QuantizedOp& op = *find_quantized_op("onnx_conv_integer");
+  QuantizedDiagnosis dg = diagnose_quantized(op, d, candidate);
+  BOOST_TEST(dg.check.mismatches > 0);  // float32 did lose bits
+  BOOST_TEST(dg.reproducing == std::vector<std::string>{"float32_accumulation"});
+  // An error larger than float32's rounding bound (n·u·Σ|terms| ≈ 1.3e3 here) is not blamed on
+  // it.
+  Ints off = candidate;
+  off[0] += 100000;
+  dg = diagnose_quantized(op, d, off);
+  BOOST_TEST(dg.reproducing.empty());
+  BOOST_TEST(dg.tried.size() == 1u);
+  // Small sums (below 2^24) are exact in float32: the entry does not apply.
+  Int8Layer s = random_int8_layer();
+  const QuantizedDiagnosis small = diagnose_quantized(op, data_of(s, false), [&] {
+    Ints y = run_int8(s, {}, false);
+    y[3] += 1;
+    return y;
+  }());
+  for (const QuantizedHypothesis& h : small.tried) BOOST_TEST(h.id != "float32_accumulation");
+}
+
+BOOST_AUTO_TEST_CASE(the_quantized_catalogue_lists_every_id_once_and_refuses_a_wrong_size) {
+  std::set<std::string> ids;
+  for (const QuantizedMistake& m : quantized_mistakes()) {
+    BOOST_TEST(ids.insert(std::string(m.id)).second);
+    BOOST_TEST(!m.summary.empty());
+  }
+  Int8Layer L = random_int8_layer();
+  BOOST_CHECK_THROW(
+      diagnose_quantized(*find_quantized_op("ConvInteger"), data_of(L, false), Ints(5, 0)),
+      std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

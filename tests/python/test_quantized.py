@@ -6,38 +6,19 @@ onednn engines of this PyTorch build).
 References are ONNX's files and PyTorch's kernels, never convmat itself.
 """
 
-import glob
 import os
+import sys
 import unittest
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 import torch
 
 import convmat
+from convmat import _convmat
 import helpers as h
 
-ONNX_NODE_DATA = "/usr/share/libonnx-testdata/data/node"
-
-
-def onnx_case(name):
-    """(node, inputs by name, expected outputs) of one ONNX backend test case."""
-    model = onnx.load(os.path.join(ONNX_NODE_DATA, name, "model.onnx"))
-    node = model.graph.node[0]
-    data = os.path.join(ONNX_NODE_DATA, name, "test_data_set_0")
-
-    def read(kind):
-        arrays = []
-        for path in sorted(glob.glob(os.path.join(data, f"{kind}_*.pb"))):
-            tensor = onnx.TensorProto()
-            with open(path, "rb") as f:
-                tensor.ParseFromString(f.read())
-            arrays.append(numpy_helper.to_array(tensor))
-        return arrays
-    inputs = dict(zip(node.input, read("input")))
-    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    return node, inputs, attributes, read("output")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from onnx_backend import ONNX_NODE_DATA, onnx_case  # noqa: E402 (tests/onnx_backend.py)
 
 
 class OnnxBackendCases(unittest.TestCase):
@@ -105,11 +86,11 @@ class PyTorchQuantizedConv(unittest.TestCase):
                 w_scale = torch.from_numpy(rng.uniform(0.005, 0.05, cout)).double()
                 qw = torch.quantize_per_channel(w, w_scale, torch.zeros(cout, dtype=torch.long),
                                                 0, torch.qint8)
-                w_scales = w_scale.numpy()
+                w_scales = w_scale.numpy().astype(np.float32)  # ONNX's tensor(float)
             else:
                 w_scale = float(rng.uniform(0.005, 0.05))
                 qw = torch.quantize_per_tensor(w, w_scale, 0, torch.qint8)
-                w_scales = np.full(cout, w_scale)
+                w_scales = np.full(cout, w_scale, np.float32)
             layer = torch.ao.nn.quantized.Conv2d(cin, cout, tuple(kernel), stride=tuple(stride),
                                                  padding=tuple(padding),
                                                  dilation=tuple(dilation), groups=groups)
@@ -197,7 +178,7 @@ class Errors(unittest.TestCase):
             convmat.onnx_conv_integer(x.astype(np.float32), w)
         with self.assertRaisesRegex(TypeError, "x_zero_point must have the dtype of its tensor"):
             convmat.onnx_conv_integer(x, w, np.int8(1))
-        with self.assertRaisesRegex(ValueError, "x_zero_point must be a scalar"):
+        with self.assertRaisesRegex(ValueError, r"x_zero_point must have 1 value \(a scalar\)"):
             convmat.onnx_conv_integer(x, w, np.array([1, 2], np.uint8))
         with self.assertRaisesRegex(ValueError, "w_scale must have 1"):
             convmat.onnx_qlinear_conv(x, 0.1, np.uint8(0), w, [0.1, 0.2], np.uint8(0), 0.1,
@@ -217,3 +198,134 @@ class Errors(unittest.TestCase):
                                       np.array([1, 0], np.int8), 1.0, np.int8(0))
         self.assertEqual(q.dtype, np.int8)
         np.testing.assert_array_equal(q, [[[0, 0, 0], [60, 100, 127]]])
+
+
+    def test_numbers_are_typed_by_the_library_rule(self):
+        # Plain numbers carry no type: scales become float32, zero points their tensor's type,
+        # y_zero_point x's (core/quantized.hpp: quantized_value_from_numbers), the same rule as
+        # the command line's.
+        x = np.array([[[1, 2, 3, 4]]], np.int8)
+        w = np.array([[[1, 1]], [[2, 2]]], np.int8)
+        typed = convmat.onnx_qlinear_conv(x, np.float32(0.1), np.int8(0), w,
+                                          np.float32([1.0, 10.0]), np.array([1, 0], np.int8),
+                                          np.float32(0.3), np.int8(0))
+        plain = convmat.onnx_qlinear_conv(x, 0.1, 0, w, [1.0, 10.0], [1, 0], 0.3, 0)
+        self.assertEqual(plain.dtype, np.int8)
+        np.testing.assert_array_equal(plain, typed)
+        with self.assertRaisesRegex(TypeError, "w_scale must have dtype float32"):
+            convmat.onnx_qlinear_conv(x, 0.1, 0, w, np.float64([1.0, 10.0]), [1, 0], 0.3, 0)
+        with self.assertRaisesRegex(ValueError, "x_zero_point must hold integers of int8"):
+            convmat.onnx_conv_integer(x, w, 200)
+
+
+def shifted_conv(x, xz, w, wz, pads, pad_value=None, dtype=torch.float64):
+    """sum over the window of (x - xz) (w - wz[m]) with torch, the padding holding `pad_value`
+    (default xz: a padded tap adds 0); exact in float64 for these integers."""
+    xs = torch.from_numpy(x.astype(np.float64))
+    xs = torch.nn.functional.pad(xs, (pads, pads, pads, pads),
+                                 value=float(xz if pad_value is None else pad_value)) - float(xz)
+    ws = torch.from_numpy(w.astype(np.float64) - np.asarray(wz, np.float64).reshape(-1, 1, 1, 1))
+    return torch.nn.functional.conv2d(xs.to(dtype), ws.to(dtype)).to(torch.float64).numpy()
+
+
+def half_away(v):
+    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+
+
+class DiagnoseQuantized(unittest.TestCase):
+    """convmat.diagnose on ConvInteger / QLinearConv: each int8 mistake injected by NumPy/torch
+    code written here and named first; a correct candidate names none."""
+
+    def setUp(self):
+        r = h.rng(71)
+        self.x = r.integers(0, 256, (1, 3, 6, 7)).astype(np.uint8)
+        self.w = r.integers(-3, 4, (3, 3, 3, 3)).astype(np.int8)
+        self.xz, self.wz, self.yz = 128, np.array([1, -1, 0], np.int8), 10
+        self.B = np.array([100, -50, 7], np.int32)
+        self.ws = np.float32([0.25, 0.5, 0.125])
+        self.q = dict(x_scale=np.float32(1), x_zero_point=np.uint8(self.xz), w_scale=self.ws,
+                      w_zero_point=self.wz, y_scale=np.float32(2), y_zero_point=np.int8(self.yz))
+        self.m = (self.ws.astype(np.float64) / 2).reshape(1, 3, 1, 1)
+
+    def requantized(self, acc, rounding=np.round, saturate=True, after=0.0, m=None):
+        q = rounding(acc * (self.m if m is None else m) + after) + self.yz
+        if saturate:
+            return np.clip(q, -128, 127).astype(np.int8)
+        return (q.astype(np.int64) & 0xFF).astype(np.uint8).view(np.int8)  # an int8 cast
+
+    def named_first(self, candidate, mistake, op="QLinearConv"):
+        if op == "QLinearConv":
+            d = convmat.diagnose(candidate, self.x, self.w, self.B, op=op, pads=[1] * 4, **self.q)
+        else:
+            d = convmat.diagnose(candidate, self.x, self.w, op=op, pads=[1] * 4,
+                                 x_zero_point=self.q["x_zero_point"], w_zero_point=self.wz)
+        self.assertFalse(d.check.passed, mistake)
+        self.assertEqual(d.reproducing[:1], [mistake], str(d))
+        self.assertIn(mistake, str(d))
+        return d
+
+    def test_each_mistake_is_named_first(self):
+        x, w, xz, wz, B = self.x, self.w, self.xz, self.wz, self.B.reshape(1, 3, 1, 1)
+        acc = shifted_conv(x, xz, w, wz, 1) + B
+        good = self.requantized(acc)
+        d = convmat.diagnose(good, x, w, self.B, op="QLinearConv", pads=[1] * 4, **self.q)
+        self.assertTrue(d.check.passed)
+        self.assertEqual((d.tried, d.reproducing), ([], []))
+        self.assertIn("nothing to diagnose", str(d))
+        ci = shifted_conv(x, xz, w, wz, 1).astype(np.int32)
+        cases = {
+            "x_zero_point_ignored": shifted_conv(x, 0, w, wz, 1),
+            "w_zero_point_ignored": shifted_conv(x, xz, w, 0, 1),
+            "padding_zero_not_x_zero_point": shifted_conv(x, xz, w, wz, 1, pad_value=0),
+            "w_zero_point_first_for_all": shifted_conv(x, xz, w, wz[0], 1),
+            "w_zero_point_wrong_axis": shifted_conv(x, xz, w - wz.reshape(1, 3, 1, 1), 0, 1),
+        }
+        for mistake, sums in cases.items():
+            self.named_first(sums.astype(np.int32), mistake, "ConvInteger")
+            self.named_first(self.requantized(sums + B), mistake)
+        self.assertTrue(convmat.diagnose(ci, x, w, op="ConvInteger", pads=[1] * 4,
+                                         x_zero_point=np.uint8(xz), w_zero_point=wz).check)
+        self.named_first(self.requantized(acc, m=np.full_like(self.m, self.m.flat[0])),
+                         "w_scale_first_for_all")
+        per_input = sum(self.ws[c] * shifted_conv(x[:, c:c + 1], xz, w[:, c:c + 1], wz, 1)
+                        for c in range(3))
+        axis1 = (per_input + B * self.ws.reshape(1, 3, 1, 1)) / 2
+        self.named_first(self.requantized(axis1, m=1.0), "w_scale_wrong_axis")
+        self.named_first(self.requantized(acc - B), "bias_missing")
+        self.named_first(self.requantized(acc - B, after=B), "bias_after_scaling")
+        self.named_first(self.requantized(acc, half_away), "rounding_half_away_from_zero")
+        self.named_first(self.requantized(acc, lambda v: np.floor(v + 0.5)), "rounding_half_up")
+        self.named_first(self.requantized(acc, np.trunc), "rounding_toward_zero")
+        self.named_first(self.requantized(acc, np.floor), "rounding_down")
+        d = self.named_first(self.requantized(acc, saturate=False), "no_saturation")
+        self.assertEqual({h.id for h in d.tried},
+                         {m for m, _ in _convmat.quantized_mistakes()} - {"float32_accumulation"})
+
+    def test_float32_accumulation(self):
+        # 128 channels of 3x3 taps near 228 * (-114): sums near -3e7, past 2^24; torch's
+        # float32 convolution of the shifted integers drops their low bits.
+        r = h.rng(72)
+        x = r.integers(200, 256, (1, 128, 4, 4)).astype(np.uint8)
+        w = r.integers(-128, -99, (8, 128, 3, 3)).astype(np.int8)
+        exact = shifted_conv(x, 0, w, 0, 0)
+        f32 = shifted_conv(x, 0, w, 0, 0, dtype=torch.float32)
+        self.assertTrue(np.any(f32 != exact))
+        d = convmat.diagnose(f32.astype(np.int32), x, w, op="ConvInteger")
+        self.assertEqual(d.reproducing, ["float32_accumulation"], str(d))
+        # An error beyond float32's rounding bound (n u sum|terms|, about 2e3 here) is not.
+        d = convmat.diagnose((exact + 100000).astype(np.int32), x, w, op="ConvInteger")
+        self.assertEqual(d.reproducing, [])
+        self.assertIn("none reproduces", str(d))
+
+    def test_onnx_backend_case_with_its_zero_point_ignored(self):
+        node, i, attributes, (expected,) = onnx_case("test_qlinearconv")
+        q = {k: i[k] for k in ("x_scale", "x_zero_point", "w_scale", "w_zero_point", "y_scale",
+                               "y_zero_point")}
+        # 1x1 kernel: (x - 0)(w - w_zero_point) instead of (x - x_zero_point)(...), requantized
+        # as ONNX's QuantizeLinear does (numpy's round is half to even).
+        acc = i["x"].astype(np.float64) * (i["w"].astype(np.float64) - float(i["w_zero_point"][0]))
+        m = np.float64(i["x_scale"]) * np.float64(i["w_scale"][0]) / np.float64(i["y_scale"])
+        y = np.clip(np.round(acc * m) + int(i["y_zero_point"]), 0, 255).astype(np.uint8)
+        d = convmat.diagnose(y, i["x"], i["w"], op="QLinearConv", **q, **attributes)
+        self.assertEqual(d.reproducing[:1], ["x_zero_point_ignored"], str(d))
+        self.assertTrue(convmat.diagnose(expected, i["x"], i["w"], op="QLinearConv", **q).check)

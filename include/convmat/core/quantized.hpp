@@ -21,7 +21,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,6 +115,8 @@ struct QuantizedInput {
 };
 // In ONNX's input order: x_scale, x_zero_point, w_scale, w_zero_point, y_scale, y_zero_point, B.
 const std::vector<QuantizedInput>& quantized_inputs();
+// The input named `name` (ONNX's), or nullptr.
+const QuantizedInput* find_quantized_input(std::string_view name);
 
 // The range of ONNX's 8-bit types: "int8" [−128, 127], "uint8" [0, 255]; std::invalid_argument
 // "<what> must have dtype int8 or uint8 (ONNX's T1/T2/T3), got <type>" otherwise.
@@ -125,6 +129,22 @@ struct QuantizedValue {
   std::vector<double> values;
   std::string type;
 };
+// A quantization input given as plain numbers (the command line's "0.5" or "1,-2", Python's int,
+// float or list), typed as ONNX types that input, since numbers carry no type: a scale float32
+// (each number rounded to float32, ONNX's tensor(float)), x_zero_point x's type, w_zero_point w's,
+// y_zero_point x's (QLinearConv's output type is y_zero_point's; given as a number it is taken to
+// be x's), B int32. The values themselves (integers, ranges, counts) are checked by
+// quantized_apply like those of a typed tensor.
+QuantizedValue quantized_value_from_numbers(const QuantizedInput& input,
+                                            const std::vector<double>& numbers,
+                                            std::string_view x_type, std::string_view w_type);
+
+// The dtype rules (an input or tensor of another type than ONNX's) throw this, so that front ends
+// can tell a wrong type (Python's TypeError) from a wrong value (ValueError).
+struct QuantizedTypeError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
 struct QuantizedData {
   ConvSpec spec;
   Index batch = 1;
@@ -141,9 +161,26 @@ struct QuantizedOutput {
   std::vector<double> real;
 };
 // Every rule of the inputs checked (std::invalid_argument naming the input, the rule and the
-// values): x and w int8/uint8; a zero point of its tensor's type and within its range, one value
-// (w_zero_point: or one per output channel); scales float32, finite and > 0; B int32, one per
-// output channel; QLinearConv's required inputs present, ConvInteger's requantizing ones absent.
+// values; QuantizedTypeError for a type): x and w int8/uint8 holding integers of their types; a
+// zero point of its tensor's type and within its range, one value (w_zero_point: or one per
+// output channel); scales float32, finite and > 0; B int32, one per output channel; QLinearConv's
+// required inputs present, ConvInteger's requantizing ones absent.
 QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& data);
+
+// The inputs of `data` checked as quantized_apply checks them, as numbers: the zero points
+// (absent ones 0), B (empty when absent), and QLinearConv's scales, output type and its range
+// (ConvInteger: int32, the scales 1).
+struct QuantizedParameters {
+  std::int64_t x_zero_point = 0;
+  std::vector<std::int64_t> w_zero_point{0};  // 1 or C_out values
+  std::vector<std::int64_t> bias;             // B: empty or C_out values
+  double x_scale = 1, y_scale = 1;
+  std::vector<double> w_scale{1};  // 1 or C_out values
+  std::int64_t y_zero_point = 0;
+  std::string output_type = "int32";
+  QuantizedRange output_range{std::numeric_limits<std::int32_t>::min(),
+                              std::numeric_limits<std::int32_t>::max()};
+};
+QuantizedParameters quantized_parameters(const QuantizedOp& op, const QuantizedData& data);
 
 }  // namespace convmat

@@ -34,9 +34,12 @@
 // padding chosen so that the output has the candidate's spatial size.
 // Single mistakes only; combinations are not tried.
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "convmat/core/quantized.hpp"
 #include "convmat/oracle/check.hpp"
 
 namespace convmat {
@@ -83,5 +86,50 @@ Diagnosis diagnose(const LayerData& layer, const double* candidate, const Dims& 
 // The diagnosis in the call's layouts (check.hpp: report_in_given_layouts): its check, and each
 // hypothesis's output shape.
 void report_in_given_layouts(const LayerCall& call, const Dims& candidate_shape, Diagnosis& d);
+
+// ---------------------------------------------------------------------------------------------
+// diagnose for the quantized ops (core/quantized.hpp: ONNX's ConvInteger and QLinearConv). Their
+// outputs are integers, so each mistake is recomputed exactly and compared exactly: a hypothesis
+// reproduces the candidate when every element is equal. The catalogue, the mistakes int8
+// implementations make against ONNX's definition (ConvInteger and QLinearConv subtract the zero
+// points; their backend case test_convinteger_with_padding shows the padding holding
+// x_zero_point; QLinearConv's B is quantized with scale x_scale·w_scale and zero point 0, so it
+// belongs to the int32 accumulator; QuantizeLinear, which QLinearConv's requantization is,
+// rounds half to even and saturates):
+struct QuantizedMistake {
+  std::string_view id;
+  std::string_view summary;  // one line, for the front ends' help
+};
+const std::vector<QuantizedMistake>& quantized_mistakes();
+
+struct QuantizedHypothesis {
+  std::string id;           // one of quantized_mistakes()
+  std::string description;  // one sentence with this layer's values
+  bool reproduces = false;  // every element equal to the candidate's
+  Index mismatches = 0;     // elements where it differs from the candidate
+  std::int64_t max_difference = 0;
+};
+template <class Visit>
+void for_each_field(const QuantizedHypothesis& h, Visit&& visit) {
+  visit("id", h.id);
+  visit("description", h.description);
+  visit("reproduces", h.reproduces);
+  visit("mismatches", h.mismatches);
+  visit("max_difference", h.max_difference);
+}
+
+struct QuantizedDiagnosis {
+  QuantizedOutput expected;                // ONNX's output (quantized_apply)
+  QuantizedComparison check;               // the candidate against it
+  std::vector<QuantizedHypothesis> tried;  // every applicable mistake, catalogue order
+  std::vector<std::string> reproducing;    // ids of those equal to the candidate
+};
+
+// Compares the candidate (the op's output values, C order) with quantized_apply's and, when they
+// differ, recomputes each applicable mistake. std::invalid_argument for the inputs' rules
+// (quantized_apply's) and a candidate of another size; `max_listed` as compare_quantized's.
+QuantizedDiagnosis diagnose_quantized(const QuantizedOp& op, const QuantizedData& data,
+                                      const std::vector<std::int64_t>& candidate,
+                                      Index max_listed = 5);
 
 }  // namespace convmat
