@@ -11,14 +11,17 @@ and fails the test.
 import glob
 import json
 import os
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import numpy as np
 
 MPIEXEC = os.environ["CONVMAT_MPIEXEC"]
 MPI_CLI = os.environ["CONVMAT_MPI_CLI"]
+INTERRUPT_DRIVER = os.environ["CONVMAT_MPI_INTERRUPT_DRIVER"]
 CLI = os.environ["CONVMAT_CLI"]
 TIMEOUT = 120
 EPS = np.finfo(np.float64).eps
@@ -271,6 +274,82 @@ class BadInputEndsEveryRank(unittest.TestCase):
         with open(f"{self.d}/y.npy") as f:
             self.assertEqual(f.read(), "old")
         os.remove(f"{self.d}/y.npy")
+
+
+class InterruptLeavesNoTemporaryFile(unittest.TestCase):
+    """A signal while the output is unfinished: rank 0's temporary file is removed, an existing
+    target kept. The driver (tests/distributed/interrupt_driver.cpp) is convmat-mpi whose rank 0
+    stops itself (SIGSTOP) right after writing the header into its temporary file, the other ranks
+    waiting for it; the test waits for that stop, then signals, so the signal arrives at that
+    point on every run whatever the machine's load."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.d = self.dir.name
+        rng = np.random.default_rng(16)
+        np.save(f"{self.d}/x.npy", rng.integers(-5, 6, (1, 2, 9, 7)).astype(np.float64))
+        np.save(f"{self.d}/w.npy", rng.integers(-3, 4, (3, 2, 3, 3)).astype(np.float64))
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def interrupt(self, sig, existing=None):
+        """Runs the driver on 2 ranks, signals rank 0 (then SIGCONT) once it has stopped; checks
+        the outcome: rank 0 removes its temporary file and ends by the signal, mpirun ends the
+        other rank."""
+        if existing is not None:
+            with open(f"{self.d}/y.npy", "w") as f:
+                f.write(existing)
+        job = subprocess.Popen(
+            [MPIEXEC, "--oversubscribe", "-n", "2", INTERRUPT_DRIVER, "apply", "--op", "conv2d",
+             "--input", "x.npy", "--weight", "w.npy", "-o", "y.npy"],
+            cwd=self.d, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            rank0 = self.wait_for_stopped_child(job)
+            self.assertEqual(len(glob.glob(f"{self.d}/y.npy.tmp-*")), 1,
+                             "rank 0 stops after creating its temporary file")
+            os.kill(rank0, sig)
+            os.kill(rank0, signal.SIGCONT)
+            _, err = job.communicate(timeout=TIMEOUT)
+        finally:
+            if job.poll() is None:
+                job.kill()
+                job.wait()
+        self.assertNotEqual(job.returncode, 0, err)
+        self.assertEqual(glob.glob(f"{self.d}/*.tmp-*"), [], err)
+        if existing is None:
+            self.assertFalse(os.path.exists(f"{self.d}/y.npy"))
+        else:
+            with open(f"{self.d}/y.npy") as f:
+                self.assertEqual(f.read(), existing)
+
+    def wait_for_stopped_child(self, job):
+        """The pid of mpirun's child in the stopped state (rank 0 at its SIGSTOP)."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if job.poll() is not None:
+                self.fail(f"the job ended before rank 0 stopped: {job.stderr.read()}")
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                state, parent = stat[stat.rindex(")") + 2:].split()[:2]
+                if state == "T" and int(parent) == job.pid:
+                    return int(entry)
+            time.sleep(0.02)  # polls a condition; the signal is only sent once it holds
+        self.fail("rank 0 did not stop")
+
+    def test_a_signal_to_rank_0(self):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with self.subTest(signal=sig.name):
+                self.interrupt(sig)
+
+    def test_an_existing_target_is_kept(self):
+        self.interrupt(signal.SIGTERM, existing="old")
 
 
 if __name__ == "__main__":
