@@ -35,9 +35,10 @@ extern "C" void remove_pending_and_reraise(int sig) {
   std::raise(sig);
 }
 
-// Signals the caller ignores (nohup's SIGHUP, a shell's ignored SIGPIPE) stay ignored.
-void watch(const std::string& temp) {
-  if (temp.size() >= sizeof pending_temp || watching) return;
+// Signals the caller ignores (nohup's SIGHUP, a shell's ignored SIGPIPE) stay ignored. Returns
+// false when it installs nothing (a file is watched already, or its name is too long).
+bool watch(const std::string& temp) {
+  if (temp.size() >= sizeof pending_temp || watching) return false;
   std::memcpy(pending_temp, temp.c_str(), temp.size() + 1);
   pending = 1;
   struct sigaction handler {};
@@ -48,6 +49,7 @@ void watch(const std::string& temp) {
     if (previous[i].sa_handler != SIG_IGN) ::sigaction(watched[i], &handler, nullptr);
   }
   watching = true;
+  return true;
 }
 
 void unwatch() {
@@ -131,6 +133,12 @@ AtomicOutput::~AtomicOutput() {
   if (fd_ >= 0) ::close(fd_);
   if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
   unwatch();
+}
+
+RemoveOnSignal::RemoveOnSignal(const std::string& temp) : installed_(watch(temp)) {}
+
+RemoveOnSignal::~RemoveOnSignal() {
+  if (installed_) unwatch();
 }
 
 void (*after_first_write)() = nullptr;

@@ -17,10 +17,27 @@
 namespace convmat::cli {
 
 // A test hook: when set, called once per AtomicOutput right after its first write() into the
-// temporary file (the signal handlers installed, the target not yet replaced). The `convmat`
-// program leaves it null; the interrupt test's driver (tests/cli/interrupt_driver.cpp) stops the
-// process there, so that its signals arrive in the middle of a write whatever the machine's load.
+// temporary file (the signal handlers installed, the target not yet replaced), and by convmat-mpi's
+// rank 0 right after it wrote the header into its temporary file (cli/mpi/slab_io.cpp). The
+// programs leave it null; the interrupt tests' drivers (tests/cli/interrupt_driver.cpp,
+// tests/distributed/interrupt_driver.cpp) stop the process there, so that their signals arrive in
+// the middle of an output whatever the machine's load.
 extern void (*after_first_write)();
+
+// The signal side of AtomicOutput, for a temporary file written another way (convmat-mpi's rank
+// 0 writes the header, every rank its part): while it lives, SIGINT/SIGTERM/SIGHUP/SIGPIPE/SIGXFSZ
+// remove `temp` before the process ends by the signal (signals the caller ignores stay ignored).
+// One temporary file is watched at a time: a second watch while one lives is not installed.
+class RemoveOnSignal {
+ public:
+  explicit RemoveOnSignal(const std::string& temp);
+  ~RemoveOnSignal();  // the handlers in place before
+  RemoveOnSignal(const RemoveOnSignal&) = delete;
+  RemoveOnSignal& operator=(const RemoveOnSignal&) = delete;
+
+ private:
+  bool installed_;
+};
 
 class AtomicOutput {
  public:

@@ -159,9 +159,8 @@ int run(const std::vector<std::string>& args, Context& ctx) {
 }
 
 }  // namespace
-}  // namespace convmat::cli::mpi
 
-int main(int argc, char** argv) {
+int program(int argc, char** argv) {
   int status = 2;
   {
     // PETSc's options from PETSC_OPTIONS only: the command line is convmat's.
@@ -176,3 +175,5 @@ int main(int argc, char** argv) {
   }
   return status;
 }
+
+}  // namespace convmat::cli::mpi

@@ -21,6 +21,10 @@ namespace convmat::cli::mpi {
 
 extern const CommandDecl apply_command, deconv_command, analyze_command;
 
+// The whole program (main.cpp): PETSc's session, the command, the exit status. program.cpp's
+// main() calls it; so does the interrupt test's driver (tests/distributed/interrupt_driver.cpp).
+int program(int argc, char** argv);
+
 // The communicator the commands run on (PETSC_COMM_WORLD).
 MPI_Comm comm();
 

@@ -80,6 +80,7 @@ SlabOutput::SlabOutput(MPI_Comm comm, std::string target, const Dims& shape, boo
     const int fd = ::mkstemp(name.data());
     if (fd < 0) throw std::invalid_argument(system_error("create a file beside it", target_));
     temp_ = name;
+    on_signal_ = std::make_unique<RemoveOnSignal>(temp_);
     const mode_t mask = ::umask(0);
     ::umask(mask);
     Index numel = 1;
@@ -92,8 +93,12 @@ SlabOutput::SlabOutput(MPI_Comm comm, std::string target, const Dims& shape, boo
         ::ftruncate(fd, size) == 0;
     const int saved = errno;
     ::close(fd);
-    errno = saved;
-    if (!ok) throw std::invalid_argument(system_error("write", temp_));
+    if (!ok) {  // the constructor throws: no destructor removes it
+      ::unlink(temp_.c_str());
+      errno = saved;
+      throw std::invalid_argument(system_error("write", temp_));
+    }
+    if (after_first_write) after_first_write();
   });
   // The others learn the temporary file's name.
   unsigned long length = temp_.size();
@@ -105,6 +110,7 @@ SlabOutput::SlabOutput(MPI_Comm comm, std::string target, const Dims& shape, boo
 
 SlabOutput::~SlabOutput() {
   if (rank_ == 0 && !committed_ && !temp_.empty()) ::unlink(temp_.c_str());
+  on_signal_.reset();
 }
 
 void SlabOutput::write(const distributed::VectorLayout& layout, Index samples,
@@ -142,6 +148,7 @@ void SlabOutput::commit() {
     if (rank_ != 0) return;
     if (::rename(temp_.c_str(), target_.c_str()) != 0)
       throw std::invalid_argument(system_error("rename " + temp_ + " to it", target_));
+    on_signal_.reset();
   });
   committed_ = true;
 }

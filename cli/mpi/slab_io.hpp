@@ -10,15 +10,19 @@
 // one rank cannot read makes every rank throw the same message. An output appears complete or
 // not at all: rank 0 writes the header into "<target>.tmp-XXXXXX" beside the target, every rank
 // writes its byte ranges into it, and only when every rank succeeded does rank 0 rename it over
-// the target; on any failure rank 0 removes it and the target is untouched.
+// the target; on any failure rank 0 removes it and the target is untouched. A signal that ends
+// rank 0 (SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ: what mpirun forwards or sends when a job is
+// interrupted) removes it too, by the handlers of `convmat`'s own outputs (output_file.hpp).
 
 #include <mpi.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "convmat/distributed/slab_layout.hpp"
 #include "npy.hpp"
+#include "output_file.hpp"
 
 namespace convmat::cli::mpi {
 
@@ -49,6 +53,7 @@ class SlabOutput {
   bool float32_;
   std::uint64_t data_offset_ = 0;
   bool committed_ = false;
+  std::unique_ptr<RemoveOnSignal> on_signal_;  // rank 0, while the temporary file exists
 };
 
 }  // namespace convmat::cli::mpi
