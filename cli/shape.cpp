@@ -97,6 +97,7 @@ int run_shape(const Flags& f, Context& ctx) {
                 {"dilation", s.dilation()[u]},        {"pad_begin", s.pad_begin()[u]},
                 {"pad_end", s.pad_end()[u]}};
       if (t) axis["output_padding"] = s.output_padding()[u];
+      if (s.has_input_dilation()) axis["input_dilation"] = s.input_dilation()[u];
       axis["output"] = s.output_size()[u];
       axes.push_back(std::move(axis));
     }
@@ -117,8 +118,11 @@ int run_shape(const Flags& f, Context& ctx) {
   o << "  groups " << s.groups();
   if (s.padding_mode() != PaddingMode::zeros) o << ", padding_mode " << to_string(s.padding_mode());
   o << "\n";
-  o << (t ? "  per axis: o = (n-1)*s - p0 - p1 + d*(k-1) + a + 1\n"
-          : "  per axis: o = floor((n + p0 + p1 - d*(k-1) - 1) / s) + 1\n");
+  const bool dilated = s.has_input_dilation();
+  o << (t         ? "  per axis: o = (n-1)*s - p0 - p1 + d*(k-1) + a + 1\n"
+        : dilated ? "  per axis: o = floor(((n-1)*l+1 + p0 + p1 - d*(k-1) - 1) / s) + 1"
+                    " (l: input dilation)\n"
+                  : "  per axis: o = floor((n + p0 + p1 - d*(k-1) - 1) / s) + 1\n");
   for (int a = 0; a < rank; ++a) {
     const auto u = static_cast<std::size_t>(a);
     const Index n = s.input_size()[u], k = s.kernel_size()[u], st = s.stride()[u],
@@ -128,6 +132,10 @@ int run_shape(const Flags& f, Context& ctx) {
     if (t) {
       o << "(" << n << "-1)*" << st << " - " << p0 << " - " << p1 << " + " << d << "*(" << k
         << "-1) + " << s.output_padding()[u] << " + 1 = " << s.output_size()[u] << "\n";
+    } else if (dilated) {
+      o << "floor(((" << n << "-1)*" << s.input_dilation()[u] << "+1 + " << p0 << " + " << p1
+        << " - " << d << "*(" << k << "-1) - 1) / " << st << ") + 1 = " << s.output_size()[u]
+        << "\n";
     } else {
       o << "floor((" << n << " + " << p0 << " + " << p1 << " - " << d << "*(" << k << "-1) - 1) / "
         << st << ") + 1 = " << s.output_size()[u] << "\n";

@@ -41,8 +41,10 @@ double dot(const std::vector<Scalar>& a, const std::vector<Scalar>& b) {
 
 // A random valid layer covering every field: rank 1–3, both kinds, groups, stride, dilation,
 // asymmetric (and for zero padding sometimes negative) padding, output_padding, every padding
-// mode. `max_size` bounds the spatial input size per dimension.
-inline ConvSpec random_spec(Index max_size = 7) {
+// mode. `max_size` bounds the spatial input size per dimension. With `input_dilation`, half of
+// the zero-padded convolutions also dilate their input by 1–3 per axis (XLA's lhs_dilation with a
+// window stride); the draws without it are unchanged.
+inline ConvSpec random_spec(Index max_size = 7, bool input_dilation = false) {
   for (;;) {
     ConvParams p;
     const int rank = static_cast<int>(uniform(1, 3));
@@ -67,6 +69,10 @@ inline ConvSpec random_spec(Index max_size = 7) {
       p.pad_end.push_back(negative ? -uniform(0, 2) : uniform(0, max_pad));
       const Index max_a = std::max(p.stride.back(), p.dilation.back()) - 1;
       p.output_padding.push_back(p.kind == ConvKind::transposed ? uniform(0, max_a) : 0);
+    }
+    if (input_dilation && p.kind == ConvKind::convolution &&
+        p.padding_mode == PaddingMode::zeros && uniform(0, 1) == 0) {
+      for (int a = 0; a < rank; ++a) p.input_dilation.push_back(uniform(1, 3));
     }
     try {
       return ConvSpec(p);

@@ -36,6 +36,14 @@ void for_each_in_box(const Dims& size, const Dims& begin, const Dims& end, F&& f
 }  // namespace
 
 Checkerboard checkerboard(const ConvSpec& spec) {
+  if (spec.has_input_dilation()) {
+    // Its period is the stride of a convolution or transposed convolution; an input-dilated
+    // layer's coverage repeats with both the stride and the dilation.
+    throw std::invalid_argument(
+        "checkerboard: takes a convolution or transposed convolution without input dilation, "
+        "got " +
+        spec.to_string());
+  }
   const ConvPattern pattern(spec);
   const ConvSpec conv = spec.as_convolution();  // the stored W: rows = sources, columns = positions
   const bool t = spec.is_transposed();

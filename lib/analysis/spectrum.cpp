@@ -297,6 +297,7 @@ CircularSpectrum circular_singular_values(const ConvSpec& spec, const Scalar* we
   bool padded = false;
   for (int a = 0; a < spec.rank(); ++a) {
     padded = padded || spec.pad_begin()[a] != 0 || spec.pad_end()[a] != 0;
+    if (spec.input_dilation()[a] != 1) reject("needs input dilation 1 in every dimension");
     if (spec.stride()[a] != 1) reject("needs stride 1 in every dimension");
     if (spec.output_size()[a] != spec.input_size()[a]) {
       reject("needs output size = input size (pad_begin + pad_end = dilation * (kernel - 1))");

@@ -35,9 +35,11 @@ Index fold(Index q, Index n, PaddingMode mode) {
 }  // namespace
 
 AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index dilation,
-                      Index pad_begin, PaddingMode mode) {
-  CONVMAT_ASSERT(rows >= 0 && cols >= 1 && kernel >= 1 && stride >= 1 && dilation >= 1,
+                      Index pad_begin, PaddingMode mode, Index input_dilation) {
+  CONVMAT_ASSERT(rows >= 0 && cols >= 1 && kernel >= 1 && stride >= 1 && dilation >= 1 &&
+                     input_dilation >= 1 && (input_dilation == 1 || mode == PaddingMode::zeros),
                  "make_axis_map: sizes of a valid ConvSpec");
+  const Index l = input_dilation, span = dilated_input_size(cols, l);
   AxisMap m;
   m.rows = rows;
   m.cols = cols;
@@ -50,7 +52,9 @@ AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index 
   for (Index o = 0; o < rows; ++o) {
     hits.clear();
     for (Index k = 0; k < kernel; ++k) {
-      const Index i = fold(o * stride - pad_begin + k * dilation, cols, mode);
+      const Index q = o * stride - pad_begin + k * dilation;
+      const Index i =
+          l == 1 ? fold(q, cols, mode) : (q >= 0 && q < span && q % l == 0 ? q / l : Index{-1});
       // One bounce or wrap reaches the input only for padding ConvSpec allows with the mode.
       CONVMAT_ASSERT(i >= -1 && i < cols, "make_axis_map: a tap folds outside the input");
       if (i >= 0) hits.emplace_back(i, k);
@@ -96,8 +100,18 @@ Progression intersect(Progression a, Progression b, Index step) {
 // and C (reflect: −q and 2(n−1) − q; circular: q + n and q − n; replicate: the points 0 and
 // n − 1). |A ∪ B ∪ C| by inclusion–exclusion; within each set the positions are distinct.
 Index axis_entries(Index o, Index cols, Index kernel, Index stride, Index dilation, Index pad_begin,
-                   PaddingMode mode) {
+                   PaddingMode mode, Index input_dilation) {
   const Index n = cols, d = dilation, b = o * stride - pad_begin;
+  if (input_dilation > 1) {
+    // Zero padding (ConvSpec's rule): the taps on the dilated input's grid, each its own entry.
+    const Index l = input_dilation, span = dilated_input_size(n, l);
+    Index count = 0;
+    for (Index k = 0; k < kernel; ++k) {
+      const Index q = b + k * d;
+      count += q >= 0 && q < span && q % l == 0;
+    }
+    return count;
+  }
   const Index kb = b >= 0 ? 0 : std::min(kernel, (-b + d - 1) / d);
   const Index kc = b >= n ? 0 : std::min(kernel, (n - b + d - 1) / d);
   const Progression a = kc > kb ? Progression{b + kb * d, kc - kb} : Progression{};
@@ -318,9 +332,9 @@ ConvPattern::ConvPattern(const ConvSpec& spec, RowSlab slab)
 
   const int offset = 3 - spec.rank();
   for (int a = 0; a < spec.rank(); ++a) {
-    axes_[static_cast<std::size_t>(offset + a)] =
-        detail::make_axis_map(row_size[a], col_size[a], spec.kernel_size()[a], spec.stride()[a],
-                              spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
+    axes_[static_cast<std::size_t>(offset + a)] = detail::make_axis_map(
+        row_size[a], col_size[a], spec.kernel_size()[a], spec.stride()[a], spec.dilation()[a],
+        spec.pad_begin()[a], spec.padding_mode(), spec.input_dilation()[a]);
   }
   templates_ = std::make_shared<const detail::RowTemplates>(detail::make_row_templates(axes_));
   for (std::size_t a = 0; a < 3; ++a) extent_[a] = axes_[a].rows;
@@ -403,7 +417,8 @@ Index conv_matrix_nnz(const ConvSpec& spec, RowSlab slab) {
     const Index o_begin = a == 0 ? slab.begin : 0, o_end = a == 0 ? slab.end : row_size[a];
     for (Index o = o_begin; o < o_end; ++o) {
       sum += detail::axis_entries(o, col_size[a], spec.kernel_size()[a], spec.stride()[a],
-                                  spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode());
+                                  spec.dilation()[a], spec.pad_begin()[a], spec.padding_mode(),
+                                  spec.input_dilation()[a]);
     }
     // ConvSpec bounds Π rows · Π kernel · channels in 64 bits, and this count is below that.
     nnz *= sum;

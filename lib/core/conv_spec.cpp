@@ -78,6 +78,8 @@ Index conv_output_size(Index n, Index k, Index s, Index d, Index p0, Index p1) {
   return q + 1;
 }
 
+Index dilated_input_size(Index n, Index l) { return (n - 1) * l + 1; }
+
 Index transposed_output_size(Index n, Index k, Index s, Index d, Index p0, Index p1, Index a) {
   // o = (n − 1)s − p0 − p1 + d(k−1) + a + 1
   return (n - 1) * s - p0 - p1 + d * (k - 1) + a + 1;
@@ -104,6 +106,7 @@ void complete_defaults(ConvParams& p) {
   if (p.pad_end.empty()) p.pad_end = p.pad_begin;
   complete(p.pad_end, rank, 0, "pad_end");
   complete(p.output_padding, rank, 0, "output_padding");
+  complete(p.input_dilation, rank, 1, "input_dilation");
 }
 
 // Channels and groups >= 1; groups divides both channel counts.
@@ -128,6 +131,28 @@ void check_sizes(const ConvParams& p) {
   require_positive(p.kernel_size, "kernel_size");
   require_positive(p.stride, "stride");
   require_positive(p.dilation, "dilation");
+  require_positive(p.input_dilation, "input_dilation");
+}
+
+// Input dilation above 1: a convolution, zeros padding (the inserted zeros are not the input's
+// positions, which reflect, replicate and circular padding would mirror or wrap).
+void check_input_dilation(const ConvParams& p) {
+  for (std::size_t i = 0; i < p.input_dilation.size(); ++i) {
+    const Index l = p.input_dilation[i];
+    if (l == 1) continue;
+    const std::string given =
+        dim_name("input_dilation", static_cast<int>(i)) + " = " + std::to_string(l);
+    if (p.kind == ConvKind::transposed) {
+      fail(
+          "input_dilation applies to convolutions only (a transposed convolution is a "
+          "convolution whose input is dilated by the stride), got " +
+          given);
+    }
+    if (p.padding_mode != PaddingMode::zeros) {
+      fail("input_dilation above 1 needs padding_mode 'zeros', got padding_mode '" +
+           convmat::to_string(p.padding_mode) + "' and " + given);
+    }
+  }
 }
 
 // Per dimension: the padding's sign (negative only with zeros padding), then output_padding
@@ -194,10 +219,13 @@ void check_padding_mode(const ConvParams& p) {
 void check_magnitudes(const ConvParams& p) {
   for (std::size_t i = 0; i < p.input_size.size(); ++i) {
     const Index limit = Index{1} << 30;
-    const std::pair<const char*, Index> terms[] = {
-        {"input_size", p.input_size[i]}, {"kernel_size", p.kernel_size[i]},
-        {"stride", p.stride[i]},         {"dilation", p.dilation[i]},
-        {"pad_begin", p.pad_begin[i]},   {"pad_end", p.pad_end[i]}};
+    const std::pair<const char*, Index> terms[] = {{"input_size", p.input_size[i]},
+                                                   {"kernel_size", p.kernel_size[i]},
+                                                   {"stride", p.stride[i]},
+                                                   {"dilation", p.dilation[i]},
+                                                   {"pad_begin", p.pad_begin[i]},
+                                                   {"pad_end", p.pad_end[i]},
+                                                   {"input_dilation", p.input_dilation[i]}};
     for (const auto& [name, v] : terms) {
       if (v >= limit || v <= -limit) {
         fail(
@@ -213,17 +241,20 @@ Dims output_sizes(const ConvParams& p) {
   const bool transposed = p.kind == ConvKind::transposed;
   Dims out(p.input_size.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const Index o = transposed ? transposed_output_size(p.input_size[i], p.kernel_size[i],
-                                                        p.stride[i], p.dilation[i], p.pad_begin[i],
-                                                        p.pad_end[i], p.output_padding[i])
-                               : conv_output_size(p.input_size[i], p.kernel_size[i], p.stride[i],
-                                                  p.dilation[i], p.pad_begin[i], p.pad_end[i]);
+    const Index l = p.input_dilation[i];
+    const Index o =
+        transposed
+            ? transposed_output_size(p.input_size[i], p.kernel_size[i], p.stride[i], p.dilation[i],
+                                     p.pad_begin[i], p.pad_end[i], p.output_padding[i])
+            : conv_output_size(dilated_input_size(p.input_size[i], l), p.kernel_size[i],
+                               p.stride[i], p.dilation[i], p.pad_begin[i], p.pad_end[i]);
     if (o < 1) {
       std::ostringstream m;
       m << "output size must be >= 1, got " << o << " in dimension " << i << " (input_size "
         << p.input_size[i] << ", kernel_size " << p.kernel_size[i] << ", stride " << p.stride[i]
         << ", dilation " << p.dilation[i] << ", padding " << p.pad_begin[i] << "+" << p.pad_end[i];
       if (transposed) m << ", output_padding " << p.output_padding[i];
+      if (l != 1) m << ", input_dilation " << l;
       m << ")";
       fail(m.str());
     }
@@ -271,6 +302,7 @@ ConvSpec::ConvSpec(const ConvParams& params) : p_(params) {
   check_sizes(p_);
   check_padding(p_);
   check_padding_mode(p_);
+  check_input_dilation(p_);
   check_magnitudes(p_);
   output_size_ = output_sizes(p_);
   const ElementCounts n = element_counts(p_, output_size_);
@@ -359,6 +391,7 @@ std::string ConvSpec::to_string() const {
   if (p_.padding_mode != PaddingMode::zeros) {
     s << " padding_mode=" << convmat::to_string(p_.padding_mode);
   }
+  if (has_input_dilation()) s << " input_dilation=" << dims_to_string(p_.input_dilation);
   s << " -> output=" << dims_to_string(output_size_);
   return s.str();
 }
@@ -370,7 +403,14 @@ bool operator==(const ConvSpec& a, const ConvSpec& b) {
          x.groups == y.groups && x.input_size == y.input_size && x.kernel_size == y.kernel_size &&
          x.stride == y.stride && x.dilation == y.dilation && x.pad_begin == y.pad_begin &&
          x.pad_end == y.pad_end && x.output_padding == y.output_padding &&
-         x.padding_mode == y.padding_mode;
+         x.padding_mode == y.padding_mode && x.input_dilation == y.input_dilation;
+}
+
+bool ConvSpec::has_input_dilation() const {
+  for (Index l : p_.input_dilation) {
+    if (l != 1) return true;
+  }
+  return false;
 }
 
 std::string_view spatial_axis_name(int rank, int axis) {

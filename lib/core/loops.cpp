@@ -5,7 +5,8 @@
 //  - convolution: the window walk visits padded-input position q = o·s + k·d for every output
 //    position o and tap k; the padded input is the input extended by p0 / p1 per the padding mode.
 //    Forward gathers along the walk from the materialized padded input; the adjoint scatters along
-//    it and folds the padding back onto the input.
+//    it and folds the padding back onto the input. An input dilated by l is materialized the same
+//    way: l − 1 zeros between neighbouring input positions, then the padding (XLA's lhs_dilation).
 //  - transposed convolution: the splat walk visits full-output position f = i·s + k·d for every
 //    input position i and tap k; the output is the full splat cropped by p0 at the begin (and
 //    continued with zeros past its end). Forward scatters along the walk and crops; the adjoint
@@ -74,7 +75,7 @@ Index padded_source(Index q, Index pad, Index n, PaddingMode mode) {
 
 // Everything the loops read off the spec, on three axes.
 struct Geometry {
-  Extent3 in, out, k, s, d, p0, p1;
+  Extent3 in, out, k, s, d, p0, p1, l;
   Extent3 frame;  // convolution: the padded input; transposed: the full, uncropped splat
   Index cin, cout, cin_g, cout_g;
   PaddingMode mode;
@@ -87,6 +88,7 @@ struct Geometry {
         d(embed(spec.dilation(), 1)),
         p0(embed(spec.pad_begin(), 0)),
         p1(embed(spec.pad_end(), 0)),
+        l(embed(spec.input_dilation(), 1)),
         cin(spec.in_channels()),
         cout(spec.out_channels()),
         cin_g(spec.in_channels() / spec.groups()),
@@ -94,7 +96,7 @@ struct Geometry {
         mode(spec.padding_mode()) {
     for (int a = 0; a < 3; ++a) {
       frame.v[a] = spec.is_transposed() ? (in.v[a] - 1) * s.v[a] + d.v[a] * (k.v[a] - 1) + 1
-                                        : in.v[a] + p0.v[a] + p1.v[a];
+                                        : (in.v[a] - 1) * l.v[a] + 1 + p0.v[a] + p1.v[a];
     }
   }
 };
@@ -144,15 +146,26 @@ void splat_walk(const Geometry& g, F&& f) {
   strided_walk(g, g.cin, g.cin_g, g.cout_g, g.in, f);
 }
 
+// Which input position the padded position `q` of an input dilated by l copies: the dilated input
+// starts at `pad`, and its position j is input position j / l where l divides j; the l − 1
+// positions between are zeros, as is the padding (input dilation needs zeros padding). −1 for a
+// zero.
+Index dilated_source(Index q, Index pad, Index n, Index l, PaddingMode mode) {
+  if (l == 1) return padded_source(q, pad, n, mode);
+  const Index j = q - pad;
+  if (j < 0 || j > (n - 1) * l || j % l != 0) return -1;
+  return j / l;
+}
+
 // Convolution's boundary: f(padded index, input index or −1) for every channel and padded
 // position.
 template <class F>
 void padding_map(const Geometry& g, F&& f) {
   for (Index c = 0; c < g.cin; ++c) {
     g.frame.for_each([&](Index q0, Index q1, Index q2) {
-      const Index i0 = padded_source(q0, g.p0.v[0], g.in.v[0], g.mode);
-      const Index i1 = padded_source(q1, g.p0.v[1], g.in.v[1], g.mode);
-      const Index i2 = padded_source(q2, g.p0.v[2], g.in.v[2], g.mode);
+      const Index i0 = dilated_source(q0, g.p0.v[0], g.in.v[0], g.l.v[0], g.mode);
+      const Index i1 = dilated_source(q1, g.p0.v[1], g.in.v[1], g.l.v[1], g.mode);
+      const Index i2 = dilated_source(q2, g.p0.v[2], g.in.v[2], g.l.v[2], g.mode);
       const bool inside = i0 >= 0 && i1 >= 0 && i2 >= 0;
       f(c * g.frame.size() + g.frame.at(q0, q1, q2),
         inside ? c * g.in.size() + g.in.at(i0, i1, i2) : Index{-1});

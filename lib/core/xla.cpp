@@ -157,13 +157,10 @@ LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvAr
     }
   }
 
+  // An input dilation with window strides of 1 is a transposed convolution (below), which every
+  // part of convmat takes; with a window stride too it is neither kind: ConvSpec's input_dilation.
   const bool strided = std::any_of(strides.begin(), strides.end(), [](Index s) { return s > 1; });
-  if (lhs_dilated && strided) {
-    fail("lhs_dilation " + dims_to_list(lhs_dilation) + " with window_strides " +
-         dims_to_list(strides) +
-         " (an input dilation and a stride together) is not supported yet; with window_strides "
-         "of 1 it is a transposed convolution");
-  }
+  const bool transposed = lhs_dilated && !strided;
 
   ConvParams p;
   const Index groups = fg * bg;
@@ -179,11 +176,12 @@ LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvAr
   p.dilation = rhs_dilation;
   p.pad_begin = pad_begin;
   p.pad_end = pad_end;
+  if (lhs_dilated && strided) p.input_dilation = lhs_dilation;
   // An input dilated by l (window_strides 1) is the transposed convolution of stride l with
   // the kernel flipped: output o reads dilated position o + t·d − p0 = i·l, i.e. the
   // transposed layer's o = i·l + (k − 1 − t)·d − (d(k − 1) − p0), whose padding is
   // d(k − 1) − p0 at the begin (d(k − 1) − p1 at the end; negative: zero rows added).
-  if (lhs_dilated) {
+  if (transposed) {
     p.kind = ConvKind::transposed;
     p.stride = lhs_dilation;
     for (std::size_t a = 0; a < rank; ++a) {
@@ -198,14 +196,14 @@ LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvAr
   // The transposed layer's weight is (I·groups, O/groups, *k): rhs's (O, I, *k) with the two
   // channel axes swapped and the group moved from the first to the second, read backwards.
   Layout weight = layouts.weight;
-  if (lhs_dilated) {
+  if (transposed) {
     std::vector<int> axes = weight.axes();
     for (int& ax : axes) ax = ax == 0 ? 1 : ax == 1 ? 0 : ax;
     weight = Layout(axes);
     if (groups > 1) weight = weight.with_group_move(0, 1, groups);
   }
   for (std::size_t a = 0; a < rank; ++a) {
-    if ((reversal[a] != 0) != lhs_dilated)
+    if ((reversal[a] != 0) != transposed)
       weight = weight.with_reversed_axis(static_cast<int>(a) + 2);
   }
   call.weight_layout = weight;

@@ -135,7 +135,7 @@ class Builder {
       const auto u = static_cast<std::size_t>(a);
       axes_.push_back(::convmat::detail::make_axis_map(
           row_size[u], col_size[u], spec.kernel_size()[u], spec.stride()[u], spec.dilation()[u],
-          spec.pad_begin()[u], spec.padding_mode()));
+          spec.pad_begin()[u], spec.padding_mode(), spec.input_dilation()[u]));
     }
     cpg_ = l_.cols().channels() / spec.groups();
     slab_ = l_.rows().slab(p_);

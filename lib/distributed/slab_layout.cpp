@@ -45,7 +45,8 @@ detail::AxisMap axis_map(const ConvSpec& spec, int a) {
   const Dims& col_size = t ? spec.output_size() : spec.input_size();
   const auto u = static_cast<std::size_t>(a);
   return detail::make_axis_map(row_size[u], col_size[u], spec.kernel_size()[u], spec.stride()[u],
-                               spec.dilation()[u], spec.pad_begin()[u], spec.padding_mode());
+                               spec.dilation()[u], spec.pad_begin()[u], spec.padding_mode(),
+                               spec.input_dilation()[u]);
 }
 
 Index product_from(const Dims& d, std::size_t first) {
@@ -66,6 +67,13 @@ Index columns_read(const detail::AxisMap& m) {
 SlabLayout::SlabLayout(const ConvSpec& spec, int ranks) : spec_(spec) {
   if (ranks < 1) {
     throw std::invalid_argument("a layout needs at least one rank, got " + std::to_string(ranks));
+  }
+  if (spec.has_input_dilation()) {
+    // The halo below assumes input rows at stride spacing; an input-dilated layer has none.
+    throw std::invalid_argument(
+        "the distributed layout does not take an input dilation (XLA's lhs_dilation with a window "
+        "stride), got " +
+        spec.to_string());
   }
   const bool t = spec.is_transposed();
   const Dims& row_size = t ? spec.input_size() : spec.output_size();

@@ -233,6 +233,10 @@ std::string format_benchdnn_descriptor(const ConvSpec& spec, Index minibatch,
     throw std::invalid_argument("benchdnn descriptors have no padding modes; got padding_mode '" +
                                 to_string(spec.padding_mode()) + "'");
   }
+  if (spec.has_input_dilation()) {
+    throw std::invalid_argument("benchdnn descriptors have no input dilation; got input_dilation " +
+                                dims_to_string(spec.input_dilation()));
+  }
   const int rank = spec.rank();
   std::string i_part, o_part, k_part, s_part, p_part, d_part;
   for (int a = 0; a < rank; ++a) {

@@ -28,8 +28,11 @@ std::optional<LayerData> keep_output_size(const LayerData& l, const Dims& candid
   for (int a = 0; a < rank; ++a) {
     const auto u = static_cast<std::size_t>(a);
     const Index o = candidate_shape[candidate_shape.size() - static_cast<std::size_t>(rank) + u];
-    q.pad_end[u] = padding_for_output(s.kind(), q.input_size[u], q.kernel_size[u], q.stride[u],
-                                      q.dilation[u], q.output_padding[u], o) -
+    // A convolution's window runs over the input dilated by input_dilation (1: none).
+    const Index n = s.is_transposed() ? q.input_size[u]
+                                      : dilated_input_size(q.input_size[u], q.input_dilation[u]);
+    q.pad_end[u] = padding_for_output(s.kind(), n, q.kernel_size[u], q.stride[u], q.dilation[u],
+                                      q.output_padding[u], o) -
                    q.pad_begin[u];
   }
   return with_params(l, q);

@@ -76,6 +76,14 @@ bool GramGenerator::mirror_symmetric() const {
 
 template <class Scalar>
 GramGenerator gram_generator(const ConvSpec& spec, const Scalar* weight, bool rows_side) {
+  if (spec.has_input_dilation()) {
+    // The polyphase model below reads the input at stride spacing; the inserted zeros of an input
+    // dilation break its shift invariance.
+    throw std::invalid_argument(
+        "the FFT and DCT models of a layer (preconditioners, the GCV damp of the diagonalized "
+        "problem) do not take an input dilation (XLA's lhs_dilation with a window stride), got " +
+        spec.to_string());
+  }
   // The stored convolution (conv_pattern.cpp): a transposed layer's rows run over its input.
   const bool t = spec.is_transposed();
   const Dims& row_size = t ? spec.input_size() : spec.output_size();

@@ -76,9 +76,9 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
     padding : "SAME" (total max((ceil(n/s) - 1)s + d(k - 1) + 1 - n, 0), half rounded down
         low), "SAME_LOWER" (half rounded down high), "VALID", or (low, high) pairs, negative
         allowed (a crop)
-    lhs_dilation : None (1) or one int per spatial dimension: the input dilation (the
-        transposed convolution); > 1 only with window_strides 1 (with a stride > 1 it is refused:
-        not supported yet)
+    lhs_dilation : None (1) or one int per spatial dimension: the input dilation (l - 1 zeros
+        between input elements); with window_strides 1 the transposed convolution of stride l,
+        with a window stride too a convolution reading the dilated input (ConvSpec.input_dilation)
     rhs_dilation : None (1) or one int per spatial dimension: the kernel's dilation
     dimension_numbers : None (("NCHW", "OIHW", "NCHW") and the 1-d/3-d forms) or three strings
         (lhs, rhs, out); spatial letters are matched by letter

@@ -171,6 +171,9 @@ void bind_layers(py::module_& m) {
                              [](const ConvSpec& s) { return to_tuple(s.output_padding()); })
       .def_property_readonly("padding_mode",
                              [](const ConvSpec& s) { return to_string(s.padding_mode()); })
+      .def_property_readonly(
+          "input_dilation", [](const ConvSpec& s) { return to_tuple(s.input_dilation()); },
+          "zeros inserted between input positions, plus 1 (XLA's lhs_dilation; 1: none)")
       .def_property_readonly("output_size",
                              [](const ConvSpec& s) { return to_tuple(s.output_size()); })
       .def_property_readonly(

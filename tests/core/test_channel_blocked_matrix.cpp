@@ -25,7 +25,7 @@ using Dense = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 // random_spec with more output channels per group (a factor of 1, 2, 3, 4 or 8 on the stored
 // W's rows), so that every block size occurs.
 ConvSpec random_blocked_spec(Index max_size = 7) {
-  const ConvSpec base = test::random_spec(max_size);
+  const ConvSpec base = test::random_spec(max_size, true);
   ConvParams p = base.params();
   const Index factors[] = {1, 2, 3, 4, 8};
   const Index f = factors[test::uniform(0, 4)];

@@ -167,10 +167,11 @@ void cross_check(const ConvSpec& spec) {
 }
 
 BOOST_AUTO_TEST_CASE(matrix_equals_loops_on_random_layers) {
-  int by_kind[2] = {0, 0}, by_mode[4] = {0, 0, 0, 0}, by_rank[3] = {0, 0, 0};
+  int by_kind[2] = {0, 0}, by_mode[4] = {0, 0, 0, 0}, by_rank[3] = {0, 0, 0}, dilated = 0;
   const int layers = 3000;
   for (int n = 0; n < layers; ++n) {
-    const ConvSpec spec = test::random_spec();
+    const ConvSpec spec = test::random_spec(7, true);
+    dilated += spec.has_input_dilation();
     BOOST_TEST_CONTEXT("layer " << n << ": " << spec.to_string()) {
       if (n % 2 == 0) {
         cross_check<double>(spec);
@@ -186,6 +187,7 @@ BOOST_AUTO_TEST_CASE(matrix_equals_loops_on_random_layers) {
   for (int c : by_kind) BOOST_TEST(c > layers / 4);
   for (int c : by_mode) BOOST_TEST(c > layers / 20);
   for (int c : by_rank) BOOST_TEST(c > layers / 5);
+  BOOST_TEST(dilated > layers / 40);  // about 6 % of the layers
 }
 
 // Dense check of the exported matrix: column j of M is the layer applied to e_j.
@@ -421,7 +423,7 @@ BOOST_AUTO_TEST_CASE(nonzero_count_without_building_equals_the_pattern) {
   // built pattern is the reference. random_spec covers both kinds, every padding mode (folding
   // taps onto one position), negative padding and output_padding.
   for (int trial = 0; trial < 3000; ++trial) {
-    const ConvSpec spec = convmat::test::random_spec(trial % 3 == 0 ? 12 : 7);
+    const ConvSpec spec = convmat::test::random_spec(trial % 3 == 0 ? 12 : 7, true);
     BOOST_TEST_CONTEXT(spec.to_string()) {
       const ConvPattern pattern(spec);
       BOOST_TEST(conv_matrix_nnz(spec) == pattern.nnz());

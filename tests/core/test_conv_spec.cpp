@@ -371,6 +371,39 @@ BOOST_AUTO_TEST_CASE(negative_padding_only_with_zeros) {
   expect_rejected(p, {"padding must be >= 0 with padding_mode 'replicate'", "pad_begin[0] = -1"});
 }
 
+// XLA's lhs_dilation: n becomes (n − 1)l + 1 in the convolution's formula; convolutions with zeros
+// padding only.
+BOOST_AUTO_TEST_CASE(input_dilation_rules_and_output_size) {
+  ConvParams p = conv2d(4, 3);
+  p.stride = {4, 2};
+  p.input_dilation = {2, 3};
+  const ConvSpec s{p};
+  // ⌊(7 − 3)/4⌋ + 1 = 2 and ⌊(10 − 3)/2⌋ + 1 = 4
+  BOOST_TEST(s.output_size() == (Dims{2, 4}), boost::test_tools::per_element());
+  BOOST_TEST(s.has_input_dilation());
+  BOOST_TEST(s.to_string().find("input_dilation=2x3") != std::string::npos);
+  BOOST_TEST(!ConvSpec(conv2d(4, 3)).has_input_dilation());
+  ConvParams q = p;
+  q.input_dilation = {2, 1};
+  BOOST_TEST((ConvSpec(q) != s));  // part of the spec's identity
+  q.input_dilation = {0, 1};
+  expect_rejected(q, {"input_dilation must be >= 1", "input_dilation[0] = 0"});
+  q.input_dilation = {1, 2};
+  q.padding_mode = PaddingMode::replicate;
+  expect_rejected(q, {"input_dilation above 1 needs padding_mode 'zeros'", "'replicate'",
+                      "input_dilation[1] = 2"});
+  ConvParams t = transposed2d();
+  t.input_dilation = {2};
+  expect_rejected(t, {"input_dilation applies to convolutions only", "input_dilation[0] = 2"});
+  t.input_dilation = {1};
+  BOOST_CHECK_NO_THROW(ConvSpec{t});
+  // The dilated size lets a kernel fit that the plain input would not.
+  p = conv2d(2, 3);
+  expect_rejected(p, {"output size must be >= 1"});
+  p.input_dilation = {2, 2};
+  BOOST_TEST(ConvSpec(p).output_size() == (Dims{1, 1}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(output_size_at_least_one) {
   ConvParams p = conv2d(3, 5);
   expect_rejected(

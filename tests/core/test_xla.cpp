@@ -7,13 +7,66 @@
 
 #include <numeric>
 
+#include "convmat/analysis/checkerboard.hpp"
+#include "convmat/analysis/spectrum.hpp"
+#include "convmat/core/conv_matrix.hpp"
 #include "convmat/core/layer_ops.hpp"
 #include "convmat/core/loops.hpp"
 #include "convmat/core/xla.hpp"
+#include "convmat/oracle/benchdnn_descriptor.hpp"
+#include "convmat/solve/preconditioner.hpp"
 #include "test_util.hpp"
 
 using namespace convmat;
 using convmat::test::expect_error;
+
+// StableHLO's own `convolution` example (docs/spec.md): lhs_dilation 2 and window_strides 4 on a
+// 4×4 input with a 3×3 kernel of ones give [[10, 26], [46, 62]]. The dilated input is 7×7 with
+// the input at even positions; window (0, 0) sums x[0..1][0..1] = 1 + 2 + 3 + 4, window (0, 1)
+// x[0..1][2..3] = 5 + 6 + 7 + 8, and so on — by the direct loops and by W.
+BOOST_AUTO_TEST_CASE(the_specification_example_with_input_dilation_and_strides) {
+  XlaConvArgs a;
+  a.window_strides = {4, 4};
+  a.pads = {0, 0, 0, 0};
+  a.lhs_dilation = {2, 2};
+  a.dimension_numbers = "NHWC,HWIO,NHWC";
+  const LayerCall call = xla_conv({1, 4, 4, 1}, {3, 3, 1, 1}, a);
+  BOOST_TEST(!call.spec.is_transposed());
+  BOOST_TEST(call.spec.input_dilation() == (Dims{2, 2}), boost::test_tools::per_element());
+  BOOST_TEST(call.spec.stride() == (Dims{4, 4}), boost::test_tools::per_element());
+  BOOST_TEST(call.given_output_shape() == (Dims{1, 2, 2, 1}), boost::test_tools::per_element());
+  // lhs in NHWC (C = 1: the same numbers as NCHW), the spec's [[1, 2, 5, 6], [3, 4, 7, 8], ...]
+  const std::vector<double> lhs{1, 2, 5, 6, 3, 4, 7, 8, 10, 11, 14, 15, 12, 13, 16, 17};
+  const std::vector<double> rhs(9, 1.0);
+  const std::vector<double> want{10, 26, 46, 62};
+  std::vector<double> loops(4), matrix(4);
+  direct_forward(call.spec, lhs.data(), 1, rhs.data(), static_cast<const double*>(nullptr),
+                 loops.data());
+  BOOST_TEST(loops == want, boost::test_tools::per_element());
+  const ConvMatrix<double> w(call.spec, rhs.data());
+  w.apply(lhs.data(), matrix.data());
+  BOOST_TEST(matrix == want, boost::test_tools::per_element());
+  BOOST_TEST(w.nnz() == 16);  // each output reads the 4 input positions on the dilated grid
+  // window_strides 1: still the transposed convolution of stride 2 (every consumer takes it)
+  a.window_strides = {1, 1};
+  BOOST_TEST(xla_conv({1, 4, 4, 1}, {3, 3, 1, 1}, a).spec.is_transposed());
+}
+
+// What assumes input rows at stride spacing refuses an input-dilated layer, naming it.
+BOOST_AUTO_TEST_CASE(models_of_the_stride_refuse_an_input_dilation) {
+  ConvParams p;
+  p.input_size = {6, 6};
+  p.kernel_size = {3, 3};
+  p.stride = {2, 2};
+  p.pad_begin = {1, 1};
+  p.input_dilation = {2, 1};
+  const ConvSpec s(p);
+  const std::vector<double> w(static_cast<std::size_t>(s.weight_numel()), 1.0);
+  expect_error([&] { LayerPreconditioner<double>(s, w.data()); }, "input dilation");
+  expect_error([&] { circular_singular_values(s, w.data()); }, "needs input dilation 1");
+  expect_error([&] { checkerboard(s); }, "without input dilation");
+  expect_error([&] { format_benchdnn_descriptor(s); }, "no input dilation");
+}
 
 BOOST_AUTO_TEST_CASE(attributes_become_the_spec) {
   XlaConvArgs a;
@@ -153,9 +206,6 @@ BOOST_AUTO_TEST_CASE(refusals_name_stablehlo_s_constraints) {
   refuse({1, 4, 5}, {2, 1, 2}, a, "(C14)");
   a = {};
   a.lhs_dilation = {2};
-  a.window_strides = {2};
-  refuse({1, 1, 5}, {1, 1, 2}, a, "lhs_dilation [2] with window_strides [2] (an input dilation");
-  a.window_strides = {};
   a.padding = "SAME";
   refuse({1, 1, 5}, {1, 1, 2}, a, "string padding ('SAME') is not defined with lhs_dilation");
   a = {};

@@ -123,8 +123,9 @@ def permuted(rng, letters):
 
 class ReferenceTest(unittest.TestCase):
     def test_the_specification_example(self):
-        """docs/spec.md's example: lhs_dilation 2 with window_strides 4 -> [[10, 26], [46, 62]]
-        (the reference), which xla_conv refuses until the input dilation is supported."""
+        """docs/spec.md's example: lhs_dilation 2 with window_strides 4 -> [[10, 26], [46, 62]],
+        by the reference and by xla_conv (an input-dilated convolution, neither kind of PyTorch's),
+        through W and through the direct loops, and accepted by the oracle."""
         lhs = np.array([[[[1], [2], [5], [6]], [[3], [4], [7], [8]], [[10], [11], [14], [15]],
                          [[12], [13], [16], [17]]]], dtype=np.float64)
         rhs = np.ones((3, 3, 1, 1))
@@ -133,9 +134,9 @@ class ReferenceTest(unittest.TestCase):
                     window_reversal=(False, False))
         want = np.array([[[[10], [26]], [[46], [62]]]], dtype=np.float64)
         np.testing.assert_array_equal(reference(lhs, rhs, **args), want)
-        with self.assertRaisesRegex(ValueError, r"lhs_dilation \[2, 2\] with window_strides "
-                                                r"\[4, 4\].*not supported"):
-            convmat.xla_conv(lhs, rhs, **args)
+        for method in ("matrix", "loops"):
+            np.testing.assert_array_equal(convmat.xla_conv(lhs, rhs, **args, method=method), want)
+        self.assertTrue(convmat.check(want, lhs, rhs, op="xla_conv", **args))
 
 
 class XlaConvTest(unittest.TestCase):
@@ -164,8 +165,9 @@ class XlaConvTest(unittest.TestCase):
               if dims else None)
         reversal = [bool(v) for v in rng.integers(0, 2, size=rank)] if not torch_like else None
         lhs_dilation = None
-        if not torch_like and not isinstance(padding, str) and rng.random() < 0.4:  # transposed
-            s = [1] * rank
+        if not torch_like and not isinstance(padding, str) and rng.random() < 0.5:
+            if rng.random() < 0.5:  # window strides 1: a transposed convolution
+                s = [1] * rank
             lhs_dilation = [int(v) for v in rng.integers(1, 4, size=rank)]
         return dict(c=c, o=o, n=n, k=k, g=g, batch=bg * int(rng.integers(1, 3)),
                     args=dict(window_strides=s, padding=padding, rhs_dilation=d,
@@ -191,9 +193,13 @@ class XlaConvTest(unittest.TestCase):
 
     def test_random_layers_against_the_specification(self):
         rng = np.random.default_rng(12)
+        dilated_and_strided = 0
         for trial in range(120):
             layer = self.random_layer(rng, 1 + trial % 3, dims=trial % 4 != 0)
             lhs, rhs = self.tensors(rng, layer)
+            a = layer["args"]
+            dilated_and_strided += (max(a["lhs_dilation"] or [1]) > 1
+                                    and max(a["window_strides"]) > 1)
             want = reference(lhs, rhs, **layer["args"])
             for method in ("matrix", "loops"):
                 got = convmat.xla_conv(lhs, rhs, **layer["args"], method=method)
@@ -206,6 +212,7 @@ class XlaConvTest(unittest.TestCase):
                 result = convmat.check(wrong, lhs, rhs, op="xla_conv", **layer["args"])
                 self.assertFalse(result)
                 self.assertEqual(tuple(result.worst[0].index), index)
+        self.assertGreater(dilated_and_strided, 10)  # input dilation with a stride was covered
 
     def test_float32(self):
         rng = np.random.default_rng(3)

@@ -8,6 +8,8 @@
 // k = kernel size, s = stride, d = dilation, p0/p1 = padding at the begin/end, a = output_padding):
 //   convolution  o = ⌊(n + p0 + p1 − d(k−1) − 1) / s⌋ + 1
 //   transposed   o = (n − 1)s − p0 − p1 + d(k−1) + a + 1
+// A convolution with input dilation l (XLA's lhs_dilation) reads the input with l − 1 zeros
+// inserted between neighbouring positions: n becomes (n − 1)l + 1 in the convolution's formula.
 
 #include <ostream>
 #include <string>
@@ -50,11 +52,18 @@ struct ConvParams {
   Dims pad_end;         // ONNX pads[rank .. 2·rank)
   Dims output_padding;  // transposed only: extra rows at the end of the output
   PaddingMode padding_mode = PaddingMode::zeros;  // convolution only
+  // Convolution only: l − 1 zeros between neighbouring input positions before the padding (XLA's
+  // and StableHLO's lhs_dilation): the window reads position j of the dilated input, which is
+  // x[j / l] where l divides j and 0 elsewhere. Default 1 (none). With window stride 1 this is a
+  // transposed convolution (which convmat's front ends use); with a stride it is neither kind.
+  Dims input_dilation;
 };
 
 // Per-dimension output size, the formulas above. No validation (ConvSpec does that); the results
 // may be < 1 for an impossible layer.
 Index conv_output_size(Index n, Index k, Index s, Index d, Index p0, Index p1);
+// The size of an input of n positions dilated by l: (n − 1)l + 1.
+Index dilated_input_size(Index n, Index l);
 Index transposed_output_size(Index n, Index k, Index s, Index d, Index p0, Index p1, Index a);
 
 class ConvSpec {
@@ -73,6 +82,7 @@ class ConvSpec {
   //    the dilation in each dimension (PyTorch's rule);
   //  - padding modes other than zeros only for a convolution; reflect padding < input size;
   //    circular padding <= input size;
+  //  - input_dilation >= 1; above 1 only for a convolution with padding_mode zeros;
   //  - every output size >= 1;
   //  - input, output and weight element counts < 2³¹ (the column index type), and the bound
   //    on the number of nonzeros fits in 64 bits.
@@ -102,6 +112,10 @@ class ConvSpec {
   const Dims& pad_end() const { return p_.pad_end; }
   const Dims& output_padding() const { return p_.output_padding; }
   PaddingMode padding_mode() const { return p_.padding_mode; }
+  const Dims& input_dilation() const { return p_.input_dilation; }
+  // Whether some input_dilation is above 1 (a layer only XLA's general convolution expresses;
+  // the spectral formulas, preconditioners and the distributed layout refuse it).
+  bool has_input_dilation() const;
   const ConvParams& params() const { return p_; }
 
   const Dims& output_size() const { return output_size_; }

@@ -9,7 +9,9 @@
 //                        "SAME" total P = max((⌈n/s⌉ − 1)s + d(k − 1) + 1 − n, 0), ⌊P/2⌋ low;
 //                        "SAME_LOWER" the same total, ⌊P/2⌋ high; "VALID" none (any case)
 //   lhs_dilation         the input dilation (l − 1 zeros between input elements): with
-//                        window_strides 1, the transposed convolution of stride l
+//                        window_strides 1, the transposed convolution of stride l; with a
+//                        window stride too, ConvSpec's input_dilation (a convolution reading
+//                        the dilated input)
 //   rhs_dilation         the kernel's dilation
 //   window_reversal      whether the window is reversed along a dimension: the kernel read
 //                        backwards (a reversed axis of the weight's layout)
@@ -22,9 +24,7 @@
 //                        concatenates them along the output features: here a layer with G
 //                        groups over N/G samples of G·C channels, whose input layout moves the
 //                        channel group into the batch axis (Layout::with_group_move)
-// lhs_dilation > 1 together with a window stride > 1 is refused with std::invalid_argument
-// (ConvSpec has no input dilation combined with a stride yet);
-// every other rule StableHLO states (C1–C25) is checked and named by its number.
+// Every rule StableHLO states (C1–C25) is checked and named by its number.
 
 #include <string>
 

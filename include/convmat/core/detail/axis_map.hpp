@@ -6,7 +6,9 @@
 // padded position q = o·s − p0 + k·d, which lands on input position i = fold(q) or, with zero
 // padding outside [0, n), nowhere. Taps landing on the same position are grouped into one entry
 // (with reflect, replicate or circular padding and a small input several taps can coincide; their
-// weights are summed into one nonzero of W).
+// weights are summed into one nonzero of W). With input dilation l the padded position q is
+// position q + p0 of the dilated input, which is input position (q + p0)/l where l divides it and
+// one of the inserted zeros (nowhere) otherwise; l > 1 only with zero padding (ConvSpec's rule).
 
 #include <cstdint>
 #include <vector>
@@ -35,8 +37,9 @@ struct AxisMap {
 };
 
 // The map along one axis of a convolution with `rows` output positions (which may be fewer than
-// the formula's, see ConvSpec::as_convolution) and `cols` input positions.
+// the formula's, see ConvSpec::as_convolution) and `cols` input positions, dilated by
+// `input_dilation`.
 AxisMap make_axis_map(Index rows, Index cols, Index kernel, Index stride, Index dilation,
-                      Index pad_begin, PaddingMode mode);
+                      Index pad_begin, PaddingMode mode, Index input_dilation);
 
 }  // namespace convmat::detail
