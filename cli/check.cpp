@@ -351,22 +351,16 @@ QuantizedRun read_quantized_run(const Flags& f) {
     throw UsageError("--op " + op +
                      " compares integers exactly; --atol, --rtol and --precision do not apply");
   }
-  if (candidate->header.is_float()) {
-    throw UsageError("--candidate " + candidate->path +
-                     ": a quantized op's output holds "
-                     "integers (int32, int8 or uint8), got " +
-                     candidate->header.type_name());
-  }
   QuantizedRun r{read_quantized(f.layer, f.quantized, *x, *w, bias, memory_limit(f.max_memory)),
                  std::move(*candidate),
                  "",
                  false,
                  {}};
   r.output_type = quantized_parameters(*r.p.op, r.p.data).output_type;
-  if (r.candidate.header.type_name() != r.output_type) {
-    throw UsageError("--candidate " + r.candidate.path + ": " + op + "'s output has ONNX's type " +
-                     r.output_type + (r.p.op->requantizes ? " (y_zero_point's)" : "") + ", got " +
-                     r.candidate.header.type_name());
+  try {
+    require_quantized_output_type(*r.p.op, r.output_type, r.candidate.header.type_name());
+  } catch (const QuantizedTypeError& e) {
+    throw UsageError("--candidate " + r.candidate.path + ": " + e.what());
   }
   r.shape_matches = r.candidate.header.shape == r.p.layer.output_shape;
   if (r.shape_matches) {

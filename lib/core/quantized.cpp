@@ -325,6 +325,15 @@ QuantizedParameters quantized_parameters(const QuantizedOp& op, const QuantizedD
   return p;
 }
 
+void require_quantized_output_type(const QuantizedOp& op, std::string_view output_type,
+                                   std::string_view candidate_type) {
+  if (candidate_type == output_type) return;
+  throw QuantizedTypeError(std::string(op.alias) + "'s output has ONNX's type " +
+                           std::string(output_type) +
+                           (op.requantizes ? " (y_zero_point's)" : "") +
+                           "; the candidate must have it, got " + std::string(candidate_type));
+}
+
 QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
   const QuantizedParameters p = quantized_parameters(op, d);
   QuantizedOutput out;

@@ -74,6 +74,27 @@ auto typed(F&& f) {
   }
 }
 
+// A comparison's counts and its worst mismatches, as check and diagnose return them.
+py::dict comparison_dict(const QuantizedComparison& c) {
+  py::list worst;
+  for (const QuantizedMismatch& mm : c.worst) {
+    py::dict e;
+    e["index"] = mm.index;
+    e["expected"] = mm.expected;
+    e["candidate"] = mm.candidate;
+    e["accumulator"] = mm.accumulator;
+    e["real"] = mm.real;
+    worst.append(e);
+  }
+  py::dict d;
+  d["elements"] = c.elements;
+  d["mismatches"] = c.mismatches;
+  d["off_by_one"] = c.off_by_one;
+  d["max_difference"] = c.max_difference;
+  d["worst"] = worst;
+  return d;
+}
+
 }  // namespace
 
 void bind_quantized(py::module_& m) {
@@ -121,23 +142,9 @@ void bind_quantized(py::module_& m) {
             py::gil_scoped_release release;
             dg = diagnose_quantized(op, d, c, max_listed);
           }
-          py::list worst, tried;
-          for (const QuantizedMismatch& mm : dg.check.worst) {
-            py::dict e;
-            e["index"] = mm.index;
-            e["expected"] = mm.expected;
-            e["candidate"] = mm.candidate;
-            e["accumulator"] = mm.accumulator;
-            e["real"] = mm.real;
-            worst.append(e);
-          }
+          py::list tried;
           for (const QuantizedHypothesis& h : dg.tried) tried.append(to_dict(h));
-          py::dict r;
-          r["elements"] = dg.check.elements;
-          r["mismatches"] = dg.check.mismatches;
-          r["off_by_one"] = dg.check.off_by_one;
-          r["max_difference"] = dg.check.max_difference;
-          r["worst"] = worst;
+          py::dict r = comparison_dict(dg.check);
           r["tried"] = tried;
           r["reproducing"] = dg.reproducing;
           return r;
@@ -167,60 +174,20 @@ void bind_quantized(py::module_& m) {
       },
       "[(name, alias, requantizes)]: the ops check compares exactly (quantized.hpp).");
   m.def(
-      "conv_integer",
-      [](const LayerCall& call, const py::array& x, std::int64_t x_zero_point, const py::array& w,
-         const std::vector<std::int64_t>& w_zero_point,
-         const std::optional<std::vector<std::int64_t>>& bias) {
-        const std::vector<std::int64_t> xs = integers(x), ws = integers(w);
-        std::vector<std::int64_t> acc;
-        {
-          py::gil_scoped_release release;
-          acc = conv_integer(call.spec, call.batch, xs, x_zero_point, ws, w_zero_point,
-                             bias.value_or(std::vector<std::int64_t>{}));
-        }
-        return shaped(acc, call.output_shape());
+      "require_quantized_output_type",
+      [](const std::string& op_name, const std::string& output_type,
+         const std::string& candidate_type) {
+        typed([&] { require_quantized_output_type(op_named(op_name), output_type, candidate_type); });
       },
-      py::arg("call"), py::arg("x"), py::arg("x_zero_point"), py::arg("w"), py::arg("w_zero_point"),
-      py::arg("bias") = std::nullopt,
-      "ConvInteger's exact accumulators (+ B), int64 values in the int32 range (quantized.hpp).");
-  m.def("requantization_multipliers", &requantization_multipliers, py::arg("x_scale"),
-        py::arg("w_scale"), py::arg("y_scale"), py::arg("out_channels"),
-        "x_scale * w_scale[m] / y_scale per output channel, in float64.");
-  m.def(
-      "qlinear_requantize",
-      [](const LayerCall& call, const py::array& acc, const std::vector<double>& multipliers,
-         std::int64_t y_zero_point, std::int64_t lo, std::int64_t hi) {
-        const std::vector<std::int64_t> y =
-            qlinear_requantize(call.spec, integers(acc), multipliers, y_zero_point, {lo, hi});
-        return shaped(y, call.output_shape());
-      },
-      py::arg("call"), py::arg("acc"), py::arg("multipliers"), py::arg("y_zero_point"),
-      py::arg("lo"), py::arg("hi"),
-      "round_half_to_even(acc * multiplier[m]) + y_zero_point, saturated to [lo, hi].");
+      py::arg("op"), py::arg("output_type"), py::arg("candidate_type"),
+      "TypeError unless a candidate's dtype is the op's ONNX output type (quantized.hpp).");
   m.def(
       "compare_quantized",
       [](const py::array& expected, const py::array& candidate, const py::array& accumulators,
          const std::optional<std::vector<double>>& real, Index max_listed) {
-        const QuantizedComparison c =
-            compare_quantized(integers(expected), integers(candidate), integers(accumulators),
-                              real.value_or(std::vector<double>{}), max_listed);
-        py::list worst;
-        for (const QuantizedMismatch& w : c.worst) {
-          py::dict d;
-          d["index"] = w.index;
-          d["expected"] = w.expected;
-          d["candidate"] = w.candidate;
-          d["accumulator"] = w.accumulator;
-          d["real"] = w.real;
-          worst.append(d);
-        }
-        py::dict d;
-        d["elements"] = c.elements;
-        d["mismatches"] = c.mismatches;
-        d["off_by_one"] = c.off_by_one;
-        d["max_difference"] = c.max_difference;
-        d["worst"] = worst;
-        return d;
+        return comparison_dict(compare_quantized(integers(expected), integers(candidate),
+                                                 integers(accumulators),
+                                                 real.value_or(std::vector<double>{}), max_listed));
       },
       py::arg("expected"), py::arg("candidate"), py::arg("accumulators"), py::arg("real"),
       py::arg("max_listed"),

@@ -169,6 +169,24 @@ class CheckQuantizedOps(unittest.TestCase):
         with self.assertRaisesRegex(TypeError, "compares integers exactly"):
             convmat.check(expected, i["x"], i["w"], op="ConvInteger", atol=1)
 
+    def test_the_candidate_has_onnx_output_type(self):
+        # ConvInteger's output is int32, QLinearConv's y_zero_point's: equal values of another
+        # type (or floats) are refused by the library's rule, for check and diagnose alike.
+        node, i, attributes, (expected,) = onnx_case("test_convinteger_with_padding")
+        for wrong in (expected.astype(np.int64), expected.astype(np.float32)):
+            for fn in (convmat.check, convmat.diagnose):
+                with self.assertRaisesRegex(
+                        TypeError, "ConvInteger's output has ONNX's type int32; the candidate "
+                        f"must have it, got {wrong.dtype}"):
+                    fn(wrong, i["x"], i["w"], op="ConvInteger",
+                       x_zero_point=i["x_zero_point"], **attributes)
+        node, i, attributes, (expected,) = onnx_case("test_qlinearconv")
+        q = {k: i[k] for k in ("x_scale", "x_zero_point", "w_scale", "w_zero_point", "y_scale",
+                               "y_zero_point")}
+        self.assertEqual(expected.dtype, np.uint8)
+        with self.assertRaisesRegex(TypeError, r"type uint8 \(y_zero_point's\).*got int8"):
+            convmat.check(expected.astype(np.int8), i["x"], i["w"], op="QLinearConv", **q)
+
 
 class Errors(unittest.TestCase):
 

@@ -183,4 +183,11 @@ struct QuantizedParameters {
 };
 QuantizedParameters quantized_parameters(const QuantizedOp& op, const QuantizedData& data);
 
+// A candidate output (check, diagnose) has ONNX's output type, `output_type` (QuantizedOutput's
+// or QuantizedParameters's: int32 for ConvInteger, y_zero_point's for QLinearConv): integers of
+// another type are another output even where the values agree, and floats are no quantized
+// output. QuantizedTypeError naming the op, both types and where the output type comes from.
+void require_quantized_output_type(const QuantizedOp& op, std::string_view output_type,
+                                   std::string_view candidate_type);
+
 }  // namespace convmat
