@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "convmat/core/conv_matrix.hpp"
+#include "convmat/core/xla.hpp"
 #include "session.hpp"
 
 namespace convmat::cli {
@@ -64,6 +65,33 @@ int run_quantized_apply(const Flags& f, Context& ctx) {
   return exit_ok;
 }
 
+// xla_conv where no window fits (core/xla.hpp: EmptyOutput): jax's empty array, in the dtype
+// apply would write.
+int write_empty_output(const Flags& f, Context& ctx, const EmptyOutput& empty, bool float32,
+                       const std::optional<NpyInput>& bias) {
+  if (bias) {
+    try {
+      check_bias(empty.out_channels, bias->header.shape);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(bias->path + ": " + e.what());
+    }
+  }
+  AtomicOutput file(*f.output);
+  const double none = 0;  // no element is read
+  file.write(npy_bytes(empty.shape, &none, float32));
+  file.commit();
+  Context report = report_context(ctx, file);
+  const char* dtype = float32 ? "float32" : "float64";
+  if (f.json) {
+    emit(report, Json{{"output", file.target()}, {"shape", empty.shape}, {"dtype", dtype},
+                      {"nnz", 0}, {"storage", "none"}, {"empty", empty.what()}});
+  } else {
+    report.out << "wrote " << file.target() << ": " << dims_to_tuple(empty.shape) << " " << dtype
+               << ", empty: " << empty.what() << "\n";
+  }
+  return exit_ok;
+}
+
 int run_apply(const Flags& f, Context& ctx) {
   if (quantized_op_of(f.layer)) return run_quantized_apply(f, ctx);
   std::optional<NpyInput> input = npy_input(f.data.input), weight = npy_input(f.data.weight),
@@ -71,9 +99,15 @@ int run_apply(const Flags& f, Context& ctx) {
   if (!input) throw UsageError("apply needs --input X.npy");
   if (!weight) throw UsageError("apply needs --weight W.npy");
   if (!f.output) throw UsageError("apply needs --output Y.npy");
-  const LayerDescription layer = layer_from(f.layer, f.data, input, weight, bias);
-  const ConvSpec& s = layer.call.spec;
   const bool float32 = float32_output(f.dtype, {&input, &weight, &bias});
+  std::optional<LayerDescription> described;
+  try {
+    described.emplace(layer_from(f.layer, f.data, input, weight, bias));
+  } catch (const EmptyOutput& empty) {
+    return write_empty_output(f, ctx, empty, float32, bias);
+  }
+  const LayerDescription& layer = *described;
+  const ConvSpec& s = layer.call.spec;
   const auto in_bytes = static_cast<std::uint64_t>(layer.call.batch * s.input_numel()) * 8;
   const auto out_bytes = static_cast<std::uint64_t>(layer.call.batch * s.output_numel()) * 8;
   require_memory(memory_limit(f.max_memory), s,

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "convmat/core/xla.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/oracle/diagnose.hpp"
 #include "session.hpp"
@@ -497,9 +498,73 @@ int run_quantized_diagnose(const Flags& f, Context& ctx) {
   return exit_disagreement;
 }
 
+namespace {
+
+// xla_conv where no window fits (core/xla.hpp: EmptyOutput): nothing to compare, the candidate's
+// shape against the empty output's (check_empty_output); diagnose has no mistake to try.
+int run_empty_check(const Flags& f, Context& ctx, const EmptyOutput& empty, bool diagnose) {
+  std::optional<NpyInput> bias = npy_input(f.data.bias), candidate = npy_input(f.candidate);
+  if (bias) {
+    try {
+      check_bias(empty.out_channels, bias->header.shape);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(bias->path + ": " + e.what());
+    }
+  }
+  Tolerance t;
+  t.storage = precision_of(candidate->header);
+  t.arithmetic = f.precision ? *f.precision : t.storage;
+  t.atol = f.atol;
+  t.rtol = f.rtol;
+  const CheckReport r = check_empty_output(empty.shape, candidate->header.shape);
+  if (f.json) {
+    Json j{{"op", *f.layer.op}, {"layer", empty.what()}, {"candidate", candidate->path}};
+    add_fields(j, r);
+    Json tolerance = Json::object();
+    add_fields(tolerance, tolerance_report(t, r));
+    tolerance["min_terms"] = r.min_terms;
+    tolerance["max_terms"] = r.max_terms;
+    j["tolerance"] = std::move(tolerance);
+    if (diagnose) j = Json{{"check", j}, {"tried", Json::array()}, {"reproducing", Json::array()}};
+    emit(ctx, j);
+  } else {
+    ctx.out << "layer: " << empty.what() << "\n";
+    ctx.out << "candidate: " << candidate->path << " " << dims_to_tuple(r.candidate_shape)
+            << " against the empty output " << dims_to_tuple(r.expected_shape) << "\n";
+    if (r.passed) {
+      ctx.out << "result: ok, the output is empty and the candidate has its shape\n";
+    } else {
+      ctx.out << "result: FAIL, the candidate's shape " << dims_to_tuple(r.candidate_shape)
+              << " differs from the layer's output shape " << dims_to_tuple(r.expected_shape)
+              << "\n";
+    }
+    if (diagnose) ctx.out << "diagnosis: the output is empty; no mistake of the catalogue applies\n";
+  }
+  return r.passed ? exit_ok : exit_disagreement;
+}
+
+// read_problem, or the empty output's check when no window fits.
+template <class Run>
+int with_problem(const Flags& f, Context& ctx, bool diagnose, Run&& run) {
+  std::optional<Problem> p;
+  try {
+    p.emplace(read_problem(f, ctx, diagnose));
+  } catch (const EmptyOutput& empty) {
+    return run_empty_check(f, ctx, empty, diagnose);
+  }
+  return run(*p);
+}
+
+}  // namespace
+
+int run_checked(const Flags& f, Context& ctx, Problem& p);
+
 int run_check(const Flags& f, Context& ctx) {
   if (quantized_op_of(f.layer)) return run_quantized_check(f, ctx);
-  Problem p = read_problem(f, ctx, false);
+  return with_problem(f, ctx, false, [&](Problem& p) { return run_checked(f, ctx, p); });
+}
+
+int run_checked(const Flags& f, Context& ctx, Problem& p) {
   const LayerData layer = layer_data(p);
   CheckReport r = check_output(layer, p.candidate->data.data(), p.candidate_shape, p.options);
   report_in_given_layouts(p.layer.call, p.candidate->header.shape, r);
@@ -513,9 +578,14 @@ int run_check(const Flags& f, Context& ctx) {
   return r.passed ? exit_ok : exit_disagreement;
 }
 
+int run_diagnosed(const Flags& f, Context& ctx, Problem& p);
+
 int run_diagnose(const Flags& f, Context& ctx) {
   if (quantized_op_of(f.layer)) return run_quantized_diagnose(f, ctx);
-  Problem p = read_problem(f, ctx, true);
+  return with_problem(f, ctx, true, [&](Problem& p) { return run_diagnosed(f, ctx, p); });
+}
+
+int run_diagnosed(const Flags& f, Context& ctx, Problem& p) {
   const LayerData layer = layer_data(p);
   Diagnosis d = diagnose(layer, p.candidate->data.data(), p.candidate_shape, p.options);
   report_in_given_layouts(p.layer.call, p.candidate->header.shape, d);

@@ -772,9 +772,11 @@ void check_bias(const ConvSpec& spec, Index size) {
   }
 }
 
-void check_bias(const ConvSpec& spec, const Dims& shape) {
-  if (shape.size() != 1 || shape[0] != spec.out_channels()) {
-    fail("expected bias to be 1-dimensional with " + std::to_string(spec.out_channels()) +
+void check_bias(const ConvSpec& spec, const Dims& shape) { check_bias(spec.out_channels(), shape); }
+
+void check_bias(Index out_channels, const Dims& shape) {
+  if (shape.size() != 1 || shape[0] != out_channels) {
+    fail("expected bias to be 1-dimensional with " + std::to_string(out_channels) +
          " elements (one per output channel), but got bias of shape " + dims_to_list(shape));
   }
 }

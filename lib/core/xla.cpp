@@ -157,6 +157,43 @@ LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvAr
     }
   }
 
+  // StableHLO's output size: the number of windows in the padded, dilated input — 0 where the
+  // dilated window is longer (jax: core.stride_dim) — and a padded input below 0 refused.
+  Dims out_spatial(rank), padded_size(rank), window_size(rank);
+  for (std::size_t a = 0; a < rank; ++a) {
+    const Index dilated = n_spatial[a] == 0 ? 0 : dilated_input_size(n_spatial[a], lhs_dilation[a]);
+    const Index padded = padded_size[a] = dilated + pad_begin[a] + pad_end[a];
+    if (padded < 0) {
+      fail("the padding (" + std::to_string(pad_begin[a]) + ", " + std::to_string(pad_end[a]) +
+           ") of spatial dimension " + std::to_string(a) + " makes the padded input " +
+           std::to_string(padded) + " long (input " + std::to_string(n_spatial[a]) +
+           ", lhs_dilation " + std::to_string(lhs_dilation[a]) +
+           "); jax: 'Negative padding is larger than the size of the corresponding dimension'");
+    }
+    const Index window = window_size[a] = rhs_dilation[a] * (k[a] - 1) + 1;
+    out_spatial[a] = padded < window ? 0 : (padded - window) / strides[a] + 1;
+  }
+  const bool empty =
+      n == 0 || std::any_of(out_spatial.begin(), out_spatial.end(), [](Index v) { return v == 0; });
+  if (empty) {
+    Dims out{n / bg, o};
+    out.insert(out.end(), out_spatial.begin(), out_spatial.end());
+    const Dims shape = layouts.output.shape_from_canonical(out);
+    std::string why;
+    if (n == 0) why = "a batch of 0";
+    for (std::size_t a = 0; a < rank && why.empty(); ++a) {
+      if (out_spatial[a] == 0) {
+        why = "spatial dimension " + std::to_string(a) + "'s dilated window, " +
+              std::to_string(window_size[a]) + ", is longer than its padded input, " +
+              std::to_string(padded_size[a]);
+      }
+    }
+    throw EmptyOutput(std::string(kOp) + ": the output is empty, of shape " +
+                          dims_to_tuple(shape) + " (" + why +
+                          "): convmat builds no matrix for it",
+                      shape, o);
+  }
+
   // An input dilation with window strides of 1 is a transposed convolution (below), which every
   // part of convmat takes; with a window stride too it is neither kind: ConvSpec's input_dilation.
   const bool strided = std::any_of(strides.begin(), strides.end(), [](Index s) { return s > 1; });

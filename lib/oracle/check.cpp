@@ -440,6 +440,15 @@ bool shapes_match(const Dims& expected, const Dims& candidate) {
   return strip(expected) == strip(candidate);
 }
 
+CheckReport check_empty_output(const Dims& expected_shape, const Dims& candidate_shape) {
+  CheckReport r;
+  r.expected_shape = expected_shape;
+  r.candidate_shape = candidate_shape;
+  r.shape_matches = shapes_match(expected_shape, candidate_shape);
+  r.passed = r.shape_matches;
+  return r;
+}
+
 namespace detail {
 
 // A tolerance or blame count that could only hide disagreements (a negative or NaN bound passes

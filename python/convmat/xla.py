@@ -92,7 +92,8 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
 
     Returns
     -------
-    ndarray in dimension_numbers[2]'s order, the inputs' dtype.
+    ndarray in dimension_numbers[2]'s order, the inputs' dtype; empty, as jax's, where a
+    dilated window is longer than its padded input or the batch is 0 (StableHLO: 0 windows).
 
     Example
     -------
@@ -105,6 +106,10 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
     x, w = _a.array(lhs, op, "lhs"), _a.array(rhs, op, "rhs")
     k = keywords(op, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
                  feature_group_count, batch_group_count, window_reversal)
-    call = _layers.layer(op, op, k).resolve(op, x.shape, w.shape, layouts=True)
-    return _core.forward(call, x, w, None, _a.string(op, "method", method), op,
-                         ("lhs", "rhs", "bias"))
+    names = ("lhs", "rhs", "bias")
+    method = _a.string(op, "method", method)
+    try:
+        call = _layers.layer(op, op, k).resolve(op, x.shape, w.shape, layouts=True)
+    except _core.EmptyOutput as e:  # jax returns the empty array (a window longer than the input)
+        return _core.empty_output(e.shape, x, w, None, op, names)
+    return _core.forward(call, x, w, None, method, op, names)

@@ -274,6 +274,22 @@ void bind_layers(py::module_& m) {
         "loops with method='loops'. Returns a new array of shape call.output_shape and the input's "
         "dtype. TypeError for dtypes other than float32/float64 or mixed dtypes; `op` and `names` "
         "(of input, weight, bias) name the operation and the arrays in messages.");
+  m.def(
+      "empty_output",
+      [](const Dims& shape, const py::array& input, const py::array& weight,
+         const std::optional<py::array>& bias, const std::string& op,
+         const std::array<std::string, 3>& names) {
+        const Dtype dtype = common_dtype(op, {{names[0].c_str(), &input},
+                                              {names[1].c_str(), &weight},
+                                              {names[2].c_str(), bias ? &*bias : nullptr}});
+        return dispatch(dtype, [&](auto scalar) {
+          return py::array(py::array_t<decltype(scalar)>(shape));
+        });
+      },
+      py::arg("shape"), py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("op"),
+      py::arg("names"),
+      "The empty output of `shape` (EmptyOutput's: xla_conv's empty output) in forward's dtype, "
+      "with forward's dtype rules.");
 }
 
 }  // namespace convmat::python

@@ -79,6 +79,25 @@ py::dict run_oracle(const LayerCall& call, const py::array& input, const py::arr
   return d;
 }
 
+// The oracle's answer for an empty expected output (check_empty_output), in run_oracle's form.
+py::dict empty_oracle(const Dims& expected_shape, const Dims& candidate_shape,
+                      const std::string& arithmetic, const std::string& storage,
+                      std::optional<double> atol, std::optional<double> rtol,
+                      bool with_diagnosis) {
+  Tolerance t;
+  t.arithmetic = precision_from_string(arithmetic);
+  t.storage = precision_from_string(storage);
+  t.atol = atol;
+  t.rtol = rtol;
+  Diagnosis diagnosis;
+  diagnosis.check = check_empty_output(expected_shape, candidate_shape);
+  py::dict d = with_diagnosis ? to_dict(diagnosis) : py::dict();
+  if (!with_diagnosis) d["check"] = to_dict(diagnosis.check);
+  d["tolerance"] = to_dict(tolerance_report(t, diagnosis.check));
+  d["ieee"] = ieee_note(diagnosis.check, t);
+  return d;
+}
+
 }  // namespace
 
 void bind_oracle(py::module_& m) {
@@ -110,6 +129,11 @@ void bind_oracle(py::module_& m) {
         "check_output (diagnose=False) or diagnose on float64 arrays in the call's layouts, the "
         "report in them: {'check', 'tolerance', 'ieee'[, 'tried', 'reproducing']}. ValueError for "
         "sizes that do not fit the layer or an unknown precision.");
+  m.def("empty_oracle", &empty_oracle, py::arg("expected_shape"), py::arg("candidate_shape"),
+        py::arg("arithmetic"), py::arg("storage"), py::arg("atol"), py::arg("rtol"),
+        py::arg("diagnose"),
+        "run_oracle's answer for an empty expected output (check_empty_output): nothing to "
+        "compare, the candidate's shape against the expected one.");
 }
 
 }  // namespace convmat::python

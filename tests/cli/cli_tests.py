@@ -1555,6 +1555,30 @@ def test_xla():
     _, _, err = run("matrix", *base, "--window-strides", "1,1", "--batch-group-count", 2, "-o", "xg.mtx",
                     expect=2)
     check(err.strip() != "" and not os.path.exists("xg.mtx"), f"matrix with batch groups: exit 2 ({err.strip()})")
+    # No window fits (a 4-long window in a 3-long padded input): jax's empty output. apply writes
+    # it, check passes a candidate of its shape and fails another, matrix refuses it by name.
+    save("xs.npy", x[:, :2, :1, :])  # NHWC (2, 2, 1, 3)
+    empty = ["--op", "xla_conv", "--input", "xs.npy", "--weight", "xw.npy", "--dimension-numbers",
+             "NHWC,HWIO,NHWC", "--window-strides", "1,1", "--padding", "0,0,1,1"]
+    _, out, _ = run("apply", *empty, "-o", "xe.npy", "--json", expect=0)
+    y = np.load("xe.npy")
+    check(y.shape == (2, 0, 2, 4) and y.dtype == np.float64 and json.loads(out)["shape"] == [2, 0, 2, 4],
+          f"apply xla_conv with no window: the empty (2, 0, 2, 4) output ({y.shape}, {out.strip()})")
+    run("apply", *empty, "-o", "xe32.npy", "--dtype", "float32", expect=0)
+    check(np.load("xe32.npy").dtype == np.float32, "apply xla_conv with no window: --dtype float32")
+    _, out, _ = run("check", *empty, "--candidate", "xe.npy", expect=0)
+    check("the output is empty" in out, f"check of an empty output: ok ({out.strip()})")
+    _, out, _ = run("check", *empty, "--candidate", save("xe1.npy", np.zeros((2, 1, 1, 4))), "--json", expect=1)
+    check(json.loads(out)["shape_matches"] is False, f"check of an empty output, another shape: fails ({out.strip()})")
+    run("diagnose", *empty, "--candidate", "xe.npy", expect=0)
+    _, _, err = run("apply", *empty, "--bias", save("xb5.npy", np.zeros(5)), "-o", "xe5.npy", expect=2)
+    check("one per output channel" in err and not os.path.exists("xe5.npy"),
+          f"apply xla_conv with no window, a bias of 5 for 4 channels: exit 2 ({err.strip()})")
+    _, _, err = run("matrix", *empty, "-o", "xe.mtx", expect=2)
+    check("the output is empty" in err and not os.path.exists("xe.mtx"),
+          f"matrix of an empty xla_conv: exit 2 naming it ({err.strip()})")
+    _, _, err = run("apply", *empty[:-1], "0,0,-2,0", "-o", "xn.npy", expect=2)
+    check("makes the padded input -1" in err, f"xla_conv with a padded input below 0: exit 2 ({err.strip()})")
 
 
 GROUPS = {name[5:]: f for name, f in globals().items() if name.startswith("test_")}

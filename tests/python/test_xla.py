@@ -214,6 +214,54 @@ class XlaConvTest(unittest.TestCase):
                 self.assertEqual(tuple(result.worst[0].index), index)
         self.assertGreater(dilated_and_strided, 10)  # input dilation with a stride was covered
 
+    def test_empty_outputs_are_jax_s(self):
+        """StableHLO's output size is the number of windows, 0 where the dilated window is longer
+        than the padded input (and jax refuses a padded input below 0): convmat returns the empty
+        array as jax does, check passes a candidate of its shape, and the rules still apply."""
+        rng = np.random.default_rng(21)
+        empty = refused = 0
+        for trial in range(90):
+            rank = 1 + trial % 3
+            layer = self.random_layer(rng, rank, dims=trial % 3 != 0)
+            layer["n"] = [int(v) for v in rng.integers(1, 4, size=rank)]
+            layer["k"] = [int(v) for v in rng.integers(1, 5, size=rank)]
+            layer["args"]["padding"] = [(int(lo), int(hi))
+                                        for lo, hi in rng.integers(-2, 2, size=(rank, 2))]
+            if trial % 9 == 4:
+                layer["batch"] = 0
+            lhs, rhs = self.tensors(rng, layer)
+            a = layer["args"]
+            l = a["lhs_dilation"] or [1] * rank
+            padded = [(n - 1) * d + 1 + lo + hi
+                      for n, d, (lo, hi) in zip(layer["n"], l, a["padding"])]
+            if min(padded) < 0:
+                refused += 1
+                with self.assertRaisesRegex(ValueError, "makes the padded input -"):
+                    convmat.xla_conv(lhs, rhs, **a)
+                continue
+            want = reference(lhs, rhs, **a)
+            got = convmat.xla_conv(lhs, rhs, **a)
+            self.assertEqual(got.shape, want.shape, str(layer))
+            np.testing.assert_array_equal(got, want, err_msg=str(layer))
+            if want.size:
+                continue
+            empty += 1
+            self.assertEqual(convmat.xla_conv(lhs.astype(np.float32), rhs.astype(np.float32),
+                                              **a).dtype, np.float32)
+            self.assertTrue(convmat.check(want, lhs, rhs, op="xla_conv", **a))
+            self.assertTrue(convmat.diagnose(want, lhs, rhs, op="xla_conv", **a).check)
+            result = convmat.check(np.zeros(want.shape + (1,)), lhs, rhs, op="xla_conv", **a)
+            self.assertFalse(result)
+            self.assertFalse(result.shape_matches)
+            self.assertIn("the output is empty", result.layer)
+        self.assertGreater(empty, 15)
+        self.assertGreater(refused, 5)
+        # The rules are checked before the output is found empty.
+        with self.assertRaisesRegex(ValueError, r"\(C14\)"):
+            convmat.xla_conv(np.zeros((1, 2, 1)), np.zeros((1, 3, 4)), (1,), "VALID")
+        with self.assertRaisesRegex(TypeError, "float32 or float64"):
+            convmat.xla_conv(np.zeros((1, 1, 1), np.int32), np.zeros((1, 1, 4)), (1,), "VALID")
+
     def test_float32(self):
         rng = np.random.default_rng(3)
         layer = self.random_layer(rng, 2)

@@ -175,5 +175,8 @@ void check_bias(const ConvSpec& spec, Index size);
 // Throws unless a bias tensor of shape `shape` fits the layer: 1-D, one value per output channel
 // (PyTorch's rule for conv*d's bias, ONNX's B of shape (M)).
 void check_bias(const ConvSpec& spec, const Dims& shape);
+// The same for a layer of `out_channels` output channels (one without a ConvSpec: xla.hpp's
+// EmptyOutput).
+void check_bias(Index out_channels, const Dims& shape);
 
 }  // namespace convmat

@@ -26,7 +26,9 @@
 //                        channel group into the batch axis (Layout::with_group_move)
 // Every rule StableHLO states (C1–C25) is checked and named by its number.
 
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "convmat/core/layer_args.hpp"
 
@@ -45,8 +47,22 @@ struct XlaConvArgs {
   Index batch_group_count = 1;
 };
 
+// The general convolution's output is empty: a spatial size of 0 — StableHLO's number of
+// windows, 0 where the dilated window is longer than the padded, dilated input — or a batch of
+// 0. XLA computes it as an empty array; convmat has no matrix for it (a ConvSpec's output sizes
+// are >= 1). Front ends that compute or check outputs (apply, check, diagnose) give or expect the
+// empty array of `shape` (in dimension_numbers' out order); the others report the message.
+struct EmptyOutput : std::invalid_argument {
+  EmptyOutput(const std::string& message, Dims shape, Index out_channels)
+      : std::invalid_argument(message), shape(std::move(shape)), out_channels(out_channels) {}
+  Dims shape;
+  Index out_channels;  // rhs's output features (a bias has one value per output channel)
+};
+
 // lhs and rhs shapes as stored (in dimension_numbers' orders) → the layer, whose layouts are
-// dimension_numbers': the output is returned in the out string's order.
+// dimension_numbers': the output is returned in the out string's order. Every rule is checked
+// first; then an empty output throws EmptyOutput, and a padded input shorter than 0
+// (dilated size + low + high < 0) std::invalid_argument, as jax refuses it.
 LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvArgs& args);
 
 }  // namespace convmat

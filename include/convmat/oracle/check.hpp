@@ -257,6 +257,11 @@ std::string ieee_note(const CheckReport& report, const Tolerance& tolerance);
 CheckReport check_output(const LayerData& layer, const double* candidate,
                          const Dims& candidate_shape, const CheckOptions& options = {});
 
+// An empty expected output (core/xla.hpp: EmptyOutput — XLA's general convolution where no
+// window fits): nothing to compare, so the candidate passes when its shape matches
+// `expected_shape` (shapes_match) and fails on its shape otherwise. Both shapes as given.
+CheckReport check_empty_output(const Dims& expected_shape, const Dims& candidate_shape);
+
 // Tensors in the caller's layouts (LayerCall's data_format / weight_format, layout.hpp). The
 // oracle computes in convmat's order; the front ends translate the data into it
 // (LayerCall::to_canonical), the candidate with candidate_to_canonical, and the report back with
