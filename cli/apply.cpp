@@ -48,7 +48,7 @@ int run_quantized_apply(const Flags& f, Context& ctx) {
   }
   QuantizedProblem p =
       read_quantized(f.layer, f.quantized, *x, *w, bias, memory_limit(f.max_memory));
-  const QuantizedOutput out = quantized_apply(*p.op, p.data);
+  const QuantizedOutput out = quantized_apply(*p.op, p.data, p.layer.call);
   AtomicOutput file(*f.output);
   file.write(npy_integer_bytes(p.layer.output_shape, out.values.data(), out.type));
   file.commit();
@@ -83,8 +83,12 @@ int write_empty_output(const Flags& f, Context& ctx, const EmptyOutput& empty, b
   Context report = report_context(ctx, file);
   const char* dtype = float32 ? "float32" : "float64";
   if (f.json) {
-    emit(report, Json{{"output", file.target()}, {"shape", empty.shape}, {"dtype", dtype},
-                      {"nnz", 0}, {"storage", "none"}, {"empty", empty.what()}});
+    emit(report, Json{{"output", file.target()},
+                      {"shape", empty.shape},
+                      {"dtype", dtype},
+                      {"nnz", 0},
+                      {"storage", "none"},
+                      {"empty", empty.what()}});
   } else {
     report.out << "wrote " << file.target() << ": " << dims_to_tuple(empty.shape) << " " << dtype
                << ", empty: " << empty.what() << "\n";

@@ -436,7 +436,7 @@ int run_quantized_check(const Flags& f, Context& ctx) {
   QuantizedOutput out;
   QuantizedComparison c;
   if (r.shape_matches) {
-    out = quantized_apply(*r.p.op, r.p.data);
+    out = quantized_apply(*r.p.op, r.p.data, r.p.layer.call);
     c = compare_quantized(out.values, r.values, out.accumulators, out.real,
                           f.blame.value_or(CheckOptions{}.max_blamed));
   }
@@ -457,7 +457,8 @@ int run_quantized_diagnose(const Flags& f, Context& ctx) {
   const QuantizedRun r = read_quantized_run(f);
   QuantizedDiagnosis d;
   if (r.shape_matches)
-    d = diagnose_quantized(*r.p.op, r.p.data, r.values, diagnose_check_options().max_blamed);
+    d = diagnose_quantized(*r.p.op, r.p.data, r.values, diagnose_check_options().max_blamed,
+                           r.p.layer.call);
   const bool passed = r.shape_matches && d.check.mismatches == 0;
   if (f.json) {
     Json j{{"check", json_quantized_check(f, r, d.expected, d.check)},
@@ -538,7 +539,8 @@ int run_empty_check(const Flags& f, Context& ctx, const EmptyOutput& empty, bool
               << " differs from the layer's output shape " << dims_to_tuple(r.expected_shape)
               << "\n";
     }
-    if (diagnose) ctx.out << "diagnosis: the output is empty; no mistake of the catalogue applies\n";
+    if (diagnose)
+      ctx.out << "diagnosis: the output is empty; no mistake of the catalogue applies\n";
   }
   return r.passed ? exit_ok : exit_disagreement;
 }

@@ -409,13 +409,7 @@ LayerDescription resolve_quantized_layer(const LayerFlags& flags, const Dims& x_
       LayerCall{ConvSpec::convolution(1, 1, {1}, {1}), 1, true}, "", std::nullopt, {}, {}};
   out.op = std::string(q ? q->name : op.name);
   const std::size_t rank = x_shape.size() > 2 ? x_shape.size() - 2 : 1;
-  LayerKeywords keywords = keywords_from(flags, op, rank);
-  for (const LayerKeyword& k : layout_keywords()) {
-    if (keywords.count(k.name))
-      throw UsageError("--op " + out.op + " takes ONNX's NCHW data and OIHW weight only; got --" +
-                       flag_of(k.name));
-  }
-  out.call = op.resolve(x_shape, w_shape, keywords);
+  out.call = op.resolve(x_shape, w_shape, keywords_from(flags, op, rank));
   out.input_shape = out.call.given_input_shape();
   out.output_shape = out.call.given_output_shape();
   return out;

@@ -103,7 +103,7 @@ struct QuantizedFlags {
 void add_quantized_options(CLI::App& app, QuantizedFlags& flags);
 // The op the layer flags name when it is a quantized one, else nullptr.
 const QuantizedOp* quantized_op_of(const LayerFlags& flags);
-// The layer of a quantized op: onnx_conv's row with the keyword flags.
+// The layer of a quantized op: onnx_conv's row with the keyword and layout flags.
 LayerDescription resolve_quantized_layer(const LayerFlags& flags, const Dims& x_shape,
                                          const Dims& w_shape);
 

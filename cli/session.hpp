@@ -49,8 +49,10 @@ LayerDescription layer_from(const LayerFlags& layer, const DataFlags& data,
 
 // A quantized op's data (core/quantized.hpp) from the flags: x and w (--input, --weight), B
 // (--bias) and the quantization inputs, numbers or .npy files, read and typed; the layer from
-// onnx_conv's keyword flags. Refused before any data is read beyond the headers: a layout flag,
-// an x or w that is not int8/uint8 (the library's rule, exit 2).
+// onnx_conv's keyword flags and the layout flags (x, w and the output read and written in
+// --data-format / --weight-format; the library computes in them: quantized_apply with the call).
+// Refused before any data is read beyond the headers: an x or w that is not int8/uint8 (the
+// library's rule, exit 2).
 struct QuantizedProblem {
   const QuantizedOp* op = nullptr;
   LayerDescription layer;

@@ -329,8 +329,7 @@ void require_quantized_output_type(const QuantizedOp& op, std::string_view outpu
                                    std::string_view candidate_type) {
   if (candidate_type == output_type) return;
   throw QuantizedTypeError(std::string(op.alias) + "'s output has ONNX's type " +
-                           std::string(output_type) +
-                           (op.requantizes ? " (y_zero_point's)" : "") +
+                           std::string(output_type) + (op.requantizes ? " (y_zero_point's)" : "") +
                            "; the candidate must have it, got " + std::string(candidate_type));
 }
 
@@ -354,6 +353,42 @@ QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& d) {
         static_cast<std::size_t>(static_cast<Index>(i) % d.spec.output_numel() / per_channel);
     out.real[i] = static_cast<double>(out.accumulators[i]) * m[c];
   }
+  return out;
+}
+
+namespace {
+
+using Tensor = LayerCall::Tensor;
+
+std::vector<std::int64_t> permuted_integers(const LayerCall& call, Tensor tensor,
+                                            const std::vector<std::int64_t>& v, bool to_canonical) {
+  std::vector<double> d(v.begin(), v.end());  // 8-bit values and int32 sums: exact
+  d = to_canonical ? call.to_canonical(tensor, std::move(d))
+                   : call.from_canonical(tensor, std::move(d));
+  return std::vector<std::int64_t>(d.begin(), d.end());
+}
+
+}  // namespace
+
+QuantizedData quantized_data_to_canonical(const LayerCall& call, QuantizedData data) {
+  if (!call.is_canonical(Tensor::input))
+    data.x = permuted_integers(call, Tensor::input, data.x, true);
+  if (!call.is_canonical(Tensor::weight))
+    data.w = permuted_integers(call, Tensor::weight, data.w, true);
+  return data;
+}
+
+void quantized_output_to_given(const LayerCall& call, QuantizedOutput& out) {
+  if (call.is_canonical(Tensor::output)) return;
+  out.values = permuted_integers(call, Tensor::output, out.values, false);
+  out.accumulators = permuted_integers(call, Tensor::output, out.accumulators, false);
+  if (!out.real.empty()) out.real = call.from_canonical(Tensor::output, std::move(out.real));
+}
+
+QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& data,
+                                const LayerCall& call) {
+  QuantizedOutput out = quantized_apply(op, quantized_data_to_canonical(call, data));
+  quantized_output_to_given(call, out);
   return out;
 }
 

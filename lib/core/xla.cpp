@@ -188,9 +188,8 @@ LayerCall xla_conv(const Dims& lhs_shape, const Dims& rhs_shape, const XlaConvAr
               std::to_string(padded_size[a]);
       }
     }
-    throw EmptyOutput(std::string(kOp) + ": the output is empty, of shape " +
-                          dims_to_tuple(shape) + " (" + why +
-                          "): convmat builds no matrix for it",
+    throw EmptyOutput(std::string(kOp) + ": the output is empty, of shape " + dims_to_tuple(shape) +
+                          " (" + why + "): convmat builds no matrix for it",
                       shape, o);
   }
 

@@ -395,4 +395,26 @@ QuantizedDiagnosis diagnose_quantized(const QuantizedOp& op, const QuantizedData
   return dg;
 }
 
+QuantizedDiagnosis diagnose_quantized(const QuantizedOp& op, const QuantizedData& data,
+                                      const std::vector<std::int64_t>& candidate, Index max_listed,
+                                      const LayerCall& call) {
+  using Tensor = LayerCall::Tensor;
+  if (!call.has_layouts()) return diagnose_quantized(op, data, candidate, max_listed);
+  std::vector<std::int64_t> canonical = candidate;
+  if (candidate.size() == static_cast<std::size_t>(call.batch * data.spec.output_numel()) &&
+      !call.is_canonical(Tensor::output)) {
+    const std::vector<double> c =
+        call.to_canonical(Tensor::output, std::vector<double>(candidate.begin(), candidate.end()));
+    canonical.assign(c.begin(), c.end());
+  }
+  QuantizedDiagnosis dg =
+      diagnose_quantized(op, quantized_data_to_canonical(call, data), canonical, max_listed);
+  // The comparison again in the caller's order, so that its worst elements are chosen and
+  // indexed there; the counts are the same.
+  quantized_output_to_given(call, dg.expected);
+  dg.check = compare_quantized(dg.expected.values, candidate, dg.expected.accumulators,
+                               dg.expected.real, max_listed);
+  return dg;
+}
+
 }  // namespace convmat

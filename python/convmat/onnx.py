@@ -139,12 +139,16 @@ def quantized_call(op, x, w, inputs, attributes, method="quantized_apply", *extr
     x, x_type, x_shape = _integer_tensor(name, "x", x)
     w, w_type, w_shape = _integer_tensor(name, "w", w)
     typed = _quantized_inputs(name, inputs)
-    call = _layers.layer(name, "onnx_conv", attributes).resolve(name, x_shape, w_shape)
+    attributes = {k: v for k, v in attributes.items()
+                  if not (k in ("data_format", "weight_format") and v is None)}
+    call = _layers.layer(name, "onnx_conv", attributes).resolve(name, x_shape, w_shape,
+                                                                layouts=True)
     return call, getattr(_core, method)(op, call, x, x_type, w, w_type, typed, *extra)
 
 
 def onnx_conv_integer(x, w, x_zero_point=None, w_zero_point=None, *, auto_pad="NOTSET",
-                      dilations=None, group=1, kernel_shape=None, pads=None, strides=None):
+                      dilations=None, group=1, kernel_shape=None, pads=None, strides=None,
+                      data_format=None, weight_format=None):
     """ONNX ConvInteger: ``y = conv(x - x_zero_point, w - w_zero_point)`` in int32, exactly.
 
     Parameters
@@ -155,23 +159,28 @@ def onnx_conv_integer(x, w, x_zero_point=None, w_zero_point=None, *, auto_pad="N
     w_zero_point : scalar or (M,) array (per output channel) of w's dtype, or None (0)
         A zero point given as a Python int (or list) takes its tensor's dtype.
     auto_pad, dilations, group, kernel_shape, pads, strides : ONNX Conv's attributes
+    data_format, weight_format : x (and the output) and w stored in another order than ONNX's
+        (NCHW, OIHW), e.g. "NHWC" and "OHWI" for an int8 kernel's tensors; the per-channel
+        inputs stay one per output channel
 
     Returns
     -------
-    ndarray (N, M, *out), int32: the exact sums (computed by W in float64, every partial sum an
+    ndarray (N, M, *out) in data_format's order, int32: the exact sums (computed by W in float64, every partial sum an
     integer below 2**53). ValueError when one leaves the int32 range, for attributes ONNX does
     not allow, and for sizes that do not fit; TypeError for other dtypes.
     """
     _, r = quantized_call("onnx_conv_integer", x, w,
                           dict(x_zero_point=x_zero_point, w_zero_point=w_zero_point),
                           dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                               kernel_shape=kernel_shape, pads=pads, strides=strides))
+                               kernel_shape=kernel_shape, pads=pads, strides=strides,
+                               data_format=data_format, weight_format=weight_format))
     return r["values"].astype(np.int32)
 
 
 def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point,
                       B=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
-                      pads=None, strides=None, return_accumulators=False):
+                      pads=None, strides=None, return_accumulators=False, data_format=None,
+                      weight_format=None):
     """ONNX QLinearConv: ``y = saturate(round(acc * x_scale * w_scale / y_scale) + y_zero_point)``
     with ``acc = conv(x - x_zero_point, w - w_zero_point) + B`` in int32.
 
@@ -187,6 +196,7 @@ def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scal
     float32; a zero point given as a Python int takes its tensor's dtype (y_zero_point: x's), B
     as Python ints int32 (core/quantized.hpp: quantized_value_from_numbers).
     auto_pad, dilations, group, kernel_shape, pads, strides : ONNX Conv's attributes
+    data_format, weight_format : as in onnx_conv_integer (the output in data_format's order)
     return_accumulators : also return acc (int32) and the real values acc * multiplier before
         rounding (float64), for reading a one-unit difference
 
@@ -203,7 +213,8 @@ def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scal
                                w_zero_point=w_zero_point, y_scale=y_scale,
                                y_zero_point=y_zero_point, B=B),
                           dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                               kernel_shape=kernel_shape, pads=pads, strides=strides))
+                               kernel_shape=kernel_shape, pads=pads, strides=strides,
+                               data_format=data_format, weight_format=weight_format))
     y = r["values"].astype(r["type"])
     if not return_accumulators:
         return y

@@ -282,9 +282,8 @@ void bind_layers(py::module_& m) {
         const Dtype dtype = common_dtype(op, {{names[0].c_str(), &input},
                                               {names[1].c_str(), &weight},
                                               {names[2].c_str(), bias ? &*bias : nullptr}});
-        return dispatch(dtype, [&](auto scalar) {
-          return py::array(py::array_t<decltype(scalar)>(shape));
-        });
+        return dispatch(
+            dtype, [&](auto scalar) { return py::array(py::array_t<decltype(scalar)>(shape)); });
       },
       py::arg("shape"), py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("op"),
       py::arg("names"),

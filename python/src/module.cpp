@@ -22,7 +22,7 @@ PYBIND11_MODULE(_convmat, m) {
                                                              PyExc_MemoryError);
   // The type lives as long as the module (pybind11 2.10's pattern for a translator's type).
   static const pybind11::exception<convmat::EmptyOutput> empty_output(m, "EmptyOutput",
-                                                                       PyExc_ValueError);
+                                                                      PyExc_ValueError);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

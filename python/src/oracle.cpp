@@ -37,8 +37,8 @@ py::dict run_oracle(const LayerCall& call, const py::array& input, const py::arr
       throw py::type_error("oracle: arrays must be float64 here (convmat.check converts them)");
     }
   }
-  require_oracle_memory(memory_limit(), call.spec, call.batch,
-                        static_cast<Index>(candidate.size()), with_diagnosis);
+  require_oracle_memory(memory_limit(), call.spec, call.batch, static_cast<Index>(candidate.size()),
+                        with_diagnosis);
   CheckOptions options;
   options.tolerance.arithmetic = precision_from_string(arithmetic);
   options.tolerance.storage = precision_from_string(storage);
@@ -82,8 +82,7 @@ py::dict run_oracle(const LayerCall& call, const py::array& input, const py::arr
 // The oracle's answer for an empty expected output (check_empty_output), in run_oracle's form.
 py::dict empty_oracle(const Dims& expected_shape, const Dims& candidate_shape,
                       const std::string& arithmetic, const std::string& storage,
-                      std::optional<double> atol, std::optional<double> rtol,
-                      bool with_diagnosis) {
+                      std::optional<double> atol, std::optional<double> rtol, bool with_diagnosis) {
   Tolerance t;
   t.arithmetic = precision_from_string(arithmetic);
   t.storage = precision_from_string(storage);
@@ -123,9 +122,10 @@ void bind_oracle(py::module_& m) {
         "ValueError '<name> must be >= 0, got <count>' for a negative count.");
   m.def("shapes_match", &shapes_match, py::arg("expected"), py::arg("candidate"),
         "Whether the shapes are equal after dropping leading dimensions of size 1.");
-  m.def("run_oracle", &run_oracle, py::arg("call"), py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("candidate"),
-        py::arg("arithmetic"), py::arg("storage"), py::arg("atol"), py::arg("rtol"),
-        py::arg("max_blamed"), py::arg("max_terms"), py::arg("diagnose"),
+  m.def("run_oracle", &run_oracle, py::arg("call"), py::arg("input"), py::arg("weight"),
+        py::arg("bias"), py::arg("candidate"), py::arg("arithmetic"), py::arg("storage"),
+        py::arg("atol"), py::arg("rtol"), py::arg("max_blamed"), py::arg("max_terms"),
+        py::arg("diagnose"),
         "check_output (diagnose=False) or diagnose on float64 arrays in the call's layouts, the "
         "report in them: {'check', 'tolerance', 'ieee'[, 'tried', 'reproducing']}. ValueError for "
         "sizes that do not fit the layer or an unknown precision.");

@@ -1,8 +1,8 @@
 // ONNX's quantized convolutions (core/quantized.hpp) for Python: quantized_apply and
-// diagnose_quantized on NumPy data. convmat/onnx.py resolves the layer with ONNX Conv's attributes
-// and passes each input with its dtype's name (or as plain numbers, typed by the library's rule);
-// every rule of the inputs is the library's: a wrong type raises TypeError, a wrong value
-// ValueError.
+// diagnose_quantized on NumPy data in the call's layouts (data_format, weight_format).
+// convmat/onnx.py resolves the layer with ONNX Conv's attributes and passes each input with its
+// dtype's name (or as plain numbers, typed by the library's rule); every rule of the inputs is the
+// library's: a wrong type raises TypeError, a wrong value ValueError.
 
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
@@ -109,9 +109,9 @@ void bind_quantized(py::module_& m) {
           QuantizedOutput out;
           {
             py::gil_scoped_release release;
-            out = quantized_apply(op, d);
+            out = quantized_apply(op, d, call);
           }
-          const Dims shape = call.output_shape();
+          const Dims shape = call.given_output_shape();
           py::dict r;
           r["type"] = out.type;
           r["values"] = shaped(out.values, shape);
@@ -140,7 +140,7 @@ void bind_quantized(py::module_& m) {
           QuantizedDiagnosis dg;
           {
             py::gil_scoped_release release;
-            dg = diagnose_quantized(op, d, c, max_listed);
+            dg = diagnose_quantized(op, d, c, max_listed, call);
           }
           py::list tried;
           for (const QuantizedHypothesis& h : dg.tried) tried.append(to_dict(h));
@@ -177,7 +177,8 @@ void bind_quantized(py::module_& m) {
       "require_quantized_output_type",
       [](const std::string& op_name, const std::string& output_type,
          const std::string& candidate_type) {
-        typed([&] { require_quantized_output_type(op_named(op_name), output_type, candidate_type); });
+        typed(
+            [&] { require_quantized_output_type(op_named(op_name), output_type, candidate_type); });
       },
       py::arg("op"), py::arg("output_type"), py::arg("candidate_type"),
       "TypeError unless a candidate's dtype is the op's ONNX output type (quantized.hpp).");

@@ -1431,6 +1431,27 @@ def test_quantized():
                     "--w-zero-point", "1,-2", "--pads", 1, "--candidate", save("ci2.npy", ci2), expect=1)
     check(f"y[0, 1, 2, 2]: candidate {ci2[0, 1, 2, 2]}, expected {ci[0, 1, 2, 2]} (one unit); accumulator "
           f"{ci[0, 1, 2, 2]}" in out, "check ConvInteger: the one-unit mismatch with its accumulator")
+    # An int8 kernel's layouts: NHWC data and output, OHWI weights; the same integers transposed,
+    # blamed at the NHWC index; diagnose names a mistake in that layout.
+    L = ["--data-format", "NHWC", "--weight-format", "OHWI", "--input", save("qx_nhwc.npy", x.transpose(0, 2, 3, 1)),
+         "--weight", save("qw_ohwi.npy", w.transpose(0, 2, 3, 1))]
+    QL = Q[:3] + L + Q[7:]
+    run("apply", *QL[1:], "-o", "qy_nhwc.npy", expect=0)
+    got = np.load("qy_nhwc.npy")
+    check(got.dtype == np.uint8 and np.array_equal(got, y.transpose(0, 2, 3, 1)),
+          f"apply QLinearConv in NHWC/OHWI: the NCHW output transposed, exactly ({got.shape})")
+    run(*QL, "--candidate", "qy_nhwc.npy", expect=0)
+    bad = got.copy()
+    bad[0, 3, 1, 0] ^= 1
+    _, out, _ = run(*QL, "--candidate", save("qbad_nhwc.npy", bad), "--json", expect=1)
+    check(json.loads(out)["worst"][0]["index"] == [0, 3, 1, 0],
+          f"check QLinearConv in NHWC: the wrong element blamed at its NHWC index ({json.loads(out)['worst'][:1]})")
+    CL = ["--op", "ConvInteger", *L, "--x-zero-point", xz, "--w-zero-point", "1,-2", "--pads", 1]
+    ignored = reference_accumulators(x, 0, w, wz, {"pads": [1, 1, 1, 1]}).astype(np.int32)
+    _, out, _ = run("diagnose", *CL, "--candidate", save("ci_ign.npy", ignored.transpose(0, 2, 3, 1)), "--json",
+                    expect=1)
+    check("x_zero_point_ignored" in json.loads(out)["reproducing"],
+          f"diagnose ConvInteger in NHWC: x's zero point ignored, named ({json.loads(out)['reproducing']})")
 
     # Bad types and values: a clear message naming the input and the rule, exit 2.
     for extra, words in (
@@ -1440,7 +1461,6 @@ def test_quantized():
             (["--x-zero-point", 300], "x_zero_point must hold integers of uint8"),
             (["--w-zero-point", "1,2,3"], "w_zero_point must have 1 value (per tensor) or 2"),
             (["--bias", save("b64.npy", B.astype(np.int64))], "B must have dtype int32"),
-            (["--data-format", "NHWC"], "NCHW data and OIHW weight only"),
             (["--atol", 1], "compares integers exactly")):
         args = list(Q)
         for i in range(0, len(extra), 2):

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "convmat/core/layer_ops.hpp"
 #include "convmat/core/quantized.hpp"
 #include "test_util.hpp"
 
@@ -221,4 +222,40 @@ BOOST_AUTO_TEST_CASE(quantized_apply_checks_the_inputs_by_the_table) {
   bad.x_type = "int16";
   test::expect_error([&] { quantized_apply(qlinear, bad); },
                      "x must have dtype int8 or uint8 (ONNX's T1/T2/T3), got int16");
+}
+
+// An int8 kernel's layouts (NWC data and output, WIO weights) through the call: the same integers
+// as in ONNX's NCW/OIW, transposed — the reference loop's output, written out by index here.
+BOOST_AUTO_TEST_CASE(layouts_are_the_call_s) {
+  const QuantizedOp& integer = *find_quantized_op("ConvInteger");
+  // x (N=1, C=2, W=3) in NCW: channel 0 = 1 2 3, channel 1 = 4 5 6; w (M=2, C=2, k=2) in OIW.
+  const Ints x_ncw{1, 2, 3, 4, 5, 6}, w_oiw{1, 0, 0, 1, 2, 1, 1, 2};
+  const LayerCall call = layer_op("onnx_conv")
+                             .resolve({1, 3, 2}, {2, 2, 2},
+                                      {{"data_format", KeywordValue(std::string("NWC"))},
+                                       {"weight_format", KeywordValue(std::string("WIO"))}});
+  BOOST_TEST(call.has_layouts());
+  Ints x_nwc(6), w_wio(8);
+  for (Index c = 0; c < 2; ++c)
+    for (Index i = 0; i < 3; ++i)
+      x_nwc[static_cast<std::size_t>(i * 2 + c)] = x_ncw[static_cast<std::size_t>(c * 3 + i)];
+  for (Index m = 0; m < 2; ++m)
+    for (Index c = 0; c < 2; ++c)
+      for (Index t = 0; t < 2; ++t)
+        w_wio[static_cast<std::size_t>((t * 2 + c) * 2 + m)] =
+            w_oiw[static_cast<std::size_t>((m * 2 + c) * 2 + t)];
+  QuantizedData d{call.spec, 1, x_nwc, w_wio, "int8", "int8", {}};
+  const QuantizedOutput y = quantized_apply(integer, d, call);
+  // NCW output: m=0: x0[i] + x1[i+1] = 1+5, 2+6; m=1: 2x0[i] + x0[i+1] + x1[i] + 2x1[i+1]
+  // = 2+2+4+10, 4+3+5+12. In NWC: (i, m).
+  const Ints ncw = reference_accumulators(call.spec, 1, x_ncw, 0, w_oiw, {0}, {});
+  BOOST_TEST(ncw == (Ints{6, 8, 18, 24}), boost::test_tools::per_element());
+  BOOST_TEST(y.values == (Ints{6, 18, 8, 24}), boost::test_tools::per_element());
+  BOOST_TEST(y.accumulators == y.values, boost::test_tools::per_element());
+  // The comparison's indices are the caller's: element (i=1, m=0) is flat 2 in NWC.
+  Ints candidate = y.values;
+  candidate[2] += 1;
+  const QuantizedComparison c = compare_quantized(y.values, candidate, y.accumulators, y.real, 5);
+  BOOST_TEST(c.mismatches == 1);
+  BOOST_TEST(c.worst.at(0).index == 2);
 }

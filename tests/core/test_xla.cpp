@@ -239,17 +239,20 @@ BOOST_AUTO_TEST_CASE(empty_outputs_carry_their_shape) {
   };
   XlaConvArgs a;
   // VALID: window 3 in an input of 2 (NCW: (N, O, 0)).
-  BOOST_TEST(empty_shape({2, 1, 2}, {4, 1, 3}, a) == (Dims{2, 4, 0}), boost::test_tools::per_element());
+  BOOST_TEST(empty_shape({2, 1, 2}, {4, 1, 3}, a) == (Dims{2, 4, 0}),
+             boost::test_tools::per_element());
   // rhs_dilation 2 makes a window of 3 from a kernel of 2; padding (1, −1) keeps 2 positions.
   a.rhs_dilation = {2};
   a.pads = {1, -1};
-  BOOST_TEST(empty_shape({1, 1, 2}, {1, 1, 2}, a) == (Dims{1, 1, 0}), boost::test_tools::per_element());
+  BOOST_TEST(empty_shape({1, 1, 2}, {1, 1, 2}, a) == (Dims{1, 1, 0}),
+             boost::test_tools::per_element());
   // lhs_dilation with window strides 1 (convmat's transposed convolution otherwise): the input of
   // 2 dilated by 3 is 4 long, cropped by 1 at each end to 2, shorter than a window of 3.
   a = {};
   a.lhs_dilation = {3};
   a.pads = {-1, -1};
-  BOOST_TEST(empty_shape({1, 1, 2}, {1, 1, 3}, a) == (Dims{1, 1, 0}), boost::test_tools::per_element());
+  BOOST_TEST(empty_shape({1, 1, 2}, {1, 1, 3}, a) == (Dims{1, 1, 0}),
+             boost::test_tools::per_element());
   // The out string's order, batch groups dividing the batch; and a batch of 0.
   a = {};
   a.dimension_numbers = "NHWC,HWIO,CHNW";
@@ -257,13 +260,17 @@ BOOST_AUTO_TEST_CASE(empty_outputs_carry_their_shape) {
   BOOST_TEST(empty_shape({4, 1, 5, 1}, {2, 2, 1, 6}, a) == (Dims{6, 0, 2, 4}),
              boost::test_tools::per_element());
   a = {};
-  BOOST_TEST(empty_shape({0, 1, 5}, {2, 1, 2}, a) == (Dims{0, 2, 4}), boost::test_tools::per_element());
+  BOOST_TEST(empty_shape({0, 1, 5}, {2, 1, 2}, a) == (Dims{0, 2, 4}),
+             boost::test_tools::per_element());
   // A window that fits is a layer.
   BOOST_TEST(xla_conv({1, 1, 3}, {1, 1, 3}, a).spec.output_size() == (Dims{1}),
              boost::test_tools::per_element());
   // The rules come first; a padded input below 0 is refused.
   expect_error([] { xla_conv({1, 4, 2}, {1, 1, 3}, XlaConvArgs{}); }, "(C14)");
   a.pads = {-2, -1};
-  expect_error([&] { xla_conv({1, 1, 2}, {1, 1, 1}, a); },
-               "(-2, -1) of spatial dimension 0 makes the padded input -1 long");
+  expect_error(
+      [&] {
+        xla_conv({1, 1, 2}, {1, 1, 1}, a);
+      },
+      "(-2, -1) of spatial dimension 0 makes the padded input -1 long");
 }

@@ -188,6 +188,84 @@ class CheckQuantizedOps(unittest.TestCase):
             convmat.check(expected.astype(np.int8), i["x"], i["w"], op="QLinearConv", **q)
 
 
+class QuantizedLayouts(unittest.TestCase):
+    """The quantized ops in an int8 kernel's layouts (data_format NHWC/NWC, weight_format
+    OHWI/HWIO and the 1-d forms): the same integers as ONNX's NCHW/OIHW, transposed, exactly;
+    check's and diagnose's indices in the caller's layout."""
+
+    FORMATS = {1: ("NWC", {"OWI": (0, 2, 1), "WIO": (2, 1, 0)}),
+               2: ("NHWC", {"OHWI": (0, 2, 3, 1), "HWIO": (2, 3, 1, 0)})}
+
+    def random_case(self, rng, rank):
+        groups = int(rng.integers(1, 3))
+        cin, cout = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 4))
+        size = tuple(int(v) for v in rng.integers(3, 7, size=rank))
+        kernel = tuple(int(v) for v in rng.integers(1, 4, size=rank))
+        x = rng.integers(0, 256, (2, cin) + size).astype(np.uint8)
+        w = rng.integers(-128, 128, (cout, cin // groups) + kernel).astype(np.int8)
+        attributes = dict(group=groups, strides=[int(v) for v in rng.integers(1, 3, size=rank)],
+                          pads=[int(v) for v in rng.integers(0, 2, size=2 * rank)])
+        q = dict(x_scale=np.float32(rng.uniform(0.01, 0.1)), x_zero_point=np.uint8(rng.integers(0, 256)),
+                 w_scale=rng.uniform(0.005, 0.05, cout).astype(np.float32),
+                 w_zero_point=rng.integers(-5, 6, cout).astype(np.int8),
+                 y_scale=np.float32(rng.uniform(0.5, 5)), y_zero_point=np.uint8(rng.integers(0, 256)),
+                 B=rng.integers(-1000, 1000, cout).astype(np.int32))
+        return x, w, attributes, q
+
+    def test_layouts_are_transpositions(self):
+        rng = np.random.default_rng(31)
+        blamed = 0
+        for trial in range(24):
+            rank = 1 + trial % 2
+            x, w, attributes, q = self.random_case(rng, rank)
+            data_format, weights = self.FORMATS[rank]
+            to_last = (0,) + tuple(range(2, rank + 2)) + (1,)
+            xl = np.ascontiguousarray(x.transpose(to_last))
+            want_int = convmat.onnx_conv_integer(x, w, q["x_zero_point"], q["w_zero_point"],
+                                                 **attributes)
+            want = convmat.onnx_qlinear_conv(x, q["x_scale"], q["x_zero_point"], w, q["w_scale"],
+                                             q["w_zero_point"], q["y_scale"], q["y_zero_point"],
+                                             q["B"], **attributes)
+            for weight_format, order in weights.items():
+                wl = np.ascontiguousarray(w.transpose(order))
+                layouts = dict(data_format=data_format, weight_format=weight_format)
+                got_int = convmat.onnx_conv_integer(xl, wl, q["x_zero_point"], q["w_zero_point"],
+                                                    **attributes, **layouts)
+                np.testing.assert_array_equal(got_int, want_int.transpose(to_last))
+                got = convmat.onnx_qlinear_conv(xl, q["x_scale"], q["x_zero_point"], wl,
+                                                q["w_scale"], q["w_zero_point"], q["y_scale"],
+                                                q["y_zero_point"], q["B"], **attributes, **layouts)
+                self.assertEqual(got.dtype, np.uint8)
+                np.testing.assert_array_equal(got, want.transpose(to_last))
+                inputs = {k: v for k, v in q.items() if k != "B"}  # check's bias is B
+                self.assertTrue(convmat.check(got, xl, wl, q["B"], op="QLinearConv",
+                                              **attributes, **layouts, **inputs))
+                wrong = got.copy()
+                index = tuple(int(rng.integers(0, n)) for n in wrong.shape)
+                wrong[index] = wrong[index] + 1 if wrong[index] < 255 else 254
+                r = convmat.check(wrong, xl, wl, q["B"], op="QLinearConv", **attributes,
+                                  **layouts, **inputs)
+                self.assertFalse(r)
+                self.assertEqual(r.mismatches, 1)
+                self.assertEqual(r.worst[0].index, index)
+                blamed += 1
+                # diagnose names an injected mistake computed in NCHW, given in the layout
+                ignored = convmat.onnx_conv_integer(x, w, np.uint8(0), q["w_zero_point"],
+                                                    **attributes)
+                if (ignored == want_int).all():
+                    continue
+                d = convmat.diagnose(ignored.transpose(to_last), xl, wl, op="ConvInteger",
+                                     x_zero_point=q["x_zero_point"],
+                                     w_zero_point=q["w_zero_point"], **attributes, **layouts)
+                self.assertIn("x_zero_point_ignored", d.reproducing, str(d))
+                # the worst element first (the largest difference, then the first in NHWC order)
+                diff = np.abs(ignored.astype(np.int64) - want_int).transpose(to_last)
+                first = np.flatnonzero(diff == diff.max())[0]
+                self.assertEqual(d.check.worst[0].index,
+                                 tuple(int(v) for v in np.unravel_index(first, diff.shape)))
+        self.assertGreater(blamed, 40)
+
+
 class Errors(unittest.TestCase):
 
     def test_dtypes_and_zero_points(self):

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "convmat/core/conv_spec.hpp"
+#include "convmat/core/layer_args.hpp"
 
 namespace convmat {
 
@@ -182,6 +183,19 @@ struct QuantizedParameters {
                               std::numeric_limits<std::int32_t>::max()};
 };
 QuantizedParameters quantized_parameters(const QuantizedOp& op, const QuantizedData& data);
+
+// Tensors in the caller's layouts (the call's data_format / weight_format, layer_args.hpp: an
+// int8 kernel's NHWC data and OHWI weights, say): `data` holds x and w as the caller stores them
+// (spec and batch the call's); the output — values, accumulators and the real values — comes
+// back in the call's output layout, so compare_quantized's flat indices are the caller's. The
+// per-channel inputs (w_scale, w_zero_point, B) are per output channel in every layout. With
+// convmat's own layouts this is quantized_apply.
+QuantizedOutput quantized_apply(const QuantizedOp& op, const QuantizedData& data,
+                                const LayerCall& call);
+// The parts: x and w in the caller's layouts → convmat's order; an output in convmat's order →
+// the caller's output layout.
+QuantizedData quantized_data_to_canonical(const LayerCall& call, QuantizedData data);
+void quantized_output_to_given(const LayerCall& call, QuantizedOutput& out);
 
 // A candidate output (check, diagnose) has ONNX's output type, `output_type` (QuantizedOutput's
 // or QuantizedParameters's: int32 for ConvInteger, y_zero_point's for QLinearConv): integers of

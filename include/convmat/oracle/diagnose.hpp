@@ -131,5 +131,11 @@ struct QuantizedDiagnosis {
 QuantizedDiagnosis diagnose_quantized(const QuantizedOp& op, const QuantizedData& data,
                                       const std::vector<std::int64_t>& candidate,
                                       Index max_listed = 5);
+// The same on tensors in the caller's layouts (quantized.hpp: quantized_apply with a call): x,
+// w and the candidate as the caller stores them; the expected output and the comparison (its
+// flat indices) in the call's output layout.
+QuantizedDiagnosis diagnose_quantized(const QuantizedOp& op, const QuantizedData& data,
+                                      const std::vector<std::int64_t>& candidate,
+                                      Index max_listed, const LayerCall& call);
 
 }  // namespace convmat
