@@ -69,13 +69,7 @@ int run_quantized_apply(const Flags& f, Context& ctx) {
 // apply would write.
 int write_empty_output(const Flags& f, Context& ctx, const EmptyOutput& empty, bool float32,
                        const std::optional<NpyInput>& bias) {
-  if (bias) {
-    try {
-      check_bias(empty.out_channels, bias->header.shape);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(bias->path + ": " + e.what());
-    }
-  }
+  require_bias_fits(empty.out_channels, bias);
   AtomicOutput file(*f.output);
   const double none = 0;  // no element is read
   file.write(npy_bytes(empty.shape, &none, float32));

@@ -156,6 +156,16 @@ struct Problem {
   Dims candidate_shape;  // in convmat's order (candidate_to_canonical)
 };
 
+// The tolerance the flags and the candidate's dtype set.
+Tolerance tolerance_of(const Flags& f, const NpyHeader& candidate) {
+  Tolerance t;
+  t.storage = precision_of(candidate);
+  t.arithmetic = f.precision ? *f.precision : t.storage;
+  t.atol = f.atol;
+  t.rtol = f.rtol;
+  return t;
+}
+
 Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
   Problem p{
       LayerDescription{
@@ -173,11 +183,7 @@ Problem read_problem(const Flags& f, Context& ctx, bool diagnose) {
   require_oracle_memory(memory_limit(f.max_memory), p.layer.call.spec, p.layer.call.batch,
                         p.candidate->header.numel, diagnose);
 
-  Tolerance& t = p.options.tolerance;
-  t.storage = precision_of(p.candidate->header);
-  t.arithmetic = f.precision ? *f.precision : t.storage;
-  t.atol = f.atol;
-  t.rtol = f.rtol;
+  p.options.tolerance = tolerance_of(f, p.candidate->header);
   if (f.blame) p.options.max_blamed = *f.blame;
   if (f.blame_terms) p.options.max_terms = *f.blame_terms;
 
@@ -273,9 +279,9 @@ void print_check(Context& ctx, const std::string& candidate, const LayerDescript
 
 // The check's JSON: the command's own keys, the report's fields (CheckReport, with Blame and
 // BlameTerm) and the tolerance used (ToleranceReport; the term counts again, as before).
-Json json_check(const std::string& candidate, const LayerDescription& layer, const Tolerance& t,
-                const CheckReport& r) {
-  Json j{{"op", layer.op}, {"layer", layer.call.spec.to_string()}, {"candidate", candidate}};
+Json json_check(const std::string& candidate, const std::string& op, const std::string& layer,
+                const Tolerance& t, const CheckReport& r) {
+  Json j{{"op", op}, {"layer", layer}, {"candidate", candidate}};
   add_fields(j, r);
   Json tolerance = Json::object();
   add_fields(tolerance, tolerance_report(t, r));
@@ -283,6 +289,10 @@ Json json_check(const std::string& candidate, const LayerDescription& layer, con
   tolerance["max_terms"] = r.max_terms;
   j["tolerance"] = std::move(tolerance);
   return j;
+}
+Json json_check(const std::string& candidate, const LayerDescription& layer, const Tolerance& t,
+                const CheckReport& r) {
+  return json_check(candidate, layer.op, layer.call.spec.to_string(), t, r);
 }
 
 // --blame and --blame-terms: counts >= 0 (check.hpp's rule).
@@ -505,27 +515,11 @@ namespace {
 // shape against the empty output's (check_empty_output); diagnose has no mistake to try.
 int run_empty_check(const Flags& f, Context& ctx, const EmptyOutput& empty, bool diagnose) {
   std::optional<NpyInput> bias = npy_input(f.data.bias), candidate = npy_input(f.candidate);
-  if (bias) {
-    try {
-      check_bias(empty.out_channels, bias->header.shape);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(bias->path + ": " + e.what());
-    }
-  }
-  Tolerance t;
-  t.storage = precision_of(candidate->header);
-  t.arithmetic = f.precision ? *f.precision : t.storage;
-  t.atol = f.atol;
-  t.rtol = f.rtol;
+  require_bias_fits(empty.out_channels, bias);
+  const Tolerance t = tolerance_of(f, candidate->header);
   const CheckReport r = check_empty_output(empty.shape, candidate->header.shape);
   if (f.json) {
-    Json j{{"op", *f.layer.op}, {"layer", empty.what()}, {"candidate", candidate->path}};
-    add_fields(j, r);
-    Json tolerance = Json::object();
-    add_fields(tolerance, tolerance_report(t, r));
-    tolerance["min_terms"] = r.min_terms;
-    tolerance["max_terms"] = r.max_terms;
-    j["tolerance"] = std::move(tolerance);
+    Json j = json_check(candidate->path, *f.layer.op, empty.what(), t, r);
     if (diagnose) j = Json{{"check", j}, {"tried", Json::array()}, {"reproducing", Json::array()}};
     emit(ctx, j);
   } else {

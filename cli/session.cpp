@@ -66,14 +66,17 @@ LayerDescription layer_from(const LayerFlags& flags, const DataFlags& data,
   if (input) input_shape = input->header.shape;
   if (weight) weight_shape = weight->header.shape;
   LayerDescription layer = resolve_layer(flags, input_shape, weight_shape);
-  if (bias) {
-    try {
-      check_bias(layer.call.spec, bias->header.shape);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(bias->path + ": " + e.what());
-    }
-  }
+  require_bias_fits(layer.call.spec.out_channels(), bias);
   return layer;
+}
+
+void require_bias_fits(Index out_channels, const std::optional<NpyInput>& bias) {
+  if (!bias) return;
+  try {
+    check_bias(out_channels, bias->header.shape);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(bias->path + ": " + e.what());
+  }
 }
 
 namespace {

@@ -46,6 +46,9 @@ LayerDescription layer_from(const LayerFlags& layer, const DataFlags& data,
                             const std::optional<NpyInput>& input,
                             const std::optional<NpyInput>& weight,
                             const std::optional<NpyInput>& bias);
+// A --bias file fits a layer of `out_channels` output channels (check_bias's rule; exit 2
+// naming the file otherwise). Nothing to check without one.
+void require_bias_fits(Index out_channels, const std::optional<NpyInput>& bias);
 
 // A quantized op's data (core/quantized.hpp) from the flags: x and w (--input, --weight), B
 // (--bias) and the quantization inputs, numbers or .npy files, read and typed; the layer from
