@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "convmat/core/layer_ops.hpp"
@@ -258,4 +259,45 @@ BOOST_AUTO_TEST_CASE(layouts_are_the_call_s) {
   const QuantizedComparison c = compare_quantized(y.values, candidate, y.accumulators, y.real, 5);
   BOOST_TEST(c.mismatches == 1);
   BOOST_TEST(c.worst.at(0).index == 2);
+}
+
+// QLinearConv through a call: values, accumulators and the real values before rounding all in
+// the call's output layout (NWC here); with ONNX's own layouts the call changes nothing.
+BOOST_AUTO_TEST_CASE(qlinear_outputs_follow_the_call_s_layout) {
+  const QuantizedOp& qlinear = *find_quantized_op("QLinearConv");
+  const Ints x_ncw{1, 2, 3, 4, 5, 6}, w_oiw{1, 0, 0, 1, 2, 1, 1, 2};
+  const auto call_of = [](const std::string& data, const std::string& weight) {
+    return layer_op("onnx_conv").resolve(data == "NWC" ? Dims{1, 3, 2} : Dims{1, 2, 3},
+                                         Dims{2, 2, 2},  // (O, I, k) and (k, I, O) alike
+                                         {{"data_format", KeywordValue(data)},
+                                          {"weight_format", KeywordValue(weight)}});
+  };
+  const LayerCall ncw = call_of("NCW", "OIW"), nwc = call_of("NWC", "WIO");
+  BOOST_TEST(!ncw.has_layouts());
+  QuantizedData d{ncw.spec, 1, x_ncw, w_oiw, "int8", "int8", {}};
+  d.inputs["x_scale"] = {{0.5}, "float32"};
+  d.inputs["x_zero_point"] = {{0}, "int8"};
+  d.inputs["w_scale"] = {{0.5, 0.25}, "float32"};
+  d.inputs["w_zero_point"] = {{0, 0}, "int8"};
+  d.inputs["y_scale"] = {{1}, "float32"};
+  d.inputs["y_zero_point"] = {{0}, "int8"};
+  d.inputs["B"] = {{1, -2}, "int32"};
+  const QuantizedOutput plain = quantized_apply(qlinear, d);
+  const QuantizedOutput same = quantized_apply(qlinear, d, ncw);
+  BOOST_TEST(same.values == plain.values, boost::test_tools::per_element());
+  BOOST_TEST(same.accumulators == plain.accumulators, boost::test_tools::per_element());
+  BOOST_TEST(same.real == plain.real, boost::test_tools::per_element());
+  // NCW accumulators (layouts_are_the_call_s's + B): 7 9 | 16 22; multipliers 1/4, 1/8.
+  BOOST_TEST(plain.accumulators == (Ints{7, 9, 16, 22}), boost::test_tools::per_element());
+  BOOST_TEST(plain.real == (std::vector<double>{1.75, 2.25, 2, 2.75}),
+             boost::test_tools::per_element());
+  BOOST_TEST(plain.values == (Ints{2, 2, 2, 3}), boost::test_tools::per_element());
+  QuantizedData given = d;
+  given.x = {1, 4, 2, 5, 3, 6};        // NWC
+  given.w = {1, 2, 0, 1, 0, 1, 1, 2};  // WIO: (t, c, m)
+  const QuantizedOutput y = quantized_apply(qlinear, given, nwc);
+  BOOST_TEST(y.accumulators == (Ints{7, 16, 9, 22}), boost::test_tools::per_element());
+  BOOST_TEST(y.real == (std::vector<double>{1.75, 2, 2.25, 2.75}),
+             boost::test_tools::per_element());
+  BOOST_TEST(y.values == (Ints{2, 2, 2, 3}), boost::test_tools::per_element());
 }

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "convmat/core/conv_matrix.hpp"
+#include "convmat/core/layer_ops.hpp"
 #include "convmat/core/loops.hpp"
 #include "convmat/oracle/check.hpp"
 #include "convmat/oracle/diagnose.hpp"
@@ -1107,6 +1108,67 @@ BOOST_AUTO_TEST_CASE(every_quantized_mistake_is_named_first) {
   L.int8_output = false;  // uint8: wraps modulo 256 into [0, 255]
   L.yz = 100;
   named_first(qlinear, i, "no_saturation");
+}
+
+// The catalogue on an int8 kernel's layouts (NHWC data and output, OHWI weights) through the
+// call: x, w and the candidate given in them, the mistake named as in NCHW, the expected output
+// and the worst element in NHWC.
+BOOST_AUTO_TEST_CASE(quantized_diagnosis_in_the_caller_s_layouts) {
+  const QuantizedOp& qlinear = *find_quantized_op("QLinearConv");
+  Int8Layer L = random_int8_layer();
+  L.bias = {100, -50, 7};
+  const LayerCall call =
+      layer_op("onnx_conv")
+          .resolve({1, L.h, L.w, L.c}, {L.c, L.k, L.k, L.c},
+                   {{"pads", KeywordValue(Dims{L.pad, L.pad, L.pad, L.pad})},
+                    {"data_format", KeywordValue(std::string("NHWC"))},
+                    {"weight_format", KeywordValue(std::string("OHWI"))}});
+  // (C, H, W) → (H, W, C) and (O, I, kh, kw) → (O, kh, kw, I), written by index.
+  const auto chw_to_hwc = [](const Ints& v, Index c, Index h, Index w) {
+    Ints out(v.size());
+    for (Index ci = 0; ci < c; ++ci)
+      for (Index i = 0; i < h; ++i)
+        for (Index j = 0; j < w; ++j)
+          out[static_cast<std::size_t>((i * w + j) * c + ci)] =
+              v[static_cast<std::size_t>((ci * h + i) * w + j)];
+    return out;
+  };
+  Ints w_ohwi(L.weight.size());
+  for (Index m = 0; m < L.c; ++m) {
+    const Ints block(L.weight.begin() + m * L.c * L.k * L.k,
+                     L.weight.begin() + (m + 1) * L.c * L.k * L.k);
+    const Ints t = chw_to_hwc(block, L.c, L.k, L.k);
+    std::copy(t.begin(), t.end(), w_ohwi.begin() + m * L.c * L.k * L.k);
+  }
+  QuantizedData given = data_of(L, true);
+  given.x = chw_to_hwc(L.x, L.c, L.h, L.w);
+  given.w = w_ohwi;
+  const QuantizedData nchw = data_of(L, true);
+  Int8Impl ignored;
+  ignored.subtract_xz = false;
+  const Ints candidate_nchw = run_int8(L, ignored, true);
+  const Ints candidate = chw_to_hwc(candidate_nchw, L.c, L.oh(), L.ow());
+  const QuantizedDiagnosis in_nchw = diagnose_quantized(qlinear, nchw, candidate_nchw);
+  const QuantizedDiagnosis d = diagnose_quantized(qlinear, given, candidate, 5, call);
+  BOOST_TEST_REQUIRE(!d.reproducing.empty());
+  BOOST_TEST(d.reproducing.front() == "x_zero_point_ignored");
+  BOOST_TEST(d.reproducing == in_nchw.reproducing, boost::test_tools::per_element());
+  BOOST_TEST(d.check.mismatches == in_nchw.check.mismatches);
+  BOOST_TEST(d.expected.values == chw_to_hwc(in_nchw.expected.values, L.c, L.oh(), L.ow()),
+             boost::test_tools::per_element());
+  BOOST_TEST(d.expected.accumulators ==
+                 chw_to_hwc(in_nchw.expected.accumulators, L.c, L.oh(), L.ow()),
+             boost::test_tools::per_element());
+  // The worst element: the largest difference, the first in NHWC order among equals.
+  Index first = -1;
+  std::int64_t largest = -1;
+  for (std::size_t i = 0; i < candidate.size(); ++i) {
+    const std::int64_t diff = std::abs(candidate[i] - d.expected.values[i]);
+    if (diff > largest) largest = diff, first = static_cast<Index>(i);
+  }
+  BOOST_TEST_REQUIRE(!d.check.worst.empty());
+  BOOST_TEST(d.check.worst.front().index == first);
+  BOOST_TEST(d.check.max_difference == largest);
 }
 
 BOOST_AUTO_TEST_CASE(float32_accumulation_is_named_where_the_sums_pass_2_to_the_24) {
