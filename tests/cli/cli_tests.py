@@ -1446,6 +1446,9 @@ def test_quantized():
     _, out, _ = run(*QL, "--candidate", save("qbad_nhwc.npy", bad), "--json", expect=1)
     check(json.loads(out)["worst"][0]["index"] == [0, 3, 1, 0],
           f"check QLinearConv in NHWC: the wrong element blamed at its NHWC index ({json.loads(out)['worst'][:1]})")
+    _, out, _ = run(*QL, "--candidate", "qbad_nhwc.npy", expect=1)
+    check(f"y[0, 3, 1, 0]: candidate {bad[0, 3, 1, 0]}, expected {got[0, 3, 1, 0]}" in out,
+          f"check QLinearConv in NHWC: the blame line names the NHWC index ({out})")
     CL = ["--op", "ConvInteger", *L, "--x-zero-point", xz, "--w-zero-point", "1,-2", "--pads", 1]
     ignored = reference_accumulators(x, 0, w, wz, {"pads": [1, 1, 1, 1]}).astype(np.int32)
     _, out, _ = run("diagnose", *CL, "--candidate", save("ci_ign.npy", ignored.transpose(0, 2, 3, 1)), "--json",
