@@ -159,15 +159,18 @@ def onnx_conv_integer(x, w, x_zero_point=None, w_zero_point=None, *, auto_pad="N
     w_zero_point : scalar or (M,) array (per output channel) of w's dtype, or None (0)
         A zero point given as a Python int (or list) takes its tensor's dtype.
     auto_pad, dilations, group, kernel_shape, pads, strides : ONNX Conv's attributes
-    data_format, weight_format : x (and the output) and w stored in another order than ONNX's
-        (NCHW, OIHW), e.g. "NHWC" and "OHWI" for an int8 kernel's tensors; the per-channel
-        inputs stay one per output channel
+    data_format, weight_format : keyword-only; the order x (and the output) and w are stored
+        in. Default (None) ONNX's: "NCW"/"NCHW"/"NCDHW" and "OIW"/"OIHW"/"OIDHW"; also the
+        channels-last data formats ("NWC", "NHWC", "NDHWC") and the other weight orders
+        ("HWIO", "OHWI", "IOHW" and their 1-d/3-d forms), e.g. "NHWC" and "OHWI" for a TFLite
+        int8 kernel's tensors. w_zero_point stays one value per output channel in every layout.
 
     Returns
     -------
-    ndarray (N, M, *out) in data_format's order, int32: the exact sums (computed by W in float64, every partial sum an
-    integer below 2**53). ValueError when one leaves the int32 range, for attributes ONNX does
-    not allow, and for sizes that do not fit; TypeError for other dtypes.
+    ndarray (N, M, *out) in data_format's order (e.g. (N, *out, M) for "NHWC"), int32: the exact
+    sums (computed by W in float64, every partial sum an integer below 2**53). ValueError when
+    one leaves the int32 range, for attributes ONNX does not allow, and for sizes that do not fit;
+    TypeError for other dtypes.
     """
     _, r = quantized_call("onnx_conv_integer", x, w,
                           dict(x_zero_point=x_zero_point, w_zero_point=w_zero_point),
@@ -196,7 +199,8 @@ def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scal
     float32; a zero point given as a Python int takes its tensor's dtype (y_zero_point: x's), B
     as Python ints int32 (core/quantized.hpp: quantized_value_from_numbers).
     auto_pad, dilations, group, kernel_shape, pads, strides : ONNX Conv's attributes
-    data_format, weight_format : as in onnx_conv_integer (the output in data_format's order)
+    data_format, weight_format : keyword-only, as in onnx_conv_integer (default ONNX's NCHW and
+        OIHW families); w_scale, w_zero_point and B stay one value per output channel
     return_accumulators : also return acc (int32) and the real values acc * multiplier before
         rounding (float64), for reading a one-unit difference
 
@@ -206,7 +210,8 @@ def onnx_qlinear_conv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scal
 
     Returns
     -------
-    ndarray (N, M, *out) of y_zero_point's dtype; with return_accumulators, (y, acc, real).
+    ndarray (N, M, *out) of y_zero_point's dtype, in data_format's order; with
+    return_accumulators, (y, acc, real), all three in that order.
     """
     _, r = quantized_call("onnx_qlinear_conv", x, w,
                           dict(x_scale=x_scale, x_zero_point=x_zero_point, w_scale=w_scale,
