@@ -111,5 +111,5 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
     try:
         call = _layers.layer(op, op, k).resolve(op, x.shape, w.shape, layouts=True)
     except _core.EmptyOutput as e:  # jax returns the empty array (a window longer than the input)
-        return _core.empty_output(e.shape, x, w, None, op, names)
+        return _core.empty_output(e.shape, x, w, None, method, op, names)
     return _core.forward(call, x, w, None, method, op, names)

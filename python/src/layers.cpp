@@ -277,18 +277,19 @@ void bind_layers(py::module_& m) {
   m.def(
       "empty_output",
       [](const Dims& shape, const py::array& input, const py::array& weight,
-         const std::optional<py::array>& bias, const std::string& op,
+         const std::optional<py::array>& bias, const std::string& method, const std::string& op,
          const std::array<std::string, 3>& names) {
+        method_from_string(method);  // the same refusal as forward's
         const Dtype dtype = common_dtype(op, {{names[0].c_str(), &input},
                                               {names[1].c_str(), &weight},
                                               {names[2].c_str(), bias ? &*bias : nullptr}});
         return dispatch(
             dtype, [&](auto scalar) { return py::array(py::array_t<decltype(scalar)>(shape)); });
       },
-      py::arg("shape"), py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("op"),
-      py::arg("names"),
+      py::arg("shape"), py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("method"),
+      py::arg("op"), py::arg("names"),
       "The empty output of `shape` (EmptyOutput's: xla_conv's empty output) in forward's dtype, "
-      "with forward's dtype rules.");
+      "with forward's dtype and method rules.");
 }
 
 }  // namespace convmat::python

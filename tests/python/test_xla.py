@@ -261,6 +261,9 @@ class XlaConvTest(unittest.TestCase):
             convmat.xla_conv(np.zeros((1, 2, 1)), np.zeros((1, 3, 4)), (1,), "VALID")
         with self.assertRaisesRegex(TypeError, "float32 or float64"):
             convmat.xla_conv(np.zeros((1, 1, 1), np.int32), np.zeros((1, 1, 4)), (1,), "VALID")
+        with self.assertRaisesRegex(ValueError, "method must be 'matrix'"):
+            convmat.xla_conv(np.zeros((1, 1, 1)), np.zeros((1, 1, 4)), (1,), "VALID",
+                             method="dense")
 
     def test_float32(self):
         rng = np.random.default_rng(3)
