@@ -60,9 +60,41 @@ def keywords(op, window_strides=None, padding="VALID", lhs_dilation=None, rhs_di
                 window_reversal=window_reversal_keyword(op, window_reversal))
 
 
+# jax.lax.Precision's names (and the (lhs, rhs) pair form): what a JAX call may ask for.
+_PRECISIONS = ("DEFAULT", "HIGH", "HIGHEST", "BFLOAT16", "TENSORFLOAT32", "FLOAT32")
+
+
+def _precision(op, precision):
+    """jax's precision argument, checked and otherwise unused: convmat computes every product
+    and sum in the arrays' own dtype (float32 or float64), at least what HIGHEST asks."""
+    def name(p):
+        text = p if isinstance(p, str) else getattr(p, "name", None)
+        return text.upper() if isinstance(text, str) else None
+    given = list(precision) if isinstance(precision, (tuple, list)) else [precision]
+    if precision is not None and (len(given) not in (1, 2) or
+                                  any(name(p) not in _PRECISIONS for p in given)):
+        raise ValueError(f"{op}: precision must be None, one of jax.lax.Precision's names "
+                         f"({', '.join(_PRECISIONS)}) or a pair of them, got {precision!r}")
+
+
+def _preferred_element_type(op, dtype):
+    """jax's preferred_element_type: None (the inputs' dtype) or float32/float64."""
+    if dtype is None:
+        return None
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        d = None
+    if d is None or d.name not in ("float32", "float64"):
+        raise ValueError(f"{op}: preferred_element_type must be None, float32 or float64 "
+                         f"(convmat computes in floating point), got {dtype!r}")
+    return d
+
+
 def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
              dimension_numbers=None, feature_group_count=1, batch_group_count=1,
-             window_reversal=None, *, method="matrix"):
+             window_reversal=None, *, precision=None, preferred_element_type=None,
+             method="matrix"):
     """jax.lax.conv_general_dilated (StableHLO convolution): the general N-d convolution.
 
     Parameters
@@ -88,11 +120,17 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
         output has N / G samples)
     window_reversal : None, or one bool per spatial dimension: the window (equivalently the
         kernel) reversed along it
+    precision : jax's (None, a jax.lax.Precision or its name, or a pair): accepted so that JAX
+        calls run unchanged; convmat computes in the arrays' dtype, at least HIGHEST's accuracy
+    preferred_element_type : None (the inputs' dtype), float32 or float64: the accumulation
+        and output dtype (float64 on float32 inputs computes in float64; float32 on float64
+        inputs computes in float64 and rounds the result)
     method : "matrix" (W·x) or "loops" (the direct loops)
 
     Returns
     -------
-    ndarray in dimension_numbers[2]'s order, the inputs' dtype; empty, as jax's, where a
+    ndarray in dimension_numbers[2]'s order, the inputs' dtype (or preferred_element_type);
+    empty, as jax's, where a
     dilated window is longer than its padded input or the batch is 0 (StableHLO: 0 windows).
 
     Example
@@ -106,10 +144,15 @@ def xla_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=
     x, w = _a.array(lhs, op, "lhs"), _a.array(rhs, op, "rhs")
     k = keywords(op, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
                  feature_group_count, batch_group_count, window_reversal)
+    _precision(op, precision)
+    dtype = _preferred_element_type(op, preferred_element_type)
+    if dtype == np.float64 and x.dtype == w.dtype == np.float32:  # accumulate in float64
+        x, w = x.astype(np.float64), w.astype(np.float64)
     names = ("lhs", "rhs", "bias")
     method = _a.string(op, "method", method)
     try:
         call = _layers.layer(op, op, k).resolve(op, x.shape, w.shape, layouts=True)
+        y = _core.forward(call, x, w, None, method, op, names)
     except _core.EmptyOutput as e:  # jax returns the empty array (a window longer than the input)
-        return _core.empty_output(e.shape, x, w, None, method, op, names)
-    return _core.forward(call, x, w, None, method, op, names)
+        y = _core.empty_output(e.shape, x, w, None, method, op, names)
+    return y if dtype is None else y.astype(dtype, copy=False)

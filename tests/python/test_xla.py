@@ -273,6 +273,30 @@ class XlaConvTest(unittest.TestCase):
         self.assertEqual(got.dtype, np.float32)
         np.testing.assert_array_equal(got, reference(lhs, rhs, **layer["args"]))
 
+    def test_jax_s_precision_and_preferred_element_type(self):
+        """JAX's keywords run unchanged: precision is checked (convmat computes in the arrays'
+        dtype), preferred_element_type sets the accumulation and output dtype."""
+        rng = np.random.default_rng(4)
+        layer = self.random_layer(rng, 2)
+        lhs, rhs = self.tensors(rng, layer)
+        want = reference(lhs, rhs, **layer["args"])
+        for precision in (None, "HIGHEST", "default", ("HIGH", "HIGHEST")):
+            np.testing.assert_array_equal(
+                convmat.xla_conv(lhs, rhs, **layer["args"], precision=precision), want)
+        # a float32 sum that float64 accumulation keeps: 2^24 + 1 - 2^24
+        x = np.array([[[2.0 ** 24, 1.0, -2.0 ** 24]]], np.float32)
+        w = np.ones((1, 1, 3), np.float32)
+        y64 = convmat.xla_conv(x, w, (1,), "VALID", preferred_element_type=np.float64)
+        self.assertEqual(y64.dtype, np.float64)
+        self.assertEqual(y64.item(), 1.0)
+        y32 = convmat.xla_conv(x.astype(np.float64), w.astype(np.float64), (1,), "VALID",
+                               preferred_element_type="float32")
+        self.assertEqual((y32.dtype, y32.item()), (np.float32, 1.0))
+        with self.assertRaisesRegex(ValueError, "precision must be None"):
+            convmat.xla_conv(lhs, rhs, **layer["args"], precision="ULTRA")
+        with self.assertRaisesRegex(ValueError, "preferred_element_type must be None, float32"):
+            convmat.xla_conv(lhs, rhs, **layer["args"], preferred_element_type=np.int32)
+
     def test_same_as_pytorch(self):
         """Every layer without lhs_dilation is a PyTorch convolution: the same output (torch on
         an explicitly padded or cropped input) and the same W."""
