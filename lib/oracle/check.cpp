@@ -1,6 +1,7 @@
 #include "convmat/oracle/check.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -150,6 +151,60 @@ std::shared_ptr<const ConvPattern> pattern_for(const ConvSpec& spec,
   return std::make_shared<const ConvPattern>(spec);
 }
 
+// A transposed convolution computed as the gather of its definition (a convolution over the
+// input with s − 1 zeros between positions, padded: XLA's lhs_dilation, compilers' and
+// accelerators' zero-insertion) multiplies every tap its window puts on an inserted zero or on
+// the padding, and 0·inf = NaN. The outputs (flat, one sample) where a non-finite weight meets
+// such a gap: W's columns (the stored convolution's input positions) whose tap k, along some
+// axis, pairs with no row; ascending. Empty when every weight is finite.
+std::vector<Index> transposed_gap_outputs(const ConvSpec& spec, const ConvPattern& pattern,
+                                          const double* weight) {
+  std::vector<Index> outputs;
+  const Index kernel_numel = spec.kernel_numel();
+  const Index rows_per_group = spec.in_channels() / spec.groups();  // the stored rows' channels
+  const Index cols_per_group = spec.out_channels() / spec.groups();
+  if (std::all_of(weight, weight + spec.in_channels() * cols_per_group * kernel_numel,
+                  [](double w) { return std::isfinite(w); }))
+    return outputs;
+  // reads[a][c·taps + k]: along axis a, column position c meets tap k in some row.
+  std::array<std::vector<char>, 3> reads;
+  for (int a = 0; a < 3; ++a) {
+    const detail::AxisMap& m = pattern.axis(a);
+    auto& r = reads[static_cast<std::size_t>(a)];
+    r.assign(static_cast<std::size_t>(m.cols * m.taps), 0);
+    for (Index o = 0; o < m.rows; ++o)
+      for (Index e = m.entry_ptr[o]; e < m.entry_ptr[o + 1]; ++e)
+        for (Index t = m.tap_ptr[e]; t < m.tap_ptr[e + 1]; ++t)
+          r[static_cast<std::size_t>(m.entry_col[e] * m.taps + m.tap[t])] = 1;
+  }
+  const detail::AxisMap &m0 = pattern.axis(0), &m1 = pattern.axis(1), &m2 = pattern.axis(2);
+  const Index spatial = m0.cols * m1.cols * m2.cols;
+  std::vector<Index> bad_taps;
+  for (Index channel = 0; channel < spec.out_channels(); ++channel) {  // the layer's output
+    const Index group = channel / cols_per_group, local = channel % cols_per_group;
+    bad_taps.clear();
+    for (Index k = 0; k < kernel_numel; ++k) {
+      for (Index r = group * rows_per_group; r < (group + 1) * rows_per_group; ++r) {
+        if (!std::isfinite(weight[(r * cols_per_group + local) * kernel_numel + k])) {
+          bad_taps.push_back(k);
+          break;
+        }
+      }
+    }
+    for (Index c = 0; c < spatial && !bad_taps.empty(); ++c) {
+      const Index c2 = c % m2.cols, c1 = c / m2.cols % m1.cols, c0 = c / (m2.cols * m1.cols);
+      const bool gap = std::any_of(bad_taps.begin(), bad_taps.end(), [&](Index k) {
+        const Index k2 = k % m2.taps, k1 = k / m2.taps % m1.taps, k0 = k / (m2.taps * m1.taps);
+        return !(reads[0][static_cast<std::size_t>(c0 * m0.taps + k0)] &&
+                 reads[1][static_cast<std::size_t>(c1 * m1.taps + k1)] &&
+                 reads[2][static_cast<std::size_t>(c2 * m2.taps + k2)]);
+      });
+      if (gap) outputs.push_back(channel * spatial + c);
+    }
+  }
+  return outputs;
+}
+
 OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPattern>& pattern) {
   const ConvSpec& spec = layer.spec;
   const Index out = spec.output_numel(), in = spec.input_numel();
@@ -164,15 +219,24 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
   const double* bias = layer.bias.empty() ? nullptr : layer.bias.data();
   m.forward(layer.input.data(), bias, r.value.data(), layer.batch);
   // A convolution whose non-finite weights meet zero padding: ConvMatrix gave NaN on those rows;
-  // the sums without the padded taps are W's own rows.
-  const bool padded_nan = !spec.is_transposed() && !m.nonfinite_padding_rows().empty();
+  // the sums without the padded taps are W's own rows. A transposed convolution's Wᵀ·y skips
+  // the gaps of its gather form: NaN is set here where they meet a non-finite weight.
+  const std::vector<Index> gaps =
+      spec.is_transposed() ? transposed_gap_outputs(spec, *pattern, layer.weight.data())
+                           : std::vector<Index>{};
+  const bool padded_nan =
+      spec.is_transposed() ? !gaps.empty() : !m.nonfinite_padding_rows().empty();
   const auto without_padded_taps = [&](const double* x, const double* b, double* y) {
     m.stored().multiply(x, y, layer.batch);
     if (!b) return;
     const Index per_channel = out / spec.out_channels();
     for (std::size_t i = 0; i < total; ++i) y[i] += b[static_cast<Index>(i) % out / per_channel];
   };
-  if (padded_nan) {
+  if (padded_nan && spec.is_transposed()) {
+    r.without_padded_taps = r.value;
+    for (Index n = 0; n < layer.batch; ++n)
+      for (Index o : gaps) r.value[static_cast<std::size_t>(n * out + o)] = std::nan("");
+  } else if (padded_nan) {
     r.without_padded_taps.resize(total);
     without_padded_taps(layer.input.data(), bias, r.without_padded_taps.data());
   }
@@ -187,7 +251,7 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
   std::transform(layer.bias.begin(), layer.bias.end(), abs_bias.begin(),
                  [](double v) { return std::fabs(v); });
   m.refill(abs_weight.data());
-  if (padded_nan) {  // the padded taps add nothing to the magnitude of what is summed
+  if (padded_nan && !spec.is_transposed()) {  // the padded taps add nothing to the magnitude
     without_padded_taps(abs_input.data(), abs_bias.empty() ? nullptr : abs_bias.data(),
                         r.magnitude.data());
   } else {
@@ -256,6 +320,8 @@ Comparison compare(const OracleOutput& oracle, const double* candidate, const To
     } else if (padded && std::isfinite(v)) {
       within(oracle.without_padded_taps[i]);  // the padded taps skipped
       if (ratio <= 1) ++c.padding_skipped;
+    } else if (padded && v == oracle.without_padded_taps[i]) {
+      ++c.padding_skipped;  // skipped, and the other taps' infinity
     } else if (std::isfinite(o) && overflow_allows(o, oracle.magnitude[i], terms, tol, v)) {
       ++c.overflow;
     } else {
@@ -491,8 +557,9 @@ std::string ieee_note(const CheckReport& r, const Tolerance& t) {
   std::string s;
   if (r.padded_nonfinite) {
     s += elements(r.padded_nonfinite) +
-         " NaN in the oracle because an infinite or NaN weight meets zero padding (IEEE: "
-         "0*inf = NaN), accepted as NaN or as the sum without the padded taps (" +
+         " NaN in the oracle because an infinite or NaN weight meets zero padding (or, "
+         "transposed, an inserted zero; IEEE: 0*inf = NaN), accepted as NaN or as the sum "
+         "without the padded taps (" +
          std::to_string(r.padding_skipped) + " computed so)";
   }
   if (r.overflow) {

@@ -268,9 +268,6 @@ class Errors(unittest.TestCase):
         h.assert_errors(self, cases)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class IeeeSpecialValues(unittest.TestCase):
     """NaN and infinities: convmat's W, its loops and PyTorch give the same IEEE values, and the
@@ -297,6 +294,52 @@ class IeeeSpecialValues(unittest.TestCase):
                               op="conv1d", padding=1)
         self.assertFalse(wrong)
         self.assertEqual(wrong.bad, 1)
+
+    def test_inf_weight_meeting_the_gaps_of_a_transposed_convolution(self):
+        # A transposed convolution is, by definition, the convolution of the input with s - 1
+        # zeros inserted between positions, padded by d(k - 1) - p, with the kernel flipped; an
+        # implementation computing that gather multiplies the inserted zeros and the padding by
+        # the weight (0*inf = NaN), PyTorch's scatter does not. Both are accepted.
+        rng = np.random.default_rng(5)
+        gaps = 0
+        for trial in range(20):
+            n, k = int(rng.integers(2, 5)), int(rng.integers(2, 4))
+            s, d = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+            p = int(rng.integers(0, d * (k - 1) + 1))
+            if (n - 1) * s - 2 * p + d * (k - 1) + 1 < 1:
+                continue  # no output
+            x = rng.integers(1, 4, (1, 2, n)).astype(np.float64)
+            w = rng.integers(-2, 3, (2, 1, k)).astype(np.float64)
+            w[int(rng.integers(0, 2)), 0, int(rng.integers(0, k))] = np.inf
+            scatter = F.conv_transpose1d(torch.from_numpy(x), torch.from_numpy(w), stride=s,
+                                         padding=p, dilation=d).numpy()
+            # the gather, written from the definition (numpy, IEEE products of every tap)
+            dilated = np.zeros((1, 2, (n - 1) * s + 1))
+            dilated[:, :, ::s] = x
+            e = d * (k - 1) - p
+            padded = np.pad(dilated, ((0, 0), (0, 0), (e, e)))
+            flipped = w[:, :, ::-1]
+            gather = np.zeros_like(scatter)
+            with np.errstate(invalid="ignore"):
+                for o in range(gather.shape[2]):
+                    window = padded[0, :, o:o + d * (k - 1) + 1:d]  # (C_in, k)
+                    gather[0, 0, o] = np.sum(window * flipped[:, 0, :])  # w: (C_in, 1, k)
+            for candidate in (scatter, gather):
+                r = convmat.check(candidate, x, w, op="conv_transpose1d", stride=s, padding=p,
+                                  dilation=d)
+                self.assertTrue(r, f"{trial}: {candidate} {r}")
+            nan_only_in_gather = int(np.sum(np.isnan(gather) & ~np.isnan(scatter)))
+            r = convmat.check(gather, x, w, op="conv_transpose1d", stride=s, padding=p,
+                              dilation=d)
+            self.assertEqual(r.padded_nonfinite, nan_only_in_gather, str(r))
+            gaps += nan_only_in_gather
+            wrong = scatter.copy()
+            finite = np.flatnonzero(np.isfinite(scatter) & ~np.isnan(gather))
+            if finite.size:
+                wrong.flat[finite[0]] += 1
+                self.assertFalse(convmat.check(wrong, x, w, op="conv_transpose1d", stride=s,
+                                               padding=p, dilation=d))
+        self.assertGreater(gaps, 10)
 
     def test_random_layers_with_nan_and_infinities_equal_pytorch(self):
         # Integer data in float64 with infinities and NaN planted in the weight and the input:
@@ -396,3 +439,7 @@ class SmallThings(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, r"precision must be one of float16 \(or half, "
                                     r"fp16, f16\), bfloat16 \(or bf16\).*got 'BF16'"):
             convmat.check(y, x, w, op="conv1d", precision="BF16")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -265,6 +265,22 @@ class XlaConvTest(unittest.TestCase):
             convmat.xla_conv(np.zeros((1, 1, 1)), np.zeros((1, 1, 4)), (1,), "VALID",
                              method="dense")
 
+    def test_inf_weight_on_the_inserted_zeros(self):
+        # StableHLO multiplies every tap, the inserted zeros' and the padding's too: 0*inf = NaN
+        # (its definition, the reference); convmat's W (a transposed convolution, which skips
+        # them) gives the sums without those taps. check accepts both and counts the elements.
+        x = np.array([[[1.0, 2.0, 3.0]]])
+        w = np.array([[[np.inf, 1.0, 1.0]]])
+        args = dict(window_strides=(1,), padding=[(1, 1)], lhs_dilation=(2,))
+        with np.errstate(invalid="ignore"):
+            want = reference(x, w, **args)
+        self.assertTrue(np.isnan(want).any())
+        got = convmat.xla_conv(x, w, **args)
+        for candidate in (want, got):
+            r = convmat.check(candidate, x, w, op="xla_conv", **args)
+            self.assertTrue(r, str(r))
+            self.assertEqual(r.padded_nonfinite, int(np.sum(np.isnan(want) & ~np.isnan(got))))
+
     def test_float32(self):
         rng = np.random.default_rng(3)
         layer = self.random_layer(rng, 2)

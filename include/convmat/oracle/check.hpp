@@ -32,7 +32,11 @@
 //    (ConvPattern::nonfinite_padding_rows, as the direct loops, PyTorch and oneDNN compute). An
 //    implementation that skips the padded taps gives the sum of the others; both are accepted
 //    (the latter within the tolerance), and the report counts the elements (padded_nonfinite) and
-//    how many of them the candidate computed without the padded taps (padding_skipped).
+//    how many of them the candidate computed without the padded taps (padding_skipped). A
+//    transposed convolution is the same gather over its input with s − 1 zeros inserted between
+//    positions, padded (its definition as a convolution; XLA's lhs_dilation): where a non-finite
+//    weight meets an inserted zero or the padding there, NaN and the sum without those taps (W's
+//    own value, which scatter implementations such as PyTorch's give) are both accepted.
 //  - Overflow. A candidate's ±inf agrees with a finite oracle value o of the same sign when a
 //    value within the tolerance of o rounds to infinity in the output precision,
 //    |o| + atol_i + rtol_i·s_i >= overflow_threshold(storage). A partial sum may overflow the
