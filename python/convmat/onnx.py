@@ -19,12 +19,14 @@ def _run(op, X, W, B, method, **attributes):
     """Resolves the node with ONNX's rules (the op table's row `op`, C++ layer_args) and runs it;
     None is an absent attribute."""
     x, w, b = _a.array(X, op, "X"), _a.array(W, op, "W"), _a.array(B)
-    call = _layers.layer(op, op, attributes).resolve(op, x.shape, w.shape)
+    attributes = {k: v for k, v in attributes.items()
+                  if not (k in ("data_format", "weight_format") and v is None)}
+    call = _layers.layer(op, op, attributes).resolve(op, x.shape, w.shape, layouts=True)
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op, ("X", "W", "B"))
 
 
 def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
-              pads=None, strides=None, method="matrix"):
+              pads=None, strides=None, method="matrix", data_format=None, weight_format=None):
     """ONNX Conv: ``Y = W x + B`` with ONNX's attributes.
 
     Parameters
@@ -40,21 +42,25 @@ def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kerne
     kernel_shape : must equal W's spatial shape when given
     pads : [x1_begin, x2_begin, ..., x1_end, x2_end, ...] (default 0), asymmetric allowed
     method : "matrix" or "loops"
+    data_format, weight_format : X (and Y) and W stored in another order than ONNX's NC.../
+        OI... (default None), e.g. "NHWC" and "HWIO"
 
     Returns
     -------
-    ndarray (N, M, *out), X's dtype, out = floor((n + pad_begin + pad_end - d(k-1) - 1)/s) + 1.
+    ndarray (N, M, *out) in data_format's order, X's dtype,
+    out = floor((n + pad_begin + pad_end - d(k-1) - 1)/s) + 1.
 
     Raises ValueError for attributes ONNX does not allow (the C++ message), TypeError for wrong
     types or dtypes.
     """
     return _run("Conv", X, W, B, method, auto_pad=auto_pad, dilations=dilations, group=group,
-                kernel_shape=kernel_shape, pads=pads, strides=strides)
+                kernel_shape=kernel_shape, pads=pads, strides=strides, data_format=data_format,
+                weight_format=weight_format)
 
 
 def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
                         kernel_shape=None, output_padding=None, output_shape=None, pads=None,
-                        strides=None, method="matrix"):
+                        strides=None, method="matrix", data_format=None, weight_format=None):
     """ONNX ConvTranspose: ``Y = Wᵀ x + B`` with ONNX's attributes.
 
     Parameters
@@ -73,10 +79,12 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
         N and M must be X's batch and the layer's output channels.
     pads : [x1_begin, ..., x1_end, ...]; they crop the output (ignored with output_shape)
     method : "matrix" or "loops"
+    data_format, weight_format : X (and Y) and W stored in another order than ONNX's (default
+        None: NC... and IO..., W being (C, M/group, *k)), e.g. "NHWC" and "HWOI"
 
     Returns
     -------
-    ndarray (N, M, *out), X's dtype, out = s(n - 1) + output_padding + d(k - 1) + 1
+    ndarray (N, M, *out) in data_format's order, X's dtype, out = s(n - 1) + output_padding + d(k - 1) + 1
     - pad_begin - pad_end (= output_shape when given).
 
     Raises ValueError for attributes ONNX does not allow (the C++ message), TypeError for wrong
@@ -84,7 +92,8 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
     """
     return _run("ConvTranspose", X, W, B, method, auto_pad=auto_pad, dilations=dilations,
                 group=group, kernel_shape=kernel_shape, output_padding=output_padding,
-                output_shape=output_shape, pads=pads, strides=strides)
+                output_shape=output_shape, pads=pads, strides=strides, data_format=data_format,
+                weight_format=weight_format)
 
 
 def _tensor(value):

@@ -26,18 +26,20 @@ def padding_keyword(op, padding):
     return _a.padding_pairs(op, padding, "'SAME', 'VALID'", "before, after")
 
 
-def _run(op, input, filters, method, data_format, **keywords):
+def _run(op, input, filters, method, data_format, weight_format, **keywords):
     x, w = _a.array(input, op, "input"), _a.array(filters, op, "filters")
     keywords = {name: value for name, value in keywords.items() if value is not None}
     if data_format is not None:
         keywords["data_format"] = data_format
+    if weight_format is not None:
+        keywords["weight_format"] = weight_format
     call = _layers.layer(op, op, keywords).resolve(op, x.shape, w.shape, layouts=True)
     return _core.forward(call, x, w, None, _a.string(op, "method", method), op,
                          ("input", "filters", "bias"))
 
 
 def tf_conv(input, filters, strides=None, padding="VALID", data_format=None, dilations=None, *,
-            method="matrix"):
+            method="matrix", weight_format=None):
     """tf.nn.convolution: an N-d convolution (N = 1, 2, 3) with TensorFlow's conventions.
 
     Parameters
@@ -53,6 +55,8 @@ def tf_conv(input, filters, strides=None, padding="VALID", data_format=None, dil
         (before, after) pairs of every dimension of data_format ([0, 0] for N and C)
     data_format : None (channels last: "NWC", "NHWC", "NDHWC") or "NCW", "NCHW", "NCDHW", ...
     method : "matrix" (W·x) or "loops" (the direct loops)
+    weight_format : filters stored in another order than TensorFlow's [*k, in, out] ("HWIO"),
+        e.g. "OIHW" (O and I the layer's output and input channels)
 
     Returns
     -------
@@ -65,12 +69,12 @@ def tf_conv(input, filters, strides=None, padding="VALID", data_format=None, dil
     array([1., 3., 5., 7., 4.])
     """
     op = "tf_conv"
-    return _run(op, input, filters, method, data_format, strides=strides,
+    return _run(op, input, filters, method, data_format, weight_format, strides=strides,
                 padding=padding_keyword(op, padding), dilations=dilations)
 
 
 def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", data_format=None,
-                      dilations=None, *, method="matrix"):
+                      dilations=None, *, method="matrix", weight_format=None):
     """tf.nn.conv_transpose (conv2d_transpose, conv3d_transpose): the gradient of tf_conv with
     respect to its input, for an input of shape output_shape.
 
@@ -83,6 +87,7 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
         output_shape with them must give the input's spatial size (else ValueError). The output
         rows that its windows do not reach are zero (they get no gradient).
     method : "matrix" (Wᵀ·y) or "loops" (the scatter loops)
+    weight_format : filters in another order than TensorFlow's [*k, out, in] ("HWOI")
 
     Returns
     -------
@@ -95,13 +100,13 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
     array([1., 1., 2., 1.])
     """
     op = "tf_conv_transpose"
-    return _run(op, input, filters, method, data_format,
+    return _run(op, input, filters, method, data_format, weight_format,
                 output_shape=_a.ints(op, "output_shape", output_shape), strides=strides,
                 padding=padding_keyword(op, padding), dilations=dilations)
 
 
 def tf_depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None, *,
-                        method="matrix"):
+                        method="matrix", weight_format=None):
     """tf.nn.depthwise_conv2d: ``output[b, i, j, k * channel_multiplier + q] = sum over di, dj of
     filter[di, dj, k, q] * input[b, strides[1] i + rate[0] di, strides[2] j + rate[1] dj, k]``.
 
@@ -113,11 +118,13 @@ def tf_depthwise_conv2d(input, filter, strides, padding, data_format=None, dilat
     padding : "SAME", "VALID" or explicit pairs, as in tf_conv
     dilations : 2 ints (the rate), or None; > 1 needs all strides 1
     method : "matrix" or "loops"
+    weight_format : as the op table takes it for this op (the filter's order; TensorFlow's by
+        default)
 
     Returns
     -------
     ndarray [batch, out_height, out_width, in_channels * channel_multiplier] (channels last).
     """
     op = "tf_depthwise_conv2d"
-    return _run(op, input, filter, method, data_format, strides=strides,
+    return _run(op, input, filter, method, data_format, weight_format, strides=strides,
                 padding=padding_keyword(op, padding), dilations=dilations)

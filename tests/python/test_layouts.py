@@ -182,5 +182,37 @@ class BadLayouts(unittest.TestCase):
             convmat.kernel_matrix(x, w.shape, op="conv2d", data_format="NHWC")
 
 
+
+class EveryLayerFunctionTakesLayouts(unittest.TestCase):
+    """The ONNX functions and the TensorFlow ones take data_format= / weight_format= as the
+    PyTorch ones do: the same integers, transposed, exactly."""
+
+    def test_onnx_and_tensorflow_functions(self):
+        rng = np.random.default_rng(8)
+        x = rng.integers(-3, 4, (2, 3, 5, 6)).astype(np.float64)
+        nhwc = x.transpose(0, 2, 3, 1)
+        w = rng.integers(-3, 4, (4, 3, 2, 3)).astype(np.float64)  # OIHW
+        y = convmat.onnx_conv(x, w, pads=[1, 0, 0, 1], strides=[2, 1])
+        got = convmat.onnx_conv(nhwc, w.transpose(2, 3, 1, 0), pads=[1, 0, 0, 1], strides=[2, 1],
+                                data_format="NHWC", weight_format="HWIO")
+        np.testing.assert_array_equal(got, y.transpose(0, 2, 3, 1))
+        wt = rng.integers(-3, 4, (3, 4, 2, 3)).astype(np.float64)  # (C, M, kh, kw): IOHW
+        y = convmat.onnx_conv_transpose(x, wt, strides=[2, 1], output_padding=[1, 0])
+        got = convmat.onnx_conv_transpose(nhwc, wt.transpose(2, 3, 1, 0), strides=[2, 1],
+                                          output_padding=[1, 0], data_format="NHWC",
+                                          weight_format="HWOI")
+        np.testing.assert_array_equal(got, y.transpose(0, 2, 3, 1))
+        f = rng.integers(-3, 4, (2, 3, 3, 4)).astype(np.float64)  # TensorFlow's HWIO
+        want = convmat.tf_conv(nhwc, f, 2, "SAME")
+        np.testing.assert_array_equal(
+            convmat.tf_conv(nhwc, f.transpose(3, 2, 0, 1), 2, "SAME", weight_format="OIHW"), want)
+        ft = rng.integers(-3, 4, (2, 3, 4, 3)).astype(np.float64)  # [kh, kw, out, in]
+        y = rng.integers(-3, 4, (2, 3, 3, 3)).astype(np.float64)
+        want = convmat.tf_conv_transpose(y, ft, [2, 5, 6, 4], 2)
+        np.testing.assert_array_equal(
+            convmat.tf_conv_transpose(y, ft.transpose(3, 2, 0, 1), [2, 5, 6, 4], 2,
+                                      weight_format="IOHW"), want)
+
+
 if __name__ == "__main__":
     unittest.main()
