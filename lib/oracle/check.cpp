@@ -221,9 +221,9 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
   // A convolution whose non-finite weights meet zero padding: ConvMatrix gave NaN on those rows;
   // the sums without the padded taps are W's own rows. A transposed convolution's Wᵀ·y skips
   // the gaps of its gather form: NaN is set here where they meet a non-finite weight.
-  const std::vector<Index> gaps =
-      spec.is_transposed() ? transposed_gap_outputs(spec, *pattern, layer.weight.data())
-                           : std::vector<Index>{};
+  const std::vector<Index> gaps = spec.is_transposed()
+                                      ? transposed_gap_outputs(spec, *pattern, layer.weight.data())
+                                      : std::vector<Index>{};
   const bool padded_nan =
       spec.is_transposed() ? !gaps.empty() : !m.nonfinite_padding_rows().empty();
   const auto without_padded_taps = [&](const double* x, const double* b, double* y) {

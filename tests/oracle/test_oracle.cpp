@@ -387,6 +387,26 @@ const double nan = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
+// conv_transpose1d x = [1, 2, 3], w = [inf, 1, 1], stride 2, padding 1 (XLA: lhs_dilation 2,
+// padding (1, 1)). The scatter y[2i + t − 1] += x[i]·w[t] gives [1, inf, 2, inf, 3]; the gather
+// of the definition reads, for output o and tap t, the dilated and padded input at o + 1 − t,
+// which is an inserted zero (odd) for the inf tap at o = 0, 2, 4: NaN there, IEEE.
+BOOST_AUTO_TEST_CASE(a_non_finite_weight_meeting_a_transposed_layer_s_gaps_gives_nan) {
+  const LayerData layer(ConvSpec::transposed(1, 1, {3}, {3}, {2}, {1}), 1, {1, 2, 3}, {inf, 1, 1});
+  const OracleOutput y = oracle_forward(layer);
+  BOOST_TEST(same_values(y.value, {nan, inf, nan, inf, nan}));
+  BOOST_TEST(same_values(y.without_padded_taps, {1, inf, 2, inf, 3}));
+  const CheckReport gather =
+      check_with(layer, {nan, inf, nan, inf, nan}, precision(Precision::float64));
+  BOOST_TEST(gather.passed);
+  BOOST_TEST(gather.padded_nonfinite == 3);
+  const CheckReport scatter = check_with(layer, {1, inf, 2, inf, 3}, precision(Precision::float64));
+  BOOST_TEST(scatter.passed);
+  BOOST_TEST(scatter.padding_skipped == 3);
+  BOOST_TEST(!check_with(layer, {1, inf, 2, inf, 4}, precision(Precision::float64)).passed);
+  BOOST_TEST(!check_with(layer, {1, nan, 2, inf, 3}, precision(Precision::float64)).passed);
+}
+
 BOOST_AUTO_TEST_CASE(a_non_finite_weight_meeting_zero_padding_gives_nan) {
   // conv1d x = [1, 2, 3], w = [inf, 1, 1], padding 1: y[0] = inf·0 + 1·1 + 1·2 = NaN.
   const LayerData layer = conv1d_layer({1, 2, 3}, {inf, 1, 1}, 1);
@@ -1117,12 +1137,11 @@ BOOST_AUTO_TEST_CASE(quantized_diagnosis_in_the_caller_s_layouts) {
   const QuantizedOp& qlinear = *find_quantized_op("QLinearConv");
   Int8Layer L = random_int8_layer();
   L.bias = {100, -50, 7};
-  const LayerCall call =
-      layer_op("onnx_conv")
-          .resolve({1, L.h, L.w, L.c}, {L.c, L.k, L.k, L.c},
-                   {{"pads", KeywordValue(Dims{L.pad, L.pad, L.pad, L.pad})},
-                    {"data_format", KeywordValue(std::string("NHWC"))},
-                    {"weight_format", KeywordValue(std::string("OHWI"))}});
+  const LayerCall call = layer_op("onnx_conv")
+                             .resolve({1, L.h, L.w, L.c}, {L.c, L.k, L.k, L.c},
+                                      {{"pads", KeywordValue(Dims{L.pad, L.pad, L.pad, L.pad})},
+                                       {"data_format", KeywordValue(std::string("NHWC"))},
+                                       {"weight_format", KeywordValue(std::string("OHWI"))}});
   // (C, H, W) → (H, W, C) and (O, I, kh, kw) → (O, kh, kw, I), written by index.
   const auto chw_to_hwc = [](const Ints& v, Index c, Index h, Index w) {
     Ints out(v.size());
@@ -1156,9 +1175,9 @@ BOOST_AUTO_TEST_CASE(quantized_diagnosis_in_the_caller_s_layouts) {
   BOOST_TEST(d.check.mismatches == in_nchw.check.mismatches);
   BOOST_TEST(d.expected.values == chw_to_hwc(in_nchw.expected.values, L.c, L.oh(), L.ow()),
              boost::test_tools::per_element());
-  BOOST_TEST(d.expected.accumulators ==
-                 chw_to_hwc(in_nchw.expected.accumulators, L.c, L.oh(), L.ow()),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      d.expected.accumulators == chw_to_hwc(in_nchw.expected.accumulators, L.c, L.oh(), L.ow()),
+      boost::test_tools::per_element());
   // The worst element: the largest difference, the first in NHWC order among equals.
   Index first = -1;
   std::int64_t largest = -1;
