@@ -6,6 +6,7 @@ estimate_kernel, deconvolve) accepts ``op=`` one of
     "conv", "conv1d", "conv2d", "conv3d"                      torch.nn.functional.conv*d
     "conv_transpose", "conv_transpose1d", ..._transpose3d     torch.nn.functional.conv_transpose*d
     "onnx_conv" (or "Conv"), "onnx_conv_transpose" (or "ConvTranspose")   ONNX
+    "tf_conv", "tf_conv_transpose", "tf_depthwise_conv2d"     tf.nn.convolution, ...
     "xla_conv" (or "conv_general_dilated")     jax.lax.conv_general_dilated, StableHLO
 
 ("conv" and "conv_transpose" take the rank from the weight) and then exactly the keywords of

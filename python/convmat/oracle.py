@@ -294,7 +294,9 @@ candidate : the output to check: an ndarray or a torch tensor of the layer's out
     (leading dimensions of size 1 may be missing or extra); its dtype sets the output precision
 input, weight, bias : the layer's data (bias may be None), arrays or tensors of any real dtype
 op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
-    "onnx_conv", "onnx_conv_transpose"; also "onnx_conv_integer" ("ConvInteger") and
+    "onnx_conv", "onnx_conv_transpose", "tf_conv", "tf_conv_transpose", "tf_depthwise_conv2d",
+    "xla_conv" (their keywords as their functions take them; xla_conv's output may be empty);
+    also "onnx_conv_integer" ("ConvInteger") and
     "onnx_qlinear_conv" ("QLinearConv"), compared exactly (check: a QuantizedCheckResult listing
     each mismatch with its int32 accumulator and the value before rounding; diagnose: a
     QuantizedDiagnosis naming the int8 mistakes of the quantized catalogue that give the

@@ -247,7 +247,8 @@ def deconvolve(output, weight, input_size, bias=None, op="conv", method="qr", da
         maps several sizes to the same output size
     bias : the layer's bias (subtracted first), or None
     op : "conv" (default), "conv1d".."conv3d", "conv_transpose", "conv_transpose1d".."3d",
-        "onnx_conv", "onnx_conv_transpose"
+        "onnx_conv", "onnx_conv_transpose", "tf_conv", "tf_conv_transpose",
+        "tf_depthwise_conv2d", "xla_conv"
     **layer : that op's keywords (stride, padding, dilation, groups, output_padding, ...), and
         data_format / weight_format for arrays in another layout (x is returned in it)
     method, damp, atol, btol, conlim, iter_lim, maxiter, qr_tol, cholesky_form : as in lstsq
