@@ -101,7 +101,10 @@ class Layer:
 
 def layer(caller, op, keywords):
     """The Layer of `op` with `keywords` (a dict); TypeError for an unknown op or a keyword that
-    op's function does not take."""
+    op's function does not take. A layout keyword (data_format, weight_format) given as None is
+    absent: the op's own layout."""
+    keywords = {name: value for name, value in keywords.items()
+                if not (name in _LAYOUT_KEYWORDS and value is None)}
     if not isinstance(op, str) or op not in _OPS:
         raise TypeError(f"{caller}: op must be one of {', '.join(map(repr, _OPS))}, got {op!r}")
     row = _OPS[op]

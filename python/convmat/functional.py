@@ -104,9 +104,7 @@ def _layer(op, input, weight, bias, method, data_format=None, weight_format=None
     """Resolves the call with the rules of the op table's row `op` (C++ layer_ops, layer_args)
     and runs it; the arrays in the layouts given (None: the op's own)."""
     x, w, b = _a.array(input, op, "input"), _a.array(weight, op, "weight"), _a.array(bias)
-    keywords.update({name: value for name, value in (("data_format", data_format),
-                                                     ("weight_format", weight_format))
-                     if value is not None})
+    keywords.update(data_format=data_format, weight_format=weight_format)
     call = _layers.layer(op, op, keywords).resolve(op, x.shape, w.shape, layouts=True)
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op)
 

@@ -19,8 +19,6 @@ def _run(op, X, W, B, method, **attributes):
     """Resolves the node with ONNX's rules (the op table's row `op`, C++ layer_args) and runs it;
     None is an absent attribute."""
     x, w, b = _a.array(X, op, "X"), _a.array(W, op, "W"), _a.array(B)
-    attributes = {k: v for k, v in attributes.items()
-                  if not (k in ("data_format", "weight_format") and v is None)}
     call = _layers.layer(op, op, attributes).resolve(op, x.shape, w.shape, layouts=True)
     return _core.forward(call, x, w, b, _a.string(op, "method", method), op, ("X", "W", "B"))
 
@@ -84,7 +82,8 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
 
     Returns
     -------
-    ndarray (N, M, *out) in data_format's order, X's dtype, out = s(n - 1) + output_padding + d(k - 1) + 1
+    ndarray (N, M, *out) in data_format's order, X's dtype,
+    out = s(n - 1) + output_padding + d(k - 1) + 1
     - pad_begin - pad_end (= output_shape when given).
 
     Raises ValueError for attributes ONNX does not allow (the C++ message), TypeError for wrong
@@ -148,8 +147,6 @@ def quantized_call(op, x, w, inputs, attributes, method="quantized_apply", *extr
     x, x_type, x_shape = _integer_tensor(name, "x", x)
     w, w_type, w_shape = _integer_tensor(name, "w", w)
     typed = _quantized_inputs(name, inputs)
-    attributes = {k: v for k, v in attributes.items()
-                  if not (k in ("data_format", "weight_format") and v is None)}
     call = _layers.layer(name, "onnx_conv", attributes).resolve(name, x_shape, w_shape,
                                                                 layouts=True)
     return call, getattr(_core, method)(op, call, x, x_type, w, w_type, typed, *extra)

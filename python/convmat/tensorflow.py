@@ -29,10 +29,7 @@ def padding_keyword(op, padding):
 def _run(op, input, filters, method, data_format, weight_format, **keywords):
     x, w = _a.array(input, op, "input"), _a.array(filters, op, "filters")
     keywords = {name: value for name, value in keywords.items() if value is not None}
-    if data_format is not None:
-        keywords["data_format"] = data_format
-    if weight_format is not None:
-        keywords["weight_format"] = weight_format
+    keywords.update(data_format=data_format, weight_format=weight_format)
     call = _layers.layer(op, op, keywords).resolve(op, x.shape, w.shape, layouts=True)
     return _core.forward(call, x, w, None, _a.string(op, "method", method), op,
                          ("input", "filters", "bias"))

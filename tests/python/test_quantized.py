@@ -205,10 +205,12 @@ class QuantizedLayouts(unittest.TestCase):
         w = rng.integers(-128, 128, (cout, cin // groups) + kernel).astype(np.int8)
         attributes = dict(group=groups, strides=[int(v) for v in rng.integers(1, 3, size=rank)],
                           pads=[int(v) for v in rng.integers(0, 2, size=2 * rank)])
-        q = dict(x_scale=np.float32(rng.uniform(0.01, 0.1)), x_zero_point=np.uint8(rng.integers(0, 256)),
+        q = dict(x_scale=np.float32(rng.uniform(0.01, 0.1)),
+                 x_zero_point=np.uint8(rng.integers(0, 256)),
                  w_scale=rng.uniform(0.005, 0.05, cout).astype(np.float32),
                  w_zero_point=rng.integers(-5, 6, cout).astype(np.int8),
-                 y_scale=np.float32(rng.uniform(0.5, 5)), y_zero_point=np.uint8(rng.integers(0, 256)),
+                 y_scale=np.float32(rng.uniform(0.5, 5)),
+                 y_zero_point=np.uint8(rng.integers(0, 256)),
                  B=rng.integers(-1000, 1000, cout).astype(np.int32))
         return x, w, attributes, q
 
