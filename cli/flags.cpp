@@ -164,7 +164,8 @@ constexpr KeywordHelp keyword_help[] = {
     {"stride", "S[,S...]", "stride: one value for every spatial axis, or one per axis (default 1)"},
     {"padding", "P[,P...]|same|valid",
      "PyTorch padding on both sides of each axis (default 0); 'same' (stride 1) and 'valid' as "
-     "in PyTorch"},
+     "in PyTorch. tf_*: SAME | VALID or (before, after) pairs of every data_format axis; "
+     "xla_conv: SAME | SAME_LOWER | VALID or low,high pairs per spatial axis (negative: a crop)"},
     {"dilation", "D[,D...]", "dilation, 1 = none (default 1)"},
     {"groups", "G", "groups (default 1)"},
     {"output-padding", "A[,A...]", "transposed ops: extra output rows at the end (default 0)"},
@@ -175,15 +176,31 @@ constexpr KeywordHelp keyword_help[] = {
      "ONNX ops: the begin values of every axis, then the end values (default 0; one value: all)"},
     {"output-shape", "O[,O...]",
      "onnx_conv_transpose: the spatial output shape (sets the padding; --pads are then ignored, "
-     "as ONNX says)"},
+     "as ONNX says); tf_conv_transpose: the output's shape, N+2 values in data_format's order "
+     "or the spatial sizes"},
     {"kernel-shape", "K[,K...]", "ONNX ops: checked against the weight's spatial shape"},
+    {"window-strides", "S[,S...]", "xla_conv: the window stride of each spatial axis (default 1)"},
+    {"lhs-dilation", "L[,L...]",
+     "xla_conv: L - 1 zeros between input elements (with window strides 1 the transposed "
+     "convolution of stride L; default 1)"},
+    {"rhs-dilation", "D[,D...]", "xla_conv: the kernel's dilation (default 1)"},
+    {"window-reversal", "0|1[,...]",
+     "xla_conv: the window read backwards along an axis (default 0)"},
+    {"dimension-numbers", "LHS,RHS,OUT",
+     "xla_conv: the three layouts, e.g. NHWC,HWIO,NHWC (spatial letters matched by letter; "
+     "default NC..,OI..,NC..)"},
+    {"feature-group-count", "G", "xla_conv: feature groups (default 1)"},
+    {"batch-group-count", "G",
+     "xla_conv: batch groups, the weight gradient's form: N/G samples out (default 1)"},
     {"data-format", "FORMAT",
-     "every op: the layout of --input, the output and the candidate, e.g. NHWC (NCW, NWC, NCHW, "
-     "NHWC, NCDHW, NDHWC or any order of N, C and the spatial letters; default the op's: NCHW, "
-     "channels last for the TensorFlow ops); reports name indices in it"},
+     "every op but xla_conv (whose layouts are --dimension-numbers): the layout of --input, the "
+     "output and the candidate, e.g. NHWC (NCW, NWC, NCHW, NHWC, NCDHW, NDHWC or any order of N, "
+     "C and the spatial letters; default the op's: NCHW, channels last for the TensorFlow ops); "
+     "reports name indices in it"},
     {"weight-format", "FORMAT",
-     "every op: the layout of --weight, e.g. HWIO, OHWI, IOHW (O and I the layer's output and "
-     "input channels; default the op's: PyTorch's, TensorFlow's filter order for tf_*)"},
+     "every op but xla_conv: the layout of --weight, e.g. HWIO, OHWI, IOHW (O and I the layer's "
+     "output and input channels; default the op's: PyTorch's, TensorFlow's filter order for "
+     "tf_*)"},
 };
 
 // One flag: a keyword's name, and the names of the same keyword in other conventions (a name
@@ -338,7 +355,9 @@ void add_layer_options(CLI::App& app, LayerFlags& flags) {
   static const std::string op_help =
       "one of " + layer_op_names() +
       ": torch.nn.functional's conv*d and conv_transpose*d (conv and conv_transpose take the "
-      "rank from the weight) and ONNX's Conv and ConvTranspose, each with its own options; for "
+      "rank from the weight), ONNX's Conv and ConvTranspose, TensorFlow's tf_conv, "
+      "tf_conv_transpose and tf_depthwise_conv2d, and XLA's xla_conv, each with its own options; "
+      "for "
       "apply, check and diagnose also the quantized onnx_conv_integer (ConvInteger) and "
       "onnx_qlinear_conv "
       "(QLinearConv), compared exactly";
