@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The reference documentation, built as `cmake --build build --target docs` builds it, and looked at.
 
-    docs_test.py DOXYGEN DOXYFILE HTML_DIR CHROMIUM -- SPHINX_COMMAND...
+    docs_test.py DOXYGEN DOXYFILE HTML_DIR CHROMEDRIVER -- SPHINX_COMMAND...
 
 1. Doxygen (XML of include/convmat/, WARN_AS_ERROR) then Sphinx with -W: any warning -- a
    broken reference, a README section that moved, a declaration Breathe cannot render, a
@@ -9,8 +9,12 @@
 2. the pages hold what they promise: the C++ reference has ConvSpec and ConvMatrix, the Python
    reference convmat.conv2d and convmat.conv_matrix, the notebook page links every notebook's
    executed page, and each linked page exists;
-3. headless Chromium renders index.html and cpp_api.html to HTML_DIR/../screenshots/*.png
-   (pictures for a person to look at; each must be a PNG of the window's size).
+3. headless Chromium, driven through ChromeDriver as the teaching page's test drives it, renders
+   index.html, cpp_api.html and python_api.html to HTML_DIR/../screenshots/*.png (pictures for a
+   person to look at; each must be a PNG of the page's viewport, taken after the page loaded).
+   The browser is given bounded times to start and to load a page; a browser that hangs (seen on
+   a loaded machine with `chromium --screenshot`, which has no such bound) is started afresh, up
+   to three times, and the test fails with each try's error if none loads the page.
 """
 
 import re
@@ -21,10 +25,42 @@ import tempfile
 import unittest
 from pathlib import Path
 
-DOXYGEN, DOXYFILE, HTML, CHROMIUM = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+
+DOXYGEN, DOXYFILE, HTML, CHROMEDRIVER = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 SPHINX = sys.argv[sys.argv.index("--") + 1:]
 SCREENSHOTS = HTML.parent / "screenshots"
 WINDOW = (1280, 1600)
+TRIES = 3
+PAGE_LOAD_SECONDS = 60
+
+
+def screenshot(url, png):
+    """Loads url in a new headless Chromium and writes the viewport to png; returns the viewport's
+    size in device pixels. Raises WebDriverException (TimeoutException among them) on a hang."""
+    with tempfile.TemporaryDirectory() as profile:
+        options = webdriver.ChromeOptions()
+        for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--hide-scrollbars", f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                     f"--user-data-dir={profile}"]:
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        try:
+            driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
+            driver.get(url)
+            if driver.execute_script("return document.readyState") != "complete":
+                raise WebDriverException(f"{url} did not finish loading")
+            size = driver.execute_script(
+                "return [Math.round(window.innerWidth * window.devicePixelRatio),"
+                "        Math.round(window.innerHeight * window.devicePixelRatio)]")
+            if not driver.save_screenshot(str(png)):
+                raise WebDriverException(f"no screenshot of {url}")
+            return tuple(size)
+        finally:
+            driver.quit()
 
 
 def run(command, **keywords):
@@ -70,13 +106,19 @@ class Docs(unittest.TestCase):
         for page in ("index", "cpp_api", "python_api"):
             png = SCREENSHOTS / f"{page}.png"
             png.unlink(missing_ok=True)
-            with tempfile.TemporaryDirectory() as profile:
-                run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                     f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                     f"--screenshot={png}", (HTML / f"{page}.html").as_uri()], timeout=120)
+            errors = []
+            while len(errors) < TRIES:
+                try:
+                    viewport = screenshot((HTML / f"{page}.html").as_uri(), png)
+                    break
+                except WebDriverException as error:
+                    errors.append(f"try {len(errors) + 1}: {error.msg or error}")
+            else:
+                self.fail(f"{page}.html: no browser loaded it\n" + "\n".join(errors))
+            self.assertEqual(viewport[0], WINDOW[0], page)    # the window's width, no scrollbar
             header = png.read_bytes()[:24]
             self.assertEqual(header[:8], b"\x89PNG\r\n\x1a\n", page)
-            self.assertEqual(struct.unpack(">II", header[16:24]), WINDOW, page)
+            self.assertEqual(struct.unpack(">II", header[16:24]), viewport, page)
 
 
 if __name__ == "__main__":
