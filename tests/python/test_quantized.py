@@ -1,7 +1,7 @@
 """convmat.onnx_conv_integer and convmat.onnx_qlinear_conv against ONNX's own backend test cases
 (libonnx-testdata: the .pb inputs and expected outputs of test_*convinteger* and
-test_qlinearconv) and against PyTorch's quantized Conv2d (torch.ao.nn.quantized, the qnnpack and
-onednn engines of this PyTorch build).
+test_qlinearconv) and against PyTorch's quantized Conv1d/Conv2d/Conv3d (torch.ao.nn.quantized, the
+qnnpack and onednn engines of this PyTorch build).
 
 References are ONNX's files and PyTorch's kernels, never convmat itself.
 """
@@ -58,22 +58,31 @@ def near_tie(real, width):
 
 
 class PyTorchQuantizedConv(unittest.TestCase):
-    """torch.ao.nn.quantized.Conv2d: quint8 input, qint8 weight (per tensor or per output
+    """torch.ao.nn.quantized.Conv1d/Conv2d/Conv3d: quint8 input, qint8 weight (per tensor or per output
     channel), float bias quantized by PyTorch to round(b / (x_scale * w_scale)) in int32, quint8
-    output. The same layer is QLinearConv with B = that int32 bias."""
+    output. The same layer is QLinearConv with B = that int32 bias.
 
-    def run_engine(self, engine, rng, cases):
+    onednn's inputs use 7 bits (0..127), the range PyTorch's x86 observers give activations
+    (reduce_range): on a CPU without VNNI, oneDNN multiplies u8 by s8 with vpmaddubsw, which
+    saturates each pair of products to int16 (oneDNN's "int8 computation" notes), so 8-bit
+    inputs can give a different answer there; 127·128·2 < 2^15 cannot saturate."""
+
+    LAYERS = {1: torch.ao.nn.quantized.Conv1d, 2: torch.ao.nn.quantized.Conv2d,
+              3: torch.ao.nn.quantized.Conv3d}
+
+    def run_engine(self, engine, rng, cases, rank=2, at_least=500):
         torch.backends.quantized.engine = engine
         compared = tie_units = 0
         for i in range(cases):
-            case = h.random_conv(rng, rank=2)
+            case = h.random_conv(rng, rank=rank)
             if case["padding_mode"] != "zeros" or case["padding"] in ("same", "valid"):
                 continue
             cin, cout, groups = case["c_in"], case["c_out"], case["groups"]
             kernel = list(case["kernel"])
-            stride, dilation = h.spatial(case["stride"], 2), h.spatial(case["dilation"], 2)
-            padding = h.spatial(case["padding"], 2)
-            x_scale, x_zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, 256))
+            stride, dilation = h.spatial(case["stride"], rank), h.spatial(case["dilation"], rank)
+            padding = h.spatial(case["padding"], rank)
+            levels = 128 if engine == "onednn" else 256
+            x_scale, x_zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, levels))
             y_scale, y_zp = float(rng.uniform(0.05, 0.5)), int(rng.integers(0, 256))
             per_channel = bool(i % 2) and engine != "qnnpack"
             x = torch.from_numpy(rng.standard_normal(
@@ -82,6 +91,8 @@ class PyTorchQuantizedConv(unittest.TestCase):
                 (cout, cin // groups) + tuple(kernel)).astype(np.float32))
             bias = torch.from_numpy(rng.standard_normal(cout).astype(np.float32))
             qx = torch.quantize_per_tensor(x, x_scale, x_zp, torch.quint8)
+            qx = torch._make_per_tensor_quantized_tensor(
+                qx.int_repr().clamp(max=levels - 1), x_scale, x_zp)
             if per_channel:
                 w_scale = torch.from_numpy(rng.uniform(0.005, 0.05, cout)).double()
                 qw = torch.quantize_per_channel(w, w_scale, torch.zeros(cout, dtype=torch.long),
@@ -91,9 +102,9 @@ class PyTorchQuantizedConv(unittest.TestCase):
                 w_scale = float(rng.uniform(0.005, 0.05))
                 qw = torch.quantize_per_tensor(w, w_scale, 0, torch.qint8)
                 w_scales = np.full(cout, w_scale, np.float32)
-            layer = torch.ao.nn.quantized.Conv2d(cin, cout, tuple(kernel), stride=tuple(stride),
-                                                 padding=tuple(padding),
-                                                 dilation=tuple(dilation), groups=groups)
+            layer = self.LAYERS[rank](cin, cout, tuple(kernel), stride=tuple(stride),
+                                      padding=tuple(padding), dilation=tuple(dilation),
+                                      groups=groups)
             layer.set_weight_bias(qw, bias)
             layer.scale, layer.zero_point = y_scale, y_zp
             try:
@@ -115,7 +126,8 @@ class PyTorchQuantizedConv(unittest.TestCase):
             # float32's rounding of a tie (both engines requantize in float32), and for onednn,
             # which adds the float bias after scaling instead of round(b / (x_scale w_scale)),
             # also within half an accumulator unit times the multiplier.
-            multiplier = (x_scale * w_scales / y_scale).reshape(1, -1, 1, 1) * np.ones_like(real)
+            multiplier = ((x_scale * w_scales / y_scale).reshape((1, -1) + (1,) * rank)
+                          * np.ones_like(real))
             for j in bad:
                 width = 4 * np.finfo(np.float32).eps * max(1.0, abs(real.flat[j]))
                 if engine == "onednn":
@@ -127,7 +139,7 @@ class PyTorchQuantizedConv(unittest.TestCase):
                 self.assertTrue(near_tie(real.flat[j], width), context)
             tie_units += bad.size
             compared += y.size
-        self.assertGreater(compared, 500)
+        self.assertGreater(compared, at_least)
         self.assertLessEqual(tie_units, compared // 100)  # rounding ties are rare
         return compared
 
@@ -138,6 +150,15 @@ class PyTorchQuantizedConv(unittest.TestCase):
         if "onednn" not in torch.backends.quantized.supported_engines:
             self.skipTest("this PyTorch build has no onednn quantized engine")
         self.run_engine("onednn", h.rng(62), 120)
+
+    def test_conv1d_and_conv3d(self):
+        engines = [e for e in ("qnnpack", "onednn")
+                   if e in torch.backends.quantized.supported_engines]
+        for seed, engine in enumerate(engines):
+            for rank in (1, 3):
+                with self.subTest(engine=engine, rank=rank):
+                    self.run_engine(engine, h.rng(63 + 2 * seed + rank), 80, rank=rank,
+                                    at_least=150)
 
 
 class CheckQuantizedOps(unittest.TestCase):
