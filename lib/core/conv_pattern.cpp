@@ -491,54 +491,81 @@ void ConvPattern::fill(const Scalar* weight, Scalar* values) const {
 
 template <class Scalar>
 std::vector<Index> ConvPattern::nonfinite_padding_rows(const Scalar* weight) const {
-  std::vector<Index> rows;
-  if (spec_.padding_mode() != PaddingMode::zeros) return rows;
+  if (spec_.padding_mode() != PaddingMode::zeros) return {};
+  return nonfinite_gaps(weight, false);
+}
+
+template <class Scalar>
+std::vector<Index> ConvPattern::nonfinite_gap_columns(const Scalar* weight) const {
+  return nonfinite_gaps(weight, true);
+}
+
+template <class Scalar>
+std::vector<Index> ConvPattern::nonfinite_gaps(const Scalar* weight, bool columns) const {
+  std::vector<Index> positions;
   const Index kernel_numel = axes_[0].taps * axes_[1].taps * axes_[2].taps;
   const Index weight_numel = row_channels_ * col_channels_per_group_ * kernel_numel;
   if (std::all_of(weight, weight + weight_numel, [](Scalar w) { return std::isfinite(w); }))
-    return rows;
-  // reads[a][o·taps + k]: along axis a, tap k of row position o reads the input (not padding).
+    return positions;
+  // reads[a][p·taps + k]: along axis a, tap k at position p (a row position, or a column
+  // position when columns) pairs with a position of the other side (not padding, not a gap).
   std::array<std::vector<char>, 3> reads;
+  std::array<Index, 3> size{};
   for (std::size_t a = 0; a < 3; ++a) {
     const detail::AxisMap& m = axes_[a];
-    reads[a].assign(static_cast<std::size_t>(m.rows * m.taps), 0);
+    size[a] = columns ? m.cols : m.rows;
+    reads[a].assign(static_cast<std::size_t>(size[a] * m.taps), 0);
     for (Index o = 0; o < m.rows; ++o) {
       for (Index e = m.entry_ptr[o]; e < m.entry_ptr[o + 1]; ++e) {
-        for (Index t = m.tap_ptr[e]; t < m.tap_ptr[e + 1]; ++t) reads[a][o * m.taps + m.tap[t]] = 1;
+        const Index p = columns ? m.entry_col[e] : o;
+        for (Index t = m.tap_ptr[e]; t < m.tap_ptr[e + 1]; ++t)
+          reads[a][static_cast<std::size_t>(p * m.taps + m.tap[t])] = 1;
       }
     }
   }
-  const Index spatial_rows = axes_[0].rows * axes_[1].rows * axes_[2].rows;
-  std::vector<Index> bad_taps;  // (k0, k1, k2) flattened, of one row channel
-  for (Index channel = 0; channel < row_channels_; ++channel) {
+  // The weights of a channel's tap k: weight[(row channel · cpg + column channel in group)·K + k]
+  // over the other side's channels of the group.
+  const Index cpg = col_channels_per_group_, rpg = row_channels_per_group_;
+  const auto weight_at = [&](Index channel, Index other, Index k) {
+    const Index row = columns ? channel / cpg * rpg + other : channel;
+    const Index col = columns ? channel % cpg : other;
+    return weight[(row * cpg + col) * kernel_numel + k];
+  };
+  const Index channels = columns ? col_channels_ : row_channels_;
+  const Index others = columns ? rpg : cpg;
+  const Index spatial = size[0] * size[1] * size[2];
+  std::vector<Index> bad_taps;  // (k0, k1, k2) flattened, of one channel
+  for (Index channel = 0; channel < channels; ++channel) {
     bad_taps.clear();
     for (Index k = 0; k < kernel_numel; ++k) {
-      for (Index c = 0; c < col_channels_per_group_; ++c) {
-        if (!std::isfinite(weight[(channel * col_channels_per_group_ + c) * kernel_numel + k])) {
+      for (Index other = 0; other < others; ++other) {
+        if (!std::isfinite(weight_at(channel, other, k))) {
           bad_taps.push_back(k);
           break;
         }
       }
     }
     if (bad_taps.empty()) continue;
-    for (Index r = 0; r < spatial_rows; ++r) {
-      const Index o2 = r % axes_[2].rows, o1 = r / axes_[2].rows % axes_[1].rows,
-                  o0 = r / (axes_[2].rows * axes_[1].rows);
-      const bool padded = std::any_of(bad_taps.begin(), bad_taps.end(), [&](Index k) {
+    for (Index p = 0; p < spatial; ++p) {
+      const Index p2 = p % size[2], p1 = p / size[2] % size[1], p0 = p / (size[2] * size[1]);
+      const bool gap = std::any_of(bad_taps.begin(), bad_taps.end(), [&](Index k) {
         const Index k2 = k % axes_[2].taps, k1 = k / axes_[2].taps % axes_[1].taps,
                     k0 = k / (axes_[2].taps * axes_[1].taps);
-        return !(reads[0][o0 * axes_[0].taps + k0] && reads[1][o1 * axes_[1].taps + k1] &&
-                 reads[2][o2 * axes_[2].taps + k2]);
+        return !(reads[0][static_cast<std::size_t>(p0 * axes_[0].taps + k0)] &&
+                 reads[1][static_cast<std::size_t>(p1 * axes_[1].taps + k1)] &&
+                 reads[2][static_cast<std::size_t>(p2 * axes_[2].taps + k2)]);
       });
-      if (padded) rows.push_back(channel * spatial_rows + r);
+      if (gap) positions.push_back(channel * spatial + p);
     }
   }
-  return rows;
+  return positions;
 }
 
 template void ConvPattern::fill<float>(const float*, float*) const;
 template void ConvPattern::fill<double>(const double*, double*) const;
 template std::vector<Index> ConvPattern::nonfinite_padding_rows<float>(const float*) const;
 template std::vector<Index> ConvPattern::nonfinite_padding_rows<double>(const double*) const;
+template std::vector<Index> ConvPattern::nonfinite_gap_columns<float>(const float*) const;
+template std::vector<Index> ConvPattern::nonfinite_gap_columns<double>(const double*) const;
 
 }  // namespace convmat

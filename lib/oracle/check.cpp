@@ -151,60 +151,6 @@ std::shared_ptr<const ConvPattern> pattern_for(const ConvSpec& spec,
   return std::make_shared<const ConvPattern>(spec);
 }
 
-// A transposed convolution computed as the gather of its definition (a convolution over the
-// input with s − 1 zeros between positions, padded: XLA's lhs_dilation, compilers' and
-// accelerators' zero-insertion) multiplies every tap its window puts on an inserted zero or on
-// the padding, and 0·inf = NaN. The outputs (flat, one sample) where a non-finite weight meets
-// such a gap: W's columns (the stored convolution's input positions) whose tap k, along some
-// axis, pairs with no row; ascending. Empty when every weight is finite.
-std::vector<Index> transposed_gap_outputs(const ConvSpec& spec, const ConvPattern& pattern,
-                                          const double* weight) {
-  std::vector<Index> outputs;
-  const Index kernel_numel = spec.kernel_numel();
-  const Index rows_per_group = spec.in_channels() / spec.groups();  // the stored rows' channels
-  const Index cols_per_group = spec.out_channels() / spec.groups();
-  if (std::all_of(weight, weight + spec.in_channels() * cols_per_group * kernel_numel,
-                  [](double w) { return std::isfinite(w); }))
-    return outputs;
-  // reads[a][c·taps + k]: along axis a, column position c meets tap k in some row.
-  std::array<std::vector<char>, 3> reads;
-  for (int a = 0; a < 3; ++a) {
-    const detail::AxisMap& m = pattern.axis(a);
-    auto& r = reads[static_cast<std::size_t>(a)];
-    r.assign(static_cast<std::size_t>(m.cols * m.taps), 0);
-    for (Index o = 0; o < m.rows; ++o)
-      for (Index e = m.entry_ptr[o]; e < m.entry_ptr[o + 1]; ++e)
-        for (Index t = m.tap_ptr[e]; t < m.tap_ptr[e + 1]; ++t)
-          r[static_cast<std::size_t>(m.entry_col[e] * m.taps + m.tap[t])] = 1;
-  }
-  const detail::AxisMap &m0 = pattern.axis(0), &m1 = pattern.axis(1), &m2 = pattern.axis(2);
-  const Index spatial = m0.cols * m1.cols * m2.cols;
-  std::vector<Index> bad_taps;
-  for (Index channel = 0; channel < spec.out_channels(); ++channel) {  // the layer's output
-    const Index group = channel / cols_per_group, local = channel % cols_per_group;
-    bad_taps.clear();
-    for (Index k = 0; k < kernel_numel; ++k) {
-      for (Index r = group * rows_per_group; r < (group + 1) * rows_per_group; ++r) {
-        if (!std::isfinite(weight[(r * cols_per_group + local) * kernel_numel + k])) {
-          bad_taps.push_back(k);
-          break;
-        }
-      }
-    }
-    for (Index c = 0; c < spatial && !bad_taps.empty(); ++c) {
-      const Index c2 = c % m2.cols, c1 = c / m2.cols % m1.cols, c0 = c / (m2.cols * m1.cols);
-      const bool gap = std::any_of(bad_taps.begin(), bad_taps.end(), [&](Index k) {
-        const Index k2 = k % m2.taps, k1 = k / m2.taps % m1.taps, k0 = k / (m2.taps * m1.taps);
-        return !(reads[0][static_cast<std::size_t>(c0 * m0.taps + k0)] &&
-                 reads[1][static_cast<std::size_t>(c1 * m1.taps + k1)] &&
-                 reads[2][static_cast<std::size_t>(c2 * m2.taps + k2)]);
-      });
-      if (gap) outputs.push_back(channel * spatial + c);
-    }
-  }
-  return outputs;
-}
-
 OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPattern>& pattern) {
   const ConvSpec& spec = layer.spec;
   const Index out = spec.output_numel(), in = spec.input_numel();
@@ -220,9 +166,10 @@ OracleOutput evaluate(const LayerData& layer, const std::shared_ptr<const ConvPa
   m.forward(layer.input.data(), bias, r.value.data(), layer.batch);
   // A convolution whose non-finite weights meet zero padding: ConvMatrix gave NaN on those rows;
   // the sums without the padded taps are W's own rows. A transposed convolution's Wᵀ·y skips
-  // the gaps of its gather form: NaN is set here where they meet a non-finite weight.
+  // the gaps of its gather form: NaN is set here where they meet a non-finite weight
+  // (ConvPattern::nonfinite_gap_columns: W's columns are the layer's outputs).
   const std::vector<Index> gaps = spec.is_transposed()
-                                      ? transposed_gap_outputs(spec, *pattern, layer.weight.data())
+                                      ? pattern->nonfinite_gap_columns(layer.weight.data())
                                       : std::vector<Index>{};
   const bool padded_nan =
       spec.is_transposed() ? !gaps.empty() : !m.nonfinite_padding_rows().empty();

@@ -88,12 +88,27 @@ class ConvPattern {
   template <class Scalar>
   std::vector<Index> nonfinite_padding_rows(const Scalar* weight) const;
 
+  // The columns of W (flat (channel, position) of the stored convolution's input: a transposed
+  // convolution's output) where a tap whose weight is infinite or NaN (for some row channel of
+  // the column's group) pairs with no row along some axis, ascending. A transposed convolution
+  // computed as the gather of its definition (its input with stride − 1 zeros between
+  // positions, padded: XLA's lhs_dilation, zero-insertion kernels) puts that tap on an inserted
+  // zero or on the padding there, and 0·inf = NaN; Wᵀ·y, the scatter, skips it. Empty when
+  // every weight is finite.
+  template <class Scalar>
+  std::vector<Index> nonfinite_gap_columns(const Scalar* weight) const;
+
   const detail::AxisMap& axis(int a) const {
     CONVMAT_ASSERT(a >= 0 && a < 3, "ConvPattern::axis: 0, 1 or 2 (ranks below 3 lead with 1s)");
     return axes_[static_cast<std::size_t>(a)];
   }
 
  private:
+  // W's rows (columns = false) or columns where a non-finite weight meets a tap that has no
+  // entry there: nonfinite_padding_rows and nonfinite_gap_columns, one rule read from each side.
+  template <class Scalar>
+  std::vector<Index> nonfinite_gaps(const Scalar* weight, bool columns) const;
+
   ConvSpec spec_;
   RowSlab slab_;
   std::shared_ptr<const SparsityPattern> sparsity_;
@@ -128,6 +143,8 @@ extern template void ConvPattern::fill<float>(const float*, float*) const;
 extern template void ConvPattern::fill<double>(const double*, double*) const;
 extern template std::vector<Index> ConvPattern::nonfinite_padding_rows<float>(const float*) const;
 extern template std::vector<Index> ConvPattern::nonfinite_padding_rows<double>(const double*) const;
+extern template std::vector<Index> ConvPattern::nonfinite_gap_columns<float>(const float*) const;
+extern template std::vector<Index> ConvPattern::nonfinite_gap_columns<double>(const double*) const;
 
 // ---------------------------------------------------------------------------------------------
 
