@@ -25,9 +25,11 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import urllib3
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 
 DOXYGEN, DOXYFILE, HTML, CHROMEDRIVER = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 SPHINX = sys.argv[sys.argv.index("--") + 1:]
@@ -35,12 +37,16 @@ SCREENSHOTS = HTML.parent / "screenshots"
 WINDOW = (1280, 1600)
 TRIES = 3
 PAGE_LOAD_SECONDS = 60
+# Every command to the browser (a screenshot among them) answers within this time or fails with
+# urllib3's ReadTimeoutError; without it a hung browser would hang the test.
+RemoteConnection.set_timeout(PAGE_LOAD_SECONDS + 30)
+HUNG = (WebDriverException, urllib3.exceptions.HTTPError)
 
 
 def screenshot(url, png):
     """Loads url in a new headless Chromium and writes the viewport to png; returns the viewport's
-    size in device pixels. Raises WebDriverException (TimeoutException among them) on a hang."""
-    with tempfile.TemporaryDirectory() as profile:
+    size in device pixels. Raises one of HUNG on a hang."""
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         options = webdriver.ChromeOptions()
         for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update",
@@ -60,7 +66,10 @@ def screenshot(url, png):
                 raise WebDriverException(f"no screenshot of {url}")
             return tuple(size)
         finally:
-            driver.quit()
+            try:
+                driver.quit()
+            except HUNG:
+                driver.service.stop()   # ends chromedriver, and with it the browser
 
 
 def run(command, **keywords):
@@ -111,8 +120,8 @@ class Docs(unittest.TestCase):
                 try:
                     viewport = screenshot((HTML / f"{page}.html").as_uri(), png)
                     break
-                except WebDriverException as error:
-                    errors.append(f"try {len(errors) + 1}: {error.msg or error}")
+                except HUNG as error:
+                    errors.append(f"try {len(errors) + 1}: {getattr(error, 'msg', None) or error}")
             else:
                 self.fail(f"{page}.html: no browser loaded it\n" + "\n".join(errors))
             self.assertEqual(viewport[0], WINDOW[0], page)    # the window's width, no scrollbar
