@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "convmat/core/conv_matrix.hpp"
+#include "convmat/core/conv_pattern.hpp"
 #include "convmat/oracle/diagnose.hpp"
 
 namespace convmat {
@@ -36,6 +37,9 @@ const std::vector<QuantizedMistake>& quantized_mistakes() {
       {"float32_accumulation",
        "the sums accumulated in float32 instead of int32 (they pass 2^24, where float32 stops "
        "holding every integer)"},
+      {"int16_pair_saturation",
+       "uint8 x times int8 w summed in pairs of input channels saturated to int16 (x86's "
+       "vpmaddubsw, int8 kernels on CPUs without VNNI), then in int32"},
       {"rounding_half_away_from_zero",
        "requantization rounds half away from zero (C's round) instead of half to even"},
       {"rounding_half_up",
@@ -366,6 +370,49 @@ QuantizedDiagnosis diagnose_quantized(const QuantizedOp& op, const QuantizedData
               text(n) + " terms, gamma_n*sum|terms| up to " + text(gamma * largest) +
               "; the largest sum|terms| " + text(largest) + " passes 2^24 = 16777216)",
           pr.output(below), pr.output(above), candidate));
+    }
+  }
+  ++k;
+  // int16 pair saturation: x86's vpmaddubsw multiplies unsigned bytes by signed bytes and adds
+  // adjacent products into a saturated int16; int8 kernels on CPUs without VNNI (oneDNN's,
+  // PyTorch's onednn engine) pair input channels 2j and 2j + 1 of a group at each tap, with x
+  // as stored (the zero point is subtracted afterwards as x_zero_point·Σw, in int32). Tried for
+  // uint8 x, int8 w with zero w_zero_point, where some pair leaves int16.
+  if (data.x_type == "uint8" && data.w_type == "int8" &&
+      std::all_of(p.w_zero_point.begin(), p.w_zero_point.end(),
+                  [](std::int64_t z) { return z == 0; })) {
+    const ConvPattern pattern(spec);
+    const Index taps = spec.kernel_numel(), per_group = spec.in_channels() / spec.groups();
+    const Index pairs = (per_group + 1) / 2;
+    const Index out = spec.output_numel(), in = spec.input_numel();
+    std::vector<std::int64_t> pair_sum(static_cast<std::size_t>(taps * pairs));
+    Reals saturated = acc;
+    std::int64_t pairs_saturated = 0;
+    for (Index n = 0; n < data.batch; ++n) {
+      for (Index row = 0; row < out; ++row) {
+        std::fill(pair_sum.begin(), pair_sum.end(), 0);
+        pattern.for_each_tap(row, [&](Index, Index col, Index weight) {
+          const Index c = weight % (per_group * taps) / taps, tap = weight % taps;
+          pair_sum[static_cast<std::size_t>(tap * pairs + c / 2)] +=
+              data.x[static_cast<std::size_t>(n * in + col)] *
+              data.w[static_cast<std::size_t>(weight)];
+        });
+        std::int64_t lost = 0;
+        for (const std::int64_t v : pair_sum) {
+          const std::int64_t clamped = std::clamp<std::int64_t>(v, -32768, 32767);
+          lost += clamped - v;
+          pairs_saturated += clamped != v;
+        }
+        saturated[static_cast<std::size_t>(n * out + row)] += static_cast<double>(lost);
+      }
+    }
+    if (pairs_saturated > 0) {
+      add(k,
+          "uint8 x times int8 w summed in pairs of input channels (2j, 2j + 1 at each tap) "
+          "saturated to int16, as x86's vpmaddubsw does (int8 kernels on CPUs without VNNI, "
+          "e.g. oneDNN on AVX2), then in int32: " +
+              std::to_string(pairs_saturated) + " pair(s) of products leave [-32768, 32767]",
+          pr.output(saturated));
     }
   }
   ++k;

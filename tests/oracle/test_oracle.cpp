@@ -962,7 +962,7 @@ struct Int8Layer {
 struct Int8Impl {
   bool subtract_xz = true, subtract_wz = true, pad_with_xz = true, wz_first = false,
        wz_axis1 = false, ws_first = false, ws_axis1 = false, bias = true, bias_after = false,
-       float32_sums = false, saturate = true;
+       float32_sums = false, saturate = true, int16_pairs = false;
   double (*round)(double) = std::nearbyint;
 };
 
@@ -993,6 +993,21 @@ Ints run_int8(const Int8Layer& L, const Int8Impl& impl, bool requantize) {
               acc += term;
               acc32 += static_cast<float>(term);
               per_input[static_cast<std::size_t>(ci)] += term;
+            }
+          }
+        }
+        if (impl.int16_pairs) {  // x86's vpmaddubsw: x as stored times w, two channels a pair
+          for (Index a = 0; a < L.k; ++a) {
+            for (Index b = 0; b < L.k; ++b) {
+              const Index r = i * L.stride + a - L.pad, s = j * L.stride + b - L.pad;
+              if (r < 0 || r >= L.h || s < 0 || s >= L.w) continue;
+              for (Index c0 = 0; c0 < L.c; c0 += 2) {
+                std::int64_t pair = 0;
+                for (Index ci = c0; ci < std::min<Index>(c0 + 2, L.c); ++ci)
+                  pair += L.x[static_cast<std::size_t>((ci * L.h + r) * L.w + s)] *
+                          L.weight[static_cast<std::size_t>(((m * L.c + ci) * L.k + a) * L.k + b)];
+                acc += std::clamp<std::int64_t>(pair, -32768, 32767) - pair;
+              }
             }
           }
         }
@@ -1217,7 +1232,10 @@ BOOST_AUTO_TEST_CASE(float32_accumulation_is_named_where_the_sums_pass_2_to_the_
   off[0] += 100000;
   dg = diagnose_quantized(op, d, off);
   BOOST_TEST(dg.reproducing.empty());
-  BOOST_TEST(dg.tried.size() == 1u);
+  // Its uint8 x near 228 times int8 w near −114 also leave int16 in pairs: that entry is tried.
+  BOOST_TEST_REQUIRE(dg.tried.size() == 2u);
+  BOOST_TEST(dg.tried[0].id == "float32_accumulation");
+  BOOST_TEST(dg.tried[1].id == "int16_pair_saturation");
   // Small sums (below 2^24) are exact in float32: the entry does not apply.
   Int8Layer s = random_int8_layer();
   const QuantizedDiagnosis small = diagnose_quantized(op, data_of(s, false), [&] {
@@ -1226,6 +1244,44 @@ BOOST_AUTO_TEST_CASE(float32_accumulation_is_named_where_the_sums_pass_2_to_the_
     return y;
   }());
   for (const QuantizedHypothesis& h : small.tried) BOOST_TEST(h.id != "float32_accumulation");
+}
+
+BOOST_AUTO_TEST_CASE(int16_pair_saturation_is_named_where_pairs_leave_int16) {
+  // uint8 x up to 255 times int8 w of magnitude 100..127: two products pass 32767 often. An
+  // implementation that adds channels 0 and 1 of a tap into a saturated int16 (channel 2 alone)
+  // is named; one that does not is not, and small weights never try the entry.
+  Int8Layer L;
+  L.x = test::integer_tensor<std::int64_t>(L.c * L.h * L.w, 0, 255);
+  L.weight = test::integer_tensor<std::int64_t>(L.c * L.c * L.k * L.k, 100, 127);
+  for (std::size_t i = 0; i < L.weight.size(); i += 3) L.weight[i] = -L.weight[i];
+  L.wz = {0, 0, 0};
+  L.bias = {1000, -2000, 0};
+  Int8Impl pairs;
+  pairs.int16_pairs = true;
+  for (const char* alias : {"ConvInteger", "QLinearConv"}) {
+    const QuantizedOp& op = *find_quantized_op(alias);
+    const bool rq = op.requantizes;
+    BOOST_TEST_CONTEXT(alias) {
+      const Ints candidate = run_int8(L, pairs, rq);
+      const QuantizedDiagnosis d = diagnose_quantized(op, data_of(L, rq), candidate);
+      BOOST_TEST(d.check.mismatches > 0);
+      BOOST_TEST_REQUIRE(!d.reproducing.empty());
+      BOOST_TEST(d.reproducing.front() == "int16_pair_saturation");
+      Ints other = run_int8(L, {}, rq);
+      other[0] += 1;
+      const QuantizedDiagnosis o = diagnose_quantized(op, data_of(L, rq), other);
+      const bool named = std::find(o.reproducing.begin(), o.reproducing.end(),
+                                   "int16_pair_saturation") != o.reproducing.end();
+      BOOST_TEST(!named);
+    }
+  }
+  Int8Layer small = random_int8_layer();  // |w| <= 3: no pair leaves int16
+  small.wz = {0, 0, 0};
+  Ints y = run_int8(small, {}, false);
+  y[2] -= 5;
+  const QuantizedDiagnosis d =
+      diagnose_quantized(*find_quantized_op("ConvInteger"), data_of(small, false), y);
+  for (const QuantizedHypothesis& h : d.tried) BOOST_TEST(h.id != "int16_pair_saturation");
 }
 
 BOOST_AUTO_TEST_CASE(the_quantized_catalogue_lists_every_id_once_and_refuses_a_wrong_size) {

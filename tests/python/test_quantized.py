@@ -151,6 +151,54 @@ class PyTorchQuantizedConv(unittest.TestCase):
             self.skipTest("this PyTorch build has no onednn quantized engine")
         self.run_engine("onednn", h.rng(62), 120)
 
+    def test_onednn_8bit_inputs_differ_only_by_int16_pairs(self):
+        """onednn with x over all 8 bits, no bias: every output equals ONNX's definition (a CPU
+        with VNNI) or, where it does not, diagnose reproduces it exactly as int16 pair
+        saturation (vpmaddubsw; on an AVX2 machine without VNNI a few layers in a hundred differ,
+        by up to 8 units, each reproduced)."""
+        if "onednn" not in torch.backends.quantized.supported_engines:
+            self.skipTest("this PyTorch build has no onednn quantized engine")
+        torch.backends.quantized.engine = "onednn"
+        outcomes = {"exact": 0, "int16_pair_saturation": 0}
+        for rank, seed in ((1, 91), (2, 62), (3, 92)):
+            rng = h.rng(seed)
+            for i in range(160):
+                case = h.random_conv(rng, rank=rank)
+                if case["padding_mode"] != "zeros" or case["padding"] in ("same", "valid"):
+                    continue
+                cin, cout, groups = case["c_in"], case["c_out"], case["groups"]
+                stride = h.spatial(case["stride"], rank)
+                dilation, padding = h.spatial(case["dilation"], rank), h.spatial(case["padding"], rank)
+                x_scale, x_zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, 256))
+                y_scale, y_zp = float(rng.uniform(0.05, 0.5)), int(rng.integers(0, 256))
+                w_scale = float(rng.uniform(0.005, 0.02))
+                x = torch.from_numpy(3 * rng.standard_normal(
+                    (1, cin) + tuple(case["size"])).astype(np.float32))
+                w = torch.from_numpy(rng.standard_normal(
+                    (cout, cin // groups) + tuple(case["kernel"])).astype(np.float32))
+                qx = torch.quantize_per_tensor(x, x_scale, x_zp, torch.quint8)
+                qw = torch.quantize_per_tensor(w, w_scale, 0, torch.qint8)
+                layer = self.LAYERS[rank](cin, cout, tuple(case["kernel"]), stride=tuple(stride),
+                                          padding=tuple(padding), dilation=tuple(dilation),
+                                          groups=groups)
+                layer.set_weight_bias(qw, None)
+                layer.scale, layer.zero_point = y_scale, y_zp
+                try:
+                    y = layer(qx).int_repr().numpy()
+                except RuntimeError:
+                    continue  # a geometry this engine does not implement
+                d = convmat.diagnose(
+                    y, qx.int_repr().numpy(), qw.int_repr().numpy(), op="QLinearConv",
+                    x_scale=np.float32(x_scale), x_zero_point=np.uint8(x_zp),
+                    w_scale=np.float32(w_scale), w_zero_point=np.int8(0),
+                    y_scale=np.float32(y_scale), y_zero_point=np.uint8(y_zp), group=groups,
+                    pads=list(padding) * 2, strides=list(stride), dilations=list(dilation))
+                outcome = "exact" if d.check.passed else d.reproducing[0] if d.reproducing else None
+                self.assertIn(outcome, outcomes, f"rank {rank} case {i}: {case}\n{d}")
+                outcomes[outcome] += 1
+        self.assertGreater(sum(outcomes.values()), 120, outcomes)
+        print(f"onednn, 8-bit x: {outcomes}", file=sys.stderr)
+
     def test_conv1d_and_conv3d(self):
         engines = [e for e in ("qnnpack", "onednn")
                    if e in torch.backends.quantized.supported_engines]
@@ -417,8 +465,51 @@ class DiagnoseQuantized(unittest.TestCase):
         self.named_first(self.requantized(acc, np.trunc), "rounding_toward_zero")
         self.named_first(self.requantized(acc, np.floor), "rounding_down")
         d = self.named_first(self.requantized(acc, saturate=False), "no_saturation")
+        # float32_accumulation and int16_pair_saturation need large sums: their own tests.
         self.assertEqual({h.id for h in d.tried},
-                         {m for m, _ in _convmat.quantized_mistakes()} - {"float32_accumulation"})
+                         {m for m, _ in _convmat.quantized_mistakes()}
+                         - {"float32_accumulation", "int16_pair_saturation"})
+
+    def test_int16_pair_saturation(self):
+        # x86's vpmaddubsw (oneDNN's int8 kernels on CPUs without VNNI): x as stored (uint8)
+        # times w (int8), channels 2j and 2j + 1 of each tap added into a saturated int16; the
+        # zero point taken off afterwards as xz * sum of w over the taps inside the input.
+        r = h.rng(73)
+        x = r.integers(0, 256, (1, 5, 6, 5)).astype(np.uint8)
+        w = (r.integers(90, 128, (4, 5, 3, 3)) * r.choice([-1, 1], (4, 5, 3, 3))).astype(np.int8)
+        xz, wz, B = 100, np.zeros(4, np.int8), np.array([500, -700, 0, 3], np.int32)
+        raw = torch.nn.functional.pad(torch.from_numpy(x.astype(np.float64)), (1, 1, 1, 1))
+        inside = torch.nn.functional.pad(torch.ones((1, 1, 6, 5), dtype=torch.float64),
+                                         (1, 1, 1, 1))
+        acc = -xz * torch.nn.functional.conv2d(
+            inside, torch.from_numpy(w.astype(np.float64)).sum(1, keepdim=True)).numpy()
+        saturated = 0
+        for a in range(3):
+            for b in range(3):
+                for c0 in range(0, 5, 2):
+                    tap = np.zeros(w.shape)
+                    tap[:, c0:c0 + 2, a, b] = w[:, c0:c0 + 2, a, b]
+                    pair = torch.nn.functional.conv2d(raw, torch.from_numpy(tap)).numpy()
+                    saturated += np.count_nonzero(np.abs(pair + 0.5) > 32767.5)
+                    acc += np.clip(pair, -32768, 32767)
+        self.assertGreater(saturated, 20)
+        exact = shifted_conv(x, xz, w, wz, 1)
+        self.assertTrue(np.any(acc != exact))
+        q = dict(x_scale=np.float32(0.02), x_zero_point=np.uint8(xz), w_scale=np.float32(0.01),
+                 w_zero_point=np.int8(0), y_scale=np.float32(0.5), y_zero_point=np.uint8(128))
+        for op, candidate, bias in (
+                ("ConvInteger", acc.astype(np.int32), None),
+                ("QLinearConv", np.clip(np.round((acc + B.reshape(1, 4, 1, 1)) * 0.0004) + 128,
+                                        0, 255).astype(np.uint8), B)):
+            with self.subTest(op=op):
+                if op == "ConvInteger":
+                    d = convmat.diagnose(candidate, x, w, op=op, pads=[1] * 4,
+                                         x_zero_point=np.uint8(xz), w_zero_point=np.int8(0))
+                else:
+                    d = convmat.diagnose(candidate, x, w, bias, op=op, pads=[1] * 4, **q)
+                self.assertFalse(d.check.passed)
+                self.assertEqual(d.reproducing[:1], ["int16_pair_saturation"], str(d))
+                self.assertIn("vpmaddubsw", str(d))
 
     def test_float32_accumulation(self):
         # 128 channels of 3x3 taps near 228 * (-114): sums near -3e7, past 2^24; torch's
