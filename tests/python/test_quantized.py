@@ -70,9 +70,12 @@ class PyTorchQuantizedConv(unittest.TestCase):
     LAYERS = {1: torch.ao.nn.quantized.Conv1d, 2: torch.ao.nn.quantized.Conv2d,
               3: torch.ao.nn.quantized.Conv3d}
 
-    def run_engine(self, engine, rng, cases, rank=2, at_least=500):
+    def layers(self, engine, rng, cases, rank, levels=256, x_spread=1.0, w_scale_high=0.05,
+               per_channel=True, bias=True):
+        """Random layers with zero padding run by PyTorch's quantized `engine`: yields (i, case,
+        layer, qx, qw, w_scales, y) with w_scales float32 per output channel; per-channel
+        weights in every other layer where asked (not qnnpack's), x's values below `levels`."""
         torch.backends.quantized.engine = engine
-        compared = tie_units = 0
         for i in range(cases):
             case = h.random_conv(rng, rank=rank)
             if case["padding_mode"] != "zeros" or case["padding"] in ("same", "valid"):
@@ -81,44 +84,54 @@ class PyTorchQuantizedConv(unittest.TestCase):
             kernel = list(case["kernel"])
             stride, dilation = h.spatial(case["stride"], rank), h.spatial(case["dilation"], rank)
             padding = h.spatial(case["padding"], rank)
-            levels = 128 if engine == "onednn" else 256
             x_scale, x_zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, levels))
             y_scale, y_zp = float(rng.uniform(0.05, 0.5)), int(rng.integers(0, 256))
-            per_channel = bool(i % 2) and engine != "qnnpack"
-            x = torch.from_numpy(rng.standard_normal(
+            channelwise = per_channel and bool(i % 2) and engine != "qnnpack"
+            x = torch.from_numpy(x_spread * rng.standard_normal(
                 (1, cin) + tuple(case["size"])).astype(np.float32))
             w = torch.from_numpy(rng.standard_normal(
                 (cout, cin // groups) + tuple(kernel)).astype(np.float32))
-            bias = torch.from_numpy(rng.standard_normal(cout).astype(np.float32))
+            b = torch.from_numpy(rng.standard_normal(cout).astype(np.float32))
             qx = torch.quantize_per_tensor(x, x_scale, x_zp, torch.quint8)
             qx = torch._make_per_tensor_quantized_tensor(
                 qx.int_repr().clamp(max=levels - 1), x_scale, x_zp)
-            if per_channel:
-                w_scale = torch.from_numpy(rng.uniform(0.005, 0.05, cout)).double()
+            if channelwise:
+                w_scale = torch.from_numpy(rng.uniform(0.005, w_scale_high, cout)).double()
                 qw = torch.quantize_per_channel(w, w_scale, torch.zeros(cout, dtype=torch.long),
                                                 0, torch.qint8)
                 w_scales = w_scale.numpy().astype(np.float32)  # ONNX's tensor(float)
             else:
-                w_scale = float(rng.uniform(0.005, 0.05))
+                w_scale = float(rng.uniform(0.005, w_scale_high))
                 qw = torch.quantize_per_tensor(w, w_scale, 0, torch.qint8)
                 w_scales = np.full(cout, w_scale, np.float32)
             layer = self.LAYERS[rank](cin, cout, tuple(kernel), stride=tuple(stride),
                                       padding=tuple(padding), dilation=tuple(dilation),
                                       groups=groups)
-            layer.set_weight_bias(qw, bias)
+            layer.set_weight_bias(qw, b if bias else None)
             layer.scale, layer.zero_point = y_scale, y_zp
+            layer.attributes = dict(group=groups, pads=list(padding) * 2, strides=list(stride),
+                                    dilations=list(dilation))
+            layer.x_zp, layer.channelwise, layer.float_bias = x_zp, channelwise, b
             try:
                 y = layer(qx).int_repr().numpy()
             except RuntimeError:
                 continue  # a geometry this engine does not implement
+            yield i, case, layer, qx, qw, w_scales, y
+
+    def run_engine(self, engine, rng, cases, rank=2, at_least=500):
+        compared = tie_units = 0
+        for i, case, layer, qx, qw, w_scales, y in self.layers(engine, rng, cases, rank,
+                                                               128 if engine == "onednn" else 256):
+            x_scale, x_zp, cout = qx.q_scale(), layer.x_zp, layer.out_channels
+            y_scale, y_zp = layer.scale, layer.zero_point
+            per_channel, bias = layer.channelwise, layer.float_bias
             # PyTorch's int32 bias: round(b / (x_scale * w_scale[m])), computed in float32.
             b32 = np.round(bias.numpy() / (np.float32(x_scale) * w_scales.astype(np.float32)))
             got, acc, real = convmat.onnx_qlinear_conv(
                 qx.int_repr().numpy(), x_scale, np.uint8(x_zp), qw.int_repr().numpy(),
                 w_scales, np.zeros(cout, np.int8) if per_channel else np.int8(0), y_scale,
-                np.uint8(y_zp), b32.astype(np.int32), group=groups,
-                pads=list(padding) * 2, strides=list(stride), dilations=list(dilation),
-                return_accumulators=True)
+                np.uint8(y_zp), b32.astype(np.int32), return_accumulators=True,
+                **layer.attributes)
             self.assertEqual(got.dtype, np.uint8)
             diff = got.astype(np.int64) - y.astype(np.int64)
             bad = np.flatnonzero(diff)
@@ -158,41 +171,17 @@ class PyTorchQuantizedConv(unittest.TestCase):
         by up to 8 units, each reproduced)."""
         if "onednn" not in torch.backends.quantized.supported_engines:
             self.skipTest("this PyTorch build has no onednn quantized engine")
-        torch.backends.quantized.engine = "onednn"
         outcomes = {"exact": 0, "int16_pair_saturation": 0}
         for rank, seed in ((1, 91), (2, 62), (3, 92)):
-            rng = h.rng(seed)
-            for i in range(160):
-                case = h.random_conv(rng, rank=rank)
-                if case["padding_mode"] != "zeros" or case["padding"] in ("same", "valid"):
-                    continue
-                cin, cout, groups = case["c_in"], case["c_out"], case["groups"]
-                stride = h.spatial(case["stride"], rank)
-                dilation, padding = h.spatial(case["dilation"], rank), h.spatial(case["padding"], rank)
-                x_scale, x_zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, 256))
-                y_scale, y_zp = float(rng.uniform(0.05, 0.5)), int(rng.integers(0, 256))
-                w_scale = float(rng.uniform(0.005, 0.02))
-                x = torch.from_numpy(3 * rng.standard_normal(
-                    (1, cin) + tuple(case["size"])).astype(np.float32))
-                w = torch.from_numpy(rng.standard_normal(
-                    (cout, cin // groups) + tuple(case["kernel"])).astype(np.float32))
-                qx = torch.quantize_per_tensor(x, x_scale, x_zp, torch.quint8)
-                qw = torch.quantize_per_tensor(w, w_scale, 0, torch.qint8)
-                layer = self.LAYERS[rank](cin, cout, tuple(case["kernel"]), stride=tuple(stride),
-                                          padding=tuple(padding), dilation=tuple(dilation),
-                                          groups=groups)
-                layer.set_weight_bias(qw, None)
-                layer.scale, layer.zero_point = y_scale, y_zp
-                try:
-                    y = layer(qx).int_repr().numpy()
-                except RuntimeError:
-                    continue  # a geometry this engine does not implement
+            for i, case, layer, qx, qw, w_scales, y in self.layers(
+                    "onednn", h.rng(seed), 160, rank, x_spread=3.0, w_scale_high=0.02,
+                    per_channel=False, bias=False):
                 d = convmat.diagnose(
                     y, qx.int_repr().numpy(), qw.int_repr().numpy(), op="QLinearConv",
-                    x_scale=np.float32(x_scale), x_zero_point=np.uint8(x_zp),
-                    w_scale=np.float32(w_scale), w_zero_point=np.int8(0),
-                    y_scale=np.float32(y_scale), y_zero_point=np.uint8(y_zp), group=groups,
-                    pads=list(padding) * 2, strides=list(stride), dilations=list(dilation))
+                    x_scale=np.float32(qx.q_scale()), x_zero_point=np.uint8(layer.x_zp),
+                    w_scale=w_scales[:1], w_zero_point=np.int8(0),
+                    y_scale=np.float32(layer.scale), y_zero_point=np.uint8(layer.zero_point),
+                    **layer.attributes)
                 outcome = "exact" if d.check.passed else d.reproducing[0] if d.reproducing else None
                 self.assertIn(outcome, outcomes, f"rank {rank} case {i}: {case}\n{d}")
                 outcomes[outcome] += 1
