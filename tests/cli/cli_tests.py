@@ -1524,6 +1524,25 @@ def test_quantized():
           f"diagnose ConvInteger names w_zero_point_ignored ({json.loads(out)['reproducing']})")
     _, out, _ = run("diagnose", *Q[1:], "--candidate", save("qn.npy", (y + 7).astype(np.uint8)), expect=1)
     check("no single mistake of the catalogue reproduces the candidate" in out, f"diagnose, noise: nothing named ({out.strip()})")
+    # x86's vpmaddubsw (int8 kernels on CPUs without VNNI): x as stored times w, channels 0 and 1 of
+    # each tap added into a saturated int16, x's zero point taken off afterwards.
+    r = rng(44)
+    px = r.integers(0, 256, (1, 2, 5, 5)).astype(np.uint8)
+    pw = (r.integers(100, 128, (3, 2, 3, 3)) * r.choice([-1, 1], (3, 2, 3, 3))).astype(np.int8)
+    raw = F.pad(torch.from_numpy(px.astype(np.float64)), (1, 1, 1, 1))
+    inside = F.pad(torch.ones((1, 1, 5, 5), dtype=torch.float64), (1, 1, 1, 1))
+    paired = -7 * F.conv2d(inside, torch.from_numpy(pw.astype(np.float64)).sum(1, keepdim=True)).numpy()
+    for a in range(3):
+        for b in range(3):
+            tap = np.zeros(pw.shape)
+            tap[:, :, a, b] = pw[:, :, a, b]
+            paired += np.clip(F.conv2d(raw, torch.from_numpy(tap)).numpy(), -32768, 32767)
+    check(not np.array_equal(paired, reference_accumulators(px, 7, pw, 0, {"pads": [1] * 4})),
+          "the data leaves int16 in pairs")
+    _, out, _ = run("diagnose", "--op", "ConvInteger", "--input", save("px.npy", px), "--weight", save("pw.npy", pw),
+                    "--x-zero-point", 7, "--pads", 1, "--candidate", save("pc.npy", paired.astype(np.int32)), expect=1)
+    check("reproduced exactly by:\n  int16_pair_saturation: " in out and "vpmaddubsw" in out,
+          f"diagnose ConvInteger names int16_pair_saturation ({out.strip()})")
     _, help_text, _ = run("diagnose", "--help", expect=0)
     check("float32_accumulation" in help_text and "rounding_half_away_from_zero" in help_text,
           "diagnose --help lists the quantized catalogue")
