@@ -1321,6 +1321,25 @@ def test_layouts():
         expect=0)
     check(np.array_equal(np.load("yd.npy"), refd), "apply tf_depthwise_conv2d (VALID): torch's grouped conv, NHWC")
 
+    # tf.nn.conv2d_transpose is the gradient of tf.nn.conv2d with respect to its input (TensorFlow's notes): the
+    # reference is torch's autograd through conv2d of a zero input of output_shape, SAME padded as tf.nn pads.
+    xt = r.integers(-3, 4, (1, 4, 3, 2)).astype(np.float64)   # NHWC, 2 channels
+    ft = r.integers(-3, 4, (3, 3, 5, 2)).astype(np.float64)   # [h, w, output channels, input channels]
+    z = torch.zeros((1, 5, 8, 6), dtype=torch.float64, requires_grad=True)
+    (t0, t1), (l0, l1) = tf_same_pads(8, 3, 2), tf_same_pads(6, 3, 2)
+    F.conv2d(F.pad(z, (l0, l1, t0, t1)), torch.from_numpy(ft.transpose(3, 2, 0, 1)), stride=2).backward(
+        torch.from_numpy(xt.transpose(0, 3, 1, 2)))
+    reft = z.grad.numpy().transpose(0, 2, 3, 1)
+    for shape in ("1,8,6,5", "8,6"):
+        run("apply", "--op", "tf_conv_transpose", "--input", save("xt.npy", xt), "--weight", save("ft.npy", ft),
+            "--output-shape", shape, "--strides", 2, "--padding", "SAME", "-o", "yt.npy", expect=0)
+        check(np.load("yt.npy").shape == (1, 8, 6, 5) and np.array_equal(np.load("yt.npy"), reft),
+              f"apply tf_conv_transpose SAME, output_shape {shape}: the gradient of tf.nn.conv2d, NHWC out")
+    _, _, err = run("apply", "--op", "tf_conv_transpose", "--input", "xt.npy", "--weight", "ft.npy",
+                    "--output-shape", "1,9,6,5", "--strides", 2, "--padding", "VALID", "-o", "none.npy", expect=2)
+    check("output_shape" in err and not os.path.exists("none.npy"),
+          f"tf_conv_transpose with an output_shape VALID cannot give: exit 2, nothing written ({err.strip()})")
+
     # Bad layouts: a clear message, exit 2, no output file.
     for flag, value, words in (("--data-format", "NHWQ", "data_format"), ("--weight-format", "HWIX", "weight_format"),
                                ("--data-format", "NCW", "data_format")):
