@@ -26,10 +26,11 @@ import unittest
 from pathlib import Path
 
 import urllib3
-from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.remote_connection import RemoteConnection
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from browser import chromium  # noqa: E402  (tests/browser.py)
 
 DOXYGEN, DOXYFILE, HTML, CHROMEDRIVER = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 SPHINX = sys.argv[sys.argv.index("--") + 1:]
@@ -47,13 +48,7 @@ def screenshot(url, png):
     """Loads url in a new headless Chromium and writes the viewport to png; returns the viewport's
     size in device pixels. Raises one of HUNG on a hang."""
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        options = webdriver.ChromeOptions()
-        for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--hide-scrollbars", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                     f"--user-data-dir={profile}"]:
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver = chromium(CHROMEDRIVER, WINDOW, profile)
         try:
             driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
             driver.get(url)

@@ -31,13 +31,14 @@ import tempfile
 import time
 
 import numpy as np
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.support.ui import Select
 
 import convmat
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from browser import chromium  # noqa: E402  (tests/browser.py)
 
 FAILURES = []
 
@@ -58,14 +59,8 @@ class Page:
         self.screenshots = screenshots
         self.shot_number = 0
         self.profile = tempfile.mkdtemp(prefix="convmat-chromium-")
-        options = webdriver.ChromeOptions()
-        for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--window-size=1600,1000", "--hide-scrollbars",
-                     "--user-data-dir=" + self.profile]:
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+        self.driver = chromium(chromedriver, (1600, 1000), self.profile,
+                               {"goog:loggingPrefs": {"browser": "ALL"}})
         self.driver.get(url)
         self.wait_ready()
 
